@@ -1,0 +1,1 @@
+//! The identity-gap audit: rules, findings, collectors and exports.

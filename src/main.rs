@@ -1,0 +1,27 @@
+//! The `sfmcp` command line. Each subcommand's arguments and behaviour live in the module
+//! that owns them; this file only dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sfmcp",
+    version,
+    about = "Salesforce for AI assistants, over MCP"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+// No subcommand is wired yet: each module adds its own as it lands.
+#[allow(unreachable_code, unused_variables)]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {}
+}
