@@ -904,7 +904,8 @@ impl<'a> Parser<'a, '_> {
                 token.span,
             ));
         }
-        let digits = if bytes.get(end) == Some(&b':') {
+        let has_colon = bytes.get(end) == Some(&b':');
+        let digits = if has_colon {
             bytes[end + 1..]
                 .iter()
                 .take_while(|b| b.is_ascii_digit())
@@ -912,7 +913,7 @@ impl<'a> Parser<'a, '_> {
         } else {
             0
         };
-        let number_end = end + 1 + digits;
+        let number_end = if has_colon { end + 1 + digits } else { end };
         let n = if digits == 0 {
             None
         } else {
@@ -931,7 +932,7 @@ impl<'a> Parser<'a, '_> {
             }
             _ => Err(self.error(
                 format!("{keyword} needs a whole number right after a colon, e.g. {keyword}:30"),
-                Span::new(token.span.start, number_end.max(end)),
+                Span::new(token.span.start, number_end),
             )),
         }
     }
