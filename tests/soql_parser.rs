@@ -1,6 +1,8 @@
 //! The SOQL parser and printer, construct by construct, against hand-built trees and
 //! hand-written canonical text.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers outside #[test] functions.
+
 use chrono::{DateTime, NaiveDate, Timelike};
 use sfmcp::soql::ast::*;
 use sfmcp::soql::{ErrorCode, MAX_NESTING, ParseOptions, SoqlError, parse, parse_with};
