@@ -17,7 +17,10 @@ const TARGET: Duration = Duration::from_micros(20);
 fn main() {
     let length = TYPICAL.chars().count();
     if let Err(error) = parse(TYPICAL) {
-        eprintln!("the benchmark query does not parse: {}", error.render(TYPICAL));
+        eprintln!(
+            "the benchmark query does not parse: {}",
+            error.render(TYPICAL)
+        );
         std::process::exit(1);
     }
     // Warm up, then take the median of batches so one noisy neighbour cannot skew it.
