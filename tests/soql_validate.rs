@@ -462,6 +462,18 @@ fn dates_and_strings_are_not_interchangeable() {
 }
 
 #[test]
+fn ids_compared_with_names_are_refused() {
+    accepted(
+        "SELECT Id FROM Contact WHERE AccountId = '001000000000001AAA' OR AccountId IN ('001000000000001', null)",
+    );
+    let query = "SELECT Id FROM Contact WHERE AccountId = 'Edge Communications'";
+    let error = rejected(query);
+    assert_eq!(error.code, ErrorCode::InvalidQueryFilterOperator);
+    assert_eq!(error.message, "invalid ID field: Edge Communications");
+    assert_eq!(pointed(query, &error), "'Edge Communications'");
+}
+
+#[test]
 fn includes_only_on_multipicklists() {
     accepted("SELECT Id FROM Project__c WHERE Regions__c INCLUDES ('EMEA;APAC', 'NA')");
     let query = "SELECT Id FROM Account WHERE Industry INCLUDES ('Banking')";
@@ -523,6 +535,18 @@ fn aggregate_queries_group_every_plain_field() {
     assert_eq!(error.message, "Field must be grouped or aggregated: Name");
     assert_eq!(pointed(query, &error), "Name");
 
+    // FIELDS() in an aggregate query brings every field along, ungrouped (SOQL reference).
+    let error =
+        rejected("SELECT FIELDS(ALL), MIN(NumberOfEmployees) FROM Account GROUP BY Id LIMIT 200");
+    assert_eq!(
+        error.message,
+        "Field must be grouped or aggregated: IsDeleted"
+    );
+    // Date functions group by the function, and may also be grouped by their field.
+    accepted(
+        "SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CALENDAR_YEAR(CloseDate)",
+    );
+    accepted("SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CloseDate");
     // Aggregates without GROUP BY: no plain field may come along.
     assert!(
         rejected("SELECT Name, COUNT(Id) FROM Account")
@@ -557,6 +581,16 @@ fn count_star_stands_alone_and_aliases_need_aggregates() {
     // Function calls take aliases in record queries (SOQL reference, FORMAT()).
     let v = accepted("SELECT Amount, FORMAT(Amount) amt, convertCurrency(Amount) FROM Opportunity");
     assert_eq!(names(&v.columns), ["Amount", "amt", "Amount"]);
+    let v = accepted("SELECT toLabel(StageName), FORMAT(convertCurrency(Amount)) FROM Opportunity");
+    assert_eq!(names(&v.columns), ["StageName", "Amount"]);
+    assert_eq!(
+        v.columns[0].value,
+        ColumnValue::Field {
+            path: "StageName".into(),
+            field_type: FieldType::Picklist,
+            function: Some(Function::ToLabel)
+        }
+    );
 }
 
 // ----- limits -----

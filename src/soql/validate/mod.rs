@@ -218,8 +218,8 @@ impl Validator<'_> {
             }
         }
         if aggregate {
-            for (key, display, span) in &select.must_be_grouped {
-                if !group_keys.contains(key) {
+            for (keys, display, span) in &select.must_be_grouped {
+                if !keys.iter().any(|key| group_keys.contains(key)) {
                     // "Field must be grouped or aggregated: Name" is what orgs answer.
                     return Err(invalid(
                         ErrorCode::MalformedQuery,
@@ -299,7 +299,7 @@ impl Validator<'_> {
                 }
                 if aggregate {
                     select.must_be_grouped.push((
-                        field_key(&resolved.path),
+                        vec![field_key(&resolved.path)],
                         resolved.path.clone(),
                         path.span(),
                     ));
@@ -321,20 +321,29 @@ impl Validator<'_> {
                     // A date function or toLabel() over a grouped field: it must be grouped as
                     // written, or its field must be (accepted: Salesforce decides the rest).
                     let key = self.call_key(scope, call)?;
-                    let field = info.field.as_ref().map(|r| field_key(&r.path));
+                    let keys = match &info.field {
+                        Some(field) => {
+                            let field = field_key(&field.path);
+                            vec![format!("{key}|{field}"), field]
+                        }
+                        None => vec![key],
+                    };
                     select.must_be_grouped.push((
-                        field.map_or(key.clone(), |field| format!("{key}|{field}")),
+                        keys,
                         call.function.name().to_string(),
                         call.span,
                     ));
                 }
+                // toLabel(), FORMAT() and convertCurrency() give the field's value another
+                // form: in record queries it comes back under the field's own key.
+                let wraps_field = !aggregate && !info.aggregate && is_field_wrapper(call);
                 let name = match (alias, &info.field) {
                     (Some(alias), _) => alias.name.clone(),
-                    (None, Some(field)) if !aggregate => field.path.clone(),
+                    (None, Some(field)) if wraps_field => field.path.clone(),
                     (None, _) => select.next_expr_name(),
                 };
                 match info.field {
-                    Some(field) if !aggregate && !info.aggregate => {
+                    Some(field) if wraps_field => {
                         select.push(name, field_column(field, Some(call.function)));
                     }
                     _ => select.push(
@@ -382,10 +391,19 @@ impl Validator<'_> {
                         FieldsGroup::Custom => field.custom,
                         FieldsGroup::Standard => !field.custom,
                     };
-                    if wanted {
-                        select
-                            .push_field(Resolved::from_field(field.name.clone(), field), *span)?;
+                    if !wanted {
+                        continue;
                     }
+                    if aggregate {
+                        // FIELDS() in an aggregate query is every field, each to be grouped
+                        // (SOQL reference, FIELDS(): "Field must be grouped or aggregated").
+                        select.must_be_grouped.push((
+                            vec![field_key(&field.name)],
+                            field.name.clone(),
+                            *span,
+                        ));
+                    }
+                    select.push_field(Resolved::from_field(field.name.clone(), field), *span)?;
                 }
             }
         }
@@ -968,7 +986,9 @@ impl Validator<'_> {
     ) -> Result<(), ValidateError> {
         // Both wordings are what orgs answer (quoted in many a project's workaround notes);
         // the restrictions are in the SOQL reference, "Semi-Join and Anti-Join Limits".
-        if role != Role::Root {
+        // Inside a child subquery a semi-join is left to Salesforce: its limits there are not
+        // documented clearly enough to refuse it.
+        if role == Role::SemiJoin {
             return Err(invalid(
                 ErrorCode::MalformedQuery,
                 "Nesting of semi join sub-selects is not supported",
@@ -1152,7 +1172,8 @@ struct SelectList {
     expr_index: usize,
     /// In aggregate queries: (grouping key, name for the error, span) of every selected
     /// expression that must appear in GROUP BY.
-    must_be_grouped: Vec<(String, String, Span)>,
+    /// Any one of the keys being grouped is enough.
+    must_be_grouped: Vec<(Vec<String>, String, Span)>,
 }
 
 impl SelectList {
@@ -1228,6 +1249,17 @@ fn strip_prefix<'a>(scope: &Scope, segments: &'a [Ident]) -> &'a [Ident] {
             }
         }
         _ => segments,
+    }
+}
+
+fn is_field_wrapper(call: &Call) -> bool {
+    matches!(
+        call.function,
+        Function::ToLabel | Function::Format | Function::ConvertCurrency
+    ) && match call.args.as_slice() {
+        [Expr::Field(_)] => true,
+        [Expr::Call(inner)] => is_field_wrapper(inner),
+        _ => false,
     }
 }
 
@@ -1328,7 +1360,7 @@ fn check_value(resolved: &Resolved, value: &Value) -> Result<(), ValidateError> 
         _ => true,
     };
     if ok {
-        return Ok(());
+        return check_id_literal(resolved, literal, *span);
     }
     let word = type_word(&resolved.field_type);
     let message = if resolved.field_type.is_text()
@@ -1345,6 +1377,29 @@ fn check_value(resolved: &Resolved, value: &Value) -> Result<(), ValidateError> 
         )
     };
     Err(invalid(ErrorCode::InvalidField, message, *span))
+}
+
+/// An Id or reference compared with text that cannot be an id (`OwnerId = 'Jane Doe'`) is
+/// refused by Salesforce with INVALID_QUERY_FILTER_OPERATOR "invalid ID field: Jane Doe". Ids
+/// are 15 or 18 letters and digits; the empty string is left to Salesforce.
+fn check_id_literal(
+    resolved: &Resolved,
+    literal: &Literal,
+    span: Span,
+) -> Result<(), ValidateError> {
+    let Literal::String(text) = literal else {
+        return Ok(());
+    };
+    let id_shaped =
+        matches!(text.len(), 15 | 18) && text.bytes().all(|b| b.is_ascii_alphanumeric());
+    if is_id_like(&resolved.field_type) && !text.is_empty() && !id_shaped {
+        return Err(invalid(
+            ErrorCode::InvalidQueryFilterOperator,
+            format!("invalid ID field: {text}"),
+            span,
+        ));
+    }
+    Ok(())
 }
 
 /// SUM and AVG need numbers; every aggregate needs an aggregatable field.
