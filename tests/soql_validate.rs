@@ -2,6 +2,8 @@
 //! queries Salesforce answered are accepted and shaped as the recorded answers; queries it
 //! rejects fail with its errorCode and wording.
 
+#![allow(clippy::expect_used)] // Test helpers outside #[test] functions.
+
 use sfmcp::soql::ast::Function;
 use sfmcp::soql::schema::{FieldType, StaticSchema};
 use sfmcp::soql::validate::{Column, ColumnValue, QueryKind, ValidateError, Validated, validate};
