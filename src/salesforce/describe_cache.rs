@@ -83,8 +83,12 @@ impl DescribeCache {
             return Ok(schema.clone());
         }
         let since = cached.as_ref().map(|(_, _, since)| since.as_str());
+        // Revalidate under the canonical name Salesforce gave, not the caller's casing.
+        let name = cached
+            .as_ref()
+            .map_or(object, |(schema, _, _)| schema.name.as_str());
         let fetched_at = http_date_now();
-        match client.describe_object(object, since).await? {
+        match client.describe_object(name, since).await? {
             DescribeFetch::NotModified => {
                 let kept = {
                     let mut objects = self.objects.write().unwrap_or_else(PoisonError::into_inner);
