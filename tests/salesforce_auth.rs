@@ -1,4 +1,6 @@
 //! Token flows, single-flight refresh, scopes, and secrets kept out of every output.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod salesforce_support;
 
@@ -7,8 +9,8 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
 use sfmcp::salesforce::{
-    AuthFlow, Connection, DirectCredential, JwtBearerClaims, OAuthClient, QueryOptions,
-    ScopeInfo, Secret, SfError, SigningKey,
+    AuthFlow, Connection, DirectCredential, JwtBearerClaims, OAuthClient, QueryOptions, ScopeInfo,
+    Secret, SfError, SigningKey,
 };
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -112,7 +114,8 @@ async fn concurrent_callers_share_one_refresh() {
         })
     });
     for call in futures_join(calls).await {
-        call.expect("task").expect("query succeeds after the shared refresh");
+        call.expect("task")
+            .expect("query succeeds after the shared refresh");
     }
     assert_eq!(client.token_renewals(), 1, "one refresh for eight callers");
     let requests = server.received_requests().await.unwrap_or_default();
@@ -139,7 +142,10 @@ async fn a_second_rejection_after_refresh_is_surfaced_not_looped() {
     mount_refresh(&server, Duration::ZERO, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("{VERSION}/query")))
-        .respond_with(sf_json(401, fixture("restforce/error-expired-session.json")))
+        .respond_with(sf_json(
+            401,
+            fixture("restforce/error-expired-session.json"),
+        ))
         .expect(2)
         .mount(&server)
         .await;
@@ -190,7 +196,10 @@ async fn a_fixed_token_that_expires_says_to_reauthorize_without_a_refresh_attemp
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{VERSION}/query")))
-        .respond_with(sf_json(401, fixture("restforce/error-expired-session.json")))
+        .respond_with(sf_json(
+            401,
+            fixture("restforce/error-expired-session.json"),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -231,9 +240,19 @@ async fn client_credentials_learn_instance_url_and_scopes() {
     connection.api_version = Some("62.0".into());
     let client = client(connection, fast_options());
     let info = client.connect().await.expect("connects");
-    assert_eq!(info.instance_url.map(|u| u.origin()), Some(url(&server.uri()).origin()));
-    assert_eq!(info.scopes.allows_api(), Some(false), "no `api` scope granted");
-    assert!(info.identity_url.is_some_and(|id| id.ends_with("/005x00000012Q9P")));
+    assert_eq!(
+        info.instance_url.map(|u| u.origin()),
+        Some(url(&server.uri()).origin())
+    );
+    assert_eq!(
+        info.scopes.allows_api(),
+        Some(false),
+        "no `api` scope granted"
+    );
+    assert!(
+        info.identity_url
+            .is_some_and(|id| id.ends_with("/005x00000012Q9P"))
+    );
 }
 
 #[tokio::test]
@@ -327,7 +346,10 @@ async fn no_token_or_secret_appears_in_any_debug_or_display_output() {
     mount_refresh(&server, Duration::ZERO, 1).await;
     Mock::given(method("GET"))
         .and(path(format!("{VERSION}/query")))
-        .respond_with(sf_json(401, fixture("restforce/error-expired-session.json")))
+        .respond_with(sf_json(
+            401,
+            fixture("restforce/error-expired-session.json"),
+        ))
         .mount(&server)
         .await;
     let connection = refresh_connection(&server, OLD);

@@ -1,4 +1,6 @@
 //! The REST client against a fake Salesforce (wiremock) built from recorded bodies.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod salesforce_support;
 

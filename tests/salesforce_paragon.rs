@@ -1,4 +1,6 @@
 //! The Paragon proxy plane: request shape, minted user tokens, paging, Paragon's errors.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod salesforce_support;
 
@@ -70,9 +72,18 @@ async fn requests_go_through_the_proxy_with_a_minted_user_token() {
         .await;
     let client = paragon(&server, signing_user());
     assert_eq!(client.plane(), PlaneKind::Paragon);
-    let info = client.connect().await.expect("connects without a network call");
+    let info = client
+        .connect()
+        .await
+        .expect("connects without a network call");
     assert!(info.tenant.as_str().contains("customer-42"));
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
 
     let page = client
         .query("SELECT Id FROM Account", QueryOptions::default())
@@ -124,7 +135,10 @@ async fn writes_and_describe_use_the_same_relative_paths() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = paragon(&server, ParagonUser::Token(Secret::new("host-minted-token")));
+    let client = paragon(
+        &server,
+        ParagonUser::Token(Secret::new("host-minted-token")),
+    );
     let fields = match json!({"LastName": "Lovelace", "Company": "Analytical"}) {
         serde_json::Value::Object(map) => map,
         _ => unreachable!(),
@@ -152,16 +166,29 @@ async fn paragon_errors_are_told_apart_from_salesforce_errors() {
     Mock::given(method("GET"))
         .and(path(format!("{BASE}/query")))
         .and(query_param("q", "SELECT Nope FROM Account"))
-        .respond_with(sf_json(400, fixture("restforce/query-error-invalid-field.json")))
+        .respond_with(sf_json(
+            400,
+            fixture("restforce/query-error-invalid-field.json"),
+        ))
         .mount(&server)
         .await;
-    let client = paragon(&server, ParagonUser::Token(Secret::new("host-minted-token")));
+    let client = paragon(
+        &server,
+        ParagonUser::Token(Secret::new("host-minted-token")),
+    );
     let not_connected = client
         .query("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("not connected");
-    assert!(matches!(not_connected, SfError::Paragon { status: 400, .. }));
-    assert!(not_connected.next_step().contains("has not connected Salesforce"));
+    assert!(matches!(
+        not_connected,
+        SfError::Paragon { status: 400, .. }
+    ));
+    assert!(
+        not_connected
+            .next_step()
+            .contains("has not connected Salesforce")
+    );
     let invalid = client
         .query("SELECT Nope FROM Account", QueryOptions::default())
         .await
@@ -178,7 +205,10 @@ async fn a_rejected_fixed_user_token_names_its_setting() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = paragon(&server, ParagonUser::Token(Secret::new("expired-user-token")));
+    let client = paragon(
+        &server,
+        ParagonUser::Token(Secret::new("expired-user-token")),
+    );
     let err = client
         .query("SELECT Id FROM Account", QueryOptions::default())
         .await

@@ -244,7 +244,11 @@ pub struct SigningKey(Arc<EncodingKey>);
 
 impl SigningKey {
     pub fn from_pem(pem: &[u8]) -> Result<Self, jsonwebtoken::errors::Error> {
-        EncodingKey::from_rsa_pem(pem).map(|k| SigningKey(Arc::new(k)))
+        let key = SigningKey(Arc::new(EncodingKey::from_rsa_pem(pem)?));
+        // Parsing accepts some PEMs that cannot sign (a public key): find out now, at start,
+        // rather than at the first token request.
+        key.sign(&serde_json::json!({"probe": true}))?;
+        Ok(key)
     }
 
     /// Reads a PEM file; errors name `setting` and say what the file must hold.
