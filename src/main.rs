@@ -17,11 +17,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Serve a local Salesforce org (REST, OAuth) on loopback for demos and tests.
+    Emulator(sfmcp::emulator::cli::EmulatorArgs),
+}
 
-// No subcommand is wired yet: each module adds its own as it lands.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Emulator(args) => sfmcp::emulator::cli::run(args),
+    }
 }
