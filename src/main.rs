@@ -18,6 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve a local Salesforce org (REST, OAuth) on loopback for demos and tests.
+    Emulator(sfmcp::emulator::cli::EmulatorArgs),
     /// Check SOQL queries offline: parse, print canonically, point at errors.
     Soql(sfmcp::soql::cli::SoqlArgs),
 }
@@ -25,6 +27,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Emulator(args) => sfmcp::emulator::cli::run(args),
         Command::Soql(args) => sfmcp::soql::cli::run(&args),
     }
 }
