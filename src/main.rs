@@ -17,11 +17,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Identity-gap audit: Salesforce access the identity provider does not know about.
+    Audit(sfmcp::audit::cli::AuditArgs),
+}
 
-// No subcommand is wired yet: each module adds its own as it lands.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Audit(args) => sfmcp::audit::cli::run(args),
+    }
 }
