@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::engine::{AuditConfig, AuditReport, evaluate};
 use super::export::{Format, render};
-use super::file_idp::{self, FileIdpError};
+use super::file_idp::{self, FileIdpError, json_message};
 use super::finding::Severity;
 use super::model::{IdpDirectory, SalesforceSnapshot, sf_datetime};
 use super::rules::RuleId;
@@ -167,7 +167,7 @@ pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_message(&e),
     })
 }
 

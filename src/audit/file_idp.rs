@@ -251,7 +251,7 @@ fn parse_json(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_message(&e),
     };
     let records: Vec<JsonUser> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text).map_err(to_err)?
@@ -275,4 +275,13 @@ fn parse_json(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
             }
         })
         .collect())
+}
+
+/// serde_json's message without the " at line L column C" it appends: the caller prints the
+/// position in its own words.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&suffix)
+        .map_or(text.clone(), str::to_owned)
 }
