@@ -1,4 +1,6 @@
 //! `sfmcp audit` end to end: files in, report out, exit codes 0 / 1 / 2.
+// Fixture helpers outside #[test] functions: a broken fixture should panic the test.
+#![allow(clippy::unwrap_used)]
 
 mod audit_support;
 
