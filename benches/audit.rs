@@ -91,7 +91,11 @@ fn generate(scale: usize, seed: u64) -> Data {
             u.id = Some(format!("00u{i}"));
             idp_users.push(u);
         }
-        let profile = if admin { "00e000000000001AAA" } else { "00e000000000002AAA" };
+        let profile = if admin {
+            "00e000000000001AAA"
+        } else {
+            "00e000000000002AAA"
+        };
         users.push(SfUser {
             id: uid(i),
             username: format!("{local}@corp.com.prod"),
@@ -100,8 +104,22 @@ fn generate(scale: usize, seed: u64) -> Data {
             is_active: true,
             user_type: "Standard".into(),
             profile_id: Some(profile.into()),
-            profile_name: Some(if admin { "System Administrator" } else { "Standard User" }.into()),
-            license_name: Some(if non_human { "Salesforce Integration" } else { "Salesforce" }.into()),
+            profile_name: Some(
+                if admin {
+                    "System Administrator"
+                } else {
+                    "Standard User"
+                }
+                .into(),
+            ),
+            license_name: Some(
+                if non_human {
+                    "Salesforce Integration"
+                } else {
+                    "Salesforce"
+                }
+                .into(),
+            ),
             api_only: false,
             last_login_date: Some(now - chrono::Duration::days(rng.random_range(0..120))),
             federation_identifier: None,
@@ -153,7 +171,9 @@ fn generate(scale: usize, seed: u64) -> Data {
         extra += 1;
     }
 
-    let apps: Vec<String> = (0..200 * scale.min(5)).map(|a| format!("App {a}")).collect();
+    let apps: Vec<String> = (0..200 * scale.min(5))
+        .map(|a| format!("App {a}"))
+        .collect();
     let oauth: Vec<OauthGrant> = (0..L_OAUTH * scale)
         .map(|_| OauthGrant {
             app_name: apps[rng.random_range(0..apps.len())].clone(),
@@ -281,6 +301,18 @@ fn run_scale(scale: usize) {
     }
     times.sort();
     let (_, peak) = rss_mib();
+    let t = Instant::now();
+    let index = sfmcp::audit::matching::IdpIndex::build(&data.idp, &config.matching);
+    let index_build = t.elapsed();
+    let t = Instant::now();
+    let matched = data
+        .snapshot
+        .users
+        .iter()
+        .filter(|u| index.lookup(u).idp_user.is_some())
+        .count();
+    let lookups = t.elapsed();
+    drop(index);
     let report = evaluate(&data.snapshot, &data.idp, &config);
     let t = Instant::now();
     let json_len = sfmcp::audit::export::render(&report, sfmcp::audit::export::Format::Json)
@@ -301,15 +333,28 @@ fn run_scale(scale: usize) {
         times[RUNS - 1],
     );
     println!(
+        "{label}: of which IdP index build {index_build:.2?}, {} lookups {lookups:.2?} \
+         ({matched} matched)",
+        data.snapshot.users.len()
+    );
+    println!(
         "{label}: RSS with input loaded {rss_data:.0} MiB, peak RSS (VmHWM) {peak:.0} MiB; \
          JSON report {:.1} MiB rendered in {render_json:.2?}",
         json_len as f64 / (1024.0 * 1024.0)
     );
-    let (limit_s, limit_mib) = if scale == 1 { (1.0, 300.0) } else { (5.0, f64::INFINITY) };
+    let (limit_s, limit_mib) = if scale == 1 {
+        (1.0, 300.0)
+    } else {
+        (5.0, f64::INFINITY)
+    };
     let ok = times[RUNS / 2].as_secs_f64() < limit_s && peak < limit_mib;
     println!(
         "{label}: target < {limit_s} s{}: {}",
-        if limit_mib.is_finite() { format!(" and < {limit_mib} MiB") } else { String::new() },
+        if limit_mib.is_finite() {
+            format!(" and < {limit_mib} MiB")
+        } else {
+            String::new()
+        },
         if ok { "met" } else { "MISSED" }
     );
 }
@@ -327,7 +372,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     for scale in [1, 4] {
-        match Command::new(&me).args(["--scale", &scale.to_string()]).status() {
+        match Command::new(&me)
+            .args(["--scale", &scale.to_string()])
+            .status()
+        {
             Ok(s) if s.success() => {}
             other => {
                 eprintln!("scale {scale} failed: {other:?}");

@@ -111,17 +111,17 @@ enum Via {
 pub struct IdpIndex<'a> {
     directory: &'a IdpDirectory,
     config: &'a MatchConfig,
-    by_key: HashMap<String, Vec<(u32, Via)>>,
+    by_key: HashMap<String, Slots<(u32, Via)>>,
     /// Only built when the config rewrites addresses; value says whether a domain alias was
     /// involved on the IdP side.
-    by_canonical: HashMap<String, Vec<(u32, bool)>>,
+    by_canonical: HashMap<String, Slots<(u32, bool)>>,
 }
 
 impl<'a> IdpIndex<'a> {
     pub fn build(directory: &'a IdpDirectory, config: &'a MatchConfig) -> Self {
-        let mut by_key: HashMap<String, Vec<(u32, Via)>> =
+        let mut by_key: HashMap<String, Slots<(u32, Via)>> =
             HashMap::with_capacity(directory.users.len() * 2);
-        let mut by_canonical: HashMap<String, Vec<(u32, bool)>> = HashMap::new();
+        let mut by_canonical: HashMap<String, Slots<(u32, bool)>> = HashMap::new();
         let rewrites = config.rewrites_anything();
         for (i, user) in directory.users.iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };
@@ -138,18 +138,18 @@ impl<'a> IdpIndex<'a> {
                 let Some(key) = normalise_address(raw) else {
                     continue;
                 };
+                // Only addresses the configuration rewrites go in the canonical map; the
+                // others are found in `by_key` under their own (already canonical) form.
                 if rewrites {
                     let (canonical, domain_aliased, stripped) = canonicalise(&key, config);
                     if domain_aliased || stripped {
-                        push_unique(
-                            by_canonical.entry(canonical).or_default(),
-                            (i, domain_aliased),
-                        );
-                    } else {
-                        push_unique(by_canonical.entry(key.clone()).or_default(), (i, false));
+                        by_canonical
+                            .entry(canonical)
+                            .or_default()
+                            .push_unique((i, domain_aliased));
                     }
                 }
-                push_unique(by_key.entry(key).or_default(), (i, via));
+                by_key.entry(key).or_default().push_unique((i, via));
             }
         }
         IdpIndex {
@@ -186,12 +186,12 @@ impl<'a> IdpIndex<'a> {
             .as_deref()
             .and_then(normalise_address)
         {
-            for &(idx, _) in self.by_key.get(&fed).into_iter().flatten() {
+            for &(idx, _) in self.by_key.get(&fed).map_or(&[][..], Slots::as_slice) {
                 consider(&mut best, idx, MatchMethod::FederationId);
             }
         }
         if let Some(k) = &key {
-            for &(idx, via) in self.by_key.get(k).into_iter().flatten() {
+            for &(idx, via) in self.by_key.get(k).map_or(&[][..], Slots::as_slice) {
                 let method = match via {
                     Via::Primary => MatchMethod::ExactEmail,
                     Via::Alias => MatchMethod::Alias,
@@ -204,13 +204,25 @@ impl<'a> IdpIndex<'a> {
             && let Some(k) = &key
         {
             let (canonical, sf_aliased, _) = canonicalise(k, self.config);
-            for &(idx, idp_aliased) in self.by_canonical.get(&canonical).into_iter().flatten() {
-                let method = if sf_aliased || idp_aliased {
+            let sf_rewritten = canonical != *k;
+            let method_for = |idp_aliased: bool| {
+                if sf_aliased || idp_aliased {
                     MatchMethod::DomainAlias
                 } else {
                     MatchMethod::SubaddressStripped
-                };
-                consider(&mut best, idx, method);
+                }
+            };
+            if sf_rewritten {
+                for &(idx, _) in self.by_key.get(&canonical).map_or(&[][..], Slots::as_slice) {
+                    consider(&mut best, idx, method_for(false));
+                }
+            }
+            for &(idx, idp_aliased) in self
+                .by_canonical
+                .get(&canonical)
+                .map_or(&[][..], Slots::as_slice)
+            {
+                consider(&mut best, idx, method_for(idp_aliased));
             }
         }
 
@@ -240,9 +252,39 @@ impl<'a> IdpIndex<'a> {
     }
 }
 
-fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
-    if !v.contains(&item) {
-        v.push(item);
+/// Index values: almost every address belongs to one account, so the first candidate is
+/// stored inline and only shared addresses allocate.
+#[derive(Debug, Clone, Default)]
+enum Slots<T> {
+    #[default]
+    Empty,
+    One([T; 1]),
+    Many(Vec<T>),
+}
+
+impl<T: PartialEq + Copy> Slots<T> {
+    fn push_unique(&mut self, item: T) {
+        match self {
+            Slots::Empty => *self = Slots::One([item]),
+            Slots::One([first]) => {
+                if *first != item {
+                    *self = Slots::Many(vec![*first, item]);
+                }
+            }
+            Slots::Many(v) => {
+                if !v.contains(&item) {
+                    v.push(item);
+                }
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Slots::Empty => &[],
+            Slots::One(one) => one,
+            Slots::Many(v) => v,
+        }
     }
 }
 
