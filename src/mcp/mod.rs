@@ -1,1 +1,4 @@
 //! The MCP server: tools, resources, prompts, rendering, cursors and transports.
+
+pub mod render;
+pub mod cursor;
