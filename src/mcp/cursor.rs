@@ -43,7 +43,9 @@ pub enum CursorError {
     Invalid,
     #[error("this cursor belongs to another connection; run the query again on this one")]
     WrongTenant,
-    #[error("this cursor expired (cursors last 15 minutes, like Salesforce query locators); run the query again")]
+    #[error(
+        "this cursor expired (cursors last 15 minutes, like Salesforce query locators); run the query again"
+    )]
     Expired,
 }
 
@@ -154,7 +156,10 @@ mod tests {
         let key = CursorKey::random();
         let cursor = key.seal(&state());
         assert_eq!(key.open(&cursor, "tenant-a", 999), Ok(state()));
-        assert!(!cursor.contains("01gXX"), "the locator must not be readable");
+        assert!(
+            !cursor.contains("01gXX"),
+            "the locator must not be readable"
+        );
     }
 
     #[test]

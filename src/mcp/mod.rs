@@ -1,4 +1,6 @@
 //! The MCP server: tools, resources, prompts, rendering, cursors and transports.
 
-pub mod render;
 pub mod cursor;
+pub mod describe_view;
+pub mod render;
+pub mod schema_budget;

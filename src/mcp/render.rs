@@ -61,7 +61,10 @@ fn render_children(out: &mut String, relationship: &str, result: &Map<String, Va
     }
 }
 
-fn child_result<'a>(fields: &'a Map<String, Value>, relationship: &str) -> Option<&'a Map<String, Value>> {
+fn child_result<'a>(
+    fields: &'a Map<String, Value>,
+    relationship: &str,
+) -> Option<&'a Map<String, Value>> {
     fields
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(relationship))
@@ -90,7 +93,11 @@ fn collect_columns(
         if key == "attributes" {
             continue;
         }
-        if prefix.is_empty() && child_relationships.iter().any(|c| c.eq_ignore_ascii_case(key)) {
+        if prefix.is_empty()
+            && child_relationships
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(key))
+        {
             continue;
         }
         let path = if prefix.is_empty() {
@@ -255,7 +262,9 @@ mod tests {
 
     #[test]
     fn aggregate_rows_show_their_aliases() {
-        let records = vec![json!({"attributes": {"type": "AggregateResult"}, "StageName": "Won", "total": 3, "expr1": 1200.0})];
+        let records = vec![
+            json!({"attributes": {"type": "AggregateResult"}, "StageName": "Won", "total": 3, "expr1": 1200.0}),
+        ];
         assert_eq!(
             table(&records, &[]),
             "StageName | total | expr1\nWon | 3 | 1200.0\n"
