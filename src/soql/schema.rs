@@ -291,6 +291,91 @@ pub struct RecordTypeInfo {
     pub default_record_type_mapping: bool,
 }
 
+/// A [`Schema`] held in memory: recorded describe bodies, plus the names of objects that exist
+/// but whose describe is not loaded (answered [`Lookup::NotLoaded`]). Tests, benchmarks and the
+/// CLI's offline check use it; the server's describe cache is the live counterpart.
+#[derive(Debug, Clone, Default)]
+pub struct StaticSchema {
+    /// Lower-cased API name to the indexed describe.
+    objects: HashMap<String, Arc<ObjectSchema>>,
+    /// Lower-cased API name to API name, for objects known to exist without a describe.
+    known: HashMap<String, String>,
+}
+
+impl StaticSchema {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a schema from `GET /sobjects/{O}/describe` bodies.
+    pub fn from_describes<'a>(
+        bodies: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut schema = Self::new();
+        for body in bodies {
+            schema.insert(serde_json::from_str(body)?);
+        }
+        Ok(schema)
+    }
+
+    /// Adds (or replaces) one object's describe, indexing it.
+    pub fn insert(&mut self, object: ObjectSchema) {
+        let key = object.name.to_ascii_lowercase();
+        self.known.remove(&key);
+        self.objects.insert(key, Arc::new(object.index()));
+    }
+
+    /// Records that an object exists without loading its describe: lookups answer
+    /// [`Lookup::NotLoaded`] until [`StaticSchema::insert`] adds it.
+    pub fn add_known(&mut self, name: &str) {
+        let key = name.to_ascii_lowercase();
+        if !self.objects.contains_key(&key) {
+            self.known.insert(key, name.to_string());
+        }
+    }
+
+    /// Records every object named in a global describe (`GET /sobjects`) body as known.
+    pub fn add_global_describe(&mut self, body: &str) -> Result<(), serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Global {
+            sobjects: Vec<Named>,
+        }
+        #[derive(Deserialize)]
+        struct Named {
+            name: String,
+        }
+        let global: Global = serde_json::from_str(body)?;
+        for object in global.sobjects {
+            self.add_known(&object.name);
+        }
+        Ok(())
+    }
+}
+
+impl Schema for StaticSchema {
+    fn object(&self, name: &str) -> Lookup {
+        let key = name.to_ascii_lowercase();
+        if let Some(object) = self.objects.get(&key) {
+            Lookup::Found(Arc::clone(object))
+        } else if self.known.contains_key(&key) {
+            Lookup::NotLoaded
+        } else {
+            Lookup::Unknown
+        }
+    }
+
+    fn object_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .objects
+            .values()
+            .map(|o| o.name.clone())
+            .chain(self.known.values().cloned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

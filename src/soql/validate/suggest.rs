@@ -1,0 +1,103 @@
+//! "Did you mean" ranking: candidates scored against what the user typed, by API name and by
+//! label, so `Industy` finds `Industry` and `AccountName` finds the field labelled
+//! "Account Name".
+
+/// At most this many suggestions go with an error: more is noise for a model or a person.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// Collects candidates and keeps the closest.
+pub(super) struct Suggestions {
+    typed: String,
+    /// How far a candidate may be from `typed` and still be offered.
+    threshold: usize,
+    scored: Vec<(usize, String)>,
+}
+
+impl Suggestions {
+    pub(super) fn new(typed: &str) -> Self {
+        let typed = normalize(typed);
+        // A third of the name, at least one edit: `Industy` (7) allows 2, `Nme` allows 1.
+        let threshold = (typed.chars().count() / 3).max(1);
+        Self {
+            typed,
+            threshold,
+            scored: Vec::new(),
+        }
+    }
+
+    /// Offers `suggestion` when any of `names` (API name, label...) is close to what was typed.
+    pub(super) fn offer(&mut self, suggestion: &str, names: &[&str]) {
+        let best = names
+            .iter()
+            .map(|name| self.distance(name))
+            .min()
+            .unwrap_or(usize::MAX);
+        if best <= self.threshold {
+            self.scored.push((best, suggestion.to_string()));
+        }
+    }
+
+    /// Offers `suggestion` outright with the given score (0 is an exact match).
+    pub(super) fn offer_scored(&mut self, suggestion: String, score: usize) {
+        self.scored.push((score, suggestion));
+    }
+
+    /// Distance from what was typed to `name`, both normalized.
+    fn distance(&self, name: &str) -> usize {
+        strsim::osa_distance(&self.typed, &normalize(name))
+    }
+
+    /// The best few, closest first; ties in alphabetical order so output is stable.
+    pub(super) fn finish(mut self) -> Vec<String> {
+        self.scored.sort();
+        let mut out: Vec<String> = Vec::new();
+        for (_, suggestion) in self.scored {
+            if !out.iter().any(|s| s.eq_ignore_ascii_case(&suggestion)) {
+                out.push(suggestion);
+            }
+            if out.len() == MAX_SUGGESTIONS {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// Lower case without spaces, underscores or punctuation: labels ("Account Name") and API names
+/// (`Account_Name__c`) then compare on their letters.
+pub(super) fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_by_distance_then_name() {
+        let mut s = Suggestions::new("Industy");
+        s.offer("Industry", &["Industry"]);
+        s.offer("Website", &["Website"]);
+        s.offer("Industries", &["Industries"]);
+        s.offer("Indust", &["Indust"]);
+        // Industries is three edits away: too far for a seven-letter name.
+        assert_eq!(s.finish(), vec!["Indust", "Industry"]);
+    }
+
+    #[test]
+    fn labels_match_without_spaces_or_case() {
+        let mut s = Suggestions::new("accountname");
+        s.offer("Name", &["Name", "Account Name"]);
+        assert_eq!(s.finish(), vec!["Name"]);
+    }
+
+    #[test]
+    fn far_names_are_not_offered() {
+        let mut s = Suggestions::new("Foo");
+        s.offer("Name", &["Name", "Account Name"]);
+        assert!(s.finish().is_empty());
+    }
+}
