@@ -22,8 +22,8 @@ const MAIN_LIMITS: [&str; 8] = [
 
 #[tool_router(router = limits_router, vis = "pub(crate)")]
 impl SfServer {
-    /// API usage of the org today and its main limits.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Today's API usage and the org's main limits.
+    #[tool(annotations(read_only_hint = true))]
     async fn org_limits(&self, context: RequestContext<RoleServer>) -> CallToolResult {
         self.run_limits(&context)
             .await

@@ -18,23 +18,22 @@ const MAX_LISTED: usize = 150;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListObjectsArgs {
-    /// Part of an API name or label
+    /// part of an API name or label
     #[serde(rename = "match")]
     pub matching: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DescribeObjectArgs {
-    /// Object API name, e.g. Account
     pub object: String,
-    /// Only fields whose name or label contains this
+    /// part of a field name or label
     pub fields_matching: Option<String>,
 }
 
 #[tool_router(router = objects_router, vis = "pub(crate)")]
 impl SfServer {
-    /// Objects by API name or label, with what the user may do with them.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Objects matching an API name or label, with access flags.
+    #[tool(annotations(read_only_hint = true))]
     async fn list_objects(
         &self,
         Parameters(args): Parameters<ListObjectsArgs>,
@@ -45,8 +44,8 @@ impl SfServer {
             .unwrap_or_else(ToolError::into_result)
     }
 
-    /// Fields of an object (type, length, required, picklist values, references), child relationships and record types.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Compact schema: fields (type, length, required, picklists, references), child relationships, record types.
+    #[tool(annotations(read_only_hint = true))]
     async fn describe_object(
         &self,
         Parameters(args): Parameters<DescribeObjectArgs>,

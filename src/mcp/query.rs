@@ -17,7 +17,7 @@ use crate::salesforce::{
     ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
     SearchObject,
 };
-use crate::soql::validate::{ColumnValue, QueryKind, Validated, ValidateError, validate};
+use crate::soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use crate::soql::{self, ast};
 
 /// Validation fetches missing describes one at a time; a query names few objects.
@@ -27,25 +27,22 @@ const MAX_CHILD_ROWS: usize = 2_000;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SoqlQueryArgs {
-    /// SOQL SELECT statement
     pub query: String,
-    /// Rows to return (default 200, max 2000)
+    /// up to 2000
     pub max_rows: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct QueryMoreArgs {
-    /// Cursor from the previous result
     pub cursor: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SoslSearchArgs {
-    /// Words to find
     pub text: String,
-    /// Objects to search (default: all searchable)
+    /// default: all searchable
     pub objects: Option<Vec<String>>,
-    /// Max results (default 20)
+    /// default 20
     pub limit: Option<u32>,
 }
 
@@ -79,8 +76,8 @@ struct Gathered {
 
 #[tool_router(router = query_router, vis = "pub(crate)")]
 impl SfServer {
-    /// Run a SOQL SELECT as the connected user. Checked against the schema first; returns a table (parent fields as Account.Name columns, child rows under their parent), totalSize, and a cursor when more rows remain.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// SOQL SELECT as the connected user, checked before sending. Table: parent fields as Account.Name, child rows under parents; cursor if more.
+    #[tool(annotations(read_only_hint = true))]
     async fn soql_query(
         &self,
         Parameters(args): Parameters<SoqlQueryArgs>,
@@ -91,8 +88,8 @@ impl SfServer {
             .unwrap_or_else(ToolError::into_result)
     }
 
-    /// Next rows of a soql_query result.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Next rows for a cursor from soql_query.
+    #[tool(annotations(read_only_hint = true))]
     async fn query_more(
         &self,
         Parameters(args): Parameters<QueryMoreArgs>,
@@ -103,8 +100,8 @@ impl SfServer {
             .unwrap_or_else(ToolError::into_result)
     }
 
-    /// Full-text search (SOSL) across objects; the text needs no escaping.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Full-text search (SOSL) across objects; plain text.
+    #[tool(annotations(read_only_hint = true))]
     async fn sosl_search(
         &self,
         Parameters(args): Parameters<SoslSearchArgs>,

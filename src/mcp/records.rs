@@ -21,48 +21,41 @@ const MAX_URL_IDS: usize = 200;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetRecordArgs {
-    /// 15 or 18 character record Id
     pub id: String,
-    /// Object API name (default: from the Id prefix)
+    /// default: from the Id
     pub object: Option<String>,
-    /// Fields to return (default: all)
+    /// default: all
     pub fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateRecordArgs {
-    /// Object API name
     pub object: String,
-    /// Field API names to values
+    /// API name to value
     pub fields: Map<String, Value>,
-    /// Check and show the request without sending it
     pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateRecordArgs {
-    /// Object API name
     pub object: String,
-    /// Record Id
     pub id: String,
-    /// Field API names to new values
+    /// API name to value
     pub fields: Map<String, Value>,
-    /// Check and show the request without sending it
     pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecordUrlArgs {
-    /// Record Ids
     pub ids: Vec<String>,
-    /// Object API name (default: from each Id prefix)
+    /// default: from each Id
     pub object: Option<String>,
 }
 
 #[tool_router(router = records_router, vis = "pub(crate)")]
 impl SfServer {
-    /// One record by Id.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// One record by Id; the object is inferred from the Id.
+    #[tool(annotations(read_only_hint = true))]
     async fn get_record(
         &self,
         Parameters(args): Parameters<GetRecordArgs>,
@@ -73,13 +66,8 @@ impl SfServer {
             .unwrap_or_else(ToolError::into_result)
     }
 
-    /// Create a record, checked against the schema first. dry_run previews it.
-    #[tool(annotations(
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = true
-    ))]
+    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
     async fn create_record(
         &self,
         Parameters(args): Parameters<CreateRecordArgs>,
@@ -90,13 +78,8 @@ impl SfServer {
             .unwrap_or_else(ToolError::into_result)
     }
 
-    /// Update fields of a record; returns before and after. dry_run previews it.
-    #[tool(annotations(
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = true
-    ))]
+    /// Update a record; returns before/after values; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
     async fn update_record(
         &self,
         Parameters(args): Parameters<UpdateRecordArgs>,
@@ -195,8 +178,12 @@ impl SfServer {
         if let Some(url) = &url {
             text.push_str(&format!(": {url}"));
         }
+        let mut structured = json!({ "id": created.id });
+        if let Some(url) = url {
+            structured["url"] = Value::String(url);
+        }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "id": created.id, "url": url }));
+        result.structured_content = Some(structured);
         Ok(result)
     }
 
@@ -337,15 +324,22 @@ async fn object_for(
         })
 }
 
-fn preview(method: &str, object: &str, id: Option<&SalesforceId>, fields: &Map<String, Value>) -> CallToolResult {
+fn preview(
+    method: &str,
+    object: &str,
+    id: Option<&SalesforceId>,
+    fields: &Map<String, Value>,
+) -> CallToolResult {
     let path = match id {
         Some(id) => format!("/sobjects/{object}/{id}"),
         None => format!("/sobjects/{object}"),
     };
     let body = serde_json::to_string_pretty(fields).unwrap_or_default();
-    let text = format!("Dry run: nothing was sent. This is the request:\n{method} {path}\n{body}\n");
+    let text =
+        format!("Dry run: nothing was sent. This is the request:\n{method} {path}\n{body}\n");
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "dryRun": true, "method": method, "path": path, "body": fields }));
+    result.structured_content =
+        Some(json!({ "dryRun": true, "method": method, "path": path, "body": fields }));
     result
 }
 

@@ -21,6 +21,10 @@ fn compact_node(node: &mut Map<String, Value>) {
     if node.get("minimum").and_then(Value::as_f64) == Some(0.0) {
         node.remove("minimum");
     }
+    // JSON Schema's default: saying it costs bytes and adds nothing.
+    if node.get("additionalProperties") == Some(&Value::Bool(true)) {
+        node.remove("additionalProperties");
+    }
     if let Some(Value::Array(types)) = node.get("type") {
         let non_null: Vec<Value> = types
             .iter()
@@ -79,7 +83,8 @@ mod tests {
                 "query": {"type": "string", "description": "A SOQL SELECT"},
                 "max_rows": {"type": ["integer", "null"], "format": "uint32", "minimum": 0, "default": null},
                 "level": {"type": "integer", "minimum": 1},
-                "ids": {"type": "array", "items": {"type": "string", "format": "x"}}
+                "ids": {"type": "array", "items": {"type": "string", "format": "x"}},
+                "fields": {"type": "object", "additionalProperties": true}
             },
             "required": ["query"]
         })
@@ -95,7 +100,8 @@ mod tests {
                     "query": {"type": "string", "description": "A SOQL SELECT"},
                     "max_rows": {"type": "integer"},
                     "level": {"type": "integer", "minimum": 1},
-                    "ids": {"type": "array", "items": {"type": "string"}}
+                    "ids": {"type": "array", "items": {"type": "string"}},
+                    "fields": {"type": "object"}
                 },
                 "required": ["query"]
             })

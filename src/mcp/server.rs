@@ -7,7 +7,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::cursor::CursorKey;
 use super::error::ToolError;
@@ -58,10 +58,12 @@ impl Policy {
     }
 
     pub fn is_field_denied(&self, object: &str, field: &str) -> bool {
-        self.deny_fields.iter().any(|denied| match denied.split_once('.') {
-            Some((o, f)) => o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field),
-            None => denied.eq_ignore_ascii_case(field),
-        })
+        self.deny_fields
+            .iter()
+            .any(|denied| match denied.split_once('.') {
+                Some((o, f)) => o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field),
+                None => denied.eq_ignore_ascii_case(field),
+            })
     }
 }
 
@@ -113,11 +115,7 @@ impl SfServer {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
             route.attr.input_schema = Arc::new(input);
-            if let Some(output) = &route.attr.output_schema {
-                let mut output = (**output).clone();
-                schema_budget::compact(&mut output);
-                route.attr.output_schema = Some(Arc::new(output));
-            }
+            route.attr.output_schema = Some(output_schema());
         }
         router
     }
@@ -152,7 +150,10 @@ impl ServerHandler for SfServer {
     }
 }
 
-/// A JSON object from `serde_json::json!` literals used as output schemas.
-pub(crate) fn object_schema(value: Value) -> Arc<Map<String, Value>> {
-    Arc::new(value.as_object().cloned().unwrap_or_default())
+/// Every tool returns structured content as a JSON object. Naming its keys here would be
+/// paid in every conversation; the text content documents them.
+fn output_schema() -> Arc<Map<String, Value>> {
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!("object"));
+    Arc::new(schema)
 }

@@ -301,10 +301,7 @@ mod tests {
             })),
         )
         .expect_err("invalid");
-        let codes: Vec<(&str, &str)> = issues
-            .iter()
-            .map(|i| (i.field.as_str(), i.code))
-            .collect();
+        let codes: Vec<(&str, &str)> = issues.iter().map(|i| (i.field.as_str(), i.code)).collect();
         assert_eq!(
             codes,
             [
@@ -321,9 +318,20 @@ mod tests {
     #[test]
     fn updates_need_no_required_fields_but_respect_updateability() {
         let account = describe("account");
-        assert!(check(&account, WriteKind::Update, &fields(json!({"Industry": "Media"}))).is_ok());
-        let issues = check(&account, WriteKind::Update, &fields(json!({"Id": "001000000000000AAA"})))
-            .expect_err("Id is not updateable");
+        assert!(
+            check(
+                &account,
+                WriteKind::Update,
+                &fields(json!({"Industry": "Media"}))
+            )
+            .is_ok()
+        );
+        let issues = check(
+            &account,
+            WriteKind::Update,
+            &fields(json!({"Id": "001000000000000AAA"})),
+        )
+        .expect_err("Id is not updateable");
         assert_eq!(issues[0].code, "INVALID_FIELD_FOR_INSERT_UPDATE");
     }
 
@@ -335,9 +343,17 @@ mod tests {
                 field.restricted_picklist = true;
             }
         }
-        let issues = check(&account, WriteKind::Update, &fields(json!({"Industry": "Moon mining"})))
-            .expect_err("not in the list");
+        let issues = check(
+            &account,
+            WriteKind::Update,
+            &fields(json!({"Industry": "Moon mining"})),
+        )
+        .expect_err("not in the list");
         assert_eq!(issues[0].code, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
-        assert!(issues[0].message.contains("allowed: Agriculture"), "{}", issues[0].message);
+        assert!(
+            issues[0].message.contains("allowed: Agriculture"),
+            "{}",
+            issues[0].message
+        );
     }
 }
