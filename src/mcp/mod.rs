@@ -4,6 +4,7 @@
 //! router that [`server::SfServer`] merges. Tools know Salesforce through
 //! [`crate::salesforce::SalesforceClient`], never through HTTP.
 
+pub mod cli;
 pub mod cursor;
 pub mod describe_view;
 pub mod error;
