@@ -47,10 +47,10 @@ pub fn render(object: &ObjectSchema, fields_matching: Option<&str>) -> String {
         shown += 1;
         render_field(&mut out, field);
     }
-    if shown == 0 {
-        if let Some(needle) = fields_matching {
-            let _ = writeln!(out, "(no field name or label contains '{needle}')");
-        }
+    if shown == 0
+        && let Some(needle) = fields_matching
+    {
+        let _ = writeln!(out, "(no field name or label contains '{needle}')");
     }
     if needle.is_none() {
         let children: Vec<String> = object

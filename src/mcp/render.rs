@@ -176,9 +176,8 @@ fn scalar(value: &Value) -> String {
 /// long value is cut with a note of how much was left out.
 fn escape_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CELL_CHARS + 16));
-    let mut chars = 0usize;
     let total = text.chars().count();
-    for c in text.chars() {
+    for (chars, c) in text.chars().enumerate() {
         if chars == MAX_CELL_CHARS {
             out.push_str(&format!("…[+{} chars]", total - chars));
             return out;
@@ -189,7 +188,6 @@ fn escape_cell(text: &str) -> String {
             '\r' => {}
             _ => out.push(c),
         }
-        chars += 1;
     }
     out
 }

@@ -42,12 +42,10 @@ fn compact_node(node: &mut Map<String, Value>) {
             .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
             .cloned()
             .collect();
-        if non_null.len() == 1 {
-            if let Value::Object(inner) = &non_null[0] {
-                node.remove("anyOf");
-                for (k, v) in inner {
-                    node.entry(k.clone()).or_insert_with(|| v.clone());
-                }
+        if let [Value::Object(inner)] = non_null.as_slice() {
+            node.remove("anyOf");
+            for (k, v) in inner {
+                node.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
     }

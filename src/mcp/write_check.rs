@@ -86,7 +86,7 @@ pub fn check(
             .fields
             .iter()
             .filter(|f| f.required_on_create() && f.field_type != FieldType::Boolean)
-            .filter(|f| !checked.get(&f.name).is_some_and(|v| !v.is_null()))
+            .filter(|f| checked.get(&f.name).is_none_or(Value::is_null))
             .map(|f| f.name.as_str())
             .collect();
         if !missing.is_empty() {
