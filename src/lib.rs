@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod emulator;
 pub mod mcp;
 pub mod salesforce;

@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve MCP on stdio against a local demo org (no Salesforce account needed).
+    Demo(sfmcp::demo::DemoArgs),
     /// Serve MCP on stdio against a Salesforce org (settings from flags, SF_* or --config).
     Serve(mcp::cli::ServeArgs),
     /// List the tools with their schemas, as tools/list gives them.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
+        Command::Demo(args) => block_on(sfmcp::demo::run(args)),
         Command::Serve(args) => block_on(mcp::cli::serve(args)),
         Command::Tools(args) => mcp::cli::tools(args),
         Command::Call(args) => block_on(mcp::cli::call(args)),

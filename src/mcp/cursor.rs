@@ -19,22 +19,53 @@ pub const CURSOR_TTL_SECS: i64 = 15 * 60;
 const ASSOCIATED_DATA: &[u8] = b"sfmcp cursor v1";
 const NONCE_LEN: usize = 12;
 
-/// What a cursor remembers.
+/// What a cursor remembers. The keys are one letter because the model pays for every
+/// character of a cursor it carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CursorState {
-    /// The verified tenant identity (or a hash of the whole credential) that made it.
+    /// The verified tenant identity (or a hash of the whole credential) that made it. Only a
+    /// digest of it is sealed into the cursor.
+    #[serde(rename = "t", with = "tenant_digest")]
     pub tenant: String,
     /// Where the next rows start: a Salesforce `nextRecordsUrl`-style locator path.
+    #[serde(rename = "l")]
     pub locator: String,
     /// Rows already returned, and the query's `totalSize`.
+    #[serde(rename = "s")]
     pub served: u64,
+    #[serde(rename = "n")]
     pub total_size: u64,
     /// The queried object, for record URLs; `None` for aggregate results.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// Child subqueries of the query, so continued rows render like the first ones.
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
     pub child_relationships: Vec<String>,
     /// Unix seconds.
+    #[serde(rename = "e")]
     pub expires_at: i64,
+}
+
+/// Seals a 96-bit digest of the tenant instead of the tenant itself; opening compares the
+/// digest of the caller's tenant, so the cursor stays short and names no tenant.
+mod tenant_digest {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sha2::{Digest, Sha256};
+
+    pub fn digest(tenant: &str) -> String {
+        let hash = Sha256::digest(tenant.as_bytes());
+        URL_SAFE_NO_PAD.encode(&hash[..12])
+    }
+
+    pub fn serialize<S: Serializer>(tenant: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&digest(tenant))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        String::deserialize(deserializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,11 +154,12 @@ impl CursorKey {
                 },
             )
             .map_err(|_| CursorError::Invalid)?;
-        let state: CursorState =
+        let mut state: CursorState =
             serde_json::from_slice(&plaintext).map_err(|_| CursorError::Invalid)?;
-        if state.tenant != tenant {
+        if state.tenant != tenant_digest::digest(tenant) {
             return Err(CursorError::WrongTenant);
         }
+        state.tenant = tenant.to_string();
         if now >= state.expires_at {
             return Err(CursorError::Expired);
         }
@@ -160,6 +192,7 @@ mod tests {
             !cursor.contains("01gXX"),
             "the locator must not be readable"
         );
+        assert!(cursor.len() < 200, "{} characters", cursor.len());
     }
 
     #[test]

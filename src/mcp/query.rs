@@ -243,7 +243,7 @@ impl SfServer {
             })
         });
         let mut text = String::new();
-        let label = shape.object.as_deref().unwrap_or("rows");
+        let label = shape.object.as_deref().unwrap_or("AggregateResult");
         let first_row = served_before + 1;
         if returned == 0 {
             text.push_str(&format!("{label}: totalSize {}\n", gathered.total_size));

@@ -1,0 +1,137 @@
+//! End-to-end plumbing: an emulator on 127.0.0.1, the real `sfmcp` binary spawned as an MCP
+//! server over stdio, and rmcp's client driving it.
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use sfmcp::emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, OrgCredentials, OrgSource, SeedFileText,
+};
+use tokio::io::AsyncReadExt;
+use tokio::process::ChildStderr;
+
+pub type Client = RunningService<RoleClient, ()>;
+
+pub async fn demo_emulator() -> EmulatorHandle {
+    Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator starts")
+}
+
+pub async fn seeded_emulator(seed: Value) -> EmulatorHandle {
+    let config = EmulatorConfig {
+        orgs: vec![OrgSource::Seed(Arc::new(SeedFileText {
+            path: "test seed".into(),
+            text: seed.to_string(),
+        }))],
+        ..EmulatorConfig::default()
+    };
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+/// The environment `sfmcp serve` reads for a refresh-token connection to `org`.
+pub fn org_env(org: &OrgCredentials) -> Vec<(&'static str, String)> {
+    vec![
+        ("SF_INSTANCE_URL", org.instance_url.clone()),
+        ("SF_LOGIN_URL", org.login_url.clone()),
+        ("SF_ACCESS_TOKEN", org.access_token.clone()),
+        ("SF_REFRESH_TOKEN", org.refresh_token.clone()),
+        ("SF_CLIENT_ID", org.client_id.clone()),
+        ("SF_CLIENT_SECRET", org.client_secret.clone()),
+    ]
+}
+
+/// Spawns `sfmcp serve` with exactly `env` (plus PATH) and connects rmcp's client to it.
+/// Its stderr is kept, to check what the server wrote.
+pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, ChildStderr) {
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let command = command.configure(|cmd| {
+        cmd.env_clear();
+        if let Ok(path) = std::env::var("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("RUST_LOG", "trace");
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.arg("serve").args(&args);
+    });
+    let (transport, stderr) = TokioChildProcess::builder(command)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sfmcp spawns");
+    let client = ().serve(transport).await.expect("MCP session starts");
+    (client, stderr.expect("stderr is piped"))
+}
+
+pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    let arguments = arguments.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
+}
+
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
+
+pub fn structured(result: &CallToolResult) -> Value {
+    result.structured_content.clone().unwrap_or(Value::Null)
+}
+
+/// The emulator's request log: method, path, status of every request it served.
+pub async fn requests(emulator: &EmulatorHandle) -> Vec<Value> {
+    let url = format!("{}/__emulator/requests", emulator.base_url);
+    let body: Value = reqwest::get(url)
+        .await
+        .expect("request log")
+        .json()
+        .await
+        .expect("request log is JSON");
+    match body {
+        Value::Array(entries) => entries,
+        Value::Object(mut map) => match map.remove("requests") {
+            Some(Value::Array(entries)) => entries,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+pub async fn stop(client: Client, mut stderr: ChildStderr) -> String {
+    let _ = client.cancel().await;
+    let mut out = String::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stderr.read_to_string(&mut out),
+    )
+    .await;
+    out
+}
+
+/// A seed with `n` leads, for paging tests.
+pub fn leads_seed(n: usize) -> Value {
+    let leads: Vec<Value> = (0..n)
+        .map(|i| json!({"LastName": format!("Lead {i:05}"), "Company": format!("Company {}", i % 97)}))
+        .collect();
+    json!({ "records": { "Lead": leads } })
+}
