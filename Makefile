@@ -11,8 +11,8 @@ setup:
 
 nextest:
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
-		cargo nextest run --all-targets --no-fail-fast; \
+		cargo nextest run --no-fail-fast; \
 	else \
-		cargo test --all-targets --no-fail-fast; \
+		cargo test --no-fail-fast; \
 	fi
 	cargo test --doc

@@ -3,10 +3,16 @@
 
 use std::sync::Arc;
 
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CompleteRequestParams, CompleteResult, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
+};
 use rmcp::service::RequestContext;
-use rmcp::{RoleServer, ServerHandler, tool_handler};
+use rmcp::{RoleServer, ServerHandler, prompt_handler, tool_handler};
 use serde_json::{Map, Value, json};
 
 use super::cursor::CursorKey;
@@ -86,6 +92,7 @@ pub struct ServerState {
 pub struct SfServer {
     pub(crate) state: Arc<ServerState>,
     tool_router: Arc<ToolRouter<SfServer>>,
+    prompt_router: Arc<PromptRouter<SfServer>>,
 }
 
 impl SfServer {
@@ -96,7 +103,11 @@ impl SfServer {
 
     /// Stateless HTTP builds a server per request: build the router once and share it.
     pub fn with_router(state: Arc<ServerState>, tool_router: Arc<ToolRouter<SfServer>>) -> Self {
-        Self { state, tool_router }
+        Self {
+            state,
+            tool_router,
+            prompt_router: Arc::new(Self::prompt_router()),
+        }
     }
 
     /// Every tool family's routes, with schemas trimmed and write tools removed when the
@@ -136,9 +147,15 @@ impl SfServer {
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for SfServer {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder().enable_tools().build();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 env!("CARGO_PKG_NAME"),
@@ -147,6 +164,38 @@ impl ServerHandler for SfServer {
             .with_instructions(
                 "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.",
             )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(Self::resource_list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(Self::resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        Ok(self.read(&request.uri, &context).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.completions(&request, &context).await
     }
 }
 
