@@ -25,6 +25,10 @@ pub enum ToolError {
     /// fields).
     #[error("{0}")]
     Denied(String),
+    /// Salesforce answered in a way that cannot be right (an empty page that is not the
+    /// last): stopping beats looping or inventing rows.
+    #[error("{0}")]
+    Upstream(String),
     /// A create or update that would fail: every problem found, nothing sent.
     #[error("{}", render_issues(.0))]
     Write(Vec<WriteIssue>),

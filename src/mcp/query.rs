@@ -196,6 +196,9 @@ impl SfServer {
             records.append(&mut page.records);
             match page.next_records_url.take() {
                 Some(next) if !page.done && records.len() < max_rows as usize => {
+                    if page_len == 0 {
+                        return Err(stalled_paging());
+                    }
                     page = client.query_more(&next, Some(batch_size(max_rows))).await?;
                 }
                 Some(next) if !page.done => {
@@ -442,6 +445,9 @@ async fn complete_children(
                     break;
                 }
                 let page = client.query_more(&url, None).await?;
+                if page.records.is_empty() && !page.done {
+                    return Err(stalled_paging());
+                }
                 if let Some(Value::Array(rows)) = child.get_mut("records") {
                     rows.extend(page.records);
                 }
@@ -459,6 +465,12 @@ async fn complete_children(
         }
     }
     Ok(())
+}
+
+fn stalled_paging() -> ToolError {
+    ToolError::Upstream(
+        "Salesforce sent an empty page that says more rows follow; stopped rather than loop. Run the query again, or narrow it with WHERE or LIMIT.".into(),
+    )
 }
 
 /// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`.

@@ -47,9 +47,12 @@ pub fn org_env(org: &OrgCredentials) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// What the server wrote on stderr, read as it comes so a full pipe never blocks it.
+pub struct Stderr(tokio::task::JoinHandle<String>);
+
 /// Spawns `sfmcp serve` with exactly `env` (plus PATH) and connects rmcp's client to it.
-/// Its stderr is kept, to check what the server wrote.
-pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, ChildStderr) {
+/// Its stderr (trace level) is kept, to check what the server wrote.
+pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, Stderr) {
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
     let env: Vec<(String, String)> = env
         .iter()
@@ -69,8 +72,14 @@ pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, Chi
         .stderr(Stdio::piped())
         .spawn()
         .expect("sfmcp spawns");
+    let mut stderr: ChildStderr = stderr.expect("stderr is piped");
+    let reader = tokio::spawn(async move {
+        let mut out = String::new();
+        let _ = stderr.read_to_string(&mut out).await;
+        out
+    });
     let client = ().serve(transport).await.expect("MCP session starts");
-    (client, stderr.expect("stderr is piped"))
+    (client, Stderr(reader))
 }
 
 pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
@@ -117,15 +126,14 @@ pub async fn requests(emulator: &EmulatorHandle) -> Vec<Value> {
     }
 }
 
-pub async fn stop(client: Client, mut stderr: ChildStderr) -> String {
+/// Ends the session (the server exits when stdin closes) and returns all it wrote on stderr.
+pub async fn stop(client: Client, stderr: Stderr) -> String {
     let _ = client.cancel().await;
-    let mut out = String::new();
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stderr.read_to_string(&mut out),
-    )
-    .await;
-    out
+    tokio::time::timeout(std::time::Duration::from_secs(10), stderr.0)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
 }
 
 /// A seed with `n` leads, for paging tests.
