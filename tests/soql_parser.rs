@@ -625,3 +625,26 @@ fn queries_over_100000_characters_are_rejected() {
     let at_limit = format!("SELECT Id FROM A{}", " ".repeat(100_000 - 16));
     assert!(parse(&at_limit).is_ok());
 }
+
+#[test]
+fn misspelt_or_glued_keywords_get_suggestions() {
+    for (soql, expected) in [
+        ("SELECT Id FORM Account", vec!["FROM"]),
+        ("SELECT Id, Name FROMAccount", vec!["FROM Account"]),
+        (
+            "SELECT Id FROM Account WHERE Name = 'x' LIMT 5",
+            vec!["LIMIT"],
+        ),
+        (
+            "SELECT Name FROM Account ORDER BY Name OFFSET100",
+            vec!["OFFSET 100"],
+        ),
+        ("SELECT Name FROM Account GROUPBY Name", vec!["GROUP BY"]),
+        ("SELECT Id FROM Account WHERE Name = 'x' AND", vec![]),
+    ] {
+        let error = error_of(soql);
+        assert_eq!(error.suggestions, expected, "{soql}: {}", error.message);
+    }
+    let soql = "SELECT Id FORM Account";
+    assert!(error_of(soql).render(soql).ends_with("did you mean: FROM"));
+}
