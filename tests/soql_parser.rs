@@ -602,6 +602,11 @@ fn errors_use_salesforce_wording_and_locate_the_token() {
     let soql = "SELECT Id FROM A WHERE Name = 'open";
     assert!(error_of(soql).message.contains("unterminated string"));
     assert_eq!(error_of("").message, "unexpected token: '<EOF>'");
+    let via_from_str: Result<Query, SoqlError> = "SELECT Id FROM".parse();
+    assert_eq!(
+        via_from_str.unwrap_err().message,
+        "unexpected token: '<EOF>'"
+    );
 }
 
 #[test]

@@ -37,6 +37,15 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     parse_with(text, &ParseOptions::default())
 }
 
+impl std::str::FromStr for Query {
+    type Err = SoqlError;
+
+    /// Same as [`parse`]: REST API rules.
+    fn from_str(text: &str) -> Result<Query, SoqlError> {
+        parse(text)
+    }
+}
+
 /// Parse one SOQL SELECT statement with explicit options.
 pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Query, SoqlError> {
     if text.len() > MAX_QUERY_CHARS && text.chars().count() > MAX_QUERY_CHARS {
