@@ -645,6 +645,21 @@ fn semi_joins_select_one_id_and_do_not_nest() {
     ] {
         assert_eq!(rejected(query).code, ErrorCode::MalformedQuery, "{query}");
     }
+    let query = "SELECT Id FROM Account WHERE Id IN (SELECT Id FROM Contact)";
+    let error = rejected(query);
+    assert_eq!(
+        error.message,
+        "The selected field 'Id' in the subquery and the left operand field in the where expression in the outer query 'Id' should point to the same object type"
+    );
+    // The caret goes under the subquery's field.
+    assert_eq!(pointed(query, &error), "Id");
+    assert_eq!(
+        Some(error.span.start),
+        query.find("(SELECT Id").map(|i| i + 8)
+    );
+    accepted(
+        "SELECT Id FROM Opportunity WHERE AccountId IN (SELECT Id FROM Account WHERE Name LIKE 'A%')",
+    );
     let error = rejected("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contct)");
     assert_eq!(error.code, ErrorCode::InvalidType);
 }
