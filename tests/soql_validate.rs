@@ -746,3 +746,43 @@ fn the_parser_corpus_never_panics() {
     }
     assert!(validated > 100, "only {validated} corpus queries parsed");
 }
+
+/// Every field of every recorded describe, misspelled by one dropped letter, is suggested back.
+#[test]
+fn a_dropped_letter_is_always_suggested_back() {
+    let schema = org();
+    let mut checked = 0;
+    let mut missed = Vec::new();
+    for name in DESCRIBES {
+        let body: serde_json::Value =
+            serde_json::from_str(&fixture(&format!("describe-{name}"))).expect("json");
+        let object = body["name"].as_str().expect("name");
+        for field in body["fields"].as_array().expect("fields") {
+            let field = field["name"].as_str().expect("field name");
+            if field.len() < 4 {
+                continue;
+            }
+            let middle = field.len() / 2;
+            let typo = format!("{}{}", &field[..middle], &field[middle + 1..]);
+            let query = format!("SELECT {typo} FROM {object}");
+            let Ok(parsed) = parse(&query) else {
+                continue;
+            };
+            checked += 1;
+            match validate(&parsed, &schema) {
+                // The typo is itself a field: nothing to suggest.
+                Ok(_) => {}
+                Err(ValidateError::Invalid(error))
+                    if error.suggestions.iter().any(|s| s == field) => {}
+                Err(other) => missed.push(format!("{object}.{typo} -> {other:?}")),
+            }
+        }
+    }
+    assert!(checked > 300, "{checked}");
+    assert!(
+        missed.is_empty(),
+        "{} of {checked} missed:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+}
