@@ -71,7 +71,11 @@ impl<'a> Lexer<'a> {
 
     /// Continue lexing from `pos` (a char boundary the parser reached by scanning raw text).
     pub fn seek(&mut self, pos: usize) {
-        self.pos = pos.min(self.src.len());
+        let mut pos = pos.min(self.src.len());
+        while !self.src.is_char_boundary(pos) {
+            pos += 1;
+        }
+        self.pos = pos;
     }
 
     fn byte(&self, at: usize) -> Option<u8> {

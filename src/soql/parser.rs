@@ -58,12 +58,71 @@ pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Query, SoqlError
         depth: 0,
         options,
     };
-    let query = parser.query()?;
-    let next = parser.peek()?;
-    if next.kind != TokenKind::Eof {
-        return Err(parser.unexpected(next));
+    let parsed = parser.query().and_then(|query| {
+        let next = parser.peek()?;
+        if next.kind == TokenKind::Eof {
+            Ok(query)
+        } else {
+            Err(parser.unexpected(next))
+        }
+    });
+    parsed.map_err(|error| {
+        let suggestions = keyword_suggestions(text, &error);
+        error.with_suggestions(suggestions)
+    })
+}
+
+/// Keywords worth suggesting when a misspelt or glued one breaks a query.
+const SUGGESTED_KEYWORDS: [&str; 24] = [
+    "SELECT", "FROM", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET", "USING", "SCOPE",
+    "WITH", "LIKE", "NULLS", "FIRST", "LAST", "TYPEOF", "WHEN", "THEN", "ELSE", "INCLUDES",
+    "EXCLUDES", "ROLLUP", "CUBE", "FIELDS",
+];
+
+/// "Did you mean" for a parse error: the blamed word, or the word before it (which the parser
+/// may have taken for an alias, as in `SELECT Id FORM Account`), may be a misspelt keyword
+/// (`FORM`, `LIMT`) or a keyword glued to what follows (`FROMAccount`, `OFFSET100`).
+fn keyword_suggestions(src: &str, error: &SoqlError) -> Vec<String> {
+    let word_at = |start: usize| {
+        let rest = src.get(start..).unwrap_or_default();
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        &rest[..len]
+    };
+    let blamed = word_at(error.span.start);
+    let before = src.get(..error.span.start).unwrap_or_default().trim_end();
+    let previous_start = before
+        .bytes()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .map_or(0, |i| i + 1);
+    let previous = &before[previous_start..];
+    let mut suggestions: Vec<String> = Vec::new();
+    for word in [blamed, previous] {
+        if word.is_empty()
+            || SUGGESTED_KEYWORDS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(word))
+        {
+            continue;
+        }
+        let upper = word.to_ascii_uppercase();
+        for keyword in SUGGESTED_KEYWORDS {
+            let suggestion = if upper.len() > keyword.len() && upper.starts_with(keyword) {
+                format!("{keyword} {}", &word[keyword.len()..])
+            } else if keyword.len() >= 4 && strsim::osa_distance(&upper, keyword) == 1 {
+                keyword.to_string()
+            } else {
+                continue;
+            };
+            if !suggestions.contains(&suggestion) {
+                suggestions.push(suggestion);
+            }
+        }
     }
-    Ok(query)
+    suggestions.truncate(3);
+    suggestions
 }
 
 /// Words Salesforce reserves: they are never names or aliases. From "Alias Notation" in the
@@ -904,7 +963,8 @@ impl<'a> Parser<'a, '_> {
                 token.span,
             ));
         }
-        let digits = if bytes.get(end) == Some(&b':') {
+        let has_colon = bytes.get(end) == Some(&b':');
+        let digits = if has_colon {
             bytes[end + 1..]
                 .iter()
                 .take_while(|b| b.is_ascii_digit())
@@ -912,7 +972,7 @@ impl<'a> Parser<'a, '_> {
         } else {
             0
         };
-        let number_end = end + 1 + digits;
+        let number_end = if has_colon { end + 1 + digits } else { end };
         let n = if digits == 0 {
             None
         } else {
@@ -931,7 +991,7 @@ impl<'a> Parser<'a, '_> {
             }
             _ => Err(self.error(
                 format!("{keyword} needs a whole number right after a colon, e.g. {keyword}:30"),
-                Span::new(token.span.start, number_end.max(end)),
+                Span::new(token.span.start, number_end),
             )),
         }
     }
