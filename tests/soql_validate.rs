@@ -530,6 +530,15 @@ fn aggregate_queries_group_every_plain_field() {
         "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry HAVING COUNT(Id) > 1 ORDER BY Industry",
     );
     accepted("SELECT Industry ind, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry)");
+    // The SOQL reference's GROUPING() example.
+    let v = accepted(
+        "SELECT Type, BillingCountry, GROUPING(Type) grpType, GROUPING(BillingCountry), COUNT(id) accts \
+         FROM Account GROUP BY CUBE(Type, BillingCountry) ORDER BY GROUPING(Type), GROUPING(Id, BillingCountry)",
+    );
+    assert_eq!(
+        names(&v.columns),
+        ["Type", "BillingCountry", "grpType", "expr0", "accts"]
+    );
 
     let query = "SELECT Name, COUNT(Id) FROM Account GROUP BY Industry";
     let error = rejected(query);

@@ -880,7 +880,10 @@ impl Validator<'_> {
             .unwrap_or(FieldType::AnyType);
         let result_type = result_type(call.function, arg_type);
         Ok(CallInfo {
-            aggregate: call.function.is_aggregate() || inner_aggregate,
+            // GROUPING() reports on the grouping itself: it stands with the aggregates.
+            aggregate: call.function.is_aggregate()
+                || call.function == Function::Grouping
+                || inner_aggregate,
             field,
             result_type,
         })
