@@ -795,3 +795,14 @@ fn a_dropped_letter_is_always_suggested_back() {
         missed.join("\n")
     );
 }
+
+#[test]
+fn numbers_are_not_quoted() {
+    let error = rejected("SELECT Id FROM Opportunity WHERE Amount > '100'");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.message,
+        "value of filter criterion for field 'Amount' must be of type double and should not be enclosed in quotes"
+    );
+    accepted("SELECT Id FROM Opportunity WHERE Amount > 100 AND Probability >= 50.5");
+}

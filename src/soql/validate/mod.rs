@@ -1340,7 +1340,9 @@ fn has_aggregate(expr: &Expr) -> bool {
     }
 }
 
-/// The Salesforce type word used in filter errors (`dateTime`, not `datetime`).
+/// The type word used in filter errors: the field's SOAP type (`xsd:dateTime` gives
+/// `dateTime`; currency and percent are `xsd:double`). Recorded answers confirm `date`,
+/// `dateTime` and, for currency, `double`; `int` is inferred from `xsd:int`.
 fn type_word(field_type: &FieldType) -> &str {
     match field_type {
         FieldType::Id => "id",
@@ -1356,9 +1358,7 @@ fn type_word(field_type: &FieldType) -> &str {
         FieldType::Boolean => "boolean",
         FieldType::Int => "int",
         FieldType::Long => "long",
-        FieldType::Double => "double",
-        FieldType::Currency => "currency",
-        FieldType::Percent => "percent",
+        FieldType::Double | FieldType::Currency | FieldType::Percent => "double",
         FieldType::Date => "date",
         FieldType::Datetime => "dateTime",
         FieldType::Time => "time",
