@@ -806,3 +806,102 @@ fn numbers_are_not_quoted() {
     );
     accepted("SELECT Id FROM Opportunity WHERE Amount > 100 AND Probability >= 50.5");
 }
+
+mod random_queries {
+    use proptest::prelude::*;
+    use sfmcp::soql::parse;
+    use sfmcp::soql::schema::{Lookup, Schema};
+    use sfmcp::soql::validate::{ValidateError, validate};
+
+    const SEGMENTS: [&str; 18] = [
+        "Id",
+        "Name",
+        "Account",
+        "Owner",
+        "Parent",
+        "CreatedBy",
+        "Contacts",
+        "Industy",
+        "What",
+        "Who",
+        "x",
+        "Ünïcode",
+        "Amount",
+        "CloseDate",
+        "Manager",
+        "c",
+        "Email",
+        "AccountId",
+    ];
+    const OBJECTS: [&str; 8] = [
+        "Account",
+        "Contact",
+        "Event",
+        "Lead",
+        "Opportunity",
+        "User",
+        "Xyzzy",
+        "Case",
+    ];
+    const VALUES: [&str; 6] = ["'x'", "5", "TODAY", "null", "2024-01-31", "true"];
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(SEGMENTS.as_slice()), 1..8)
+            .prop_map(|segments| segments.join("."))
+    }
+
+    fn query() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(path(), 1..4),
+            prop::sample::select(OBJECTS.as_slice()),
+            prop::option::of((
+                path(),
+                prop::sample::select(VALUES.as_slice()),
+                any::<bool>(),
+            )),
+            prop::option::of(path()),
+            prop::option::of(path()),
+        )
+            .prop_map(|(select, object, filter, group, order)| {
+                let mut text = format!("SELECT {} FROM {object} c", select.join(", "));
+                if let Some((field, value, like)) = filter {
+                    let op = if like { "LIKE" } else { "=" };
+                    text.push_str(&format!(" WHERE {field} {op} {value}"));
+                }
+                if let Some(group) = group {
+                    text.push_str(&format!(" GROUP BY {group}"));
+                }
+                if let Some(order) = order {
+                    text.push_str(&format!(" ORDER BY {order}"));
+                }
+                text
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the names, validation answers without panicking: an error that points
+        /// inside the query, or a describe the org really lacks.
+        #[test]
+        fn answers_are_well_formed(text in query()) {
+            let Ok(parsed) = parse(&text) else {
+                return Ok(());
+            };
+            let schema = super::org();
+            match validate(&parsed, &schema) {
+                Ok(_) => {}
+                Err(ValidateError::Invalid(error)) => {
+                    prop_assert!(error.span.start <= error.span.end && error.span.end <= text.len());
+                    prop_assert!(text.is_char_boundary(error.span.start));
+                    prop_assert!(text.is_char_boundary(error.span.end));
+                    prop_assert!(error.suggestions.len() <= 3);
+                    prop_assert!(!error.render(&text).is_empty());
+                }
+                Err(ValidateError::NeedsDescribe(name)) => {
+                    prop_assert!(matches!(schema.object(&name), Lookup::NotLoaded), "{}", name);
+                }
+            }
+        }
+    }
+}
