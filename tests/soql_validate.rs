@@ -350,6 +350,31 @@ fn unknown_child_relationship_has_its_own_wording() {
 }
 
 #[test]
+fn a_child_relationship_selected_as_a_field_suggests_a_subquery() {
+    let error = rejected("SELECT Name, Contacts FROM Account");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.suggestions.first().map(String::as_str),
+        Some("(SELECT Id FROM Contacts)")
+    );
+}
+
+#[test]
+fn aggregates_belong_to_the_root_query() {
+    for query in [
+        "SELECT Name, (SELECT COUNT(Id) FROM Contacts) FROM Account",
+        "SELECT Name, (SELECT COUNT() FROM Contacts) FROM Account",
+    ] {
+        let error = rejected(query);
+        assert_eq!(error.code, ErrorCode::MalformedQuery, "{query}");
+        assert_eq!(
+            error.message,
+            "only root queries support aggregate expressions"
+        );
+    }
+}
+
+#[test]
 fn alias_and_object_name_prefixes_resolve() {
     let v = accepted(
         "SELECT c.Name, c.Account.Name, Contact.Email FROM Contact c WHERE c.LastName = 'x' ORDER BY c.Name",

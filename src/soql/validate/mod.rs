@@ -208,6 +208,15 @@ impl Validator<'_> {
                 _ => false,
             });
         let count_only = self.count_only(query)?;
+        if role == Role::Child && (aggregate || count_only) {
+            // Orgs answer this for an aggregate in a parent-to-child subquery (quoted in
+            // public projects' SOQL notes); the SOQL reference lists aggregates as root-only.
+            return Err(invalid(
+                ErrorCode::MalformedQuery,
+                "only root queries support aggregate expressions",
+                query.span,
+            ));
+        }
 
         let mut select = SelectList {
             columns: Vec::new(),
