@@ -648,3 +648,32 @@ fn misspelt_or_glued_keywords_get_suggestions() {
     let soql = "SELECT Id FORM Account";
     assert!(error_of(soql).render(soql).ends_with("did you mean: FROM"));
 }
+
+/// The deepest query the parser accepts parses, prints and compares on half the stack of a
+/// tokio worker thread (2 MiB), even in an unoptimised build (it needs about 12 KiB a level
+/// there, far less in release).
+#[test]
+fn the_deepest_accepted_query_fits_a_small_stack() {
+    // Each form below nests exactly one level.
+    let levels = MAX_NESTING;
+    let mut condition = "a = 1".to_string();
+    for level in 0..levels {
+        condition = match level % 3 {
+            0 => format!("NOT {condition}"),
+            1 => format!("(b = 1 AND {condition})"),
+            _ => format!("Id IN (SELECT Id FROM C WHERE {condition})"),
+        };
+    }
+    let calls = format!("{}Id{}", "FORMAT(".repeat(levels), ")".repeat(levels));
+    let soql = format!("SELECT {calls} FROM A WHERE {condition}");
+    let handle = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            let query = parse(&soql).map_err(|e| e.render(&soql))?;
+            let printed = query.to_string();
+            let reparsed = parse(&printed).map_err(|e| e.render(&printed))?;
+            Ok::<bool, String>(reparsed == query)
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), Ok(true));
+}
