@@ -930,3 +930,46 @@ mod random_queries {
         }
     }
 }
+
+/// The deepest queries the parser accepts validate on a 1 MiB stack, even unoptimised:
+/// nested functions, conditions and child subqueries each recurse in the validator.
+#[test]
+fn the_deepest_accepted_queries_validate_on_a_small_stack() {
+    let levels = sfmcp::soql::MAX_NESTING;
+    let calls = format!("{}Name{}", "FORMAT(".repeat(levels), ")".repeat(levels));
+    let mut condition = "Name = 'x'".to_string();
+    for level in 0..levels {
+        condition = if level % 2 == 0 {
+            format!("NOT {condition}")
+        } else {
+            format!("(Rating = 'Hot' AND {condition})")
+        };
+    }
+    let mut children = "SELECT Id FROM ChildAccounts".to_string();
+    for _ in 1..levels {
+        children = format!("SELECT Id, ({children}) FROM ChildAccounts");
+    }
+    let queries = [
+        format!("SELECT {calls} FROM Account"),
+        format!("SELECT Id FROM Account WHERE {condition}"),
+        format!("SELECT Id, ({children}) FROM Account"),
+    ];
+    let handle = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            let schema = org();
+            let mut outcomes = Vec::new();
+            for soql in &queries {
+                let query = parse(soql).map_err(|e| e.render(soql))?;
+                outcomes.push(
+                    validate(&query, &schema)
+                        .map(|v| v.columns.len())
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            Ok::<_, String>(outcomes)
+        })
+        .expect("thread starts");
+    let outcomes = handle.join().expect("no stack overflow");
+    assert_eq!(outcomes, Ok(vec![Ok(1), Ok(1), Ok(2)]));
+}
