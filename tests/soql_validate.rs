@@ -601,6 +601,19 @@ fn aggregate_queries_group_every_plain_field() {
 }
 
 #[test]
+fn aggregates_with_limit_need_group_by() {
+    // The SOQL reference's own pair of examples.
+    accepted("SELECT Name, MAX(CreatedDate) FROM Account GROUP BY Name LIMIT 5");
+    let error = rejected("SELECT MAX(CreatedDate) FROM Account LIMIT 1");
+    assert_eq!(error.code, ErrorCode::MalformedQuery);
+    // COUNT() is not an aggregated function in that sense.
+    assert_eq!(
+        accepted("SELECT COUNT() FROM Account LIMIT 1").kind,
+        QueryKind::Count
+    );
+}
+
+#[test]
 fn count_star_stands_alone_and_aliases_need_aggregates() {
     let error = rejected("SELECT COUNT(), Name FROM Account");
     assert_eq!(error.code, ErrorCode::MalformedQuery);

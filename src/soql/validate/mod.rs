@@ -208,6 +208,16 @@ impl Validator<'_> {
                 _ => false,
             });
         let count_only = self.count_only(query)?;
+        if aggregate && !count_only && query.group_by.is_none() && query.limit.is_some() {
+            // SOQL reference, "Considerations for GROUP BY": "You must use a GROUP BY clause
+            // if your query has a LIMIT clause and an aggregated function"; its example
+            // `SELECT MAX(CreatedDate) FROM Account LIMIT 1` is invalid. The wording is ours.
+            return Err(invalid(
+                ErrorCode::MalformedQuery,
+                "an aggregate query without GROUP BY returns one row: remove LIMIT, or add GROUP BY",
+                query.span,
+            ));
+        }
         if role == Role::Child && (aggregate || count_only) {
             // Orgs answer this for an aggregate in a parent-to-child subquery (quoted in
             // public projects' SOQL notes); the SOQL reference lists aggregates as root-only.
