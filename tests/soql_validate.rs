@@ -583,6 +583,12 @@ fn aggregate_queries_group_every_plain_field() {
         "SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CALENDAR_YEAR(CloseDate)",
     );
     accepted("SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CloseDate");
+    let error =
+        rejected("SELECT CALENDAR_MONTH(CloseDate), COUNT(Id) FROM Opportunity GROUP BY StageName");
+    assert_eq!(
+        error.message,
+        "Field must be grouped or aggregated: CloseDate"
+    );
     // Aggregates without GROUP BY: no plain field may come along.
     assert!(
         rejected("SELECT Name, COUNT(Id) FROM Account")

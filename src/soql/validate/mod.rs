@@ -356,18 +356,14 @@ impl Validator<'_> {
                     // A date function or toLabel() over a grouped field: it must be grouped as
                     // written, or its field must be (accepted: Salesforce decides the rest).
                     let key = self.call_key(scope, call)?;
-                    let keys = match &info.field {
+                    let (keys, display) = match &info.field {
                         Some(field) => {
-                            let field = field_key(&field.path);
-                            vec![format!("{key}|{field}"), field]
+                            let path = field_key(&field.path);
+                            (vec![format!("{key}|{path}"), path], field.path.clone())
                         }
-                        None => vec![key],
+                        None => (vec![key], call.function.name().to_string()),
                     };
-                    select.must_be_grouped.push((
-                        keys,
-                        call.function.name().to_string(),
-                        call.span,
-                    ));
+                    select.must_be_grouped.push((keys, display, call.span));
                 }
                 // toLabel(), FORMAT() and convertCurrency() give the field's value another
                 // form: in record queries it comes back under the field's own key.
