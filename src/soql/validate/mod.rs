@@ -665,36 +665,23 @@ impl Validator<'_> {
                 suggestions.offer_scored(format!("{relationship}.Name"), 1);
                 continue;
             }
-            let targets: Vec<Target> = if is_polymorphic(reference) {
-                vec![Target::Name]
-            } else {
-                reference
-                    .reference_to
-                    .first()
-                    .and_then(|name| match self.schema.object(name) {
-                        Lookup::Found(target) => Some(Target::Object(target)),
-                        _ => None,
-                    })
-                    .into_iter()
-                    .collect()
-            };
-            for target in targets {
-                let fields: Vec<(String, String)> = match &target {
-                    Target::Object(o) => o
-                        .fields
-                        .iter()
-                        .map(|f| (f.name.clone(), f.label.clone()))
-                        .collect(),
-                    Target::Name => NAME_FIELDS
-                        .iter()
-                        .map(|(n, _)| (n.to_string(), n.to_string()))
-                        .collect(),
-                };
-                for (name, label) in fields {
-                    let distance = strsim::osa_distance(rest, &suggest::normalize(&name))
-                        .min(strsim::osa_distance(rest, &suggest::normalize(&label)));
-                    if distance <= (rest.len() / 3).max(1) {
+            if is_polymorphic(reference) {
+                for (name, _) in NAME_FIELDS {
+                    if let Some(distance) = suggest::closeness(rest, &[name]) {
                         suggestions.offer_scored(format!("{relationship}.{name}"), distance);
+                    }
+                }
+                continue;
+            }
+            let target = reference
+                .reference_to
+                .first()
+                .map(|name| self.schema.object(name));
+            if let Some(Lookup::Found(target)) = target {
+                for field in &target.fields {
+                    if let Some(distance) = suggest::closeness(rest, &[&field.name, &field.label]) {
+                        suggestions
+                            .offer_scored(format!("{relationship}.{}", field.name), distance);
                     }
                 }
             }
