@@ -498,6 +498,12 @@ fn ids_compared_with_names_are_refused() {
     assert_eq!(error.code, ErrorCode::InvalidQueryFilterOperator);
     assert_eq!(error.message, "invalid ID field: Edge Communications");
     assert_eq!(pointed(query, &error), "'Edge Communications'");
+    let error = rejected("SELECT Id FROM Contact WHERE AccountId = 5");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.message,
+        "value of filter criterion for field 'AccountId' must be of type id and should be enclosed in quotes"
+    );
 }
 
 #[test]

@@ -1343,11 +1343,12 @@ fn has_aggregate(expr: &Expr) -> bool {
 }
 
 /// The type word used in filter errors: the field's SOAP type (`xsd:dateTime` gives
-/// `dateTime`; currency and percent are `xsd:double`). Recorded answers confirm `date`,
-/// `dateTime` and, for currency, `double`; `int` is inferred from `xsd:int`.
+/// `dateTime`; currency and percent are `xsd:double`; ids and references are `tns:ID`).
+/// Recorded answers confirm `string`, `date`, `dateTime` and, for currency, `double`; `int`
+/// and `id` are inferred from the SOAP types.
 fn type_word(field_type: &FieldType) -> &str {
     match field_type {
-        FieldType::Id => "id",
+        FieldType::Id | FieldType::Reference => "id",
         FieldType::String
         | FieldType::Textarea
         | FieldType::Email
@@ -1364,7 +1365,6 @@ fn type_word(field_type: &FieldType) -> &str {
         FieldType::Date => "date",
         FieldType::Datetime => "dateTime",
         FieldType::Time => "time",
-        FieldType::Reference => "reference",
         FieldType::Base64 => "base64",
         FieldType::Address => "address",
         FieldType::Location => "location",
@@ -1431,7 +1431,7 @@ fn check_value(resolved: &Resolved, value: &Value) -> Result<(), ValidateError> 
         || resolved.field_type == FieldType::Multipicklist
     {
         format!(
-            "value of filter criterion for field '{}' must be of type string and should be enclosed in quotes",
+            "value of filter criterion for field '{}' must be of type {word} and should be enclosed in quotes",
             resolved.field
         )
     } else {
