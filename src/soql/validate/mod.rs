@@ -9,6 +9,31 @@
 //! caller fetches it and validates again. Names are resolved in a fixed order (FROM, then the
 //! SELECT list, WHERE, GROUP BY, HAVING, ORDER BY, each left to right), so the first missing
 //! object is always the same one and every round loads one more describe: the loop ends.
+//!
+//! ```
+//! use sfmcp::soql::schema::{ObjectSchema, StaticSchema};
+//! use sfmcp::soql::validate::{validate, ValidateError};
+//!
+//! let account: ObjectSchema = serde_json::from_str(
+//!     r#"{"name": "Account", "label": "Account", "fields": [
+//!         {"name": "Industry", "label": "Industry", "type": "picklist", "filterable": true}]}"#,
+//! )?;
+//! let mut schema = StaticSchema::new();
+//! schema.add_known("Account"); // exists, describe not fetched yet
+//!
+//! let query = sfmcp::soql::parse("SELECT Industy FROM Account")?;
+//! assert_eq!(
+//!     validate(&query, &schema),
+//!     Err(ValidateError::NeedsDescribe("Account".into()))
+//! );
+//! schema.insert(account); // the caller fetched it
+//! let Err(ValidateError::Invalid(error)) = validate(&query, &schema) else {
+//!     panic!("Industy is misspelt");
+//! };
+//! assert_eq!(error.code.as_str(), "INVALID_FIELD");
+//! assert_eq!(error.suggestions, ["Industry"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod output;
 mod suggest;
