@@ -380,24 +380,27 @@ impl<'a> Parser<'a, '_> {
 
     /// Which clause the next token starts, if any.
     fn clause_ahead(&mut self) -> Result<Option<Clause>, SoqlError> {
+        const CLAUSES: [(&str, Clause); 10] = [
+            ("USING", Clause::UsingScope),
+            ("WHERE", Clause::Where),
+            ("WITH", Clause::With),
+            ("GROUP", Clause::GroupBy),
+            ("HAVING", Clause::Having),
+            ("ORDER", Clause::OrderBy),
+            ("LIMIT", Clause::Limit),
+            ("OFFSET", Clause::Offset),
+            ("FOR", Clause::For),
+            ("UPDATE", Clause::Update),
+        ];
         let token = self.peek()?;
         if token.kind != TokenKind::Word {
             return Ok(None);
         }
-        let word = self.text(token).to_ascii_uppercase();
-        Ok(match word.as_str() {
-            "USING" => Some(Clause::UsingScope),
-            "WHERE" => Some(Clause::Where),
-            "WITH" => Some(Clause::With),
-            "GROUP" => Some(Clause::GroupBy),
-            "HAVING" => Some(Clause::Having),
-            "ORDER" => Some(Clause::OrderBy),
-            "LIMIT" => Some(Clause::Limit),
-            "OFFSET" => Some(Clause::Offset),
-            "FOR" => Some(Clause::For),
-            "UPDATE" => Some(Clause::Update),
-            _ => None,
-        })
+        let word = self.text(token);
+        Ok(CLAUSES
+            .iter()
+            .find(|(keyword, _)| keyword.eq_ignore_ascii_case(word))
+            .map(|(_, clause)| *clause))
     }
 
     /// For `ignore_parse_errors`: skip the broken clause's tokens up to the next clause that
