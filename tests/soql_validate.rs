@@ -41,7 +41,7 @@ const USER_DESCRIBE: &str = r#"{
 
 /// A custom object with a multi-select picklist: none of the recorded describes has one.
 const PROJECT_DESCRIBE: &str = r#"{
-  "name": "Project__c", "label": "Project", "custom": true, "queryable": true,
+  "name": "Project__c", "label": "Engagement", "labelPlural": "Engagements", "custom": true, "queryable": true,
   "fields": [
     {"name": "Id", "label": "Record ID", "type": "id", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Name", "label": "Project Name", "type": "string", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
@@ -299,6 +299,12 @@ fn suggestions_come_from_labels_relationships_and_custom_suffixes() {
     assert_eq!(
         error.suggestions.first().map(String::as_str),
         Some("Custom__c")
+    );
+    // Objects match by label too: Project__c is labelled "Engagement".
+    let error = rejected("SELECT Id FROM Engagements");
+    assert_eq!(
+        error.suggestions.first().map(String::as_str),
+        Some("Project__c")
     );
     let error = rejected("SELECT Id FROM Acount");
     assert_eq!(

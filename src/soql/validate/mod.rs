@@ -186,6 +186,12 @@ impl Validator<'_> {
         for candidate in self.schema.object_names() {
             if candidate.eq_ignore_ascii_case(&with_suffix) {
                 suggestions.offer_scored(candidate, 0);
+            } else if let Lookup::Found(object) = self.schema.object(&candidate) {
+                // Loaded describes also match by label: `Projects` finds `Project__c`.
+                suggestions.offer(
+                    &candidate,
+                    &[&candidate, &object.label, &object.label_plural],
+                );
             } else {
                 suggestions.offer(&candidate, &[&candidate]);
             }
