@@ -34,7 +34,8 @@ const USER_DESCRIBE: &str = r#"{
     {"name": "Id", "label": "User ID", "type": "id", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Name", "label": "Full Name", "type": "string", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Email", "label": "Email", "type": "email", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
-    {"name": "ManagerId", "label": "Manager ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "Manager", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true}
+    {"name": "ManagerId", "label": "Manager ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "Manager", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
+    {"name": "CreatedById", "label": "Created By ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "CreatedBy", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true}
   ],
   "childRelationships": []
 }"#;
@@ -147,6 +148,30 @@ fn recorded_queries_validate_to_the_recorded_columns() {
             "{recording}"
         );
     }
+}
+
+/// Record-query column names are paths through the nested records Salesforce returns.
+#[test]
+fn record_column_paths_walk_the_recorded_nested_records() {
+    // The query soqe recorded (its text inferred from the result's shape, see the README).
+    let v = accepted(
+        "SELECT Id, Name, Account.Name, Account.CreatedBy.Name, Account.CreatedBy.CreatedBy.Name FROM Contact",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&fixture("../soqe/query-nested-parents-v48")).expect("json");
+    let record = &body["records"][0];
+    for column in &v.columns {
+        let value = column
+            .name
+            .split('.')
+            .fold(record, |node, segment| &node[segment]);
+        assert!(
+            value.is_string(),
+            "{} is not in the recorded record",
+            column.name
+        );
+    }
+    assert_eq!(v.columns.len(), 5);
 }
 
 #[test]
