@@ -654,6 +654,7 @@ fn aggregates_with_limit_need_group_by() {
     accepted("SELECT Name, MAX(CreatedDate) FROM Account GROUP BY Name LIMIT 5");
     let error = rejected("SELECT MAX(CreatedDate) FROM Account LIMIT 1");
     assert_eq!(error.code, ErrorCode::MalformedQuery);
+    accepted("SELECT COUNT() FROM Account WHERE Industry = 'Banking' ORDER BY Name LIMIT 10");
     // COUNT() is not an aggregated function in that sense.
     assert_eq!(
         accepted("SELECT COUNT() FROM Account LIMIT 1").kind,

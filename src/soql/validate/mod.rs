@@ -299,7 +299,8 @@ impl Validator<'_> {
             self.having(&scope, having, &group_keys)?;
         }
         for item in &query.order_by {
-            self.order_item(&scope, item, aggregate, &group_keys)?;
+            // COUNT() queries return no rows to order: left to Salesforce.
+            self.order_item(&scope, item, aggregate && !count_only, &group_keys)?;
         }
 
         let kind = if count_only {
