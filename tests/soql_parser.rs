@@ -205,7 +205,7 @@ fn currency_literals() {
     );
     // A word that is not a code followed by an amount is not a value.
     let soql = "SELECT Id FROM A WHERE Amount > USDX";
-    assert_eq!(error_of(soql).message, "unexpected token: 'USDX'");
+    assert!(error_of(soql).message.contains("'USDX' is a name"));
 }
 
 #[test]
@@ -362,7 +362,9 @@ fn apex_binds_are_rejected_over_rest_and_kept_when_allowed() {
     let error = error_of(soql);
     assert_eq!(blamed(soql, &error), ":accountIds");
     assert!(
-        error.message.contains("only work in Apex"),
+        error
+            .message
+            .starts_with("Bind variables only allowed in Apex code: ':accountIds'"),
         "{}",
         error.message
     );
@@ -397,6 +399,10 @@ fn apex_binds_are_rejected_over_rest_and_kept_when_allowed() {
         bind_text("SELECT Id FROM A WHERE X = :m.get('a)b') LIMIT 1"),
         "m.get('a)b')"
     );
+    let soql = "SELECT Id FROM A WHERE M__c INCLUDES ('a', :picks)";
+    let error = parse_with(soql, &options).unwrap_err();
+    assert!(error.message.contains("INCLUDES"), "{}", error.message);
+    assert_eq!(blamed(soql, &error), ":picks");
 }
 
 // ---- the rest of the statement ----------------------------------------------------------------
@@ -580,8 +586,19 @@ fn errors_use_salesforce_wording_and_locate_the_token() {
         error.salesforce_message(soql),
         "\nFROM\n    ^\nERROR at Row:2:Column:5\nunexpected token: '<EOF>'"
     );
-    let soql = "SELECT Id FROM A WHERE Id = foo";
-    assert_eq!(error_of(soql).message, "unexpected token: 'foo'");
+    // Salesforce takes a name on the value side for a bind variable.
+    let soql = "SELECT Id FROM A WHERE CloseDate > Other.Date__c AND x = 1";
+    let error = error_of(soql);
+    assert!(
+        error
+            .message
+            .starts_with("Bind variables only allowed in Apex code: 'Other.Date__c' is a name"),
+        "{}",
+        error.message
+    );
+    assert_eq!(blamed(soql, &error), "Other.Date__c");
+    let soql = "SELECT Id FROM A WHERE Name = AND";
+    assert_eq!(error_of(soql).message, "unexpected token: 'AND'");
     let soql = "SELECT Id FROM A WHERE Name = 'open";
     assert!(error_of(soql).message.contains("unterminated string"));
     assert_eq!(error_of("").message, "unexpected token: '<EOF>'");
