@@ -1,0 +1,351 @@
+//! `/query`, `/queryAll`, query locators and `/tooling/query`.
+//!
+//! A query is evaluated once; its records are rendered and kept behind a locator, and each
+//! page is a slice of them (`nextRecordsUrl` = `/services/data/vXX.X/query/{01g id}-{offset}`).
+//! `Sforce-Query-Options: batchSize=N` picks the page size (200..2000, default 2000).
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value as Json, json};
+
+use super::errors::ApiError;
+use super::rest::json_response;
+use super::state::{AppState, Ctx, Cursor};
+
+const DEFAULT_BATCH: usize = 2000;
+const MIN_BATCH: usize = 200;
+
+type Outcome = Result<Response, Vec<ApiError>>;
+
+/// The batch size a client asked for, clamped to Salesforce's range.
+pub fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("Sforce-Query-Options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',').find_map(|part| {
+                let (key, value) = part.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("batchSize")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+        })
+        .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
+}
+
+/// The evaluated answer to a query: the total and every record, rendered.
+pub struct Evaluated {
+    pub total_size: usize,
+    pub records: Vec<Json>,
+}
+
+pub fn first_page(
+    state: &AppState,
+    ctx: &Ctx,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+    all_rows: bool,
+) -> Outcome {
+    let Some(soql) = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.as_str())
+    else {
+        return Err(vec![ApiError::bad_request(
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        )]);
+    };
+    let batch = batch_size(headers);
+    let evaluated = super::engine::run(state, ctx, soql, all_rows, batch)?;
+    Ok(page(
+        state,
+        ctx,
+        evaluated.records,
+        evaluated.total_size,
+        batch,
+        0,
+        all_rows,
+        None,
+    ))
+}
+
+/// Builds one page; keeps the rest behind a locator when more remain.
+#[allow(clippy::too_many_arguments)]
+fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    records: Vec<Json>,
+    total_size: usize,
+    batch: usize,
+    offset: usize,
+    all_rows: bool,
+    existing: Option<(String, Arc<Cursor>)>,
+) -> Response {
+    let end = (offset + batch).min(records.len());
+    let (locator, cursor) = match existing {
+        Some(pair) => pair,
+        None if end < records.len() => {
+            let id = state.next_locator(&ctx.org);
+            let cursor = Arc::new(Cursor {
+                org: ctx.org.index,
+                user_id: ctx.access.user_id.clone(),
+                records,
+                total_size,
+                batch_size: batch,
+                all_rows,
+            });
+            state
+                .cursors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.clone(), Arc::clone(&cursor));
+            (id, cursor)
+        }
+        None => {
+            return json_response(
+                StatusCode::OK,
+                &json!({"totalSize": total_size, "done": true, "records": records}),
+            );
+        }
+    };
+    let slice = cursor.records.get(offset..end).unwrap_or(&[]).to_vec();
+    let done = end >= cursor.records.len();
+    let mut body = serde_json::Map::new();
+    body.insert("totalSize".into(), json!(cursor.total_size));
+    body.insert("done".into(), json!(done));
+    if !done {
+        let resource = if cursor.all_rows { "queryAll" } else { "query" };
+        body.insert(
+            "nextRecordsUrl".into(),
+            json!(format!(
+                "/services/data/v{}/{resource}/{locator}-{end}",
+                ctx.version
+            )),
+        );
+    }
+    body.insert("records".into(), Json::Array(slice));
+    json_response(StatusCode::OK, &Json::Object(body))
+}
+
+pub fn next_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {
+    let invalid = || {
+        vec![ApiError::bad_request(
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        )]
+    };
+    let (id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let cursor = state
+        .cursors
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .map
+        .get(id)
+        .cloned()
+        .ok_or_else(invalid)?;
+    if cursor.org != ctx.org.index
+        || cursor.user_id != ctx.access.user_id
+        || offset > cursor.records.len()
+    {
+        return Err(invalid());
+    }
+    let batch = cursor.batch_size;
+    let total = cursor.total_size;
+    let all_rows = cursor.all_rows;
+    Ok(page(
+        state,
+        ctx,
+        Vec::new(),
+        total,
+        batch,
+        offset,
+        all_rows,
+        Some((id.to_string(), cursor)),
+    ))
+}
+
+/// `/tooling/query`: the Tooling objects the audit reads. Today that is `SecuritySettings`,
+/// whose `Metadata` carries the org's session settings.
+pub fn tooling(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
+    let soql = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.trim().to_string())
+        .ok_or_else(|| {
+            vec![ApiError::bad_request(
+                "MALFORMED_QUERY",
+                "A query string has to be specified",
+            )]
+        })?;
+    let lower = soql.to_ascii_lowercase();
+    let from = lower
+        .split_whitespace()
+        .skip_while(|w| *w != "from")
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    let select: Vec<String> = lower
+        .strip_prefix("select")
+        .and_then(|s| s.split(" from ").next())
+        .map(|list| list.split(',').map(|f| f.trim().to_string()).collect())
+        .unwrap_or_default();
+    if from != "securitysettings" {
+        let column = lower.find(" from ").map_or(1, |i| i + 7);
+        return Err(vec![ApiError::bad_request(
+            "INVALID_TYPE",
+            format!(
+                "\n{soql}\n{caret:>column$}\nERROR at Row:1:Column:{column}\nsObject type '{from}' is not supported.",
+                caret = "^"
+            ),
+        )]);
+    }
+    let id = super::ids::mint("0Dd", ctx.org.index as u64 + 1);
+    let mut record = serde_json::Map::new();
+    record.insert(
+        "attributes".into(),
+        json!({
+            "type": "SecuritySettings",
+            "url": format!("/services/data/v{}/tooling/sobjects/SecuritySettings/{id}", ctx.version),
+        }),
+    );
+    for field in &select {
+        match field.as_str() {
+            "id" => {
+                record.insert("Id".into(), json!(id));
+            }
+            "metadata" => {
+                record.insert(
+                    "Metadata".into(),
+                    security_metadata(&ctx.org.session_settings),
+                );
+            }
+            "fullname" => {
+                record.insert("FullName".into(), json!("Security"));
+            }
+            other => {
+                return Err(vec![ApiError::bad_request(
+                    "INVALID_FIELD",
+                    format!("No such column '{other}' on entity 'SecuritySettings'."),
+                )]);
+            }
+        }
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "size": 1,
+            "totalSize": 1,
+            "done": true,
+            "queryLocator": null,
+            "entityTypeName": "SecuritySettings",
+            "records": [Json::Object(record)],
+        }),
+    ))
+}
+
+/// The `SecuritySettings` metadata blob; the org's `session_settings` override the defaults
+/// of a new org.
+fn security_metadata(overrides: &Json) -> Json {
+    let mut session = json!({
+        "allowUserAuthenticationByCertificate": false,
+        "canConfirmEmailChangeInLightningCommunities": false,
+        "enableCSPOnEmail": true,
+        "enableCSRFOnGet": true,
+        "enableCSRFOnPost": true,
+        "enableCacheAndAutocomplete": true,
+        "enableClickjackNonsetupSFDC": true,
+        "enableClickjackNonsetupUser": false,
+        "enableClickjackNonsetupUserHeaderless": false,
+        "enableClickjackSetup": true,
+        "enableContentSniffingProtection": true,
+        "enableLightningLogin": true,
+        "enableLightningLoginOnlyWithUserPerm": false,
+        "enablePostForSessions": false,
+        "enableSMSIdentity": false,
+        "enableXssProtection": true,
+        "enforceIpRangesEveryRequest": false,
+        "forceLogoutOnSessionTimeout": false,
+        "forceRelogin": true,
+        "hstsOnForcecomSites": true,
+        "identityConfirmationOnEmailChange": true,
+        "identityConfirmationOnTwoFactorRegistrationEnabled": true,
+        "lockSessionsToDomain": true,
+        "lockSessionsToIp": false,
+        "logoutURL": null,
+        "redirectionWarning": true,
+        "referrerPolicy": true,
+        "requireHttpOnly": false,
+        "requireHttps": true,
+        "securityCentralKillSession": true,
+        "sessionTimeout": "TwoHours",
+        "sessionTimeoutWarning": true,
+    });
+    if let (Some(target), Some(source)) = (session.as_object_mut(), overrides.as_object()) {
+        for (k, v) in source {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "canUsersGrantLoginAccess": true,
+        "enableAdminLoginAsAnyUser": false,
+        "enableAuditFieldsInactiveOwner": false,
+        "enableAuraSecureEvalPref": true,
+        "enableRequireHttpsConnection": true,
+        "isTLSv12Required": false,
+        "isTLSv12RequiredCommunities": false,
+        "networkAccess": null,
+        "passwordPolicies": {
+            "apiOnlyUserHomePageURL": null,
+            "complexity": "AlphaNumeric",
+            "expiration": "Never",
+            "historyRestriction": "3",
+            "lockoutInterval": "FifteenMinutes",
+            "maxLoginAttempts": "TenAttempts",
+            "minimumPasswordLength": "8",
+            "minimumPasswordLifetime": false,
+            "obscureSecretAnswer": false,
+            "passwordAssistanceMessage": null,
+            "passwordAssistanceURL": null,
+            "questionRestriction": "DoesNotContainPassword",
+        },
+        "sessionSettings": session,
+        "singleSignOnSettings": null,
+        "urls": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn batch_size_is_clamped_and_defaulted() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(batch_size(&headers), 2000);
+        headers.insert(
+            "Sforce-Query-Options",
+            HeaderValue::from_static("batchSize=500"),
+        );
+        assert_eq!(batch_size(&headers), 500);
+        headers.insert(
+            "Sforce-Query-Options",
+            HeaderValue::from_static("batchSize=10"),
+        );
+        assert_eq!(batch_size(&headers), 200);
+        headers.insert(
+            "Sforce-Query-Options",
+            HeaderValue::from_static("batchSize=9000"),
+        );
+        assert_eq!(batch_size(&headers), 2000);
+        headers.insert(
+            "Sforce-Query-Options",
+            HeaderValue::from_static("batchSize=x"),
+        );
+        assert_eq!(batch_size(&headers), 2000);
+    }
+}

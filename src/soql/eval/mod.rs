@@ -1,0 +1,176 @@
+//! The SOQL evaluator: runs a parsed [`Query`] over the records of a [`DataSource`] with
+//! Salesforce's semantics, for the emulator.
+//!
+//! A query is first resolved once into a plan (names looked up case-insensitively through
+//! [`DataSource::schema`], literals converted, date literals turned into ranges, semi-join
+//! subqueries run into sets), then the plan runs over the rows without re-resolving anything
+//! per row. Unknown names never panic: validation runs before evaluation, and whatever slips
+//! through reads as null.
+//!
+//! # The result
+//!
+//! [`evaluate`] returns a [`QueryResult`]: `total_size` and the [`Record`]s after OFFSET and
+//! LIMIT. Each record carries what the emulator needs to write Salesforce's JSON without
+//! evaluating anything again:
+//!
+//! - [`RecordKind::SObject`]: the record's object (`attributes.type`) and its row handle
+//!   (for `attributes.url`); [`RecordKind::Aggregate`] for `AggregateResult` rows, which
+//!   have no url.
+//! - `fields`, in SELECT order, each under its canonical API name (the schema's spelling,
+//!   whatever case the query used), an alias, or `expr0`, `expr1`... for unaliased
+//!   aggregate expressions. A [`Cell`] is one of:
+//!   - [`Cell::Value`]: a scalar (`null` included);
+//!   - [`Cell::Parent`]: a parent relationship (`Account`, `Owner`, `What`) as a nested
+//!     record, or `None` when the lookup is empty. `TYPEOF` is already resolved: the nested
+//!     record holds the fields of the branch that matched its type;
+//!   - [`Cell::Children`]: a child subquery's own [`QueryResult`]. It is present even when
+//!     empty: the emulator decides paging and writes `null` for no children, as Salesforce
+//!     does.
+//! - `SELECT COUNT() FROM ...` returns no records, only `total_size`.
+//!
+//! `toLabel()` gives the picklist label from describe; `FORMAT()` and `convertCurrency()`
+//! give the stored value unchanged: the emulator is a single-currency org with one locale.
+
+mod aggregate;
+mod compare;
+mod dates;
+mod plan;
+mod run;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc, Weekday};
+use chrono_tz::Tz;
+
+use super::ast::Query;
+use super::data::{DataSource, Value};
+use super::error::SoqlError;
+
+/// The user and org settings that relative dates depend on.
+#[derive(Debug, Clone)]
+pub struct EvalContext {
+    /// The instant the query runs at; `TODAY` and friends are computed from it.
+    pub now: DateTime<Utc>,
+    /// The querying user's time zone: date literals start at local midnight.
+    pub time_zone: Tz,
+    /// The locale's first day of the week (`THIS_WEEK`, `LAST_N_WEEKS:n`).
+    pub week_start: Weekday,
+    /// The month the org's standard fiscal year starts in, 1..=12.
+    pub fiscal_year_start_month: u32,
+    /// Whether a fiscal year that spans two calendar years is named by the year it ends in
+    /// (Salesforce's "Fiscal Year is Based On: The Ending Month") or the year it starts in.
+    pub fiscal_year_named_by_end: bool,
+}
+
+impl EvalContext {
+    /// en_US settings: weeks start on Sunday, the fiscal year is the calendar year.
+    pub fn new(now: DateTime<Utc>, time_zone: Tz) -> Self {
+        Self {
+            now,
+            time_zone,
+            week_start: Weekday::Sun,
+            fiscal_year_start_month: 1,
+            fiscal_year_named_by_end: true,
+        }
+    }
+}
+
+impl Default for EvalContext {
+    /// en_US settings in UTC, at the current time.
+    fn default() -> Self {
+        Self::new(Utc::now(), Tz::UTC)
+    }
+}
+
+/// The answer to a query: Salesforce's `totalSize` and the records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult<R> {
+    /// Salesforce's `totalSize`: the number of rows the query returns, which LIMIT and
+    /// OFFSET reduce (`SELECT Id FROM Account LIMIT 5` answers `totalSize: 5`). For
+    /// `SELECT COUNT()` it is the count, and `records` is empty.
+    pub total_size: usize,
+    /// Rows that matched WHERE (or groups that passed HAVING) before OFFSET and LIMIT.
+    pub matched: usize,
+    pub records: Vec<Record<R>>,
+}
+
+/// One row of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<R> {
+    pub kind: RecordKind<R>,
+    /// The selected fields in SELECT order.
+    pub fields: Vec<Field<R>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordKind<R> {
+    /// A record of `object` (its canonical API name), and its handle in the source.
+    SObject { object: Arc<str>, row: R },
+    /// An `AggregateResult` row.
+    Aggregate,
+}
+
+/// A selected field: its output key and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field<R> {
+    /// The JSON key: canonical field or relationship name, alias, or `exprN`.
+    pub name: Arc<str>,
+    pub value: Cell<R>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<R> {
+    Value(Value),
+    /// A parent relationship: the related record, or `None` when the lookup is empty.
+    Parent(Option<Box<Record<R>>>),
+    /// A child subquery's rows.
+    Children(QueryResult<R>),
+}
+
+impl<R> Record<R> {
+    /// `attributes.type`: the object name, or `AggregateResult`.
+    pub fn object_type(&self) -> &str {
+        match &self.kind {
+            RecordKind::SObject { object, .. } => object,
+            RecordKind::Aggregate => "AggregateResult",
+        }
+    }
+
+    /// A field by output key, case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&Cell<R>> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| &f.value)
+    }
+
+    /// A scalar field by output key; follows dots through parents (`Account.Owner.Name`).
+    /// `None` when the key is absent or a parent on the way is empty.
+    pub fn value(&self, dotted: &str) -> Option<&Value> {
+        let (head, rest) = match dotted.split_once('.') {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (dotted, None),
+        };
+        match (self.get(head)?, rest) {
+            (Cell::Value(v), None) => Some(v),
+            (Cell::Parent(Some(parent)), Some(rest)) => parent.value(rest),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `query` over `source`.
+///
+/// Errors are those only evaluation can find, in Salesforce's terms: an object the source
+/// does not serve (`INVALID_TYPE`), a child relationship it does not know, an Apex bind.
+pub fn evaluate<D: DataSource>(
+    query: &Query,
+    source: &D,
+    ctx: &EvalContext,
+) -> Result<QueryResult<D::Row>, SoqlError> {
+    let plan = plan::Planner::new(source, ctx).plan(query)?;
+    Ok(run::Runner::new(source).run(&plan, source.scan(&plan.object)))
+}
+
+#[cfg(test)]
+mod tests;
