@@ -670,7 +670,7 @@ fn findings_are_ordered_by_severity_rule_subject_and_independent_of_input_order(
     ids.dedup();
     assert_eq!(ids.len(), a.findings.len());
     // The summary adds up.
-    let by_sev: usize = a.summary.by_severity.iter().map(|(_, n)| n).sum();
+    let by_sev: usize = a.summary.by_severity.values().sum();
     let by_rule: usize = a.summary.by_rule.iter().map(|r| r.count).sum();
     assert_eq!(by_sev, a.findings.len());
     assert_eq!(by_rule, a.findings.len());

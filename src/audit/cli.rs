@@ -20,9 +20,13 @@ use super::rules::RuleId;
 #[command(
     about = "Find Salesforce access the identity provider does not know about (nine rules)",
     after_help = "Exit status: 0 when nothing at or above --fail-on was found, 1 when something \
-                  was, 2 when the audit could not run.\n\nThe file IdP format (CSV with email, \
-                  status, aliases columns, or JSON) is described in the docs of \
-                  sfmcp::audit::file_idp."
+                  was, 2 when the audit could not run.\n\n\
+                  IdP file (--idp file:PATH): CSV with a header row holding `email` and \
+                  `status` (active, locked, pending, suspended, deprovisioned, or the usual \
+                  synonyms such as enabled, disabled, deleted), optionally `aliases` (corporate \
+                  addresses separated by `;`), `login` (matched against Federation ID) and \
+                  `id`; or JSON, an array of objects with the same keys. Never list personal \
+                  or recovery addresses."
 )]
 pub struct AuditArgs {
     /// Identity provider to compare with. Only `file:PATH` (CSV or JSON export) is available

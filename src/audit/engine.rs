@@ -69,8 +69,8 @@ pub struct RuleCount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub total: usize,
-    /// Every severity, most severe first, zeros included.
-    pub by_severity: Vec<(Severity, usize)>,
+    /// Every severity, most severe first, zeros included (a JSON object keyed by severity).
+    pub by_severity: BTreeMap<Severity, usize>,
     pub by_rule: Vec<RuleCount>,
     /// Holders of admin permissions on the allow-list (no PRV finding) vs not.
     pub expected_admins: usize,
@@ -214,8 +214,10 @@ impl<'a> Ctx<'a> {
         self.admin.get(id15(&user.id))
     }
 
+    /// Judged by permissions alone: someone deactivated since an export was still an admin
+    /// when they made it, if their grants say so.
     fn is_admin(&self, user: &SfUser) -> bool {
-        user.is_standard_active() && self.perms(user).is_some_and(AdminPerms::is_admin)
+        self.perms(user).is_some_and(AdminPerms::is_admin)
     }
 
     fn is_allow_listed(&self, user: &SfUser) -> bool {
@@ -686,7 +688,7 @@ pub fn evaluate(
     }
     let summary = Summary {
         total: findings.len(),
-        by_severity: by_sev.into_iter().collect(),
+        by_severity: by_sev,
         by_rule: RuleId::ALL
             .iter()
             .map(|r| RuleCount {
