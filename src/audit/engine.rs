@@ -483,15 +483,21 @@ pub fn evaluate(
             let mut title = match rule {
                 RuleId::IdpStaleUser => format!(
                     "{} is active in Salesforce but {} in {}",
-                    user.username, m.status, idp_kind
+                    user.username,
+                    m.status,
+                    idp.kind.display_name()
                 ),
                 RuleId::IdpAdminNotInIdp => format!(
-                    "Admin {} ({}) has no {} account",
+                    "Admin {} ({}) has no account in {}",
                     user.username,
                     perms.map(AdminPerms::names).unwrap_or_default().join(", "),
-                    idp_kind
+                    idp.kind.display_name()
                 ),
-                _ => format!("{} has no {} account", user.username, idp_kind),
+                _ => format!(
+                    "{} has no account in {}",
+                    user.username,
+                    idp.kind.display_name()
+                ),
             };
             if rule == RuleId::IdpAdminNotInIdp
                 && let Some(p) = perms
@@ -776,7 +782,7 @@ fn oauth_finding(
             "{app} holds {} OAuth grant(s) of {}, unknown to {}",
             tokens.len(),
             user.username,
-            ctx.idp.kind
+            ctx.idp.kind.display_name()
         ),
         m.confidence(),
         subject,

@@ -304,6 +304,20 @@ impl IdpKind {
     }
 }
 
+impl IdpKind {
+    /// How reports name the directory in sentences.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            IdpKind::Okta => "Okta",
+            IdpKind::Entra => "Entra ID",
+            IdpKind::Google => "Google Workspace",
+            IdpKind::JumpCloud => "JumpCloud",
+            IdpKind::OneLogin => "OneLogin",
+            IdpKind::File => "the IdP file",
+        }
+    }
+}
+
 impl fmt::Display for IdpKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
