@@ -143,6 +143,53 @@ pub struct AuditReport {
     pub notes: Vec<String>,
 }
 
+/// Which findings a caller wants (MCP `audit_findings`, CLI filters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingFilter {
+    /// Only findings at least this severe.
+    pub min_severity: Option<Severity>,
+    pub rule: Option<RuleId>,
+}
+
+impl FindingFilter {
+    pub fn matches(&self, f: &Finding) -> bool {
+        self.min_severity.is_none_or(|s| f.severity.at_least(s))
+            && self.rule.is_none_or(|r| f.rule_id == r)
+    }
+}
+
+/// One page of a report's findings, in report order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingsPage<'a> {
+    pub findings: Vec<&'a Finding>,
+    /// Findings matching the filter, over all pages.
+    pub total_matching: usize,
+    /// Offset of the next page, `None` on the last one.
+    pub next_offset: Option<usize>,
+}
+
+impl AuditReport {
+    /// Page through the findings so a large result never reaches a model in one message. The
+    /// report is immutable, so a plain offset is a stable cursor.
+    pub fn page(&self, filter: FindingFilter, offset: usize, limit: usize) -> FindingsPage<'_> {
+        let limit = limit.max(1);
+        let mut total_matching = 0;
+        let mut findings = Vec::with_capacity(limit.min(self.findings.len()));
+        for f in self.findings.iter().filter(|f| filter.matches(f)) {
+            if total_matching >= offset && findings.len() < limit {
+                findings.push(f);
+            }
+            total_matching += 1;
+        }
+        let end = offset.saturating_add(findings.len());
+        FindingsPage {
+            findings,
+            total_matching,
+            next_offset: (end < total_matching).then_some(end),
+        }
+    }
+}
+
 /// Salesforce ids come as 15 (case-sensitive) or 18 characters; the first 15 identify the
 /// record, so joins use them.
 fn id15(id: &str) -> &str {

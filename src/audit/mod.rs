@@ -22,7 +22,7 @@ pub mod matching;
 pub mod model;
 pub mod rules;
 
-pub use engine::{AuditConfig, AuditReport, Summary, evaluate};
+pub use engine::{AuditConfig, AuditReport, FindingFilter, FindingsPage, Summary, evaluate};
 pub use finding::{Confidence, Finding, FindingKind, Severity};
 pub use matching::{MatchConfig, MatchMethod};
 pub use model::{IdpDirectory, IdpKind, IdpStatus, IdpUser, SalesforceSnapshot};
