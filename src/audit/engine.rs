@@ -11,9 +11,7 @@ use super::finding::{
     Confidence, Evidence, Finding, FindingStatus, RelatedIdentity, Remediation, Severity, Subject,
     SubjectKind, fingerprint, sort_findings,
 };
-use super::matching::{
-    IdpIndex, IdpMatch, MatchConfig, MatchMethod, normalise_address, sandbox_free,
-};
+use super::matching::{IdpIndex, IdpMatch, MatchConfig, normalise_address, sandbox_free};
 use super::model::{
     AuditTrailRow, ExportEvent, IdpDirectory, IdpStatus, OauthGrant, PermissionGrant,
     SalesforceSnapshot, SfUser,
@@ -566,7 +564,7 @@ pub fn evaluate(
             f.idp_source = Some(idp_kind.to_owned());
             findings.push(f);
         }
-        if m.method == MatchMethod::None {
+        if m.status == IdpStatus::Absent {
             unknown_to_idp.insert(id15(&user.id), (user, m));
         }
     }
