@@ -247,6 +247,7 @@ struct Ctx<'a> {
     users_by_id: HashMap<&'a str, &'a SfUser>,
     users_by_username: HashMap<String, &'a SfUser>,
     admin: HashMap<&'a str, AdminPerms<'a>>,
+    /// Normalised allow-list entries (addresses folded, usernames lower-cased).
     allow: HashSet<String>,
 }
 
@@ -716,6 +717,28 @@ pub fn evaluate(
             }
             findings.extend(export_findings(&ctx));
         }
+    }
+
+    // A typo in the allow-list silently keeps PRV findings coming; say which entries matched
+    // no active admin.
+    let mut unused_allow: Vec<&str> = ctx
+        .allow
+        .iter()
+        .filter(|entry| {
+            !admins.iter().any(|a| {
+                a.expected
+                    && (sandbox_free(&a.email).is_some_and(|(k, _)| &k == *entry)
+                        || a.username.trim().to_lowercase() == **entry)
+            })
+        })
+        .map(String::as_str)
+        .collect();
+    if !unused_allow.is_empty() {
+        unused_allow.sort_unstable();
+        notes.push(format!(
+            "Allow-list entries matching no active admin: {}",
+            unused_allow.join(", ")
+        ));
     }
 
     if let Some(selected) = &config.rules {
