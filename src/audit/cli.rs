@@ -167,12 +167,22 @@ pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| AuditCliError::Snapshot {
-        path: path.to_owned(),
-        line: e.line(),
-        column: e.column(),
-        message: json_message(&e),
-    })
+    let snapshot: SalesforceSnapshot =
+        serde_json::from_str(&text).map_err(|e| AuditCliError::Snapshot {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: json_message(&e),
+        })?;
+    if snapshot.org_id.trim().is_empty() {
+        // Every fingerprint includes the org id; without it findings of two orgs would collide.
+        return Err(AuditCliError::Usage(format!(
+            "{}: `org_id` is empty; set it to the org's 18-character id (Setup > Company \
+             Information)",
+            path.display()
+        )));
+    }
+    Ok(snapshot)
 }
 
 /// Write via a temporary sibling and a rename, so readers never see half a report.
