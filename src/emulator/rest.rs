@@ -16,8 +16,10 @@ use super::errors::ApiError;
 use super::ids;
 use super::json::{format_datetime, record_json};
 use super::query;
+use super::schema::RecordTypeRow;
 use super::state::{AppState, Ctx};
 use super::write::parse_datetime;
+use crate::soql::data::Value;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
@@ -327,10 +329,12 @@ fn describe(state: &AppState, ctx: &Ctx, object: &str, headers: &HeaderMap) -> O
         return Ok(response);
     }
     let def = &ctx.org.schema.objects[index];
+    let record_types = record_types_of(ctx, &def.name);
     let body = def.describe(
         &ctx.version,
         state.base_url(),
         &ctx.org.schema.children[index],
+        &record_types,
         |f| ctx.access.schema.is_visible(def, f),
     );
     let mut response = json_response(StatusCode::OK, &body);
@@ -338,6 +342,43 @@ fn describe(state: &AppState, ctx: &Ctx, object: &str, headers: &HeaderMap) -> O
         response.headers_mut().insert(header::LAST_MODIFIED, value);
     }
     Ok(response)
+}
+
+/// The org's record types of one object.
+fn record_types_of(ctx: &Ctx, object: &str) -> Vec<RecordTypeRow> {
+    let Some(rt) = ctx.org.schema.index_of("RecordType") else {
+        return Vec::new();
+    };
+    let def = &ctx.org.schema.objects[rt];
+    let field = |name: &str| def.field_index(name);
+    let (Some(sobject), Some(name), Some(developer), Some(active)) = (
+        field("SobjectType"),
+        field("Name"),
+        field("DeveloperName"),
+        field("IsActive"),
+    ) else {
+        return Vec::new();
+    };
+    let text = |r: &super::store::Record, i: usize| {
+        r.values
+            .get(i)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    ctx.tables
+        .table(rt)
+        .rows
+        .iter()
+        .filter(|r| r.deleted_at.is_none())
+        .filter(|r| r.values.get(sobject).and_then(Value::as_str) == Some(object))
+        .map(|r| RecordTypeRow {
+            id: r.id().to_string(),
+            name: text(r, name),
+            developer_name: text(r, developer),
+            active: r.values.get(active) == Some(&Value::Boolean(true)),
+        })
+        .collect()
 }
 
 fn parse_body(body: &Bytes) -> Result<Map<String, Json>, Vec<ApiError>> {
@@ -503,9 +544,9 @@ fn updated(ctx: &Ctx, object: &str, params: &[(String, String)], deleted: bool) 
         .iter()
         .filter(|r| r.deleted_at.is_none() && ctx.org.can_read(&ctx.access, def, r))
         .filter(|r| {
-            modstamp.and_then(|i| r.values.get(i)).is_some_and(
-                |v| matches!(v, crate::soql::data::Value::DateTime(t) if *t >= start && *t <= end),
-            )
+            modstamp
+                .and_then(|i| r.values.get(i))
+                .is_some_and(|v| matches!(v, Value::DateTime(t) if *t >= start && *t <= end))
         })
         .map(|r| Json::String(r.id().to_string()))
         .collect();
