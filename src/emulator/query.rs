@@ -84,10 +84,9 @@ fn page(
     all_rows: bool,
     existing: Option<(String, Arc<Cursor>)>,
 ) -> Response {
-    let end = (offset + batch).min(records.len());
     let (locator, cursor) = match existing {
         Some(pair) => pair,
-        None if end < records.len() => {
+        None if batch < records.len() => {
             let id = state.next_locator(&ctx.org);
             let cursor = Arc::new(Cursor {
                 org: ctx.org.index,
@@ -111,6 +110,7 @@ fn page(
             );
         }
     };
+    let end = (offset + batch).min(cursor.records.len());
     let slice = cursor.records.get(offset..end).unwrap_or(&[]).to_vec();
     let done = end >= cursor.records.len();
     let mut body = serde_json::Map::new();
