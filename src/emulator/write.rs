@@ -335,11 +335,11 @@ pub fn stamp_system_fields(
         set("OwnerId", Value::String(user_id.to_string()), true);
         set("IsDeleted", Value::Boolean(false), false);
     }
-    set("LastModifiedDate", Value::DateTime(now), !create);
+    set("LastModifiedDate", Value::DateTime(now), create);
     set(
         "LastModifiedById",
         Value::String(user_id.to_string()),
-        !create,
+        create,
     );
     set("SystemModstamp", Value::DateTime(now), false);
     if create {
