@@ -1,6 +1,8 @@
 //! OAuth: expiry and refresh, the authorization-code flow with PKCE, client credentials,
 //! JWT bearer, scopes, userinfo and the identity URL, introspection, revocation, and the
 //! daily API allocation.
+// Test helpers panic on failure by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod emulator_common;
 

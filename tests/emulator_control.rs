@@ -1,5 +1,7 @@
 //! The control plane (faults, request log, reset), the wire details every response carries,
 //! several orgs on one listener, and the `sfmcp emulator` command line.
+// Test helpers panic on failure by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod emulator_common;
 

@@ -1,5 +1,7 @@
 //! Query paging: locators, `Sforce-Query-Options: batchSize`, queryAll, paged child rows,
 //! and the describe 304 revalidation.
+// Test helpers panic on failure by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod emulator_common;
 

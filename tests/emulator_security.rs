@@ -1,5 +1,7 @@
 //! Running as the user: field-level security, org-wide defaults with ownership and the role
 //! hierarchy, View/Modify All Data, API access, and write validation with Salesforce's codes.
+// Test helpers panic on failure by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod emulator_common;
 

@@ -1,6 +1,6 @@
 //! Helpers shared by the emulator's end-to-end tests: start an emulator in-process, call it
 //! over loopback HTTP, build seeds from recordings, and compare JSON shapes.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
