@@ -186,9 +186,7 @@ async fn parent_and_child_in_one_query_on_a_custom_object() {
         .await;
     let recorded = fixture("restforce/query-parent-and-child.json");
     let rename = |v: &Json| -> Json {
-        let text = v
-            .to_string()
-            .replace("_Label\"", "_Label__c\"");
+        let text = v.to_string().replace("_Label\"", "_Label__c\"");
         serde_json::from_str(&text).expect("json")
     };
     let mut expected = rename(&recorded);

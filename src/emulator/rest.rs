@@ -61,7 +61,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// `v62.0` → `62.0`, when it is a version this emulator serves.
-fn parse_version(segment: &str, max: &str) -> Option<String> {
+pub fn parse_version(segment: &str, max: &str) -> Option<String> {
     let number = segment.strip_prefix('v')?;
     let (major, minor) = number.split_once('.')?;
     let major: u32 = major.parse().ok()?;
@@ -126,14 +126,34 @@ pub async fn data(
         Ok(ctx) => ctx,
         Err(error) => return error_response(&[error]),
     };
-    let mut log = LogInfo {
-        org: ctx.org.id.clone(),
-        user: ctx.access.user_id.clone(),
-    };
+    serve(
+        &state,
+        &ctx,
+        method,
+        tail,
+        raw_query.as_deref(),
+        &headers,
+        &body,
+    )
+}
+
+/// Serves one authenticated REST request: `path` is what follows `/services/data/vXX.X/`,
+/// split on `/`. Counts it against the daily allocation and adds `Sforce-Limit-Info` and the
+/// request-log details. The Paragon proxy calls this with the context of the credential's
+/// user.
+pub fn serve(
+    state: &AppState,
+    ctx: &Ctx,
+    method: Method,
+    path: &[&str],
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let limit = state.settings.daily_api_limit;
     let mut response = match state.count_api_call(&ctx.org) {
         Ok(_) => {
-            let params = query_params(raw_query.as_deref());
+            let params = query_params(raw_query);
             // Clients that cannot send PATCH use POST with `_HttpMethod=PATCH`.
             let method = match param(&params, "_HttpMethod") {
                 Some(m) if method == Method::POST && m.eq_ignore_ascii_case("PATCH") => {
@@ -141,7 +161,7 @@ pub async fn data(
                 }
                 _ => method,
             };
-            match dispatch(&state, &ctx, &method, tail, &params, &headers, &body) {
+            match dispatch(state, ctx, &method, path, &params, headers, body) {
                 Ok(response) => response,
                 Err(errors) => error_response(&errors),
             }
@@ -152,8 +172,10 @@ pub async fn data(
     if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{limit}")) {
         response.headers_mut().insert("Sforce-Limit-Info", value);
     }
-    log.org = ctx.org.id.clone();
-    response.extensions_mut().insert(log);
+    response.extensions_mut().insert(LogInfo {
+        org: ctx.org.id.clone(),
+        user: ctx.access.user_id.clone(),
+    });
     response
 }
 
