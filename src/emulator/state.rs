@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde_json::Value as Json;
 
 use super::control::Control;
 use super::errors::ApiError;
@@ -68,7 +67,8 @@ pub struct Sessions {
 pub struct Cursor {
     pub org: usize,
     pub user_id: String,
-    pub records: Vec<Json>,
+    /// Every record, each already serialized as JSON.
+    pub records: Vec<Box<[u8]>>,
     pub total_size: usize,
     pub batch_size: usize,
     pub all_rows: bool,
