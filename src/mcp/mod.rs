@@ -1,1 +1,20 @@
 //! The MCP server: tools, resources, prompts, rendering, cursors and transports.
+//!
+//! One file per tool family (`query`, `objects`, `records`, `limits`), each contributing a
+//! router that [`server::SfServer`] merges. Tools know Salesforce through
+//! [`crate::salesforce::SalesforceClient`], never through HTTP.
+
+pub mod cli;
+pub mod cursor;
+pub mod describe_view;
+pub mod error;
+mod limits;
+mod objects;
+mod query;
+mod records;
+pub mod render;
+pub mod schema_budget;
+pub mod server;
+pub mod write_check;
+
+pub use server::{Connections, Policy, ServerState, SfServer};

@@ -1,0 +1,387 @@
+//! Audit engine benchmark on synthetic data (no network, no files).
+//!
+//! `cargo bench --bench audit` runs each scale in its own child process so the peak RSS
+//! (VmHWM from /proc/self/status) of one scale is not inflated by another:
+//!
+//! - L: 50,000 Salesforce users, 100,000 IdP users, 150,000 OAuth grants, 100,000 audit rows
+//!   (targets: evaluation < 1 s, peak RSS < 300 MB);
+//! - XL: four times that (target: < 5 s).
+//!
+//! `cargo bench --bench audit -- --scale 1` runs one scale in-process. The data follows the
+//! rates in shared/notes/audit-rules.md §D.4 (absent, suspended, deprovisioned, admins,
+//! integration users, case-different, alias-only and plus-addressed e-mails).
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sfmcp::audit::model::{
+    AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IdpDirectory, IdpKind, IdpStatus,
+    IdpUser, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot,
+    SessionSettings, SfUser,
+};
+use sfmcp::audit::{AuditConfig, evaluate};
+
+const L_SF_USERS: usize = 50_000;
+const L_IDP_USERS: usize = 100_000;
+const L_OAUTH: usize = 150_000;
+const L_AUDIT_ROWS: usize = 100_000;
+const RUNS: usize = 5;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn uid(n: usize) -> String {
+    format!("005{n:012}AAA")
+}
+
+struct Data {
+    snapshot: SalesforceSnapshot,
+    idp: IdpDirectory,
+}
+
+fn generate(scale: usize, seed: u64) -> Data {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n_sf = L_SF_USERS * scale;
+    let n_idp = L_IDP_USERS * scale;
+    let now = now();
+    let mut users = Vec::with_capacity(n_sf);
+    let mut idp_users = Vec::with_capacity(n_idp);
+    let mut grants = Vec::new();
+    for i in 0..n_sf {
+        let local = format!("user{i}");
+        let roll: f64 = rng.random();
+        let non_human = roll < 0.003;
+        let admin = (0.003..0.008).contains(&roll);
+        let mut email = format!("{local}@corp.com");
+        let mut idp_email = email.clone();
+        let mut idp_aliases = Vec::new();
+        let shape: f64 = rng.random();
+        if shape < 0.10 {
+            email = email.to_uppercase();
+        } else if shape < 0.13 {
+            // Matches only through an IdP alias.
+            idp_email = format!("{local}.primary@corp.com");
+            idp_aliases.push(email.clone());
+        } else if shape < 0.135 {
+            email = format!("{local}+sfdc@corp.com");
+        } else if shape < 0.137 {
+            email = format!("{local}@gmail.com");
+        }
+        let status_roll: f64 = rng.random();
+        let status = if status_roll < 0.02 {
+            None
+        } else if status_roll < 0.027 {
+            Some(IdpStatus::Suspended)
+        } else if status_roll < 0.030 {
+            Some(IdpStatus::Deprovisioned)
+        } else {
+            Some(IdpStatus::Active)
+        };
+        if let Some(status) = status
+            && !non_human
+        {
+            let mut u = IdpUser::new(idp_email, status);
+            u.aliases = idp_aliases;
+            u.id = Some(format!("00u{i}"));
+            idp_users.push(u);
+        }
+        let profile = if admin {
+            "00e000000000001AAA"
+        } else {
+            "00e000000000002AAA"
+        };
+        users.push(SfUser {
+            id: uid(i),
+            username: format!("{local}@corp.com.prod"),
+            email,
+            name: None,
+            is_active: true,
+            user_type: "Standard".into(),
+            profile_id: Some(profile.into()),
+            profile_name: Some(
+                if admin {
+                    "System Administrator"
+                } else {
+                    "Standard User"
+                }
+                .into(),
+            ),
+            license_name: Some(
+                if non_human {
+                    "Salesforce Integration"
+                } else {
+                    "Salesforce"
+                }
+                .into(),
+            ),
+            api_only: false,
+            last_login_date: Some(now - chrono::Duration::days(rng.random_range(0..120))),
+            federation_identifier: None,
+            is_frozen: None,
+        });
+        if admin || non_human {
+            grants.push(PermissionGrant {
+                assignment_id: Some(format!("0Pa{i:012}AAA")),
+                assignee_id: uid(i),
+                permission_set_id: "0PS000000000001AAA".into(),
+                source_name: "System Administrator".into(),
+                path: GrantPath::Profile,
+                permission_set_group_id: None,
+                modify_all_data: true,
+                view_all_data: true,
+                manage_users: true,
+                customize_application: true,
+                data_export: true,
+                expiration_date: None,
+            });
+        } else if rng.random::<f64>() < 0.01 {
+            grants.push(PermissionGrant {
+                assignment_id: Some(format!("0Pa{i:012}AAB")),
+                assignee_id: uid(i),
+                permission_set_id: "0PS000000000002AAA".into(),
+                source_name: "Reporting".into(),
+                path: GrantPath::PermissionSetGroup,
+                permission_set_group_id: Some("0PG000000000001AAA".into()),
+                view_all_data: true,
+                ..PermissionGrant::default()
+            });
+        }
+    }
+    // The rest of the directory: contractors and staff without Salesforce, in all states.
+    let mut extra = 0usize;
+    while idp_users.len() < n_idp {
+        let status = match rng.random_range(0..10) {
+            0 => IdpStatus::Deprovisioned,
+            1 => IdpStatus::Suspended,
+            2 => IdpStatus::Pending,
+            _ => IdpStatus::Active,
+        };
+        let mut u = IdpUser::new(format!("staff{extra}@corp.com"), status);
+        u.proxy_addresses = vec![
+            format!("SMTP:staff{extra}@corp.com"),
+            format!("smtp:staff{extra}@corp.io"),
+        ];
+        idp_users.push(u);
+        extra += 1;
+    }
+
+    let apps: Vec<String> = (0..200 * scale.min(5))
+        .map(|a| format!("App {a}"))
+        .collect();
+    let oauth: Vec<OauthGrant> = (0..L_OAUTH * scale)
+        .map(|_| OauthGrant {
+            app_name: apps[rng.random_range(0..apps.len())].clone(),
+            user_id: uid(rng.random_range(0..n_sf)),
+            use_count: rng.random_range(0..500),
+            last_used_date: Some(now - chrono::Duration::days(rng.random_range(0..200))),
+            created_date: Some(now - chrono::Duration::days(rng.random_range(200..900))),
+        })
+        .collect();
+
+    const ACTIONS: [&str; 6] = [
+        "PermSetAssign",
+        "changedprofileforuser",
+        "queueMembership",
+        "loginIpRange",
+        "createduser",
+        "changedApexClass",
+    ];
+    let mut audit: Vec<AuditTrailRow> = (0..L_AUDIT_ROWS * scale)
+        .map(|r| AuditTrailRow {
+            id: format!("0Ym{r:012}AAA"),
+            action: ACTIONS[rng.random_range(0..ACTIONS.len())].into(),
+            section: Some("Manage Users".into()),
+            display: None,
+            created_date: now - chrono::Duration::minutes(rng.random_range(0..60 * 24 * 180)),
+            created_by_id: uid(rng.random_range(0..n_sf)),
+            delegate_user: None,
+        })
+        .collect();
+    // One export a week for 26 weeks, one delegated, one by a non-admin.
+    for w in 0..26usize {
+        let by = if w == 1 { 7 } else { 3 };
+        audit.push(AuditTrailRow {
+            id: format!("0Ym9{w:011}AAA"),
+            action: "export".into(),
+            section: Some("Data Export".into()),
+            display: Some("Requested an export".into()),
+            created_date: now - chrono::Duration::days(7 * w as i64 + 1),
+            created_by_id: uid(by),
+            delegate_user: (w == 2).then(|| "user4@corp.com.prod".to_owned()),
+        });
+    }
+    let events: Vec<ExportEvent> = (0..1000 * scale)
+        .map(|e| ExportEvent {
+            event_type: [
+                ExportEventType::BulkApi,
+                ExportEventType::BulkApi2,
+                ExportEventType::ReportExport,
+            ][e % 3],
+            log_file_id: "0AT000000000001AAA".into(),
+            request_id: format!("req{e}"),
+            user_id: uid(rng.random_range(0..n_sf))[..15].to_owned(),
+            timestamp: now - chrono::Duration::hours(rng.random_range(0..24 * 60)),
+            operation: Some(if e % 2 == 0 { "query" } else { "insert" }.into()),
+            entity: Some("Account".into()),
+            rows_processed: Some(1000),
+            client_ip: None,
+        })
+        .collect();
+
+    Data {
+        snapshot: SalesforceSnapshot {
+            org_id: "00D000000000001AAA".into(),
+            instance_url: None,
+            users,
+            permission_grants: grants,
+            oauth_grants: Some(oauth),
+            audit_trail: Some(audit),
+            event_log_exports: Some(events),
+            session_settings: Some(SessionSettings {
+                lock_sessions_to_ip: false,
+                enforce_ip_ranges_every_request: false,
+            }),
+            login_ip_ranges: Some(vec![LoginIpRange {
+                id: None,
+                profile_id: "00e000000000002AAA".into(),
+                range: IpRange {
+                    start: "10.0.0.0".into(),
+                    end: "10.255.255.255".into(),
+                    description: None,
+                },
+            }]),
+            trusted_ip_ranges: Vec::new(),
+        },
+        idp: IdpDirectory {
+            kind: IdpKind::Okta,
+            source: "synthetic".into(),
+            users: idp_users,
+        },
+    }
+}
+
+/// (current RSS, peak RSS) in MiB from /proc/self/status.
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn run_scale(scale: usize) {
+    let label = if scale == 1 { "L" } else { "XL" };
+    let t = Instant::now();
+    let data = generate(scale, 42);
+    let generated = t.elapsed();
+    let (rss_data, _) = rss_mib();
+
+    let mut config = AuditConfig::new(now());
+    config.matching.add_subaddress_domain("corp.com");
+    config.allow_admins = vec!["user3@corp.com".into()];
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut findings = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let report = evaluate(&data.snapshot, &data.idp, &config);
+        times.push(t.elapsed());
+        findings = report.summary.total;
+        std::hint::black_box(&report);
+    }
+    times.sort();
+    let (_, peak) = rss_mib();
+    let t = Instant::now();
+    let index = sfmcp::audit::matching::IdpIndex::build(&data.idp, &config.matching);
+    let index_build = t.elapsed();
+    let t = Instant::now();
+    let matched = data
+        .snapshot
+        .users
+        .iter()
+        .filter(|u| index.lookup(u).idp_user.is_some())
+        .count();
+    let lookups = t.elapsed();
+    drop(index);
+    let report = evaluate(&data.snapshot, &data.idp, &config);
+    let t = Instant::now();
+    let json_len = sfmcp::audit::export::render(&report, sfmcp::audit::export::Format::Json)
+        .map_or(0, |s| s.len());
+    let render_json = t.elapsed();
+    println!(
+        "{label}: {} SF users, {} IdP users, {} OAuth grants, {} audit rows (generated in {:.2?})",
+        data.snapshot.users.len(),
+        data.idp.users.len(),
+        data.snapshot.oauth_grants.as_ref().map_or(0, Vec::len),
+        data.snapshot.audit_trail.as_ref().map_or(0, Vec::len),
+        generated,
+    );
+    println!(
+        "{label}: evaluate median {:.3?} (min {:.3?}, max {:.3?}, {RUNS} runs), {findings} findings",
+        times[RUNS / 2],
+        times[0],
+        times[RUNS - 1],
+    );
+    println!(
+        "{label}: of which IdP index build {index_build:.2?}, {} lookups {lookups:.2?} \
+         ({matched} matched)",
+        data.snapshot.users.len()
+    );
+    println!(
+        "{label}: RSS with input loaded {rss_data:.0} MiB, peak RSS (VmHWM) {peak:.0} MiB; \
+         JSON report {:.1} MiB rendered in {render_json:.2?}",
+        json_len as f64 / (1024.0 * 1024.0)
+    );
+    let (limit_s, limit_mib) = if scale == 1 {
+        (1.0, 300.0)
+    } else {
+        (5.0, f64::INFINITY)
+    };
+    let ok = times[RUNS / 2].as_secs_f64() < limit_s && peak < limit_mib;
+    println!(
+        "{label}: target < {limit_s} s{}: {}",
+        if limit_mib.is_finite() {
+            format!(" and < {limit_mib} MiB")
+        } else {
+            String::new()
+        },
+        if ok { "met" } else { "MISSED" }
+    );
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--scale") {
+        let scale = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(1);
+        run_scale(scale);
+        return ExitCode::SUCCESS;
+    }
+    // `cargo bench` passes `--bench`; run each scale in a fresh process.
+    let Ok(me) = std::env::current_exe() else {
+        eprintln!("cannot find the benchmark executable");
+        return ExitCode::FAILURE;
+    };
+    for scale in [1, 4] {
+        match Command::new(&me)
+            .args(["--scale", &scale.to_string()])
+            .status()
+        {
+            Ok(s) if s.success() => {}
+            other => {
+                eprintln!("scale {scale} failed: {other:?}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

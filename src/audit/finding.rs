@@ -1,0 +1,340 @@
+//! Findings, shaped after OCSF's Findings category so the OCSF export is a mapping, not a
+//! translation: stable fingerprint, rule id and version, severity, subject, related identities,
+//! evidence, remediation, confidence, first and last seen.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::matching::MatchMethod;
+use super::rules::RuleId;
+
+/// Most severe first, so the derived order is the report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    /// OCSF `severity_id`.
+    pub fn ocsf_id(self) -> u8 {
+        match self {
+            Severity::Critical => 5,
+            Severity::High => 4,
+            Severity::Medium => 3,
+            Severity::Low => 2,
+            Severity::Info => 1,
+        }
+    }
+
+    /// OCSF `severity` caption.
+    pub fn ocsf_caption(self) -> &'static str {
+        match self {
+            Severity::Critical => "Critical",
+            Severity::High => "High",
+            Severity::Medium => "Medium",
+            Severity::Low => "Low",
+            Severity::Info => "Informational",
+        }
+    }
+
+    /// Whether `self` is as severe as `threshold` or more.
+    pub fn at_least(self, threshold: Severity) -> bool {
+        self <= threshold
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "critical" => Ok(Severity::Critical),
+            "high" => Ok(Severity::High),
+            "medium" => Ok(Severity::Medium),
+            "low" => Ok(Severity::Low),
+            "info" | "informational" => Ok(Severity::Info),
+            other => Err(format!(
+                "unknown severity `{other}`: use critical, high, medium, low or info"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+
+    /// OCSF `confidence_id` (1 Low, 2 Medium, 3 High).
+    pub fn ocsf_id(self) -> u8 {
+        match self {
+            Confidence::Low => 1,
+            Confidence::Medium => 2,
+            Confidence::High => 3,
+        }
+    }
+}
+
+/// Posture rules judge a state (OCSF Compliance Finding 2003); detection rules judge events
+/// (OCSF Detection Finding 2004).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    Posture,
+    Detection,
+}
+
+impl FindingKind {
+    pub fn ocsf_class_uid(self) -> u32 {
+        match self {
+            FindingKind::Posture => 2003,
+            FindingKind::Detection => 2004,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    User,
+    OauthGrant,
+    OrgSetting,
+    AuditEvent,
+    ExportEvent,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::User => "user",
+            SubjectKind::OauthGrant => "oauth_grant",
+            SubjectKind::OrgSetting => "org_setting",
+            SubjectKind::AuditEvent => "audit_event",
+            SubjectKind::ExportEvent => "export_event",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    /// Stable key: Salesforce record id, `app|userId` for OAuth grants, setting name, …
+    pub id: String,
+    /// Human label (username, app × username, …).
+    pub display: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// Another identity involved: the matched IdP account, the acting user of an export, the
+/// Login-As delegate, the connected app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedIdentity {
+    /// `idp_account`, `actor`, `delegate`, `connected_app`, `token_owner`.
+    pub role: String,
+    /// `salesforce` or the IdP kind.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub display: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A record the finding rests on. `fields` never holds secrets: the input model has no field
+/// for a token, and rules copy named fields only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// e.g. `salesforce.User`, `salesforce.PermissionSetAssignment`, `okta.user`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub summary: String,
+    pub steps: Vec<String>,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Fingerprint: the same rule on the same subject in the same org always gets the same id.
+    pub id: String,
+    pub rule_id: RuleId,
+    pub rule_version: u16,
+    pub kind: FindingKind,
+    pub title: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
+    pub confidence: Confidence,
+    /// How the subject was matched to the IdP (identity rules only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_method: Option<MatchMethod>,
+    pub subject: Subject,
+    pub related: Vec<RelatedIdentity>,
+    pub evidence: Vec<Evidence>,
+    pub remediation: Remediation,
+    pub org_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_source: Option<String>,
+    #[serde(with = "super::model::sf_datetime")]
+    pub first_seen: DateTime<Utc>,
+    #[serde(with = "super::model::sf_datetime")]
+    pub last_seen: DateTime<Utc>,
+}
+
+/// First 24 hex digits of SHA-256 over rule, org and subject: independent of run time and of
+/// the order records arrived in.
+pub fn fingerprint(rule: RuleId, org_id: &str, subject: &Subject) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        rule.as_str(),
+        org_id,
+        subject.kind.as_str(),
+        subject.id.as_str(),
+    ] {
+        hasher.update(part.as_bytes());
+        // Separator that cannot occur in the parts' own bytes keeps ("a","bc") ≠ ("ab","c").
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(24);
+    for byte in digest.iter().take(12) {
+        use std::fmt::Write;
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// Report order: severity (most severe first), rule, subject; the fingerprint breaks ties so
+/// the order is total.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.severity, a.rule_id, &a.subject.id, &a.id).cmp(&(
+            b.severity,
+            b.rule_id,
+            &b.subject.id,
+            &b.id,
+        ))
+    });
+}
+
+/// Carry `first_seen` over from an earlier run, so a finding's age survives re-evaluation.
+pub fn carry_first_seen(findings: &mut [Finding], previous: &[Finding]) {
+    let earlier: std::collections::HashMap<&str, DateTime<Utc>> = previous
+        .iter()
+        .map(|f| (f.id.as_str(), f.first_seen))
+        .collect();
+    for f in findings {
+        if let Some(&seen) = earlier.get(f.id.as_str()) {
+            f.first_seen = f.first_seen.min(seen);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(id: &str) -> Subject {
+        Subject {
+            kind: SubjectKind::User,
+            id: id.into(),
+            display: id.into(),
+            email: None,
+            username: None,
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinguish_rule_org_and_subject() {
+        let a = fingerprint(RuleId::IdpUserNotInIdp, "00D1", &subject("0051"));
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            a,
+            fingerprint(RuleId::IdpUserNotInIdp, "00D1", &subject("0051"))
+        );
+        assert_ne!(
+            a,
+            fingerprint(RuleId::IdpAdminNotInIdp, "00D1", &subject("0051"))
+        );
+        assert_ne!(
+            a,
+            fingerprint(RuleId::IdpUserNotInIdp, "00D2", &subject("0051"))
+        );
+        assert_ne!(
+            a,
+            fingerprint(RuleId::IdpUserNotInIdp, "00D1", &subject("0052"))
+        );
+    }
+
+    #[test]
+    fn severity_threshold_comparison() {
+        assert!(Severity::Critical.at_least(Severity::High));
+        assert!(Severity::High.at_least(Severity::High));
+        assert!(!Severity::Medium.at_least(Severity::High));
+        assert_eq!("Informational".parse::<Severity>(), Ok(Severity::Info));
+        assert!("severe".parse::<Severity>().is_err());
+    }
+}

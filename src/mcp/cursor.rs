@@ -1,0 +1,204 @@
+//! Cursors for `query_more`: self-contained and sealed.
+//!
+//! A cursor carries what continuing needs (the Salesforce query locator, how far the rows
+//! went, the tenant it belongs to and when it expires) inside ChaCha20-Poly1305 authenticated
+//! encryption. Any replica holding the same key (`SFMCP_CURSOR_KEY`) can continue it, so
+//! stateless replicas need no shared store; nobody can read one, forge one, or continue
+//! another tenant's.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use serde::{Deserialize, Serialize};
+
+/// Salesforce drops an idle query locator after about 15 minutes; a cursor lives as long.
+pub const CURSOR_TTL_SECS: i64 = 15 * 60;
+
+/// Binds the ciphertext to its purpose, so no other sealed value of ours passes as a cursor.
+const ASSOCIATED_DATA: &[u8] = b"sfmcp cursor v1";
+const NONCE_LEN: usize = 12;
+
+/// What a cursor remembers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CursorState {
+    /// The verified tenant identity (or a hash of the whole credential) that made it.
+    pub tenant: String,
+    /// Where the next rows start: a Salesforce `nextRecordsUrl`-style locator path.
+    pub locator: String,
+    /// Rows already returned, and the query's `totalSize`.
+    pub served: u64,
+    pub total_size: u64,
+    /// The queried object, for record URLs; `None` for aggregate results.
+    pub object: Option<String>,
+    /// Child subqueries of the query, so continued rows render like the first ones.
+    pub child_relationships: Vec<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("this cursor is not one this server issued, or it was altered; run the query again")]
+    Invalid,
+    #[error("this cursor belongs to another connection; run the query again on this one")]
+    WrongTenant,
+    #[error(
+        "this cursor expired (cursors last 15 minutes, like Salesforce query locators); run the query again"
+    )]
+    Expired,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "SFMCP_CURSOR_KEY must be 32 random bytes, base64-encoded (for example the output of `openssl rand -base64 32`)"
+)]
+pub struct CursorKeyError;
+
+/// The sealing key. Every replica behind one load balancer must share it.
+#[derive(Clone)]
+pub struct CursorKey(Key);
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(..)")
+    }
+}
+
+impl CursorKey {
+    /// A fresh random key: cursors then continue only on this process.
+    pub fn random() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Self(Key::from(bytes))
+    }
+
+    /// A key from `SFMCP_CURSOR_KEY`'s base64 text (standard or URL-safe alphabet).
+    pub fn from_base64(text: &str) -> Result<Self, CursorKeyError> {
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .map_err(|_| CursorKeyError)?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| CursorKeyError)?;
+        Ok(Self(Key::from(bytes)))
+    }
+
+    pub fn seal(&self, state: &CursorState) -> String {
+        let cipher = ChaCha20Poly1305::new(&self.0);
+        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
+        let nonce = Nonce::from(nonce_bytes);
+        // Serializing a plain struct of strings and numbers cannot fail.
+        let plaintext = serde_json::to_vec(state).unwrap_or_default();
+        let sealed = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &plaintext,
+                    aad: ASSOCIATED_DATA,
+                },
+            )
+            .unwrap_or_default();
+        let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
+        bytes.extend_from_slice(&nonce_bytes);
+        bytes.extend_from_slice(&sealed);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Opens a cursor for `tenant` at time `now` (Unix seconds).
+    pub fn open(&self, cursor: &str, tenant: &str, now: i64) -> Result<CursorState, CursorError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(cursor.trim())
+            .map_err(|_| CursorError::Invalid)?;
+        if bytes.len() <= NONCE_LEN {
+            return Err(CursorError::Invalid);
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce_bytes: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CursorError::Invalid)?;
+        let plaintext = ChaCha20Poly1305::new(&self.0)
+            .decrypt(
+                &Nonce::from(nonce_bytes),
+                Payload {
+                    msg: sealed,
+                    aad: ASSOCIATED_DATA,
+                },
+            )
+            .map_err(|_| CursorError::Invalid)?;
+        let state: CursorState =
+            serde_json::from_slice(&plaintext).map_err(|_| CursorError::Invalid)?;
+        if state.tenant != tenant {
+            return Err(CursorError::WrongTenant);
+        }
+        if now >= state.expires_at {
+            return Err(CursorError::Expired);
+        }
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> CursorState {
+        CursorState {
+            tenant: "tenant-a".into(),
+            locator: "/services/data/v62.0/query/01gXX-200".into(),
+            served: 200,
+            total_size: 5000,
+            object: Some("Account".into()),
+            child_relationships: vec!["Contacts".into()],
+            expires_at: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_sealed_cursor_opens_for_its_tenant_before_expiry() {
+        let key = CursorKey::random();
+        let cursor = key.seal(&state());
+        assert_eq!(key.open(&cursor, "tenant-a", 999), Ok(state()));
+        assert!(
+            !cursor.contains("01gXX"),
+            "the locator must not be readable"
+        );
+    }
+
+    #[test]
+    fn another_tenant_expiry_tampering_and_foreign_keys_are_refused() {
+        let key = CursorKey::random();
+        let cursor = key.seal(&state());
+        assert_eq!(
+            key.open(&cursor, "tenant-b", 10),
+            Err(CursorError::WrongTenant)
+        );
+        assert_eq!(
+            key.open(&cursor, "tenant-a", 1_000),
+            Err(CursorError::Expired)
+        );
+        let mut bytes = URL_SAFE_NO_PAD.decode(&cursor).expect("base64");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(
+            key.open(&tampered, "tenant-a", 10),
+            Err(CursorError::Invalid)
+        );
+        assert_eq!(
+            CursorKey::random().open(&cursor, "tenant-a", 10),
+            Err(CursorError::Invalid)
+        );
+        assert_eq!(
+            key.open("not a cursor", "tenant-a", 10),
+            Err(CursorError::Invalid)
+        );
+    }
+
+    #[test]
+    fn replicas_sharing_a_key_continue_each_others_cursors() {
+        let text = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+        let one = CursorKey::from_base64(text).expect("valid key");
+        let two = CursorKey::from_base64(text).expect("valid key");
+        let cursor = one.seal(&state());
+        assert_eq!(two.open(&cursor, "tenant-a", 10), Ok(state()));
+        assert!(CursorKey::from_base64("c2hvcnQ=").is_err());
+    }
+}

@@ -1,0 +1,542 @@
+//! `soql_query`, `query_more` and `sosl_search`: queries checked before they cost an API
+//! call, results paged to fit a model's context, children kept with their parents.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::cursor::{CURSOR_TTL_SECS, CursorState};
+use super::error::ToolError;
+use super::render;
+use super::server::SfServer;
+use crate::salesforce::{
+    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
+    SearchObject,
+};
+use crate::soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
+use crate::soql::{self, ast};
+
+/// Validation fetches missing describes one at a time; a query names few objects.
+const MAX_DESCRIBE_ROUNDS: usize = 12;
+/// Child rows fetched per parent record across child-subquery pages.
+const MAX_CHILD_ROWS: usize = 2_000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SoqlQueryArgs {
+    pub query: String,
+    /// up to 2000
+    pub max_rows: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct QueryMoreArgs {
+    pub cursor: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SoslSearchArgs {
+    pub text: String,
+    /// default: all searchable
+    pub objects: Option<Vec<String>>,
+    /// default 20
+    pub limit: Option<u32>,
+}
+
+/// What the query shape says about rendering.
+struct Shape {
+    object: Option<String>,
+    child_relationships: Vec<String>,
+}
+
+impl Shape {
+    fn of(validated: &Validated) -> Shape {
+        Shape {
+            object: (validated.kind == QueryKind::Records).then(|| validated.object.clone()),
+            child_relationships: validated
+                .columns
+                .iter()
+                .filter(|c| matches!(c.value, ColumnValue::Child(_)))
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Rows gathered for one answer, and where the next ones start.
+struct Gathered {
+    total_size: u64,
+    records: Vec<Value>,
+    /// A locator for the next rows, when some remain.
+    next: Option<String>,
+}
+
+#[tool_router(router = query_router, vis = "pub(crate)")]
+impl SfServer {
+    /// SOQL SELECT as the connected user, checked before sending. Table: parent fields as Account.Name, child rows under parents; cursor if more.
+    #[tool(annotations(read_only_hint = true))]
+    async fn soql_query(
+        &self,
+        Parameters(args): Parameters<SoqlQueryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_soql(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+
+    /// Next rows for a cursor from soql_query.
+    #[tool(annotations(read_only_hint = true))]
+    async fn query_more(
+        &self,
+        Parameters(args): Parameters<QueryMoreArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_query_more(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+
+    /// Full-text search (SOSL) across objects; plain text.
+    #[tool(annotations(read_only_hint = true))]
+    async fn sosl_search(
+        &self,
+        Parameters(args): Parameters<SoslSearchArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_search(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+}
+
+impl SfServer {
+    async fn run_soql(
+        &self,
+        args: SoqlQueryArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.query.trim();
+        let query = soql::parse(text).map_err(|e| ToolError::Soql {
+            rendered: e.render(text),
+        })?;
+        self.check_query_policy(&query)?;
+        let client = self.client(context)?;
+        let validated = validate_with_describes(&client, &query, text).await?;
+        let max_rows = self.row_budget(args.max_rows)?;
+        let shape = Shape::of(&validated);
+        let first = client
+            .query(
+                text,
+                QueryOptions {
+                    include_deleted: false,
+                    batch_size: Some(batch_size(max_rows)),
+                },
+            )
+            .await?;
+        let gathered = self.gather(&client, first, 0, max_rows).await?;
+        self.answer(&client, gathered, 0, shape).await
+    }
+
+    async fn run_query_more(
+        &self,
+        args: QueryMoreArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let client = self.client(context)?;
+        let state = self.state.cursor_key.open(
+            &args.cursor,
+            client.tenant().as_str(),
+            chrono::Utc::now().timestamp(),
+        )?;
+        let max_rows = self.policy().max_rows;
+        let page = client
+            .query_more(&state.locator, Some(batch_size(max_rows)))
+            .await?;
+        let gathered = self.gather(&client, page, state.served, max_rows).await?;
+        let shape = Shape {
+            object: state.object,
+            child_relationships: state.child_relationships,
+        };
+        self.answer(&client, gathered, state.served, shape).await
+    }
+
+    /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
+    /// pages, and notes where the next rows start.
+    async fn gather(
+        &self,
+        client: &SalesforceClient,
+        mut page: QueryResult,
+        already_served: u64,
+        max_rows: u32,
+    ) -> Result<Gathered, ToolError> {
+        let total_size = page.total_size;
+        let mut records = Vec::new();
+        loop {
+            let page_len = page.records.len();
+            let room = max_rows as usize - records.len();
+            if page_len > room {
+                // The page holds more than the budget: continue inside it. Salesforce's
+                // locators end in the row number they start at, so the next page's locator
+                // names any row of this query by changing that number. The last page has no
+                // locator: then it is returned whole rather than cut without a way on.
+                let served = already_served + (records.len() + room) as u64;
+                if let Some(next) = page
+                    .next_records_url
+                    .as_deref()
+                    .and_then(|url| relocate(url, served))
+                {
+                    records.extend(page.records.drain(..room));
+                    return self.finish(client, total_size, records, Some(next)).await;
+                }
+            }
+            records.append(&mut page.records);
+            match page.next_records_url.take() {
+                Some(next) if !page.done && records.len() < max_rows as usize => {
+                    page = client.query_more(&next, Some(batch_size(max_rows))).await?;
+                }
+                Some(next) if !page.done => {
+                    return self.finish(client, total_size, records, Some(next)).await;
+                }
+                _ => return self.finish(client, total_size, records, None).await,
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        client: &SalesforceClient,
+        total_size: u64,
+        mut records: Vec<Value>,
+        next: Option<String>,
+    ) -> Result<Gathered, ToolError> {
+        complete_children(client, &mut records).await?;
+        Ok(Gathered {
+            total_size,
+            records,
+            next,
+        })
+    }
+
+    async fn answer(
+        &self,
+        client: &SalesforceClient,
+        gathered: Gathered,
+        served_before: u64,
+        shape: Shape,
+    ) -> Result<CallToolResult, ToolError> {
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let returned = gathered.records.len() as u64;
+        let served = served_before + returned;
+        let cursor = gathered.next.as_ref().map(|locator| {
+            self.state.cursor_key.seal(&CursorState {
+                tenant: client.tenant().as_str().to_string(),
+                locator: locator.clone(),
+                served,
+                total_size: gathered.total_size,
+                object: shape.object.clone(),
+                child_relationships: shape.child_relationships.clone(),
+                expires_at: chrono::Utc::now().timestamp() + CURSOR_TTL_SECS,
+            })
+        });
+        let mut text = String::new();
+        let label = shape.object.as_deref().unwrap_or("rows");
+        let first_row = served_before + 1;
+        if returned == 0 {
+            text.push_str(&format!("{label}: totalSize {}\n", gathered.total_size));
+        } else {
+            text.push_str(&format!(
+                "{label}: rows {first_row}-{served} of {}\n",
+                gathered.total_size
+            ));
+        }
+        let template = shape.object.as_ref().and_then(|_| links.template());
+        if let Some(template) = &template {
+            text.push_str(&format!("record URL: {template}\n"));
+        }
+        text.push_str(&render::table(
+            &gathered.records,
+            &shape.child_relationships,
+        ));
+        if let Some(cursor) = &cursor {
+            text.push_str(&format!(
+                "more rows remain: call query_more with cursor {cursor}\n"
+            ));
+        }
+        let records: Vec<Value> = gathered
+            .records
+            .into_iter()
+            .map(|r| with_url(r, &links))
+            .collect();
+        let mut structured = json!({
+            "totalSize": gathered.total_size,
+            "returned": returned,
+            "records": records,
+        });
+        if let Some(cursor) = cursor {
+            structured["cursor"] = Value::String(cursor);
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(structured);
+        Ok(result)
+    }
+
+    async fn run_search(
+        &self,
+        args: SoslSearchArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.text.trim();
+        if text.chars().count() < 2 {
+            return Err(ToolError::Input(
+                "search text must have at least 2 characters".into(),
+            ));
+        }
+        let objects = args.objects.unwrap_or_default();
+        for object in &objects {
+            self.policy().check_object(object)?;
+        }
+        let client = self.client(context)?;
+        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let search = ParameterizedSearch {
+            text: text.to_string(),
+            objects: objects
+                .iter()
+                .map(|name| SearchObject {
+                    name: name.clone(),
+                    fields: Vec::new(),
+                    limit: None,
+                })
+                .collect(),
+            overall_limit: Some(limit),
+        };
+        let found = client.parameterized_search(&search).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text_out = format!("{} records found\n", found.search_records.len());
+        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
+        for record in found.search_records {
+            let object = record_type(&record).unwrap_or("?").to_string();
+            if !self.policy().allow_objects.is_empty()
+                && self.policy().check_object(&object).is_err()
+            {
+                continue;
+            }
+            match by_type.iter_mut().find(|(o, _)| *o == object) {
+                Some((_, rows)) => rows.push(record),
+                None => by_type.push((object, vec![record])),
+            }
+        }
+        let mut records = Vec::new();
+        for (object, rows) in by_type {
+            text_out.push_str(&format!("{object}:\n"));
+            text_out.push_str(&render::table(&rows, &[]));
+            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
+        result.structured_content = Some(json!({ "records": records }));
+        Ok(result)
+    }
+
+    /// Objects outside the allow-list and denied fields are refused before any call.
+    fn check_query_policy(&self, query: &ast::Query) -> Result<(), ToolError> {
+        let policy = self.policy();
+        if let Some(object) = query.from.object.segments.last() {
+            policy.check_object(&object.name)?;
+        }
+        if policy.deny_fields.is_empty() {
+            return Ok(());
+        }
+        let object = query.from.object.dotted();
+        for item in &query.select {
+            match item {
+                ast::SelectItem::Expr {
+                    expr: ast::Expr::Field(path),
+                    ..
+                } => {
+                    if let Some(field) = path.segments.last()
+                        && policy.is_field_denied(&object, &field.name)
+                    {
+                        return Err(ToolError::Denied(format!(
+                            "{object}.{} is hidden by this server's settings (--deny-fields); leave it out of the query",
+                            field.name
+                        )));
+                    }
+                }
+                ast::SelectItem::Fields { .. } => {
+                    return Err(ToolError::Denied(
+                        "FIELDS() is not allowed while some fields are denied (--deny-fields); name the fields instead".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn row_budget(&self, requested: Option<u32>) -> Result<u32, ToolError> {
+        match requested {
+            None => Ok(self.policy().max_rows),
+            Some(0) => Err(ToolError::Input(
+                "max_rows must be at least 1; use SELECT COUNT() to count rows".into(),
+            )),
+            Some(n) => Ok(n.min(2_000)),
+        }
+    }
+}
+
+/// Validates, fetching each describe the validator asks for (cached afterwards).
+async fn validate_with_describes(
+    client: &SalesforceClient,
+    query: &ast::Query,
+    text: &str,
+) -> Result<Validated, ToolError> {
+    let schema = client.schema();
+    for _ in 0..MAX_DESCRIBE_ROUNDS {
+        match validate(query, &schema) {
+            Ok(validated) => return Ok(validated),
+            Err(ValidateError::Invalid(error)) => {
+                return Err(ToolError::Soql {
+                    rendered: error.render(text),
+                });
+            }
+            Err(ValidateError::NeedsDescribe(object)) => {
+                client.describe(&object).await?;
+            }
+        }
+    }
+    Err(ToolError::Input(
+        "this query names too many objects to check; split it into smaller queries".into(),
+    ))
+}
+
+/// Fetches the remaining pages of child subqueries (`done: false`), so children are never
+/// silently dropped.
+async fn complete_children(
+    client: &SalesforceClient,
+    records: &mut [Value],
+) -> Result<(), ToolError> {
+    for record in records.iter_mut() {
+        let Some(fields) = record.as_object_mut() else {
+            continue;
+        };
+        for value in fields.values_mut() {
+            let Some(child) = value.as_object_mut() else {
+                continue;
+            };
+            if !child.contains_key("records") || child.get("done") != Some(&Value::Bool(false)) {
+                continue;
+            }
+            let mut next = child
+                .get("nextRecordsUrl")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            while let Some(url) = next.take() {
+                let count = child
+                    .get("records")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                if count >= MAX_CHILD_ROWS {
+                    break;
+                }
+                let page = client.query_more(&url, None).await?;
+                if let Some(Value::Array(rows)) = child.get_mut("records") {
+                    rows.extend(page.records);
+                }
+                child.insert("done".into(), Value::Bool(page.done));
+                match page.next_records_url {
+                    Some(url) if !page.done => {
+                        child.insert("nextRecordsUrl".into(), Value::String(url.clone()));
+                        next = Some(url);
+                    }
+                    _ => {
+                        child.remove("nextRecordsUrl");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`.
+fn relocate(locator: &str, row: u64) -> Option<String> {
+    let (base, number) = locator.rsplit_once('-')?;
+    number.parse::<u64>().ok()?;
+    Some(format!("{base}-{row}"))
+}
+
+fn batch_size(max_rows: u32) -> u16 {
+    // Salesforce takes 200..=2000; matching the row budget keeps pages and answers aligned.
+    max_rows.clamp(200, 2_000) as u16
+}
+
+fn record_type(record: &Value) -> Option<&str> {
+    record
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+}
+
+/// The record without Salesforce's `attributes`, with its Lightning URL as `url` (children
+/// and parents too, so every record links back to the CRM).
+pub(crate) fn with_url(record: Value, links: &RecordLinks) -> Value {
+    let Value::Object(mut fields) = record else {
+        return record;
+    };
+    let object = fields
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    fields.remove("attributes");
+    let mut out = Map::new();
+    let url = object.as_deref().and_then(|object| {
+        let id = fields.get("Id").and_then(Value::as_str)?;
+        let id = SalesforceId::parse(id).ok()?;
+        links.url(object, &id)
+    });
+    if let Some(url) = url {
+        out.insert("url".into(), Value::String(url));
+    }
+    for (key, value) in fields {
+        let value = match value {
+            Value::Object(inner) if inner.contains_key("attributes") => {
+                with_url(Value::Object(inner), links)
+            }
+            Value::Object(mut inner) if inner.contains_key("records") => {
+                if let Some(Value::Array(rows)) = inner.remove("records") {
+                    let rows = rows.into_iter().map(|r| with_url(r, links)).collect();
+                    inner.insert("records".into(), Value::Array(rows));
+                }
+                Value::Object(inner)
+            }
+            other => other,
+        };
+        out.insert(key, value);
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locators_are_moved_to_any_row() {
+        assert_eq!(
+            relocate("/services/data/v62.0/query/01gD0000002HU6KIAW-2000", 250),
+            Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
+        );
+        assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
+    }
+
+    #[test]
+    fn batch_sizes_stay_in_salesforces_range() {
+        assert_eq!(batch_size(5), 200);
+        assert_eq!(batch_size(500), 500);
+        assert_eq!(batch_size(9_000), 2_000);
+    }
+}

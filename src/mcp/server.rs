@@ -1,0 +1,159 @@
+//! The MCP server: its identity, the tool router assembled from the tool families, and the
+//! policy every tool obeys (read-only mode, allowed objects, denied fields).
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool_handler};
+use serde_json::{Map, Value, json};
+
+use super::cursor::CursorKey;
+use super::error::ToolError;
+use super::schema_budget;
+use crate::salesforce::SalesforceClient;
+
+/// Tools that change data; they vanish from `tools/list` when the server is read-only.
+pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
+
+/// What tools may touch and how much they return.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// No write tools at all.
+    pub read_only: bool,
+    /// When not empty, only these objects (API names, any case) may be queried or written.
+    pub allow_objects: Vec<String>,
+    /// Fields no tool reads or writes: `Object.Field`, or `Field` on every object.
+    pub deny_fields: Vec<String>,
+    /// Rows one `soql_query` or `query_more` returns at most.
+    pub max_rows: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            read_only: false,
+            allow_objects: Vec::new(),
+            deny_fields: Vec::new(),
+            max_rows: 200,
+        }
+    }
+}
+
+impl Policy {
+    pub fn check_object(&self, object: &str) -> Result<(), ToolError> {
+        if self.allow_objects.is_empty()
+            || self
+                .allow_objects
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(object))
+        {
+            return Ok(());
+        }
+        Err(ToolError::Denied(format!(
+            "{object} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            self.allow_objects.join(", ")
+        )))
+    }
+
+    pub fn is_field_denied(&self, object: &str, field: &str) -> bool {
+        self.deny_fields
+            .iter()
+            .any(|denied| match denied.split_once('.') {
+                Some((o, f)) => o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field),
+                None => denied.eq_ignore_ascii_case(field),
+            })
+    }
+}
+
+/// Where a request's Salesforce connection comes from.
+#[derive(Debug, Clone)]
+pub enum Connections {
+    /// One org for every request (stdio, or HTTP for a single tenant).
+    Single(SalesforceClient),
+}
+
+/// What every session of one server shares.
+#[derive(Debug)]
+pub struct ServerState {
+    pub connections: Connections,
+    pub policy: Policy,
+    pub cursor_key: CursorKey,
+}
+
+#[derive(Clone)]
+pub struct SfServer {
+    pub(crate) state: Arc<ServerState>,
+    tool_router: Arc<ToolRouter<SfServer>>,
+}
+
+impl SfServer {
+    pub fn new(state: Arc<ServerState>) -> Self {
+        let router = Self::router(&state.policy);
+        Self::with_router(state, Arc::new(router))
+    }
+
+    /// Stateless HTTP builds a server per request: build the router once and share it.
+    pub fn with_router(state: Arc<ServerState>, tool_router: Arc<ToolRouter<SfServer>>) -> Self {
+        Self { state, tool_router }
+    }
+
+    /// Every tool family's routes, with schemas trimmed and write tools removed when the
+    /// policy is read-only.
+    pub fn router(policy: &Policy) -> ToolRouter<SfServer> {
+        let mut router = Self::query_router()
+            + Self::objects_router()
+            + Self::records_router()
+            + Self::limits_router();
+        if policy.read_only {
+            for name in WRITE_TOOLS {
+                router.remove_route(name);
+            }
+        }
+        for route in router.map.values_mut() {
+            let mut input = (*route.attr.input_schema).clone();
+            schema_budget::compact(&mut input);
+            route.attr.input_schema = Arc::new(input);
+            route.attr.output_schema = Some(output_schema());
+        }
+        router
+    }
+
+    /// The connection for this request.
+    pub(crate) fn client(
+        &self,
+        _context: &RequestContext<RoleServer>,
+    ) -> Result<SalesforceClient, ToolError> {
+        match &self.state.connections {
+            Connections::Single(client) => Ok(client.clone()),
+        }
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.state.policy
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SfServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder().enable_tools().build();
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.",
+            )
+    }
+}
+
+/// Every tool returns structured content as a JSON object. Naming its keys here would be
+/// paid in every conversation; the text content documents them.
+fn output_schema() -> Arc<Map<String, Value>> {
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!("object"));
+    Arc::new(schema)
+}

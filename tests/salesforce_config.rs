@@ -1,0 +1,244 @@
+//! Connection settings: which plane and flow they pick, and errors that name the setting.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod salesforce_support;
+
+use std::io::Write;
+
+use clap::Parser;
+use sfmcp::config::{ConfigError, ConnectionSettings};
+use sfmcp::salesforce::{DirectCredential, Plane, Secret};
+
+use salesforce_support::key_path;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    settings: ConnectionSettings,
+}
+
+fn error(settings: &ConnectionSettings) -> ConfigError {
+    settings.resolve().expect_err("settings should be refused")
+}
+
+#[test]
+fn nothing_set_names_the_settings_to_set() {
+    let err = error(&ConnectionSettings::default());
+    assert_eq!(err.setting, "SF_ACCESS_TOKEN");
+    assert!(err.message.contains("SF_INSTANCE_URL"));
+    assert!(err.message.contains("PARAGON_PROJECT_ID"));
+}
+
+#[test]
+fn an_access_token_needs_an_instance_url() {
+    let settings = ConnectionSettings {
+        access_token: Some(Secret::new("00Dx!tok")),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&settings).setting, "SF_INSTANCE_URL");
+    let settings = ConnectionSettings {
+        instance_url: Some("https://acme.my.salesforce.com".into()),
+        ..settings
+    };
+    let connection = settings.resolve().expect("valid");
+    let Plane::Direct(direct) = connection.plane else {
+        panic!("direct plane expected")
+    };
+    assert!(matches!(
+        direct.credential,
+        DirectCredential::AccessToken { .. }
+    ));
+}
+
+#[test]
+fn wrong_urls_and_versions_are_named() {
+    let base = ConnectionSettings {
+        access_token: Some(Secret::new("00Dx!tok")),
+        instance_url: Some("acme.my.salesforce.com".into()),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&base).setting, "SF_INSTANCE_URL");
+    let plain_http = ConnectionSettings {
+        instance_url: Some("http://acme.my.salesforce.com".into()),
+        ..base.clone()
+    };
+    assert!(error(&plain_http).message.contains("https"));
+    let loopback = ConnectionSettings {
+        instance_url: Some("http://127.0.0.1:8080".into()),
+        ..base.clone()
+    };
+    assert!(
+        loopback.resolve().is_ok(),
+        "the local emulator runs on http"
+    );
+    let bad_version = ConnectionSettings {
+        api_version: Some("latest".into()),
+        ..loopback.clone()
+    };
+    assert_eq!(error(&bad_version).setting, "SF_API_VERSION");
+    let good_version = ConnectionSettings {
+        api_version: Some("v62.0".into()),
+        ..loopback
+    };
+    assert_eq!(
+        good_version
+            .resolve()
+            .expect("valid")
+            .api_version
+            .as_deref(),
+        Some("62.0")
+    );
+}
+
+#[test]
+fn flows_are_picked_from_what_is_set() {
+    let refresh = ConnectionSettings {
+        refresh_token: Some(Secret::new("5Aep-r")),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&refresh).setting, "SF_CLIENT_ID");
+    let refresh = ConnectionSettings {
+        client_id: Some("3MVG9".into()),
+        ..refresh
+    };
+    assert!(matches!(
+        refresh.resolve().expect("valid").plane,
+        Plane::Direct(ref d) if matches!(d.credential, DirectCredential::RefreshToken { .. })
+    ));
+
+    let client_credentials = ConnectionSettings {
+        client_id: Some("3MVG9".into()),
+        client_secret: Some(Secret::new("s")),
+        ..ConnectionSettings::default()
+    };
+    // login.salesforce.com does not serve client credentials: the My Domain is needed.
+    assert_eq!(error(&client_credentials).setting, "SF_LOGIN_URL");
+    let client_credentials = ConnectionSettings {
+        login_url: Some("https://acme.my.salesforce.com".into()),
+        ..client_credentials
+    };
+    assert!(matches!(
+        client_credentials.resolve().expect("valid").plane,
+        Plane::Direct(ref d) if matches!(d.credential, DirectCredential::ClientCredentials { .. })
+    ));
+
+    let jwt = ConnectionSettings {
+        username: Some("me@acme.example".into()),
+        client_id: Some("3MVG9".into()),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&jwt).setting, "SF_JWT_KEY_FILE");
+    let jwt_bad_key = ConnectionSettings {
+        jwt_key_file: Some(key_path("test-only-rsa-key.pub.pem")),
+        ..jwt.clone()
+    };
+    let err = error(&jwt_bad_key);
+    assert_eq!(err.setting, "SF_JWT_KEY_FILE");
+    assert!(err.message.contains("not an RSA private key"));
+    let jwt = ConnectionSettings {
+        jwt_key_file: Some(key_path("test-only-rsa-key.pem")),
+        ..jwt
+    };
+    assert!(matches!(
+        jwt.resolve().expect("valid").plane,
+        Plane::Direct(ref d) if matches!(d.credential, DirectCredential::JwtBearer { .. })
+    ));
+}
+
+#[test]
+fn paragon_settings() {
+    let token_only = ConnectionSettings {
+        paragon_user_token: Some(Secret::new("user-token")),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&token_only).setting, "PARAGON_PROJECT_ID");
+    let signing_without_user = ConnectionSettings {
+        paragon_project_id: Some("proj-1".into()),
+        paragon_signing_key_file: Some(key_path("test-only-rsa-key.pem")),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(error(&signing_without_user).setting, "PARAGON_USER_ID");
+    let both_planes = ConnectionSettings {
+        paragon_user_id: Some("u1".into()),
+        access_token: Some(Secret::new("00Dx!tok")),
+        ..signing_without_user.clone()
+    };
+    assert!(error(&both_planes).message.contains("Use one plane"));
+    let signing = ConnectionSettings {
+        paragon_user_id: Some("u1".into()),
+        paragon_credential_id: Some("cred-1".into()),
+        ..signing_without_user
+    };
+    let connection = signing.resolve().expect("valid");
+    let Plane::Paragon(p) = &connection.plane else {
+        panic!("paragon plane expected")
+    };
+    assert_eq!(p.proxy_url.as_str(), "https://proxy.useparagon.com/");
+    assert_eq!(p.credential_id.as_deref(), Some("cred-1"));
+    assert_eq!(
+        connection.tenant_key().as_str(),
+        "paragon:proj-1:user=u1:cred-1"
+    );
+}
+
+#[test]
+fn the_file_fills_what_flags_leave_unset_and_rejects_typos() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("sfmcp.toml");
+    let mut f = std::fs::File::create(&file).expect("create");
+    writeln!(
+        f,
+        "[salesforce]\ninstance_url = \"https://file.my.salesforce.com\"\naccess_token = \"00Dx!from-file\"\n\n[server]\nread_only = true"
+    )
+    .expect("write");
+    let cli = Cli::try_parse_from([
+        "sfmcp",
+        "--config",
+        file.to_str().expect("utf-8 path"),
+        "--instance-url",
+        "https://flag.my.salesforce.com",
+    ])
+    .expect("flags parse");
+    let connection = cli.settings.resolve().expect("valid");
+    let Plane::Direct(direct) = &connection.plane else {
+        panic!("direct plane expected")
+    };
+    assert_eq!(
+        direct.instance_url.as_ref().map(|u| u.as_str()),
+        Some("https://flag.my.salesforce.com/"),
+        "the flag wins over the file"
+    );
+
+    std::fs::write(
+        &file,
+        "[salesforce]\ninstnace_url = \"https://x.my.salesforce.com\"\n",
+    )
+    .expect("write");
+    let settings = ConnectionSettings {
+        config_file: Some(file.clone()),
+        ..ConnectionSettings::default()
+    };
+    let err = error(&settings);
+    assert_eq!(err.setting, "SFMCP_CONFIG");
+    assert!(err.message.contains("instnace_url"), "{}", err.message);
+
+    let missing = ConnectionSettings {
+        config_file: Some(dir.path().join("absent.toml")),
+        ..ConnectionSettings::default()
+    };
+    assert!(error(&missing).message.contains("cannot read"));
+}
+
+#[test]
+fn settings_debug_output_holds_no_secret() {
+    let settings = ConnectionSettings {
+        access_token: Some(Secret::new("00Dx!very-secret-token")),
+        refresh_token: Some(Secret::new("5Aep-very-secret-refresh")),
+        client_secret: Some(Secret::new("very-secret-client-secret")),
+        paragon_user_token: Some(Secret::new("very-secret-user-token")),
+        ..ConnectionSettings::default()
+    };
+    let shown = format!("{settings:?}");
+    assert!(!shown.contains("very-secret"), "{shown}");
+}
