@@ -55,6 +55,12 @@ pub(crate) fn compare(value: &Value, op: CompareOp, constant: &Constant) -> bool
             _ => false,
         };
     }
+    if let (Value::String(a), Constant::Text(b), CompareOp::Eq | CompareOp::Ne) =
+        (value, constant, op)
+    {
+        // Equality needs no order: lengths differ, done.
+        return eq_text(a, b) == (op == CompareOp::Eq);
+    }
     match order_against(value, constant) {
         Some(ordering) => match op {
             CompareOp::Eq => ordering == Ordering::Equal,
