@@ -17,11 +17,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Check SOQL queries offline: parse, print canonically, point at errors.
+    Soql(sfmcp::soql::cli::SoqlArgs),
+}
 
-// No subcommand is wired yet: each module adds its own as it lands.
-#[allow(unreachable_code, unused_variables)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Soql(args) => sfmcp::soql::cli::run(&args),
+    }
 }

@@ -409,8 +409,10 @@ pub struct ApexBind {
 pub enum Literal {
     Null,
     Boolean(bool),
-    /// The text between the quotes with SOQL's escapes resolved. In a LIKE pattern, `\%` and
-    /// `\_` stay escaped (as `\%`, `\_`) because they differ from the wildcards.
+    /// The text between the quotes with SOQL's escapes resolved. In a LIKE pattern, `\%`,
+    /// `\_` and `\\` stay escaped (as `\%`, `\_`, `\\`) because they differ from the
+    /// wildcards: in a pattern, a backslash always escapes the character after it, so `\\%`
+    /// (a backslash, then any text) and `\%` (a percent sign) stay distinct.
     String(String),
     Integer(i64),
     Decimal(f64),
@@ -582,7 +584,9 @@ impl DateLiteralKind {
 
     /// Whether the literal takes `:n`.
     pub fn takes_n(self) -> bool {
-        self.keyword().contains("_N_")
+        // `LAST_N_DAYS`, `NEXT_N_WEEKS`, and the `N_..._AGO` forms.
+        let keyword = self.keyword();
+        keyword.contains("_N_") || keyword.starts_with("N_")
     }
 
     pub fn from_keyword(word: &str) -> Option<DateLiteralKind> {

@@ -5,6 +5,7 @@
 //! call, and the emulator answers queries with Salesforce's semantics.
 
 pub mod ast;
+pub mod cli;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -16,3 +17,4 @@ pub mod validate;
 
 pub use ast::Query;
 pub use error::{ErrorCode, SoqlError};
+pub use parser::{MAX_NESTING, MAX_QUERY_CHARS, ParseOptions, parse, parse_with};
