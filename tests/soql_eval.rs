@@ -403,6 +403,38 @@ fn soql_text_semi_join_over_recorded_ids() {
         "SELECT Id FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)",
     );
     assert_eq!(result.total_size, 5);
+    // A 15-character id (as in a Lightning URL) names the same record as its 18-character
+    // form; 15-character ids are case-sensitive, 18-character ones are not.
+    let short = &first[..15];
+    let result = run(
+        &org,
+        &format!("SELECT Id FROM Account WHERE Id = '{short}'"),
+    );
+    assert_eq!(names(&result, "Id"), [json!(first)]);
+    let lower = first.to_lowercase();
+    let result = run(
+        &org,
+        &format!("SELECT Id FROM Account WHERE Id = '{lower}'"),
+    );
+    assert_eq!(names(&result, "Id"), [json!(first)]);
+    let lower_short = short.to_lowercase();
+    let result = run(
+        &org,
+        &format!("SELECT Id FROM Account WHERE Id = '{lower_short}'"),
+    );
+    assert_eq!(result.total_size, 0);
+    let result = run(
+        &org,
+        &format!("SELECT LastName FROM Contact WHERE AccountId IN ('{short}')"),
+    );
+    assert_eq!(names(&result, "LastName"), [json!("Bluth")]);
+    let result = run(
+        &org,
+        &format!(
+            "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE AccountId = '{short}')"
+        ),
+    );
+    assert_eq!(names(&result, "Id"), [json!(first)]);
 }
 
 #[test]
