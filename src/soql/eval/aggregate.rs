@@ -328,6 +328,35 @@ struct Group {
     accs: Vec<Acc>,
 }
 
+/// Lays ROLLUP and CUBE rows out as the reference's examples show them: each subtotal right
+/// after the rows it sums, the grand total last ("GROUP BY ROLLUP", SOQL and SOSL
+/// Reference). Rows sort group by group on each value's first appearance, a subtotalled
+/// position sorting after every value.
+fn order_subtotals(groups: &mut [Group], sets: &[Vec<bool>]) {
+    let width = sets.first().map_or(0, Vec::len);
+    let mut seen: Vec<HashMap<KeyPart, usize>> = vec![HashMap::new(); width];
+    for group in groups
+        .iter()
+        .filter(|g| sets[g.set].iter().all(|kept| *kept))
+    {
+        for (i, value) in group.values.iter().enumerate() {
+            let next = seen[i].len();
+            seen[i].entry(KeyPart::of(value)).or_insert(next);
+        }
+    }
+    groups.sort_by_cached_key(|group| {
+        (0..width)
+            .map(|i| match sets[group.set][i] {
+                true => seen[i]
+                    .get(&KeyPart::of(&group.values[i]))
+                    .copied()
+                    .unwrap_or(usize::MAX - 1),
+                false => usize::MAX,
+            })
+            .collect::<Vec<_>>()
+    });
+}
+
 pub(crate) fn run<D: DataSource>(
     agg: &AggPlan,
     source: &D,
@@ -383,8 +412,9 @@ pub(crate) fn run<D: DataSource>(
             }
         }
     }
-    // Detail rows first, then each level of subtotals, the grand total last.
-    groups.sort_by_key(|g| g.set);
+    if agg.sets.len() > 1 {
+        order_subtotals(&mut groups, &agg.sets);
+    }
     let width = agg.groups.len();
     let mut rows: Vec<Vec<Value>> = groups
         .into_iter()
