@@ -13,7 +13,7 @@ use super::run::{SlotEnv, compare_keys, page};
 use super::{Cell, Field, QueryResult, Record, RecordKind};
 use crate::soql::ast::{Expr, Function, GroupBy, Query, SelectItem};
 use crate::soql::data::{DataSource, Value};
-use crate::soql::error::SoqlError;
+use crate::soql::error::{ErrorCode, SoqlError};
 
 /// An aggregate query, resolved. An aggregate row's values live in slots: group `i` in slot
 /// `i`, its GROUPING() flag in slot `groups + i`, aggregate `j` in slot `2 * groups + j`.
@@ -128,6 +128,16 @@ pub(crate) fn plan<D: DataSource>(
 ) -> Result<AggPlan, SoqlError> {
     let group_exprs = query.group_by.as_ref().map_or(&[][..], GroupBy::exprs);
     let count = group_exprs.len();
+    // "You can include up to three fields in a comma-separated list" (GROUP BY ROLLUP and
+    // GROUP BY CUBE, SOQL and SOSL Reference); CUBE's subtotal rows grow as 2^n.
+    if matches!(query.group_by, Some(GroupBy::Rollup(_) | GroupBy::Cube(_))) && count > 3 {
+        let span = group_exprs.get(3).map_or(query.span, Expr::span);
+        return Err(SoqlError::new(
+            ErrorCode::MalformedQuery,
+            "GROUP BY ROLLUP and GROUP BY CUBE take at most three fields: remove some, or use a plain GROUP BY.",
+            span,
+        ));
+    }
     let groups = group_exprs
         .iter()
         .map(|e| planner.operand(scope, e))

@@ -1627,3 +1627,15 @@ fn not_over_a_missing_parent() {
         strings(&["C3", "C4"])
     );
 }
+
+#[test]
+fn cube_over_more_than_three_fields_is_refused() {
+    let org = org();
+    let text = "SELECT COUNT(Id) FROM Account GROUP BY CUBE(Name, Industry, Tags__c, Id)";
+    let query = crate::soql::parse(text).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    let error = evaluate(&query, &org, &ctx())
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
+    assert_eq!(error.code, ErrorCode::MalformedQuery);
+    assert_eq!(&text[error.span.start..error.span.end], "Id");
+}
