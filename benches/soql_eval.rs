@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sfmcp::soql::ast::{
-    CompareOp, Condition, DateLiteral, DateLiteralKind, Expr, FieldPath, FromClause, Ident,
-    Literal, OrderItem, Query, SelectItem, SortDirection, Span, Value as AstValue,
+    Call, CompareOp, Condition, DateLiteral, DateLiteralKind, Expr, FieldPath, FromClause,
+    Function, GroupBy, Ident, Literal, OrderItem, Query, SelectItem, SortDirection, Span,
+    Value as AstValue,
 };
 use sfmcp::soql::data::{DataSource, Value};
 use sfmcp::soql::eval::{EvalContext, evaluate};
@@ -183,6 +184,35 @@ fn query(order_by: &str) -> Query {
     }
 }
 
+/// SELECT StageName, CALENDAR_YEAR(CloseDate), SUM(Amount), AVG(Amount), COUNT(Id)
+/// FROM Opportunity GROUP BY StageName, CALENDAR_YEAR(CloseDate)
+fn grouped() -> Query {
+    let field = |name: &str| Expr::Field(path(name));
+    let call = |function: Function, args: Vec<Expr>| {
+        Expr::Call(Call {
+            function,
+            args,
+            span: Span::default(),
+        })
+    };
+    let year = || call(Function::CalendarYear, vec![field("CloseDate")]);
+    let mut query = query("Amount");
+    query.where_clause = None;
+    query.order_by.clear();
+    query.select = [
+        field("StageName"),
+        year(),
+        call(Function::Sum, vec![field("Amount")]),
+        call(Function::Avg, vec![field("Amount")]),
+        call(Function::Count, vec![field("Id")]),
+    ]
+    .into_iter()
+    .map(|expr| SelectItem::Expr { expr, alias: None })
+    .collect();
+    query.group_by = Some(GroupBy::Plain(vec![field("StageName"), year()]));
+    query
+}
+
 fn measure(label: &str, store: &Store, query: &Query, ctx: &EvalContext) {
     let mut times = Vec::new();
     let mut returned = 0;
@@ -227,6 +257,12 @@ fn main() {
     );
     let mut first_page = query("Name");
     first_page.limit = Some(200);
+    measure(
+        "GROUP BY StageName, CALENDAR_YEAR(CloseDate) with SUM, AVG, COUNT",
+        &store,
+        &grouped(),
+        &ctx,
+    );
     measure(
         "3-clause WHERE, ORDER BY Name DESC LIMIT 200",
         &store,

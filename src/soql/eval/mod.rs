@@ -30,6 +30,30 @@
 //!
 //! `toLabel()` gives the picklist label from describe; `FORMAT()` and `convertCurrency()`
 //! give the stored value unchanged: the emulator is a single-currency org with one locale.
+//!
+//! # Semantics, and where they come from
+//!
+//! The SOQL and SOSL Reference is cited where it answers; `[mem]` marks what it does not
+//! state and was taken from experience of real orgs.
+//!
+//! - Text `=`, `!=`, `IN`, `LIKE` and ORDER BY ignore case ("Comparison Operators",
+//!   "ORDER BY"). Grouping does too (`Tech` and `tech` are one group, shown as first seen).
+//! - Null is an ordinary value: `= null` / `!= null` test for it, `!= 'x'` and `NOT IN`
+//!   keep null rows ("Not equals: true if the value ... does not equal the specified value";
+//!   "Use null in WHERE" returns Cases without a Contact for `Contact.LastName = null`),
+//!   `<`, `>`, LIKE and INCLUDES never match null. Checkboxes read null as false.
+//! - ORDER BY puts nulls first ascending ("By default, null values are sorted first") and,
+//!   treating null as the lowest value, last descending `[mem]`. Ties keep source order.
+//! - `totalSize` is the number of rows the query returns, after LIMIT and OFFSET ("the total
+//!   number of records returned by the Query request", REST API Query resource).
+//! - Ids compare by their 15-character form: a 15-character id finds its 18-character record.
+//! - Date literals are whole local days in `time_zone` from `now`; `=` is inside the range,
+//!   `<` before its start, `>` after its end ("Date Formats and Date Literals in WHERE").
+//!   A plain date against a dateTime field is that local day. Date functions read dateTimes
+//!   in UTC unless wrapped in `convertTimezone()`.
+//! - Aggregates skip nulls except `COUNT()` and `COUNT(Id)`; unaliased aggregate columns are
+//!   `expr0`, `expr1`... counting only unaliased ones ("Use Aliases with GROUP BY").
+//! - ROLLUP/CUBE subtotal rows follow the rows they sum, the grand total last.
 
 mod aggregate;
 mod compare;
