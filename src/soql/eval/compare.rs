@@ -17,6 +17,9 @@ pub(crate) enum Constant {
     Number(f64),
     /// The text as written; comparisons ignore case.
     Text(String),
+    /// A multi-select picklist value compared with `=` or `!=`: the selected values,
+    /// lower-cased and sorted (see [`selection`]).
+    Selection(Vec<String>),
     /// A record id compared with an id or reference field (see [`id_key`]).
     Id {
         key: IdKey,
@@ -57,6 +60,14 @@ pub(crate) fn compare(value: &Value, op: CompareOp, constant: &Constant) -> bool
         return match op {
             CompareOp::Eq => both,
             CompareOp::Ne => !both,
+            _ => false,
+        };
+    }
+    if let (Value::String(a), Constant::Selection(wanted)) = (value, constant) {
+        let same = selection(a) == *wanted;
+        return match op {
+            CompareOp::Eq => same,
+            CompareOp::Ne => !same,
             _ => false,
         };
     }
@@ -313,6 +324,20 @@ mod smallchars {
             }
         }
     }
+}
+
+/// A multi-select picklist value as a set: `MSP1__c = 'AAA;BBB'` matches exactly AAA and
+/// BBB selected, in whatever order ("Query Multi-Select Picklists",
+/// https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_querying_multiselect_picklists.htm).
+pub(crate) fn selection(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = text
+        .split(';')
+        .map(|item| item.trim().to_lowercase())
+        .filter(|item| !item.is_empty())
+        .collect();
+    items.sort();
+    items.dedup();
+    items
 }
 
 /// `INCLUDES ('a;b', 'c')`: each string is a set of values that must all be selected; the

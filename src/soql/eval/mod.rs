@@ -43,7 +43,8 @@
 //!   "Use null in WHERE" returns Cases without a Contact for `Contact.LastName = null`),
 //!   `<`, `>`, LIKE and INCLUDES never match null. Checkboxes read null as false.
 //! - ORDER BY puts nulls first ascending ("By default, null values are sorted first") and,
-//!   treating null as the lowest value, last descending `[mem]`. Ties keep source order.
+//!   treating null as the lowest value, last descending (the reference is silent; a
+//!   secondary source, soqlskills.com/soql-order-by, says so). Ties keep source order.
 //! - `totalSize` is the number of rows the query returns, after LIMIT and OFFSET ("the total
 //!   number of records returned by the Query request", REST API Query resource).
 //! - Ids compare by their 15-character form: a 15-character id finds its 18-character record.

@@ -108,6 +108,8 @@ pub(crate) enum FieldKind {
     Boolean,
     /// Record ids and references: a 15-character id equals its 18-character form.
     Id,
+    /// Multi-select picklists: `=` compares the set of selected values.
+    MultiPicklist,
 }
 
 impl FieldKind {
@@ -115,6 +117,7 @@ impl FieldKind {
         match field_type {
             FieldType::Boolean => FieldKind::Boolean,
             FieldType::Id | FieldType::Reference => FieldKind::Id,
+            FieldType::Multipicklist => FieldKind::MultiPicklist,
             _ => FieldKind::Plain,
         }
     }
@@ -643,6 +646,9 @@ impl<'s, D: DataSource> Planner<'s, D> {
             ast::Value::Literal(literal, _) => Ok(match (self.constant(literal), kind) {
                 // "WHERE Test_c = null is equivalent to WHERE Test_c = false" (Use null in WHERE).
                 (Constant::Null, FieldKind::Boolean) => Constant::Boolean(false),
+                (Constant::Text(text), FieldKind::MultiPicklist) => {
+                    Constant::Selection(compare::selection(&text))
+                }
                 (Constant::Text(text), FieldKind::Id) => match compare::id_key(&text) {
                     Some(key) => Constant::Id { key, text },
                     None => Constant::Text(text),
@@ -1005,9 +1011,9 @@ fn has_leaf(nodes: &[OutNode], name: &str) -> bool {
 pub(crate) fn order_key(item: &OrderItem, operand: Operand) -> OrderKey {
     let descending = item.direction == Some(SortDirection::Desc);
     // "By default, null values are sorted first" (ORDER BY, SOQL and SOSL Reference) is
-    // written for the default ascending order. For DESC the reference gives no default; we
-    // treat null as the lowest value, so DESC puts nulls last, which is what orgs do
-    // ([mem], not verified against a live org).
+    // written for the default ascending order; the reference gives no DESC default. SOQL
+    // treats null as the lowest value, so DESC puts nulls last (https://soqlskills.com/soql-order-by,
+    // a secondary source, and what orgs do in our experience; not verified against a live org).
     let nulls_first = match item.nulls {
         Some(NullsOrder::First) => true,
         Some(NullsOrder::Last) => false,

@@ -831,6 +831,27 @@ fn date_literals_use_the_users_time_zone() {
 }
 
 #[test]
+fn multi_select_equality_compares_the_selection() {
+    use CompareOp::*;
+    // A1 has a;b;c, A2 a, A4 b;c.
+    assert_eq!(
+        where_ids("Account", cmpf("Tags__c", Eq, text("C;B"))),
+        strings(&["A4"])
+    );
+    assert_eq!(
+        where_ids("Account", cmpf("Tags__c", Ne, text("c;b"))),
+        strings(&["A1", "A2", "A3"])
+    );
+    assert_eq!(
+        where_ids(
+            "Account",
+            in_list("Tags__c", false, vec![text("a"), text("b;a;c")])
+        ),
+        strings(&["A1", "A2"])
+    );
+}
+
+#[test]
 fn includes_and_excludes() {
     let includes = |values: &[&str], excludes| Condition::Includes {
         left: f("Tags__c"),
