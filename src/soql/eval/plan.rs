@@ -15,7 +15,7 @@ use super::dates::{self, DayRange, Fiscal};
 use super::run::Runner;
 use crate::soql::ast::{
     self, CompareOp, Condition, Expr, FieldsGroup, Function, Ident, InValues, Literal, NullsOrder,
-    OrderItem, Query, SelectItem, SortDirection, Span,
+    OrderItem, Query, SelectItem, SortDirection,
 };
 use crate::soql::data::{DataSource, Value};
 use crate::soql::error::{ErrorCode, SoqlError};
@@ -385,11 +385,16 @@ pub(crate) struct Planner<'s, D: DataSource> {
     pub fiscal: Fiscal,
 }
 
-fn bind_error(span: Span) -> SoqlError {
+/// Salesforce's answer to a bind sent over the API (the parser rejects them unless asked
+/// not to; a tree built with binds allowed still cannot run here).
+fn bind_error(bind: &ast::ApexBind) -> SoqlError {
     SoqlError::new(
         ErrorCode::MalformedQuery,
-        "Apex bind variables (:name) are not supported over the REST API: put the value in the query as a literal.",
-        span,
+        format!(
+            "Bind variables only allowed in Apex code: ':{}' is an Apex bind variable; put its value in the query as a literal",
+            bind.text
+        ),
+        bind.span,
     )
 }
 
@@ -655,7 +660,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                 },
                 (c, _) => c,
             }),
-            ast::Value::Bind(bind) => Err(bind_error(bind.span)),
+            ast::Value::Bind(bind) => Err(bind_error(bind)),
         }
     }
 
@@ -683,7 +688,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                 if *op == CompareOp::Like {
                     let pattern = match value {
                         ast::Value::Literal(Literal::String(s), _) => LikePattern::new(s),
-                        ast::Value::Bind(bind) => return Err(bind_error(bind.span)),
+                        ast::Value::Bind(bind) => return Err(bind_error(bind)),
                         // LIKE on a non-string literal matches nothing.
                         ast::Value::Literal(..) => {
                             return Ok(Pred::InList {
@@ -725,7 +730,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                         operand,
                         negated: *negated,
                     },
-                    InValues::Bind(bind) => return Err(bind_error(bind.span)),
+                    InValues::Bind(bind) => return Err(bind_error(bind)),
                 }
             }
             Condition::Includes {
@@ -744,7 +749,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                                 .collect(),
                         ),
                         ast::Value::Literal(..) => {}
-                        ast::Value::Bind(bind) => return Err(bind_error(bind.span)),
+                        ast::Value::Bind(bind) => return Err(bind_error(bind)),
                     }
                 }
                 Pred::Includes {

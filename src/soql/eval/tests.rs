@@ -1517,6 +1517,11 @@ fn evaluation_errors_speak_salesforce() {
         .err()
         .unwrap_or_else(|| panic!("must fail"));
     assert_eq!(error.code, ErrorCode::MalformedQuery);
+    assert!(
+        error
+            .message
+            .starts_with("Bind variables only allowed in Apex code: ':name'")
+    );
 }
 
 // ---- SOQL text over the same org -----------------------------------------------------------
