@@ -85,6 +85,8 @@ pub struct EvalContext {
     /// Whether a fiscal year that spans two calendar years is named by the year it ends in
     /// (Salesforce's "Fiscal Year is Based On: The Ending Month") or the year it starts in.
     pub fiscal_year_named_by_end: bool,
+    /// The querying user's id, for `USING SCOPE mine`; `None` leaves the scope unfiltered.
+    pub user_id: Option<String>,
 }
 
 impl EvalContext {
@@ -96,6 +98,7 @@ impl EvalContext {
             week_start: Weekday::Sun,
             fiscal_year_start_month: 1,
             fiscal_year_named_by_end: true,
+            user_id: None,
         }
     }
 }

@@ -448,6 +448,10 @@ impl<'s, D: DataSource> Planner<'s, D> {
             }
             None => None,
         };
+        let filter = match (self.scope_filter(query, &scope), filter) {
+            (Some(scope), Some(filter)) => Some(Pred::And(vec![scope, filter])),
+            (scope, filter) => scope.or(filter),
+        };
         let is_aggregate = query.group_by.is_some()
             || query.select.iter().any(|item| match item {
                 SelectItem::Expr {
@@ -492,6 +496,33 @@ impl<'s, D: DataSource> Planner<'s, D> {
             order,
             limit,
             offset,
+        })
+    }
+
+    /// `USING SCOPE mine`: records the querying user owns ("USING SCOPE", SOQL and SOSL
+    /// Reference). Other scopes (everything, team, delegated, ...) depend on sharing and
+    /// territories the emulator does not model, so they filter nothing, and neither does
+    /// `mine` when the context names no user.
+    fn scope_filter(&self, query: &Query, scope: &Scope) -> Option<Pred> {
+        let name = query.using_scope.as_ref()?;
+        let user = self.ctx.user_id.as_deref()?;
+        if !name.is("mine") {
+            return None;
+        }
+        let owner = self
+            .resolve(scope, &[Ident::new("OwnerId", name.span)])
+            .path;
+        let constant = match compare::id_key(user) {
+            Some(key) => Constant::Id {
+                key,
+                text: user.to_string(),
+            },
+            None => Constant::Text(user.to_string()),
+        };
+        Some(Pred::Compare {
+            operand: Operand::Path(owner),
+            op: CompareOp::Eq,
+            constant,
         })
     }
 

@@ -1665,3 +1665,22 @@ fn cube_over_more_than_three_fields_is_refused() {
     assert_eq!(error.code, ErrorCode::MalformedQuery);
     assert_eq!(&text[error.span.start..error.span.end], "Id");
 }
+
+#[test]
+fn using_scope_mine_keeps_the_users_records() {
+    let mut c = ctx();
+    c.user_id = Some("U1".into());
+    // Ada (U1) owns Acme and Gamma.
+    let (org, result) = soql_with("SELECT Id FROM Account USING SCOPE mine ORDER BY Name", &c);
+    assert_eq!(ids(&org, &result), strings(&["A1", "A3"]));
+    let (org, result) = soql_with(
+        "SELECT Id FROM Account USING SCOPE Mine WHERE Industry = 'tech'",
+        &c,
+    );
+    assert_eq!(ids(&org, &result), strings(&["A1"]));
+    let (_, result) = soql_with("SELECT Id FROM Account USING SCOPE everything", &c);
+    assert_eq!(result.total_size, 4);
+    // Without a user in the context the scope filters nothing.
+    let (_, result) = soql("SELECT Id FROM Account USING SCOPE mine");
+    assert_eq!(result.total_size, 4);
+}
