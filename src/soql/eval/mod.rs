@@ -33,8 +33,8 @@
 //!
 //! # Semantics, and where they come from
 //!
-//! The SOQL and SOSL Reference is cited where it answers; `[mem]` marks what it does not
-//! state and was taken from experience of real orgs.
+//! The SOQL and SOSL Reference is cited where it answers; where it is silent, the source
+//! used is named.
 //!
 //! - Text `=`, `!=`, `IN`, `LIKE` and ORDER BY ignore case ("Comparison Operators",
 //!   "ORDER BY"). Grouping does too (`Tech` and `tech` are one group, shown as first seen).
@@ -48,6 +48,8 @@
 //! - `totalSize` is the number of rows the query returns, after LIMIT and OFFSET ("the total
 //!   number of records returned by the Query request", REST API Query resource).
 //! - Ids compare by their 15-character form: a 15-character id finds its 18-character record.
+//! - Multi-select picklists: `=` compares the selection as a set; `INCLUDES ('a;b', 'c')`
+//!   needs a and b, or c ("Query Multi-Select Picklists").
 //! - Date literals are whole local days in `time_zone` from `now`; `=` is inside the range,
 //!   `<` before its start, `>` after its end ("Date Formats and Date Literals in WHERE").
 //!   A plain date against a dateTime field is that local day. Date functions read dateTimes
@@ -55,6 +57,10 @@
 //! - Aggregates skip nulls except `COUNT()` and `COUNT(Id)`; unaliased aggregate columns are
 //!   `expr0`, `expr1`... counting only unaliased ones ("Use Aliases with GROUP BY").
 //! - ROLLUP/CUBE subtotal rows follow the rows they sum, the grand total last.
+//! - Fiscal literals and functions use a standard fiscal year starting in
+//!   `fiscal_year_start_month`, named by its ending year unless told otherwise (Salesforce
+//!   Help 000385162 describes both namings; custom fiscal years are not modelled).
+//! - `USING SCOPE mine` keeps the records `user_id` owns; other scopes filter nothing.
 
 mod aggregate;
 mod compare;
@@ -71,7 +77,7 @@ use super::ast::Query;
 use super::data::{DataSource, Value};
 use super::error::SoqlError;
 
-/// The user and org settings that relative dates depend on.
+/// Who asks, and the user and org settings that relative dates depend on.
 #[derive(Debug, Clone)]
 pub struct EvalContext {
     /// The instant the query runs at; `TODAY` and friends are computed from it.
