@@ -391,11 +391,9 @@ pub(crate) fn run<D: DataSource>(
     }
     for &row in rows {
         let env = RowEnv { source, row };
-        let values: Vec<Value> = agg
-            .groups
-            .iter()
-            .map(|g| g.eval(&env).into_owned())
-            .collect();
+        // Borrowed where the source allows: a group's values are copied only when the
+        // group is new.
+        let values: Vec<Cow<'_, Value>> = agg.groups.iter().map(|g| g.eval(&env)).collect();
         let inputs: Vec<Option<Cow<'_, Value>>> = agg
             .aggregates
             .iter()
@@ -413,7 +411,13 @@ pub(crate) fn run<D: DataSource>(
                 let shown = values
                     .iter()
                     .zip(kept)
-                    .map(|(v, keep)| if *keep { v.clone() } else { Value::Null })
+                    .map(|(v, keep)| {
+                        if *keep {
+                            v.clone().into_owned()
+                        } else {
+                            Value::Null
+                        }
+                    })
                     .collect();
                 groups.push(new_group(set, shown));
             }
