@@ -1,5 +1,6 @@
-//! Evaluator tests over a small hand-built org, with hand-computed answers. Queries are
-//! built as trees here (the parser is another module); tests/soql_eval.rs runs SOQL text.
+//! Evaluator tests over a small hand-built org, with hand-computed answers. Most queries are
+//! built as trees, so each test pins the evaluator alone; the last ones go through the parser.
+//! tests/soql_eval.rs replays recorded Salesforce responses.
 
 use std::collections::HashMap;
 use std::sync::Arc;
