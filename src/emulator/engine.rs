@@ -65,7 +65,8 @@ pub fn run(
         access: &ctx.access,
         all_rows,
     };
-    let eval_ctx = EvalContext::new(Utc::now(), time_zone(ctx));
+    let mut eval_ctx = EvalContext::new(Utc::now(), time_zone(ctx));
+    eval_ctx.user_id = Some(ctx.access.user_id.clone());
     let result = evaluate(&query, &view, &eval_ctx).map_err(|e| soql_error(&e, soql))?;
     let renderer = Renderer {
         state,
