@@ -182,6 +182,10 @@ fn errors_exit_2_with_a_message_that_says_what_to_do() {
     assert_error(&out, "line 2, column status");
 
     std::fs::write(fx.path("idp.csv"), "email,status\nann@corp.com,active\n").unwrap();
+    std::fs::write(fx.path("snapshot.json"), "{\"org_id\": \" \"}").unwrap();
+    let out = fx.audit(&[]);
+    assert_error(&out, "`org_id` is empty");
+
     std::fs::write(
         fx.path("snapshot.json"),
         "{\"org_id\": \"00D1\",\n \"userz\": []}",

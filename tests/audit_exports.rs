@@ -238,3 +238,34 @@ fn token_secrets_in_a_snapshot_never_reach_a_report() {
         assert!(!out.contains("SECRET"), "{format}");
     }
 }
+
+#[test]
+fn findings_page_in_report_order_with_filters() {
+    use sfmcp::audit::{FindingFilter, RuleId, Severity};
+    let r = sample();
+    let all = FindingFilter::default();
+    let first = r.page(all, 0, 4);
+    assert_eq!(first.total_matching, 10);
+    assert_eq!(first.next_offset, Some(4));
+    let ids: Vec<&str> = first.findings.iter().map(|f| f.id.as_str()).collect();
+    let want: Vec<&str> = r.findings[..4].iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, want);
+    let last = r.page(all, 8, 4);
+    assert_eq!(last.findings.len(), 2);
+    assert_eq!(last.next_offset, None);
+    assert!(r.page(all, 50, 4).findings.is_empty());
+
+    let high_up = FindingFilter {
+        min_severity: Some(Severity::High),
+        rule: None,
+    };
+    assert_eq!(r.page(high_up, 0, 100).total_matching, 8);
+    let exp = FindingFilter {
+        min_severity: None,
+        rule: Some(RuleId::ExpBulkExport),
+    };
+    let page = r.page(exp, 1, 1);
+    assert_eq!(page.total_matching, 2);
+    assert_eq!(page.findings.len(), 1);
+    assert_eq!(page.next_offset, None);
+}

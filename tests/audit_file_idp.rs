@@ -33,6 +33,18 @@ fn csv_with_any_column_order_bom_and_blank_lines() {
 }
 
 #[test]
+fn csv_with_windows_line_endings() {
+    let dir = parse(
+        "email,status\r\nann@corp.com,active\r\nbob@corp.com,disabled\r\n",
+        p(),
+    )
+    .unwrap();
+    assert_eq!(dir.users.len(), 2);
+    assert_eq!(dir.users[1].email, "bob@corp.com");
+    assert_eq!(dir.users[1].status, IdpStatus::Suspended);
+}
+
+#[test]
 fn csv_errors_name_line_and_column() {
     let bad_status = "email,status\nann@corp.com,active\nbob@corp.com,gone\n";
     let e = parse(bad_status, p()).unwrap_err();

@@ -20,9 +20,13 @@ use super::rules::RuleId;
 #[command(
     about = "Find Salesforce access the identity provider does not know about (nine rules)",
     after_help = "Exit status: 0 when nothing at or above --fail-on was found, 1 when something \
-                  was, 2 when the audit could not run.\n\nThe file IdP format (CSV with email, \
-                  status, aliases columns, or JSON) is described in the docs of \
-                  sfmcp::audit::file_idp."
+                  was, 2 when the audit could not run.\n\n\
+                  IdP file (--idp file:PATH): CSV with a header row holding `email` and \
+                  `status` (active, locked, pending, suspended, deprovisioned, or the usual \
+                  synonyms such as enabled, disabled, deleted), optionally `aliases` (corporate \
+                  addresses separated by `;`), `login` (matched against Federation ID) and \
+                  `id`; or JSON, an array of objects with the same keys. Never list personal \
+                  or recovery addresses."
 )]
 pub struct AuditArgs {
     /// Identity provider to compare with. Only `file:PATH` (CSV or JSON export) is available
@@ -163,12 +167,22 @@ pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| AuditCliError::Snapshot {
-        path: path.to_owned(),
-        line: e.line(),
-        column: e.column(),
-        message: json_message(&e),
-    })
+    let snapshot: SalesforceSnapshot =
+        serde_json::from_str(&text).map_err(|e| AuditCliError::Snapshot {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: json_message(&e),
+        })?;
+    if snapshot.org_id.trim().is_empty() {
+        // Every fingerprint includes the org id; without it findings of two orgs would collide.
+        return Err(AuditCliError::Usage(format!(
+            "{}: `org_id` is empty; set it to the org's 18-character id (Setup > Company \
+             Information)",
+            path.display()
+        )));
+    }
+    Ok(snapshot)
 }
 
 /// Write via a temporary sibling and a rename, so readers never see half a report.

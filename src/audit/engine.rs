@@ -11,9 +11,7 @@ use super::finding::{
     Confidence, Evidence, Finding, FindingStatus, RelatedIdentity, Remediation, Severity, Subject,
     SubjectKind, fingerprint, sort_findings,
 };
-use super::matching::{
-    IdpIndex, IdpMatch, MatchConfig, MatchMethod, normalise_address, sandbox_free,
-};
+use super::matching::{IdpIndex, IdpMatch, MatchConfig, normalise_address, sandbox_free};
 use super::model::{
     AuditTrailRow, ExportEvent, IdpDirectory, IdpStatus, OauthGrant, PermissionGrant,
     SalesforceSnapshot, SfUser,
@@ -69,8 +67,8 @@ pub struct RuleCount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub total: usize,
-    /// Every severity, most severe first, zeros included.
-    pub by_severity: Vec<(Severity, usize)>,
+    /// Every severity, most severe first, zeros included (a JSON object keyed by severity).
+    pub by_severity: BTreeMap<Severity, usize>,
     pub by_rule: Vec<RuleCount>,
     /// Holders of admin permissions on the allow-list (no PRV finding) vs not.
     pub expected_admins: usize,
@@ -143,6 +141,53 @@ pub struct AuditReport {
     pub notes: Vec<String>,
 }
 
+/// Which findings a caller wants (MCP `audit_findings`, CLI filters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingFilter {
+    /// Only findings at least this severe.
+    pub min_severity: Option<Severity>,
+    pub rule: Option<RuleId>,
+}
+
+impl FindingFilter {
+    pub fn matches(&self, f: &Finding) -> bool {
+        self.min_severity.is_none_or(|s| f.severity.at_least(s))
+            && self.rule.is_none_or(|r| f.rule_id == r)
+    }
+}
+
+/// One page of a report's findings, in report order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingsPage<'a> {
+    pub findings: Vec<&'a Finding>,
+    /// Findings matching the filter, over all pages.
+    pub total_matching: usize,
+    /// Offset of the next page, `None` on the last one.
+    pub next_offset: Option<usize>,
+}
+
+impl AuditReport {
+    /// Page through the findings so a large result never reaches a model in one message. The
+    /// report is immutable, so a plain offset is a stable cursor.
+    pub fn page(&self, filter: FindingFilter, offset: usize, limit: usize) -> FindingsPage<'_> {
+        let limit = limit.max(1);
+        let mut total_matching = 0;
+        let mut findings = Vec::with_capacity(limit.min(self.findings.len()));
+        for f in self.findings.iter().filter(|f| filter.matches(f)) {
+            if total_matching >= offset && findings.len() < limit {
+                findings.push(f);
+            }
+            total_matching += 1;
+        }
+        let end = offset.saturating_add(findings.len());
+        FindingsPage {
+            findings,
+            total_matching,
+            next_offset: (end < total_matching).then_some(end),
+        }
+    }
+}
+
 /// Salesforce ids come as 15 (case-sensitive) or 18 characters; the first 15 identify the
 /// record, so joins use them.
 fn id15(id: &str) -> &str {
@@ -202,6 +247,7 @@ struct Ctx<'a> {
     users_by_id: HashMap<&'a str, &'a SfUser>,
     users_by_username: HashMap<String, &'a SfUser>,
     admin: HashMap<&'a str, AdminPerms<'a>>,
+    /// Normalised allow-list entries (addresses folded, usernames lower-cased).
     allow: HashSet<String>,
 }
 
@@ -214,8 +260,10 @@ impl<'a> Ctx<'a> {
         self.admin.get(id15(&user.id))
     }
 
+    /// Judged by permissions alone: someone deactivated since an export was still an admin
+    /// when they made it, if their grants say so.
     fn is_admin(&self, user: &SfUser) -> bool {
-        user.is_standard_active() && self.perms(user).is_some_and(AdminPerms::is_admin)
+        self.perms(user).is_some_and(AdminPerms::is_admin)
     }
 
     fn is_allow_listed(&self, user: &SfUser) -> bool {
@@ -378,72 +426,185 @@ fn salesforce_related(role: &str, user: &SfUser, is_admin: bool) -> RelatedIdent
     }
 }
 
+/// What the rules produce, accumulated across them.
+#[derive(Default)]
+struct Outcome {
+    findings: Vec<Finding>,
+    not_evaluated: Vec<NotEvaluated>,
+    notes: Vec<String>,
+}
+
+impl Outcome {
+    fn skip(&mut self, rule: RuleId, reason: &str) {
+        self.not_evaluated.push(NotEvaluated {
+            rule_id: rule,
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+/// Who the identity pass found, for the rules that follow it.
+struct People<'a> {
+    /// Active internal humans the IdP does not know, by 15-character id (SF-IDP-004).
+    unknown_to_idp: HashMap<&'a str, (&'a SfUser, IdpMatch)>,
+    non_human: Vec<NonHumanIdentity>,
+    admins: Vec<AdminEntry>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        snapshot: &'a SalesforceSnapshot,
+        idp: &'a IdpDirectory,
+        config: &'a AuditConfig,
+    ) -> Self {
+        let mut users_by_id = HashMap::with_capacity(snapshot.users.len());
+        let mut users_by_username = HashMap::with_capacity(snapshot.users.len());
+        for u in &snapshot.users {
+            users_by_id.insert(id15(&u.id), u);
+            users_by_username.insert(u.username.trim().to_lowercase(), u);
+        }
+        let mut admin: HashMap<&str, AdminPerms> = HashMap::new();
+        for g in &snapshot.permission_grants {
+            // An expired time-bound assignment no longer grants anything.
+            if g.expiration_date.is_some_and(|exp| exp <= config.now) {
+                continue;
+            }
+            let p = admin.entry(id15(&g.assignee_id)).or_default();
+            p.modify_all_data |= g.modify_all_data;
+            p.view_all_data |= g.view_all_data;
+            p.manage_users |= g.manage_users;
+            p.customize_application |= g.customize_application;
+            p.data_export |= g.data_export;
+            p.grants.push(g);
+        }
+        let allow = config
+            .allow_admins
+            .iter()
+            .map(|a| normalise_address(a).unwrap_or_else(|| a.trim().to_lowercase()))
+            .filter(|a| !a.is_empty())
+            .collect();
+        Ctx {
+            snapshot,
+            config,
+            idp,
+            users_by_id,
+            users_by_username,
+            admin,
+            allow,
+        }
+    }
+}
+
 /// Run every enabled rule. Deterministic: same inputs and config give the same report.
 pub fn evaluate(
     snapshot: &SalesforceSnapshot,
     idp: &IdpDirectory,
     config: &AuditConfig,
 ) -> AuditReport {
-    let now = config.now;
-    let mut users_by_id = HashMap::with_capacity(snapshot.users.len());
-    let mut users_by_username = HashMap::with_capacity(snapshot.users.len());
-    for u in &snapshot.users {
-        users_by_id.insert(id15(&u.id), u);
-        users_by_username.insert(u.username.trim().to_lowercase(), u);
-    }
-    let mut admin: HashMap<&str, AdminPerms> = HashMap::new();
-    for g in &snapshot.permission_grants {
-        // An expired time-bound assignment no longer grants anything.
-        if g.expiration_date.is_some_and(|exp| exp <= now) {
-            continue;
+    let ctx = Ctx::new(snapshot, idp, config);
+    let mut out = Outcome::default();
+    let mut people = identity_rules(&ctx, &mut out);
+    oauth_rule(&ctx, &mut people, &mut out);
+    privilege_rules(&ctx, &people.admins, &mut out);
+    session_rule(&ctx, &people.admins, &mut out);
+    export_rules(&ctx, &mut out);
+    note_unused_allow_list(&ctx, &people.admins, &mut out);
+    if let Some(selected) = &config.rules {
+        for r in RuleId::ALL {
+            if !selected.contains(&r) {
+                out.skip(r, "not selected for this run");
+            }
         }
-        let p = admin.entry(id15(&g.assignee_id)).or_default();
-        p.modify_all_data |= g.modify_all_data;
-        p.view_all_data |= g.view_all_data;
-        p.manage_users |= g.manage_users;
-        p.customize_application |= g.customize_application;
-        p.data_export |= g.data_export;
-        p.grants.push(g);
     }
-    let allow = config
-        .allow_admins
-        .iter()
-        .filter_map(|a| normalise_address(a).or_else(|| Some(a.trim().to_lowercase())))
-        .filter(|a| !a.is_empty())
-        .collect();
-    let ctx = Ctx {
-        snapshot,
-        config,
-        idp,
-        users_by_id,
-        users_by_username,
-        admin,
-        allow,
-    };
 
-    let mut findings = Vec::new();
-    let mut not_evaluated = Vec::new();
-    let mut notes = Vec::new();
-    let mut skip = |rule: RuleId, reason: &str| {
-        not_evaluated.push(NotEvaluated {
-            rule_id: rule,
-            reason: reason.to_owned(),
-        })
-    };
+    let Outcome {
+        mut findings,
+        mut not_evaluated,
+        notes,
+    } = out;
+    let People {
+        mut non_human,
+        mut admins,
+        ..
+    } = people;
+    sort_findings(&mut findings);
+    admins.sort_by(|a, b| (!a.expected, &a.username).cmp(&(!b.expected, &b.username)));
+    non_human.sort_by(|a, b| a.username.cmp(&b.username));
+    not_evaluated.sort_by_key(|n| n.rule_id);
+    let summary = summarise(&findings, &admins, non_human.len(), &not_evaluated);
 
+    AuditReport {
+        tool: "sfmcp".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        generated_at: config.now,
+        org_id: snapshot.org_id.clone(),
+        idp_kind: idp.kind.as_str().to_owned(),
+        idp_source: idp.source.clone(),
+        idp_users: idp.users.len(),
+        salesforce_users: snapshot.users.len(),
+        window_days: config.window_days,
+        window_start: config.window_start(),
+        admin_definition: admin_definition().to_owned(),
+        summary,
+        findings,
+        admins,
+        non_human_identities: non_human,
+        not_evaluated,
+        notes,
+    }
+}
+
+fn summarise(
+    findings: &[Finding],
+    admins: &[AdminEntry],
+    non_human: usize,
+    not_evaluated: &[NotEvaluated],
+) -> Summary {
+    let mut by_severity: BTreeMap<Severity, usize> =
+        Severity::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut by_rule: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for f in findings {
+        *by_severity.entry(f.severity).or_default() += 1;
+        *by_rule.entry(f.rule_id).or_default() += 1;
+    }
+    Summary {
+        total: findings.len(),
+        by_severity,
+        by_rule: RuleId::ALL
+            .iter()
+            .map(|r| RuleCount {
+                rule_id: *r,
+                title: r.info().title.to_owned(),
+                severity: r.severity(),
+                count: by_rule.get(r).copied().unwrap_or(0),
+                evaluated: !not_evaluated.iter().any(|n| n.rule_id == *r),
+            })
+            .collect(),
+        expected_admins: admins.iter().filter(|a| a.expected).count(),
+        unexpected_admins: admins.iter().filter(|a| !a.expected).count(),
+        non_human_identities: non_human,
+    }
+}
+
+/// SF-IDP-001/002/003 over active internal users, collecting the admin and non-human
+/// inventories on the way.
+fn identity_rules<'a>(ctx: &Ctx<'a>, out: &mut Outcome) -> People<'a> {
+    let (config, idp) = (ctx.config, ctx.idp);
+    let now = config.now;
     let idp_kind = idp.kind.as_str();
     let index = IdpIndex::build(idp, &config.matching);
-    // Active internal humans unknown to the IdP, for SF-IDP-004.
-    let mut unknown_to_idp: HashMap<&str, (&SfUser, IdpMatch)> = HashMap::new();
-    let mut nhis: Vec<NonHumanIdentity> = Vec::new();
-    let mut admins: Vec<AdminEntry> = Vec::new();
+    let mut people = People {
+        unknown_to_idp: HashMap::new(),
+        non_human: Vec::new(),
+        admins: Vec::new(),
+    };
 
-    for user in snapshot.users.iter().filter(|u| u.is_standard_active()) {
+    for user in ctx.snapshot.users.iter().filter(|u| u.is_standard_active()) {
         let perms = ctx.perms(user);
         let is_admin = perms.is_some_and(AdminPerms::is_admin);
         let non_human = user.is_non_human();
         if let Some(p) = perms.filter(|p| p.is_admin()) {
-            admins.push(AdminEntry {
+            people.admins.push(AdminEntry {
                 user_id: user.id.clone(),
                 username: user.username.clone(),
                 email: user.email.clone(),
@@ -459,7 +620,7 @@ pub fn evaluate(
             });
         }
         if non_human {
-            nhis.push(NonHumanIdentity {
+            people.non_human.push(NonHumanIdentity {
                 user_id: user.id.clone(),
                 username: user.username.clone(),
                 license: user.license_name.clone(),
@@ -481,15 +642,21 @@ pub fn evaluate(
             let mut title = match rule {
                 RuleId::IdpStaleUser => format!(
                     "{} is active in Salesforce but {} in {}",
-                    user.username, m.status, idp_kind
+                    user.username,
+                    m.status,
+                    idp.kind.display_name()
                 ),
                 RuleId::IdpAdminNotInIdp => format!(
-                    "Admin {} ({}) has no {} account",
+                    "Admin {} ({}) has no account in {}",
                     user.username,
                     perms.map(AdminPerms::names).unwrap_or_default().join(", "),
-                    idp_kind
+                    idp.kind.display_name()
                 ),
-                _ => format!("{} has no {} account", user.username, idp_kind),
+                _ => format!(
+                    "{} has no account in {}",
+                    user.username,
+                    idp.kind.display_name()
+                ),
             };
             if rule == RuleId::IdpAdminNotInIdp
                 && let Some(p) = perms
@@ -509,60 +676,63 @@ pub fn evaluate(
             );
             f.match_method = Some(m.method);
             f.idp_source = Some(idp_kind.to_owned());
-            findings.push(f);
+            out.findings.push(f);
         }
-        if m.method == MatchMethod::None {
-            unknown_to_idp.insert(id15(&user.id), (user, m));
+        if m.status == IdpStatus::Absent {
+            people.unknown_to_idp.insert(id15(&user.id), (user, m));
         }
     }
+    people
+}
 
-    // SF-IDP-004
-    match &snapshot.oauth_grants {
-        None => skip(
+/// SF-IDP-004, folding tokens per app and user; also lists the apps each non-human identity
+/// uses.
+fn oauth_rule(ctx: &Ctx<'_>, people: &mut People<'_>, out: &mut Outcome) {
+    let Some(grants) = &ctx.snapshot.oauth_grants else {
+        out.skip(
             RuleId::IdpOauthUnknownUser,
             "OauthToken could not be read (needs Customize Application)",
-        ),
-        Some(grants) => {
-            let nhi_ids: HashMap<&str, usize> = nhis
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (id15(&n.user_id), i))
-                .collect();
-            let mut nhi_apps: Vec<Vec<&str>> = vec![Vec::new(); nhis.len()];
-            let mut folded: HashMap<(&str, &str), Vec<&OauthGrant>> = HashMap::new();
-            for g in grants {
-                let uid = id15(&g.user_id);
-                if let Some(&i) = nhi_ids.get(uid) {
-                    nhi_apps[i].push(g.app_name.as_str());
-                }
-                if unknown_to_idp.contains_key(uid) {
-                    folded
-                        .entry((g.app_name.as_str(), uid))
-                        .or_default()
-                        .push(g);
-                }
-            }
-            for (nhi, mut apps) in nhis.iter_mut().zip(nhi_apps) {
-                apps.sort_unstable();
-                apps.dedup();
-                nhi.connected_apps = apps.into_iter().map(str::to_owned).collect();
-            }
-            if config.enabled(RuleId::IdpOauthUnknownUser) {
-                for ((app, uid), tokens) in folded {
-                    let Some((user, m)) = unknown_to_idp.get(uid) else {
-                        continue;
-                    };
-                    findings.push(oauth_finding(&ctx, app, user, m, &tokens));
-                }
+        );
+        return;
+    };
+    let nhi_ids: HashMap<String, usize> = people
+        .non_human
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (id15(&n.user_id).to_owned(), i))
+        .collect();
+    let mut nhi_apps: Vec<Vec<&str>> = vec![Vec::new(); people.non_human.len()];
+    let mut folded: HashMap<(&str, &str), Vec<&OauthGrant>> = HashMap::new();
+    for g in grants {
+        let uid = id15(&g.user_id);
+        if let Some(&i) = nhi_ids.get(uid) {
+            nhi_apps[i].push(g.app_name.as_str());
+        }
+        if people.unknown_to_idp.contains_key(uid) {
+            folded
+                .entry((g.app_name.as_str(), uid))
+                .or_default()
+                .push(g);
+        }
+    }
+    for (nhi, mut apps) in people.non_human.iter_mut().zip(nhi_apps) {
+        apps.sort_unstable();
+        apps.dedup();
+        nhi.connected_apps = apps.into_iter().map(str::to_owned).collect();
+    }
+    if ctx.config.enabled(RuleId::IdpOauthUnknownUser) {
+        for ((app, uid), tokens) in folded {
+            if let Some((user, m)) = people.unknown_to_idp.get(uid) {
+                out.findings.push(oauth_finding(ctx, app, user, m, &tokens));
             }
         }
     }
+}
 
-    // SF-PRV-001 / SF-PRV-002
-    for entry in &admins {
-        if entry.expected {
-            continue;
-        }
+/// SF-PRV-001 / SF-PRV-002 for every admin not on the allow-list.
+fn privilege_rules(ctx: &Ctx<'_>, admins: &[AdminEntry], out: &mut Outcome) {
+    let now = ctx.config.now;
+    for entry in admins.iter().filter(|a| !a.expected) {
         let Some(user) = ctx.user(&entry.user_id) else {
             continue;
         };
@@ -584,10 +754,9 @@ pub fn evaluate(
             ),
         ];
         for (rule, holds, label, pick) in checks {
-            if !holds || !config.enabled(rule) {
+            if !holds || !ctx.config.enabled(rule) {
                 continue;
             }
-            let paths = perms.paths(pick);
             let mut evidence = vec![user_evidence(user)];
             evidence.extend(
                 perms
@@ -601,14 +770,12 @@ pub fn evaluate(
             } else {
                 ""
             };
-            findings.push(ctx.finding(
+            out.findings.push(ctx.finding(
                 rule,
                 format!(
-                    "{}{} holds {} via {}",
+                    "{}{who} holds {label} via {}",
                     user.username,
-                    who,
-                    label,
-                    paths.join(", ")
+                    perms.paths(pick).join(", ")
                 ),
                 Confidence::High,
                 user_subject(user),
@@ -617,109 +784,80 @@ pub fn evaluate(
             ));
         }
     }
+}
 
-    // SF-CFG-001
-    if config.enabled(RuleId::CfgSessionIp) {
-        match (&snapshot.session_settings, &snapshot.login_ip_ranges) {
-            (None, _) => skip(
-                RuleId::CfgSessionIp,
-                "SecuritySettings (Tooling API) could not be read",
-            ),
-            (_, None) => skip(RuleId::CfgSessionIp, "LoginIpRange could not be read"),
-            (Some(_), Some(_)) => {
-                if let Some(f) = session_ip_finding(&ctx, &admins) {
-                    findings.push(f);
-                }
-            }
-        }
+/// SF-CFG-001, when both the session settings and the profile ranges could be read.
+fn session_rule(ctx: &Ctx<'_>, admins: &[AdminEntry], out: &mut Outcome) {
+    if !ctx.config.enabled(RuleId::CfgSessionIp) {
+        return;
     }
+    match (
+        &ctx.snapshot.session_settings,
+        &ctx.snapshot.login_ip_ranges,
+    ) {
+        (None, _) => out.skip(
+            RuleId::CfgSessionIp,
+            "SecuritySettings (Tooling API) could not be read",
+        ),
+        (_, None) => out.skip(RuleId::CfgSessionIp, "LoginIpRange could not be read"),
+        (Some(_), Some(_)) => out.findings.extend(session_ip_finding(ctx, admins)),
+    }
+}
 
-    // SF-EXP-001 / SF-EXP-002
+/// SF-EXP-001 / SF-EXP-002, saying which export channels could not be seen.
+fn export_rules(ctx: &Ctx<'_>, out: &mut Outcome) {
     let exp_rules = [RuleId::ExpBulkExport, RuleId::ExpNonAdminExport];
-    if exp_rules.iter().any(|r| config.enabled(*r)) {
-        if snapshot.event_log_exports.is_none() {
-            notes.push(
-                "Event Monitoring log files were not available: Data Loader, Bulk API and \
-                 report exports are visible only there, so only Setup > Data Export requests \
-                 were checked."
-                    .to_owned(),
+    if !exp_rules.iter().any(|r| ctx.config.enabled(*r)) {
+        return;
+    }
+    let snapshot = ctx.snapshot;
+    if snapshot.event_log_exports.is_none() {
+        out.notes.push(
+            "Event Monitoring log files were not available: Data Loader, Bulk API and report \
+             exports are visible only there, so only Setup > Data Export requests were checked."
+                .to_owned(),
+        );
+    }
+    if snapshot.audit_trail.is_none() && snapshot.event_log_exports.is_none() {
+        for r in exp_rules {
+            out.skip(
+                r,
+                "neither SetupAuditTrail nor EventLogFile could be read \
+                 (needs View Setup and Configuration)",
             );
         }
-        if snapshot.audit_trail.is_none() && snapshot.event_log_exports.is_none() {
-            for r in exp_rules {
-                skip(
-                    r,
-                    "neither SetupAuditTrail nor EventLogFile could be read \
-                     (needs View Setup and Configuration)",
-                );
-            }
-        } else {
-            if snapshot.audit_trail.is_none() {
-                notes.push(
-                    "SetupAuditTrail could not be read: Setup > Data Export requests were not \
-                     checked."
-                        .to_owned(),
-                );
-            }
-            findings.extend(export_findings(&ctx));
-        }
+        return;
     }
-
-    if let Some(selected) = &config.rules {
-        for r in RuleId::ALL {
-            if !selected.contains(&r) {
-                skip(r, "not selected for this run");
-            }
-        }
+    if snapshot.audit_trail.is_none() {
+        out.notes.push(
+            "SetupAuditTrail could not be read: Setup > Data Export requests were not checked."
+                .to_owned(),
+        );
     }
+    out.findings.extend(export_findings(ctx));
+}
 
-    sort_findings(&mut findings);
-    admins.sort_by(|a, b| (!a.expected, &a.username).cmp(&(!b.expected, &b.username)));
-    nhis.sort_by(|a, b| a.username.cmp(&b.username));
-    not_evaluated.sort_by_key(|n| n.rule_id);
-
-    let mut by_sev: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
-    let mut by_rule: BTreeMap<RuleId, usize> = BTreeMap::new();
-    for f in &findings {
-        *by_sev.entry(f.severity).or_default() += 1;
-        *by_rule.entry(f.rule_id).or_default() += 1;
-    }
-    let summary = Summary {
-        total: findings.len(),
-        by_severity: by_sev.into_iter().collect(),
-        by_rule: RuleId::ALL
-            .iter()
-            .map(|r| RuleCount {
-                rule_id: *r,
-                title: r.info().title.to_owned(),
-                severity: r.severity(),
-                count: by_rule.get(r).copied().unwrap_or(0),
-                evaluated: !not_evaluated.iter().any(|n| n.rule_id == *r),
+/// A typo in the allow-list silently keeps PRV findings coming; say which entries matched no
+/// active admin.
+fn note_unused_allow_list(ctx: &Ctx<'_>, admins: &[AdminEntry], out: &mut Outcome) {
+    let mut unused: Vec<&str> = ctx
+        .allow
+        .iter()
+        .filter(|entry| {
+            !admins.iter().any(|a| {
+                a.expected
+                    && (sandbox_free(&a.email).is_some_and(|(k, _)| &k == *entry)
+                        || a.username.trim().to_lowercase() == **entry)
             })
-            .collect(),
-        expected_admins: admins.iter().filter(|a| a.expected).count(),
-        unexpected_admins: admins.iter().filter(|a| !a.expected).count(),
-        non_human_identities: nhis.len(),
-    };
-
-    AuditReport {
-        tool: "sfmcp".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        generated_at: now,
-        org_id: snapshot.org_id.clone(),
-        idp_kind: idp_kind.to_owned(),
-        idp_source: idp.source.clone(),
-        idp_users: idp.users.len(),
-        salesforce_users: snapshot.users.len(),
-        window_days: config.window_days,
-        window_start: config.window_start(),
-        admin_definition: admin_definition().to_owned(),
-        summary,
-        findings,
-        admins,
-        non_human_identities: nhis,
-        not_evaluated,
-        notes,
+        })
+        .map(String::as_str)
+        .collect();
+    if !unused.is_empty() {
+        unused.sort_unstable();
+        out.notes.push(format!(
+            "Allow-list entries matching no active admin: {}",
+            unused.join(", ")
+        ));
     }
 }
 
@@ -774,7 +912,7 @@ fn oauth_finding(
             "{app} holds {} OAuth grant(s) of {}, unknown to {}",
             tokens.len(),
             user.username,
-            ctx.idp.kind
+            ctx.idp.kind.display_name()
         ),
         m.confidence(),
         subject,

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `email` | yes | primary corporate address |
 //! | `status` | yes | `active`/`enabled`, `locked`, `pending`/`staged`/`provisioned`/`invited`, `suspended`/`disabled`/`inactive`, `deprovisioned`/`deleted`/`archived`/`terminated` |
-//! | `aliases` | no | other corporate addresses, separated by `;`, `|` or spaces |
+//! | `aliases` | no | other corporate addresses, separated by semicolons, vertical bars or spaces |
 //! | `login` | no | login / UPN, matched against Salesforce Federation ID |
 //! | `id` | no | the IdP's own id, shown in evidence |
 //!

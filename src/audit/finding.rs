@@ -292,6 +292,20 @@ pub fn carry_first_seen(findings: &mut [Finding], previous: &[Finding]) {
     }
 }
 
+/// Findings of an earlier run that the current run no longer produces, marked resolved (for
+/// a session that keeps runs and reports what was fixed).
+pub fn resolved_since(previous: &[Finding], current: &[Finding]) -> Vec<Finding> {
+    let now: std::collections::HashSet<&str> = current.iter().map(|f| f.id.as_str()).collect();
+    previous
+        .iter()
+        .filter(|f| !now.contains(f.id.as_str()))
+        .map(|f| Finding {
+            status: FindingStatus::Resolved,
+            ..f.clone()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +350,47 @@ mod tests {
         assert!(!Severity::Medium.at_least(Severity::High));
         assert_eq!("Informational".parse::<Severity>(), Ok(Severity::Info));
         assert!("severe".parse::<Severity>().is_err());
+    }
+
+    fn finding(subject_id: &str, seen: i64) -> Finding {
+        let subject = subject(subject_id);
+        let at = DateTime::from_timestamp(seen, 0).unwrap_or_default();
+        Finding {
+            id: fingerprint(RuleId::IdpUserNotInIdp, "00D1", &subject),
+            rule_id: RuleId::IdpUserNotInIdp,
+            rule_version: 1,
+            kind: FindingKind::Posture,
+            title: subject_id.into(),
+            severity: Severity::High,
+            status: FindingStatus::Open,
+            confidence: Confidence::Medium,
+            match_method: None,
+            subject,
+            related: Vec::new(),
+            evidence: Vec::new(),
+            remediation: Remediation {
+                summary: String::new(),
+                steps: Vec::new(),
+                references: Vec::new(),
+            },
+            org_id: "00D1".into(),
+            idp_source: None,
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    #[test]
+    fn reruns_keep_first_seen_and_report_what_disappeared() {
+        let previous = vec![finding("0051", 1_000), finding("0052", 1_000)];
+        let mut current = vec![finding("0051", 5_000), finding("0053", 5_000)];
+        carry_first_seen(&mut current, &previous);
+        assert_eq!(current[0].first_seen.timestamp(), 1_000);
+        assert_eq!(current[0].last_seen.timestamp(), 5_000);
+        assert_eq!(current[1].first_seen.timestamp(), 5_000);
+        let gone = resolved_since(&previous, &current);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].subject.id, "0052");
+        assert_eq!(gone[0].status, FindingStatus::Resolved);
     }
 }

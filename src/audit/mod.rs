@@ -6,10 +6,23 @@
 //! table, JSON, OCSF, SARIF or HTML. The engine does no I/O, so the MCP tools and the CLI share
 //! it, and collectors can be swapped for snapshot files in tests.
 //!
-//! ```text
-//! let index_config = AuditConfig::new(now);
-//! let report = engine::evaluate(&snapshot, &directory, &index_config);
-//! let html = export::render(&report, Format::Html)?;
+//! ```
+//! use sfmcp::audit::export::{Format, render};
+//! use sfmcp::audit::{AuditConfig, IdpDirectory, IdpKind, IdpStatus, IdpUser, SalesforceSnapshot};
+//!
+//! let snapshot = SalesforceSnapshot { org_id: "00D000000000001AAA".into(), ..Default::default() };
+//! let directory = IdpDirectory {
+//!     kind: IdpKind::File,
+//!     source: "hr-export.csv".into(),
+//!     users: vec![IdpUser::new("ann@corp.com", IdpStatus::Active)],
+//! };
+//! let report = sfmcp::audit::evaluate(&snapshot, &directory, &AuditConfig::new(chrono::Utc::now()));
+//! assert_eq!(report.summary.total, 0);
+//! // Inputs the snapshot lacks are reported, never silently passed.
+//! assert!(!report.not_evaluated.is_empty());
+//! let html = render(&report, Format::Html)?;
+//! assert!(html.contains("<svg"));
+//! # Ok::<(), serde_json::Error>(())
 //! ```
 
 pub mod cli;
@@ -22,7 +35,7 @@ pub mod matching;
 pub mod model;
 pub mod rules;
 
-pub use engine::{AuditConfig, AuditReport, Summary, evaluate};
+pub use engine::{AuditConfig, AuditReport, FindingFilter, FindingsPage, Summary, evaluate};
 pub use finding::{Confidence, Finding, FindingKind, Severity};
 pub use matching::{MatchConfig, MatchMethod};
 pub use model::{IdpDirectory, IdpKind, IdpStatus, IdpUser, SalesforceSnapshot};

@@ -15,6 +15,35 @@ use serde::{Deserialize, Serialize};
 /// `Option` inputs are capability-detected: `None` means "could not be read" (missing
 /// permission or paid feature), and the rules that need it report themselves as not evaluated
 /// instead of passing silently. An empty `Vec` means "read, and there were none".
+///
+/// As a snapshot file (`sfmcp audit --salesforce-snapshot PATH`); datetimes may be RFC 3339
+/// or Salesforce's `2026-02-25T10:00:00.000+0000`:
+///
+/// ```
+/// let json = r#"{
+///   "org_id": "00D000000000001AAA",
+///   "users": [{"id": "005000000000001AAA", "username": "ann@corp.com.prod",
+///              "email": "ann@corp.com", "is_active": true, "user_type": "Standard",
+///              "profile_id": "00e000000000001AAA", "profile_name": "System Administrator",
+///              "license_name": "Salesforce", "federation_identifier": "ann@corp.com"}],
+///   "permission_grants": [{"assignee_id": "005000000000001AAA",
+///              "permission_set_id": "0PS000000000001AAA", "source_name": "System Administrator",
+///              "path": "profile", "modify_all_data": true, "view_all_data": true}],
+///   "oauth_grants": [{"app_name": "Data Loader", "user_id": "005000000000001AAA",
+///              "use_count": 3, "last_used_date": "2026-02-20T10:00:00.000+0000"}],
+///   "audit_trail": [{"id": "0Ym000000000001AAA", "action": "export",
+///              "section": "Data Export", "display": "Requested an export",
+///              "created_date": "2026-02-25T10:00:00Z", "created_by_id": "005000000000001AAA",
+///              "delegate_user": null}],
+///   "event_log_exports": null,
+///   "session_settings": {"lock_sessions_to_ip": false, "enforce_ip_ranges_every_request": true},
+///   "login_ip_ranges": [{"profile_id": "00e000000000001AAA",
+///              "start": "10.0.0.0", "end": "10.0.255.255"}]
+/// }"#;
+/// let snapshot: sfmcp::audit::SalesforceSnapshot = serde_json::from_str(json).unwrap();
+/// assert_eq!(snapshot.users.len(), 1);
+/// assert!(snapshot.event_log_exports.is_none()); // no Event Monitoring
+/// ```
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SalesforceSnapshot {
@@ -300,6 +329,20 @@ impl IdpKind {
             IdpKind::JumpCloud => "jumpcloud",
             IdpKind::OneLogin => "onelogin",
             IdpKind::File => "file",
+        }
+    }
+}
+
+impl IdpKind {
+    /// How reports name the directory in sentences.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            IdpKind::Okta => "Okta",
+            IdpKind::Entra => "Entra ID",
+            IdpKind::Google => "Google Workspace",
+            IdpKind::JumpCloud => "JumpCloud",
+            IdpKind::OneLogin => "OneLogin",
+            IdpKind::File => "the IdP file",
         }
     }
 }

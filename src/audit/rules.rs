@@ -362,4 +362,16 @@ mod tests {
             assert!(d.contains("Event Monitoring"));
         }
     }
+
+    #[test]
+    fn the_catalogue_serialises_for_the_audit_rules_tool() {
+        let v = serde_json::to_value(&CATALOGUE).unwrap();
+        let rules = v.as_array().unwrap();
+        assert_eq!(rules.len(), 9);
+        assert_eq!(rules[0]["id"], "SF-IDP-001");
+        assert_eq!(rules[0]["severity"], "critical");
+        assert_eq!(rules[0]["kind"], "posture");
+        assert_eq!(rules[7]["kind"], "detection");
+        assert_eq!(rules[6]["controls"][0][1], "AC-10");
+    }
 }

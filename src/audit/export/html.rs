@@ -44,11 +44,18 @@ struct Bar<'a> {
 /// A horizontal bar chart; every bar is labelled with its count, zero included.
 fn bar_chart(id: &str, title: &str, bars: &[Bar<'_>]) -> String {
     const ROW: usize = 28;
-    const LABEL_W: usize = 330;
     const BAR_W: usize = 360;
+    // Labels are right-aligned against the bars; size the gutter for the longest one
+    // (about 7 px per character at 12 px) so none is clipped.
+    let longest = bars
+        .iter()
+        .map(|b| b.caption.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_w = (longest * 7 + 16).clamp(80, 640);
     let max = bars.iter().map(|b| b.count).max().unwrap_or(0).max(1);
     let height = bars.len() * ROW + 34;
-    let width = LABEL_W + BAR_W + 70;
+    let width = label_w + BAR_W + 70;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -68,12 +75,12 @@ fn bar_chart(id: &str, title: &str, bars: &[Bar<'_>]) -> String {
             r#"<g class="bar" data-label="{label}" data-count="{count}"><text x="{lx}" y="{ty}" class="bar-label" text-anchor="end">{caption}</text><rect x="{bx}" y="{y}" width="{w}" height="20" fill="{colour}"><title>{caption}: {count}</title></rect><text x="{cx}" y="{ty}" class="count" data-count="{count}">{count}</text></g>"#,
             label = esc(b.label),
             count = b.count,
-            lx = LABEL_W - 8,
+            lx = label_w - 8,
             ty = y + 15,
             caption = esc(&b.caption),
-            bx = LABEL_W,
+            bx = label_w,
             colour = b.colour,
-            cx = LABEL_W + w + 6,
+            cx = label_w + w + 6,
         );
     }
     svg.push_str("</svg>");
@@ -88,7 +95,7 @@ padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f7}\
 .chart{display:block;margin:1rem 0}.chart-title{font-weight:600;font-size:14px}\
 .bar-label,.count{font-size:12px;fill:#1f2933}.count{font-weight:600}\
 details{font-size:.85rem}dl{display:grid;grid-template-columns:max-content auto;gap:.1rem .8rem;margin:.3rem 0}\
-dt{color:#52606d}dd{margin:0;word-break:break-all}.muted{color:#52606d}code{font-size:.85rem}";
+dt{color:#52606d}dd{margin:0;word-break:break-all}#findings td:nth-child(-n+2){white-space:nowrap}.muted{color:#52606d}code{font-size:.85rem}";
 
 pub fn render_html(report: &AuditReport) -> String {
     let s = &report.summary;
