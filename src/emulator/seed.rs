@@ -1,5 +1,5 @@
 //! Building orgs: from a JSON seed file (`--seed FILE`), or the deterministic demo org
-//! (`--demo`, see [`demo`]).
+//! (`--demo`, see [`super::demo`]).
 //!
 //! # Seed file format
 //! ```json
