@@ -6,8 +6,17 @@
 //! and serves until killed.
 //!
 //! Layout: [`schema`] and [`objects`] (metadata), [`store`] and [`org`] (records, sharing,
-//! field-level security, writes in [`write`]), [`rest`], [`query`] and [`engine`] (the REST
+//! field-level security, writes in [`mod@write`]), [`rest`], [`query`] and [`engine`] (the REST
 //! API), [`oauth`], [`control`] (faults, request log, reset), [`seed`] and [`demo`] (orgs).
+//!
+//! Extending it (Paragon proxy, IdP directories, composite, SOSL):
+//! - add routes in [`router`]; every route goes through [`control::middleware`] (faults and
+//!   the request log) and shares [`state::AppState`];
+//! - serve a Salesforce REST path on behalf of a user authenticated some other way with
+//!   [`state::AppState::context_for`] then [`rest::serve`] (usage counting, headers and the
+//!   log come with it); new REST resources go in `rest::dispatch`;
+//! - credentials for new services go in [`OrgCredentials::paragon`] and
+//!   [`Announcement::idps`]; identity-audit seed data in [`demo::identity::seed`].
 
 pub mod cli;
 pub mod control;

@@ -815,4 +815,25 @@ mod tests {
         let error = public_key_from_pem("not a key").unwrap_err();
         assert!(error.contains("BEGIN CERTIFICATE"), "{error}");
     }
+
+    /// A self-signed certificate and its public key, made with `openssl req -x509 -newkey
+    /// rsa:2048` and `openssl x509 -pubkey`.
+    const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----\nMIIDHTCCAgWgAwIBAgIUEOwcuOnniXvvv1bEnbem52vjnm4wDQYJKoZIhvcNAQEL\nBQAwHjEcMBoGA1UEAwwTc2ZtY3AtZW11bGF0b3ItdGVzdDAeFw0yNjExMjIxNTA3\nMTZaFw0zNjExMTkxNTA3MTZaMB4xHDAaBgNVBAMME3NmbWNwLWVtdWxhdG9yLXRl\nc3QwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQD5EskkOh/n5verCwop\nFuziblEp1Hx5miMw3Fy5ilLjBcn2yMjJzDa2vldgPJ0Hu9RENd8nsWH138RDbXRZ\n7wGAJv2VuYMl5xkiX/MEltthYblV0m5DeRf/88nK+Wq5vE4tWyhxatE02Y6hKoq5\nQpQMmNiQcIr3DvELwufY7RneeKLhuIAgv/ttZvOsUdyBUphvhJJiRAXIQSjMAgR9\nOPbr1FSQ1YZX5uB2twxIFWui1D+NpoWQQyLc/OfE4KhpdKpWEHUsZuatm40lQCOL\n5r+ryFBLSi06frY37SQ54UKosMiJFR9MW+ycAtqsuAwDj1ACN7BIpbxYwVunOpCV\ncgE1AgMBAAGjUzBRMB0GA1UdDgQWBBQ8AGuDALkUKoikhDsPm5r3wMZq7jAfBgNV\nHSMEGDAWgBQ8AGuDALkUKoikhDsPm5r3wMZq7jAPBgNVHRMBAf8EBTADAQH/MA0G\nCSqGSIb3DQEBCwUAA4IBAQBS/95dq611zFDFZzl/XfuUvIUXNkmdFhDFmnw1kAuI\nDjwhoM7mW0B7fGPRI6QQongZcUfEqro2a5Ulrvjsoohp4D1IDS7VP8OX2ZnmB8ef\nA/TXdHxphU7ogQRC/WWrv3dX+OxURK7WAXxAKIiSQymBCMbEWDRPHVkCJrdUVJBV\na6oIGRj8rtNsZ+NKKGys2x91CQy+FXBUc8QA3UqYQCRo6hRlWopgJBJD6nBT9apb\n4TSZzeNyo7pDZ30XiGfHVj9OL2GUKDUuFQIB/XIq9bVIkwcgLboYKNqSy4LEQ1Wi\n99cRXRx5A2o1w/NcRDuRIkOZei4yC0XZdrTmXkUoGhC4\n-----END CERTIFICATE-----";
+    const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA+RLJJDof5+b3qwsKKRbs\n4m5RKdR8eZojMNxcuYpS4wXJ9sjIycw2tr5XYDydB7vURDXfJ7Fh9d/EQ210We8B\ngCb9lbmDJecZIl/zBJbbYWG5VdJuQ3kX//PJyvlqubxOLVsocWrRNNmOoSqKuUKU\nDJjYkHCK9w7xC8Ln2O0Z3nii4biAIL/7bWbzrFHcgVKYb4SSYkQFyEEozAIEfTj2\n69RUkNWGV+bgdrcMSBVrotQ/jaaFkEMi3PznxOCoaXSqVhB1LGbmrZuNJUAji+a/\nq8hQS0otOn62N+0kOeFCqLDIiRUfTFvsnALarLgMA49QAjewSKW8WMFbpzqQlXIB\nNQIDAQAB\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn a_certificate_yields_its_subject_public_key_info() {
+        let from_certificate = public_key_from_pem(CERTIFICATE).expect("certificate parses");
+        let from_key = public_key_from_pem(PUBLIC_KEY).expect("key parses");
+        assert_eq!(from_certificate, from_key);
+        // rsaEncryption, 1.2.840.113549.1.1.1
+        let oid = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ];
+        assert!(from_key.windows(oid.len()).any(|w| w == oid));
+        assert!(
+            public_key_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+                .is_err()
+        );
+    }
 }
