@@ -1,5 +1,6 @@
 //! The real path: rmcp's client → `sfmcp serve` over stdio → our HTTP client → the emulator
 //! on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -380,4 +381,61 @@ async fn count(emulator: &sfmcp::emulator::EmulatorHandle, method: &str, path_pa
         .filter(|r| r["method"] == json!(method))
         .filter(|r| r["path"].as_str().is_some_and(|p| p.contains(path_part)))
         .count()
+}
+
+#[tokio::test]
+async fn resources_prompts_and_completions_serve_the_schema() {
+    use rmcp::model::{
+        ArgumentInfo, CompleteRequestParams, GetPromptRequestParams, ReadResourceRequestParams,
+        Reference,
+    };
+    let emulator = demo_emulator().await;
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let templates = client
+        .list_all_resource_templates()
+        .await
+        .expect("templates");
+    assert_eq!(templates[0].uri_template, "salesforce://objects/{name}");
+    let read = client
+        .read_resource(ReadResourceRequestParams::new(
+            "salesforce://objects/Account",
+        ))
+        .await
+        .expect("read");
+    let body = serde_json::to_string(&read).expect("json");
+    assert!(
+        body.contains("Name [Account Name] string(255) req"),
+        "{body}"
+    );
+    let missing = client
+        .read_resource(ReadResourceRequestParams::new("salesforce://nothing"))
+        .await;
+    assert!(missing.is_err(), "an unknown resource is a protocol error");
+
+    let completion = client
+        .complete(CompleteRequestParams::new(
+            Reference::for_resource("salesforce://objects/{name}"),
+            ArgumentInfo::new("name", "Opp"),
+        ))
+        .await
+        .expect("complete");
+    let values = &completion.completion.values;
+    assert!(values.iter().any(|v| v == "Opportunity"), "{values:?}");
+    assert!(values.iter().all(|v| v.starts_with("Opp")), "{values:?}");
+
+    let prompts = client.list_all_prompts().await.expect("prompts");
+    let mut names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["access_review", "account_brief", "pipeline_review"]);
+    let arguments = json!({"account": "O'Brien"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let brief = client
+        .get_prompt(GetPromptRequestParams::new("account_brief").with_arguments(arguments))
+        .await
+        .expect("prompt");
+    let brief = serde_json::to_string(&brief).expect("json");
+    assert!(brief.contains(r"LIKE '%O\\'Brien%'"), "{brief}");
+    stop(client, stderr).await;
 }

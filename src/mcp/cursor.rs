@@ -27,14 +27,18 @@ pub struct CursorState {
     /// digest of it is sealed into the cursor.
     #[serde(rename = "t", with = "tenant_digest")]
     pub tenant: String,
-    /// Where the next rows start: a Salesforce `nextRecordsUrl`-style locator path.
-    #[serde(rename = "l")]
+    /// Where the next rows start: a Salesforce `nextRecordsUrl`-style locator path. Sealed
+    /// without its constant `/services/data/` prefix.
+    #[serde(rename = "l", with = "locator_path")]
     pub locator: String,
     /// Rows already returned, and the query's `totalSize`.
     #[serde(rename = "s")]
     pub served: u64,
     #[serde(rename = "n")]
     pub total_size: u64,
+    /// The row budget the query asked for; continuing keeps it.
+    #[serde(rename = "m")]
+    pub max_rows: u32,
     /// The queried object, for record URLs; `None` for aggregate results.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
@@ -44,6 +48,25 @@ pub struct CursorState {
     /// Unix seconds.
     #[serde(rename = "e")]
     pub expires_at: i64,
+}
+
+mod locator_path {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const PREFIX: &str = "/services/data/";
+
+    pub fn serialize<S: Serializer>(locator: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(locator.strip_prefix(PREFIX).unwrap_or(locator))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let sealed = String::deserialize(deserializer)?;
+        Ok(if sealed.starts_with('/') {
+            sealed
+        } else {
+            format!("{PREFIX}{sealed}")
+        })
+    }
 }
 
 /// Seals a 96-bit digest of the tenant instead of the tenant itself; opening compares the
@@ -177,6 +200,7 @@ mod tests {
             locator: "/services/data/v62.0/query/01gXX-200".into(),
             served: 200,
             total_size: 5000,
+            max_rows: 200,
             object: Some("Account".into()),
             child_relationships: vec!["Contacts".into()],
             expires_at: 1_000,

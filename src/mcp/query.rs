@@ -138,7 +138,7 @@ impl SfServer {
             )
             .await?;
         let gathered = self.gather(&client, first, 0, max_rows).await?;
-        self.answer(&client, gathered, 0, shape).await
+        self.answer(&client, gathered, 0, max_rows, shape).await
     }
 
     async fn run_query_more(
@@ -152,7 +152,7 @@ impl SfServer {
             client.tenant().as_str(),
             chrono::Utc::now().timestamp(),
         )?;
-        let max_rows = self.policy().max_rows;
+        let max_rows = state.max_rows.clamp(1, 2_000);
         let page = client
             .query_more(&state.locator, Some(batch_size(max_rows)))
             .await?;
@@ -161,7 +161,8 @@ impl SfServer {
             object: state.object,
             child_relationships: state.child_relationships,
         };
-        self.answer(&client, gathered, state.served, shape).await
+        self.answer(&client, gathered, state.served, max_rows, shape)
+            .await
     }
 
     /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
@@ -229,6 +230,7 @@ impl SfServer {
         client: &SalesforceClient,
         gathered: Gathered,
         served_before: u64,
+        max_rows: u32,
         shape: Shape,
     ) -> Result<CallToolResult, ToolError> {
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
@@ -240,6 +242,7 @@ impl SfServer {
                 locator: locator.clone(),
                 served,
                 total_size: gathered.total_size,
+                max_rows,
                 object: shape.object.clone(),
                 child_relationships: shape.child_relationships.clone(),
                 expires_at: chrono::Utc::now().timestamp() + CURSOR_TTL_SECS,

@@ -1,6 +1,6 @@
 //! End-to-end plumbing: an emulator on 127.0.0.1, the real `sfmcp` binary spawned as an MCP
 //! server over stdio, and rmcp's client driving it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Stdio;
 use std::sync::Arc;
