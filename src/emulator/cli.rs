@@ -15,6 +15,10 @@ pub struct EmulatorArgs {
     /// Address to listen on (loopback only; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with a self-signed certificate, written to a file named in the JSON line
+    /// (`tls_ca_file`), for clients that only speak https://.
+    #[arg(long)]
+    pub tls: bool,
     /// Serve the built-in demo org (the default when no --seed is given).
     #[arg(long)]
     pub demo: bool,
@@ -55,6 +59,7 @@ impl EmulatorArgs {
             api_version: self.api_version.clone(),
             daily_api_limit: self.daily_api_limit,
             token_ttl: std::time::Duration::from_secs(self.token_ttl),
+            tls: self.tls,
         })
     }
 }
@@ -83,11 +88,20 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let tls_ca_file = match handle.tls_cert_pem.as_deref().map(write_certificate) {
+            Some(Ok(path)) => Some(path),
+            Some(Err(message)) => {
+                eprintln!("sfmcp emulator: {message}");
+                return ExitCode::FAILURE;
+            }
+            None => None,
+        };
         let announcement = Announcement {
             base_url: &handle.base_url,
             api_version: &handle.api_version,
             orgs: &handle.orgs,
             idps: None,
+            tls_ca_file,
         };
         match serde_json::to_string(&announcement) {
             Ok(line) => println!("{line}"),
@@ -100,4 +114,17 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
         handle.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Writes the certificate where clients can point at it; one file per process, so emulators
+/// running side by side never trust each other's certificates by accident.
+fn write_certificate(pem: &str) -> Result<String, String> {
+    let path = std::env::temp_dir().join(format!("sfmcp-emulator-{}.pem", std::process::id()));
+    std::fs::write(&path, pem).map_err(|e| {
+        format!(
+            "cannot write the TLS certificate to {}: {e}",
+            path.display()
+        )
+    })?;
+    Ok(path.display().to_string())
 }

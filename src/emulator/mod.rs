@@ -34,6 +34,7 @@ pub mod schema;
 pub mod seed;
 pub mod state;
 pub mod store;
+mod tls;
 pub mod write;
 
 use std::net::SocketAddr;
@@ -62,6 +63,8 @@ pub struct EmulatorConfig {
     pub daily_api_limit: u64,
     /// How long access tokens live.
     pub token_ttl: std::time::Duration,
+    /// Serve HTTPS with a fresh self-signed certificate (see [`EmulatorHandle::tls_cert_pem`]).
+    pub tls: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -72,6 +75,7 @@ impl Default for EmulatorConfig {
             api_version: "62.0".into(),
             daily_api_limit: 15_000,
             token_ttl: std::time::Duration::from_secs(2 * 60 * 60),
+            tls: false,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct EmulatorHandle {
     pub base_url: String,
     pub api_version: String,
     pub orgs: Vec<OrgCredentials>,
+    /// With `tls`: the self-signed certificate (PEM) clients must trust.
+    pub tls_cert_pem: Option<String>,
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -157,6 +163,9 @@ pub struct Announcement<'a> {
     pub orgs: &'a [OrgCredentials],
     /// IdP directory base URLs and credentials, filled in when they are served.
     pub idps: Option<serde_json::Value>,
+    /// With `--tls`: the file holding the self-signed certificate (PEM) to trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<String>,
 }
 
 /// Every route of the emulator on one router. Later services (Paragon proxy, IdP directory
@@ -254,7 +263,14 @@ impl Emulator {
                 addr: config.listen,
                 source,
             })?;
-        let base_url = format!("http://{addr}");
+        let tls = if config.tls {
+            Some(tls::SelfSigned::generate().map_err(EmulatorError::Config)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
+        let tls_cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
         let state = Arc::new(AppState {
             orgs,
             settings: Settings {
@@ -314,6 +330,9 @@ impl Emulator {
         let app = router(Arc::clone(&state));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            if let Some(tls) = tls {
+                return tls.serve(listener, app, rx).await;
+            }
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = rx.await;
             });
@@ -325,6 +344,7 @@ impl Emulator {
             base_url,
             api_version: format!("{api_major}.0"),
             orgs: credentials,
+            tls_cert_pem,
             state,
             shutdown: Some(tx),
             task: Some(task),
