@@ -372,6 +372,7 @@ async fn usage_is_read_from_every_response_and_the_ceiling_stops_normal_calls() 
         usage: UsagePolicy {
             warn_share: 0.90,
             ceiling_share: 0.99,
+            ..UsagePolicy::default()
         },
         ..fast_options()
     };
@@ -635,5 +636,109 @@ async fn tenant_schema_answers_found_not_loaded_and_unknown() {
     assert_eq!(
         schema.object_for_key_prefix("006").as_deref(),
         Some("Opportunity")
+    );
+}
+
+#[tokio::test]
+async fn one_tenant_has_at_most_its_concurrency_cap_in_flight() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json"))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .expect(6)
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        max_concurrent_per_tenant: 2,
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let started = Instant::now();
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .query("SELECT Id FROM Account", QueryOptions::default())
+                    .await
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("query");
+    }
+    // Six 100 ms calls, two at a time, cannot finish in less than three rounds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn client_for_reuses_a_tenants_client_and_separates_credentials() {
+    let server = MockServer::start().await;
+    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let a1 = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("a1");
+    let a2 = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("a2");
+    let b = context
+        .client_for(token_connection(&server, "00Dx!someone-else"))
+        .expect("b");
+    assert_eq!(a1.tenant(), a2.tenant());
+    assert_ne!(a1.tenant(), b.tenant());
+    assert!(!a1.tenant().as_str().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn ids_name_their_object_from_standard_prefixes_or_describe_global() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        "/sobjects",
+        fixture("cumulusci/describe-global.json"),
+    )
+    .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    let contact = SalesforceId::parse("003RO0000035WQgYAM").expect("id");
+    assert_eq!(
+        client
+            .object_for_id(&contact)
+            .await
+            .expect("lookup")
+            .as_deref(),
+        Some("Contact")
+    );
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "standard prefixes need no call"
+    );
+    let global = fixture("cumulusci/describe-global.json");
+    // An object the built-in table does not know, as a custom object would be.
+    let custom = global["sobjects"]
+        .as_array()
+        .expect("sobjects")
+        .iter()
+        .find(|o| {
+            o["keyPrefix"]
+                .as_str()
+                .is_some_and(|p| sfmcp::salesforce::standard_object_for_prefix(p).is_none())
+        })
+        .expect("an object whose prefix is not in the standard table");
+    let prefix = custom["keyPrefix"].as_str().expect("prefix");
+    let id = SalesforceId::parse(&format!("{prefix}000000000001")).expect("custom id");
+    assert_eq!(
+        client.object_for_id(&id).await.expect("lookup"),
+        custom["name"].as_str().map(str::to_string)
     );
 }

@@ -5,8 +5,8 @@
 //! can delete anything. Reads are retried on 5xx and connection failures with short jittered
 //! backoff; writes never are, and a write whose outcome is unknown says so.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rand::Rng;
@@ -79,6 +79,9 @@ pub struct ClientOptions {
     pub usage: UsagePolicy,
     /// How long a describe is used before it is revalidated with If-Modified-Since.
     pub describe_ttl: Duration,
+    /// Requests one tenant may have in flight at once: protects the org's concurrent-request
+    /// limit, and keeps one busy tenant from starving the others.
+    pub max_concurrent_per_tenant: usize,
 }
 
 impl Default for ClientOptions {
@@ -89,6 +92,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             usage: UsagePolicy::default(),
             describe_ttl: Duration::from_secs(15 * 60),
+            max_concurrent_per_tenant: 8,
         }
     }
 }
@@ -101,7 +105,12 @@ pub struct ClientContext {
     options: ClientOptions,
     describe_cache: Arc<DescribeCache>,
     usage: UsageRegistry,
+    concurrency: Mutex<HashMap<TenantKey, Arc<tokio::sync::Semaphore>>>,
+    clients: Mutex<HashMap<TenantKey, SalesforceClient>>,
 }
+
+/// Clients kept by [`ClientContext::client_for`] before old ones are dropped.
+const MAX_POOLED_CLIENTS: usize = 4096;
 
 impl ClientContext {
     pub fn new(options: ClientOptions) -> Result<Arc<Self>, SfError> {
@@ -124,8 +133,47 @@ impl ClientContext {
             http,
             describe_cache: Arc::new(DescribeCache::new(options.describe_ttl)),
             usage: UsageRegistry::new(options.usage),
+            concurrency: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
             options,
         }))
+    }
+
+    fn tenant_permits(&self, tenant: &TenantKey) -> Arc<tokio::sync::Semaphore> {
+        let mut all = self
+            .concurrency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        all.entry(tenant.clone())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    self.options.max_concurrent_per_tenant.max(1),
+                ))
+            })
+            .clone()
+    }
+
+    /// The client for a connection's tenant, reused across calls so the tenant's token
+    /// (refreshed or minted) survives between requests. Tenants are keyed by verified
+    /// identity or a hash of the whole credential, so a different credential never gets
+    /// another tenant's client.
+    pub fn client_for(
+        self: &Arc<Self>,
+        connection: Connection,
+    ) -> Result<SalesforceClient, SfError> {
+        let tenant = connection.tenant_key();
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = clients.get(&tenant) {
+            return Ok(client.clone());
+        }
+        let client = SalesforceClient::new(self.clone(), connection)?;
+        if clients.len() >= MAX_POOLED_CLIENTS
+            && let Some(evicted) = clients.keys().next().cloned()
+        {
+            clients.remove(&evicted);
+        }
+        clients.insert(tenant, client.clone());
+        Ok(client)
     }
 
     pub fn describe_cache(&self) -> &Arc<DescribeCache> {
@@ -337,6 +385,7 @@ struct Inner {
     auth: Authenticator,
     tenant: TenantKey,
     usage: Arc<UsageTracker>,
+    permits: Arc<tokio::sync::Semaphore>,
     /// `/services/data/v62.0`, once known.
     version_path: tokio::sync::OnceCell<String>,
 }
@@ -369,6 +418,7 @@ impl SalesforceClient {
         }
         let tenant = connection.tenant_key();
         let usage = context.usage.tracker(tenant.as_str());
+        let permits = context.tenant_permits(&tenant);
         let auth = Authenticator::new(connection.plane, context.http.clone());
         Ok(SalesforceClient {
             inner: Arc::new(Inner {
@@ -376,6 +426,7 @@ impl SalesforceClient {
                 auth,
                 tenant,
                 usage,
+                permits,
                 version_path,
             }),
         })
@@ -548,6 +599,20 @@ impl SalesforceClient {
             .describe_cache
             .global(self, &self.inner.tenant)
             .await
+    }
+
+    /// The object an id belongs to: well-known standard prefixes first, then the org's
+    /// describe global (cached), which also knows custom objects.
+    pub async fn object_for_id(&self, id: &SalesforceId) -> Result<Option<String>, SfError> {
+        if let Some(object) = id.standard_object() {
+            return Ok(Some(object.to_string()));
+        }
+        let global = self.objects().await?;
+        Ok(global
+            .sobjects
+            .iter()
+            .find(|o| o.key_prefix.as_deref() == Some(id.key_prefix()))
+            .map(|o| o.name.clone()))
     }
 
     /// `GET /query` (or `/queryAll`): the first page.
@@ -786,6 +851,8 @@ impl SalesforceClient {
         request: ApiRequest,
         version_path: Option<String>,
     ) -> Result<ApiResponse, SfError> {
+        // Closed never happens (the semaphore lives as long as the context); proceed anyway.
+        let _permit = self.inner.permits.acquire().await.ok();
         let retry = self.inner.context.options.retry;
         let mut retries = 0u32;
         let mut renewed = false;
