@@ -742,3 +742,135 @@ async fn ids_name_their_object_from_standard_prefixes_or_describe_global() {
         custom["name"].as_str().map(str::to_string)
     );
 }
+
+#[tokio::test]
+async fn a_read_that_times_out_names_the_setting_after_bounded_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json")).set_delay(Duration::from_secs(2)),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("times out");
+    assert!(
+        matches!(
+            err,
+            SfError::Unreachable {
+                failure: NetworkFailure::Timeout,
+                setting: "SF_INSTANCE_URL",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("did not answer in time"));
+}
+
+#[tokio::test]
+async fn a_tls_failure_is_named_as_such() {
+    // https to a plain-http listener on loopback: the handshake cannot succeed.
+    let server = MockServer::start().await;
+    let https = server.uri().replacen("http://", "https://", 1);
+    let mut connection = sfmcp::salesforce::Connection::direct(
+        Some(url(&https)),
+        sfmcp::salesforce::DirectCredential::AccessToken {
+            access_token: sfmcp::salesforce::Secret::new(TOKEN),
+            login_url: url(&https),
+            client: None,
+        },
+    );
+    connection.api_version = Some("62.0".into());
+    let client = client(connection, fast_options());
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("no TLS there");
+    assert!(
+        matches!(
+            err,
+            SfError::Unreachable {
+                failure: NetworkFailure::Tls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("secure connection"));
+}
+
+#[tokio::test]
+async fn trace_level_logs_hold_no_token() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(header("authorization", "Bearer 00Dx!old-token"))
+        .respond_with(sf_json(
+            401,
+            fixture("restforce/error-expired-session.json"),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "00Dx!renewed-token",
+            "instance_url": server.uri(),
+            "scope": "api"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .respond_with(sf_json(200, fixture("restforce/query-empty.json")))
+        .mount(&server)
+        .await;
+    let client = client(
+        refresh_connection(&server, "00Dx!old-token"),
+        fast_options(),
+    );
+    client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect("query after refresh");
+    drop(_guard);
+    let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).to_string();
+    assert!(logs.contains("Salesforce request"), "logging was captured");
+    for secret in [
+        "old-token",
+        "renewed-token",
+        "5Aep-refresh-token-value",
+        "client-secret-value",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in logs");
+    }
+}

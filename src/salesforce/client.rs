@@ -1170,6 +1170,11 @@ fn classify(error: &reqwest::Error) -> NetworkFailure {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return NetworkFailure::Refused,
                 std::io::ErrorKind::TimedOut => return NetworkFailure::Timeout,
+                // While connecting, malformed data is the TLS layer refusing what it got
+                // (plain http where https was expected, a bad certificate).
+                std::io::ErrorKind::InvalidData if error.is_connect() => {
+                    return NetworkFailure::Tls;
+                }
                 _ => {}
             }
         }
@@ -1185,7 +1190,11 @@ fn classify(error: &reqwest::Error) -> NetworkFailure {
         || all.contains("name or service not known")
     {
         NetworkFailure::Dns
-    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+    } else if all.contains("certificate")
+        || all.contains("tls")
+        || all.contains("handshake")
+        || all.contains("corrupt message")
+    {
         NetworkFailure::Tls
     } else if all.contains("refused") {
         NetworkFailure::Refused
