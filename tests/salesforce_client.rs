@@ -874,3 +874,72 @@ async fn trace_level_logs_hold_no_token() {
         assert!(!logs.contains(secret), "{secret} in logs");
     }
 }
+
+#[tokio::test]
+async fn the_concurrent_limit_is_retried_for_reads_but_the_daily_limit_is_not() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Account"))
+        .respond_with(sf_json(
+            403,
+            json!([{"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Account"))
+        .respond_with(sf_json(200, fixture("restforce/query-empty.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Lead"))
+        .respond_with(sf_json(
+            403,
+            json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect("retried after the concurrent limit");
+    let err = client
+        .query("SELECT Id FROM Lead", QueryOptions::default())
+        .await
+        .expect_err("daily limit");
+    assert_eq!(err.limit_name(), Some("TotalRequests"));
+}
+
+#[tokio::test]
+async fn concurrent_describes_of_one_object_share_one_fetch() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/sobjects/Contact/describe")))
+        .respond_with(
+            sf_json(200, fixture("cumulusci/describe-contact.json"))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.describe("Contact").await })
+        })
+        .collect();
+    let mut schemas = Vec::new();
+    for call in calls {
+        schemas.push(call.await.expect("task").expect("describe"));
+    }
+    assert!(schemas.iter().all(|s| Arc::ptr_eq(s, &schemas[0])));
+}

@@ -916,11 +916,6 @@ impl SalesforceClient {
                 self.inner.auth.renew(Some(session.generation)).await?;
                 continue;
             }
-            if status >= 500 && request.method == HttpMethod::Get && retries < retry.max_retries {
-                retries += 1;
-                tokio::time::sleep(RetryPolicy::delay(retry.server_error_backoff, retries)).await;
-                continue;
-            }
             let last_modified = response
                 .headers()
                 .get(reqwest::header::LAST_MODIFIED)
@@ -928,7 +923,16 @@ impl SalesforceClient {
                 .map(str::to_string);
             let body = match response.bytes().await {
                 Ok(body) => body.to_vec(),
-                Err(e) => return Err(self.send_failure(&request, &e, &url, setting)),
+                Err(e) => {
+                    // A body cut off mid-way: a read can simply be asked again.
+                    if request.method == HttpMethod::Get && retries < retry.max_retries {
+                        retries += 1;
+                        tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
+                            .await;
+                        continue;
+                    }
+                    return Err(self.send_failure(&request, &e, &url, setting));
+                }
             };
             if (200..300).contains(&status) || status == 304 {
                 return Ok(ApiResponse {
@@ -937,9 +941,10 @@ impl SalesforceClient {
                     body,
                 });
             }
-            if status == 401 && !self.inner.auth.can_renew() && self.plane() == PlaneKind::Paragon {
+            let paragon = self.plane() == PlaneKind::Paragon;
+            let err = error_from_body(status, &body, paragon, &request.what);
+            if status == 401 && paragon && !self.inner.auth.can_renew() {
                 // A fixed Paragon token cannot be renewed: say which setting to fix.
-                let err = error_from_body(status, &body, true, &request.what);
                 if let SfError::Paragon { .. } = err {
                     return Err(SfError::Auth {
                         flow: self.inner.auth.flow(),
@@ -948,14 +953,18 @@ impl SalesforceClient {
                         description: err.to_string(),
                     });
                 }
-                return Err(err);
             }
-            return Err(error_from_body(
-                status,
-                &body,
-                self.plane() == PlaneKind::Paragon,
-                &request.what,
-            ));
+            // 5xx, UNABLE_TO_LOCK_ROW, the concurrent-request limit: worth asking again,
+            // for reads only.
+            if err.is_transient()
+                && request.method == HttpMethod::Get
+                && retries < retry.max_retries
+            {
+                retries += 1;
+                tokio::time::sleep(RetryPolicy::delay(retry.server_error_backoff, retries)).await;
+                continue;
+            }
+            return Err(err);
         }
     }
 

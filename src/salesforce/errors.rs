@@ -240,6 +240,7 @@ impl SfError {
                             .limit_name()
                             .is_some_and(|l| l.starts_with("Concurrent")))
             }
+            SfError::Paragon { status, .. } => *status >= 500,
             SfError::Unreachable { failure, .. } => {
                 matches!(failure, NetworkFailure::Timeout | NetworkFailure::Other)
             }
