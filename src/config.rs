@@ -53,7 +53,7 @@ fn config_error(setting: &'static str, message: impl Into<String>) -> ConfigErro
 /// with `#[command(flatten)]`.
 #[derive(Clone, Default, clap::Args)]
 pub struct ConnectionSettings {
-    /// TOML file with [salesforce] or [paragon] settings; flags and environment win over it.
+    /// TOML settings file (a salesforce or paragon section); flags and environment win over it.
     #[arg(long = "config", env = "SFMCP_CONFIG", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
 

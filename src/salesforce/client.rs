@@ -935,6 +935,11 @@ impl SalesforceClient {
                 }
             };
             if (200..300).contains(&status) || status == 304 {
+                let body = if self.plane() == PlaneKind::Paragon {
+                    unwrap_paragon_output(body)
+                } else {
+                    body
+                };
                 return Ok(ApiResponse {
                     status,
                     last_modified,
@@ -1001,6 +1006,27 @@ fn add_batch_size(request: &mut ApiRequest, batch_size: Option<u16>) {
             "Sforce-Query-Options",
             format!("batchSize={}", size.clamp(200, 2000)),
         ));
+    }
+}
+
+/// Paragon may wrap the provider's answer as `{"output": ...}` when it does not honour the
+/// raw-response header; Salesforce never answers with that lone key.
+fn unwrap_paragon_output(body: Vec<u8>) -> Vec<u8> {
+    let looks_wrapped = body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(9)
+        .copied()
+        .eq(b"{\"output\"".iter().copied());
+    if !looks_wrapped {
+        return body;
+    }
+    match serde_json::from_slice::<Map<String, Value>>(&body) {
+        Ok(mut wrapper) if wrapper.len() == 1 => match wrapper.remove("output") {
+            Some(inner) => serde_json::to_vec(&inner).unwrap_or(body),
+            None => body,
+        },
+        _ => body,
     }
 }
 
@@ -1249,6 +1275,18 @@ mod tests {
             strip_version_prefix("/services/data/v62.0/query/01gD-2000"),
             "/query/01gD-2000"
         );
+    }
+
+    #[test]
+    fn paragon_output_wrapper_is_removed_only_when_alone() {
+        let wrapped = br#" {"output": {"totalSize": 0, "done": true, "records": []}}"#.to_vec();
+        let unwrapped: Value =
+            serde_json::from_slice(&unwrap_paragon_output(wrapped)).expect("json");
+        assert_eq!(unwrapped["done"], true);
+        let two_keys = br#"{"output": 1, "other": 2}"#.to_vec();
+        assert_eq!(unwrap_paragon_output(two_keys.clone()), two_keys);
+        let plain = br#"{"totalSize": 0}"#.to_vec();
+        assert_eq!(unwrap_paragon_output(plain.clone()), plain);
     }
 
     #[test]
