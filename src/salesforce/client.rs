@@ -1,7 +1,7 @@
 //! [`SalesforceClient`]: the REST calls sfmcp makes, on either credential plane.
 //!
 //! One pooled HTTP client serves every connection ([`ClientContext`]). The HTTP layer can
-//! express only GET, POST and PATCH ([`HttpMethod`] has no other variant), so no code path
+//! express only GET, POST and PATCH (`HttpMethod` has no other variant), so no code path
 //! can delete anything. Reads are retried on 5xx and connection failures with short jittered
 //! backoff; writes never are, and a write whose outcome is unknown says so.
 
