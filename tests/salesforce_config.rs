@@ -242,3 +242,45 @@ fn settings_debug_output_holds_no_secret() {
     let shown = format!("{settings:?}");
     assert!(!shown.contains("very-secret"), "{shown}");
 }
+
+#[test]
+fn usage_thresholds_and_timeout_become_client_options() {
+    let defaults = ConnectionSettings::default()
+        .client_options()
+        .expect("defaults are valid");
+    assert_eq!(defaults.usage.warn_share, 0.90);
+    let cli = Cli::try_parse_from([
+        "sfmcp",
+        "--usage-warn-percent",
+        "80",
+        "--usage-ceiling-percent",
+        "95",
+        "--request-timeout-secs",
+        "30",
+    ])
+    .expect("flags parse");
+    let options = cli.settings.client_options().expect("valid");
+    assert_eq!(options.usage.warn_share, 0.80);
+    assert_eq!(options.usage.ceiling_share, 0.95);
+    assert_eq!(options.request_timeout, std::time::Duration::from_secs(30));
+    let inverted = ConnectionSettings {
+        usage_warn_percent: Some(95),
+        usage_ceiling_percent: Some(80),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(
+        inverted
+            .client_options()
+            .expect_err("ceiling below warning")
+            .setting,
+        "SFMCP_USAGE_CEILING_PERCENT"
+    );
+    let too_long = ConnectionSettings {
+        request_timeout_secs: Some(0),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(
+        too_long.client_options().expect_err("zero timeout").setting,
+        "SFMCP_REQUEST_TIMEOUT_SECS"
+    );
+}
