@@ -386,6 +386,8 @@ struct Inner {
     tenant: TenantKey,
     usage: Arc<UsageTracker>,
     permits: Arc<tokio::sync::Semaphore>,
+    /// The org's instance, learnt from a describe (Paragon plane, for record links).
+    learned_instance: std::sync::RwLock<Option<Url>>,
     /// `/services/data/v62.0`, once known.
     version_path: tokio::sync::OnceCell<String>,
 }
@@ -427,6 +429,7 @@ impl SalesforceClient {
                 tenant,
                 usage,
                 permits,
+                learned_instance: std::sync::RwLock::new(None),
                 version_path,
             }),
         })
@@ -490,12 +493,33 @@ impl SalesforceClient {
 
     /// How record links are made for this org (needs the instance URL: after connecting on
     /// the direct plane; on the Paragon plane only when one was configured).
+    ///
+    /// On the Paragon plane without a configured instance URL, the org's host is learnt from
+    /// the absolute `uiDetailTemplate` in an object's describe (the User describe, cached,
+    /// if no describe was fetched yet).
     pub async fn record_links(&self) -> Result<RecordLinks, SfError> {
         let session = self.inner.auth.session().await?;
-        Ok(session
-            .instance_url
+        if let Some(instance) = &session.instance_url {
+            return Ok(RecordLinks::for_instance(instance));
+        }
+        if self.learned_instance().is_none() && self.plane() == PlaneKind::Paragon {
+            // A failure here only costs the links, never the caller's result.
+            if let Err(e) = self.describe("User").await {
+                tracing::debug!(error = %e, "could not learn the org's host for record links");
+            }
+        }
+        Ok(self
+            .learned_instance()
             .as_ref()
             .map_or(RecordLinks::None, RecordLinks::for_instance))
+    }
+
+    fn learned_instance(&self) -> Option<Url> {
+        self.inner
+            .learned_instance
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Where the org's API usage stands, from the last response.
@@ -576,6 +600,15 @@ impl SalesforceClient {
             return Ok(DescribeFetch::NotModified);
         }
         let schema: ObjectSchema = response.json(&what)?;
+        if self.plane() == PlaneKind::Paragon && self.learned_instance().is_none() {
+            if let Some(instance) = instance_from_describe(&response.body) {
+                *self
+                    .inner
+                    .learned_instance
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(instance);
+            }
+        }
         Ok(DescribeFetch::Modified {
             schema: Box::new(schema.index()),
             last_modified: response.last_modified,
@@ -1028,6 +1061,27 @@ fn unwrap_paragon_output(body: Vec<u8>) -> Vec<u8> {
         },
         _ => body,
     }
+}
+
+/// The org's origin from a describe's absolute `urls.uiDetailTemplate`
+/// (`https://acme.my.salesforce.com/{ID}`).
+fn instance_from_describe(body: &[u8]) -> Option<Url> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Urls {
+        ui_detail_template: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Describe {
+        urls: Option<Urls>,
+    }
+    let describe: Describe = serde_json::from_slice(body).ok()?;
+    let template = describe.urls?.ui_detail_template?;
+    let url = Url::parse(&template).ok()?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return None;
+    }
+    Url::parse(&url.origin().ascii_serialization()).ok()
 }
 
 fn parse_search(response: &ApiResponse) -> Result<SearchResult, SfError> {
