@@ -600,14 +600,15 @@ impl SalesforceClient {
             return Ok(DescribeFetch::NotModified);
         }
         let schema: ObjectSchema = response.json(&what)?;
-        if self.plane() == PlaneKind::Paragon && self.learned_instance().is_none() {
-            if let Some(instance) = instance_from_describe(&response.body) {
-                *self
-                    .inner
-                    .learned_instance
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(instance);
-            }
+        if self.plane() == PlaneKind::Paragon
+            && self.learned_instance().is_none()
+            && let Some(instance) = instance_from_describe(&response.body)
+        {
+            *self
+                .inner
+                .learned_instance
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(instance);
         }
         Ok(DescribeFetch::Modified {
             schema: Box::new(schema.index()),
