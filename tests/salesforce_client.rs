@@ -943,3 +943,34 @@ async fn concurrent_describes_of_one_object_share_one_fetch() {
     }
     assert!(schemas.iter().all(|s| Arc::ptr_eq(s, &schemas[0])));
 }
+
+#[tokio::test]
+async fn forgetting_a_tenant_drops_its_describes_and_usage() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        "/sobjects/Account/describe",
+        fixture("cumulusci/describe-account.json"),
+    )
+    .await;
+    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let client = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("client");
+    client.describe("Account").await.expect("describe");
+    assert!(matches!(
+        client.schema().object("Account"),
+        Lookup::Found(_)
+    ));
+    assert_eq!(
+        context.usage().snapshot()[0].1.map(|u| u.used),
+        Some(18),
+        "usage learnt from the response"
+    );
+    context.forget_tenant(client.tenant());
+    assert!(matches!(
+        client.schema().object("Account"),
+        Lookup::NotLoaded
+    ));
+    assert!(context.usage().snapshot().is_empty());
+}

@@ -171,9 +171,21 @@ impl ClientContext {
             && let Some(evicted) = clients.keys().next().cloned()
         {
             clients.remove(&evicted);
+            self.forget_tenant(&evicted);
         }
         clients.insert(tenant, client.clone());
         Ok(client)
+    }
+
+    /// Drops what is kept for a tenant (describes, usage, concurrency slots), so tenants
+    /// keyed by a hash of a rotating token do not pile up.
+    pub fn forget_tenant(&self, tenant: &TenantKey) {
+        self.describe_cache.invalidate(tenant);
+        self.usage.forget(tenant.as_str());
+        self.concurrency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
     }
 
     pub fn describe_cache(&self) -> &Arc<DescribeCache> {

@@ -220,6 +220,10 @@ impl DescribeCache {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(tenant);
+        self.fetching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(t, _), _| t != tenant);
     }
 
     /// Validation's view of one tenant's entries.

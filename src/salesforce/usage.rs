@@ -213,6 +213,13 @@ impl UsageRegistry {
             .clone()
     }
 
+    pub fn forget(&self, tenant: &str) {
+        self.trackers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
+    }
+
     /// Every tenant's last known usage, for metrics.
     pub fn snapshot(&self) -> Vec<(String, Option<ApiUsage>)> {
         let trackers = self.trackers.lock().unwrap_or_else(PoisonError::into_inner);
