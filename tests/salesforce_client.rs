@@ -549,6 +549,21 @@ async fn nothing_listening_fails_fast_and_names_sf_instance_url() {
     );
     assert!(err.next_step().contains("SF_INSTANCE_URL"));
     assert!(!err.to_string().contains(TOKEN));
+    // A create that could not even connect was provably not sent: no "unknown outcome".
+    let create = client
+        .create("Account", &fields(json!({"Name": "Acme"})))
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(
+            create,
+            SfError::Unreachable {
+                failure: NetworkFailure::Refused,
+                ..
+            }
+        ),
+        "{create:?}"
+    );
 }
 
 #[tokio::test]

@@ -318,7 +318,7 @@ fn api_next_step(status: u16, code: &str, fields: &[String], limit: Option<&str>
         format!(" ({})", fields.join(", "))
     };
     match code {
-        "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => "Reauthorize the connection: Salesforce rejected the access token even after a refresh. Run `sfmcp login` again or set a fresh SF_ACCESS_TOKEN / SF_REFRESH_TOKEN; a token also stops working when the session is revoked or the user's IP is outside the allowed ranges.".to_string(),
+        "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => "Reauthorize the connection: Salesforce rejected the access token (expired or revoked, and any renewal sfmcp could make did not help). Run `sfmcp login` again or set a fresh SF_ACCESS_TOKEN / SF_REFRESH_TOKEN; a token also stops working when the session is revoked or the user's IP is outside the allowed ranges.".to_string(),
         "REQUEST_LIMIT_EXCEEDED" => match limit {
             Some("TotalRequests") => "The org's daily API allocation (TotalRequests) is used up. It is a rolling 24-hour window: calls succeed again as older ones age out. Do not retry in a loop; the admin can see usage under Setup > System Overview.".to_string(),
             Some(l) if l.starts_with("Concurrent") => format!("Too many long-running requests are open at once ({l}). Wait a few seconds and try again with fewer parallel calls."),
