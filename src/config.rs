@@ -27,6 +27,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::salesforce::login::{StoredCredentials, credentials_path, load_credentials};
 use crate::salesforce::{
     ClientOptions, Connection, DirectCredential, OAuthClient, PARAGON_DEFAULT_PROXY, ParagonAuth,
     ParagonUser, Secret, SigningKey,
@@ -126,6 +127,11 @@ pub struct ConnectionSettings {
     #[arg(long, env = "PARAGON_CREDENTIAL_ID", value_name = "UUID")]
     pub paragon_credential_id: Option<String>,
 
+    /// The credentials `sfmcp login` saved (default: the user's config directory); used
+    /// when no other Salesforce credential is set.
+    #[arg(long, env = "SFMCP_CREDENTIALS_FILE", value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+
     /// Results carry a warning above this share of the org's daily API allocation (default 90).
     #[arg(long, env = "SFMCP_USAGE_WARN_PERCENT", value_name = "PERCENT")]
     pub usage_warn_percent: Option<u8>,
@@ -157,6 +163,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("paragon_signing_key_file", &self.paragon_signing_key_file)
             .field("paragon_user_id", &self.paragon_user_id)
             .field("paragon_credential_id", &self.paragon_credential_id)
+            .field("credentials_file", &self.credentials_file)
             .field("usage_warn_percent", &self.usage_warn_percent)
             .field("usage_ceiling_percent", &self.usage_ceiling_percent)
             .field("request_timeout_secs", &self.request_timeout_secs)
@@ -388,7 +395,9 @@ impl ConnectionSettings {
                     client_secret,
                 }),
             }
-        } else if let (Some(client_id), Some(client_secret)) = (client_id.clone(), client_secret) {
+        } else if let (Some(client_id), Some(client_secret)) =
+            (client_id.clone(), client_secret.clone())
+        {
             // Client credentials are served only by the org's own My Domain.
             let token_url = explicit_login
                 .filter(|u| !is_generic_login(u))
@@ -399,6 +408,21 @@ impl ConnectionSettings {
                 client_id,
                 client_secret,
             }
+        } else if let Some(stored) = self.stored_login()? {
+            let login_url = parse_url("SF_LOGIN_URL", &stored.login_url)?;
+            let instance = parse_url("SF_INSTANCE_URL", &stored.instance_url)?;
+            return Ok(Connection::direct(
+                instance_url.or(Some(instance)),
+                DirectCredential::RefreshToken {
+                    login_url,
+                    client: OAuthClient {
+                        client_id: stored.client_id,
+                        client_secret: client_secret.or(stored.client_secret),
+                    },
+                    refresh_token: stored.refresh_token,
+                    access_token: None,
+                },
+            ));
         } else if client_id.is_some() {
             return Err(config_error(
                 "SF_CLIENT_SECRET",
@@ -411,6 +435,15 @@ impl ConnectionSettings {
             ));
         };
         Ok(Connection::direct(instance_url, credential))
+    }
+
+    /// What `sfmcp login` saved, if anything.
+    fn stored_login(&self) -> Result<Option<StoredCredentials>, ConfigError> {
+        let Some(path) = present_path(self.credentials_file.clone()).or_else(credentials_path)
+        else {
+            return Ok(None);
+        };
+        load_credentials(&path).map_err(|message| config_error("SFMCP_CREDENTIALS_FILE", message))
     }
 
     fn paragon(&self) -> Result<Connection, ConfigError> {

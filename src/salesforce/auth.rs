@@ -812,7 +812,7 @@ impl Authenticator {
     }
 }
 
-fn oauth_error(flow: AuthFlow, status: u16, body: &[u8]) -> SfError {
+pub(crate) fn oauth_error(flow: AuthFlow, status: u16, body: &[u8]) -> SfError {
     match serde_json::from_slice::<OAuthErrorBody>(body) {
         Ok(e) => SfError::Auth {
             flow,

@@ -49,6 +49,7 @@ pub mod client;
 pub mod describe_cache;
 pub mod errors;
 pub mod ids;
+pub mod login;
 pub mod secret;
 pub mod urls;
 pub mod usage;
