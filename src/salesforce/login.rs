@@ -388,6 +388,17 @@ pub async fn run(args: LoginArgs) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// `sfmcp login` for main.rs: runs the flow and maps the outcome to an exit code.
+pub async fn command(args: LoginArgs) -> std::process::ExitCode {
+    match run(args).await {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sfmcp login: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 fn open_browser(url: &Url) {
     let opener = if cfg!(target_os = "macos") {
         "open"
