@@ -22,13 +22,15 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
+use crate::salesforce::login::{StoredCredentials, credentials_path, load_credentials};
 use crate::salesforce::{
-    Connection, DirectCredential, OAuthClient, PARAGON_DEFAULT_PROXY, ParagonAuth, ParagonUser,
-    Secret, SigningKey,
+    ClientOptions, Connection, DirectCredential, OAuthClient, PARAGON_DEFAULT_PROXY, ParagonAuth,
+    ParagonUser, Secret, SigningKey,
 };
 
 const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
@@ -53,7 +55,7 @@ fn config_error(setting: &'static str, message: impl Into<String>) -> ConfigErro
 /// with `#[command(flatten)]`.
 #[derive(Clone, Default, clap::Args)]
 pub struct ConnectionSettings {
-    /// TOML file with [salesforce] or [paragon] settings; flags and environment win over it.
+    /// TOML settings file (a salesforce or paragon section); flags and environment win over it.
     #[arg(long = "config", env = "SFMCP_CONFIG", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
 
@@ -124,6 +126,21 @@ pub struct ConnectionSettings {
     /// Which of the user's connected Salesforce accounts to use (X-Paragon-Credential).
     #[arg(long, env = "PARAGON_CREDENTIAL_ID", value_name = "UUID")]
     pub paragon_credential_id: Option<String>,
+
+    /// The credentials `sfmcp login` saved (default: the user's config directory); used
+    /// when no other Salesforce credential is set.
+    #[arg(long, env = "SFMCP_CREDENTIALS_FILE", value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+
+    /// Results carry a warning above this share of the org's daily API allocation (default 90).
+    #[arg(long, env = "SFMCP_USAGE_WARN_PERCENT", value_name = "PERCENT")]
+    pub usage_warn_percent: Option<u8>,
+    /// Above this share of the daily API allocation only essential calls go (default 98).
+    #[arg(long, env = "SFMCP_USAGE_CEILING_PERCENT", value_name = "PERCENT")]
+    pub usage_ceiling_percent: Option<u8>,
+    /// Seconds one Salesforce request may take (default 60).
+    #[arg(long, env = "SFMCP_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
+    pub request_timeout_secs: Option<u64>,
 }
 
 impl fmt::Debug for ConnectionSettings {
@@ -146,6 +163,10 @@ impl fmt::Debug for ConnectionSettings {
             .field("paragon_signing_key_file", &self.paragon_signing_key_file)
             .field("paragon_user_id", &self.paragon_user_id)
             .field("paragon_credential_id", &self.paragon_credential_id)
+            .field("credentials_file", &self.credentials_file)
+            .field("usage_warn_percent", &self.usage_warn_percent)
+            .field("usage_ceiling_percent", &self.usage_ceiling_percent)
+            .field("request_timeout_secs", &self.request_timeout_secs)
             .finish()
     }
 }
@@ -170,6 +191,9 @@ struct FileSalesforce {
     username: Option<String>,
     jwt_key_file: Option<PathBuf>,
     api_version: Option<String>,
+    usage_warn_percent: Option<u8>,
+    usage_ceiling_percent: Option<u8>,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,7 +249,48 @@ impl ConnectionSettings {
             present_path(self.paragon_signing_key_file).or(relative(p.signing_key_file));
         self.paragon_user_id = present(self.paragon_user_id).or(p.user_id);
         self.paragon_credential_id = present(self.paragon_credential_id).or(p.credential_id);
+        self.usage_warn_percent = self.usage_warn_percent.or(s.usage_warn_percent);
+        self.usage_ceiling_percent = self.usage_ceiling_percent.or(s.usage_ceiling_percent);
+        self.request_timeout_secs = self.request_timeout_secs.or(s.request_timeout_secs);
         Ok(self)
+    }
+
+    /// The client's options from the usage and timeout settings (file included).
+    pub fn client_options(&self) -> Result<ClientOptions, ConfigError> {
+        let s = self.clone().with_file()?;
+        let mut options = ClientOptions::default();
+        let warn = s
+            .usage_warn_percent
+            .unwrap_or((options.usage.warn_share * 100.0).round() as u8);
+        let ceiling = s
+            .usage_ceiling_percent
+            .unwrap_or((options.usage.ceiling_share * 100.0).round() as u8);
+        if !(1..=100).contains(&warn) {
+            return Err(config_error(
+                "SFMCP_USAGE_WARN_PERCENT",
+                format!("{warn} is not a percentage between 1 and 100."),
+            ));
+        }
+        if !(1..=100).contains(&ceiling) || ceiling < warn {
+            return Err(config_error(
+                "SFMCP_USAGE_CEILING_PERCENT",
+                format!("{ceiling} must be between SFMCP_USAGE_WARN_PERCENT ({warn}) and 100."),
+            ));
+        }
+        options.usage.warn_share = f64::from(warn) / 100.0;
+        options.usage.ceiling_share = f64::from(ceiling) / 100.0;
+        if let Some(secs) = s.request_timeout_secs {
+            if secs == 0 || secs > 600 {
+                return Err(config_error(
+                    "SFMCP_REQUEST_TIMEOUT_SECS",
+                    format!(
+                        "{secs} is out of range: use 1 to 600 seconds (Salesforce stops requests at 10 minutes)."
+                    ),
+                ));
+            }
+            options.request_timeout = Duration::from_secs(secs);
+        }
+        Ok(options)
     }
 
     /// Reads the `--config` file (if any) and builds the connection, or says which setting
@@ -330,7 +395,9 @@ impl ConnectionSettings {
                     client_secret,
                 }),
             }
-        } else if let (Some(client_id), Some(client_secret)) = (client_id.clone(), client_secret) {
+        } else if let (Some(client_id), Some(client_secret)) =
+            (client_id.clone(), client_secret.clone())
+        {
             // Client credentials are served only by the org's own My Domain.
             let token_url = explicit_login
                 .filter(|u| !is_generic_login(u))
@@ -341,6 +408,21 @@ impl ConnectionSettings {
                 client_id,
                 client_secret,
             }
+        } else if let Some(stored) = self.stored_login()? {
+            let login_url = parse_url("SF_LOGIN_URL", &stored.login_url)?;
+            let instance = parse_url("SF_INSTANCE_URL", &stored.instance_url)?;
+            return Ok(Connection::direct(
+                instance_url.or(Some(instance)),
+                DirectCredential::RefreshToken {
+                    login_url,
+                    client: OAuthClient {
+                        client_id: stored.client_id,
+                        client_secret: client_secret.or(stored.client_secret),
+                    },
+                    refresh_token: stored.refresh_token,
+                    access_token: None,
+                },
+            ));
         } else if client_id.is_some() {
             return Err(config_error(
                 "SF_CLIENT_SECRET",
@@ -353,6 +435,15 @@ impl ConnectionSettings {
             ));
         };
         Ok(Connection::direct(instance_url, credential))
+    }
+
+    /// What `sfmcp login` saved, if anything.
+    fn stored_login(&self) -> Result<Option<StoredCredentials>, ConfigError> {
+        let Some(path) = present_path(self.credentials_file.clone()).or_else(credentials_path)
+        else {
+            return Ok(None);
+        };
+        load_credentials(&path).map_err(|message| config_error("SFMCP_CREDENTIALS_FILE", message))
     }
 
     fn paragon(&self) -> Result<Connection, ConfigError> {

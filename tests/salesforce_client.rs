@@ -372,6 +372,7 @@ async fn usage_is_read_from_every_response_and_the_ceiling_stops_normal_calls() 
         usage: UsagePolicy {
             warn_share: 0.90,
             ceiling_share: 0.99,
+            ..UsagePolicy::default()
         },
         ..fast_options()
     };
@@ -548,6 +549,21 @@ async fn nothing_listening_fails_fast_and_names_sf_instance_url() {
     );
     assert!(err.next_step().contains("SF_INSTANCE_URL"));
     assert!(!err.to_string().contains(TOKEN));
+    // A create that could not even connect was provably not sent: no "unknown outcome".
+    let create = client
+        .create("Account", &fields(json!({"Name": "Acme"})))
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(
+            create,
+            SfError::Unreachable {
+                failure: NetworkFailure::Refused,
+                ..
+            }
+        ),
+        "{create:?}"
+    );
 }
 
 #[tokio::test]
@@ -636,4 +652,340 @@ async fn tenant_schema_answers_found_not_loaded_and_unknown() {
         schema.object_for_key_prefix("006").as_deref(),
         Some("Opportunity")
     );
+}
+
+#[tokio::test]
+async fn one_tenant_has_at_most_its_concurrency_cap_in_flight() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json"))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .expect(6)
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        max_concurrent_per_tenant: 2,
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let started = Instant::now();
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .query("SELECT Id FROM Account", QueryOptions::default())
+                    .await
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("query");
+    }
+    // Six 100 ms calls, two at a time, cannot finish in less than three rounds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn client_for_reuses_a_tenants_client_and_separates_credentials() {
+    let server = MockServer::start().await;
+    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let a1 = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("a1");
+    let a2 = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("a2");
+    let b = context
+        .client_for(token_connection(&server, "00Dx!someone-else"))
+        .expect("b");
+    assert_eq!(a1.tenant(), a2.tenant());
+    assert_ne!(a1.tenant(), b.tenant());
+    assert!(!a1.tenant().as_str().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn ids_name_their_object_from_standard_prefixes_or_describe_global() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        "/sobjects",
+        fixture("cumulusci/describe-global.json"),
+    )
+    .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    let contact = SalesforceId::parse("003RO0000035WQgYAM").expect("id");
+    assert_eq!(
+        client
+            .object_for_id(&contact)
+            .await
+            .expect("lookup")
+            .as_deref(),
+        Some("Contact")
+    );
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "standard prefixes need no call"
+    );
+    let global = fixture("cumulusci/describe-global.json");
+    // An object the built-in table does not know, as a custom object would be.
+    let custom = global["sobjects"]
+        .as_array()
+        .expect("sobjects")
+        .iter()
+        .find(|o| {
+            o["keyPrefix"]
+                .as_str()
+                .is_some_and(|p| sfmcp::salesforce::standard_object_for_prefix(p).is_none())
+        })
+        .expect("an object whose prefix is not in the standard table");
+    let prefix = custom["keyPrefix"].as_str().expect("prefix");
+    let id = SalesforceId::parse(&format!("{prefix}000000000001")).expect("custom id");
+    assert_eq!(
+        client.object_for_id(&id).await.expect("lookup"),
+        custom["name"].as_str().map(str::to_string)
+    );
+}
+
+#[tokio::test]
+async fn a_read_that_times_out_names_the_setting_after_bounded_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json")).set_delay(Duration::from_secs(2)),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("times out");
+    assert!(
+        matches!(
+            err,
+            SfError::Unreachable {
+                failure: NetworkFailure::Timeout,
+                setting: "SF_INSTANCE_URL",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("did not answer in time"));
+}
+
+#[tokio::test]
+async fn a_tls_failure_is_named_as_such() {
+    // https to a plain-http listener on loopback: the handshake cannot succeed.
+    let server = MockServer::start().await;
+    let https = server.uri().replacen("http://", "https://", 1);
+    let mut connection = sfmcp::salesforce::Connection::direct(
+        Some(url(&https)),
+        sfmcp::salesforce::DirectCredential::AccessToken {
+            access_token: sfmcp::salesforce::Secret::new(TOKEN),
+            login_url: url(&https),
+            client: None,
+        },
+    );
+    connection.api_version = Some("62.0".into());
+    let client = client(connection, fast_options());
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("no TLS there");
+    assert!(
+        matches!(
+            err,
+            SfError::Unreachable {
+                failure: NetworkFailure::Tls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("secure connection"));
+}
+
+#[tokio::test]
+async fn trace_level_logs_hold_no_token() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(header("authorization", "Bearer 00Dx!old-token"))
+        .respond_with(sf_json(
+            401,
+            fixture("restforce/error-expired-session.json"),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "00Dx!renewed-token",
+            "instance_url": server.uri(),
+            "scope": "api"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .respond_with(sf_json(200, fixture("restforce/query-empty.json")))
+        .mount(&server)
+        .await;
+    let client = client(
+        refresh_connection(&server, "00Dx!old-token"),
+        fast_options(),
+    );
+    client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect("query after refresh");
+    drop(_guard);
+    let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).to_string();
+    assert!(logs.contains("Salesforce request"), "logging was captured");
+    for secret in [
+        "old-token",
+        "renewed-token",
+        "5Aep-refresh-token-value",
+        "client-secret-value",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in logs");
+    }
+}
+
+#[tokio::test]
+async fn the_concurrent_limit_is_retried_for_reads_but_the_daily_limit_is_not() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Account"))
+        .respond_with(sf_json(
+            403,
+            json!([{"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Account"))
+        .respond_with(sf_json(200, fixture("restforce/query-empty.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/query")))
+        .and(query_param("q", "SELECT Id FROM Lead"))
+        .respond_with(sf_json(
+            403,
+            json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect("retried after the concurrent limit");
+    let err = client
+        .query("SELECT Id FROM Lead", QueryOptions::default())
+        .await
+        .expect_err("daily limit");
+    assert_eq!(err.limit_name(), Some("TotalRequests"));
+}
+
+#[tokio::test]
+async fn concurrent_describes_of_one_object_share_one_fetch() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/sobjects/Contact/describe")))
+        .respond_with(
+            sf_json(200, fixture("cumulusci/describe-contact.json"))
+                .set_delay(Duration::from_millis(100)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.describe("Contact").await })
+        })
+        .collect();
+    let mut schemas = Vec::new();
+    for call in calls {
+        schemas.push(call.await.expect("task").expect("describe"));
+    }
+    assert!(schemas.iter().all(|s| Arc::ptr_eq(s, &schemas[0])));
+}
+
+#[tokio::test]
+async fn forgetting_a_tenant_drops_its_describes_and_usage() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        "/sobjects/Account/describe",
+        fixture("cumulusci/describe-account.json"),
+    )
+    .await;
+    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let client = context
+        .client_for(token_connection(&server, TOKEN))
+        .expect("client");
+    client.describe("Account").await.expect("describe");
+    assert!(matches!(
+        client.schema().object("Account"),
+        Lookup::Found(_)
+    ));
+    assert_eq!(
+        context.usage().snapshot()[0].1.map(|u| u.used),
+        Some(18),
+        "usage learnt from the response"
+    );
+    context.forget_tenant(client.tenant());
+    assert!(matches!(
+        client.schema().object("Account"),
+        Lookup::NotLoaded
+    ));
+    assert!(context.usage().snapshot().is_empty());
 }

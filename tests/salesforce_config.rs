@@ -18,13 +18,21 @@ struct Cli {
     settings: ConnectionSettings,
 }
 
+/// No settings, and no `sfmcp login` credentials either (whatever this machine's user has).
+fn none() -> ConnectionSettings {
+    ConnectionSettings {
+        credentials_file: Some(std::env::temp_dir().join("sfmcp-test-no-such-credentials.toml")),
+        ..ConnectionSettings::default()
+    }
+}
+
 fn error(settings: &ConnectionSettings) -> ConfigError {
     settings.resolve().expect_err("settings should be refused")
 }
 
 #[test]
 fn nothing_set_names_the_settings_to_set() {
-    let err = error(&ConnectionSettings::default());
+    let err = error(&none());
     assert_eq!(err.setting, "SF_ACCESS_TOKEN");
     assert!(err.message.contains("SF_INSTANCE_URL"));
     assert!(err.message.contains("PARAGON_PROJECT_ID"));
@@ -34,7 +42,7 @@ fn nothing_set_names_the_settings_to_set() {
 fn an_access_token_needs_an_instance_url() {
     let settings = ConnectionSettings {
         access_token: Some(Secret::new("00Dx!tok")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&settings).setting, "SF_INSTANCE_URL");
     let settings = ConnectionSettings {
@@ -56,7 +64,7 @@ fn wrong_urls_and_versions_are_named() {
     let base = ConnectionSettings {
         access_token: Some(Secret::new("00Dx!tok")),
         instance_url: Some("acme.my.salesforce.com".into()),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&base).setting, "SF_INSTANCE_URL");
     let plain_http = ConnectionSettings {
@@ -95,7 +103,7 @@ fn wrong_urls_and_versions_are_named() {
 fn flows_are_picked_from_what_is_set() {
     let refresh = ConnectionSettings {
         refresh_token: Some(Secret::new("5Aep-r")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&refresh).setting, "SF_CLIENT_ID");
     let refresh = ConnectionSettings {
@@ -110,7 +118,7 @@ fn flows_are_picked_from_what_is_set() {
     let client_credentials = ConnectionSettings {
         client_id: Some("3MVG9".into()),
         client_secret: Some(Secret::new("s")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     // login.salesforce.com does not serve client credentials: the My Domain is needed.
     assert_eq!(error(&client_credentials).setting, "SF_LOGIN_URL");
@@ -126,7 +134,7 @@ fn flows_are_picked_from_what_is_set() {
     let jwt = ConnectionSettings {
         username: Some("me@acme.example".into()),
         client_id: Some("3MVG9".into()),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&jwt).setting, "SF_JWT_KEY_FILE");
     let jwt_bad_key = ConnectionSettings {
@@ -150,13 +158,13 @@ fn flows_are_picked_from_what_is_set() {
 fn paragon_settings() {
     let token_only = ConnectionSettings {
         paragon_user_token: Some(Secret::new("user-token")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&token_only).setting, "PARAGON_PROJECT_ID");
     let signing_without_user = ConnectionSettings {
         paragon_project_id: Some("proj-1".into()),
         paragon_signing_key_file: Some(key_path("test-only-rsa-key.pem")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert_eq!(error(&signing_without_user).setting, "PARAGON_USER_ID");
     let both_planes = ConnectionSettings {
@@ -217,7 +225,7 @@ fn the_file_fills_what_flags_leave_unset_and_rejects_typos() {
     .expect("write");
     let settings = ConnectionSettings {
         config_file: Some(file.clone()),
-        ..ConnectionSettings::default()
+        ..none()
     };
     let err = error(&settings);
     assert_eq!(err.setting, "SFMCP_CONFIG");
@@ -225,7 +233,7 @@ fn the_file_fills_what_flags_leave_unset_and_rejects_typos() {
 
     let missing = ConnectionSettings {
         config_file: Some(dir.path().join("absent.toml")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     assert!(error(&missing).message.contains("cannot read"));
 }
@@ -237,8 +245,48 @@ fn settings_debug_output_holds_no_secret() {
         refresh_token: Some(Secret::new("5Aep-very-secret-refresh")),
         client_secret: Some(Secret::new("very-secret-client-secret")),
         paragon_user_token: Some(Secret::new("very-secret-user-token")),
-        ..ConnectionSettings::default()
+        ..none()
     };
     let shown = format!("{settings:?}");
     assert!(!shown.contains("very-secret"), "{shown}");
+}
+
+#[test]
+fn usage_thresholds_and_timeout_become_client_options() {
+    let defaults = none().client_options().expect("defaults are valid");
+    assert_eq!(defaults.usage.warn_share, 0.90);
+    let cli = Cli::try_parse_from([
+        "sfmcp",
+        "--usage-warn-percent",
+        "80",
+        "--usage-ceiling-percent",
+        "95",
+        "--request-timeout-secs",
+        "30",
+    ])
+    .expect("flags parse");
+    let options = cli.settings.client_options().expect("valid");
+    assert_eq!(options.usage.warn_share, 0.80);
+    assert_eq!(options.usage.ceiling_share, 0.95);
+    assert_eq!(options.request_timeout, std::time::Duration::from_secs(30));
+    let inverted = ConnectionSettings {
+        usage_warn_percent: Some(95),
+        usage_ceiling_percent: Some(80),
+        ..none()
+    };
+    assert_eq!(
+        inverted
+            .client_options()
+            .expect_err("ceiling below warning")
+            .setting,
+        "SFMCP_USAGE_CEILING_PERCENT"
+    );
+    let too_long = ConnectionSettings {
+        request_timeout_secs: Some(0),
+        ..none()
+    };
+    assert_eq!(
+        too_long.client_options().expect_err("zero timeout").setting,
+        "SFMCP_REQUEST_TIMEOUT_SECS"
+    );
 }

@@ -265,3 +265,34 @@ async fn tenants_are_keyed_by_user_and_credential() {
     assert_ne!(a.tenant(), b.tenant());
     assert_eq!(b.record_links().await.expect("links"), RecordLinks::None);
 }
+
+#[tokio::test]
+async fn without_an_instance_url_record_links_learn_the_host_from_a_describe() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/sobjects/User/describe")))
+        .respond_with(sf_json(200, fixture("cumulusci/describe-account.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(
+        Connection::paragon(ParagonAuth {
+            proxy_url: url(&server.uri()),
+            project_id: PROJECT.into(),
+            user: ParagonUser::Token(Secret::new("host-minted-token")),
+            credential_id: None,
+            instance_url: None,
+        }),
+        fast_options(),
+    );
+    // The recorded describe's uiDetailTemplate is on a non-enhanced sandbox host.
+    let links = client.record_links().await.expect("links");
+    assert_eq!(
+        links,
+        RecordLinks::Lightning {
+            origin: "https://data-platform-9432-dev-ed.lightning.force.com".into()
+        }
+    );
+    // Learnt once: the second call needs no request.
+    assert_eq!(client.record_links().await.expect("links"), links);
+}

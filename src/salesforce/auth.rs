@@ -4,7 +4,7 @@
 //!   JWT bearer grant, against `{login}/services/oauth2/token`.
 //! - Paragon plane: a Paragon user token, given or minted here from the project's signing key.
 //!
-//! [`Authenticator`] holds the current token and renews it at most once at a time: callers
+//! `Authenticator` holds the current token and renews it at most once at a time: callers
 //! that saw the same stale token share one renewal (single flight), and a caller whose token
 //! was already replaced just retries with the new one.
 
@@ -812,7 +812,7 @@ impl Authenticator {
     }
 }
 
-fn oauth_error(flow: AuthFlow, status: u16, body: &[u8]) -> SfError {
+pub(crate) fn oauth_error(flow: AuthFlow, status: u16, body: &[u8]) -> SfError {
     match serde_json::from_slice::<OAuthErrorBody>(body) {
         Ok(e) => SfError::Auth {
             flow,

@@ -1,12 +1,12 @@
 //! [`SalesforceClient`]: the REST calls sfmcp makes, on either credential plane.
 //!
 //! One pooled HTTP client serves every connection ([`ClientContext`]). The HTTP layer can
-//! express only GET, POST and PATCH ([`HttpMethod`] has no other variant), so no code path
+//! express only GET, POST and PATCH (`HttpMethod` has no other variant), so no code path
 //! can delete anything. Reads are retried on 5xx and connection failures with short jittered
 //! backoff; writes never are, and a write whose outcome is unknown says so.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rand::Rng;
@@ -79,6 +79,9 @@ pub struct ClientOptions {
     pub usage: UsagePolicy,
     /// How long a describe is used before it is revalidated with If-Modified-Since.
     pub describe_ttl: Duration,
+    /// Requests one tenant may have in flight at once: protects the org's concurrent-request
+    /// limit, and keeps one busy tenant from starving the others.
+    pub max_concurrent_per_tenant: usize,
 }
 
 impl Default for ClientOptions {
@@ -89,6 +92,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             usage: UsagePolicy::default(),
             describe_ttl: Duration::from_secs(15 * 60),
+            max_concurrent_per_tenant: 8,
         }
     }
 }
@@ -101,7 +105,12 @@ pub struct ClientContext {
     options: ClientOptions,
     describe_cache: Arc<DescribeCache>,
     usage: UsageRegistry,
+    concurrency: Mutex<HashMap<TenantKey, Arc<tokio::sync::Semaphore>>>,
+    clients: Mutex<HashMap<TenantKey, SalesforceClient>>,
 }
+
+/// Clients kept by [`ClientContext::client_for`] before old ones are dropped.
+const MAX_POOLED_CLIENTS: usize = 4096;
 
 impl ClientContext {
     pub fn new(options: ClientOptions) -> Result<Arc<Self>, SfError> {
@@ -124,8 +133,59 @@ impl ClientContext {
             http,
             describe_cache: Arc::new(DescribeCache::new(options.describe_ttl)),
             usage: UsageRegistry::new(options.usage),
+            concurrency: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
             options,
         }))
+    }
+
+    fn tenant_permits(&self, tenant: &TenantKey) -> Arc<tokio::sync::Semaphore> {
+        let mut all = self
+            .concurrency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        all.entry(tenant.clone())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    self.options.max_concurrent_per_tenant.max(1),
+                ))
+            })
+            .clone()
+    }
+
+    /// The client for a connection's tenant, reused across calls so the tenant's token
+    /// (refreshed or minted) survives between requests. Tenants are keyed by verified
+    /// identity or a hash of the whole credential, so a different credential never gets
+    /// another tenant's client.
+    pub fn client_for(
+        self: &Arc<Self>,
+        connection: Connection,
+    ) -> Result<SalesforceClient, SfError> {
+        let tenant = connection.tenant_key();
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = clients.get(&tenant) {
+            return Ok(client.clone());
+        }
+        let client = SalesforceClient::new(self.clone(), connection)?;
+        if clients.len() >= MAX_POOLED_CLIENTS
+            && let Some(evicted) = clients.keys().next().cloned()
+        {
+            clients.remove(&evicted);
+            self.forget_tenant(&evicted);
+        }
+        clients.insert(tenant, client.clone());
+        Ok(client)
+    }
+
+    /// Drops what is kept for a tenant (describes, usage, concurrency slots), so tenants
+    /// keyed by a hash of a rotating token do not pile up.
+    pub fn forget_tenant(&self, tenant: &TenantKey) {
+        self.describe_cache.invalidate(tenant);
+        self.usage.forget(tenant.as_str());
+        self.concurrency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
     }
 
     pub fn describe_cache(&self) -> &Arc<DescribeCache> {
@@ -337,6 +397,9 @@ struct Inner {
     auth: Authenticator,
     tenant: TenantKey,
     usage: Arc<UsageTracker>,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// The org's instance, learnt from a describe (Paragon plane, for record links).
+    learned_instance: std::sync::RwLock<Option<Url>>,
     /// `/services/data/v62.0`, once known.
     version_path: tokio::sync::OnceCell<String>,
 }
@@ -369,6 +432,7 @@ impl SalesforceClient {
         }
         let tenant = connection.tenant_key();
         let usage = context.usage.tracker(tenant.as_str());
+        let permits = context.tenant_permits(&tenant);
         let auth = Authenticator::new(connection.plane, context.http.clone());
         Ok(SalesforceClient {
             inner: Arc::new(Inner {
@@ -376,6 +440,8 @@ impl SalesforceClient {
                 auth,
                 tenant,
                 usage,
+                permits,
+                learned_instance: std::sync::RwLock::new(None),
                 version_path,
             }),
         })
@@ -439,12 +505,33 @@ impl SalesforceClient {
 
     /// How record links are made for this org (needs the instance URL: after connecting on
     /// the direct plane; on the Paragon plane only when one was configured).
+    ///
+    /// On the Paragon plane without a configured instance URL, the org's host is learnt from
+    /// the absolute `uiDetailTemplate` in an object's describe (the User describe, cached,
+    /// if no describe was fetched yet).
     pub async fn record_links(&self) -> Result<RecordLinks, SfError> {
         let session = self.inner.auth.session().await?;
-        Ok(session
-            .instance_url
+        if let Some(instance) = &session.instance_url {
+            return Ok(RecordLinks::for_instance(instance));
+        }
+        if self.learned_instance().is_none() && self.plane() == PlaneKind::Paragon {
+            // A failure here only costs the links, never the caller's result.
+            if let Err(e) = self.describe("User").await {
+                tracing::debug!(error = %e, "could not learn the org's host for record links");
+            }
+        }
+        Ok(self
+            .learned_instance()
             .as_ref()
             .map_or(RecordLinks::None, RecordLinks::for_instance))
+    }
+
+    fn learned_instance(&self) -> Option<Url> {
+        self.inner
+            .learned_instance
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Where the org's API usage stands, from the last response.
@@ -525,6 +612,16 @@ impl SalesforceClient {
             return Ok(DescribeFetch::NotModified);
         }
         let schema: ObjectSchema = response.json(&what)?;
+        if self.plane() == PlaneKind::Paragon
+            && self.learned_instance().is_none()
+            && let Some(instance) = instance_from_describe(&response.body)
+        {
+            *self
+                .inner
+                .learned_instance
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(instance);
+        }
         Ok(DescribeFetch::Modified {
             schema: Box::new(schema.index()),
             last_modified: response.last_modified,
@@ -548,6 +645,20 @@ impl SalesforceClient {
             .describe_cache
             .global(self, &self.inner.tenant)
             .await
+    }
+
+    /// The object an id belongs to: well-known standard prefixes first, then the org's
+    /// describe global (cached), which also knows custom objects.
+    pub async fn object_for_id(&self, id: &SalesforceId) -> Result<Option<String>, SfError> {
+        if let Some(object) = id.standard_object() {
+            return Ok(Some(object.to_string()));
+        }
+        let global = self.objects().await?;
+        Ok(global
+            .sobjects
+            .iter()
+            .find(|o| o.key_prefix.as_deref() == Some(id.key_prefix()))
+            .map(|o| o.name.clone()))
     }
 
     /// `GET /query` (or `/queryAll`): the first page.
@@ -786,6 +897,8 @@ impl SalesforceClient {
         request: ApiRequest,
         version_path: Option<String>,
     ) -> Result<ApiResponse, SfError> {
+        // Closed never happens (the semaphore lives as long as the context); proceed anyway.
+        let _permit = self.inner.permits.acquire().await.ok();
         let retry = self.inner.context.options.retry;
         let mut retries = 0u32;
         let mut renewed = false;
@@ -849,11 +962,6 @@ impl SalesforceClient {
                 self.inner.auth.renew(Some(session.generation)).await?;
                 continue;
             }
-            if status >= 500 && request.method == HttpMethod::Get && retries < retry.max_retries {
-                retries += 1;
-                tokio::time::sleep(RetryPolicy::delay(retry.server_error_backoff, retries)).await;
-                continue;
-            }
             let last_modified = response
                 .headers()
                 .get(reqwest::header::LAST_MODIFIED)
@@ -861,18 +969,33 @@ impl SalesforceClient {
                 .map(str::to_string);
             let body = match response.bytes().await {
                 Ok(body) => body.to_vec(),
-                Err(e) => return Err(self.send_failure(&request, &e, &url, setting)),
+                Err(e) => {
+                    // A body cut off mid-way: a read can simply be asked again.
+                    if request.method == HttpMethod::Get && retries < retry.max_retries {
+                        retries += 1;
+                        tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
+                            .await;
+                        continue;
+                    }
+                    return Err(self.send_failure(&request, &e, &url, setting));
+                }
             };
             if (200..300).contains(&status) || status == 304 {
+                let body = if self.plane() == PlaneKind::Paragon {
+                    unwrap_paragon_output(body)
+                } else {
+                    body
+                };
                 return Ok(ApiResponse {
                     status,
                     last_modified,
                     body,
                 });
             }
-            if status == 401 && !self.inner.auth.can_renew() && self.plane() == PlaneKind::Paragon {
+            let paragon = self.plane() == PlaneKind::Paragon;
+            let err = error_from_body(status, &body, paragon, &request.what);
+            if status == 401 && paragon && !self.inner.auth.can_renew() {
                 // A fixed Paragon token cannot be renewed: say which setting to fix.
-                let err = error_from_body(status, &body, true, &request.what);
                 if let SfError::Paragon { .. } = err {
                     return Err(SfError::Auth {
                         flow: self.inner.auth.flow(),
@@ -881,14 +1004,18 @@ impl SalesforceClient {
                         description: err.to_string(),
                     });
                 }
-                return Err(err);
             }
-            return Err(error_from_body(
-                status,
-                &body,
-                self.plane() == PlaneKind::Paragon,
-                &request.what,
-            ));
+            // 5xx, UNABLE_TO_LOCK_ROW, the concurrent-request limit: worth asking again,
+            // for reads only.
+            if err.is_transient()
+                && request.method == HttpMethod::Get
+                && retries < retry.max_retries
+            {
+                retries += 1;
+                tokio::time::sleep(RetryPolicy::delay(retry.server_error_backoff, retries)).await;
+                continue;
+            }
+            return Err(err);
         }
     }
 
@@ -926,6 +1053,48 @@ fn add_batch_size(request: &mut ApiRequest, batch_size: Option<u16>) {
             format!("batchSize={}", size.clamp(200, 2000)),
         ));
     }
+}
+
+/// Paragon may wrap the provider's answer as `{"output": ...}` when it does not honour the
+/// raw-response header; Salesforce never answers with that lone key.
+fn unwrap_paragon_output(body: Vec<u8>) -> Vec<u8> {
+    let looks_wrapped = body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(9)
+        .copied()
+        .eq(b"{\"output\"".iter().copied());
+    if !looks_wrapped {
+        return body;
+    }
+    match serde_json::from_slice::<Map<String, Value>>(&body) {
+        Ok(mut wrapper) if wrapper.len() == 1 => match wrapper.remove("output") {
+            Some(inner) => serde_json::to_vec(&inner).unwrap_or(body),
+            None => body,
+        },
+        _ => body,
+    }
+}
+
+/// The org's origin from a describe's absolute `urls.uiDetailTemplate`
+/// (`https://acme.my.salesforce.com/{ID}`).
+fn instance_from_describe(body: &[u8]) -> Option<Url> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Urls {
+        ui_detail_template: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Describe {
+        urls: Option<Urls>,
+    }
+    let describe: Describe = serde_json::from_slice(body).ok()?;
+    let template = describe.urls?.ui_detail_template?;
+    let url = Url::parse(&template).ok()?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return None;
+    }
+    Url::parse(&url.origin().ascii_serialization()).ok()
 }
 
 fn parse_search(response: &ApiResponse) -> Result<SearchResult, SfError> {
@@ -1103,6 +1272,11 @@ fn classify(error: &reqwest::Error) -> NetworkFailure {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return NetworkFailure::Refused,
                 std::io::ErrorKind::TimedOut => return NetworkFailure::Timeout,
+                // While connecting, malformed data is the TLS layer refusing what it got
+                // (plain http where https was expected, a bad certificate).
+                std::io::ErrorKind::InvalidData if error.is_connect() => {
+                    return NetworkFailure::Tls;
+                }
                 _ => {}
             }
         }
@@ -1118,7 +1292,11 @@ fn classify(error: &reqwest::Error) -> NetworkFailure {
         || all.contains("name or service not known")
     {
         NetworkFailure::Dns
-    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+    } else if all.contains("certificate")
+        || all.contains("tls")
+        || all.contains("handshake")
+        || all.contains("corrupt message")
+    {
         NetworkFailure::Tls
     } else if all.contains("refused") {
         NetworkFailure::Refused
@@ -1164,6 +1342,18 @@ mod tests {
             strip_version_prefix("/services/data/v62.0/query/01gD-2000"),
             "/query/01gD-2000"
         );
+    }
+
+    #[test]
+    fn paragon_output_wrapper_is_removed_only_when_alone() {
+        let wrapped = br#" {"output": {"totalSize": 0, "done": true, "records": []}}"#.to_vec();
+        let unwrapped: Value =
+            serde_json::from_slice(&unwrap_paragon_output(wrapped)).expect("json");
+        assert_eq!(unwrapped["done"], true);
+        let two_keys = br#"{"output": 1, "other": 2}"#.to_vec();
+        assert_eq!(unwrap_paragon_output(two_keys.clone()), two_keys);
+        let plain = br#"{"totalSize": 0}"#.to_vec();
+        assert_eq!(unwrap_paragon_output(plain.clone()), plain);
     }
 
     #[test]

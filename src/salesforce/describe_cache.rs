@@ -4,7 +4,7 @@
 //! one tenant's describe is never served to another.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::auth::TenantKey;
@@ -26,10 +26,14 @@ struct GlobalEntry {
     checked: Instant,
 }
 
+type ObjectKey = (TenantKey, String);
+
 pub struct DescribeCache {
     ttl: Duration,
-    objects: RwLock<HashMap<(TenantKey, String), ObjectEntry>>,
+    objects: RwLock<HashMap<ObjectKey, ObjectEntry>>,
     globals: RwLock<HashMap<TenantKey, GlobalEntry>>,
+    /// One fetch per object at a time: concurrent callers wait for it and share its answer.
+    fetching: Mutex<HashMap<ObjectKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for DescribeCache {
@@ -60,7 +64,16 @@ impl DescribeCache {
             ttl,
             objects: RwLock::new(HashMap::new()),
             globals: RwLock::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn fresh(&self, key: &ObjectKey) -> Option<Arc<ObjectSchema>> {
+        let objects = self.objects.read().unwrap_or_else(PoisonError::into_inner);
+        objects
+            .get(key)
+            .filter(|e| e.checked.elapsed() < self.ttl)
+            .map(|e| e.schema.clone())
     }
 
     /// An object's describe: from the cache while fresh, revalidated when stale.
@@ -71,22 +84,32 @@ impl DescribeCache {
         object: &str,
     ) -> Result<Arc<ObjectSchema>, SfError> {
         let key = (tenant.clone(), object.to_ascii_lowercase());
+        if let Some(schema) = self.fresh(&key) {
+            return Ok(schema);
+        }
+        let gate = self
+            .fetching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _one_fetch = gate.lock().await;
+        // Whoever held the gate before us may have just refreshed the entry.
+        if let Some(schema) = self.fresh(&key) {
+            return Ok(schema);
+        }
         let cached = {
             let objects = self.objects.read().unwrap_or_else(PoisonError::into_inner);
             objects
                 .get(&key)
-                .map(|e| (e.schema.clone(), e.checked, e.last_modified.clone()))
+                .map(|e| (e.schema.clone(), e.last_modified.clone()))
         };
-        if let Some((schema, checked, _)) = &cached
-            && checked.elapsed() < self.ttl
-        {
-            return Ok(schema.clone());
-        }
-        let since = cached.as_ref().map(|(_, _, since)| since.as_str());
+        let since = cached.as_ref().map(|(_, since)| since.as_str());
         // Revalidate under the canonical name Salesforce gave, not the caller's casing.
         let name = cached
             .as_ref()
-            .map_or(object, |(schema, _, _)| schema.name.as_str());
+            .map_or(object, |(schema, _)| schema.name.as_str());
         let fetched_at = http_date_now();
         match client.describe_object(name, since).await? {
             DescribeFetch::NotModified => {
@@ -197,6 +220,10 @@ impl DescribeCache {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(tenant);
+        self.fetching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(t, _), _| t != tenant);
     }
 
     /// Validation's view of one tenant's entries.

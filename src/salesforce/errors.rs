@@ -31,6 +31,8 @@ pub enum AuthFlow {
     StaticToken,
     /// Minting a Paragon user token from the signing key.
     ParagonSigning,
+    /// `sfmcp login`: the web-server flow with PKCE.
+    AuthorizationCode,
     /// A fixed Paragon user token the proxy no longer accepts.
     ParagonStaticToken,
 }
@@ -49,6 +51,9 @@ impl AuthFlow {
             AuthFlow::StaticToken => "SF_ACCESS_TOKEN",
             AuthFlow::ParagonSigning => "PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID",
             AuthFlow::ParagonStaticToken => "PARAGON_USER_TOKEN",
+            AuthFlow::AuthorizationCode => {
+                "--client-id, --login-url (or --sandbox) and the connected app's callback URL"
+            }
         }
     }
 }
@@ -63,6 +68,7 @@ impl fmt::Display for AuthFlow {
             AuthFlow::StaticToken => "access token",
             AuthFlow::ParagonSigning => "Paragon user token signing",
             AuthFlow::ParagonStaticToken => "Paragon user token",
+            AuthFlow::AuthorizationCode => "login",
         })
     }
 }
@@ -240,6 +246,7 @@ impl SfError {
                             .limit_name()
                             .is_some_and(|l| l.starts_with("Concurrent")))
             }
+            SfError::Paragon { status, .. } => *status >= 500,
             SfError::Unreachable { failure, .. } => {
                 matches!(failure, NetworkFailure::Timeout | NetworkFailure::Other)
             }
@@ -317,7 +324,7 @@ fn api_next_step(status: u16, code: &str, fields: &[String], limit: Option<&str>
         format!(" ({})", fields.join(", "))
     };
     match code {
-        "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => "Reauthorize the connection: Salesforce rejected the access token even after a refresh. Run `sfmcp login` again or set a fresh SF_ACCESS_TOKEN / SF_REFRESH_TOKEN; a token also stops working when the session is revoked or the user's IP is outside the allowed ranges.".to_string(),
+        "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => "Reauthorize the connection: Salesforce rejected the access token (expired or revoked, and any renewal sfmcp could make did not help). Run `sfmcp login` again or set a fresh SF_ACCESS_TOKEN / SF_REFRESH_TOKEN; a token also stops working when the session is revoked or the user's IP is outside the allowed ranges.".to_string(),
         "REQUEST_LIMIT_EXCEEDED" => match limit {
             Some("TotalRequests") => "The org's daily API allocation (TotalRequests) is used up. It is a rolling 24-hour window: calls succeed again as older ones age out. Do not retry in a loop; the admin can see usage under Setup > System Overview.".to_string(),
             Some(l) if l.starts_with("Concurrent") => format!("Too many long-running requests are open at once ({l}). Wait a few seconds and try again with fewer parallel calls."),
@@ -357,6 +364,9 @@ fn auth_next_step(flow: AuthFlow, error: &str, description: &str) -> String {
     match (flow, error) {
         (AuthFlow::StaticToken, _) => "Reauthorize the connection: the access token in SF_ACCESS_TOKEN is expired or revoked and nothing can renew it. Set a fresh one, or set SF_REFRESH_TOKEN with SF_CLIENT_ID and SF_CLIENT_SECRET so sfmcp renews it itself.".to_string(),
         (AuthFlow::ParagonStaticToken, _) => "The Paragon user token in PARAGON_USER_TOKEN was refused (expired or for another project). Mint a fresh one, or set PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID so sfmcp mints short-lived tokens itself.".to_string(),
+        (AuthFlow::AuthorizationCode, "no_refresh_token") => "Add the refresh_token (or offline_access) scope to the connected app's OAuth scopes, then run `sfmcp login` again.".to_string(),
+        (AuthFlow::AuthorizationCode, "access_denied") => "The login was not approved in the browser; run `sfmcp login` again and allow access.".to_string(),
+        (AuthFlow::AuthorizationCode, "redirect_uri_mismatch") => "Add http://127.0.0.1:{port}/oauth/callback (the port sfmcp login uses) to the connected app's callback URLs.".to_string(),
         (AuthFlow::ParagonSigning, _) => format!("Check {settings}: the file must hold the project's RS256 signing key (PEM) from Paragon's SDK setup."),
         (AuthFlow::RefreshToken, "invalid_grant") if description.contains("expired") || description.contains("revoked") => "Reauthorize the connection: the refresh token is expired or revoked. Run `sfmcp login` again (or get a new SF_REFRESH_TOKEN).".to_string(),
         (AuthFlow::JwtBearer, "invalid_grant") if description.contains("approve") || description.contains("consumer") => "The user is not pre-authorized for the connected app: the Salesforce admin must add the user's profile or a permission set to the app's policies. Check SF_USERNAME too.".to_string(),

@@ -3,6 +3,28 @@
 //!
 //! The client can send only GET, POST and PATCH: there is no way to express a DELETE.
 //!
+//! # For the MCP layer
+//!
+//! - **Connecting**: `config::ConnectionSettings` (flatten it into the subcommand's args)
+//!   `.resolve()` gives a [`Connection`] or a `ConfigError` naming the setting. Then
+//!   [`ClientContext::new`] once per process, [`ClientContext::client_for`] (or
+//!   [`SalesforceClient::new`]) per connection/tenant, and [`SalesforceClient::connect`],
+//!   which returns [`ConnectInfo`]: API version, instance URL, [`ScopeInfo`] (`allows_api()`
+//!   is `Some(false)` when the grant lacks `api`), tenant key.
+//! - **Calls**: `query` / `query_more` (pass `nextRecordsUrl` as given, also for child
+//!   subqueries) / `tooling_query`, `describe` (cached) / `objects` (describe global,
+//!   cached) / `describe_object` (uncached, conditional), `get_record`, `create`, `update`,
+//!   `search` (SOSL; the caller escapes), `parameterized_search`, `limits`, `object_for_id`.
+//! - **Validation**: [`SalesforceClient::schema`] is a `soql::schema::Schema`; on
+//!   `Lookup::NotLoaded`, call `describe(name)` and validate again.
+//! - **Links**: [`SalesforceClient::record_links`] → [`RecordLinks::template`] once per
+//!   result, [`RecordLinks::url`] per record.
+//! - **Errors**: every failure is an [`SfError`]: show `to_string()`, `error_code()`,
+//!   `fields()` and `next_step()`. [`SfError::WriteOutcomeUnknown`] means "check before
+//!   retrying". [`SfError::UsageCeiling`] means only essential calls go.
+//! - **Usage**: [`SalesforceClient::usage`] after a call; `.warning()` is the sentence to
+//!   append to a result when usage is high.
+//!
 //! Typical use:
 //! ```no_run
 //! # async fn demo() -> Result<(), sfmcp::salesforce::SfError> {
@@ -27,6 +49,7 @@ pub mod client;
 pub mod describe_cache;
 pub mod errors;
 pub mod ids;
+pub mod login;
 pub mod secret;
 pub mod urls;
 pub mod usage;

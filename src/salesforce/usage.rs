@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::errors::SfError;
 
@@ -57,6 +58,10 @@ pub struct UsagePolicy {
     pub warn_share: f64,
     /// Above this share only essential calls go. Default 0.98.
     pub ceiling_share: f64,
+    /// Above the ceiling, one normal call goes through this often anyway: usage is learnt
+    /// only from responses, and without a probe a rolling window that freed up would go
+    /// unnoticed. Default 60 s.
+    pub ceiling_probe_interval: Duration,
 }
 
 impl Default for UsagePolicy {
@@ -64,6 +69,7 @@ impl Default for UsagePolicy {
         UsagePolicy {
             warn_share: 0.90,
             ceiling_share: 0.98,
+            ceiling_probe_interval: Duration::from_secs(60),
         }
     }
 }
@@ -116,7 +122,7 @@ fn percent(share: f64) -> u64 {
 #[derive(Debug)]
 pub struct UsageTracker {
     policy: UsagePolicy,
-    latest: Mutex<Option<ApiUsage>>,
+    latest: Mutex<Option<(ApiUsage, Instant)>>,
 }
 
 impl UsageTracker {
@@ -139,11 +145,14 @@ impl UsageTracker {
     }
 
     pub fn record(&self, usage: ApiUsage) {
-        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(usage);
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some((usage, Instant::now()));
     }
 
     pub fn latest(&self) -> Option<ApiUsage> {
-        *self.latest.lock().unwrap_or_else(PoisonError::into_inner)
+        self.latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|(usage, _)| usage)
     }
 
     pub fn level(&self) -> UsageLevel {
@@ -155,14 +164,26 @@ impl UsageTracker {
         }
     }
 
-    /// Refuses a normal call when the last known usage is above the ceiling.
+    /// Refuses a normal call when the last known usage is above the ceiling, except for
+    /// one probe a minute, whose response tells whether usage has fallen.
     pub fn admit(&self, priority: CallPriority) -> Result<(), SfError> {
-        match (self.level(), priority) {
-            (UsageLevel::Ceiling(u), CallPriority::Normal) => Err(SfError::UsageCeiling {
-                used: u.used,
-                max: u.max,
-                ceiling_percent: percent(self.policy.ceiling_share).min(255) as u8,
-            }),
+        if priority == CallPriority::Essential {
+            return Ok(());
+        }
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        match latest.as_mut() {
+            Some((usage, seen)) if usage.share() >= self.policy.ceiling_share => {
+                if seen.elapsed() >= self.policy.ceiling_probe_interval {
+                    // Let this call through as the probe; others wait for its answer.
+                    *seen = Instant::now();
+                    return Ok(());
+                }
+                Err(SfError::UsageCeiling {
+                    used: usage.used,
+                    max: usage.max,
+                    ceiling_percent: percent(self.policy.ceiling_share).min(255) as u8,
+                })
+            }
             _ => Ok(()),
         }
     }
@@ -190,6 +211,13 @@ impl UsageRegistry {
             .entry(tenant.to_string())
             .or_insert_with(|| Arc::new(UsageTracker::new(self.policy)))
             .clone()
+    }
+
+    pub fn forget(&self, tenant: &str) {
+        self.trackers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
     }
 
     /// Every tenant's last known usage, for metrics.
@@ -267,5 +295,25 @@ mod tests {
             })
         ));
         assert!(tracker.admit(CallPriority::Essential).is_ok());
+    }
+
+    #[test]
+    fn above_the_ceiling_one_probe_goes_per_interval() {
+        let tracker = UsageTracker::new(UsagePolicy {
+            ceiling_probe_interval: Duration::ZERO,
+            ..UsagePolicy::default()
+        });
+        tracker.record_header("api-usage=9900/10000");
+        // With a zero interval every call is a probe: the reading is always old enough.
+        assert!(tracker.admit(CallPriority::Normal).is_ok());
+        let hourly = UsageTracker::new(UsagePolicy {
+            ceiling_probe_interval: Duration::from_secs(3600),
+            ..UsagePolicy::default()
+        });
+        hourly.record_header("api-usage=9900/10000");
+        assert!(hourly.admit(CallPriority::Normal).is_err());
+        // The probe's answer shows usage fell: normal calls flow again.
+        hourly.record_header("api-usage=100/10000");
+        assert!(hourly.admit(CallPriority::Normal).is_ok());
     }
 }
