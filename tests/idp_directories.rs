@@ -560,3 +560,81 @@ async fn the_emulator_serves_the_shared_directories_beside_salesforce() {
     assert_eq!(versions.status(), 200);
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn sfmcp_audit_collects_from_a_live_idp() {
+    let people = vec![
+        Person::new("ann@acme.test").jumpcloud(JumpCloudStatus::Activated),
+        Person::new("ben@acme.test").jumpcloud(JumpCloudStatus::Suspended),
+        // Deleted from JumpCloud: absent.
+        Person::new("cat@acme.test").okta(OktaStatus::Active),
+    ];
+    let dir = Directory::start(people).await;
+    let user = |n: u32, email: &str| {
+        serde_json::json!({
+            "id": format!("005000000000{n:03}AAA"),
+            "username": email,
+            "email": email,
+            "is_active": true,
+            "user_type": "Standard",
+        })
+    };
+    let snapshot = serde_json::json!({
+        "org_id": "00D000000000001AAA",
+        "users": [user(1, "ann@acme.test"), user(2, "ben@acme.test"), user(3, "cat@acme.test")],
+    });
+    let snapshot_path = dir._key_dir.path().join("snapshot.json");
+    std::fs::write(&snapshot_path, snapshot.to_string()).expect("snapshot");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        .args(["audit", "--idp", "jumpcloud", "--format", "json"])
+        .args(["--rule", "SF-IDP-002", "--rule", "SF-IDP-003"])
+        .arg("--salesforce-snapshot")
+        .arg(&snapshot_path)
+        .env_clear()
+        .env("JUMPCLOUD_API_KEY", &dir.env["JUMPCLOUD_API_KEY"])
+        .env("JUMPCLOUD_BASE_URL", &dir.base)
+        .output()
+        .await
+        .expect("run sfmcp");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("2 IdP accounts"), "{stderr}");
+    assert!(
+        !stderr.contains(&dir.env["JUMPCLOUD_API_KEY"]),
+        "the API key leaked to stderr"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let mut found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap_or_default().to_owned(),
+                f["subject"]["email"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("SF-IDP-002".to_owned(), "cat@acme.test".to_owned()),
+            ("SF-IDP-003".to_owned(), "ben@acme.test".to_owned()),
+        ]
+    );
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        .args(["audit", "--idp", "jumpcloud", "--salesforce-snapshot"])
+        .arg(&snapshot_path)
+        .env_clear()
+        .output()
+        .await
+        .expect("run sfmcp");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("JUMPCLOUD_API_KEY is not set"), "{stderr}");
+}
