@@ -3,6 +3,9 @@
 //! carried, Okta's deprovisioned users found through the search, deleted JumpCloud / OneLogin
 //! users absent, bad credentials reported with the setting to fix, 429 retried.
 
+// Setup helpers outside #[test] fns: a failure there is a broken test environment.
+#![allow(clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

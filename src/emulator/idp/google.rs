@@ -37,8 +37,8 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// Checks the assertion; `Err` is the response Google gives for it.
-fn verify_assertion(server: &IdpServer, assertion: &str) -> Result<(), Response> {
-    let invalid = |d: &str| token_error(StatusCode::BAD_REQUEST, "invalid_grant", d);
+fn verify_assertion(server: &IdpServer, assertion: &str) -> Result<(), Box<Response>> {
+    let invalid = |d: &str| Box::new(token_error(StatusCode::BAD_REQUEST, "invalid_grant", d));
     let mut parts = assertion.split('.');
     let (Some(head), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -89,12 +89,12 @@ fn verify_assertion(server: &IdpServer, assertion: &str) -> Result<(), Response>
     }
     let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or("");
     if !scopes.split(' ').any(|s| READ_SCOPES.contains(&s)) {
-        return Err(token_error(
+        return Err(Box::new(token_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized_client",
             "Client is unauthorized to retrieve access tokens using this method, or client not \
              authorized for any of the scopes requested.",
-        ));
+        )));
     }
     Ok(())
 }
@@ -112,7 +112,7 @@ pub(super) async fn token(
     }
     let assertion = form.get("assertion").map(String::as_str).unwrap_or("");
     if let Err(response) = verify_assertion(&server, assertion) {
-        return response;
+        return *response;
     }
     let access_token = server.issue_token(Vendor::Google);
     respond(

@@ -67,30 +67,27 @@ pub(super) async fn list_users(
             &[("retry-after", retry_after.to_string())],
         );
     }
+    let bad_request = |message: String| {
+        respond(
+            StatusCode::BAD_REQUEST,
+            json!({ "message": format!("Bad Request: {message}") }),
+            &[],
+        )
+    };
     let parse = |name: &str, default: usize| match params.get(name) {
         None => Ok(default),
-        Some(v) => v.parse::<usize>().map_err(|_| {
-            respond(
-                StatusCode::BAD_REQUEST,
-                json!({"message": format!("Bad Request: {name} must be a non-negative integer")}),
-                &[],
-            )
-        }),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| format!("{name} must be a non-negative integer")),
     };
     let limit = match parse("limit", DEFAULT_LIMIT) {
         Ok(l) if (1..=MAX_LIMIT).contains(&l) => l,
-        Ok(_) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                json!({"message": "Bad Request: limit must be between 1 and 100"}),
-                &[],
-            );
-        }
-        Err(response) => return response,
+        Ok(_) => return bad_request("limit must be between 1 and 100".into()),
+        Err(message) => return bad_request(message),
     };
     let skip = match parse("skip", 0) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let users = accounts(&server, |p| p.jumpcloud);
     let results: Vec<Value> = users
