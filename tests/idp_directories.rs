@@ -641,3 +641,45 @@ async fn sfmcp_audit_collects_from_a_live_idp() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("JUMPCLOUD_API_KEY is not set"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_next_page_link_to_another_host_is_refused() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let okta = MockServer::start().await;
+    let user = serde_json::json!([{
+        "id": "00u1", "status": "ACTIVE",
+        "profile": {"login": "a@acme.test", "email": "a@acme.test"},
+    }]);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(user)
+                .insert_header(
+                    "link",
+                    "<http://127.0.0.2:9/api/v1/users?after=00u1>; rel=\"next\"",
+                ),
+        )
+        .mount(&okta)
+        .await;
+    let env: HashMap<&str, String> = [
+        ("OKTA_ORG_URL", okta.uri()),
+        ("OKTA_API_TOKEN", "token-value".to_owned()),
+    ]
+    .into();
+    let err = collect_with(
+        IdpKind::Okta,
+        &|name| env.get(name).cloned(),
+        &CollectOptions::default(),
+    )
+    .await
+    .expect_err("foreign next link");
+    assert!(matches!(err, CollectError::Protocol { .. }), "{err}");
+    assert!(
+        err.to_string().contains("refusing to send credentials"),
+        "{err}"
+    );
+    // Only the first page was requested; nothing went to the foreign host.
+    assert_eq!(okta.received_requests().await.map(|r| r.len()), Some(1));
+}

@@ -25,8 +25,8 @@ use super::rules::RuleId;
                   sfmcp::audit::file_idp."
 )]
 pub struct AuditArgs {
-    /// Identity provider to compare with. Only `file:PATH` (CSV or JSON export) is available
-    /// in this build; okta, entra, google, jumpcloud and onelogin collectors come later.
+    /// Identity provider to compare with: okta, entra, google, jumpcloud or onelogin (settings
+    /// from the environment, see sfmcp::audit::collectors), or file:PATH (CSV or JSON export).
     #[arg(long, value_name = "IDP")]
     pub idp: String,
 
