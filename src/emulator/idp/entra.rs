@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::{
-    EntraStatus, IdpServer, Person, Vendor, accounts, decode_offset, encode_offset, guid,
+    EntraStatus, IdpServer, Person, Vendor, accounts_page, decode_offset, encode_offset, guid,
     request_base, respond,
 };
 
@@ -233,12 +233,8 @@ async fn list(
         Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
         None => DEFAULT_SELECT.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let all = accounts(&server, |p| p.entra);
-    if let Some(sample) = all.first()
-        && let Some(unknown) = selected
-            .iter()
-            .find(|s| !user_json(&sample.0, sample.1).contains_key(s.as_str()))
-    {
+    let known = user_json(&Person::new("x@example.com"), EntraStatus::Deleted);
+    if let Some(unknown) = selected.iter().find(|s| !known.contains_key(s.as_str())) {
         return graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
@@ -247,14 +243,14 @@ async fn list(
             ),
         );
     }
-    let users: Vec<_> = all
-        .into_iter()
-        .filter(|(_, s)| (*s == EntraStatus::Deleted) == deleted)
-        .collect();
+    let (users, total) = accounts_page(
+        &server,
+        |p| p.entra.filter(|s| (*s == EntraStatus::Deleted) == deleted),
+        start,
+        top,
+    );
     let page: Vec<Value> = users
         .iter()
-        .skip(start)
-        .take(top)
         .map(|(person, status)| {
             let full = user_json(person, *status);
             let mut picked: Map<String, Value> = selected
@@ -287,7 +283,7 @@ async fn list(
         )),
     );
     let end = start + page.len();
-    if end < users.len() {
+    if end < total {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         if let Some(select) = params.get("$select") {
             query.append_pair("$select", select);

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use super::{
-    CREATED, GoogleStatus, IdpServer, Person, UPDATED, Vendor, accounts, decode_offset,
+    CREATED, GoogleStatus, IdpServer, Person, UPDATED, Vendor, accounts_page, decode_offset,
     encode_offset, respond,
 };
 
@@ -260,14 +260,17 @@ pub(super) async fn list_users(
         }
     };
     let show_deleted = params.get("showDeleted").is_some_and(|v| v == "true");
-    let users: Vec<_> = accounts(&server, |p| p.google)
-        .into_iter()
-        .filter(|(_, s)| (*s == GoogleStatus::Deleted) == show_deleted)
-        .collect();
+    let (users, total) = accounts_page(
+        &server,
+        |p| {
+            p.google
+                .filter(|s| (*s == GoogleStatus::Deleted) == show_deleted)
+        },
+        start,
+        max_results,
+    );
     let page: Vec<Value> = users
         .iter()
-        .skip(start)
-        .take(max_results)
         .map(|(p, s)| user_json(p, *s, &c.google_customer))
         .collect();
     let end = start + page.len();
@@ -278,7 +281,7 @@ pub(super) async fn list_users(
     if !page.is_empty() {
         body.insert("users".into(), Value::Array(page));
     }
-    if end < users.len() {
+    if end < total {
         body.insert("nextPageToken".into(), json!(encode_offset(end)));
     }
     respond(StatusCode::OK, Value::Object(body), &[])

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{CREATED, IdpServer, JumpCloudStatus, Person, Vendor, accounts, hex_id, respond};
+use super::{CREATED, IdpServer, JumpCloudStatus, Person, Vendor, accounts_page, hex_id, respond};
 
 const MAX_LIMIT: usize = 100;
 const DEFAULT_LIMIT: usize = 10;
@@ -89,16 +89,11 @@ pub(super) async fn list_users(
         Ok(s) => s,
         Err(message) => return bad_request(message),
     };
-    let users = accounts(&server, |p| p.jumpcloud);
-    let results: Vec<Value> = users
-        .iter()
-        .skip(skip)
-        .take(limit)
-        .map(|(p, s)| user_json(p, *s))
-        .collect();
+    let (users, total) = accounts_page(&server, |p| p.jumpcloud, skip, limit);
+    let results: Vec<Value> = users.iter().map(|(p, s)| user_json(p, *s)).collect();
     respond(
         StatusCode::OK,
-        json!({"totalCount": users.len(), "results": results}),
+        json!({"totalCount": total, "results": results}),
         &[],
     )
 }

@@ -708,18 +708,29 @@ fn hex_id(digest: &[u8], len: usize) -> String {
         .collect()
 }
 
-/// Snapshot of the people with an account in one IdP, in insertion order.
-fn accounts<T: Copy>(server: &IdpServer, pick: impl Fn(&Person) -> Option<T>) -> Vec<(Person, T)> {
-    server
-        .people
-        .read()
-        .map(|people| {
-            people
-                .iter()
-                .filter_map(|p| pick(p).map(|s| (p.clone(), s)))
-                .collect()
-        })
-        .unwrap_or_default()
+/// One page of the people `pick` selects (with their state in that IdP), in insertion order,
+/// and how many it selects in all. Only the page is cloned, so paging a large directory costs
+/// one cheap pass per request.
+fn accounts_page<T: Copy>(
+    server: &IdpServer,
+    pick: impl Fn(&Person) -> Option<T>,
+    start: usize,
+    limit: usize,
+) -> (Vec<(Person, T)>, usize) {
+    let Ok(people) = server.people.read() else {
+        return (Vec::new(), 0);
+    };
+    let mut total = 0;
+    let mut page = Vec::new();
+    for person in people.iter() {
+        if let Some(state) = pick(person) {
+            if total >= start && page.len() < limit {
+                page.push((person.clone(), state));
+            }
+            total += 1;
+        }
+    }
+    (page, total)
 }
 
 /// The request's own URL, for self/next links.

@@ -11,8 +11,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{
-    CREATED, IdpServer, OktaStatus, Person, UPDATED, Vendor, accounts, hex_id, request_base,
-    respond,
+    CREATED, IdpServer, OktaStatus, Person, UPDATED, Vendor, accounts_page, decode_offset,
+    encode_offset, hex_id, request_base, respond,
 };
 
 const MAX_LIMIT: usize = 200;
@@ -153,29 +153,35 @@ pub(super) async fn list_users(
         None => None,
     };
     let base = request_base(&headers);
-    let users: Vec<Value> = accounts(&server, |p| p.okta)
-        .into_iter()
-        .filter(|(_, status)| match &wanted {
-            Some(statuses) => statuses.iter().any(|s| s == status.as_str()),
-            None => *status != OktaStatus::Deprovisioned,
-        })
-        .map(|(person, status)| user_json(&base, &person, status))
-        .collect();
-    let start = match params.get("after") {
+    // Okta's cursor is opaque to clients; an offset token serves the same contract.
+    let start = match params.get("after").map(|a| decode_offset(a)) {
         None => 0,
-        Some(after) => match users.iter().position(|u| u["id"] == after.as_str()) {
-            Some(i) => i + 1,
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "E0000001",
-                    "Api validation failed: after",
-                );
-            }
-        },
+        Some(Some(offset)) => offset,
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                "Api validation failed: after",
+            );
+        }
     };
-    let page: Vec<Value> = users.iter().skip(start).take(limit).cloned().collect();
-    let more = start + page.len() < users.len();
+    let (users, total) = accounts_page(
+        &server,
+        |p| {
+            p.okta.filter(|status| match &wanted {
+                Some(statuses) => statuses.iter().any(|s| s == status.as_str()),
+                None => *status != OktaStatus::Deprovisioned,
+            })
+        },
+        start,
+        limit,
+    );
+    let page: Vec<Value> = users
+        .iter()
+        .map(|(person, status)| user_json(&base, person, *status))
+        .collect();
+    let end = start + page.len();
+    let more = end < total;
 
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("limit", &limit.to_string());
@@ -186,9 +192,10 @@ pub(super) async fn list_users(
     }
     let query = query.finish();
     let mut links = vec![format!("<{base}/api/v1/users?{query}>; rel=\"self\"")];
-    if more && let Some(last) = page.last().and_then(|u| u["id"].as_str()) {
+    if more && !page.is_empty() {
+        let after = encode_offset(end);
         links.push(format!(
-            "<{base}/api/v1/users?after={last}&{query}>; rel=\"next\""
+            "<{base}/api/v1/users?after={after}&{query}>; rel=\"next\""
         ));
     }
     let mut response = respond(StatusCode::OK, Value::Array(page), &[]);

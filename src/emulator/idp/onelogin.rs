@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::{
-    CREATED, IdpServer, OneLoginStatus, Person, UPDATED, Vendor, accounts, decode_offset,
+    CREATED, IdpServer, OneLoginStatus, Person, UPDATED, Vendor, accounts_page, decode_offset,
     encode_offset, request_base, respond,
 };
 
@@ -167,17 +167,12 @@ pub(super) async fn list_users(
             );
         }
     };
-    let users = accounts(&server, |p| p.onelogin);
-    let page: Vec<Value> = users
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|(p, s)| user_json(p, *s))
-        .collect();
+    let (users, total) = accounts_page(&server, |p| p.onelogin, start, limit);
+    let page: Vec<Value> = users.iter().map(|(p, s)| user_json(p, *s)).collect();
     let end = start + page.len();
     let base = request_base(&headers);
     let mut extra = vec![
-        ("total-count", users.len().to_string()),
+        ("total-count", total.to_string()),
         ("page-items", limit.to_string()),
         ("current-page", (start / limit + 1).to_string()),
         (
@@ -188,7 +183,7 @@ pub(super) async fn list_users(
     if start > 0 {
         extra.push(("before-cursor", encode_offset(start.saturating_sub(limit))));
     }
-    if end < users.len() {
+    if end < total {
         let next = encode_offset(end);
         extra.push((
             "link",
