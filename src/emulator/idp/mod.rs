@@ -19,7 +19,7 @@
 //!         .google(GoogleStatus::Archived),
 //! ];
 //! let server = IdpServer::new(people);
-//! let app = sfmcp::emulator::idp::router(server.clone()); // serve with axum
+//! let app: axum::Router = sfmcp::emulator::idp::router(server.clone()); // serve with axum
 //! # let _ = app;
 //! ```
 //!
