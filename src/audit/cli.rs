@@ -29,8 +29,8 @@ use super::rules::RuleId;
                   or recovery addresses."
 )]
 pub struct AuditArgs {
-    /// Identity provider to compare with. Only `file:PATH` (CSV or JSON export) is available
-    /// in this build; okta, entra, google, jumpcloud and onelogin collectors come later.
+    /// Identity provider to compare with: okta, entra, google, jumpcloud or onelogin (settings
+    /// from the environment, see sfmcp::audit::collectors), or file:PATH (CSV or JSON export).
     #[arg(long, value_name = "IDP")]
     pub idp: String,
 
@@ -150,10 +150,11 @@ pub fn load_idp(spec: &str) -> Result<IdpDirectory, AuditCliError> {
     }
     match spec.to_ascii_lowercase().as_str() {
         "okta" | "entra" | "google" | "jumpcloud" | "onelogin" => {
-            Err(AuditCliError::Usage(format!(
-                "the {spec} collector is not available in this build yet; export the directory and \
-             use --idp file:PATH (CSV with email,status,aliases columns, or JSON)"
-            )))
+            super::collectors::collect_blocking(spec).map_err(|e| {
+                AuditCliError::Usage(format!(
+                    "{e} (or export the directory and use --idp file:PATH)"
+                ))
+            })
         }
         _ => Err(AuditCliError::Usage(format!(
             "unknown --idp `{spec}`: use file:PATH (okta, entra, google, jumpcloud and onelogin \

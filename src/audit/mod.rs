@@ -26,6 +26,8 @@
 //! ```
 
 pub mod cli;
+#[path = "idp/collectors.rs"]
+pub mod collectors;
 pub mod engine;
 pub mod export;
 pub mod file_idp;

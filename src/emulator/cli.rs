@@ -100,7 +100,7 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
             base_url: &handle.base_url,
             api_version: &handle.api_version,
             orgs: &handle.orgs,
-            idps: None,
+            idps: Some(super::idp::IdpServer::shared().announcement(&handle.base_url)),
             tls_ca_file,
         };
         match serde_json::to_string(&announcement) {

@@ -23,6 +23,7 @@ pub mod control;
 pub mod demo;
 pub mod engine;
 pub mod errors;
+pub mod idp;
 pub mod ids;
 pub mod json;
 pub mod oauth;
@@ -201,6 +202,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/__emulator/expire-tokens",
             post(control::post_expire_tokens),
         )
+        .merge(idp::router(idp::IdpServer::shared()))
         .fallback(|| async { rest::error_response(&[errors::ApiError::not_found()]) })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
