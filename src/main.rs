@@ -23,6 +23,8 @@ enum Command {
     Demo(sfmcp::demo::DemoArgs),
     /// Serve MCP on stdio against a Salesforce org (settings from flags, SF_* or --config).
     Serve(mcp::cli::ServeArgs),
+    /// Connect your own org: OAuth in the browser (PKCE), refresh token kept for `serve`.
+    Login(sfmcp::salesforce::login::LoginArgs),
     /// List the tools with their schemas, as tools/list gives them.
     Tools(mcp::cli::ToolsArgs),
     /// Run one tool and print the text a model would read.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => block_on(sfmcp::demo::run(args)),
         Command::Serve(args) => block_on(mcp::cli::serve(args)),
+        Command::Login(args) => block_on(sfmcp::salesforce::login::command(args)),
         Command::Tools(args) => mcp::cli::tools(args),
         Command::Call(args) => block_on(mcp::cli::call(args)),
         Command::Audit(args) => audit::cli::run(args),

@@ -9,8 +9,8 @@ use rmcp::model::CallToolRequestParams;
 use super::cursor::CursorKey;
 use super::server::{Connections, Policy, ServerState, SfServer};
 use crate::config::ConnectionSettings;
+use crate::salesforce::SalesforceClient;
 use crate::salesforce::client::ClientContext;
-use crate::salesforce::{ClientOptions, SalesforceClient};
 
 /// What tools may touch, from flags or the environment.
 #[derive(Debug, Clone, clap::Args)]
@@ -107,8 +107,9 @@ pub fn server_state(
     connection: &ConnectionSettings,
     policy: &PolicyArgs,
 ) -> Result<Arc<ServerState>, String> {
+    let options = connection.client_options().map_err(|e| e.to_string())?;
     let connection = connection.resolve().map_err(|e| e.to_string())?;
-    let context = ClientContext::new(ClientOptions::default()).map_err(|e| e.to_string())?;
+    let context = ClientContext::new(options).map_err(|e| e.to_string())?;
     let client = SalesforceClient::new(context, connection).map_err(|e| e.to_string())?;
     Ok(Arc::new(ServerState {
         connections: Connections::Single(client),
