@@ -2,11 +2,14 @@
 //! connected to it as a real client would be (OAuth refresh token over loopback HTTP), so a
 //! newcomer can try every tool with no Salesforce org and no settings.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use url::Url;
 
+use crate::emulator::objects::standard_objects;
+use crate::emulator::schema::OrgSchema;
 use crate::emulator::{Emulator, EmulatorConfig, OrgSource};
 use crate::mcp::cli::{PolicyArgs, serve_stdio};
 use crate::mcp::{Connections, ServerState};
@@ -59,6 +62,12 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let code = serve_stdio(state).await;
     emulator.shutdown().await;
     code
+}
+
+/// The demo org's schema as its administrator sees it (`sfmcp soql check --demo`).
+pub fn schema() -> Box<dyn crate::soql::schema::Schema> {
+    let org = Arc::new(OrgSchema::new(standard_objects()));
+    Box::new(org.profile_schema(HashSet::new()))
 }
 
 fn connect(org: &crate::emulator::OrgCredentials) -> Result<SalesforceClient, String> {

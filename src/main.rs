@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         Command::Call(args) => block_on(mcp::cli::call(args)),
         Command::Audit(args) => audit::cli::run(args),
         Command::Emulator(args) => emulator::cli::run(args),
-        Command::Soql(args) => soql::cli::run(&args),
+        Command::Soql(args) => soql::cli::run(&args, sfmcp::demo::schema),
     }
 }
 

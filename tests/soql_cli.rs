@@ -62,3 +62,37 @@ fn binds_need_the_flag_and_stdin_works() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), format!("{query}\n"));
 }
+
+#[test]
+fn demo_validates_against_the_demo_orgs_schema() {
+    let good = sfmcp(
+        &[
+            "soql",
+            "check",
+            "--demo",
+            "SELECT Name, Account.Name FROM Contact",
+        ],
+        None,
+    );
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good.stderr));
+    assert_eq!(
+        text(&good.stdout),
+        "SELECT Name, Account.Name FROM Contact\n"
+    );
+
+    let bad = sfmcp(
+        &["soql", "check", "--demo", "SELECT Industy FROM Account"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let shown = text(&bad.stderr);
+    assert!(
+        shown.starts_with("INVALID_FIELD: No such column 'Industy'"),
+        "{shown}"
+    );
+    assert!(shown.contains("did you mean: Industry"), "{shown}");
+
+    // Without --demo only the syntax is checked.
+    let unchecked = sfmcp(&["soql", "check", "SELECT Industy FROM Account"], None);
+    assert_eq!(unchecked.status.code(), Some(0));
+}

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::schema::Schema;
+use super::validate::{ValidateError, validate};
 use super::{ParseOptions, parse_with};
 
 #[derive(Debug, Args)]
@@ -27,15 +29,23 @@ pub struct CheckArgs {
     /// Accept Apex bind variables (`:name`), as Apex does. The REST API rejects them.
     #[arg(long)]
     pub allow_apex_binds: bool,
+    /// Also validate against the demo org's schema (its standard objects and fields), as
+    /// the server does against a real org before sending a query.
+    #[arg(long)]
+    pub demo: bool,
 }
 
-pub fn run(args: &SoqlArgs) -> ExitCode {
+/// Builds the demo org's schema on demand. The caller supplies it so this module stays
+/// independent of the emulator that owns the demo org.
+pub type DemoSchema = fn() -> Box<dyn Schema>;
+
+pub fn run(args: &SoqlArgs, demo_schema: DemoSchema) -> ExitCode {
     match &args.command {
-        SoqlCommand::Check(check) => run_check(check),
+        SoqlCommand::Check(check) => run_check(check, demo_schema),
     }
 }
 
-fn run_check(args: &CheckArgs) -> ExitCode {
+fn run_check(args: &CheckArgs, demo_schema: DemoSchema) -> ExitCode {
     let query = if args.query == "-" {
         let mut text = String::new();
         if let Err(error) = std::io::stdin().read_to_string(&mut text) {
@@ -50,14 +60,28 @@ fn run_check(args: &CheckArgs) -> ExitCode {
         allow_apex_binds: args.allow_apex_binds,
         ..ParseOptions::default()
     };
-    match parse_with(&query, &options) {
-        Ok(parsed) => {
-            println!("{parsed}");
-            ExitCode::SUCCESS
-        }
+    let parsed = match parse_with(&query, &options) {
+        Ok(parsed) => parsed,
         Err(error) => {
             eprintln!("{}", error.render(&query));
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.demo {
+        let schema = demo_schema();
+        match validate(&parsed, schema.as_ref()) {
+            Ok(_) => {}
+            Err(ValidateError::Invalid(error)) => {
+                eprintln!("{}", error.render(&query));
+                return ExitCode::FAILURE;
+            }
+            // The demo schema holds every object it knows: nothing is fetched later.
+            Err(ValidateError::NeedsDescribe(object)) => {
+                eprintln!("the demo org has no describe of {object}");
+                return ExitCode::FAILURE;
+            }
         }
     }
+    println!("{parsed}");
+    ExitCode::SUCCESS
 }
