@@ -319,3 +319,39 @@ async fn the_cli_prints_one_json_line_and_serves() {
         assert!(org[key].is_string(), "{key} missing from {line}");
     }
 }
+
+#[tokio::test]
+async fn post_with_http_method_patch_updates_and_the_resource_map_is_served() {
+    let handle = start_seed(json!({"records": {"Account": [{"Name": "Before"}]}})).await;
+    let client = Client::for_org(&handle, 0);
+    let id = client.first_id("SELECT Id FROM Account").await;
+    let reply = client
+        .send(
+            client
+                .http
+                .post(client.data_url(&format!("/sobjects/Account/{id}")))
+                .query(&[("_HttpMethod", "PATCH")])
+                .json(&json!({"Name": "After"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let record = client
+        .get(&format!("/sobjects/Account/{id}?fields=Name"))
+        .await;
+    assert_eq!(record.body["Name"], json!("After"));
+
+    let resources = client.get("/").await;
+    assert_eq!(resources.body["query"], json!("/services/data/v62.0/query"));
+    assert_eq!(
+        resources.body["sobjects"],
+        json!("/services/data/v62.0/sobjects")
+    );
+    let reply = client
+        .send(
+            client
+                .http
+                .put(client.data_url(&format!("/sobjects/Account/{id}"))),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -236,7 +236,7 @@ impl Serialize for ChildrenJson<'_> {
         let shown = records.len().min(renderer.batch);
         let next_records_url = if records.len() > renderer.batch {
             let all = renderer.serialize_all(records).map_err(S::Error::custom)?;
-            let id = renderer.state.next_locator(&renderer.ctx.org);
+            let id = renderer.state.next_locator();
             let cursor = Arc::new(Cursor {
                 org: renderer.ctx.org.index,
                 user_id: renderer.ctx.access.user_id.clone(),

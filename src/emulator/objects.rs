@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::schema::{
     ObjectDef, Sharing, address_fields, boolean, currency, date, datetime, double, email, int,
-    multipicklist, percent, phone, picklist, reference, text, textarea, url,
+    percent, phone, picklist, reference, text, textarea, url,
 };
 
 pub const OPPORTUNITY_STAGES: [(&str, u32, bool, bool); 10] = [
@@ -863,10 +863,4 @@ fn record_type() -> ObjectDef {
             boolean("IsActive").default_value(json!(true)),
         ])
         .finish(false)
-}
-
-/// Silence "unused" for builders only custom objects use.
-#[allow(dead_code)]
-fn _builders_in_use() {
-    let _ = multipicklist("x", &[]);
 }

@@ -239,17 +239,15 @@ impl Org {
             grant(profile_object, row);
         }
         let now = Utc::now();
-        if let (Some(psa), Some(ps), Some(psg)) = (
+        if let (Some(psa), Some(ps)) = (
             schema.index_of("PermissionSetAssignment"),
             schema.index_of("PermissionSet"),
-            schema.index_of("PermissionSetGroup"),
         ) {
             let psa_def = &schema.objects[psa];
             let psa_table = tables.table(psa);
             let ps_table = tables.table(ps);
             let assignee = psa_def.field_index("AssigneeId");
             let group_field = schema.objects[ps].field_index("PermissionSetGroupId");
-            let _ = psg;
             for &row in assignee.map_or(&[][..], |f| psa_table.referencing(f, user_id)) {
                 let Some(record) = psa_table.rows.get(row as usize) else {
                     continue;

@@ -87,7 +87,7 @@ fn page(
     let (locator, cursor) = match existing {
         Some(pair) => pair,
         None if batch < records.len() => {
-            let id = state.next_locator(&ctx.org);
+            let id = state.next_locator();
             let cursor = Arc::new(Cursor {
                 org: ctx.org.index,
                 user_id: ctx.access.user_id.clone(),

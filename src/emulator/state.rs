@@ -281,9 +281,9 @@ impl AppState {
         Ok(used)
     }
 
-    pub fn next_locator(&self, org: &Org) -> String {
+    /// A fresh query locator id (`01g…`).
+    pub fn next_locator(&self) -> String {
         let n = self.cursor_counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let _ = org;
         super::ids::mint("01g", n)
     }
 }
