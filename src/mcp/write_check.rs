@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::salesforce::ids::SalesforceId;
 use crate::soql::schema::{FieldSchema, FieldType, ObjectSchema};
+use crate::soql::validate::similar_fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteKind {
@@ -105,21 +106,15 @@ pub fn check(
 }
 
 fn unknown_field(object: &ObjectSchema, name: &str) -> WriteIssue {
-    let lowered = name.to_ascii_lowercase().replace([' ', '_'], "");
-    let suggestion = object
-        .fields
-        .iter()
-        .find(|f| {
-            f.label.to_ascii_lowercase().replace(' ', "") == lowered
-                || f.name.to_ascii_lowercase().replace('_', "") == lowered
-        })
-        .map(|f| format!("; did you mean {}?", f.name))
-        .unwrap_or_else(|| {
-            format!(
-                "; describe_object {} lists the fields that exist",
-                object.name
-            )
-        });
+    let similar = similar_fields(object, name);
+    let suggestion = if similar.is_empty() {
+        format!(
+            "; describe_object {} lists the fields that exist",
+            object.name
+        )
+    } else {
+        format!("; did you mean {}?", similar.join(" or "))
+    };
     WriteIssue {
         field: name.to_string(),
         code: "INVALID_FIELD",
@@ -302,6 +297,11 @@ mod tests {
         )
         .expect_err("invalid");
         let codes: Vec<(&str, &str)> = issues.iter().map(|i| (i.field.as_str(), i.code)).collect();
+        assert!(
+            issues[0].message.contains("did you mean Name?"),
+            "{}",
+            issues[0].message
+        );
         assert_eq!(
             codes,
             [

@@ -70,6 +70,17 @@ impl From<SoqlError> for ValidateError {
     }
 }
 
+/// Fields of `object` whose API name or label is close to `typed`, closest first: the same
+/// "did you mean" a query gets, for callers that check field names outside a query (record
+/// writes).
+pub fn similar_fields(object: &ObjectSchema, typed: &str) -> Vec<String> {
+    let mut suggestions = Suggestions::new(typed);
+    for candidate in &object.fields {
+        suggestions.offer(&candidate.name, &[&candidate.name, &candidate.label]);
+    }
+    suggestions.finish()
+}
+
 /// Checks `query` against `schema` and says what its results will look like.
 pub fn validate(query: &Query, schema: &dyn Schema) -> Result<Validated, ValidateError> {
     let validator = Validator { schema };
