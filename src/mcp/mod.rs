@@ -8,13 +8,16 @@ pub mod cli;
 pub mod cursor;
 pub mod describe_view;
 pub mod error;
+pub mod http;
 mod limits;
+pub mod metrics;
 mod objects;
 mod query;
 mod records;
 pub mod render;
 pub mod schema_budget;
 pub mod server;
+pub mod tenants;
 pub mod write_check;
 
 pub use server::{Connections, Policy, ServerState, SfServer};
