@@ -57,7 +57,7 @@ fn binds_need_the_flag_and_stdin_works() {
     let query = "SELECT Id FROM Account WHERE Id IN :ids";
     let out = sfmcp(&["soql", "check", "-"], Some(query));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("only work in Apex"));
+    assert!(text(&out.stderr).contains("Bind variables only allowed in Apex code"));
     let out = sfmcp(&["soql", "check", "--allow-apex-binds", "-"], Some(query));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), format!("{query}\n"));

@@ -129,9 +129,13 @@ fn bind() -> impl Strategy<Value = ApexBind> {
         })
 }
 
+fn literal_value() -> impl Strategy<Value = Value> {
+    literal().prop_map(|l| Value::Literal(l, Span::default()))
+}
+
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
-        9 => literal().prop_map(|l| Value::Literal(l, Span::default())),
+        9 => literal_value(),
         1 => bind().prop_map(Value::Bind),
     ]
 }
@@ -246,13 +250,17 @@ fn leaf_condition() -> impl Strategy<Value = Condition> {
                 negated,
                 values
             }),
-        (expr(), any::<bool>(), prop::collection::vec(value(), 1..3)).prop_map(
-            |(left, excludes, values)| Condition::Includes {
+        // Apex binds cannot stand in INCLUDES / EXCLUDES.
+        (
+            expr(),
+            any::<bool>(),
+            prop::collection::vec(literal_value(), 1..3)
+        )
+            .prop_map(|(left, excludes, values)| Condition::Includes {
                 left,
                 excludes,
                 values
-            }
-        ),
+            }),
     ]
 }
 

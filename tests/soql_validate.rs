@@ -34,14 +34,15 @@ const USER_DESCRIBE: &str = r#"{
     {"name": "Id", "label": "User ID", "type": "id", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Name", "label": "Full Name", "type": "string", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Email", "label": "Email", "type": "email", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
-    {"name": "ManagerId", "label": "Manager ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "Manager", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true}
+    {"name": "ManagerId", "label": "Manager ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "Manager", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
+    {"name": "CreatedById", "label": "Created By ID", "type": "reference", "referenceTo": ["User"], "relationshipName": "CreatedBy", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true}
   ],
   "childRelationships": []
 }"#;
 
 /// A custom object with a multi-select picklist: none of the recorded describes has one.
 const PROJECT_DESCRIBE: &str = r#"{
-  "name": "Project__c", "label": "Project", "custom": true, "queryable": true,
+  "name": "Project__c", "label": "Engagement", "labelPlural": "Engagements", "custom": true, "queryable": true,
   "fields": [
     {"name": "Id", "label": "Record ID", "type": "id", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
     {"name": "Name", "label": "Project Name", "type": "string", "filterable": true, "sortable": true, "groupable": true, "aggregatable": true},
@@ -133,6 +134,11 @@ fn recorded_queries_validate_to_the_recorded_columns() {
             "SELECT Id, AccountNumber, AccountSource, AnnualRevenue, BillingCity, BillingCountry, BillingGeocodeAccuracy, BillingLatitude, BillingLongitude, BillingPostalCode, BillingState, BillingStreet, CleanStatus, Description, DunsNumber, Fax, Industry, Jigsaw, NaicsCode, NaicsDesc, Name, NumberOfEmployees, Ownership, Phone, Rating, RecordTypeId, ShippingCity, ShippingCountry, ShippingGeocodeAccuracy, ShippingLatitude, ShippingLongitude, ShippingPostalCode, ShippingState, ShippingStreet, Sic, SicDesc, Site, TickerSymbol, Tradestyle, Type, Website, YearStarted, ParentId FROM Account WHERE Name != 'Sample Account for Entitlements'",
         ),
         ("query-simple-contact", "select FirstName from Contact"),
+        // restforce's recording elides the summed field; Amount is the one it can be.
+        (
+            "../restforce/query-aggregate",
+            "SELECT CampaignId, SUM(Amount) FROM Opportunity GROUP BY CampaignId",
+        ),
     ];
     for (recording, query) in cases {
         let validated = accepted(query);
@@ -142,6 +148,30 @@ fn recorded_queries_validate_to_the_recorded_columns() {
             "{recording}"
         );
     }
+}
+
+/// Record-query column names are paths through the nested records Salesforce returns.
+#[test]
+fn record_column_paths_walk_the_recorded_nested_records() {
+    // The query soqe recorded (its text inferred from the result's shape, see the README).
+    let v = accepted(
+        "SELECT Id, Name, Account.Name, Account.CreatedBy.Name, Account.CreatedBy.CreatedBy.Name FROM Contact",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&fixture("../soqe/query-nested-parents-v48")).expect("json");
+    let record = &body["records"][0];
+    for column in &v.columns {
+        let value = column
+            .name
+            .split('.')
+            .fold(record, |node, segment| &node[segment]);
+        assert!(
+            value.is_string(),
+            "{} is not in the recorded record",
+            column.name
+        );
+    }
+    assert_eq!(v.columns.len(), 5);
 }
 
 #[test]
@@ -300,6 +330,12 @@ fn suggestions_come_from_labels_relationships_and_custom_suffixes() {
         error.suggestions.first().map(String::as_str),
         Some("Custom__c")
     );
+    // Objects match by label too: Project__c is labelled "Engagement".
+    let error = rejected("SELECT Id FROM Engagements");
+    assert_eq!(
+        error.suggestions.first().map(String::as_str),
+        Some("Project__c")
+    );
     let error = rejected("SELECT Id FROM Acount");
     assert_eq!(
         error.suggestions.first().map(String::as_str),
@@ -347,6 +383,31 @@ fn unknown_child_relationship_has_its_own_wording() {
         error.suggestions.first().map(String::as_str),
         Some("Contacts")
     );
+}
+
+#[test]
+fn a_child_relationship_selected_as_a_field_suggests_a_subquery() {
+    let error = rejected("SELECT Name, Contacts FROM Account");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.suggestions.first().map(String::as_str),
+        Some("(SELECT Id FROM Contacts)")
+    );
+}
+
+#[test]
+fn aggregates_belong_to_the_root_query() {
+    for query in [
+        "SELECT Name, (SELECT COUNT(Id) FROM Contacts) FROM Account",
+        "SELECT Name, (SELECT COUNT() FROM Contacts) FROM Account",
+    ] {
+        let error = rejected(query);
+        assert_eq!(error.code, ErrorCode::MalformedQuery, "{query}");
+        assert_eq!(
+            error.message,
+            "only root queries support aggregate expressions"
+        );
+    }
 }
 
 #[test]
@@ -473,6 +534,12 @@ fn ids_compared_with_names_are_refused() {
     assert_eq!(error.code, ErrorCode::InvalidQueryFilterOperator);
     assert_eq!(error.message, "invalid ID field: Edge Communications");
     assert_eq!(pointed(query, &error), "'Edge Communications'");
+    let error = rejected("SELECT Id FROM Contact WHERE AccountId = 5");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.message,
+        "value of filter criterion for field 'AccountId' must be of type id and should be enclosed in quotes"
+    );
 }
 
 #[test]
@@ -530,6 +597,15 @@ fn aggregate_queries_group_every_plain_field() {
         "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry HAVING COUNT(Id) > 1 ORDER BY Industry",
     );
     accepted("SELECT Industry ind, COUNT(Id) n FROM Account GROUP BY ROLLUP(Industry)");
+    // The SOQL reference's GROUPING() example.
+    let v = accepted(
+        "SELECT Type, BillingCountry, GROUPING(Type) grpType, GROUPING(BillingCountry), COUNT(id) accts \
+         FROM Account GROUP BY CUBE(Type, BillingCountry) ORDER BY GROUPING(Type), GROUPING(Id, BillingCountry)",
+    );
+    assert_eq!(
+        names(&v.columns),
+        ["Type", "BillingCountry", "grpType", "expr0", "accts"]
+    );
 
     let query = "SELECT Name, COUNT(Id) FROM Account GROUP BY Industry";
     let error = rejected(query);
@@ -549,6 +625,12 @@ fn aggregate_queries_group_every_plain_field() {
         "SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CALENDAR_YEAR(CloseDate)",
     );
     accepted("SELECT CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity GROUP BY CloseDate");
+    let error =
+        rejected("SELECT CALENDAR_MONTH(CloseDate), COUNT(Id) FROM Opportunity GROUP BY StageName");
+    assert_eq!(
+        error.message,
+        "Field must be grouped or aggregated: CloseDate"
+    );
     // Aggregates without GROUP BY: no plain field may come along.
     assert!(
         rejected("SELECT Name, COUNT(Id) FROM Account")
@@ -563,6 +645,20 @@ fn aggregate_queries_group_every_plain_field() {
     assert_eq!(
         error.message,
         "Ordered field must be grouped or aggregated: Name"
+    );
+}
+
+#[test]
+fn aggregates_with_limit_need_group_by() {
+    // The SOQL reference's own pair of examples.
+    accepted("SELECT Name, MAX(CreatedDate) FROM Account GROUP BY Name LIMIT 5");
+    let error = rejected("SELECT MAX(CreatedDate) FROM Account LIMIT 1");
+    assert_eq!(error.code, ErrorCode::MalformedQuery);
+    accepted("SELECT COUNT() FROM Account WHERE Industry = 'Banking' ORDER BY Name LIMIT 10");
+    // COUNT() is not an aggregated function in that sense.
+    assert_eq!(
+        accepted("SELECT COUNT() FROM Account LIMIT 1").kind,
+        QueryKind::Count
     );
 }
 
@@ -645,6 +741,21 @@ fn semi_joins_select_one_id_and_do_not_nest() {
     ] {
         assert_eq!(rejected(query).code, ErrorCode::MalformedQuery, "{query}");
     }
+    let query = "SELECT Id FROM Account WHERE Id IN (SELECT Id FROM Contact)";
+    let error = rejected(query);
+    assert_eq!(
+        error.message,
+        "The selected field 'Id' in the subquery and the left operand field in the where expression in the outer query 'Id' should point to the same object type"
+    );
+    // The caret goes under the subquery's field.
+    assert_eq!(pointed(query, &error), "Id");
+    assert_eq!(
+        Some(error.span.start),
+        query.find("(SELECT Id").map(|i| i + 8)
+    );
+    accepted(
+        "SELECT Id FROM Opportunity WHERE AccountId IN (SELECT Id FROM Account WHERE Name LIKE 'A%')",
+    );
     let error = rejected("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contct)");
     assert_eq!(error.code, ErrorCode::InvalidType);
 }
@@ -730,4 +841,197 @@ fn the_parser_corpus_never_panics() {
         }
     }
     assert!(validated > 100, "only {validated} corpus queries parsed");
+}
+
+/// Every field of every recorded describe, misspelled by one dropped letter, is suggested back.
+#[test]
+fn a_dropped_letter_is_always_suggested_back() {
+    let schema = org();
+    let mut checked = 0;
+    let mut missed = Vec::new();
+    for name in DESCRIBES {
+        let body: serde_json::Value =
+            serde_json::from_str(&fixture(&format!("describe-{name}"))).expect("json");
+        let object = body["name"].as_str().expect("name");
+        for field in body["fields"].as_array().expect("fields") {
+            let field = field["name"].as_str().expect("field name");
+            if field.len() < 4 {
+                continue;
+            }
+            let middle = field.len() / 2;
+            let typo = format!("{}{}", &field[..middle], &field[middle + 1..]);
+            let query = format!("SELECT {typo} FROM {object}");
+            let Ok(parsed) = parse(&query) else {
+                continue;
+            };
+            checked += 1;
+            match validate(&parsed, &schema) {
+                // The typo is itself a field: nothing to suggest.
+                Ok(_) => {}
+                Err(ValidateError::Invalid(error))
+                    if error.suggestions.iter().any(|s| s == field) => {}
+                Err(other) => missed.push(format!("{object}.{typo} -> {other:?}")),
+            }
+        }
+    }
+    assert!(checked > 300, "{checked}");
+    assert!(
+        missed.is_empty(),
+        "{} of {checked} missed:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn numbers_are_not_quoted() {
+    let error = rejected("SELECT Id FROM Opportunity WHERE Amount > '100'");
+    assert_eq!(error.code, ErrorCode::InvalidField);
+    assert_eq!(
+        error.message,
+        "value of filter criterion for field 'Amount' must be of type double and should not be enclosed in quotes"
+    );
+    accepted("SELECT Id FROM Opportunity WHERE Amount > 100 AND Probability >= 50.5");
+}
+
+mod random_queries {
+    use proptest::prelude::*;
+    use sfmcp::soql::parse;
+    use sfmcp::soql::schema::{Lookup, Schema};
+    use sfmcp::soql::validate::{ValidateError, validate};
+
+    const SEGMENTS: [&str; 18] = [
+        "Id",
+        "Name",
+        "Account",
+        "Owner",
+        "Parent",
+        "CreatedBy",
+        "Contacts",
+        "Industy",
+        "What",
+        "Who",
+        "x",
+        "Ünïcode",
+        "Amount",
+        "CloseDate",
+        "Manager",
+        "c",
+        "Email",
+        "AccountId",
+    ];
+    const OBJECTS: [&str; 8] = [
+        "Account",
+        "Contact",
+        "Event",
+        "Lead",
+        "Opportunity",
+        "User",
+        "Xyzzy",
+        "Case",
+    ];
+    const VALUES: [&str; 6] = ["'x'", "5", "TODAY", "null", "2024-01-31", "true"];
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(SEGMENTS.as_slice()), 1..8)
+            .prop_map(|segments| segments.join("."))
+    }
+
+    fn query() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(path(), 1..4),
+            prop::sample::select(OBJECTS.as_slice()),
+            prop::option::of((
+                path(),
+                prop::sample::select(VALUES.as_slice()),
+                any::<bool>(),
+            )),
+            prop::option::of(path()),
+            prop::option::of(path()),
+        )
+            .prop_map(|(select, object, filter, group, order)| {
+                let mut text = format!("SELECT {} FROM {object} c", select.join(", "));
+                if let Some((field, value, like)) = filter {
+                    let op = if like { "LIKE" } else { "=" };
+                    text.push_str(&format!(" WHERE {field} {op} {value}"));
+                }
+                if let Some(group) = group {
+                    text.push_str(&format!(" GROUP BY {group}"));
+                }
+                if let Some(order) = order {
+                    text.push_str(&format!(" ORDER BY {order}"));
+                }
+                text
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the names, validation answers without panicking: an error that points
+        /// inside the query, or a describe the org really lacks.
+        #[test]
+        fn answers_are_well_formed(text in query()) {
+            let Ok(parsed) = parse(&text) else {
+                return Ok(());
+            };
+            let schema = super::org();
+            match validate(&parsed, &schema) {
+                Ok(_) => {}
+                Err(ValidateError::Invalid(error)) => {
+                    prop_assert!(error.span.start <= error.span.end && error.span.end <= text.len());
+                    prop_assert!(text.is_char_boundary(error.span.start));
+                    prop_assert!(text.is_char_boundary(error.span.end));
+                    prop_assert!(error.suggestions.len() <= 3);
+                    prop_assert!(!error.render(&text).is_empty());
+                }
+                Err(ValidateError::NeedsDescribe(name)) => {
+                    prop_assert!(matches!(schema.object(&name), Lookup::NotLoaded), "{}", name);
+                }
+            }
+        }
+    }
+}
+
+/// The deepest queries the parser accepts validate on a 1 MiB stack, even unoptimised:
+/// nested functions, conditions and child subqueries each recurse in the validator.
+#[test]
+fn the_deepest_accepted_queries_validate_on_a_small_stack() {
+    let levels = sfmcp::soql::MAX_NESTING;
+    let calls = format!("{}Name{}", "FORMAT(".repeat(levels), ")".repeat(levels));
+    let mut condition = "Name = 'x'".to_string();
+    for level in 0..levels {
+        condition = if level % 2 == 0 {
+            format!("NOT {condition}")
+        } else {
+            format!("(Rating = 'Hot' AND {condition})")
+        };
+    }
+    let mut children = "SELECT Id FROM ChildAccounts".to_string();
+    for _ in 1..levels {
+        children = format!("SELECT Id, ({children}) FROM ChildAccounts");
+    }
+    let queries = [
+        format!("SELECT {calls} FROM Account"),
+        format!("SELECT Id FROM Account WHERE {condition}"),
+        format!("SELECT Id, ({children}) FROM Account"),
+    ];
+    let handle = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            let schema = org();
+            let mut outcomes = Vec::new();
+            for soql in &queries {
+                let query = parse(soql).map_err(|e| e.render(soql))?;
+                outcomes.push(
+                    validate(&query, &schema)
+                        .map(|v| v.columns.len())
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            Ok::<_, String>(outcomes)
+        })
+        .expect("thread starts");
+    let outcomes = handle.join().expect("no stack overflow");
+    assert_eq!(outcomes, Ok(vec![Ok(1), Ok(1), Ok(2)]));
 }

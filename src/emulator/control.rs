@@ -202,15 +202,22 @@ impl Control {
 
 /// A body that yields `bytes` and then fails, which makes hyper drop the connection: with
 /// nothing sent the client sees a reset, with part of a `Content-Length` body a truncation.
+/// The pause lets the partial body reach the socket before the connection drops.
 fn failing_body(bytes: Vec<u8>) -> Body {
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
-        Ok(bytes),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "fault injected by the emulator control plane",
-        )),
-    ];
-    Body::from_stream(futures_util::stream::iter(chunks))
+    let stream = futures_util::stream::unfold(Some(bytes), |pending| async move {
+        match pending {
+            Some(bytes) if !bytes.is_empty() => Some((Ok(bytes), None)),
+            Some(_) | None => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let error = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fault injected by the emulator control plane",
+                );
+                Some((Err::<Vec<u8>, _>(error), None))
+            }
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// Applies faults and records the request log around every non-control request.

@@ -359,7 +359,10 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
                 fields.insert("EmailEncodingKey".into(), json!("UTF-8"));
                 fields.insert("LanguageLocaleKey".into(), json!("en_US"));
                 fields.insert("ProfileId".into(), json!(profile_id));
-                fields.insert("IsActive".into(), json!(kind != "readonly" || n % 2 == 0));
+                fields.insert(
+                    "IsActive".into(),
+                    json!(kind != "readonly" || n.is_multiple_of(2)),
+                );
                 fields.insert(
                     "Title".into(),
                     json!(if role_name.is_empty() {

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Utc;
-use serde_json::{Map, Value as Json, json};
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Serialize, Serializer};
 
 use super::errors::ApiError;
-use super::json::{attributes, field_json, value_to_json};
+use super::json::{field_json, value_to_json};
 use super::org::{RowRef, View};
 use super::query::Evaluated;
 use super::state::{AppState, Ctx, Cursor};
@@ -73,12 +74,20 @@ pub fn run(
         batch,
         all_rows,
     };
+    let records = renderer.serialize_all(&result.records).map_err(|e| {
+        vec![ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.to_string(),
+        )]
+    })?;
     Ok(Evaluated {
         total_size: result.total_size,
-        records: result.records.iter().map(|r| renderer.record(r)).collect(),
+        records,
     })
 }
 
+/// Serializes evaluated records straight to Salesforce's JSON, with no intermediate tree.
 struct Renderer<'a> {
     state: &'a AppState,
     ctx: &'a Ctx,
@@ -88,74 +97,182 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    fn record(&self, record: &Record<RowRef>) -> Json {
-        let mut out = Map::with_capacity(record.fields.len() + 1);
-        let stored = match &record.kind {
+    fn serialize_all(&self, records: &[Record<RowRef>]) -> serde_json::Result<Vec<Box<[u8]>>> {
+        records
+            .iter()
+            .map(|record| {
+                serde_json::to_vec(&RecordJson {
+                    renderer: self,
+                    record,
+                })
+                .map(Vec::into_boxed_slice)
+            })
+            .collect()
+    }
+}
+
+struct RecordJson<'a> {
+    renderer: &'a Renderer<'a>,
+    record: &'a Record<RowRef>,
+}
+
+/// `{"type": ..., "url": ...}`, or `{"type": "AggregateResult"}` without a url.
+struct AttributesJson<'a> {
+    object: &'a str,
+    url: Option<String>,
+}
+
+impl Serialize for AttributesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("type", self.object)?;
+        if let Some(url) = &self.url {
+            map.serialize_entry("url", url)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let renderer = self.renderer;
+        let mut map = serializer.serialize_map(Some(self.record.fields.len() + 1))?;
+        let stored = match &self.record.kind {
             RecordKind::SObject { object, row } => {
-                let stored = self.view.record(*row);
+                let stored = renderer.view.record(*row);
                 let id = stored.map_or("", |r| r.id());
-                out.insert(
-                    "attributes".into(),
-                    attributes(object, id, &self.ctx.version),
-                );
-                stored.map(|r| (self.view.def(*row), r))
+                map.serialize_entry(
+                    "attributes",
+                    &AttributesJson {
+                        object,
+                        url: Some(format!(
+                            "/services/data/v{}/sobjects/{object}/{id}",
+                            renderer.ctx.version
+                        )),
+                    },
+                )?;
+                stored.map(|r| (renderer.view.def(*row), r))
             }
             RecordKind::Aggregate => {
-                out.insert("attributes".into(), json!({"type": "AggregateResult"}));
+                map.serialize_entry(
+                    "attributes",
+                    &AttributesJson {
+                        object: "AggregateResult",
+                        url: None,
+                    },
+                )?;
                 None
             }
         };
-        for field in &record.fields {
-            let value = match &field.value {
+        for field in &self.record.fields {
+            let key: &str = &field.name;
+            match &field.value {
                 // Compound addresses are stored as their parts; assemble them here.
-                Cell::Value(Value::Null) => match stored {
-                    Some((def, stored)) => def
-                        .field_index(&field.name)
-                        .filter(|&i| def.fields[i].field_type == FieldType::Address)
-                        .map_or(Json::Null, |i| field_json(def, stored, i)),
-                    None => Json::Null,
-                },
-                Cell::Value(v) => value_to_json(v),
-                Cell::Parent(None) => Json::Null,
-                Cell::Parent(Some(parent)) => self.record(parent),
-                Cell::Children(children) => self.children(children),
-            };
-            out.insert(field.name.to_string(), value);
+                Cell::Value(Value::Null) => {
+                    let address = stored.and_then(|(def, stored)| {
+                        def.field_index(key)
+                            .filter(|&i| def.fields[i].field_type == FieldType::Address)
+                            .map(|i| field_json(def, stored, i))
+                    });
+                    map.serialize_entry(key, &address)?;
+                }
+                Cell::Value(value) => map.serialize_entry(key, &ValueJson(value))?,
+                Cell::Parent(None) => map.serialize_entry(key, &())?,
+                Cell::Parent(Some(parent)) => map.serialize_entry(
+                    key,
+                    &RecordJson {
+                        renderer,
+                        record: parent,
+                    },
+                )?,
+                Cell::Children(children) => map.serialize_entry(
+                    key,
+                    &ChildrenJson {
+                        renderer,
+                        result: children,
+                    },
+                )?,
+            }
         }
-        Json::Object(out)
+        map.end()
     }
+}
 
-    /// A child subquery: `null` when empty, a query result otherwise, paged by its own
-    /// locator when it holds more than a batch.
-    fn children(&self, result: &QueryResult<RowRef>) -> Json {
-        if result.records.is_empty() {
-            return Json::Null;
+/// A stored value as Salesforce writes it (see [`super::json::value_to_json`]).
+struct ValueJson<'a>(&'a Value);
+
+impl Serialize for ValueJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Boolean(b) => serializer.serialize_bool(*b),
+            Value::Integer(i) => serializer.serialize_i64(*i),
+            Value::Double(d) if d.is_finite() => serializer.serialize_f64(*d),
+            Value::Double(_) => serializer.serialize_unit(),
+            Value::String(text) => serializer.serialize_str(text),
+            Value::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
+            Value::DateTime(dt) => serializer.collect_str(&dt.format("%Y-%m-%dT%H:%M:%S%.3f+0000")),
+            Value::Time(t) => serializer.collect_str(&t.format("%H:%M:%S%.3fZ")),
+            Value::Location { .. } => value_to_json(self.0).serialize(serializer),
         }
-        let records: Vec<Json> = result.records.iter().map(|r| self.record(r)).collect();
-        if records.len() <= self.batch {
-            return json!({"totalSize": result.total_size, "done": true, "records": records});
+    }
+}
+
+/// A child subquery: `null` when empty, a query result otherwise, paged by its own locator
+/// when it holds more than a batch.
+struct ChildrenJson<'a> {
+    renderer: &'a Renderer<'a>,
+    result: &'a QueryResult<RowRef>,
+}
+
+impl Serialize for ChildrenJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let renderer = self.renderer;
+        let records = &self.result.records;
+        if records.is_empty() {
+            return serializer.serialize_unit();
         }
-        let first: Vec<Json> = records[..self.batch].to_vec();
-        let id = self.state.next_locator(&self.ctx.org);
-        let cursor = Arc::new(Cursor {
-            org: self.ctx.org.index,
-            user_id: self.ctx.access.user_id.clone(),
-            records,
-            total_size: result.total_size,
-            batch_size: self.batch,
-            all_rows: self.all_rows,
-        });
-        self.state
-            .cursors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), cursor);
-        let resource = if self.all_rows { "queryAll" } else { "query" };
-        json!({
-            "totalSize": result.total_size,
-            "done": false,
-            "nextRecordsUrl": format!("/services/data/v{}/{resource}/{id}-{}", self.ctx.version, self.batch),
-            "records": first,
-        })
+        let shown = records.len().min(renderer.batch);
+        let next_records_url = if records.len() > renderer.batch {
+            let all = renderer.serialize_all(records).map_err(S::Error::custom)?;
+            let id = renderer.state.next_locator(&renderer.ctx.org);
+            let cursor = Arc::new(Cursor {
+                org: renderer.ctx.org.index,
+                user_id: renderer.ctx.access.user_id.clone(),
+                records: all,
+                total_size: self.result.total_size,
+                batch_size: renderer.batch,
+                all_rows: renderer.all_rows,
+            });
+            renderer
+                .state
+                .cursors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.clone(), cursor);
+            let resource = if renderer.all_rows {
+                "queryAll"
+            } else {
+                "query"
+            };
+            Some(format!(
+                "/services/data/v{}/{resource}/{id}-{}",
+                renderer.ctx.version, renderer.batch
+            ))
+        } else {
+            None
+        };
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("totalSize", &self.result.total_size)?;
+        map.serialize_entry("done", &next_records_url.is_none())?;
+        if let Some(url) = &next_records_url {
+            map.serialize_entry("nextRecordsUrl", url)?;
+        }
+        let page: Vec<RecordJson<'_>> = records[..shown]
+            .iter()
+            .map(|record| RecordJson { renderer, record })
+            .collect();
+        map.serialize_entry("records", &page)?;
+        map.end()
     }
 }

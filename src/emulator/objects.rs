@@ -130,7 +130,6 @@ fn account() -> ObjectDef {
             datetime("LastViewedDate").read_only(),
             datetime("LastReferencedDate").read_only(),
             text("Jigsaw", 20),
-            text("JigsawCompanyId", 20).read_only(),
             picklist("CleanStatus", &CLEAN_STATUS).restricted(),
             picklist("AccountSource", &LEAD_SOURCES),
             text("DunsNumber", 9),
@@ -242,6 +241,7 @@ fn lead() -> ObjectDef {
             picklist("CleanStatus", &CLEAN_STATUS).restricted(),
         ])
         .finish(true)
+        .owner_to(&["Group", "User"])
 }
 
 fn opportunity() -> ObjectDef {
@@ -290,7 +290,9 @@ fn opportunity() -> ObjectDef {
             int("FiscalQuarter").read_only(),
             int("FiscalYear").read_only(),
             text("Fiscal", 6).read_only(),
-            reference("ContactId", &["Contact"], "Contact").create_only(),
+            reference("ContactId", &["Contact"], "Contact")
+                .create_only()
+                .without_relationship(),
             datetime("LastViewedDate").read_only(),
             datetime("LastReferencedDate").read_only(),
             boolean("HasOpenActivity").read_only(),
@@ -383,10 +385,11 @@ fn case() -> ObjectDef {
             datetime("LastReferencedDate").read_only(),
         ])
         .finish(true)
+        .owner_to(&["Group", "User"])
 }
 
 fn activity_what() -> [&'static str; 3] {
-    ["Account", "Opportunity", "Case"]
+    ["Account", "Case", "Opportunity"]
 }
 
 fn task() -> ObjectDef {
@@ -432,6 +435,7 @@ fn task() -> ObjectDef {
             datetime("CompletedDateTime").read_only(),
         ])
         .finish(true)
+        .owner_to(&["Group", "User"])
 }
 
 fn event() -> ObjectDef {
@@ -467,6 +471,7 @@ fn event() -> ObjectDef {
             datetime("ReminderDateTime"),
         ])
         .finish(true)
+        .owner_to(&["Calendar", "User"])
 }
 
 const PERMISSIONS: [&str; 10] = [

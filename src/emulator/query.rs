@@ -35,10 +35,10 @@ pub fn batch_size(headers: &HeaderMap) -> usize {
         .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
 }
 
-/// The evaluated answer to a query: the total and every record, rendered.
+/// The evaluated answer to a query: the total and every record, serialized.
 pub struct Evaluated {
     pub total_size: usize,
-    pub records: Vec<Json>,
+    pub records: Vec<Box<[u8]>>,
 }
 
 pub fn first_page(
@@ -77,17 +77,16 @@ pub fn first_page(
 fn page(
     state: &AppState,
     ctx: &Ctx,
-    records: Vec<Json>,
+    records: Vec<Box<[u8]>>,
     total_size: usize,
     batch: usize,
     offset: usize,
     all_rows: bool,
     existing: Option<(String, Arc<Cursor>)>,
 ) -> Response {
-    let end = (offset + batch).min(records.len());
     let (locator, cursor) = match existing {
         Some(pair) => pair,
-        None if end < records.len() => {
+        None if batch < records.len() => {
             let id = state.next_locator(&ctx.org);
             let cursor = Arc::new(Cursor {
                 org: ctx.org.index,
@@ -105,29 +104,67 @@ fn page(
             (id, cursor)
         }
         None => {
-            return json_response(
-                StatusCode::OK,
-                &json!({"totalSize": total_size, "done": true, "records": records}),
-            );
+            return page_response(total_size, None, &records);
         }
     };
-    let slice = cursor.records.get(offset..end).unwrap_or(&[]).to_vec();
-    let done = end >= cursor.records.len();
-    let mut body = serde_json::Map::new();
-    body.insert("totalSize".into(), json!(cursor.total_size));
-    body.insert("done".into(), json!(done));
-    if !done {
+    let end = (offset + batch).min(cursor.records.len());
+    let next_records_url = (end < cursor.records.len()).then(|| {
         let resource = if cursor.all_rows { "queryAll" } else { "query" };
-        body.insert(
-            "nextRecordsUrl".into(),
-            json!(format!(
-                "/services/data/v{}/{resource}/{locator}-{end}",
-                ctx.version
-            )),
-        );
+        format!("/services/data/v{}/{resource}/{locator}-{end}", ctx.version)
+    });
+    page_response(
+        cursor.total_size,
+        next_records_url.as_deref(),
+        cursor.records.get(offset..end).unwrap_or(&[]),
+    )
+}
+
+/// A result page in Salesforce's key order, assembled from records serialized once: a page
+/// is never copied into a JSON tree again.
+pub fn page_bytes(
+    total_size: usize,
+    next_records_url: Option<&str>,
+    records: &[Box<[u8]>],
+) -> Vec<u8> {
+    let size: usize = records.iter().map(|r| r.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 128);
+    out.extend_from_slice(b"{\"totalSize\":");
+    out.extend_from_slice(total_size.to_string().as_bytes());
+    out.extend_from_slice(if next_records_url.is_some() {
+        b",\"done\":false"
+    } else {
+        b",\"done\":true"
+    });
+    if let Some(url) = next_records_url {
+        out.extend_from_slice(b",\"nextRecordsUrl\":");
+        out.extend_from_slice(&serde_json::to_vec(url).unwrap_or_default());
     }
-    body.insert("records".into(), Json::Array(slice));
-    json_response(StatusCode::OK, &Json::Object(body))
+    out.extend_from_slice(b",\"records\":[");
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(record);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+fn page_response(
+    total_size: usize,
+    next_records_url: Option<&str>,
+    records: &[Box<[u8]>],
+) -> Response {
+    let mut response = Response::new(axum::body::Body::from(page_bytes(
+        total_size,
+        next_records_url,
+        records,
+    )));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(super::rest::JSON_CONTENT_TYPE),
+    );
+    response
 }
 
 pub fn next_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {

@@ -16,8 +16,10 @@ use super::errors::ApiError;
 use super::ids;
 use super::json::{format_datetime, record_json};
 use super::query;
+use super::schema::RecordTypeRow;
 use super::state::{AppState, Ctx};
 use super::write::parse_datetime;
+use crate::soql::data::Value;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
@@ -59,7 +61,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// `v62.0` → `62.0`, when it is a version this emulator serves.
-fn parse_version(segment: &str, max: &str) -> Option<String> {
+pub fn parse_version(segment: &str, max: &str) -> Option<String> {
     let number = segment.strip_prefix('v')?;
     let (major, minor) = number.split_once('.')?;
     let major: u32 = major.parse().ok()?;
@@ -124,14 +126,34 @@ pub async fn data(
         Ok(ctx) => ctx,
         Err(error) => return error_response(&[error]),
     };
-    let mut log = LogInfo {
-        org: ctx.org.id.clone(),
-        user: ctx.access.user_id.clone(),
-    };
+    serve(
+        &state,
+        &ctx,
+        method,
+        tail,
+        raw_query.as_deref(),
+        &headers,
+        &body,
+    )
+}
+
+/// Serves one authenticated REST request: `path` is what follows `/services/data/vXX.X/`,
+/// split on `/`. Counts it against the daily allocation and adds `Sforce-Limit-Info` and the
+/// request-log details. The Paragon proxy calls this with the context of the credential's
+/// user.
+pub fn serve(
+    state: &AppState,
+    ctx: &Ctx,
+    method: Method,
+    path: &[&str],
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let limit = state.settings.daily_api_limit;
     let mut response = match state.count_api_call(&ctx.org) {
         Ok(_) => {
-            let params = query_params(raw_query.as_deref());
+            let params = query_params(raw_query);
             // Clients that cannot send PATCH use POST with `_HttpMethod=PATCH`.
             let method = match param(&params, "_HttpMethod") {
                 Some(m) if method == Method::POST && m.eq_ignore_ascii_case("PATCH") => {
@@ -139,7 +161,7 @@ pub async fn data(
                 }
                 _ => method,
             };
-            match dispatch(&state, &ctx, &method, tail, &params, &headers, &body) {
+            match dispatch(state, ctx, &method, path, &params, headers, body) {
                 Ok(response) => response,
                 Err(errors) => error_response(&errors),
             }
@@ -150,8 +172,10 @@ pub async fn data(
     if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{limit}")) {
         response.headers_mut().insert("Sforce-Limit-Info", value);
     }
-    log.org = ctx.org.id.clone();
-    response.extensions_mut().insert(log);
+    response.extensions_mut().insert(LogInfo {
+        org: ctx.org.id.clone(),
+        user: ctx.access.user_id.clone(),
+    });
     response
 }
 
@@ -327,10 +351,12 @@ fn describe(state: &AppState, ctx: &Ctx, object: &str, headers: &HeaderMap) -> O
         return Ok(response);
     }
     let def = &ctx.org.schema.objects[index];
+    let record_types = record_types_of(ctx, &def.name);
     let body = def.describe(
         &ctx.version,
         state.base_url(),
         &ctx.org.schema.children[index],
+        &record_types,
         |f| ctx.access.schema.is_visible(def, f),
     );
     let mut response = json_response(StatusCode::OK, &body);
@@ -338,6 +364,43 @@ fn describe(state: &AppState, ctx: &Ctx, object: &str, headers: &HeaderMap) -> O
         response.headers_mut().insert(header::LAST_MODIFIED, value);
     }
     Ok(response)
+}
+
+/// The org's record types of one object.
+fn record_types_of(ctx: &Ctx, object: &str) -> Vec<RecordTypeRow> {
+    let Some(rt) = ctx.org.schema.index_of("RecordType") else {
+        return Vec::new();
+    };
+    let def = &ctx.org.schema.objects[rt];
+    let field = |name: &str| def.field_index(name);
+    let (Some(sobject), Some(name), Some(developer), Some(active)) = (
+        field("SobjectType"),
+        field("Name"),
+        field("DeveloperName"),
+        field("IsActive"),
+    ) else {
+        return Vec::new();
+    };
+    let text = |r: &super::store::Record, i: usize| {
+        r.values
+            .get(i)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    ctx.tables
+        .table(rt)
+        .rows
+        .iter()
+        .filter(|r| r.deleted_at.is_none())
+        .filter(|r| r.values.get(sobject).and_then(Value::as_str) == Some(object))
+        .map(|r| RecordTypeRow {
+            id: r.id().to_string(),
+            name: text(r, name),
+            developer_name: text(r, developer),
+            active: r.values.get(active) == Some(&Value::Boolean(true)),
+        })
+        .collect()
 }
 
 fn parse_body(body: &Bytes) -> Result<Map<String, Json>, Vec<ApiError>> {
@@ -503,9 +566,9 @@ fn updated(ctx: &Ctx, object: &str, params: &[(String, String)], deleted: bool) 
         .iter()
         .filter(|r| r.deleted_at.is_none() && ctx.org.can_read(&ctx.access, def, r))
         .filter(|r| {
-            modstamp.and_then(|i| r.values.get(i)).is_some_and(
-                |v| matches!(v, crate::soql::data::Value::DateTime(t) if *t >= start && *t <= end),
-            )
+            modstamp
+                .and_then(|i| r.values.get(i))
+                .is_some_and(|v| matches!(v, Value::DateTime(t) if *t >= start && *t <= end))
         })
         .map(|r| Json::String(r.id().to_string()))
         .collect();

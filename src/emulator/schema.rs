@@ -133,6 +133,11 @@ impl FieldDef {
         self.id_lookup = true;
         self
     }
+    /// A lookup that cannot be traversed in SOQL (describe gives no relationship name).
+    pub fn without_relationship(mut self) -> Self {
+        self.relationship_name = None;
+        self
+    }
     pub fn compound(mut self, name: &str) -> Self {
         self.compound_field_name = Some(name.to_string());
         self
@@ -561,6 +566,23 @@ impl ObjectDef {
         self.index()
     }
 
+    /// Business objects have record types (at least Master); setup and junction objects none.
+    pub fn supports_record_types(&self) -> bool {
+        self.custom
+            || matches!(
+                self.name.as_str(),
+                "Account" | "Contact" | "Lead" | "Opportunity" | "Case" | "Task" | "Event"
+            )
+    }
+
+    /// Owners that may be queues (`Group`) or calendars, not only users.
+    pub fn owner_to(mut self, targets: &[&str]) -> Self {
+        if let Some(owner) = self.fields.iter_mut().find(|f| f.name == "OwnerId") {
+            owner.reference_to = targets.iter().map(|t| t.to_string()).collect();
+        }
+        self
+    }
+
     /// Builds the lookup tables; call after the field list changes.
     pub fn index(mut self) -> Self {
         self.exact = self
@@ -626,6 +648,8 @@ impl ObjectDef {
         })
     }
 
+    /// The `urls` map. `defaultValues` appears in the v48 recordings and not in the v59 ones;
+    /// some objects add their own entries.
     fn urls(&self, version: &str, instance_url: Option<&str>) -> Json {
         let base = format!("/services/data/v{version}/sobjects/{}", self.name);
         let mut urls = Map::new();
@@ -634,10 +658,17 @@ impl ObjectDef {
             json!(format!("{base}/describe/compactLayouts")),
         );
         urls.insert("rowTemplate".into(), json!(format!("{base}/{{ID}}")));
-        urls.insert(
-            "approvalLayouts".into(),
-            json!(format!("{base}/describe/approvalLayouts")),
+        // Activities and junction objects have neither approvals nor list views.
+        let activity = matches!(
+            self.name.as_str(),
+            "Task" | "Event" | "OpportunityContactRole" | "PermissionSetAssignment"
         );
+        if !activity {
+            urls.insert(
+                "approvalLayouts".into(),
+                json!(format!("{base}/describe/approvalLayouts")),
+            );
+        }
         if let Some(instance) = instance_url {
             urls.insert(
                 "uiDetailTemplate".into(),
@@ -647,12 +678,16 @@ impl ObjectDef {
                 "uiEditTemplate".into(),
                 json!(format!("{instance}/{{ID}}/e")),
             );
+        }
+        if instance_url.is_some() && version_major(version) < 52 {
             urls.insert(
                 "defaultValues".into(),
                 json!(format!("{base}/defaultValues?recordTypeId&fields")),
             );
         }
-        urls.insert("listviews".into(), json!(format!("{base}/listviews")));
+        if !activity {
+            urls.insert("listviews".into(), json!(format!("{base}/listviews")));
+        }
         urls.insert("describe".into(), json!(format!("{base}/describe")));
         if let Some(instance) = instance_url {
             urls.insert(
@@ -662,6 +697,16 @@ impl ObjectDef {
         }
         urls.insert("quickActions".into(), json!(format!("{base}/quickActions")));
         urls.insert("layouts".into(), json!(format!("{base}/describe/layouts")));
+        if instance_url.is_some() {
+            let extra: &[&str] = match self.name.as_str() {
+                "Case" => &["caseArticleSuggestions", "caseRowArticleSuggestions"],
+                "Event" => &["eventSeriesUpdates"],
+                _ => &[],
+            };
+            for name in extra {
+                urls.insert((*name).to_string(), json!(format!("{base}/{name}")));
+            }
+        }
         urls.insert("sobject".into(), json!(base));
         Json::Object(urls)
     }
@@ -673,6 +718,7 @@ impl ObjectDef {
         version: &str,
         instance_url: &str,
         children: &[ChildRel],
+        record_types: &[RecordTypeRow],
         visible: impl Fn(&FieldDef) -> bool,
     ) -> Json {
         let fields: Vec<Json> = self
@@ -696,10 +742,41 @@ impl ObjectDef {
                 })
             })
             .collect();
-        let master = format!(
-            "/services/data/v{version}/sobjects/{}/describe/layouts/012000000000000AAA",
-            self.name
-        );
+        let layout = |id: &str| {
+            format!(
+                "/services/data/v{version}/sobjects/{}/describe/layouts/{id}",
+                self.name
+            )
+        };
+        // The org's record types first (the first active one is the default), then Master.
+        let mut record_type_infos: Vec<Json> = record_types
+            .iter()
+            .enumerate()
+            .map(|(i, rt)| {
+                json!({
+                    "active": rt.active,
+                    "available": rt.active,
+                    "defaultRecordTypeMapping": i == 0,
+                    "developerName": rt.developer_name,
+                    "master": false,
+                    "name": rt.name,
+                    "recordTypeId": rt.id,
+                    "urls": {"layout": layout(&rt.id)},
+                })
+            })
+            .collect();
+        if self.supports_record_types() {
+            record_type_infos.push(json!({
+            "active": true,
+            "available": true,
+            "defaultRecordTypeMapping": record_types.is_empty(),
+            "developerName": "Master",
+            "master": true,
+            "name": "Master",
+            "recordTypeId": "012000000000000AAA",
+            "urls": {"layout": layout("012000000000000AAA")},
+            }));
+        }
         let scopes = if self.owner_field.is_some() {
             json!([
                 {"label": format!("All {}", self.label_plural.to_lowercase()), "name": "everything"},
@@ -744,19 +821,7 @@ impl ObjectDef {
             ("namedLayoutInfos", json!([])),
             ("networkScopeFieldName", json!(null)),
             ("queryable", json!(true)),
-            (
-                "recordTypeInfos",
-                json!([{
-                    "active": true,
-                    "available": true,
-                    "defaultRecordTypeMapping": true,
-                    "developerName": "Master",
-                    "master": true,
-                    "name": "Master",
-                    "recordTypeId": "012000000000000AAA",
-                    "urls": {"layout": master},
-                }]),
-            ),
+            ("recordTypeInfos", Json::Array(record_type_infos)),
             ("replicateable", json!(true)),
             ("retrieveable", json!(true)),
             ("searchLayoutable", json!(self.createable)),
@@ -767,13 +832,37 @@ impl ObjectDef {
             ("updateable", json!(self.updateable)),
             ("urls", json!(self.urls(version, Some(instance_url)))),
         ];
-        Json::Object(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
+        let mut out: Map<String, Json> = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        // Newer APIs add these (absent in the v48 recordings, present in the v59 ones; v52's
+        // describe global already has the associate keys).
+        if version_major(version) >= 52 {
+            out.insert("associateEntityType".into(), Json::Null);
+            out.insert("associateParentEntity".into(), Json::Null);
+            out.insert("sobjectDescribeOption".into(), json!("FULL"));
+            out.sort_keys();
+        }
+        Json::Object(out)
     }
+}
+
+fn version_major(version: &str) -> u32 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A record type of an object, as describe lists it.
+#[derive(Debug, Clone)]
+pub struct RecordTypeRow {
+    pub id: String,
+    pub name: String,
+    pub developer_name: String,
+    pub active: bool,
 }
 
 /// A child relationship, derived from a reference field on another object.
@@ -802,6 +891,7 @@ fn child_relationship_name(child: &ObjectDef, field: &FieldDef, parent: &str) ->
         ("Account", "ParentId", _) => Some("ChildAccounts"),
         ("Contact", "AccountId", _) => Some("Contacts"),
         ("Opportunity", "AccountId", _) => Some("Opportunities"),
+        ("Opportunity", "ContactId", _) => Some("Opportunities"),
         ("Case", "AccountId", _) => Some("Cases"),
         ("Case", "ContactId", _) => Some("Cases"),
         ("Case", "ParentId", _) => Some("Cases"),
@@ -859,7 +949,8 @@ impl OrgSchema {
             .map(|(i, o)| (o.name.clone(), i))
             .collect();
         for child in &objects {
-            for field in &child.fields {
+            // Merge bookkeeping lookups are not child relationships in describe.
+            for field in child.fields.iter().filter(|f| f.name != "MasterRecordId") {
                 for parent in &field.reference_to {
                     if let Some(&p) = index.get(parent) {
                         let mut relationship_name = child_relationship_name(child, field, parent);
@@ -880,6 +971,10 @@ impl OrgSchema {
                     }
                 }
             }
+        }
+        // Describe lists child relationships by child object, then field.
+        for list in &mut children {
+            list.sort_by(|a, b| (&a.child_object, &a.field).cmp(&(&b.child_object, &b.field)));
         }
         Self {
             objects,
@@ -909,7 +1004,7 @@ impl OrgSchema {
         let prefix = format!("{}.", def.name.to_ascii_lowercase());
         let visible =
             |f: &FieldDef| !hidden.contains(&format!("{prefix}{}", f.name.to_ascii_lowercase()));
-        let describe = def.describe("62.0", "", &self.children[i], visible);
+        let describe = def.describe("62.0", "", &self.children[i], &[], visible);
         serde_json::from_value::<ObjectSchema>(describe)
             .ok()
             .map(ObjectSchema::index)

@@ -432,10 +432,12 @@ impl OrgBuilder {
                 values[i] = default;
             }
         }
-        let mut reference = None;
+        let reference = fields
+            .get("_ref")
+            .and_then(Json::as_str)
+            .map(str::to_string);
         for (name, json) in fields {
             if name == "_ref" {
-                reference = json.as_str().map(str::to_string);
                 continue;
             }
             if name == "attributes" || name == "Id" {
@@ -447,10 +449,14 @@ impl OrgBuilder {
             let json = match json {
                 Json::String(s) if s.starts_with('@') => {
                     let target = &s[1..];
-                    let id = self
-                        .refs
-                        .get(target)
-                        .ok_or_else(|| format!("{object}.{name}: no record or user named '{target}' (define it before use)"))?;
+                    // A record may reference itself (a user created by itself).
+                    let id = if reference.as_deref() == Some(target) {
+                        &id
+                    } else {
+                        self.refs.get(target).ok_or_else(|| {
+                            format!("{object}.{name}: no record or user named '{target}' (define it before use)")
+                        })?
+                    };
                     Json::String(id.clone())
                 }
                 other => other.clone(),

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde_json::Value as Json;
 
 use super::control::Control;
 use super::errors::ApiError;
@@ -68,7 +67,8 @@ pub struct Sessions {
 pub struct Cursor {
     pub org: usize,
     pub user_id: String,
-    pub records: Vec<Json>,
+    /// Every record, each already serialized as JSON.
+    pub records: Vec<Box<[u8]>>,
     pub total_size: usize,
     pub batch_size: usize,
     pub all_rows: bool,
@@ -239,14 +239,16 @@ impl AppState {
                 "This session is not valid for use with the REST API",
             ));
         }
-        let org = Arc::clone(
-            self.orgs
-                .get(session.org)
-                .ok_or_else(ApiError::invalid_session)?,
-        );
+        self.context_for(session.org, &session.user_id, version)
+    }
+
+    /// The context of a user of an org, for requests authenticated another way (the Paragon
+    /// proxy's credential): a live user with API access.
+    pub fn context_for(&self, org: usize, user_id: &str, version: &str) -> Result<Ctx, ApiError> {
+        let org = Arc::clone(self.orgs.get(org).ok_or_else(ApiError::invalid_session)?);
         let tables = org.snapshot();
         let access = org
-            .access(&tables, &session.user_id)
+            .access(&tables, user_id)
             .ok_or_else(ApiError::invalid_session)?;
         if !access.active {
             return Err(ApiError::invalid_session());

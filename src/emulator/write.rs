@@ -253,16 +253,14 @@ fn check_value(
                 );
             }
         }
-        FieldType::Picklist if field.restricted => {
-            if !field.picklist.iter().any(|p| p == text) {
-                return one(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    format!(
-                        "{}: bad value for restricted picklist field: {text}",
-                        field.label
-                    ),
-                );
-            }
+        FieldType::Picklist if field.restricted && !field.picklist.iter().any(|p| p == text) => {
+            return one(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                format!(
+                    "{}: bad value for restricted picklist field: {text}",
+                    field.label
+                ),
+            );
         }
         FieldType::Multipicklist if field.restricted => {
             if let Some(bad) = text
@@ -335,11 +333,11 @@ pub fn stamp_system_fields(
         set("OwnerId", Value::String(user_id.to_string()), true);
         set("IsDeleted", Value::Boolean(false), false);
     }
-    set("LastModifiedDate", Value::DateTime(now), !create);
+    set("LastModifiedDate", Value::DateTime(now), create);
     set(
         "LastModifiedById",
         Value::String(user_id.to_string()),
-        !create,
+        create,
     );
     set("SystemModstamp", Value::DateTime(now), false);
     if create {
@@ -488,20 +486,16 @@ pub fn derive_fields(def: &ObjectDef, values: &mut [Value], existing_cases: usiz
                 set(values, "DeveloperName", Value::String(developer));
             }
         }
-        "PermissionSet" => {
-            if get(values, "Type").is_null() {
-                let owned = get(values, "IsOwnedByProfile") == Value::Boolean(true);
-                set(
-                    values,
-                    "Type",
-                    Value::String(if owned { "Profile" } else { "Regular" }.into()),
-                );
-            }
+        "PermissionSet" if get(values, "Type").is_null() => {
+            let owned = get(values, "IsOwnedByProfile") == Value::Boolean(true);
+            set(
+                values,
+                "Type",
+                Value::String(if owned { "Profile" } else { "Regular" }.into()),
+            );
         }
-        "PermissionSetGroup" => {
-            if get(values, "Status").is_null() {
-                set(values, "Status", Value::String("Updated".into()));
-            }
+        "PermissionSetGroup" if get(values, "Status").is_null() => {
+            set(values, "Status", Value::String("Updated".into()));
         }
         _ => {}
     }

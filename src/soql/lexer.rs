@@ -132,9 +132,15 @@ impl<'a> Lexer<'a> {
             _ if is_word_start(b) => (TokenKind::Word, self.word_len(start)),
             _ => {
                 let ch = self.src[start..].chars().next().unwrap_or('?');
+                let hint = match ch {
+                    '"' => " (SOQL strings take single quotes: 'text')",
+                    ';' => " (SOQL has no statement terminator: remove it)",
+                    '*' => " (SOQL has no SELECT *: name the fields, or use FIELDS(ALL))",
+                    _ => "",
+                };
                 return Err(SoqlError::new(
                     ErrorCode::MalformedQuery,
-                    format!("unexpected character: '{ch}'"),
+                    format!("unexpected character: '{ch}'{hint}"),
                     Span::new(start, start + ch.len_utf8()),
                 ));
             }
@@ -339,5 +345,11 @@ mod tests {
         assert!(err.message.contains("invalid datetime"), "{}", err.message);
         let err = Lexer::new("#").next_token().unwrap_err();
         assert_eq!(err.message, "unexpected character: '#'");
+        let err = Lexer::new("\"x\"").next_token().unwrap_err();
+        assert!(err.message.contains("single quotes"), "{}", err.message);
+        let mut lexer = Lexer::new("a é");
+        lexer.next_token().unwrap();
+        let err = lexer.next_token().unwrap_err();
+        assert_eq!((err.span.start, err.span.end), (2, 4));
     }
 }

@@ -3,6 +3,19 @@
 //!
 //! One library serves both sides: the server checks every query before it spends an API
 //! call, and the emulator answers queries with Salesforce's semantics.
+//!
+//! [`parse`] reads a query under the REST API's rules (Apex binds rejected); [`parse_with`]
+//! takes [`ParseOptions`]. Errors are [`SoqlError`]s with Salesforce's `errorCode` and
+//! wording; `Display` on a [`Query`] prints canonical SOQL that parses back to the same tree.
+//!
+//! ```
+//! let query = sfmcp::soql::parse("select Name from account where name like 'a%' limit 5")?;
+//! assert_eq!(query.to_string(), "SELECT Name FROM account WHERE name LIKE 'a%' LIMIT 5");
+//!
+//! let error = sfmcp::soql::parse("SELECT Id, FROM Account").unwrap_err();
+//! assert_eq!(error.message, "unexpected token: 'FROM'");
+//! # Ok::<(), sfmcp::soql::SoqlError>(())
+//! ```
 
 pub mod ast;
 pub mod cli;

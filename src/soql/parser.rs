@@ -37,6 +37,15 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     parse_with(text, &ParseOptions::default())
 }
 
+impl std::str::FromStr for Query {
+    type Err = SoqlError;
+
+    /// Same as [`parse`]: REST API rules.
+    fn from_str(text: &str) -> Result<Query, SoqlError> {
+        parse(text)
+    }
+}
+
 /// Parse one SOQL SELECT statement with explicit options.
 pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Query, SoqlError> {
     if text.len() > MAX_QUERY_CHARS && text.chars().count() > MAX_QUERY_CHARS {
@@ -58,13 +67,78 @@ pub fn parse_with(text: &str, options: &ParseOptions) -> Result<Query, SoqlError
         depth: 0,
         options,
     };
-    let query = parser.query()?;
-    let next = parser.peek()?;
-    if next.kind != TokenKind::Eof {
-        return Err(parser.unexpected(next));
-    }
-    Ok(query)
+    let parsed = parser.query().and_then(|query| {
+        let next = parser.peek()?;
+        if next.kind == TokenKind::Eof {
+            Ok(query)
+        } else {
+            Err(parser.unexpected(next))
+        }
+    });
+    parsed.map_err(|error| {
+        let suggestions = keyword_suggestions(text, &error);
+        error.with_suggestions(suggestions)
+    })
 }
+
+/// Keywords worth suggesting when a misspelt or glued one breaks a query.
+const SUGGESTED_KEYWORDS: [&str; 24] = [
+    "SELECT", "FROM", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET", "USING", "SCOPE",
+    "WITH", "LIKE", "NULLS", "FIRST", "LAST", "TYPEOF", "WHEN", "THEN", "ELSE", "INCLUDES",
+    "EXCLUDES", "ROLLUP", "CUBE", "FIELDS",
+];
+
+/// "Did you mean" for a parse error: the blamed word, or the word before it (which the parser
+/// may have taken for an alias, as in `SELECT Id FORM Account`), may be a misspelt keyword
+/// (`FORM`, `LIMT`) or a keyword glued to what follows (`FROMAccount`, `OFFSET100`).
+fn keyword_suggestions(src: &str, error: &SoqlError) -> Vec<String> {
+    let word_at = |start: usize| {
+        let rest = src.get(start..).unwrap_or_default();
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        &rest[..len]
+    };
+    let blamed = word_at(error.span.start);
+    let before = src.get(..error.span.start).unwrap_or_default().trim_end();
+    let previous_start = before
+        .bytes()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .map_or(0, |i| i + 1);
+    let previous = &before[previous_start..];
+    let mut suggestions: Vec<String> = Vec::new();
+    for word in [blamed, previous] {
+        if word.is_empty()
+            || SUGGESTED_KEYWORDS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(word))
+        {
+            continue;
+        }
+        let upper = word.to_ascii_uppercase();
+        for keyword in SUGGESTED_KEYWORDS {
+            let suggestion = if upper.len() > keyword.len() && upper.starts_with(keyword) {
+                format!("{keyword} {}", &word[keyword.len()..])
+            } else if keyword.len() >= 4 && strsim::osa_distance(&upper, keyword) == 1 {
+                keyword.to_string()
+            } else {
+                continue;
+            };
+            if !suggestions.contains(&suggestion) {
+                suggestions.push(suggestion);
+            }
+        }
+    }
+    suggestions.truncate(3);
+    suggestions
+}
+
+/// What Salesforce answers (MALFORMED_QUERY) when a query sent over the API has a bind, or a
+/// name where a value belongs. Binds are an Apex feature ("Using Apex Variables in SOQL and
+/// SOSL Queries", Apex Developer Guide, langCon_apex_SOQL_variables.htm); the wording is the
+/// one integrations report back from the REST API.
+const BINDS_APEX_ONLY: &str = "Bind variables only allowed in Apex code";
 
 /// Words Salesforce reserves: they are never names or aliases. From "Alias Notation" in the
 /// SOQL and SOSL Reference (sforce_api_calls_soql_alias.htm), which lists the keywords that
@@ -321,24 +395,27 @@ impl<'a> Parser<'a, '_> {
 
     /// Which clause the next token starts, if any.
     fn clause_ahead(&mut self) -> Result<Option<Clause>, SoqlError> {
+        const CLAUSES: [(&str, Clause); 10] = [
+            ("USING", Clause::UsingScope),
+            ("WHERE", Clause::Where),
+            ("WITH", Clause::With),
+            ("GROUP", Clause::GroupBy),
+            ("HAVING", Clause::Having),
+            ("ORDER", Clause::OrderBy),
+            ("LIMIT", Clause::Limit),
+            ("OFFSET", Clause::Offset),
+            ("FOR", Clause::For),
+            ("UPDATE", Clause::Update),
+        ];
         let token = self.peek()?;
         if token.kind != TokenKind::Word {
             return Ok(None);
         }
-        let word = self.text(token).to_ascii_uppercase();
-        Ok(match word.as_str() {
-            "USING" => Some(Clause::UsingScope),
-            "WHERE" => Some(Clause::Where),
-            "WITH" => Some(Clause::With),
-            "GROUP" => Some(Clause::GroupBy),
-            "HAVING" => Some(Clause::Having),
-            "ORDER" => Some(Clause::OrderBy),
-            "LIMIT" => Some(Clause::Limit),
-            "OFFSET" => Some(Clause::Offset),
-            "FOR" => Some(Clause::For),
-            "UPDATE" => Some(Clause::Update),
-            _ => None,
-        })
+        let word = self.text(token);
+        Ok(CLAUSES
+            .iter()
+            .find(|(keyword, _)| keyword.eq_ignore_ascii_case(word))
+            .map(|(_, clause)| *clause))
     }
 
     /// For `ignore_parse_errors`: skip the broken clause's tokens up to the next clause that
@@ -782,6 +859,18 @@ impl<'a> Parser<'a, '_> {
             self.bump()?;
             self.expect(TokenKind::LParen)?;
             let values = self.value_list()?;
+            // "Bind expressions can't be used with other clauses, such as INCLUDES" (Apex
+            // Developer Guide, Using Apex Variables in SOQL and SOSL Queries).
+            if let Some(Value::Bind(bind)) = values.iter().find(|v| matches!(v, Value::Bind(_))) {
+                return Err(self.error(
+                    format!(
+                        "Apex bind ':{}' cannot be used with INCLUDES or EXCLUDES; list the \
+                         values as strings",
+                        bind.text
+                    ),
+                    bind.span,
+                ));
+            }
             return Ok(Condition::Includes {
                 left,
                 excludes,
@@ -842,8 +931,20 @@ impl<'a> Parser<'a, '_> {
                 } else if let Some((literal, end)) = self.currency(token) {
                     self.seek(end);
                     return Ok(Value::Literal(literal, Span::new(token.span.start, end)));
-                } else {
+                } else if is_reserved(word) {
                     return Err(self.unexpected(token));
+                } else {
+                    // Salesforce reads a name on the value side as a bind and says so; what
+                    // was meant is nearly always a field-to-field comparison.
+                    let path_end = self.field_path()?.span().end;
+                    let span = Span::new(token.span.start, path_end);
+                    return Err(self.error(
+                        format!(
+                            "{BINDS_APEX_ONLY}: '{}' is a name, and SOQL compares a field only                              with a literal value, never with another field. Write a literal                              ('text', 42, TRUE, 2024-01-31, LAST_N_DAYS:30), or compare the                              fields in a formula field and filter on that",
+                            &self.src[span.start..span.end]
+                        ),
+                        span,
+                    ));
                 }
             }
             _ => return Err(self.unexpected(token)),
@@ -1002,9 +1103,9 @@ impl<'a> Parser<'a, '_> {
         if !self.options.allow_apex_binds {
             return Err(self.error(
                 format!(
-                    "bind variable ':{text}' is not valid here: bind variables only work in \
-                     Apex code, not in a query sent over the REST API. Put the value itself in \
-                     the query as a literal, e.g. Id = '001...' or Id IN ('001...', '001...')"
+                    "{BINDS_APEX_ONLY}: ':{text}' is an Apex bind variable, and a query sent \
+                     over the REST API cannot use one. Put the value itself in the query as a \
+                     literal, e.g. Id = '001...' or Id IN ('001...', '001...')"
                 ),
                 span,
             ));

@@ -411,6 +411,32 @@ mod tests {
     }
 
     #[test]
+    fn static_schema_tells_not_loaded_from_unknown() {
+        let contact = std::fs::read_to_string(format!(
+            "{}/../shared/fixtures/cumulusci/describe-contact.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture present");
+        let mut schema = StaticSchema::from_describes([contact.as_str()]).expect("parses");
+        schema.add_known("User");
+        schema.add_known("CONTACT"); // already loaded: stays loaded
+        assert!(matches!(schema.object("contact"), Lookup::Found(o) if o.name == "Contact"));
+        assert!(matches!(schema.object("user"), Lookup::NotLoaded));
+        assert!(matches!(schema.object("Xyzzy"), Lookup::Unknown));
+        assert_eq!(schema.object_names(), ["Contact", "User"]);
+        // Lookups on a schema built this way use the index.
+        let Lookup::Found(found) = schema.object("Contact") else {
+            panic!("Contact");
+        };
+        assert_eq!(
+            found
+                .parent_relationship("account")
+                .map(|f| f.name.as_str()),
+            Some("AccountId")
+        );
+    }
+
+    #[test]
     fn unknown_field_types_are_kept() {
         let field: FieldSchema =
             serde_json::from_str(r#"{"name":"X","label":"X","type":"json"}"#).expect("parses");

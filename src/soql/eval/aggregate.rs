@@ -13,7 +13,7 @@ use super::run::{SlotEnv, compare_keys, page};
 use super::{Cell, Field, QueryResult, Record, RecordKind};
 use crate::soql::ast::{Expr, Function, GroupBy, Query, SelectItem};
 use crate::soql::data::{DataSource, Value};
-use crate::soql::error::SoqlError;
+use crate::soql::error::{ErrorCode, SoqlError};
 
 /// An aggregate query, resolved. An aggregate row's values live in slots: group `i` in slot
 /// `i`, its GROUPING() flag in slot `groups + i`, aggregate `j` in slot `2 * groups + j`.
@@ -128,6 +128,16 @@ pub(crate) fn plan<D: DataSource>(
 ) -> Result<AggPlan, SoqlError> {
     let group_exprs = query.group_by.as_ref().map_or(&[][..], GroupBy::exprs);
     let count = group_exprs.len();
+    // "You can include up to three fields in a comma-separated list" (GROUP BY ROLLUP and
+    // GROUP BY CUBE, SOQL and SOSL Reference); CUBE's subtotal rows grow as 2^n.
+    if matches!(query.group_by, Some(GroupBy::Rollup(_) | GroupBy::Cube(_))) && count > 3 {
+        let span = group_exprs.get(3).map_or(query.span, Expr::span);
+        return Err(SoqlError::new(
+            ErrorCode::MalformedQuery,
+            "GROUP BY ROLLUP and GROUP BY CUBE take at most three fields: remove some, or use a plain GROUP BY.",
+            span,
+        ));
+    }
     let groups = group_exprs
         .iter()
         .map(|e| planner.operand(scope, e))
@@ -328,6 +338,35 @@ struct Group {
     accs: Vec<Acc>,
 }
 
+/// Lays ROLLUP and CUBE rows out as the reference's examples show them: each subtotal right
+/// after the rows it sums, the grand total last ("GROUP BY ROLLUP", SOQL and SOSL
+/// Reference). Rows sort group by group on each value's first appearance, a subtotalled
+/// position sorting after every value.
+fn order_subtotals(groups: &mut [Group], sets: &[Vec<bool>]) {
+    let width = sets.first().map_or(0, Vec::len);
+    let mut seen: Vec<HashMap<KeyPart, usize>> = vec![HashMap::new(); width];
+    for group in groups
+        .iter()
+        .filter(|g| sets[g.set].iter().all(|kept| *kept))
+    {
+        for (i, value) in group.values.iter().enumerate() {
+            let next = seen[i].len();
+            seen[i].entry(KeyPart::of(value)).or_insert(next);
+        }
+    }
+    groups.sort_by_cached_key(|group| {
+        (0..width)
+            .map(|i| match sets[group.set][i] {
+                true => seen[i]
+                    .get(&KeyPart::of(&group.values[i]))
+                    .copied()
+                    .unwrap_or(usize::MAX - 1),
+                false => usize::MAX,
+            })
+            .collect::<Vec<_>>()
+    });
+}
+
 pub(crate) fn run<D: DataSource>(
     agg: &AggPlan,
     source: &D,
@@ -352,11 +391,9 @@ pub(crate) fn run<D: DataSource>(
     }
     for &row in rows {
         let env = RowEnv { source, row };
-        let values: Vec<Value> = agg
-            .groups
-            .iter()
-            .map(|g| g.eval(&env).into_owned())
-            .collect();
+        // Borrowed where the source allows: a group's values are copied only when the
+        // group is new.
+        let values: Vec<Cow<'_, Value>> = agg.groups.iter().map(|g| g.eval(&env)).collect();
         let inputs: Vec<Option<Cow<'_, Value>>> = agg
             .aggregates
             .iter()
@@ -374,7 +411,13 @@ pub(crate) fn run<D: DataSource>(
                 let shown = values
                     .iter()
                     .zip(kept)
-                    .map(|(v, keep)| if *keep { v.clone() } else { Value::Null })
+                    .map(|(v, keep)| {
+                        if *keep {
+                            v.clone().into_owned()
+                        } else {
+                            Value::Null
+                        }
+                    })
                     .collect();
                 groups.push(new_group(set, shown));
             }
@@ -383,8 +426,9 @@ pub(crate) fn run<D: DataSource>(
             }
         }
     }
-    // Detail rows first, then each level of subtotals, the grand total last.
-    groups.sort_by_key(|g| g.set);
+    if agg.sets.len() > 1 {
+        order_subtotals(&mut groups, &agg.sets);
+    }
     let width = agg.groups.len();
     let mut rows: Vec<Vec<Value>> = groups
         .into_iter()

@@ -17,6 +17,14 @@ pub(crate) enum Constant {
     Number(f64),
     /// The text as written; comparisons ignore case.
     Text(String),
+    /// A multi-select picklist value compared with `=` or `!=`: the selected values,
+    /// lower-cased and sorted (see [`selection`]).
+    Selection(Vec<String>),
+    /// A record id compared with an id or reference field (see [`id_key`]).
+    Id {
+        key: IdKey,
+        text: String,
+    },
     DateTime {
         at: DateTime<Utc>,
         /// The instant's day in the user's time zone, for date fields.
@@ -55,6 +63,26 @@ pub(crate) fn compare(value: &Value, op: CompareOp, constant: &Constant) -> bool
             _ => false,
         };
     }
+    if let (Value::String(a), Constant::Selection(wanted)) = (value, constant) {
+        let same = selection(a) == *wanted;
+        return match op {
+            CompareOp::Eq => same,
+            CompareOp::Ne => !same,
+            _ => false,
+        };
+    }
+    if let (Value::String(a), Constant::Id { key, .. }, CompareOp::Eq | CompareOp::Ne) =
+        (value, constant, op)
+    {
+        let same = id_key(a).is_some_and(|a| a == *key);
+        return same == (op == CompareOp::Eq);
+    }
+    if let (Value::String(a), Constant::Text(b), CompareOp::Eq | CompareOp::Ne) =
+        (value, constant, op)
+    {
+        // Equality needs no order: lengths differ, done.
+        return eq_text(a, b) == (op == CompareOp::Eq);
+    }
     match order_against(value, constant) {
         Some(ordering) => match op {
             CompareOp::Eq => ordering == Ordering::Equal,
@@ -79,12 +107,51 @@ fn order_against(value: &Value, constant: &Constant) -> Option<Ordering> {
     match (value, constant) {
         (Value::Integer(a), Constant::Number(b)) => (*a as f64).partial_cmp(b),
         (Value::Double(a), Constant::Number(b)) => a.partial_cmp(b),
-        (Value::String(a), Constant::Text(b)) => Some(cmp_text(a, b)),
+        (Value::String(a), Constant::Text(b) | Constant::Id { text: b, .. }) => {
+            Some(cmp_text(a, b))
+        }
         (Value::Boolean(a), Constant::Boolean(b)) => Some(a.cmp(b)),
         (Value::DateTime(a), Constant::DateTime { at, .. }) => Some(a.cmp(at)),
         (Value::Date(a), Constant::DateTime { local_day, .. }) => Some(a.cmp(local_day)),
         _ => None,
     }
+}
+
+/// A record id's canonical 15-character form, for text that looks like an id.
+///
+/// Salesforce ids come in two spellings: 15 case-sensitive characters, and 18, which add
+/// three characters encoding which of the first 15 are upper case, so an 18-character id
+/// survives case-insensitive handling. Both spellings name the same record and the API
+/// accepts either ("What Are Salesforce IDs", Salesforce Help; the suffix algorithm is the
+/// one Apex's `Id.to15()`/`to18()` implement). The 15-character form with its case restored
+/// from the suffix compares exactly.
+pub(crate) type IdKey = [u8; 15];
+
+pub(crate) fn id_key(text: &str) -> Option<IdKey> {
+    let bytes = text.as_bytes();
+    if !matches!(bytes.len(), 15 | 18) || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let mut key = [0u8; 15];
+    key.copy_from_slice(&bytes[..15]);
+    if bytes.len() == 18 {
+        for (chunk, suffix) in bytes[15..].iter().enumerate() {
+            let bits = match suffix.to_ascii_uppercase() {
+                c @ b'A'..=b'Z' => c - b'A',
+                c @ b'0'..=b'5' => c - b'0' + 26,
+                _ => return None,
+            };
+            for i in 0..5 {
+                let c = &mut key[chunk * 5 + i];
+                *c = if bits & (1 << i) != 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                };
+            }
+        }
+    }
+    Some(key)
 }
 
 /// Case-insensitive text order ("Sorting is case insensitive", ORDER BY in the SOQL and SOSL
@@ -259,6 +326,20 @@ mod smallchars {
     }
 }
 
+/// A multi-select picklist value as a set: `MSP1__c = 'AAA;BBB'` matches exactly AAA and
+/// BBB selected, in whatever order ("Query Multi-Select Picklists",
+/// https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_querying_multiselect_picklists.htm).
+pub(crate) fn selection(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = text
+        .split(';')
+        .map(|item| item.trim().to_lowercase())
+        .filter(|item| !item.is_empty())
+        .collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
 /// `INCLUDES ('a;b', 'c')`: each string is a set of values that must all be selected; the
 /// list matches when any set does ("Querying Multi-Select Picklists", SOQL and SOSL Reference).
 pub(crate) fn includes(value: &Value, sets: &[Vec<String>]) -> bool {
@@ -296,6 +377,35 @@ mod tests {
         assert!(LikePattern::new("émi%").matches("ÉMILE"));
         let long = "x".repeat(100) + "END";
         assert!(LikePattern::new("%end").matches(&long));
+    }
+
+    #[test]
+    fn ids_match_across_15_and_18_characters() {
+        let key = |s: &str| id_key(s).map(|k| String::from_utf8_lossy(&k).into_owned());
+        // A real 18-character id and its 15-character form.
+        assert_eq!(
+            key("0019H00000H25ppQAB").as_deref(),
+            Some("0019H00000H25pp")
+        );
+        assert_eq!(key("0019H00000H25pp").as_deref(), Some("0019H00000H25pp"));
+        // The suffix restores the case of an 18-character id that lost it.
+        assert_eq!(
+            key("0019h00000h25PPqab").as_deref(),
+            Some("0019H00000H25pp")
+        );
+        // 15-character ids are case-sensitive.
+        assert_ne!(key("0019h00000h25pp"), key("0019H00000H25pp"));
+        assert_eq!(key("Acme"), None);
+        assert_eq!(key("0019H00000H25p-"), None);
+        let id = Value::String("0019H00000H25ppQAB".into());
+        let constant = |text: &str| Constant::Id {
+            key: id_key(text).unwrap_or_default(),
+            text: text.into(),
+        };
+        assert!(compare(&id, CompareOp::Eq, &constant("0019H00000H25pp")));
+        assert!(compare(&id, CompareOp::Eq, &constant("0019H00000H25PPQAB")));
+        assert!(!compare(&id, CompareOp::Eq, &constant("0019H00000H25pP")));
+        assert!(compare(&id, CompareOp::Ne, &constant("0019H00000H25pP")));
     }
 
     #[test]

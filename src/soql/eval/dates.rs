@@ -42,7 +42,7 @@ impl DayRange {
     }
 
     pub fn day(day: NaiveDate, zone: Tz) -> Self {
-        Self::new(day, day + Duration::days(1), zone)
+        Self::new(day, add_days(day, 1), zone)
     }
 
     /// `None` for values that are not dates.
@@ -122,11 +122,11 @@ impl Fiscal {
     }
 
     fn year_start(self, day: NaiveDate) -> NaiveDate {
-        add_months(first_of_month(day), -(self.month_offset(day) as i32))
+        add_months(first_of_month(day), -i64::from(self.month_offset(day)))
     }
 
     fn quarter_start(self, day: NaiveDate) -> NaiveDate {
-        add_months(first_of_month(day), -((self.month_offset(day) % 3) as i32))
+        add_months(first_of_month(day), -i64::from(self.month_offset(day) % 3))
     }
 }
 
@@ -135,14 +135,28 @@ fn first_of_month(day: NaiveDate) -> NaiveDate {
 }
 
 /// Adds months to the first day of a month.
-fn add_months(first: NaiveDate, months: i32) -> NaiveDate {
-    let index = first.year() * 12 + first.month0() as i32 + months;
-    NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1)
-        .unwrap_or(first)
+/// Adds months to the first day of a month. Beyond the calendar's range (a literal like
+/// `LAST_N_YEARS:4000000000`) the result clamps to its first or last day.
+fn add_months(first: NaiveDate, months: i64) -> NaiveDate {
+    let index = i64::from(first.year()) * 12 + i64::from(first.month0()) + months;
+    i32::try_from(index.div_euclid(12))
+        .ok()
+        .and_then(|year| NaiveDate::from_ymd_opt(year, index.rem_euclid(12) as u32 + 1, 1))
+        .unwrap_or(if months < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 fn add_days(day: NaiveDate, days: i64) -> NaiveDate {
-    day.checked_add_signed(Duration::days(days)).unwrap_or(day)
+    Duration::try_days(days)
+        .and_then(|d| day.checked_add_signed(d))
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
 }
 
 /// The range a date literal stands for at `ctx.now`, in `ctx.time_zone`.
@@ -165,17 +179,13 @@ pub(crate) fn literal_range(literal: DateLiteral, ctx: &EvalContext) -> DayRange
         (today.weekday().num_days_from_monday() + 7 - ctx.week_start.num_days_from_monday()) % 7;
     let week = add_days(today, -i64::from(days_into_week));
     let month = first_of_month(today);
-    let quarter = add_months(month, -((today.month0() % 3) as i32));
-    let year = add_months(month, -(today.month0() as i32));
+    let quarter = add_months(month, -i64::from(today.month0() % 3));
+    let year = add_months(month, -i64::from(today.month0()));
     let fiscal_quarter = fiscal.quarter_start(today);
     let fiscal_year = fiscal.year_start(today);
 
     let months = |start: NaiveDate, from: i64, to: i64| {
-        DayRange::new(
-            add_months(start, from as i32),
-            add_months(start, to as i32),
-            zone,
-        )
+        DayRange::new(add_months(start, from), add_months(start, to), zone)
     };
     let days = |from: i64, to: i64| DayRange::new(add_days(today, from), add_days(today, to), zone);
     let weeks =
@@ -389,6 +399,29 @@ mod tests {
         assert_eq!(
             range(DateLiteralKind::NextYear, None, &c),
             (d("2025-01-01"), d("2026-01-01"))
+        );
+    }
+
+    #[test]
+    fn enormous_counts_clamp_instead_of_overflowing() {
+        let c = ctx("2024-05-15T12:00:00Z", Tz::UTC);
+        for kind in DateLiteralKind::ALL.into_iter().filter(|k| k.takes_n()) {
+            let r = literal_range(
+                DateLiteral {
+                    kind,
+                    n: Some(u32::MAX),
+                },
+                &c,
+            );
+            assert!(r.start <= r.end, "{kind:?}");
+        }
+        assert_eq!(
+            range(DateLiteralKind::LastNYears, Some(u32::MAX), &c).0,
+            NaiveDate::MIN
+        );
+        assert_eq!(
+            range(DateLiteralKind::NextNDays, Some(u32::MAX), &c).1,
+            NaiveDate::MAX
         );
     }
 

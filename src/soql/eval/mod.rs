@@ -30,6 +30,37 @@
 //!
 //! `toLabel()` gives the picklist label from describe; `FORMAT()` and `convertCurrency()`
 //! give the stored value unchanged: the emulator is a single-currency org with one locale.
+//!
+//! # Semantics, and where they come from
+//!
+//! The SOQL and SOSL Reference is cited where it answers; where it is silent, the source
+//! used is named.
+//!
+//! - Text `=`, `!=`, `IN`, `LIKE` and ORDER BY ignore case ("Comparison Operators",
+//!   "ORDER BY"). Grouping does too (`Tech` and `tech` are one group, shown as first seen).
+//! - Null is an ordinary value: `= null` / `!= null` test for it, `!= 'x'` and `NOT IN`
+//!   keep null rows ("Not equals: true if the value ... does not equal the specified value";
+//!   "Use null in WHERE" returns Cases without a Contact for `Contact.LastName = null`),
+//!   `<`, `>`, LIKE and INCLUDES never match null. Checkboxes read null as false.
+//! - ORDER BY puts nulls first ascending ("By default, null values are sorted first") and,
+//!   treating null as the lowest value, last descending (the reference is silent; a
+//!   secondary source, soqlskills.com/soql-order-by, says so). Ties keep source order.
+//! - `totalSize` is the number of rows the query returns, after LIMIT and OFFSET ("the total
+//!   number of records returned by the Query request", REST API Query resource).
+//! - Ids compare by their 15-character form: a 15-character id finds its 18-character record.
+//! - Multi-select picklists: `=` compares the selection as a set; `INCLUDES ('a;b', 'c')`
+//!   needs a and b, or c ("Query Multi-Select Picklists").
+//! - Date literals are whole local days in `time_zone` from `now`; `=` is inside the range,
+//!   `<` before its start, `>` after its end ("Date Formats and Date Literals in WHERE").
+//!   A plain date against a dateTime field is that local day. Date functions read dateTimes
+//!   in UTC unless wrapped in `convertTimezone()`.
+//! - Aggregates skip nulls except `COUNT()` and `COUNT(Id)`; unaliased aggregate columns are
+//!   `expr0`, `expr1`... counting only unaliased ones ("Use Aliases with GROUP BY").
+//! - ROLLUP/CUBE subtotal rows follow the rows they sum, the grand total last.
+//! - Fiscal literals and functions use a standard fiscal year starting in
+//!   `fiscal_year_start_month`, named by its ending year unless told otherwise (Salesforce
+//!   Help 000385162 describes both namings; custom fiscal years are not modelled).
+//! - `USING SCOPE mine` keeps the records `user_id` owns; other scopes filter nothing.
 
 mod aggregate;
 mod compare;
@@ -46,7 +77,7 @@ use super::ast::Query;
 use super::data::{DataSource, Value};
 use super::error::SoqlError;
 
-/// The user and org settings that relative dates depend on.
+/// Who asks, and the user and org settings that relative dates depend on.
 #[derive(Debug, Clone)]
 pub struct EvalContext {
     /// The instant the query runs at; `TODAY` and friends are computed from it.
@@ -60,6 +91,8 @@ pub struct EvalContext {
     /// Whether a fiscal year that spans two calendar years is named by the year it ends in
     /// (Salesforce's "Fiscal Year is Based On: The Ending Month") or the year it starts in.
     pub fiscal_year_named_by_end: bool,
+    /// The querying user's id, for `USING SCOPE mine`; `None` leaves the scope unfiltered.
+    pub user_id: Option<String>,
 }
 
 impl EvalContext {
@@ -71,6 +104,7 @@ impl EvalContext {
             week_start: Weekday::Sun,
             fiscal_year_start_month: 1,
             fiscal_year_named_by_end: true,
+            user_id: None,
         }
     }
 }

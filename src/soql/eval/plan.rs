@@ -15,7 +15,7 @@ use super::dates::{self, DayRange, Fiscal};
 use super::run::Runner;
 use crate::soql::ast::{
     self, CompareOp, Condition, Expr, FieldsGroup, Function, Ident, InValues, Literal, NullsOrder,
-    OrderItem, Query, SelectItem, SortDirection, Span,
+    OrderItem, Query, SelectItem, SortDirection,
 };
 use crate::soql::data::{DataSource, Value};
 use crate::soql::error::{ErrorCode, SoqlError};
@@ -86,8 +86,7 @@ pub(crate) struct OrderKey {
 pub(crate) struct Path {
     pub hops: Vec<Arc<str>>,
     pub field: Arc<str>,
-    /// Checkboxes are never null: "null matches FALSE values" (Use null in WHERE).
-    pub boolean: bool,
+    pub kind: FieldKind,
     /// Goes through a relationship the schema does not know: always null.
     pub dead: bool,
 }
@@ -97,6 +96,29 @@ impl Path {
         Path {
             hops: Vec::new(),
             ..self.clone()
+        }
+    }
+}
+
+/// What a field's type changes about comparing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldKind {
+    Plain,
+    /// Checkboxes are never null: "null matches FALSE values" (Use null in WHERE).
+    Boolean,
+    /// Record ids and references: a 15-character id equals its 18-character form.
+    Id,
+    /// Multi-select picklists: `=` compares the set of selected values.
+    MultiPicklist,
+}
+
+impl FieldKind {
+    fn of(field_type: &FieldType) -> FieldKind {
+        match field_type {
+            FieldType::Boolean => FieldKind::Boolean,
+            FieldType::Id | FieldType::Reference => FieldKind::Id,
+            FieldType::Multipicklist => FieldKind::MultiPicklist,
+            _ => FieldKind::Plain,
         }
     }
 }
@@ -163,13 +185,20 @@ pub(crate) fn read_path<'a, D: DataSource>(source: &'a D, row: D::Row, path: &Pa
         }
     }
     match source.value(row, &path.field) {
-        Some(Value::Null) | None if path.boolean => &FALSE,
+        Some(Value::Null) | None if path.kind == FieldKind::Boolean => &FALSE,
         Some(value) => value,
         None => &NULL,
     }
 }
 
 impl Operand {
+    fn kind(&self) -> FieldKind {
+        match self {
+            Operand::Path(path) => path.kind,
+            _ => FieldKind::Plain,
+        }
+    }
+
     pub fn eval<'a, E: Env<'a>>(&self, env: &E) -> Cow<'a, Value> {
         match self {
             Operand::Path(path) => Cow::Borrowed(env.path(path)),
@@ -223,6 +252,39 @@ fn haversine(lat1: f64, lon1: f64, lat2: f64, lon2: f64, miles: bool) -> f64 {
     2.0 * radius * a.sqrt().asin()
 }
 
+/// The values a semi-join subquery selected. Values of an id or reference field that look
+/// like ids are kept as [`compare::IdKey`]s; anything else as lower-cased text.
+#[derive(Debug, Default)]
+pub(crate) struct SemiJoinKeys {
+    id_field: bool,
+    ids: HashSet<compare::IdKey>,
+    text: HashSet<String>,
+}
+
+impl SemiJoinKeys {
+    fn insert(&mut self, s: &str) {
+        match compare::id_key(s) {
+            Some(key) if self.id_field => {
+                self.ids.insert(key);
+            }
+            _ => {
+                self.text.insert(s.to_lowercase());
+            }
+        }
+    }
+
+    fn contains(&self, value: &Value) -> bool {
+        let Value::String(s) = value else {
+            return false;
+        };
+        match compare::id_key(s) {
+            Some(key) if self.id_field => self.ids.contains(&key),
+            _ if !s.chars().any(char::is_uppercase) => self.text.contains(s),
+            _ => self.text.contains(&s.to_lowercase()),
+        }
+    }
+}
+
 /// A WHERE or HAVING condition, resolved.
 #[derive(Debug)]
 pub(crate) enum Pred {
@@ -243,10 +305,10 @@ pub(crate) enum Pred {
         constants: Vec<Constant>,
         negated: bool,
     },
-    /// A semi-join (`IN (SELECT ...)`) or anti-join, run once into lower-cased keys.
+    /// A semi-join (`IN (SELECT ...)`) or anti-join, run once into a set.
     InSet {
         operand: Operand,
-        keys: HashSet<String>,
+        keys: SemiJoinKeys,
         negated: bool,
     },
     Includes {
@@ -283,14 +345,7 @@ impl Pred {
                 operand,
                 keys,
                 negated,
-            } => {
-                let found = match &*operand.eval(env) {
-                    Value::String(s) if !s.chars().any(char::is_uppercase) => keys.contains(s),
-                    Value::String(s) => keys.contains(&s.to_lowercase()),
-                    _ => false,
-                };
-                found != *negated
-            }
+            } => keys.contains(&operand.eval(env)) != *negated,
             Pred::Includes {
                 operand,
                 sets,
@@ -330,11 +385,16 @@ pub(crate) struct Planner<'s, D: DataSource> {
     pub fiscal: Fiscal,
 }
 
-fn bind_error(span: Span) -> SoqlError {
+/// Salesforce's answer to a bind sent over the API (the parser rejects them unless asked
+/// not to; a tree built with binds allowed still cannot run here).
+fn bind_error(bind: &ast::ApexBind) -> SoqlError {
     SoqlError::new(
         ErrorCode::MalformedQuery,
-        "Apex bind variables (:name) are not supported over the REST API: put the value in the query as a literal.",
-        span,
+        format!(
+            "Bind variables only allowed in Apex code: ':{}' is an Apex bind variable; put its value in the query as a literal",
+            bind.text
+        ),
+        bind.span,
     )
 }
 
@@ -388,6 +448,10 @@ impl<'s, D: DataSource> Planner<'s, D> {
             }
             None => None,
         };
+        let filter = match (self.scope_filter(query, &scope), filter) {
+            (Some(scope), Some(filter)) => Some(Pred::And(vec![scope, filter])),
+            (scope, filter) => scope.or(filter),
+        };
         let is_aggregate = query.group_by.is_some()
             || query.select.iter().any(|item| match item {
                 SelectItem::Expr {
@@ -435,6 +499,33 @@ impl<'s, D: DataSource> Planner<'s, D> {
         })
     }
 
+    /// `USING SCOPE mine`: records the querying user owns ("USING SCOPE", SOQL and SOSL
+    /// Reference). Other scopes (everything, team, delegated, ...) depend on sharing and
+    /// territories the emulator does not model, so they filter nothing, and neither does
+    /// `mine` when the context names no user.
+    fn scope_filter(&self, query: &Query, scope: &Scope) -> Option<Pred> {
+        let name = query.using_scope.as_ref()?;
+        let user = self.ctx.user_id.as_deref()?;
+        if !name.is("mine") {
+            return None;
+        }
+        let owner = self
+            .resolve(scope, &[Ident::new("OwnerId", name.span)])
+            .path;
+        let constant = match compare::id_key(user) {
+            Some(key) => Constant::Id {
+                key,
+                text: user.to_string(),
+            },
+            None => Constant::Text(user.to_string()),
+        };
+        Some(Pred::Compare {
+            operand: Operand::Path(owner),
+            op: CompareOp::Eq,
+            constant,
+        })
+    }
+
     /// Resolves a dotted path against a scope. The first segment may be the FROM alias.
     pub fn resolve(&self, scope: &Scope, segments: &[Ident]) -> Resolved {
         let mut segments = segments;
@@ -455,7 +546,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                 path: Path {
                     hops: Vec::new(),
                     field: Arc::from(""),
-                    boolean: false,
+                    kind: FieldKind::Plain,
                     dead: true,
                 },
                 relationships: Vec::new(),
@@ -505,7 +596,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
             path: Path {
                 hops,
                 field: Arc::from(field.map_or(last.name.as_str(), |f| f.name.as_str())),
-                boolean: field.is_some_and(|f| f.field_type == FieldType::Boolean),
+                kind: field.map_or(FieldKind::Plain, |f| FieldKind::of(&f.field_type)),
                 dead,
             },
             relationships: names,
@@ -586,14 +677,21 @@ impl<'s, D: DataSource> Planner<'s, D> {
         }
     }
 
-    fn value_constant(&self, value: &ast::Value, boolean: bool) -> Result<Constant, SoqlError> {
+    fn value_constant(&self, value: &ast::Value, kind: FieldKind) -> Result<Constant, SoqlError> {
         match value {
-            ast::Value::Literal(literal, _) => Ok(match self.constant(literal) {
+            ast::Value::Literal(literal, _) => Ok(match (self.constant(literal), kind) {
                 // "WHERE Test_c = null is equivalent to WHERE Test_c = false" (Use null in WHERE).
-                Constant::Null if boolean => Constant::Boolean(false),
-                c => c,
+                (Constant::Null, FieldKind::Boolean) => Constant::Boolean(false),
+                (Constant::Text(text), FieldKind::MultiPicklist) => {
+                    Constant::Selection(compare::selection(&text))
+                }
+                (Constant::Text(text), FieldKind::Id) => match compare::id_key(&text) {
+                    Some(key) => Constant::Id { key, text },
+                    None => Constant::Text(text),
+                },
+                (c, _) => c,
             }),
-            ast::Value::Bind(bind) => Err(bind_error(bind.span)),
+            ast::Value::Bind(bind) => Err(bind_error(bind)),
         }
     }
 
@@ -621,7 +719,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                 if *op == CompareOp::Like {
                     let pattern = match value {
                         ast::Value::Literal(Literal::String(s), _) => LikePattern::new(s),
-                        ast::Value::Bind(bind) => return Err(bind_error(bind.span)),
+                        ast::Value::Bind(bind) => return Err(bind_error(bind)),
                         // LIKE on a non-string literal matches nothing.
                         ast::Value::Literal(..) => {
                             return Ok(Pred::InList {
@@ -633,9 +731,8 @@ impl<'s, D: DataSource> Planner<'s, D> {
                     };
                     Pred::Like { operand, pattern }
                 } else {
-                    let boolean = matches!(&operand, Operand::Path(p) if p.boolean);
                     Pred::Compare {
-                        constant: self.value_constant(value, boolean)?,
+                        constant: self.value_constant(value, operand.kind())?,
                         operand,
                         op: *op,
                     }
@@ -649,11 +746,11 @@ impl<'s, D: DataSource> Planner<'s, D> {
                 let operand = operand(left)?;
                 match values {
                     InValues::List(values) => {
-                        let boolean = matches!(&operand, Operand::Path(p) if p.boolean);
+                        let kind = operand.kind();
                         Pred::InList {
                             constants: values
                                 .iter()
-                                .map(|v| self.value_constant(v, boolean))
+                                .map(|v| self.value_constant(v, kind))
                                 .collect::<Result<_, _>>()?,
                             operand,
                             negated: *negated,
@@ -664,7 +761,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                         operand,
                         negated: *negated,
                     },
-                    InValues::Bind(bind) => return Err(bind_error(bind.span)),
+                    InValues::Bind(bind) => return Err(bind_error(bind)),
                 }
             }
             Condition::Includes {
@@ -683,7 +780,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                                 .collect(),
                         ),
                         ast::Value::Literal(..) => {}
-                        ast::Value::Bind(bind) => return Err(bind_error(bind.span)),
+                        ast::Value::Bind(bind) => return Err(bind_error(bind)),
                     }
                 }
                 Pred::Includes {
@@ -695,11 +792,12 @@ impl<'s, D: DataSource> Planner<'s, D> {
         })
     }
 
-    /// Runs a semi-join subquery once: the lower-cased values of its one selected field.
-    fn semi_join(&self, subquery: &Query) -> Result<HashSet<String>, SoqlError> {
+    /// Runs a semi-join subquery once into the set of its one selected field's values.
+    fn semi_join(&self, subquery: &Query) -> Result<SemiJoinKeys, SoqlError> {
         let plan = self.plan(subquery)?;
+        let empty = SemiJoinKeys::default();
         let Some(schema) = self.lookup(&plan.object) else {
-            return Ok(HashSet::new());
+            return Ok(empty);
         };
         let scope = Scope {
             objects: vec![schema],
@@ -710,16 +808,18 @@ impl<'s, D: DataSource> Planner<'s, D> {
             _ => None,
         });
         let Some(selected) = selected else {
-            return Ok(HashSet::new());
+            return Ok(empty);
         };
-        let runner = Runner::new(self.source);
-        let mut keys = HashSet::new();
-        for row in runner.matching(&plan, self.source.scan(&plan.object)) {
+        let mut keys = SemiJoinKeys {
+            id_field: selected.kind() == FieldKind::Id,
+            ..SemiJoinKeys::default()
+        };
+        for row in Runner::new(self.source).matching(&plan, self.source.scan(&plan.object)) {
             if let Value::String(s) = &*selected.eval(&RowEnv {
                 source: self.source,
                 row,
             }) {
-                keys.insert(s.to_lowercase());
+                keys.insert(s);
             }
         }
         Ok(keys)
@@ -796,7 +896,7 @@ impl<'s, D: DataSource> Planner<'s, D> {
                                     operand: Operand::Path(Path {
                                         hops: Vec::new(),
                                         field: name,
-                                        boolean: field.field_type == FieldType::Boolean,
+                                        kind: FieldKind::of(&field.field_type),
                                         dead: false,
                                     }),
                                 });
@@ -947,9 +1047,9 @@ fn has_leaf(nodes: &[OutNode], name: &str) -> bool {
 pub(crate) fn order_key(item: &OrderItem, operand: Operand) -> OrderKey {
     let descending = item.direction == Some(SortDirection::Desc);
     // "By default, null values are sorted first" (ORDER BY, SOQL and SOSL Reference) is
-    // written for the default ascending order. For DESC the reference gives no default; we
-    // treat null as the lowest value, so DESC puts nulls last, which is what orgs do
-    // ([mem], not verified against a live org).
+    // written for the default ascending order; the reference gives no DESC default. SOQL
+    // treats null as the lowest value, so DESC puts nulls last (https://soqlskills.com/soql-order-by,
+    // a secondary source, and what orgs do in our experience; not verified against a live org).
     let nulls_first = match item.nulls {
         Some(NullsOrder::First) => true,
         Some(NullsOrder::Last) => false,

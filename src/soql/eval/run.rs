@@ -1,6 +1,5 @@
 //! Running a plan over rows: filter, sort, page, and build the result tree.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -46,17 +45,36 @@ impl<'a, D: DataSource> Runner<'a, D> {
             }
             Output::Aggregate(agg) => aggregate::run(agg, self.source, &rows, plan),
             Output::Records(nodes) => {
-                let mut rows = rows;
-                if !plan.order.is_empty() {
-                    rows = self.sort(rows, &plan.order);
-                }
                 let matched = rows.len();
                 let (start, end) = page(matched, plan.offset, plan.limit);
                 let object = plan.object.clone();
-                let records: Vec<_> = rows[start..end]
-                    .iter()
-                    .map(|&row| self.record(nodes, row, object.clone()))
-                    .collect();
+                let records = if plan.order.is_empty() {
+                    rows[start..end]
+                        .iter()
+                        .map(|&row| self.record(nodes, row, object.clone()))
+                        .collect()
+                } else {
+                    let order = self.sort_order(&rows, &plan.order);
+                    // Build the page's records in source order (sequential reads from the
+                    // store), then put them in sorted order.
+                    let mut wanted: Vec<(usize, usize)> = order[start..end]
+                        .iter()
+                        .enumerate()
+                        .map(|(position, &index)| (index, position))
+                        .collect();
+                    wanted.sort_unstable();
+                    let mut built: Vec<(usize, Record<D::Row>)> = wanted
+                        .into_iter()
+                        .map(|(index, position)| {
+                            (position, self.record(nodes, rows[index], object.clone()))
+                        })
+                        .collect();
+                    built.sort_unstable_by_key(|(position, _)| *position);
+                    built
+                        .into_iter()
+                        .map(|(_, record)| record)
+                        .collect::<Vec<_>>()
+                };
                 QueryResult {
                     total_size: records.len(),
                     matched,
@@ -66,24 +84,36 @@ impl<'a, D: DataSource> Runner<'a, D> {
         }
     }
 
-    /// Sorts by the ORDER BY keys, stably (ties keep source order). Keys are read once per
-    /// row into one flat buffer; text keys stay borrowed from the source.
-    fn sort(&self, rows: Vec<D::Row>, order: &[OrderKey]) -> Vec<D::Row> {
+    /// Sorts by the ORDER BY keys, stably (ties keep source order). Each row's keys are read
+    /// once into compact [`SortKey`]s; text is lower-cased once into one shared buffer, so
+    /// comparing two rows never allocates or folds case again.
+    /// Returns the indices of `rows` in sorted order.
+    fn sort_order(&self, rows: &[D::Row], order: &[OrderKey]) -> Vec<usize> {
         let width = order.len();
-        let mut keys: Vec<Cow<'a, Value>> = Vec::with_capacity(rows.len() * width);
-        for &row in &rows {
+        let mut keys: Vec<SortKey> = Vec::with_capacity(rows.len() * width);
+        let mut text = String::new();
+        for &row in rows {
             let env = RowEnv {
                 source: self.source,
                 row,
             };
-            keys.extend(order.iter().map(|key| key.operand.eval(&env)));
+            for key in order {
+                keys.push(SortKey::of(&key.operand.eval(&env), &mut text));
+            }
         }
-        let mut indices: Vec<u32> = (0..rows.len() as u32).collect();
+        let mut indices: Vec<usize> = (0..rows.len()).collect();
         indices.sort_by(|&a, &b| {
-            let (a, b) = (a as usize * width, b as usize * width);
-            compare_keys(&keys[a..a + width], &keys[b..b + width], order)
+            let (a, b) = (a * width, b * width);
+            let (a, b) = (&keys[a..a + width], &keys[b..b + width]);
+            for ((x, y), key) in a.iter().zip(b).zip(order) {
+                let ordering = x.compare(*y, key, &text);
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+            }
+            Ordering::Equal
         });
-        indices.into_iter().map(|i| rows[i as usize]).collect()
+        indices
     }
 
     fn record(&self, nodes: &[OutNode], row: D::Row, object: Arc<str>) -> Record<D::Row> {
@@ -170,6 +200,94 @@ impl<'a, D: DataSource> Runner<'a, D> {
     }
 }
 
+/// A row's ORDER BY value in a form that compares cheaply.
+#[derive(Debug, Clone, Copy)]
+enum SortKey {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Double(f64),
+    /// A byte range of the lower-cased text buffer.
+    Text(usize, usize),
+    Date(chrono::NaiveDate),
+    DateTime(chrono::DateTime<chrono::Utc>),
+    Time(chrono::NaiveTime),
+    Location,
+}
+
+impl SortKey {
+    fn of(value: &Value, text: &mut String) -> SortKey {
+        match value {
+            Value::Null => SortKey::Null,
+            Value::Boolean(b) => SortKey::Boolean(*b),
+            Value::Integer(n) => SortKey::Integer(*n),
+            Value::Double(x) => SortKey::Double(*x),
+            Value::String(s) => {
+                let start = text.len();
+                if s.is_ascii() {
+                    text.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                } else {
+                    text.extend(s.chars().flat_map(char::to_lowercase));
+                }
+                SortKey::Text(start, text.len())
+            }
+            Value::Date(d) => SortKey::Date(*d),
+            Value::DateTime(t) => SortKey::DateTime(*t),
+            Value::Time(t) => SortKey::Time(*t),
+            Value::Location { .. } => SortKey::Location,
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            SortKey::Null => 0,
+            SortKey::Boolean(_) => 1,
+            SortKey::Integer(_) | SortKey::Double(_) => 2,
+            SortKey::Text(..) => 3,
+            SortKey::Date(_) => 4,
+            SortKey::DateTime(_) => 5,
+            SortKey::Time(_) => 6,
+            SortKey::Location => 7,
+        }
+    }
+
+    /// Same order as [`compare_keys`] gives the values these keys came from.
+    fn compare(self, other: SortKey, key: &OrderKey, text: &str) -> Ordering {
+        let ordering = match (self, other) {
+            (SortKey::Null, SortKey::Null) => return Ordering::Equal,
+            (SortKey::Null, _) => return null_side(key),
+            (_, SortKey::Null) => return null_side(key).reverse(),
+            (SortKey::Boolean(a), SortKey::Boolean(b)) => a.cmp(&b),
+            (SortKey::Integer(a), SortKey::Integer(b)) => a.cmp(&b),
+            (SortKey::Integer(a), SortKey::Double(b)) => (a as f64).total_cmp(&b),
+            (SortKey::Double(a), SortKey::Integer(b)) => a.total_cmp(&(b as f64)),
+            (SortKey::Double(a), SortKey::Double(b)) => a.total_cmp(&b),
+            // Lower-cased UTF-8 compares bytewise in code point order.
+            (SortKey::Text(a, b), SortKey::Text(c, d)) => {
+                text.as_bytes()[a..b].cmp(&text.as_bytes()[c..d])
+            }
+            (SortKey::Date(a), SortKey::Date(b)) => a.cmp(&b),
+            (SortKey::DateTime(a), SortKey::DateTime(b)) => a.cmp(&b),
+            (SortKey::Time(a), SortKey::Time(b)) => a.cmp(&b),
+            (a, b) => a.rank().cmp(&b.rank()),
+        };
+        if key.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    }
+}
+
+/// Where a null goes against a non-null value.
+fn null_side(key: &OrderKey) -> Ordering {
+    if key.nulls_first {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    }
+}
+
 pub(crate) fn compare_keys<V: std::ops::Deref<Target = Value>>(
     a: &[V],
     b: &[V],
@@ -178,10 +296,8 @@ pub(crate) fn compare_keys<V: std::ops::Deref<Target = Value>>(
     for ((x, y), key) in a.iter().zip(b).zip(order) {
         let ordering = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
-            (true, false) if key.nulls_first => Ordering::Less,
-            (true, false) => Ordering::Greater,
-            (false, true) if key.nulls_first => Ordering::Greater,
-            (false, true) => Ordering::Less,
+            (true, false) => null_side(key),
+            (false, true) => null_side(key).reverse(),
             (false, false) => {
                 let ordering = order_values(x, y);
                 if key.descending {

@@ -1,5 +1,6 @@
-//! Evaluator tests over a small hand-built org, with hand-computed answers. Queries are
-//! built as trees here (the parser is another module); tests/soql_eval.rs runs SOQL text.
+//! Evaluator tests over a small hand-built org, with hand-computed answers. Most queries are
+//! built as trees, so each test pins the evaluator alone; the last ones go through the parser.
+//! tests/soql_eval.rs replays recorded Salesforce responses.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -192,6 +193,7 @@ pub(crate) fn org() -> MemOrg {
                 field("Id", T::Id),
                 field("Name", T::String),
                 reference("ManagerId", "Manager", &["User"]),
+                field("Location__c", T::Location),
             ],
             &[],
         ),
@@ -250,26 +252,28 @@ pub(crate) fn org() -> MemOrg {
         ),
     ]);
     let n = Value::Null;
-    org.insert(
-        "User",
-        vec![("Id", s("U1")), ("Name", s("Ada")), ("ManagerId", s("U2"))],
-    );
-    org.insert(
-        "User",
-        vec![
-            ("Id", s("U2")),
-            ("Name", s("Grace")),
-            ("ManagerId", s("U3")),
-        ],
-    );
-    org.insert(
-        "User",
-        vec![
-            ("Id", s("U3")),
-            ("Name", s("Linus")),
-            ("ManagerId", n.clone()),
-        ],
-    );
+    // San Francisco, Oakland, Los Angeles.
+    for (id, name, manager, (latitude, longitude)) in [
+        ("U1", "Ada", s("U2"), (37.7749, -122.4194)),
+        ("U2", "Grace", s("U3"), (37.8044, -122.2712)),
+        ("U3", "Linus", n.clone(), (34.0522, -118.2437)),
+    ] {
+        org.insert(
+            "User",
+            vec![
+                ("Id", s(id)),
+                ("Name", s(name)),
+                ("ManagerId", manager),
+                (
+                    "Location__c",
+                    Value::Location {
+                        latitude,
+                        longitude,
+                    },
+                ),
+            ],
+        );
+    }
     #[allow(clippy::type_complexity)]
     let accounts: [(
         &str,
@@ -825,6 +829,27 @@ fn date_literals_use_the_users_time_zone() {
     );
     let result = evaluate(&q, &org, &la).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ids(&org, &result), strings(&["A1", "A2"]));
+}
+
+#[test]
+fn multi_select_equality_compares_the_selection() {
+    use CompareOp::*;
+    // A1 has a;b;c, A2 a, A4 b;c.
+    assert_eq!(
+        where_ids("Account", cmpf("Tags__c", Eq, text("C;B"))),
+        strings(&["A4"])
+    );
+    assert_eq!(
+        where_ids("Account", cmpf("Tags__c", Ne, text("c;b"))),
+        strings(&["A1", "A2", "A3"])
+    );
+    assert_eq!(
+        where_ids(
+            "Account",
+            in_list("Tags__c", false, vec![text("a"), text("b;a;c")])
+        ),
+        strings(&["A1", "A2"])
+    );
 }
 
 #[test]
@@ -1493,4 +1518,170 @@ fn evaluation_errors_speak_salesforce() {
         .err()
         .unwrap_or_else(|| panic!("must fail"));
     assert_eq!(error.code, ErrorCode::MalformedQuery);
+    assert!(
+        error
+            .message
+            .starts_with("Bind variables only allowed in Apex code: ':name'")
+    );
+}
+
+// ---- SOQL text over the same org -----------------------------------------------------------
+
+fn soql_with(text: &str, ctx: &EvalContext) -> (MemOrg, QueryResult<usize>) {
+    let org = org();
+    let query = crate::soql::parse(text).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    let result = evaluate(&query, &org, ctx).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    (org, result)
+}
+
+fn soql(text: &str) -> (MemOrg, QueryResult<usize>) {
+    soql_with(text, &ctx())
+}
+
+fn soql_ids(text: &str) -> Vec<String> {
+    let (org, result) = soql(text);
+    ids(&org, &result)
+}
+
+#[test]
+fn rollup_subtotals_follow_their_groups() {
+    // O1 Closed Won 2024, O2 Prospecting 2024, O3 Closed Won 2024, O4 Closed Won 2023.
+    let (_, result) = soql(
+        "SELECT StageName, CALENDAR_YEAR(CloseDate), COUNT(Id) FROM Opportunity \
+         GROUP BY ROLLUP(StageName, CALENDAR_YEAR(CloseDate))",
+    );
+    let won = || s("Closed Won");
+    let prospecting = || s("Prospecting");
+    assert_eq!(
+        values(&result, "StageName"),
+        vec![
+            won(),
+            won(),
+            won(),
+            prospecting(),
+            prospecting(),
+            Value::Null
+        ]
+    );
+    let year = |y: i64| Value::Integer(y);
+    assert_eq!(
+        values(&result, "expr0"),
+        vec![
+            year(2024),
+            year(2023),
+            Value::Null,
+            year(2024),
+            Value::Null,
+            Value::Null
+        ]
+    );
+    assert_eq!(
+        values(&result, "expr1"),
+        [2, 1, 3, 1, 1, 4].map(Value::Integer).to_vec()
+    );
+}
+
+#[test]
+fn to_label_in_where_and_date_functions_in_the_users_zone() {
+    assert_eq!(
+        soql_ids("SELECT Id FROM Account WHERE toLabel(Industry) = 'retail trade'"),
+        strings(&["A2"])
+    );
+    assert_eq!(
+        soql_ids("SELECT Id FROM Account WHERE HOUR_IN_DAY(CreatedDate) = 10"),
+        strings(&["A1"])
+    );
+    // 10:00 UTC is 03:00 in Los Angeles (PDT) on 2024-05-14.
+    let mut la = ctx();
+    la.time_zone = chrono_tz::America::Los_Angeles;
+    let (org, result) = soql_with(
+        "SELECT Id FROM Account WHERE HOUR_IN_DAY(convertTimezone(CreatedDate)) = 3",
+        &la,
+    );
+    assert_eq!(ids(&org, &result), strings(&["A1"]));
+}
+
+#[test]
+fn having_on_a_group_field_and_grouping_by_a_parent_field() {
+    let (_, result) = soql(
+        "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry \
+         HAVING Industry != null ORDER BY COUNT(Id) DESC",
+    );
+    assert_eq!(values(&result, "Industry"), vec![s("Tech"), s("Retail")]);
+    let (_, result) =
+        soql("SELECT Owner.Name, COUNT(Id) FROM Account GROUP BY Owner.Name ORDER BY Owner.Name");
+    let keys: Vec<&str> = result.records[0].fields.iter().map(|f| &*f.name).collect();
+    assert_eq!(keys, ["Name", "expr0"]);
+    assert_eq!(
+        values(&result, "Name"),
+        vec![s("Ada"), s("Grace"), s("Linus")]
+    );
+    assert_eq!(
+        values(&result, "expr0"),
+        [2, 1, 1].map(Value::Integer).to_vec()
+    );
+}
+
+#[test]
+fn child_subquery_offset_and_nulls_last() {
+    let (org, result) = soql(
+        "SELECT Name, (SELECT Name FROM Opportunities ORDER BY Amount DESC NULLS LAST OFFSET 1) \
+         FROM Account WHERE Name = 'Acme'",
+    );
+    let Some(Cell::Children(opportunities)) = result.records[0].get("Opportunities") else {
+        panic!("Opportunities is a child result");
+    };
+    // Big (100) then Small (50); OFFSET 1 leaves Small.
+    assert_eq!(ids(&org, opportunities), strings(&["O2"]));
+}
+
+#[test]
+fn distance_filters_and_orders() {
+    let (_, result) = soql(
+        "SELECT Name FROM User \
+         WHERE DISTANCE(Location__c, GEOLOCATION(37.775, -122.418), 'mi') < 20 \
+         ORDER BY DISTANCE(Location__c, GEOLOCATION(37.775, -122.418), 'mi') DESC",
+    );
+    // Oakland is about 8 miles from San Francisco; Los Angeles about 350.
+    assert_eq!(values(&result, "Name"), vec![s("Grace"), s("Ada")]);
+}
+
+#[test]
+fn not_over_a_missing_parent() {
+    // C4 has no account: Account.Name is null, LIKE is false, NOT keeps it.
+    assert_eq!(
+        soql_ids("SELECT Id FROM Contact WHERE NOT Account.Name LIKE 'a%'"),
+        strings(&["C3", "C4"])
+    );
+}
+
+#[test]
+fn cube_over_more_than_three_fields_is_refused() {
+    let org = org();
+    let text = "SELECT COUNT(Id) FROM Account GROUP BY CUBE(Name, Industry, Tags__c, Id)";
+    let query = crate::soql::parse(text).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    let error = evaluate(&query, &org, &ctx())
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
+    assert_eq!(error.code, ErrorCode::MalformedQuery);
+    assert_eq!(&text[error.span.start..error.span.end], "Id");
+}
+
+#[test]
+fn using_scope_mine_keeps_the_users_records() {
+    let mut c = ctx();
+    c.user_id = Some("U1".into());
+    // Ada (U1) owns Acme and Gamma.
+    let (org, result) = soql_with("SELECT Id FROM Account USING SCOPE mine ORDER BY Name", &c);
+    assert_eq!(ids(&org, &result), strings(&["A1", "A3"]));
+    let (org, result) = soql_with(
+        "SELECT Id FROM Account USING SCOPE Mine WHERE Industry = 'tech'",
+        &c,
+    );
+    assert_eq!(ids(&org, &result), strings(&["A1"]));
+    let (_, result) = soql_with("SELECT Id FROM Account USING SCOPE everything", &c);
+    assert_eq!(result.total_size, 4);
+    // Without a user in the context the scope filters nothing.
+    let (_, result) = soql("SELECT Id FROM Account USING SCOPE mine");
+    assert_eq!(result.total_size, 4);
 }

@@ -9,6 +9,31 @@
 //! caller fetches it and validates again. Names are resolved in a fixed order (FROM, then the
 //! SELECT list, WHERE, GROUP BY, HAVING, ORDER BY, each left to right), so the first missing
 //! object is always the same one and every round loads one more describe: the loop ends.
+//!
+//! ```
+//! use sfmcp::soql::schema::{ObjectSchema, StaticSchema};
+//! use sfmcp::soql::validate::{validate, ValidateError};
+//!
+//! let account: ObjectSchema = serde_json::from_str(
+//!     r#"{"name": "Account", "label": "Account", "fields": [
+//!         {"name": "Industry", "label": "Industry", "type": "picklist", "filterable": true}]}"#,
+//! )?;
+//! let mut schema = StaticSchema::new();
+//! schema.add_known("Account"); // exists, describe not fetched yet
+//!
+//! let query = sfmcp::soql::parse("SELECT Industy FROM Account")?;
+//! assert_eq!(
+//!     validate(&query, &schema),
+//!     Err(ValidateError::NeedsDescribe("Account".into()))
+//! );
+//! schema.insert(account); // the caller fetched it
+//! let Err(ValidateError::Invalid(error)) = validate(&query, &schema) else {
+//!     panic!("Industy is misspelt");
+//! };
+//! assert_eq!(error.code.as_str(), "INVALID_FIELD");
+//! assert_eq!(error.suggestions, ["Industry"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod output;
 mod suggest;
@@ -110,10 +135,12 @@ struct Resolved {
     sortable: bool,
     groupable: bool,
     aggregatable: bool,
+    /// The object the field belongs to; `None` on the `Name` pseudo-object.
+    owner: Option<Arc<ObjectSchema>>,
 }
 
 impl Resolved {
-    fn from_field(path: String, field: &FieldSchema) -> Self {
+    fn from_field(path: String, field: &FieldSchema, owner: &Arc<ObjectSchema>) -> Self {
         Resolved {
             path,
             field: field.name.clone(),
@@ -122,6 +149,20 @@ impl Resolved {
             sortable: field.sortable,
             groupable: field.groupable,
             aggregatable: field.aggregatable,
+            owner: Some(Arc::clone(owner)),
+        }
+    }
+
+    /// The objects an Id or reference field identifies: its own object for an Id, the
+    /// targets for a reference. `None` when that is not known.
+    fn points_to(&self) -> Option<Vec<&str>> {
+        let owner = self.owner.as_deref()?;
+        match self.field_type {
+            FieldType::Id => Some(vec![owner.name.as_str()]),
+            FieldType::Reference => owner
+                .field(&self.field)
+                .map(|f| f.reference_to.iter().map(String::as_str).collect()),
+            _ => None,
         }
     }
 }
@@ -145,6 +186,12 @@ impl Validator<'_> {
         for candidate in self.schema.object_names() {
             if candidate.eq_ignore_ascii_case(&with_suffix) {
                 suggestions.offer_scored(candidate, 0);
+            } else if let Lookup::Found(object) = self.schema.object(&candidate) {
+                // Loaded describes also match by label: `Projects` finds `Project__c`.
+                suggestions.offer(
+                    &candidate,
+                    &[&candidate, &object.label, &object.label_plural],
+                );
             } else {
                 suggestions.offer(&candidate, &[&candidate]);
             }
@@ -192,6 +239,25 @@ impl Validator<'_> {
                 _ => false,
             });
         let count_only = self.count_only(query)?;
+        if aggregate && !count_only && query.group_by.is_none() && query.limit.is_some() {
+            // SOQL reference, "Considerations for GROUP BY": "You must use a GROUP BY clause
+            // if your query has a LIMIT clause and an aggregated function"; its example
+            // `SELECT MAX(CreatedDate) FROM Account LIMIT 1` is invalid. The wording is ours.
+            return Err(invalid(
+                ErrorCode::MalformedQuery,
+                "an aggregate query without GROUP BY returns one row: remove LIMIT, or add GROUP BY",
+                query.span,
+            ));
+        }
+        if role == Role::Child && (aggregate || count_only) {
+            // Orgs answer this for an aggregate in a parent-to-child subquery (quoted in
+            // public projects' SOQL notes); the SOQL reference lists aggregates as root-only.
+            return Err(invalid(
+                ErrorCode::MalformedQuery,
+                "only root queries support aggregate expressions",
+                query.span,
+            ));
+        }
 
         let mut select = SelectList {
             columns: Vec::new(),
@@ -233,7 +299,8 @@ impl Validator<'_> {
             self.having(&scope, having, &group_keys)?;
         }
         for item in &query.order_by {
-            self.order_item(&scope, item, aggregate, &group_keys)?;
+            // COUNT() queries return no rows to order: left to Salesforce.
+            self.order_item(&scope, item, aggregate && !count_only, &group_keys)?;
         }
 
         let kind = if count_only {
@@ -321,18 +388,14 @@ impl Validator<'_> {
                     // A date function or toLabel() over a grouped field: it must be grouped as
                     // written, or its field must be (accepted: Salesforce decides the rest).
                     let key = self.call_key(scope, call)?;
-                    let keys = match &info.field {
+                    let (keys, display) = match &info.field {
                         Some(field) => {
-                            let field = field_key(&field.path);
-                            vec![format!("{key}|{field}"), field]
+                            let path = field_key(&field.path);
+                            (vec![format!("{key}|{path}"), path], field.path.clone())
                         }
-                        None => vec![key],
+                        None => (vec![key], call.function.name().to_string()),
                     };
-                    select.must_be_grouped.push((
-                        keys,
-                        call.function.name().to_string(),
-                        call.span,
-                    ));
+                    select.must_be_grouped.push((keys, display, call.span));
                 }
                 // toLabel(), FORMAT() and convertCurrency() give the field's value another
                 // form: in record queries it comes back under the field's own key.
@@ -403,7 +466,8 @@ impl Validator<'_> {
                             *span,
                         ));
                     }
-                    select.push_field(Resolved::from_field(field.name.clone(), field), *span)?;
+                    let resolved = Resolved::from_field(field.name.clone(), field, &scope.object);
+                    select.push_field(resolved, *span)?;
                 }
             }
         }
@@ -467,7 +531,7 @@ impl Validator<'_> {
             ));
         };
         if relationships.len() > MAX_PARENT_DEPTH {
-            // Salesforce's own wording for a sixth level.
+            // The wording is as we remember orgs answering; not verified against a recording.
             return Err(invalid(
                 ErrorCode::MalformedQuery,
                 "SOQL statements cannot query relationships that are more than 5 levels away from the root entity object.",
@@ -486,7 +550,7 @@ impl Validator<'_> {
             Target::Object(object) => match object.field(&field.name) {
                 Some(schema_field) => {
                     canonical.push_str(&schema_field.name);
-                    Ok(Resolved::from_field(canonical, schema_field))
+                    Ok(Resolved::from_field(canonical, schema_field, object))
                 }
                 None => Err(self.unknown_field(object, field).into()),
             },
@@ -501,6 +565,7 @@ impl Validator<'_> {
                         sortable: true,
                         groupable: true,
                         aggregatable: true,
+                        owner: None,
                     })
                 }
                 None => {
@@ -632,36 +697,23 @@ impl Validator<'_> {
                 suggestions.offer_scored(format!("{relationship}.Name"), 1);
                 continue;
             }
-            let targets: Vec<Target> = if is_polymorphic(reference) {
-                vec![Target::Name]
-            } else {
-                reference
-                    .reference_to
-                    .first()
-                    .and_then(|name| match self.schema.object(name) {
-                        Lookup::Found(target) => Some(Target::Object(target)),
-                        _ => None,
-                    })
-                    .into_iter()
-                    .collect()
-            };
-            for target in targets {
-                let fields: Vec<(String, String)> = match &target {
-                    Target::Object(o) => o
-                        .fields
-                        .iter()
-                        .map(|f| (f.name.clone(), f.label.clone()))
-                        .collect(),
-                    Target::Name => NAME_FIELDS
-                        .iter()
-                        .map(|(n, _)| (n.to_string(), n.to_string()))
-                        .collect(),
-                };
-                for (name, label) in fields {
-                    let distance = strsim::osa_distance(rest, &suggest::normalize(&name))
-                        .min(strsim::osa_distance(rest, &suggest::normalize(&label)));
-                    if distance <= (rest.len() / 3).max(1) {
+            if is_polymorphic(reference) {
+                for (name, _) in NAME_FIELDS {
+                    if let Some(distance) = suggest::closeness(rest, &[name]) {
                         suggestions.offer_scored(format!("{relationship}.{name}"), distance);
+                    }
+                }
+                continue;
+            }
+            let target = reference
+                .reference_to
+                .first()
+                .map(|name| self.schema.object(name));
+            if let Some(Lookup::Found(target)) = target {
+                for field in &target.fields {
+                    if let Some(distance) = suggest::closeness(rest, &[&field.name, &field.label]) {
+                        suggestions
+                            .offer_scored(format!("{relationship}.{}", field.name), distance);
                     }
                 }
             }
@@ -862,7 +914,10 @@ impl Validator<'_> {
             .unwrap_or(FieldType::AnyType);
         let result_type = result_type(call.function, arg_type);
         Ok(CallInfo {
-            aggregate: call.function.is_aggregate() || inner_aggregate,
+            // GROUPING() reports on the grouping itself: it stands with the aggregates.
+            aggregate: call.function.is_aggregate()
+                || call.function == Function::Grouping
+                || inner_aggregate,
             field,
             result_type,
         })
@@ -1002,7 +1057,8 @@ impl Validator<'_> {
                 sub.span,
             ));
         }
-        if let Some(resolved) = self.filter_operand(scope, left)?
+        let left_field = self.filter_operand(scope, left)?;
+        if let Some(resolved) = &left_field
             && !is_id_like(&resolved.field_type)
         {
             // "The left operand must query a single ID (primary key) or reference (foreign
@@ -1018,7 +1074,47 @@ impl Validator<'_> {
             ));
         }
         let object = self.root_object(&sub.from.object)?;
-        self.query(sub, object, Role::SemiJoin)?;
+        self.query(sub, Arc::clone(&object), Role::SemiJoin)?;
+
+        // Both sides must identify the same kind of record. Salesforce's wording, from a
+        // recorded MALFORMED_QUERY answer ("The selected field 'Id' in the subquery and the left
+        // operand field in the where expression in the outer query 'sfy24__Account__c' should
+        // point to the same object type").
+        if let (
+            Some(outer),
+            [
+                SelectItem::Expr {
+                    expr: Expr::Field(path),
+                    ..
+                },
+            ],
+        ) = (&left_field, sub.select.as_slice())
+        {
+            let sub_scope = Scope {
+                object,
+                alias: sub.from.alias.as_ref(),
+            };
+            let inner = self.resolve(&sub_scope, path)?;
+            if let (Some(outer_targets), Some(inner_targets)) =
+                (outer.points_to(), inner.points_to())
+                && !outer_targets
+                    .iter()
+                    .any(|a| inner_targets.iter().any(|b| a.eq_ignore_ascii_case(b)))
+            {
+                let outer_text = match left {
+                    Expr::Field(outer_path) => outer_path.dotted(),
+                    _ => outer.path.clone(),
+                };
+                return Err(invalid(
+                    ErrorCode::MalformedQuery,
+                    format!(
+                        "The selected field '{}' in the subquery and the left operand field in the where expression in the outer query '{outer_text}' should point to the same object type",
+                        path.dotted()
+                    ),
+                    path.span(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1278,10 +1374,13 @@ fn has_aggregate(expr: &Expr) -> bool {
     }
 }
 
-/// The Salesforce type word used in filter errors (`dateTime`, not `datetime`).
+/// The type word used in filter errors: the field's SOAP type (`xsd:dateTime` gives
+/// `dateTime`; currency and percent are `xsd:double`; ids and references are `tns:ID`).
+/// Recorded answers confirm `string`, `date`, `dateTime` and, for currency, `double`; `int`
+/// and `id` are inferred from the SOAP types.
 fn type_word(field_type: &FieldType) -> &str {
     match field_type {
-        FieldType::Id => "id",
+        FieldType::Id | FieldType::Reference => "id",
         FieldType::String
         | FieldType::Textarea
         | FieldType::Email
@@ -1294,13 +1393,10 @@ fn type_word(field_type: &FieldType) -> &str {
         FieldType::Boolean => "boolean",
         FieldType::Int => "int",
         FieldType::Long => "long",
-        FieldType::Double => "double",
-        FieldType::Currency => "currency",
-        FieldType::Percent => "percent",
+        FieldType::Double | FieldType::Currency | FieldType::Percent => "double",
         FieldType::Date => "date",
         FieldType::Datetime => "dateTime",
         FieldType::Time => "time",
-        FieldType::Reference => "reference",
         FieldType::Base64 => "base64",
         FieldType::Address => "address",
         FieldType::Location => "location",
@@ -1367,7 +1463,7 @@ fn check_value(resolved: &Resolved, value: &Value) -> Result<(), ValidateError> 
         || resolved.field_type == FieldType::Multipicklist
     {
         format!(
-            "value of filter criterion for field '{}' must be of type string and should be enclosed in quotes",
+            "value of filter criterion for field '{}' must be of type {word} and should be enclosed in quotes",
             resolved.field
         )
     } else {

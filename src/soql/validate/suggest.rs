@@ -7,44 +7,29 @@ const MAX_SUGGESTIONS: usize = 3;
 
 /// Collects candidates and keeps the closest.
 pub(super) struct Suggestions {
+    /// What was typed, normalized.
     typed: String,
-    /// How far a candidate may be from `typed` and still be offered.
-    threshold: usize,
     scored: Vec<(usize, String)>,
 }
 
 impl Suggestions {
     pub(super) fn new(typed: &str) -> Self {
-        let typed = normalize(typed);
-        // A third of the name, at least one edit: `Industy` (7) allows 2, `Nme` allows 1.
-        let threshold = (typed.chars().count() / 3).max(1);
         Self {
-            typed,
-            threshold,
+            typed: normalize(typed),
             scored: Vec::new(),
         }
     }
 
     /// Offers `suggestion` when any of `names` (API name, label...) is close to what was typed.
     pub(super) fn offer(&mut self, suggestion: &str, names: &[&str]) {
-        let best = names
-            .iter()
-            .map(|name| self.distance(name))
-            .min()
-            .unwrap_or(usize::MAX);
-        if best <= self.threshold {
-            self.scored.push((best, suggestion.to_string()));
+        if let Some(distance) = closeness(&self.typed, names) {
+            self.scored.push((distance, suggestion.to_string()));
         }
     }
 
     /// Offers `suggestion` outright with the given score (0 is an exact match).
     pub(super) fn offer_scored(&mut self, suggestion: String, score: usize) {
         self.scored.push((score, suggestion));
-    }
-
-    /// Distance from what was typed to `name`, both normalized.
-    fn distance(&self, name: &str) -> usize {
-        strsim::osa_distance(&self.typed, &normalize(name))
     }
 
     /// The best few, closest first; ties in alphabetical order so output is stable.
@@ -61,6 +46,18 @@ impl Suggestions {
         }
         out
     }
+}
+
+/// The edit distance from `typed` (normalized) to the closest of `names`, when it is close
+/// enough to be worth offering: a third of the typed length, at least one edit (`Industy`
+/// allows 2, `Nme` allows 1).
+pub(super) fn closeness(typed: &str, names: &[&str]) -> Option<usize> {
+    let threshold = (typed.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|name| strsim::osa_distance(typed, &normalize(name)))
+        .min()
+        .filter(|&distance| distance <= threshold)
 }
 
 /// Lower case without spaces, underscores or punctuation: labels ("Account Name") and API names
