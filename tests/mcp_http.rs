@@ -2,6 +2,9 @@
 //! binary) → the emulator's Paragon proxy mount → two orgs whose account names tell them
 //! apart, so any cross-tenant leak shows.
 
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -243,8 +246,6 @@ async fn a_cursor_of_one_tenant_is_refused_to_another_and_continues_for_its_own(
     assert!(!text(&stolen).contains("Alpha"), "{}", text(&stolen));
 
     let next = call(&alpha, "query_more", json!({"cursor": cursor})).await;
-    let log = common::requests(&emulator).await;
-    eprintln!("{} requests; all: {:?}", log.len(), log);
     assert!(!is_error(&next), "{}", text(&next));
     assert_eq!(names(&next)[0], "Alpha 004");
     let _ = alpha.cancel().await;

@@ -1,5 +1,7 @@
 //! The real path: rmcp's client → `sfmcp serve` over stdio → our HTTP client → the emulator
 //! on 127.0.0.1.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `tools/list` is the contract with the model, and it is paid in every conversation: names,
 //! annotations, the server's identity, and the byte budget per tool.
+// Test helpers outside #[test] functions panic on broken fixtures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::Arc;
 

@@ -15,8 +15,7 @@
 //! credential the user does not have. Everything else is the org's own answer, as with
 //! `X-Paragon-Use-Raw-Response: true`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -24,7 +23,7 @@ use aws_lc_rs::signature::{self, KeyPair as _};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
@@ -32,7 +31,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::Rng;
 use serde_json::{Value as Json, json};
 
-use super::oauth::DEFAULT_SCOPES;
 use super::org::Org;
 use super::rest;
 use super::state::AppState;
@@ -55,8 +53,6 @@ pub struct ParagonProject {
     pub public_key_pem: String,
     public_key_der: Vec<u8>,
     pub credentials: Vec<ParagonCredential>,
-    /// A live emulator access token per credential, so proxied calls run as its user.
-    tokens: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for ParagonProject {
@@ -94,7 +90,6 @@ impl ParagonProject {
             public_key_pem: pem("PUBLIC KEY", public.as_ref()),
             public_key_der: public.as_ref().to_vec(),
             credentials,
-            tokens: Mutex::new(HashMap::new()),
         })
     }
 
@@ -112,8 +107,8 @@ impl ParagonProject {
     }
 
     /// The subject of a valid user token.
-    fn verify(&self, token: &str) -> Result<String, Response> {
-        let refused = || paragon_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    fn verify(&self, token: &str) -> Result<String, Refusal> {
+        let refused = || Refusal(StatusCode::UNAUTHORIZED, "Unauthorized");
         let mut parts = token.split('.');
         let (Some(head), Some(payload), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -139,7 +134,7 @@ impl ParagonProject {
             .ok_or_else(refused)?;
         let expires = claims.get("exp").and_then(Json::as_i64).unwrap_or(0);
         if expires <= chrono::Utc::now().timestamp() {
-            return Err(paragon_error(StatusCode::UNAUTHORIZED, "Token expired."));
+            return Err(Refusal(StatusCode::UNAUTHORIZED, "Token expired."));
         }
         claims
             .get("sub")
@@ -154,29 +149,14 @@ impl ParagonProject {
         &self,
         user: &str,
         requested: Option<&str>,
-    ) -> Result<&ParagonCredential, Response> {
+    ) -> Result<&ParagonCredential, Refusal> {
         self.credentials
             .iter()
             .find(|c| c.user_id == user && requested.is_none_or(|id| c.id == id))
-            .ok_or_else(|| {
-                paragon_error(StatusCode::BAD_REQUEST, "Integration not enabled for user.")
-            })
-    }
-
-    /// An emulator access token for the account's org user, reused while it lives.
-    fn access_token(&self, state: &AppState, credential: &ParagonCredential) -> Option<String> {
-        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(token) = tokens.get(&credential.id)
-            && state.session_for(token).is_some()
-        {
-            return Some(token.clone());
-        }
-        let org = state.org(credential.org)?;
-        let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
-        let (token, _) =
-            state.issue_access_token(org.index, &org.default_user, &org.app.client_id, &scopes);
-        tokens.insert(credential.id.clone(), token.clone());
-        Some(token)
+            .ok_or(Refusal(
+                StatusCode::BAD_REQUEST,
+                "Integration not enabled for user.",
+            ))
     }
 }
 
@@ -202,6 +182,16 @@ fn pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+/// One of Paragon's own refusals.
+#[derive(Debug, Clone, Copy)]
+struct Refusal(StatusCode, &'static str);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        paragon_error(self.0, self.1)
+    }
 }
 
 fn paragon_error(status: StatusCode, message: &str) -> Response {
@@ -267,7 +257,7 @@ async fn serve(
         .unwrap_or("");
     let user = match project.verify(token) {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let requested = headers
         .get("x-paragon-credential")
@@ -276,7 +266,7 @@ async fn serve(
         .filter(|s| !s.is_empty());
     let credential = match project.credential(&user, requested) {
         Ok(credential) => credential.clone(),
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let mut path = path;
     if path.trim_matches('/').is_empty()
@@ -305,21 +295,24 @@ async fn serve(
         Some(rest) => rest.split_once('/').map_or("", |(_, tail)| tail),
         None => relative,
     };
-    let Some(access_token) = project.access_token(&state, &credential) else {
+    let Some(org) = state.org(credential.org) else {
         return paragon_error(StatusCode::BAD_REQUEST, "Integration not enabled for user.");
     };
-    let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {access_token}")) else {
-        return paragon_error(StatusCode::INTERNAL_SERVER_ERROR, "Proxy failure.");
+    // The connected account's user answers, as its Salesforce token would.
+    let ctx = match state.context_for(org.index, &org.default_user, &state.settings.api_version) {
+        Ok(ctx) => ctx,
+        Err(error) => return rest::error_response(&[error]),
     };
-    headers.insert(header::AUTHORIZATION, bearer);
-    let versioned = format!("v{}/{relative}", state.settings.api_version);
-    rest::data(
-        State(state),
+    // The host's Paragon token is Paragon's business, not the org's.
+    headers.remove(header::AUTHORIZATION);
+    let segments: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
+    rest::serve(
+        &state,
+        &ctx,
         method,
-        Path(versioned),
-        RawQuery(query),
-        headers,
-        body,
+        &segments,
+        query.as_deref(),
+        &headers,
+        &body,
     )
-    .await
 }
