@@ -29,6 +29,7 @@ pub mod json;
 pub mod oauth;
 pub mod objects;
 pub mod org;
+pub mod paragon;
 pub mod query;
 pub mod rest;
 pub mod schema;
@@ -197,6 +198,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/__emulator/faults/clear", post(control::clear_faults))
         .route("/__emulator/requests", get(control::get_requests))
+        .merge(paragon::router())
         .route("/__emulator/reset", post(control::post_reset))
         .route(
             "/__emulator/expire-tokens",
@@ -238,8 +240,8 @@ impl Emulator {
         let token_ttl = chrono::Duration::from_std(config.token_ttl)
             .map_err(|_| EmulatorError::Config("token TTL out of range".into()))?;
         let sources = config.orgs.clone();
-        let orgs = tokio::task::spawn_blocking(move || {
-            sources
+        let (orgs, paragon) = tokio::task::spawn_blocking(move || {
+            let orgs = sources
                 .iter()
                 .enumerate()
                 .map(|(index, source)| {
@@ -247,7 +249,10 @@ impl Emulator {
                         .map(Arc::new)
                         .map_err(|message| EmulatorError::Seed { index, message })
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            let paragon =
+                paragon::ParagonProject::generate(&orgs).map_err(EmulatorError::Config)?;
+            Ok::<_, EmulatorError>((orgs, paragon))
         })
         .await
         .map_err(|e| EmulatorError::Config(format!("org build task failed: {e}")))??;
@@ -285,6 +290,7 @@ impl Emulator {
             cursors: Mutex::new(Cursors::default()),
             cursor_counter: AtomicU64::new(0),
             control: control::Control::default(),
+            paragon: Some(paragon),
         });
         let _ = state.base_url.set(base_url.clone());
 
@@ -324,7 +330,10 @@ impl Emulator {
                     client_secret: org.app.client_secret.clone(),
                     user_id: org.default_user.clone(),
                     username,
-                    paragon: None,
+                    paragon: state
+                        .paragon
+                        .as_ref()
+                        .and_then(|p| p.announcement(&base_url, org.index)),
                 }
             })
             .collect();

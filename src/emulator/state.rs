@@ -104,6 +104,8 @@ pub struct AppState {
     pub cursors: Mutex<Cursors>,
     pub cursor_counter: AtomicU64,
     pub control: Control,
+    /// The Paragon project whose proxy fronts the orgs.
+    pub paragon: Option<super::paragon::ParagonProject>,
 }
 
 /// The authenticated caller of one REST request, with the snapshot it works on.

@@ -79,6 +79,8 @@ pub struct ServeArgs {
     pub connection: ConnectionSettings,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,8 +120,11 @@ pub fn server_state(
     }))
 }
 
-/// `sfmcp serve`: MCP over stdio. Only protocol goes to stdout.
+/// `sfmcp serve`: MCP over stdio (only protocol goes to stdout), or over HTTP with `--http`.
 pub async fn serve(args: ServeArgs) -> ExitCode {
+    if args.http.http.is_some() {
+        return super::http::serve(args).await;
+    }
     let state = match server_state(&args.connection, &args.policy) {
         Ok(state) => state,
         Err(message) => return fail(&message),

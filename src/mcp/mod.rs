@@ -8,7 +8,9 @@ pub mod cli;
 pub mod cursor;
 pub mod describe_view;
 pub mod error;
+pub mod http;
 mod limits;
+pub mod metrics;
 mod objects;
 mod prompts;
 mod query;
@@ -17,6 +19,7 @@ pub mod render;
 mod resources;
 pub mod schema_budget;
 pub mod server;
+pub mod tenants;
 pub mod write_check;
 
 pub use server::{Connections, Policy, ServerState, SfServer};

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::cursor::CursorKey;
 use super::error::ToolError;
 use super::schema_budget;
+use super::tenants::TenantClients;
 use crate::salesforce::SalesforceClient;
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
@@ -78,6 +79,8 @@ impl Policy {
 pub enum Connections {
     /// One org for every request (stdio, or HTTP for a single tenant).
     Single(SalesforceClient),
+    /// HTTP for many tenants: each request names its own (see [`super::tenants`]).
+    PerRequest(Arc<TenantClients>),
 }
 
 /// What every session of one server shares.
@@ -131,13 +134,24 @@ impl SfServer {
         router
     }
 
-    /// The connection for this request.
+    /// The connection for this request: over HTTP with many tenants, the one the request's
+    /// tenant headers name (the transport puts the request's `http::request::Parts` in the
+    /// context's extensions; over stdio there are none).
     pub(crate) fn client(
         &self,
-        _context: &RequestContext<RoleServer>,
+        context: &RequestContext<RoleServer>,
     ) -> Result<SalesforceClient, ToolError> {
         match &self.state.connections {
             Connections::Single(client) => Ok(client.clone()),
+            Connections::PerRequest(tenants) => {
+                let headers = context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .map(|parts| &parts.headers);
+                tenants
+                    .client_for(headers)
+                    .map_err(|e| ToolError::Denied(e.0))
+            }
         }
     }
 
