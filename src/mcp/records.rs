@@ -291,8 +291,7 @@ impl SfServer {
 fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
     SalesforceId::parse(text.trim()).map_err(|e| {
         ToolError::Input(format!(
-            "'{}' is not a Salesforce record Id ({e}); Ids are 15 or 18 letters and digits, like 001xx000003DGb2AAG",
-            text.trim()
+            "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
         ))
     })
 }
