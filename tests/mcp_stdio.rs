@@ -123,6 +123,10 @@ async fn a_wrong_field_costs_no_api_call_and_says_what_was_meant() {
         .count();
     assert_eq!(queries, 0, "the query must not reach Salesforce");
 
+    let bad_id = call(&client, "get_record", json!({"id": "001notvalid"})).await;
+    assert!(is_error(&bad_id));
+    assert!(text(&bad_id).contains("15 or 18"), "{}", text(&bad_id));
+
     let malformed = call(&client, "soql_query", json!({"query": "SELECT Name FROM"})).await;
     assert!(
         text(&malformed).starts_with("MALFORMED_QUERY: "),
@@ -437,5 +441,41 @@ async fn resources_prompts_and_completions_serve_the_schema() {
         .expect("prompt");
     let brief = serde_json::to_string(&brief).expect("json");
     assert!(brief.contains(r"LIKE '%O\\'Brien%'"), "{brief}");
+    stop(client, stderr).await;
+}
+
+#[tokio::test]
+async fn sosl_search_finds_records_across_objects_as_the_user() {
+    let emulator = demo_emulator().await;
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let result = call(
+        &client,
+        "sosl_search",
+        json!({"text": "aperture", "objects": ["Account", "Opportunity"], "limit": 50}),
+    )
+    .await;
+    assert!(!is_error(&result), "{}", text(&result));
+    let records = structured(&result)["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!records.is_empty());
+    for record in &records {
+        let name = record["Name"].as_str().unwrap_or_default().to_lowercase();
+        assert!(name.contains("aperture"), "{record}");
+        assert!(
+            record["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/lightning/r/"))
+        );
+    }
+    assert!(text(&result).contains("Account:\n"), "{}", text(&result));
+    let quote = call(&client, "sosl_search", json!({"text": "x' OR Name != '"})).await;
+    assert!(!is_error(&quote), "{}", text(&quote));
+    assert!(
+        text(&quote).starts_with("0 records found"),
+        "{}",
+        text(&quote)
+    );
     stop(client, stderr).await;
 }

@@ -33,6 +33,7 @@ pub mod paragon;
 pub mod query;
 pub mod rest;
 pub mod schema;
+pub mod search;
 pub mod seed;
 pub mod state;
 pub mod store;

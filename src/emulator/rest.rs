@@ -224,6 +224,7 @@ fn dispatch(
             Ok(json_response(StatusCode::OK, &record_count(ctx, params)))
         }
         ["tooling", "query"] if get => query::tooling(ctx, params),
+        ["parameterizedSearch"] if get => super::search::parameterized(state, ctx, params),
         _ if !get && !path.is_empty() && known_resource(path) => {
             Err(vec![ApiError::method_not_allowed(method.as_str())])
         }
@@ -234,7 +235,7 @@ fn dispatch(
 fn known_resource(path: &[&str]) -> bool {
     matches!(
         path.first().copied(),
-        Some("sobjects" | "query" | "queryAll" | "limits" | "tooling")
+        Some("sobjects" | "query" | "queryAll" | "limits" | "tooling" | "parameterizedSearch")
     )
 }
 

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::server::SfServer;
+use crate::soql::like_literal;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PipelineArgs {
@@ -28,7 +29,7 @@ impl SfServer {
     fn pipeline_review(&self, Parameters(args): Parameters<PipelineArgs>) -> GetPromptResult {
         let owner = args
             .owner
-            .map(|o| format!(" AND Owner.Name LIKE '%{}%'", soql_like(&o)))
+            .map(|o| format!(" AND Owner.Name LIKE '%{}%'", like_literal(&o)))
             .unwrap_or_default();
         let text = format!(
             "Review the open sales pipeline.\n\
@@ -43,7 +44,7 @@ impl SfServer {
     /// Brief on one account: key facts, contacts, open opportunities and cases.
     #[prompt(name = "account_brief")]
     fn account_brief(&self, Parameters(args): Parameters<AccountArgs>) -> GetPromptResult {
-        let name = soql_like(&args.account);
+        let name = like_literal(&args.account);
         let text = format!(
             "Prepare a brief on the account matching '{account}'.\n\
              1. With soql_query: SELECT Id, Name, Industry, Type, AnnualRevenue, NumberOfEmployees, Owner.Name, (SELECT Name, Title, Email FROM Contacts LIMIT 10), (SELECT Name, StageName, Amount, CloseDate FROM Opportunities WHERE IsClosed = false), (SELECT CaseNumber, Subject, Status, Priority FROM Cases WHERE IsClosed = false) FROM Account WHERE Name LIKE '%{name}%' LIMIT 3\n\
@@ -64,41 +65,5 @@ impl SfServer {
              3. Report: each user with Modify All Data or View All Data and through which profile, permission set or group; active users who have not logged in for 90 days. Suggest what to remove, but change nothing.";
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("Access review")
-    }
-}
-
-/// Text safe inside a SOQL `LIKE '%...%'` literal: quotes and backslashes escaped, wildcards
-/// taken literally.
-fn soql_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '%' => out.push_str("\\%"),
-            '_' => out.push_str("\\_"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_text_cannot_break_out_of_its_literal() {
-        assert_eq!(soql_like("O'Brien 100%_"), "O\\'Brien 100\\%\\_");
-        assert_eq!(soql_like("a\\' OR Name != '"), "a\\\\\\' OR Name != \\'");
-    }
-
-    #[test]
-    fn prompts_give_queries_that_parse() {
-        let text = "SELECT Name FROM Account WHERE Name LIKE '%".to_string()
-            + &soql_like("x' OR Id != '")
-            + "%'";
-        crate::soql::parse(&text).expect("the escaped text stays one literal");
     }
 }

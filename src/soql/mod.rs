@@ -29,5 +29,40 @@ pub mod schema;
 pub mod validate;
 
 pub use ast::Query;
+
 pub use error::{ErrorCode, SoqlError};
 pub use parser::{MAX_NESTING, MAX_QUERY_CHARS, ParseOptions, parse, parse_with};
+
+/// `text` made safe inside a SOQL `LIKE '%...%'` literal: quotes and backslashes escaped,
+/// `%` and `_` matched literally, line breaks flattened. What a user typed can then never
+/// leave its literal.
+pub fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '%' => out.push_str("\\%"),
+            '_' => out.push_str("\\_"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_text_cannot_break_out_of_its_literal() {
+        assert_eq!(like_literal("O'Brien 100%_"), "O\\'Brien 100\\%\\_");
+        assert_eq!(like_literal("a\\' OR Name != '"), "a\\\\\\' OR Name != \\'");
+        let query = format!(
+            "SELECT Id FROM Account WHERE Name LIKE '%{}%'",
+            like_literal("x' OR Id != '")
+        );
+        assert!(parse(&query).is_ok(), "{query}");
+    }
+}
