@@ -11,8 +11,7 @@ use url::Url;
 use crate::emulator::objects::standard_objects;
 use crate::emulator::schema::OrgSchema;
 use crate::emulator::{Emulator, EmulatorConfig, OrgSource};
-use crate::mcp::cli::{PolicyArgs, serve_stdio};
-use crate::mcp::{Connections, ServerState};
+use crate::mcp::cli::{PolicyArgs, serve_stdio, single_org_state};
 use crate::salesforce::client::ClientContext;
 use crate::salesforce::{
     ClientOptions, Connection, DirectCredential, OAuthClient, SalesforceClient, Secret,
@@ -39,18 +38,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let Some(org) = emulator.orgs.first().cloned() else {
         return fail("the demo org could not start: no org was built");
     };
-    let state = match connect(&org) {
-        Ok(client) => {
-            let cursor_key = match args.policy.cursor_key() {
-                Ok(key) => key,
-                Err(message) => return fail(&message),
-            };
-            Arc::new(ServerState {
-                connections: Connections::Single(client),
-                policy: args.policy.policy(),
-                cursor_key,
-            })
-        }
+    let state = match connect(&org).and_then(|client| single_org_state(client, &args.policy)) {
+        Ok(state) => state,
         Err(message) => return fail(&message),
     };
     eprintln!(

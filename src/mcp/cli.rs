@@ -113,6 +113,14 @@ pub fn server_state(
     let connection = connection.resolve().map_err(|e| e.to_string())?;
     let context = ClientContext::new(options).map_err(|e| e.to_string())?;
     let client = SalesforceClient::new(context, connection).map_err(|e| e.to_string())?;
+    single_org_state(client, policy)
+}
+
+/// The state of a server that serves one org to every request.
+pub fn single_org_state(
+    client: SalesforceClient,
+    policy: &PolicyArgs,
+) -> Result<Arc<ServerState>, String> {
     Ok(Arc::new(ServerState {
         connections: Connections::Single(client),
         policy: policy.policy(),
