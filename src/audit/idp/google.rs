@@ -130,18 +130,8 @@ async fn token(http: &Http, settings: &Settings) -> Result<String, CollectError>
         ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
         ("assertion", assertion.as_str()),
     ];
-    let response = http
-        .send(url, || http.client().post(url).form(&form))
-        .await?;
-    let response = http.check(url, TOKEN_SETTINGS, response).await?;
-    let body: Value = response
-        .json()
+    http.access_token(url, TOKEN_SETTINGS, || http.client().post(url).form(&form))
         .await
-        .map_err(|e| http.protocol(url, format!("token response is not JSON ({e})")))?;
-    body.get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| http.protocol(url, "token response has no access_token".into()))
 }
 
 pub(super) async fn collect(

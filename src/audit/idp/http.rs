@@ -175,6 +175,26 @@ impl Http {
         Ok((headers, body))
     }
 
+    /// Sends a token request and returns its `access_token`; `settings` names the credentials
+    /// to check when the endpoint refuses them.
+    pub(super) async fn access_token(
+        &self,
+        url: &str,
+        settings: &'static str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<String, CollectError> {
+        let response = self.send(url, make).await?;
+        let response = self.check(url, settings, response).await?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| self.protocol(url, format!("token response is not JSON ({e})")))?;
+        body.get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| self.protocol(url, "token response has no access_token".into()))
+    }
+
     /// Passes 2xx through; 401/403 become [`CollectError::Unauthorized`], others
     /// [`CollectError::Api`].
     pub(super) async fn check(

@@ -73,23 +73,13 @@ async fn token(http: &Http, settings: &Settings) -> Result<String, CollectError>
         "client_id:{}, client_secret:{}",
         settings.client_id, settings.client_secret
     );
-    let response = http
-        .send(url.as_str(), || {
-            http.client()
-                .post(url.clone())
-                .header("Authorization", &authorization)
-                .json(&json!({"grant_type": "client_credentials"}))
-        })
-        .await?;
-    let response = http.check(url.as_str(), TOKEN_SETTINGS, response).await?;
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|e| http.protocol(url.as_str(), format!("token response is not JSON ({e})")))?;
-    body.get("access_token")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| http.protocol(url.as_str(), "token response has no access_token".into()))
+    http.access_token(url.as_str(), TOKEN_SETTINGS, || {
+        http.client()
+            .post(url.clone())
+            .header("Authorization", &authorization)
+            .json(&json!({"grant_type": "client_credentials"}))
+    })
+    .await
 }
 
 pub(super) async fn collect(
