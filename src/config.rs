@@ -138,9 +138,9 @@ pub struct ConnectionSettings {
     /// Above this share of the daily API allocation only essential calls go (default 98).
     #[arg(long, env = "SFMCP_USAGE_CEILING_PERCENT", value_name = "PERCENT")]
     pub usage_ceiling_percent: Option<u8>,
-    /// Seconds one Salesforce request may take (default 60).
+    /// Seconds one Salesforce request may take (default 60; fractions such as 0.5 allowed).
     #[arg(long, env = "SFMCP_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
-    pub request_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<f64>,
 }
 
 impl fmt::Debug for ConnectionSettings {
@@ -193,7 +193,7 @@ struct FileSalesforce {
     api_version: Option<String>,
     usage_warn_percent: Option<u8>,
     usage_ceiling_percent: Option<u8>,
-    request_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,15 +280,15 @@ impl ConnectionSettings {
         options.usage.warn_share = f64::from(warn) / 100.0;
         options.usage.ceiling_share = f64::from(ceiling) / 100.0;
         if let Some(secs) = s.request_timeout_secs {
-            if secs == 0 || secs > 600 {
+            if !(secs > 0.0 && secs <= 600.0) {
                 return Err(config_error(
                     "SFMCP_REQUEST_TIMEOUT_SECS",
                     format!(
-                        "{secs} is out of range: use 1 to 600 seconds (Salesforce stops requests at 10 minutes)."
+                        "{secs} is out of range: use more than 0 and at most 600 seconds (Salesforce stops requests at 10 minutes)."
                     ),
                 ));
             }
-            options.request_timeout = Duration::from_secs(secs);
+            options.request_timeout = Duration::from_secs_f64(secs);
         }
         Ok(options)
     }

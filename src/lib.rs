@@ -15,5 +15,6 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod mcp;
+pub mod panic_report;
 pub mod salesforce;
 pub mod soql;

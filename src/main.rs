@@ -40,6 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    sfmcp::panic_report::install();
     match cli.command {
         Command::Demo(args) => block_on(sfmcp::demo::run(args)),
         Command::Serve(args) => block_on(mcp::cli::serve(args)),

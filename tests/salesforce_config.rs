@@ -282,7 +282,7 @@ fn usage_thresholds_and_timeout_become_client_options() {
         "SFMCP_USAGE_CEILING_PERCENT"
     );
     let too_long = ConnectionSettings {
-        request_timeout_secs: Some(0),
+        request_timeout_secs: Some(0.0),
         ..none()
     };
     assert_eq!(

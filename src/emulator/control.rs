@@ -6,11 +6,13 @@
 //! {"path_prefix": "/services/data", "path_regex": "/query", "method": "GET",
 //!  "probability": 0.5, "count": 3, "latency_ms": 200,
 //!  "status": 503, "body": [{"message": "down", "errorCode": "SERVER_UNAVAILABLE"}],
-//!  "reset": false, "truncate": false}
+//!  "reset": false, "reset_after": false, "truncate": false}
 //! ```
 //! Every key is optional. `status` answers without running the handler; `reset` closes the
-//! connection without an answer; `truncate` sends the handler's headers and half of its body,
-//! then closes. `count` limits how many requests the fault hits (unlimited when absent).
+//! connection without an answer and without running the handler; `reset_after` runs the
+//! handler (a create is committed) and then closes without an answer, as when a connection
+//! drops on the way back; `truncate` sends the handler's headers and half of its body, then
+//! closes. `count` limits how many requests the fault hits (unlimited when absent).
 //! `GET /__emulator/faults` lists them, `POST /__emulator/faults/clear` removes them all.
 //!
 //! `GET /__emulator/requests` lists `{seq, method, path, org, user, status, millis}` for each
@@ -55,6 +57,8 @@ pub struct FaultSpec {
     pub body: Option<Json>,
     #[serde(default)]
     pub reset: bool,
+    #[serde(default)]
+    pub reset_after: bool,
     #[serde(default)]
     pub truncate: bool,
 }
@@ -201,14 +205,18 @@ impl Control {
 }
 
 /// A body that yields `bytes` and then fails, which makes hyper drop the connection: with
-/// nothing sent the client sees a reset, with part of a `Content-Length` body a truncation.
+/// nothing to send it fails at once, before the headers leave, so the client sees the
+/// connection close without an answer; with part of a `Content-Length` body, a truncation.
 /// The pause lets the partial body reach the socket before the connection drops.
 fn failing_body(bytes: Vec<u8>) -> Body {
-    let stream = futures_util::stream::unfold(Some(bytes), |pending| async move {
+    let sent_some = !bytes.is_empty();
+    let stream = futures_util::stream::unfold(Some(bytes), move |pending| async move {
         match pending {
             Some(bytes) if !bytes.is_empty() => Some((Ok(bytes), None)),
             Some(_) | None => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if sent_some {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
                 let error = std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
                     "fault injected by the emulator control plane",
@@ -239,11 +247,9 @@ pub async fn middleware(
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             if spec.reset {
-                let mut response = Response::new(failing_body(Vec::new()));
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1024"));
-                response
+                no_answer()
+            } else if spec.reset_after {
+                no_answer_after(next.run(request).await)
             } else if let Some(status) = spec.status {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -266,32 +272,67 @@ pub async fn middleware(
     };
     if fault
         .as_ref()
-        .is_some_and(|f| f.truncate && !f.reset && f.status.is_none())
+        .is_some_and(|f| f.truncate && !f.reset && !f.reset_after && f.status.is_none())
     {
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
             .unwrap_or_default();
-        let half = bytes[..bytes.len() / 2].to_vec();
-        let mut truncated = Response::from_parts(parts, failing_body(half));
-        if let Ok(length) = HeaderValue::from_str(&bytes.len().to_string()) {
-            truncated
-                .headers_mut()
-                .insert(header::CONTENT_LENGTH, length);
+        if bytes.is_empty() {
+            // Nothing to cut (a 204): the nearest fault is losing the whole answer.
+            response = no_answer_after(Response::from_parts(parts, Body::empty()));
+        } else {
+            let half = bytes[..bytes.len() / 2].to_vec();
+            let mut truncated = Response::from_parts(parts, failing_body(half));
+            if let Ok(length) = HeaderValue::from_str(&bytes.len().to_string()) {
+                truncated
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, length);
+            }
+            response = truncated;
         }
-        response = truncated;
     }
     let info = response.extensions_mut().remove::<LogInfo>();
+    let status = response
+        .extensions_mut()
+        .remove::<HandledStatus>()
+        .map_or(response.status(), |h| h.0);
     state.control.record(LogEntry {
         seq: 0,
         method,
         path,
         org: info.as_ref().map(|i| i.org.clone()),
         user: info.map(|i| i.user),
-        status: response.status().as_u16(),
+        status: status.as_u16(),
         millis: started.elapsed().as_secs_f64() * 1000.0,
     });
     response
+}
+
+/// What the handler answered, for the request log, when the client was sent nothing.
+#[derive(Debug, Clone, Copy)]
+struct HandledStatus(StatusCode);
+
+/// A response that closes the connection before anything is sent. Its status must allow a
+/// body (not 204 or 304), or hyper would send the head without polling the failing body.
+fn no_answer() -> Response {
+    let mut response = Response::new(failing_body(Vec::new()));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1024"));
+    response
+}
+
+/// Drops the handler's answer (its effects stay), keeping its status and caller for the log.
+fn no_answer_after(handled: Response) -> Response {
+    let mut dropped = no_answer();
+    dropped
+        .extensions_mut()
+        .insert(HandledStatus(handled.status()));
+    if let Some(info) = handled.extensions().get::<LogInfo>().cloned() {
+        dropped.extensions_mut().insert(info);
+    }
+    dropped
 }
 
 pub async fn post_fault(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {

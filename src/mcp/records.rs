@@ -144,8 +144,9 @@ impl SfServer {
             if name == "attributes" || value.is_null() {
                 continue;
             }
+            // One line per field: a value's own line breaks must not forge field lines.
             let shown = match value {
-                Value::String(s) => s.clone(),
+                Value::String(s) => s.replace('\r', "\\r").replace('\n', "\\n"),
                 other => other.to_string(),
             };
             text.push_str(&format!("{name}: {shown}\n"));

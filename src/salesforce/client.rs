@@ -772,7 +772,23 @@ impl SalesforceClient {
             write: Some((WriteKind::Update, object.to_string(), Some(id.to_string()))),
             what: format!("updating {object} {id}"),
         };
-        self.execute(request).await?;
+        let response = self.execute(request).await?;
+        // Salesforce answers 204 without a body. A success status carrying something that is
+        // not JSON came from something else (a proxy's or portal's page): the change cannot
+        // be taken as made.
+        if response.status != 204
+            && !response.body.is_empty()
+            && serde_json::from_slice::<Value>(&response.body).is_err()
+        {
+            return Err(SfError::UnexpectedResponse {
+                what: format!("updating {object} {id}"),
+                status: response.status,
+                detail: format!(
+                    "the body is not Salesforce's answer: {}",
+                    snippet(&response.body)
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -936,9 +952,11 @@ impl SalesforceClient {
                 Ok(response) => response,
                 Err(e) => {
                     let failure = classify(&e);
+                    // A timeout is not retried: asking again would multiply the wait past
+                    // what an MCP client waits for a tool (often 60 s in all).
                     if request.method == HttpMethod::Get
                         && retries < retry.max_retries
-                        && failure != NetworkFailure::Dns
+                        && !matches!(failure, NetworkFailure::Dns | NetworkFailure::Timeout)
                     {
                         retries += 1;
                         tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
@@ -970,8 +988,12 @@ impl SalesforceClient {
             let body = match response.bytes().await {
                 Ok(body) => body.to_vec(),
                 Err(e) => {
-                    // A body cut off mid-way: a read can simply be asked again.
-                    if request.method == HttpMethod::Get && retries < retry.max_retries {
+                    // A body cut off mid-way: a read can simply be asked again (not after
+                    // a timeout, as above).
+                    if request.method == HttpMethod::Get
+                        && retries < retry.max_retries
+                        && classify(&e) != NetworkFailure::Timeout
+                    {
                         retries += 1;
                         tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
                             .await;

@@ -338,6 +338,7 @@ fn api_next_step(status: u16, code: &str, fields: &[String], limit: Option<&str>
         "INVALID_TYPE" => "Check the object name against the list of objects; custom objects end in __c.".to_string(),
         "MALFORMED_QUERY" | "MALFORMED_SEARCH" => "Fix the query syntax at the position shown.".to_string(),
         "INVALID_QUERY_FILTER_OPERATOR" => "Use an operator this field type allows, or filter on another field.".to_string(),
+        "INVALID_QUERY_LOCATOR" => "The query's cursor is no longer valid on Salesforce's side (locators expire after about 15 minutes unused, and a user may hold only so many open). Run the soql_query again; to continue where you stopped, add ORDER BY Id and a filter Id > the last Id you received.".to_string(),
         "QUERY_TIMEOUT" => "The query ran too long. Add a selective filter (an indexed field such as Id, Name, a lookup or CreatedDate) or a smaller LIMIT; retrying the same query will time out again.".to_string(),
         "NOT_FOUND" => "The record or resource does not exist, was deleted, or is not visible to the connected user.".to_string(),
         "ENTITY_IS_DELETED" => "The record is in the recycle bin; restore it in Salesforce first.".to_string(),
