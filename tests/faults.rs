@@ -245,6 +245,12 @@ async fn matrix(kind: &str, spec: Value, created: Created, says: impl Fn(&str, &
             probe.tool
         );
         says(probe.tool, &shown);
+        // The matrix in docs/reliability.md is read from this (`--no-capture`).
+        eprintln!(
+            "matrix | {kind} | {} | {}",
+            probe.tool,
+            shown.lines().next().unwrap_or_default()
+        );
 
         let posts_during = f.posts().await - posts_before;
         let again = f
@@ -272,7 +278,8 @@ async fn matrix(kind: &str, spec: Value, created: Created, says: impl Fn(&str, &
         }
     }
     // A tool that needs no Salesforce answers whatever Salesforce does.
-    f.fault(json!({"path_prefix": "/services", "status": 503})).await;
+    f.fault(json!({"path_prefix": "/services", "status": 503}))
+        .await;
     let url = f
         .call("record_url", json!({"ids": [f.lead_id.clone()]}))
         .await;
@@ -453,7 +460,11 @@ async fn invalid_session_with_a_failing_refresh() {
         f.clear().await;
         let shown = text(&failed);
         assert!(is_error(&failed), "{}: {shown}", probe.tool);
-        assert!(shown.starts_with("invalid_grant: "), "{}: {shown}", probe.tool);
+        assert!(
+            shown.starts_with("invalid_grant: "),
+            "{}: {shown}",
+            probe.tool
+        );
         assert!(
             shown.contains("Reauthorize the connection: the refresh token is expired or revoked"),
             "{}: {shown}",
@@ -540,11 +551,16 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         let shown = text(&result);
         assert!(is_error(&result), "{tool}: {shown}");
         assert!(
-            shown.contains(&format!("Nothing is listening at {instance}. Check SF_INSTANCE_URL")),
+            shown.contains(&format!(
+                "Nothing is listening at {instance}. Check SF_INSTANCE_URL"
+            )),
             "{tool}: {shown}"
         );
     }
-    let tools = client.list_all_tools().await.expect("the server still answers");
+    let tools = client
+        .list_all_tools()
+        .await
+        .expect("the server still answers");
     assert_eq!(tools.len(), 10);
     stop(client, stderr).await;
 }

@@ -41,13 +41,6 @@ async fn rest_calls(emulator: &EmulatorHandle) -> usize {
         .count()
 }
 
-fn assert_refused(tool: &str, args: &Value, result: &rmcp::model::CallToolResult) {
-    let shown = text(result);
-    assert!(is_error(result), "{tool} {args} should be refused: {shown}");
-    assert!(!shown.trim().is_empty(), "{tool}: an error says something");
-    assert!(shown.len() < 4_000, "{tool}: the error is short: {} bytes", shown.len());
-}
-
 #[tokio::test]
 async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
     let emulator = demo_emulator().await;
@@ -84,10 +77,10 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
     let mut refused: Vec<(&str, Value)> = Vec::new();
     for name in hostile_names {
         refused.push(("describe_object", json!({ "object": name })));
-        refused.push((
-            "get_record",
-            json!({"id": account_id, "object": name}),
-        ));
+        if !name.is_empty() {
+            // An empty object means "infer it from the id".
+            refused.push(("get_record", json!({"id": account_id, "object": name})));
+        }
         refused.push((
             "create_record",
             json!({"object": name, "fields": {"Name": "x"}}),
@@ -96,10 +89,7 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
             "update_record",
             json!({"object": name, "id": account_id, "fields": {"Name": "x"}}),
         ));
-        refused.push((
-            "sosl_search",
-            json!({"text": "acme", "objects": [name]}),
-        ));
+        refused.push(("sosl_search", json!({"text": "acme", "objects": [name]})));
         // As a field name, in every place a field name goes.
         refused.push((
             "get_record",
@@ -137,7 +127,10 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
         json!({"query": "SELECT Id FROM Contact ORDER BY Id", "max_rows": 2}),
     )
     .await;
-    let cursor = structured(&paged)["cursor"].as_str().expect("cursor").to_string();
+    let cursor = structured(&paged)["cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
     let mut tampered: Vec<char> = cursor.chars().collect();
     let middle = tampered.len() / 2;
     tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
@@ -150,10 +143,19 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
         json!({"cursor": "/services/data/v62.0/query/01gxx-2"}),
     ));
 
+    let mut accepted = Vec::new();
     for (tool, args) in &refused {
         let result = call(&client, tool, args.clone()).await;
-        assert_refused(tool, args, &result);
+        let shown = text(&result);
+        if !is_error(&result) || shown.trim().is_empty() || shown.len() > 4_000 {
+            accepted.push(format!("{tool} {args}: {}", &shown[..shown.len().min(200)]));
+        }
     }
+    assert!(
+        accepted.is_empty(),
+        "not refused clearly:\n{}",
+        accepted.join("\n")
+    );
 
     // Search text is data: SOSL syntax in it finds nothing and opens no other object.
     for text_in in [
@@ -196,11 +198,18 @@ async fn hostile_record_values_stay_data() {
     assert!(!is_error(&created), "{}", text(&created));
     let id = structured(&created)["id"].as_str().expect("id").to_string();
     let read = call(&client, "get_record", json!({ "id": id })).await;
-    assert_eq!(structured(&read)["LastName"], json!(last_name), "{}", structured(&read));
+    assert_eq!(
+        structured(&read)["LastName"],
+        json!(last_name),
+        "{}",
+        structured(&read)
+    );
     assert_eq!(structured(&read)["Company"], json!(company));
     let shown = text(&read);
     assert!(
-        !shown.lines().any(|l| l.starts_with("OwnerId: 005000000000000AAA")),
+        !shown
+            .lines()
+            .any(|l| l.starts_with("OwnerId: 005000000000000AAA")),
         "a value forged a field line: {shown}"
     );
 
@@ -239,7 +248,6 @@ async fn megabyte_arguments_are_refused_and_the_server_goes_on() {
     let megabytes = "x".repeat(4 << 20);
     let many_ids: Vec<String> = (0..100_000).map(|i| format!("001{i:015}")).collect();
     let many_fields: Vec<String> = (0..100_000).map(|i| format!("Field{i}__c")).collect();
-    let before = rest_calls(&emulator).await;
     let cases = [
         (
             "soql_query",
@@ -253,23 +261,31 @@ async fn megabyte_arguments_are_refused_and_the_server_goes_on() {
         ("record_url", json!({ "ids": many_ids })),
         (
             "get_record",
-            json!({"id": "00Q000000000001AAA", "fields": many_fields}),
+            json!({"id": "00Q000000000001", "fields": many_fields}),
         ),
         ("sosl_search", json!({ "text": megabytes })),
         ("describe_object", json!({ "object": megabytes })),
     ];
+    let mut unclear = Vec::new();
     for (tool, args) in cases {
+        let before = rest_calls(&emulator).await;
         let result = tokio::time::timeout(Duration::from_secs(30), call(&client, tool, args))
             .await
             .unwrap_or_else(|_| panic!("{tool} with megabytes did not answer"));
         let shown = text(&result);
-        assert!(is_error(&result), "{tool}: {}", &shown[..shown.len().min(300)]);
-        assert!(shown.len() < 4_000, "{tool}: the error does not echo the input");
+        let sent = rest_calls(&emulator).await - before;
+        if !is_error(&result) || shown.len() > 4_000 || sent > 0 {
+            unclear.push(format!(
+                "{tool} ({} bytes, {sent} API calls): {}",
+                shown.len(),
+                &shown[..shown.len().min(300)]
+            ));
+        }
     }
-    assert_eq!(
-        rest_calls(&emulator).await,
-        before,
-        "no megabyte argument reached Salesforce"
+    assert!(
+        unclear.is_empty(),
+        "refused briefly, without echoing the input or calling Salesforce:\n{}",
+        unclear.join("\n")
     );
     let after = call(&client, "org_limits", json!({})).await;
     assert!(!is_error(&after), "{}", text(&after));
@@ -340,7 +356,11 @@ impl Raw {
                        "clientInfo": {"name": "raw", "version": "0"}}}))
             .await;
         let answer = self.answer(json!(id)).await;
-        assert_eq!(answer["result"]["serverInfo"]["name"], json!("sfmcp"), "{answer}");
+        assert_eq!(
+            answer["result"]["serverInfo"]["name"],
+            json!("sfmcp"),
+            "{answer}"
+        );
         self.send_json(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
             .await;
     }
@@ -387,7 +407,7 @@ async fn calls_before_initialize_get_an_error_and_the_session_still_starts() {
     raw.send_json(tool_call(5, "org_limits", json!({}))).await;
     let limits = raw.answer(json!(5)).await;
     assert_eq!(limits["result"]["isError"], json!(false), "{limits}");
-    assert_eq!(rest_calls(&emulator).await > 0, true);
+    assert!(rest_calls(&emulator).await > 0, "the tool reached the org");
 }
 
 #[tokio::test]
@@ -397,9 +417,11 @@ async fn garbage_on_stdin_is_dropped_or_answered_and_the_server_keeps_answering(
     raw.initialize(1).await;
 
     // Not JSON at all, or not UTF-8: dropped (no id to answer), the session goes on.
-    raw.send(b"\xff\xfe\xfd{\"jsonrpc\": \"2.0\", \"id\": 90}").await;
+    raw.send(b"\xff\xfe\xfd{\"jsonrpc\": \"2.0\", \"id\": 90}")
+        .await;
     raw.send(b"hello").await;
-    raw.send(b"{\"jsonrpc\": \"2.0\", \"id\": 91, \"method\": \"ping\"").await;
+    raw.send(b"{\"jsonrpc\": \"2.0\", \"id\": 91, \"method\": \"ping\"")
+        .await;
     raw.ping(2).await;
 
     // Well-formed JSON that is not a JSON-RPC message: an Invalid Request answer.
@@ -416,28 +438,41 @@ async fn garbage_on_stdin_is_dropped_or_answered_and_the_server_keeps_answering(
     raw.ping(3).await;
 
     // An unknown method: Method not found, by id.
-    raw.send_json(json!({"jsonrpc": "2.0", "id": 4, "method": "salesforce/delete_everything", "params": {}}))
-        .await;
+    raw.send_json(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "salesforce/delete_everything", "params": {}}),
+    )
+    .await;
     let unknown = raw.answer(json!(4)).await;
     assert_eq!(unknown["error"]["code"], json!(-32601), "{unknown}");
 
     // An unknown tool, and a tool's arguments of the wrong shape.
-    raw.send_json(tool_call(5, "delete_record", json!({"id": "001000000000001AAA"})))
-        .await;
+    raw.send_json(tool_call(
+        5,
+        "delete_record",
+        json!({"id": "001000000000001AAA"}),
+    ))
+    .await;
     let no_tool = raw.answer(json!(5)).await;
     assert!(
         no_tool["error"].is_object() || no_tool["result"]["isError"] == json!(true),
         "{no_tool}"
     );
-    raw.send_json(tool_call(6, "soql_query", json!({"query": {"nested": [1, 2]}})))
-        .await;
+    raw.send_json(tool_call(
+        6,
+        "soql_query",
+        json!({"query": {"nested": [1, 2]}}),
+    ))
+    .await;
     let wrong_shape = raw.answer(json!(6)).await;
     let said = wrong_shape.to_string();
     assert!(
         wrong_shape["error"].is_object() || wrong_shape["result"]["isError"] == json!(true),
         "{said}"
     );
-    assert!(said.contains("query"), "names the argument: {said}");
+    assert!(
+        said.contains("expected a string"),
+        "says what was wrong: {said}"
+    );
 
     // 100,000 levels of nesting: past serde_json's depth limit, dropped without a stack
     // overflow.
@@ -459,8 +494,12 @@ async fn garbage_on_stdin_is_dropped_or_answered_and_the_server_keeps_answering(
     raw.ping(10).await;
 
     // Still a working server.
-    raw.send_json(tool_call(11, "soql_query", json!({"query": "SELECT COUNT() FROM Account"})))
-        .await;
+    raw.send_json(tool_call(
+        11,
+        "soql_query",
+        json!({"query": "SELECT COUNT() FROM Account"}),
+    ))
+    .await;
     let count = raw.answer(json!(11)).await;
     assert_eq!(count["result"]["isError"], json!(false), "{count}");
     let peak = raw.peak_rss_mib();

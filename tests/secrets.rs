@@ -172,7 +172,10 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
     )
     .await;
     assert!(!is_error(&page), "{}", text(&page));
-    let cursor = structured(&page)["cursor"].as_str().expect("cursor").to_string();
+    let cursor = structured(&page)["cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
     let contact = structured(&page)["records"][0]["Id"]
         .as_str()
         .expect("id")
@@ -219,7 +222,12 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
             "body": [{"errorCode": "UNKNOWN_EXCEPTION", "message": "boom"}]})),
     )
     .await;
-    let failed = call(client, "soql_query", json!({"query": "SELECT Id FROM Lead"})).await;
+    let failed = call(
+        client,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Lead"}),
+    )
+    .await;
     assert!(is_error(&failed));
     emulator.expire_access_tokens();
     control(

@@ -22,6 +22,10 @@ use crate::soql::{self, ast};
 
 /// Validation fetches missing describes one at a time; a query names few objects.
 const MAX_DESCRIBE_ROUNDS: usize = 12;
+/// Salesforce's default limit on the length of a SOQL statement.
+const MAX_SOQL_CHARS: usize = 100_000;
+/// Salesforce returns no rows for SOSL search text longer than this.
+const MAX_SEARCH_CHARS: usize = 10_000;
 /// Child rows fetched per parent record across child-subquery pages.
 const MAX_CHILD_ROWS: usize = 2_000;
 
@@ -120,6 +124,13 @@ impl SfServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let text = args.query.trim();
+        let length = text.chars().count();
+        if length > MAX_SOQL_CHARS {
+            // Refused before parsing: an error would otherwise quote the whole query back.
+            return Err(ToolError::Input(format!(
+                "The query is {length} characters; Salesforce accepts at most {MAX_SOQL_CHARS}. Select fewer fields, or split a long IN list over several queries."
+            )));
+        }
         let query = soql::parse(text).map_err(|e| ToolError::Soql {
             rendered: e.render(text),
         })?;
@@ -296,7 +307,13 @@ impl SfServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let text = args.text.trim();
-        if text.chars().count() < 2 {
+        let length = text.chars().count();
+        if length > MAX_SEARCH_CHARS {
+            return Err(ToolError::Input(format!(
+                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
+            )));
+        }
+        if length < 2 {
             return Err(ToolError::Input(
                 "search text must have at least 2 characters".into(),
             ));
