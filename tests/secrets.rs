@@ -247,6 +247,7 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
         org.client_secret.clone(),
     ];
     secrets.extend(issued_tokens(&emulator));
+    assert!(secrets.len() >= 5, "the refreshed tokens are among them");
     let (stdout, stderr) = session.finish().await;
     assert!(
         String::from_utf8_lossy(&stderr).contains("TRACE"),
@@ -318,6 +319,96 @@ async fn a_paragon_session_at_trace_level_writes_no_key_or_token() {
     assert_only_protocol(&stdout);
     assert_absent(&stdout, &secrets, "stdout");
     assert_absent(&stderr, &secrets, "stderr");
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn a_jwt_bearer_session_at_trace_level_writes_no_key_or_token() {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+    let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("key");
+    let public = key.public_key().as_der().expect("spki");
+    let private: Pkcs8V1Der = key.as_der().expect("pkcs8");
+    let private_pem = pem("PRIVATE KEY", private.as_ref());
+    let emulator = common::seeded_emulator(json!({
+        "connected_app": {"client_id": "3MVG9jwt", "jwt_certificate_pem": pem("PUBLIC KEY", public.as_ref())},
+        "users": [{"username": "integration@acme.test", "profile": "System Administrator", "default": true}],
+        "records": {"Account": [{"Name": "Acme"}, {"Name": "Globex"}]},
+    }))
+    .await;
+    let org = emulator.orgs[0].clone();
+    let files = tempfile::tempdir().expect("temp dir");
+    let key_file = files.path().join("jwt.pem");
+    std::fs::write(&key_file, &private_pem).expect("key file");
+    let env = vec![
+        ("SF_INSTANCE_URL", org.instance_url.clone()),
+        ("SF_LOGIN_URL", org.login_url.clone()),
+        ("SF_CLIENT_ID", "3MVG9jwt".to_string()),
+        ("SF_USERNAME", "integration@acme.test".to_string()),
+        ("SF_JWT_KEY_FILE", key_file.to_string_lossy().to_string()),
+    ];
+    let session = spawn_recorded(&env).await;
+    let client = &session.client;
+    let query = json!({"query": "SELECT Id, Name FROM Account ORDER BY Name"});
+    let first = call(client, "soql_query", query.clone()).await;
+    assert!(!is_error(&first), "{}", text(&first));
+    assert_eq!(structured(&first)["totalSize"], json!(2));
+    // Expired: a fresh assertion is signed and exchanged.
+    assert!(emulator.expire_access_tokens() > 0);
+    let again = call(client, "soql_query", query).await;
+    assert!(!is_error(&again), "{}", text(&again));
+    control(
+        &emulator,
+        "faults",
+        Some(json!({"path_regex": "/limits", "status": 500, "body": [{"errorCode": "UNKNOWN_EXCEPTION", "message": "boom"}]})),
+    )
+    .await;
+    assert!(is_error(&call(client, "org_limits", json!({})).await));
+
+    let mut secrets: Vec<String> = private_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        .map(str::to_string)
+        .collect();
+    secrets.push(org.access_token.clone());
+    secrets.extend(issued_tokens(&emulator));
+    let (stdout, stderr) = session.finish().await;
+    assert_only_protocol(&stdout);
+    assert_absent(&stdout, &secrets, "stdout");
+    assert_absent(&stderr, &secrets, "stderr");
+}
+
+#[test]
+#[should_panic(expected = "holds part of a secret")]
+fn the_leak_check_finds_part_of_a_token() {
+    assert_absent(
+        b"Authorization: Bearer 00Dxx0000000001!AQ8AQ (cut here)",
+        &["00Dxx0000000001!AQ8AQsecretpart".to_string()],
+        "sample",
+    );
+}
+
+#[test]
+#[should_panic(expected = "something like a JWT")]
+fn the_leak_check_finds_a_jwt() {
+    assert_absent(
+        b"token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+        &[],
+        "sample",
+    );
 }
 
 /// The binary's panic hook prints the place of a panic and never its message, so a token
