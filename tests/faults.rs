@@ -388,7 +388,10 @@ async fn truncated_body() {
         |tool, shown| {
             assert!(
                 write_outcome_unknown(tool, shown)
-                    || shown.contains("Check SF_INSTANCE_URL and the network"),
+                    || (shown.contains("was cut off before its end")
+                        && shown.contains(
+                            "check the network or any proxy between sfmcp and SF_INSTANCE_URL"
+                        )),
                 "{tool}: {shown}"
             );
         },

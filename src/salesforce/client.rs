@@ -988,18 +988,22 @@ impl SalesforceClient {
             let body = match response.bytes().await {
                 Ok(body) => body.to_vec(),
                 Err(e) => {
+                    let failure = match classify(&e) {
+                        NetworkFailure::Timeout => NetworkFailure::Timeout,
+                        _ => NetworkFailure::Interrupted,
+                    };
                     // A body cut off mid-way: a read can simply be asked again (not after
                     // a timeout, as above).
                     if request.method == HttpMethod::Get
                         && retries < retry.max_retries
-                        && classify(&e) != NetworkFailure::Timeout
+                        && failure != NetworkFailure::Timeout
                     {
                         retries += 1;
                         tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
                             .await;
                         continue;
                     }
-                    return Err(self.send_failure(&request, &e, &url, setting));
+                    return Err(lost_answer(&request, failure, &url, setting));
                 }
             };
             if (200..300).contains(&status) || status == 304 {
@@ -1058,6 +1062,28 @@ impl SalesforceClient {
             },
             _ => unreachable(error, url, setting),
         }
+    }
+}
+
+/// The error for an answer whose status arrived but whose body did not.
+fn lost_answer(
+    request: &ApiRequest,
+    failure: NetworkFailure,
+    url: &Url,
+    setting: &'static str,
+) -> SfError {
+    match &request.write {
+        Some((kind, object, id)) => SfError::WriteOutcomeUnknown {
+            kind: *kind,
+            object: object.clone(),
+            id: id.clone(),
+            failure,
+        },
+        None => SfError::Unreachable {
+            target: url.origin().ascii_serialization(),
+            setting,
+            failure,
+        },
     }
 }
 

@@ -82,6 +82,8 @@ pub enum NetworkFailure {
     Timeout,
     /// The connection dropped or failed some other way.
     Other,
+    /// The answer began but the connection dropped before its end.
+    Interrupted,
 }
 
 impl fmt::Display for NetworkFailure {
@@ -92,6 +94,7 @@ impl fmt::Display for NetworkFailure {
             NetworkFailure::Tls => "TLS handshake failed",
             NetworkFailure::Timeout => "timed out",
             NetworkFailure::Other => "connection failed",
+            NetworkFailure::Interrupted => "the answer was cut off",
         })
     }
 }
@@ -142,8 +145,8 @@ pub enum SfError {
         code: Option<String>,
     },
 
-    /// No HTTP answer at all.
-    #[error("could not reach {target}: {failure}")]
+    /// No HTTP answer at all, or one cut off before its end.
+    #[error("{}", unreachable_text(target, *failure))]
     Unreachable {
         /// Scheme, host and port only.
         target: String,
@@ -248,7 +251,10 @@ impl SfError {
             }
             SfError::Paragon { status, .. } => *status >= 500,
             SfError::Unreachable { failure, .. } => {
-                matches!(failure, NetworkFailure::Timeout | NetworkFailure::Other)
+                matches!(
+                    failure,
+                    NetworkFailure::Timeout | NetworkFailure::Other | NetworkFailure::Interrupted
+                )
             }
             _ => false,
         }
@@ -289,6 +295,9 @@ impl SfError {
                 NetworkFailure::Other => format!(
                     "The connection to {target} failed. Check {setting} and the network, then try again."
                 ),
+                NetworkFailure::Interrupted => format!(
+                    "Try again; if answers from {target} keep being cut off, check the network or any proxy between sfmcp and {setting}."
+                ),
             },
             SfError::WriteOutcomeUnknown {
                 kind: WriteKind::Create,
@@ -314,6 +323,15 @@ impl SfError {
             }
             SfError::UnexpectedResponse { .. } => "Check that SF_INSTANCE_URL (or PARAGON_PROXY_URL) points at Salesforce and not at another web server.".to_string(),
         }
+    }
+}
+
+fn unreachable_text(target: &str, failure: NetworkFailure) -> String {
+    match failure {
+        NetworkFailure::Interrupted => {
+            format!("the answer from {target} was cut off before its end")
+        }
+        other => format!("could not reach {target}: {other}"),
     }
 }
 
