@@ -244,6 +244,7 @@ async fn from_snapshot(
     let progress = |p: RunProgress| bar.show(&p);
     let idp = live::collect_idp_only(&source, &progress).await?;
     bar.finish();
+    eprintln!("audit: {} IdP accounts", idp.users.len());
     eprintln!(
         "audit: reading Salesforce snapshot {}",
         snapshot_path.display()
@@ -326,8 +327,8 @@ async fn collect_and_evaluate(
     bar.finish();
     let run = outcome?;
     eprintln!(
-        "audit: collected with {} Salesforce API call(s)",
-        run.stats.api_calls
+        "audit: {} IdP accounts, {} Salesforce users; {} Salesforce API call(s)",
+        run.report.idp_users, run.report.salesforce_users, run.stats.api_calls
     );
     for note in &run.stats.notes {
         eprintln!("audit: note: {note}");

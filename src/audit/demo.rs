@@ -44,10 +44,7 @@ impl DemoDirectories {
         let google_key_file = KeyFile::write(&key).ok();
         Ok(DemoDirectories {
             client,
-            expected_admins: vec![
-                "dana.admin@demo.emulator".into(),
-                "it.admin1@demo.emulator".into(),
-            ],
+            expected_admins: crate::emulator::demo::identity::expected_admins(1),
             emulator,
             announcement,
             google_key_file,

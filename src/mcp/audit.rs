@@ -79,11 +79,8 @@ pub struct AuditRulesArgs {}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AuditRunArgs {
-    /// okta|entra|google|jumpcloud|onelogin
     pub idp: String,
-    /// export lookback, default 30
     pub window_days: Option<u32>,
-    /// rule ids, default all
     pub rules: Option<Vec<String>>,
 }
 
@@ -105,8 +102,8 @@ impl SfServer {
         rules_result()
     }
 
-    /// Audit Salesforce access against an IdP (slow: reads users, grants, tokens, audit trail). Returns a run_id, counts and the top findings.
-    #[tool(annotations(read_only_hint = true, open_world_hint = true))]
+    /// Slow: audit Salesforce access vs an IdP (okta|entra|google|jumpcloud|onelogin). Returns run_id, counts, top findings.
+    #[tool(annotations(read_only_hint = true))]
     async fn audit_run(
         &self,
         Parameters(args): Parameters<AuditRunArgs>,
