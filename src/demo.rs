@@ -59,7 +59,7 @@ pub fn schema() -> Box<dyn crate::soql::schema::Schema> {
     Box::new(org.profile_schema(HashSet::new()))
 }
 
-fn connect(org: &crate::emulator::OrgCredentials) -> Result<SalesforceClient, String> {
+pub(crate) fn connect(org: &crate::emulator::OrgCredentials) -> Result<SalesforceClient, String> {
     let parse = |text: &str| Url::parse(text).map_err(|e| format!("demo org URL {text}: {e}"));
     let connection = Connection::direct(
         Some(parse(&org.instance_url)?),

@@ -159,11 +159,15 @@ fn errors_exit_2_with_a_message_that_says_what_to_do() {
     let bin = env!("CARGO_BIN_EXE_sfmcp");
     let idp = format!("file:{}", fx.path("idp.csv").display());
 
+    // Without a snapshot the org is collected live: no settings, a message naming them and
+    // the other two ways to run.
     let out = Command::new(bin)
         .args(["audit", "--idp", &idp])
+        .env_clear()
         .output()
         .unwrap();
-    assert_error(&out, "pass --salesforce-snapshot PATH");
+    assert_error(&out, "SF_REFRESH_TOKEN");
+    assert_error(&out, "or audit the demo org with --demo");
 
     let snap = fx.path("snapshot.json");
     let out = Command::new(bin)

@@ -59,6 +59,9 @@ async fn every_tool_is_listed_within_its_byte_budget() {
     assert_eq!(
         names,
         [
+            "audit_findings",
+            "audit_rules",
+            "audit_run",
             "create_record",
             "describe_object",
             "get_record",
@@ -117,7 +120,7 @@ async fn read_only_servers_offer_no_write_tools() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(tools.len(), 8);
+    assert_eq!(tools.len(), 11);
     assert!(
         tools
             .iter()

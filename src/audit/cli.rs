@@ -2,7 +2,7 @@
 //! to stderr. Exit codes: 0 nothing at or above `--fail-on`, 1 something was, 2 the audit
 //! could not run.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,10 +11,14 @@ use clap::Args;
 
 use super::engine::{AuditConfig, AuditReport, evaluate};
 use super::export::{Format, render};
-use super::file_idp::{self, FileIdpError, json_message};
+use super::file_idp::{FileIdpError, json_message};
 use super::finding::Severity;
-use super::model::{IdpDirectory, SalesforceSnapshot, sf_datetime};
+use super::live::{self, IdpSource, RunError, RunProgress};
+use super::model::{SalesforceSnapshot, sf_datetime};
 use super::rules::RuleId;
+use crate::config::ConnectionSettings;
+use crate::salesforce::SalesforceClient;
+use crate::salesforce::client::ClientContext;
 
 #[derive(Debug, Clone, Args)]
 #[command(
@@ -34,10 +38,20 @@ pub struct AuditArgs {
     #[arg(long, value_name = "IDP")]
     pub idp: String,
 
-    /// Salesforce side as a JSON snapshot of the audit input model (until the live collector
-    /// is wired).
-    #[arg(long, value_name = "PATH")]
+    /// Salesforce side as a JSON snapshot of the audit input model instead of collecting it
+    /// live.
+    #[arg(long, value_name = "PATH", conflicts_with = "demo")]
     pub salesforce_snapshot: Option<PathBuf>,
+
+    /// Audit the emulator's demo org against its demo directories (started in this process;
+    /// no accounts needed). The demo's expected admins are allow-listed.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Connection to the org to audit when neither --demo nor --salesforce-snapshot is given
+    /// (the same settings as `sfmcp serve`).
+    #[command(flatten)]
+    pub connection: ConnectionSettings,
 
     /// Output format: table, json, ocsf, sarif or html.
     #[arg(long, default_value = "table", value_parser = parse_format)]
@@ -127,6 +141,8 @@ pub enum AuditCliError {
     },
     #[error(transparent)]
     Idp(#[from] FileIdpError),
+    #[error(transparent)]
+    Run(#[from] RunError),
     #[error("cannot render the report: {0}")]
     Render(#[from] serde_json::Error),
     #[error("cannot write {path}: {source}")]
@@ -134,33 +150,6 @@ pub enum AuditCliError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// Parse `--idp`. Only the file connector exists; the others are named so the message is
-/// precise rather than "unknown".
-pub fn load_idp(spec: &str) -> Result<IdpDirectory, AuditCliError> {
-    let spec = spec.trim();
-    if let Some(path) = spec.strip_prefix("file:") {
-        if path.is_empty() {
-            return Err(AuditCliError::Usage(
-                "--idp file: needs a path, e.g. --idp file:okta-users.csv".into(),
-            ));
-        }
-        return Ok(file_idp::load(Path::new(path))?);
-    }
-    match spec.to_ascii_lowercase().as_str() {
-        "okta" | "entra" | "google" | "jumpcloud" | "onelogin" => {
-            super::collectors::collect_blocking(spec).map_err(|e| {
-                AuditCliError::Usage(format!(
-                    "{e} (or export the directory and use --idp file:PATH)"
-                ))
-            })
-        }
-        _ => Err(AuditCliError::Usage(format!(
-            "unknown --idp `{spec}`: use file:PATH (okta, entra, google, jumpcloud and onelogin \
-             are planned)"
-        ))),
-    }
 }
 
 pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
@@ -209,32 +198,7 @@ fn write_atomically(path: &Path, content: &str) -> Result<(), AuditCliError> {
 }
 
 /// Run the audit without touching the process: returns the report and its rendering.
-pub fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError> {
-    let snapshot_path = args.salesforce_snapshot.as_deref().ok_or_else(|| {
-        AuditCliError::Usage(
-            "the live Salesforce collector is not wired yet: pass --salesforce-snapshot PATH \
-             (the audit input model as JSON)"
-                .into(),
-        )
-    })?;
-    // Validate the IdP spec before reading anything large.
-    eprintln!("audit: reading IdP directory {}", args.idp);
-    let idp = load_idp(&args.idp)?;
-    eprintln!("audit: {} IdP accounts", idp.users.len());
-    eprintln!(
-        "audit: reading Salesforce snapshot {}",
-        snapshot_path.display()
-    );
-    let snapshot = load_snapshot(snapshot_path)?;
-    eprintln!(
-        "audit: org {}: {} users, {} privileged grants, {} OAuth grants, {} audit-trail rows",
-        snapshot.org_id,
-        snapshot.users.len(),
-        snapshot.permission_grants.len(),
-        snapshot.oauth_grants.as_ref().map_or(0, Vec::len),
-        snapshot.audit_trail.as_ref().map_or(0, Vec::len),
-    );
-
+pub async fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError> {
     let mut config = AuditConfig::new(args.as_of.unwrap_or_else(Utc::now));
     config.window_days = args.window_days;
     config.allow_admins = args.allow_admin.clone();
@@ -247,8 +211,13 @@ pub fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError>
     if !args.rules.is_empty() {
         config.rules = Some(args.rules.clone());
     }
-    eprintln!("audit: evaluating rules");
-    let report = evaluate(&snapshot, &idp, &config);
+    let report = if let Some(snapshot_path) = &args.salesforce_snapshot {
+        from_snapshot(args, snapshot_path, &config).await?
+    } else if args.demo {
+        demo_run(args, &mut config).await?
+    } else {
+        live_run(args, &config).await?
+    };
     let rendered = render(&report, args.format)?;
     eprintln!(
         "audit: {} finding(s): {}",
@@ -264,8 +233,169 @@ pub fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError>
     Ok((report, rendered))
 }
 
+async fn from_snapshot(
+    args: &AuditArgs,
+    snapshot_path: &Path,
+    config: &AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    // Validate the IdP spec before reading anything large.
+    let source = IdpSource::parse(&args.idp).map_err(AuditCliError::Usage)?;
+    let bar = ProgressLine::new();
+    let progress = |p: RunProgress| bar.show(&p);
+    let idp = live::collect_idp_only(&source, &progress).await?;
+    bar.finish();
+    eprintln!("audit: {} IdP accounts", idp.users.len());
+    eprintln!(
+        "audit: reading Salesforce snapshot {}",
+        snapshot_path.display()
+    );
+    let path = snapshot_path.to_owned();
+    let snapshot = tokio::task::spawn_blocking(move || load_snapshot(&path))
+        .await
+        .map_err(|e| AuditCliError::Usage(format!("reading the snapshot failed: {e}")))??;
+    eprintln!(
+        "audit: org {}: {} users, {} privileged grants, {} OAuth grants, {} audit-trail rows",
+        snapshot.org_id,
+        snapshot.users.len(),
+        snapshot.permission_grants.len(),
+        snapshot.oauth_grants.as_ref().map_or(0, Vec::len),
+        snapshot.audit_trail.as_ref().map_or(0, Vec::len),
+    );
+    Ok(evaluate(&snapshot, &idp, config))
+}
+
+/// Against the org the connection settings name.
+async fn live_run(args: &AuditArgs, config: &AuditConfig) -> Result<AuditReport, AuditCliError> {
+    let source = IdpSource::parse(&args.idp).map_err(AuditCliError::Usage)?;
+    let usage = |e: crate::config::ConfigError| {
+        AuditCliError::Usage(format!(
+            "{e} (or audit the demo org with --demo, or a saved snapshot with \
+             --salesforce-snapshot PATH)"
+        ))
+    };
+    let options = args.connection.client_options().map_err(usage)?;
+    let connection = args.connection.resolve().map_err(usage)?;
+    let context = ClientContext::new(options).map_err(|e| AuditCliError::Usage(e.to_string()))?;
+    let client = SalesforceClient::new(context, connection)
+        .map_err(|e| AuditCliError::Usage(e.to_string()))?;
+    collect_and_evaluate(&client, &source, config).await
+}
+
+/// Against the emulator's demo org and directories, started here and stopped after.
+async fn demo_run(
+    args: &AuditArgs,
+    config: &mut AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    let spec = args.idp.trim();
+    eprintln!("audit: starting the demo org and IdP directories");
+    let demo = super::demo::DemoDirectories::start()
+        .await
+        .map_err(AuditCliError::Usage)?;
+    config
+        .allow_admins
+        .extend(demo.expected_admins.iter().cloned());
+    let outcome = match spec.strip_prefix("file:") {
+        Some(_) => {
+            let source = IdpSource::parse(spec).map_err(AuditCliError::Usage)?;
+            collect_and_evaluate(&demo.client, &source, config).await
+        }
+        None => {
+            let kind = super::collectors::parse_kind(spec).ok_or_else(|| {
+                AuditCliError::Usage(format!(
+                    "unknown --idp `{spec}`: use okta, entra, google, jumpcloud, onelogin or \
+                     file:PATH"
+                ))
+            })?;
+            let env = demo.idp_env(kind);
+            let lookup = move |name: &str| env.get(name).cloned();
+            let source = IdpSource::Vendor { kind, env: &lookup };
+            collect_and_evaluate(&demo.client, &source, config).await
+        }
+    };
+    demo.shutdown().await;
+    outcome
+}
+
+async fn collect_and_evaluate(
+    client: &SalesforceClient,
+    source: &IdpSource<'_>,
+    config: &AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    let bar = ProgressLine::new();
+    let progress = |p: RunProgress| bar.show(&p);
+    let outcome = live::run(client, source, config, &progress).await;
+    bar.finish();
+    let run = outcome?;
+    eprintln!(
+        "audit: {} IdP accounts, {} Salesforce users; {} Salesforce API call(s)",
+        run.report.idp_users, run.report.salesforce_users, run.stats.api_calls
+    );
+    for note in &run.stats.notes {
+        eprintln!("audit: note: {note}");
+    }
+    Ok(run.report)
+}
+
+/// One progress line on stderr: redrawn in place on a terminal, one line per step otherwise
+/// (logs and CI). Never stdout, which carries the report.
+struct ProgressLine {
+    terminal: bool,
+    last_step: std::sync::Mutex<usize>,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        ProgressLine {
+            terminal: std::io::stderr().is_terminal(),
+            last_step: std::sync::Mutex::new(0),
+        }
+    }
+
+    fn show(&self, p: &RunProgress) {
+        const WIDTH: usize = 20;
+        let filled = (p.step * WIDTH)
+            .checked_div(p.total)
+            .unwrap_or(0)
+            .min(WIDTH);
+        let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(WIDTH - filled));
+        let line = format!(
+            "audit: {bar} {}/{} {}: {} record(s), {} Salesforce call(s)",
+            p.step, p.total, p.label, p.records, p.salesforce_calls
+        );
+        let mut stderr = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(stderr, "\r\x1b[2K{line}");
+            let _ = stderr.flush();
+            return;
+        }
+        let Ok(mut last) = self.last_step.lock() else {
+            return;
+        };
+        if *last != p.step {
+            *last = p.step;
+            let _ = writeln!(stderr, "{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
 pub fn run(args: AuditArgs) -> ExitCode {
-    let (report, rendered) = match execute(&args) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: the async runtime could not start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (report, rendered) = match runtime.block_on(execute(&args)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -28,14 +28,17 @@
 pub mod cli;
 #[path = "idp/collectors.rs"]
 pub mod collectors;
+pub mod demo;
 pub mod engine;
 pub mod export;
 pub mod file_idp;
 pub mod finding;
 pub mod idp;
+pub mod live;
 pub mod matching;
 pub mod model;
 pub mod rules;
+pub mod salesforce;
 
 pub use engine::{AuditConfig, AuditReport, FindingFilter, FindingsPage, Summary, evaluate};
 pub use finding::{Confidence, Finding, FindingKind, Severity};

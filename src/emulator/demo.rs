@@ -4,18 +4,21 @@
 //! role hierarchy with profiles and permission sets. Opportunities are `Private`, so what a
 //! sales rep sees differs from what their manager sees.
 //!
-//! The identity-audit data (admin grants, OAuth tokens, audit trail, login history, session
-//! settings, IdP directories with planted gaps) belongs in [`identity`], which the audit
-//! helper fills in; it runs after the people exist and sees every generated user.
+//! The identity-audit data (licences, admin grants, OAuth tokens, audit trail, login history,
+//! session settings, IdP directories with planted gaps, and the manifest of those gaps) is in
+//! [`identity`]; it runs after the people exist and sees every generated user.
+
+pub mod identity;
 
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveTime, Utc};
 use serde_json::{Map, Value as Json, json};
 
+use super::idp::Person;
 use super::objects::OPPORTUNITY_STAGES;
 use super::org::Org;
-use super::seed::{self, OrgBuilder, PermissionSetSeed, ProfileSeed, RoleSeed, SeedFile, UserSeed};
+use super::seed::{self, OrgBuilder, RoleSeed, SeedFile, UserSeed};
 
 /// A small deterministic generator (SplitMix64): the same demo on every run and platform.
 pub struct Rng(u64);
@@ -201,40 +204,20 @@ const TITLES: [&str; 8] = [
     "Analyst",
 ];
 
-/// Builds the demo org.
-pub fn build(index: usize, scale: u32) -> Result<Org, String> {
+/// Generated users per `--scale` unit (the layout below plus one IT admin).
+const PEOPLE_PER_COPY: usize = 60;
+
+/// Builds the demo org and the people of its IdP directories.
+pub fn build(index: usize, scale: u32) -> Result<(Org, Vec<Person>), String> {
     let scale = scale.max(1) as usize;
     let seed = SeedFile {
         org: seed::OrgSeed {
             name: Some("Emulated Demo Org".into()),
             sharing: HashMap::from([("Opportunity".to_string(), super::schema::Sharing::Private)]),
-            session_settings: Map::new(),
+            session_settings: identity::session_settings(),
+            trusted_ip_ranges: identity::trusted_ip_ranges(),
         },
-        profiles: vec![
-            ProfileSeed {
-                name: "Sales User".into(),
-                permissions: vec!["ApiEnabled".into()],
-                hidden_fields: Vec::new(),
-            },
-            ProfileSeed {
-                name: "Support User".into(),
-                permissions: vec!["ApiEnabled".into()],
-                hidden_fields: vec![
-                    "Opportunity.ExpectedRevenue".into(),
-                    "Account.AnnualRevenue".into(),
-                ],
-            },
-            ProfileSeed {
-                name: "Read Only".into(),
-                permissions: vec!["ApiEnabled".into(), "ViewSetup".into()],
-                hidden_fields: Vec::new(),
-            },
-            ProfileSeed {
-                name: "Integration User".into(),
-                permissions: vec!["ApiEnabled".into(), "ViewAllData".into()],
-                hidden_fields: Vec::new(),
-            },
-        ],
+        profiles: identity::profiles(),
         roles: vec![
             role("CEO", None),
             role("VP Sales", Some("CEO")),
@@ -245,23 +228,8 @@ pub fn build(index: usize, scale: u32) -> Result<Org, String> {
             role("VP Support", Some("CEO")),
             role("Support Agent", Some("VP Support")),
         ],
-        permission_sets: vec![
-            PermissionSetSeed {
-                name: "Data_Export".into(),
-                label: Some("Data Export".into()),
-                permissions: vec!["ExportReport".into()],
-            },
-            PermissionSetSeed {
-                name: "User_Admin".into(),
-                label: Some("User Administration".into()),
-                permissions: vec!["ManageUsers".into(), "ViewSetup".into()],
-            },
-            PermissionSetSeed {
-                name: "Integration_Full_Access".into(),
-                label: Some("Integration Full Access".into()),
-                permissions: vec!["ApiEnabled".into(), "ModifyAllData".into()],
-            },
-        ],
+        permission_sets: identity::permission_sets(),
+        permission_set_groups: identity::permission_set_groups(),
         users: vec![UserSeed {
             username: "admin@demo.emulator".into(),
             first_name: Some("Dana".into()),
@@ -270,10 +238,15 @@ pub fn build(index: usize, scale: u32) -> Result<Org, String> {
             profile: Some("System Administrator".into()),
             role: Some("CEO".into()),
             permission_sets: Vec::new(),
+            permission_set_groups: Vec::new(),
             active: true,
+            frozen: false,
             default: true,
             fields: Map::from_iter([("Title".to_string(), json!("Salesforce Administrator"))]),
-        }],
+        }]
+        .into_iter()
+        .chain(identity::planted_users())
+        .collect(),
         ..SeedFile::default()
     };
     seed::build_org(index, seed, true, |builder, _| generate(builder, scale))
@@ -398,7 +371,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         // A second administrator per scale unit, as real orgs have.
         n += 1;
         let mut fields = Map::new();
-        let username = format!("it.admin{n}@demo.emulator");
+        let username = format!("it.admin{}@demo.emulator", copy + 1);
         for (k, v) in [
             ("Username", json!(username)),
             ("LastName", json!(format!("Admin {n}"))),
@@ -714,6 +687,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
     }
     builder.insert("RecordType", &record_type, None)?;
 
+    debug_assert_eq!(all_users.len(), 1 + PEOPLE_PER_COPY * scale);
     identity::seed(builder, &mut rng, scale, &all_users)
 }
 
@@ -724,21 +698,4 @@ fn assign(builder: &mut OrgBuilder, user: &str, set: &str) -> Result<(), String>
     builder
         .insert("PermissionSetAssignment", &f, None)
         .map(|_| ())
-}
-
-/// The identity-audit seed: admin permission grants, OAuth grants, 90 days of
-/// SetupAuditTrail with export events, session settings and IdP directories with planted
-/// gaps. Owned by the audit helper; this is its place in the demo build.
-pub mod identity {
-    use super::{OrgBuilder, Rng};
-
-    /// Adds identity-audit data for `users` (every generated user id, the default admin first).
-    pub fn seed(
-        _builder: &mut OrgBuilder,
-        _rng: &mut Rng,
-        _scale: usize,
-        _users: &[String],
-    ) -> Result<(), String> {
-        Ok(())
-    }
 }

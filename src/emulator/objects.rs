@@ -71,6 +71,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         event(),
         user(),
         profile(),
+        user_license(),
         user_role(),
         permission_set(),
         permission_set_assignment(),
@@ -474,8 +475,9 @@ fn event() -> ObjectDef {
         .owner_to(&["Calendar", "User"])
 }
 
-const PERMISSIONS: [&str; 10] = [
+const PERMISSIONS: [&str; 12] = [
     "PermissionsApiEnabled",
+    "PermissionsApiUserOnly",
     "PermissionsViewAllData",
     "PermissionsModifyAllData",
     "PermissionsManageUsers",
@@ -485,6 +487,7 @@ const PERMISSIONS: [&str; 10] = [
     "PermissionsExportReport",
     "PermissionsResetPasswords",
     "PermissionsManageInternalUsers",
+    "PermissionsDataExport",
 ];
 
 fn permission_fields() -> Vec<super::schema::FieldDef> {
@@ -582,8 +585,28 @@ fn profile() -> ObjectDef {
             .read_only()
             .defaulted(),
             text("Description", 255),
+            reference("UserLicenseId", &["UserLicense"], "UserLicense")
+                .create_only()
+                .label("User License ID"),
         ])
         .fields(permission_fields())
+        .finish(false)
+}
+
+/// The licences profiles are built on; `Profile.UserLicense.Name` tells people from
+/// integration (API-only, non-human) users.
+fn user_license() -> ObjectDef {
+    ObjectDef::new("UserLicense", "100", "User License", "User Licenses")
+        .read_only()
+        .sharing(Sharing::Read)
+        .fields([
+            text("Name", 40).read_only().name_field(),
+            text("MasterLabel", 80).read_only(),
+            text("LicenseDefinitionKey", 40).read_only(),
+            picklist("Status", &["Active", "Disabled"]).read_only(),
+            int("TotalLicenses").read_only(),
+            int("UsedLicenses").read_only(),
+        ])
         .finish(false)
 }
 

@@ -90,6 +90,8 @@ pub struct Org {
     access_cache: Mutex<HashMap<String, (u64, Arc<UserAccess>)>>,
     pub api_used: AtomicU64,
     pub session_settings: Json,
+    /// `SecuritySettings.networkAccess` (org trusted IP ranges), `null` when none.
+    pub network_access: Json,
     /// When the metadata last changed: describe's `Last-Modified`.
     pub schema_modified: DateTime<Utc>,
     pub app: ConnectedApp,
@@ -116,6 +118,7 @@ pub struct OrgParts {
     /// Profile id → lower-cased `object.field` names its field-level security hides.
     pub hidden_fields: HashMap<String, HashSet<String>>,
     pub session_settings: Json,
+    pub network_access: Json,
     pub app: ConnectedApp,
     pub default_user: String,
 }
@@ -143,6 +146,7 @@ impl Org {
             access_cache: Mutex::new(HashMap::new()),
             api_used: AtomicU64::new(0),
             session_settings: parts.session_settings,
+            network_access: parts.network_access,
             schema_modified: Utc::now(),
             app: parts.app,
             default_user: parts.default_user,

@@ -257,7 +257,7 @@ pub fn tooling(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
             "metadata" => {
                 record.insert(
                     "Metadata".into(),
-                    security_metadata(&ctx.org.session_settings),
+                    security_metadata(&ctx.org.session_settings, &ctx.org.network_access),
                 );
             }
             "fullname" => {
@@ -285,8 +285,8 @@ pub fn tooling(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
 }
 
 /// The `SecuritySettings` metadata blob; the org's `session_settings` override the defaults
-/// of a new org.
-fn security_metadata(overrides: &Json) -> Json {
+/// of a new org, and `network_access` holds its trusted IP ranges.
+fn security_metadata(overrides: &Json, network_access: &Json) -> Json {
     let mut session = json!({
         "allowUserAuthenticationByCertificate": false,
         "canConfirmEmailChangeInLightningCommunities": false,
@@ -334,7 +334,7 @@ fn security_metadata(overrides: &Json) -> Json {
         "enableRequireHttpsConnection": true,
         "isTLSv12Required": false,
         "isTLSv12RequiredCommunities": false,
-        "networkAccess": null,
+        "networkAccess": network_access,
         "passwordPolicies": {
             "apiOnlyUserHomePageURL": null,
             "complexity": "AlphaNumeric",

@@ -5,7 +5,8 @@
 //! ```json
 //! {
 //!   "org": {"name": "Acme", "sharing": {"Opportunity": "Private"},
-//!           "session_settings": {"lockSessionsToIp": false, "sessionTimeout": "TwoHours"}},
+//!           "session_settings": {"lockSessionsToIp": false, "sessionTimeout": "TwoHours"},
+//!           "trusted_ip_ranges": [{"start": "203.0.113.0", "end": "203.0.113.255"}]},
 //!   "connected_app": {"client_id": "optional", "client_secret": "optional",
 //!                     "jwt_certificate_pem": "-----BEGIN CERTIFICATE-----..."},
 //!   "objects": [{"name": "Invoice__c", "label": "Invoice", "label_plural": "Invoices",
@@ -15,25 +16,62 @@
 //!       {"name": "Account__c", "type": "reference", "reference_to": ["Account"],
 //!        "relationship_name": "Account__r", "required": true}]}],
 //!   "profiles": [{"name": "Sales", "permissions": ["ApiEnabled"],
-//!                 "hidden_fields": ["Account.AnnualRevenue"]}],
+//!                 "hidden_fields": ["Account.AnnualRevenue"],
+//!                 "login_ip_ranges": [{"start": "10.0.0.0", "end": "10.255.255.255"}]},
+//!                {"name": "API Only", "permissions": ["ApiEnabled", "ApiUserOnly"],
+//!                 "license": "Salesforce Integration"}],
 //!   "roles": [{"name": "CEO"}, {"name": "VP Sales", "parent": "CEO"}],
 //!   "permission_sets": [{"name": "Export", "label": "Data Export",
-//!                        "permissions": ["ExportReport"]}],
+//!                        "permissions": ["ExportReport", "DataExport"]}],
+//!   "permission_set_groups": [{"name": "Ops", "label": "Ops Admin",
+//!                              "permission_sets": ["Export"]}],
 //!   "users": [{"username": "ada@acme.test", "first_name": "Ada", "last_name": "Lovelace",
 //!              "profile": "System Administrator", "role": "CEO", "default": true,
-//!              "permission_sets": ["Export"], "active": true}],
+//!              "permission_sets": ["Export"], "permission_set_groups": ["Ops"],
+//!              "active": true, "frozen": false}],
 //!   "records": {
 //!     "Account": [{"_ref": "acme", "Name": "Acme", "OwnerId": "@ada@acme.test"}],
-//!     "Contact": [{"LastName": "Doe", "AccountId": "@acme"}]
-//!   }
+//!     "Contact": [{"LastName": "Doe", "AccountId": "@acme"}],
+//!     "OauthToken": [{"AppName": "Data Loader", "UserId": "@ada@acme.test", "UseCount": 3}],
+//!     "SetupAuditTrail": [{"Action": "export", "Section": "Data Export",
+//!                          "Display": "Requested an export", "CreatedById": "@ada@acme.test",
+//!                          "CreatedDate": "2026-11-15T10:00:00.000+0000"}]
+//!   },
+//!   "idp_people": [{"email": "ada@acme.test", "aliases": ["ada.lovelace@acme.test"],
+//!                   "okta": "ACTIVE", "entra": "enabled", "google": "active",
+//!                   "jumpcloud": "activated", "onelogin": {"status": 1, "state": 1}}]
 //! }
 //! ```
+//! `examples/seed-identity.json` is a complete identity example (admins on every grant path,
+//! an integration user, exports, IdP people in every state).
 //! - Every key is optional. Profiles "System Administrator" (every permission) and "Standard
 //!   User" (API access) always exist; a seed's profile of the same name replaces them. An
 //!   org without users gets an administrator `admin@{org}.emulator`.
-//! - `permissions` are `Permissions*` names without the prefix: `ApiEnabled`, `ViewAllData`,
-//!   `ModifyAllData`, `ManageUsers`, `ViewSetup`, `CustomizeApplication`, `AuthorApex`,
-//!   `ExportReport`, `ResetPasswords`, `ManageInternalUsers`.
+//! - `permissions` are `Permissions*` names without the prefix: `ApiEnabled`, `ApiUserOnly`,
+//!   `ViewAllData`, `ModifyAllData`, `ManageUsers`, `ViewSetup`, `CustomizeApplication`,
+//!   `AuthorApex`, `ExportReport`, `ResetPasswords`, `ManageInternalUsers`, `DataExport`
+//!   ("Weekly Data Export"). "System Administrator" has all of them but `ApiUserOnly`.
+//! - Identity data: every profile gets its owned permission set (`IsOwnedByProfile`, `Type =
+//!   'Profile'`) and every user an assignment to it and a `UserLogin` row (`frozen` sets
+//!   `IsFrozen`); a permission set group gets its aggregate set (`Type = 'Group'`) with the
+//!   union of its components' permissions, which `permission_set_groups` on a user assigns.
+//!   Licences `Salesforce` (default), `Salesforce Platform` and `Salesforce Integration`
+//!   always exist (`Profile.UserLicense.Name`). `session_settings` override the Tooling
+//!   `SecuritySettings.Metadata.sessionSettings` defaults (`lockSessionsToIp`,
+//!   `enforceIpRangesEveryRequest`, ...); `trusted_ip_ranges` become its
+//!   `networkAccess.ipRanges`. `OauthToken`, `SetupAuditTrail`, `LoginHistory` rows go in
+//!   `records` like any other (system fields such as `CreatedDate`, `CreatedById` may be set).
+//! - `idp_people` fill the emulated IdP directories (one set per process, shared by every org
+//!   it serves): `email` (primary address), optional `login` (Okta `profile.login`, OneLogin
+//!   `username`), `first_name`, `last_name`, `aliases` (Google aliases, Entra `smtp:`
+//!   proxyAddresses), `personal_email` (Okta `secondEmail`, Entra `otherMails`, JumpCloud
+//!   `recoveryEmail`: never matched), and one key per IdP where the person has an account:
+//!   `okta` (`STAGED`, `PROVISIONED`, `ACTIVE`, `RECOVERY`, `PASSWORD_EXPIRED`, `LOCKED_OUT`,
+//!   `SUSPENDED`, `DEPROVISIONED`), `entra` (`enabled`, `disabled`, `deleted`), `google`
+//!   (`active`, `suspended`, `archived`, `deleted`), `jumpcloud` (`activated`, `staged`,
+//!   `suspended`, `locked`), `onelogin` (`{"status": n, "state": m}`, OneLogin's codes; state
+//!   defaults to 1). A missing key means no account there, which is also how JumpCloud and
+//!   OneLogin show a deleted user.
 //! - `hidden_fields` are `Object.Field` names field-level security hides from the profile.
 //! - `sharing` values: `Private`, `Read`, `ReadWrite`.
 //! - Records are inserted in the order given, as the default user, with the platform's
@@ -53,6 +91,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
+use super::idp::{IdpServer, Person};
 use super::ids;
 use super::objects::standard_objects;
 use super::org::{ConnectedApp, Org, OrgParts};
@@ -77,9 +116,14 @@ pub struct SeedFile {
     #[serde(default)]
     pub permission_sets: Vec<PermissionSetSeed>,
     #[serde(default)]
+    pub permission_set_groups: Vec<PermissionSetGroupSeed>,
+    #[serde(default)]
     pub users: Vec<UserSeed>,
     #[serde(default)]
     pub records: Map<String, Json>,
+    /// The people in the emulated IdP directories (Okta, Entra, Google, JumpCloud, OneLogin).
+    #[serde(default)]
+    pub idp_people: Vec<Person>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +135,19 @@ pub struct OrgSeed {
     pub sharing: HashMap<String, Sharing>,
     #[serde(default)]
     pub session_settings: Map<String, Json>,
+    /// Org trusted IP ranges (`SecuritySettings.networkAccess.ipRanges`).
+    #[serde(default)]
+    pub trusted_ip_ranges: Vec<IpRangeSeed>,
+}
+
+/// An IPv4 or IPv6 address range.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpRangeSeed {
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +216,13 @@ pub struct ProfileSeed {
     pub permissions: Vec<String>,
     #[serde(default)]
     pub hidden_fields: Vec<String>,
+    /// `Profile.UserLicense.Name`: `Salesforce` (default), `Salesforce Platform`,
+    /// `Salesforce Integration`, ...
+    #[serde(default)]
+    pub license: Option<String>,
+    /// The profile's Login IP Ranges (`LoginIpRange` rows).
+    #[serde(default)]
+    pub login_ip_ranges: Vec<IpRangeSeed>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +243,19 @@ pub struct PermissionSetSeed {
     pub permissions: Vec<String>,
 }
 
+/// A permission set group: its component sets, and the aggregate permission set
+/// (`Type = 'Group'`) Salesforce computes from them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSetGroupSeed {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Names of permission sets of the seed.
+    #[serde(default)]
+    pub permission_sets: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSeed {
@@ -195,8 +272,13 @@ pub struct UserSeed {
     pub role: Option<String>,
     #[serde(default)]
     pub permission_sets: Vec<String>,
+    #[serde(default)]
+    pub permission_set_groups: Vec<String>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Frozen (`UserLogin.IsFrozen`): cannot log in, yet still active.
+    #[serde(default)]
+    pub frozen: bool,
     #[serde(default)]
     pub default: bool,
     /// Any other User fields (`Title`, `FederationIdentifier`, `LastLoginDate`, ...).
@@ -224,8 +306,9 @@ pub struct SeedFileText {
     pub text: String,
 }
 
-pub const ALL_PERMISSIONS: [&str; 10] = [
+pub const ALL_PERMISSIONS: [&str; 12] = [
     "ApiEnabled",
+    "ApiUserOnly",
     "ViewAllData",
     "ModifyAllData",
     "ManageUsers",
@@ -235,6 +318,7 @@ pub const ALL_PERMISSIONS: [&str; 10] = [
     "ExportReport",
     "ResetPasswords",
     "ManageInternalUsers",
+    "DataExport",
 ];
 
 fn custom_field(object: &str, seed: &CustomFieldSeed) -> Result<FieldDef, String> {
@@ -382,6 +466,12 @@ pub struct OrgBuilder {
     /// Who creates seeded records.
     pub actor: String,
     pub now: DateTime<Utc>,
+    /// Profile id → its owned permission set (`IsOwnedByProfile = true`).
+    pub profile_sets: HashMap<String, String>,
+    /// Users to freeze (`UserLogin.IsFrozen`).
+    pub frozen: HashSet<String>,
+    /// The people the IdP directories serve.
+    pub idp_people: Vec<Person>,
 }
 
 impl OrgBuilder {
@@ -395,6 +485,9 @@ impl OrgBuilder {
             refs: HashMap::new(),
             actor: String::new(),
             now,
+            profile_sets: HashMap::new(),
+            frozen: HashSet::new(),
+            idp_people: Vec::new(),
         }
     }
 
@@ -526,23 +619,24 @@ pub fn build_from_seed(
     index: usize,
     text: &SeedFileText,
     base_profiles: bool,
-) -> Result<Org, String> {
+) -> Result<(Org, Vec<Person>), String> {
     let seed: SeedFile = serde_json::from_str(&text.text)
         .map_err(|e| format!("{}: not a valid seed file: {e}", text.path))?;
     build_org(index, seed, base_profiles, |_, _| Ok(())).map_err(|e| format!("{}: {e}", text.path))
 }
 
-/// Builds an org from a parsed seed; `extra` adds generated records (the demo) after the
-/// seed's own.
+/// Builds an org from a parsed seed, and the IdP directories' people; `extra` adds generated
+/// records (the demo) after the seed's own.
 pub fn build_org(
     index: usize,
-    seed: SeedFile,
+    mut seed: SeedFile,
     base_profiles: bool,
     extra: impl FnOnce(&mut OrgBuilder, &SeedFile) -> Result<(), String>,
-) -> Result<Org, String> {
+) -> Result<(Org, Vec<Person>), String> {
     let schema = Arc::new(build_schema(&seed)?);
     let now = Utc::now();
     let mut builder = OrgBuilder::new(Arc::clone(&schema), index, now);
+    builder.idp_people = std::mem::take(&mut seed.idp_people);
     let org_id = builder.mint("Organization")?;
     let org_name = seed
         .org
@@ -556,26 +650,31 @@ pub fn build_org(
         .collect();
 
     // Profiles: the two every org has, then the seed's.
-    let mut profiles: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    let mut profiles: Vec<ProfileSeed> = Vec::new();
     if base_profiles {
-        profiles.push((
-            "System Administrator".into(),
-            ALL_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
-            Vec::new(),
-        ));
-        profiles.push((
-            "Standard User".into(),
-            vec!["ApiEnabled".into()],
-            Vec::new(),
-        ));
+        profiles.push(ProfileSeed {
+            name: "System Administrator".into(),
+            // An administrator is a person, not an API-only integration.
+            permissions: ALL_PERMISSIONS
+                .iter()
+                .filter(|p| **p != "ApiUserOnly")
+                .map(|s| s.to_string())
+                .collect(),
+            hidden_fields: Vec::new(),
+            license: None,
+            login_ip_ranges: Vec::new(),
+        });
+        profiles.push(ProfileSeed {
+            name: "Standard User".into(),
+            permissions: vec!["ApiEnabled".into()],
+            hidden_fields: Vec::new(),
+            license: None,
+            login_ip_ranges: Vec::new(),
+        });
     }
-    for p in &seed.profiles {
-        profiles.retain(|(name, _, _)| name != &p.name);
-        profiles.push((
-            p.name.clone(),
-            p.permissions.clone(),
-            p.hidden_fields.clone(),
-        ));
+    for p in std::mem::take(&mut seed.profiles) {
+        profiles.retain(|existing| existing.name != p.name);
+        profiles.push(p);
     }
     // The first user (the default one when none is marked) creates everything.
     let admin_username = seed
@@ -587,12 +686,41 @@ pub fn build_org(
     let admin_id = builder.mint("User")?;
     builder.actor = admin_id.clone();
 
+    let licenses = insert_licenses(&mut builder, &profiles)?;
     let mut hidden_fields: HashMap<String, HashSet<String>> = HashMap::new();
     let mut profile_ids = HashMap::new();
-    for (name, permissions, hidden) in &profiles {
-        let mut fields = permission_fields(permissions)?;
+    for profile in &profiles {
+        let (name, hidden) = (&profile.name, &profile.hidden_fields);
+        let mut fields = permission_fields(&profile.permissions)?;
         fields.insert("Name".into(), json!(name));
+        let license = profile.license.as_deref().unwrap_or(DEFAULT_LICENSE);
+        let license_id = licenses
+            .get(license)
+            .ok_or_else(|| format!("profile '{name}': unknown license '{license}'"))?;
+        fields.insert("UserLicenseId".into(), json!(license_id));
         let id = builder.insert("Profile", &fields, None)?;
+        // Every profile owns a hidden permission set carrying its permissions: the one
+        // `PermissionSetAssignment` query over admin permissions sees profiles through it.
+        fields.remove("UserLicenseId");
+        fields.insert("Name".into(), json!(format!("X{}", &id[..15])));
+        fields.insert("Label".into(), json!(name));
+        fields.insert("IsOwnedByProfile".into(), json!(true));
+        fields.insert("ProfileId".into(), json!(id));
+        fields.insert("Type".into(), json!("Profile"));
+        let owned = builder.insert("PermissionSet", &fields, None)?;
+        builder.profile_sets.insert(id.clone(), owned);
+        for range in &profile.login_ip_ranges {
+            let mut fields = Map::new();
+            fields.insert("ProfileId".into(), json!(id));
+            fields.insert("StartAddress".into(), json!(range.start));
+            fields.insert("EndAddress".into(), json!(range.end));
+            if let Some(d) = &range.description {
+                fields.insert("Description".into(), json!(d));
+            }
+            builder
+                .insert("LoginIpRange", &fields, None)
+                .map_err(|e| format!("profile '{name}' login_ip_ranges: {e}"))?;
+        }
         let mut set = HashSet::new();
         for h in hidden {
             let (object, field) = h
@@ -647,6 +775,11 @@ pub fn build_org(
         let id = builder.insert("PermissionSet", &fields, None)?;
         set_ids.insert(set.name.clone(), id);
     }
+    let mut group_ids = HashMap::new();
+    for group in &seed.permission_set_groups {
+        let ids = insert_group(&mut builder, &seed.permission_sets, group)?;
+        group_ids.insert(group.name.clone(), ids);
+    }
 
     let mut users: Vec<&UserSeed> = seed.users.iter().collect();
     let implicit_admin;
@@ -659,7 +792,9 @@ pub fn build_org(
             profile: Some("System Administrator".into()),
             role: None,
             permission_sets: Vec::new(),
+            permission_set_groups: Vec::new(),
             active: true,
+            frozen: false,
             default: true,
             fields: Map::new(),
         };
@@ -676,9 +811,12 @@ pub fn build_org(
         insert_user(
             &mut builder,
             user,
-            &profile_ids,
-            &role_ids,
-            &set_ids,
+            &UserRefs {
+                profiles: &profile_ids,
+                roles: &role_ids,
+                sets: &set_ids,
+                groups: &group_ids,
+            },
             Some(id),
         )?;
     }
@@ -742,6 +880,7 @@ pub fn build_org(
         }
     }
     extra(&mut builder, &seed)?;
+    grant_profiles_and_logins(&mut builder)?;
 
     let app = ConnectedApp {
         client_id: seed.connected_app.client_id.clone().unwrap_or_else(|| {
@@ -773,11 +912,139 @@ pub fn build_org(
         tables: builder.tables,
         hidden_fields,
         session_settings: Json::Object(seed.org.session_settings.clone()),
+        network_access: network_access(&seed.org.trusted_ip_ranges),
         app,
         default_user: admin_id,
     });
     org.commit_initial();
-    Ok(org)
+    Ok((org, builder.idp_people))
+}
+
+/// `Salesforce` unless a profile says otherwise.
+pub const DEFAULT_LICENSE: &str = "Salesforce";
+
+/// The licences every org lists, then any other a profile names: name → id.
+fn insert_licenses(
+    builder: &mut OrgBuilder,
+    profiles: &[ProfileSeed],
+) -> Result<HashMap<String, String>, String> {
+    let mut names: Vec<&str> = vec![
+        DEFAULT_LICENSE,
+        "Salesforce Platform",
+        "Salesforce Integration",
+    ];
+    for p in profiles {
+        if let Some(l) = p.license.as_deref().filter(|l| !names.contains(l)) {
+            names.push(l);
+        }
+    }
+    let mut ids = HashMap::new();
+    for name in names {
+        let key = match name {
+            "Salesforce" => "SFDC",
+            "Salesforce Platform" => "AUL",
+            "Salesforce Integration" => "SFDC_INTEGRATION",
+            _ => "CUSTOM",
+        };
+        let mut fields = Map::new();
+        for (k, v) in [
+            ("Name", json!(name)),
+            ("MasterLabel", json!(name)),
+            ("LicenseDefinitionKey", json!(key)),
+            ("Status", json!("Active")),
+            ("TotalLicenses", json!(100_000)),
+            ("UsedLicenses", json!(0)),
+        ] {
+            fields.insert(k.into(), v);
+        }
+        ids.insert(name.to_string(), builder.insert("UserLicense", &fields, None)?);
+    }
+    Ok(ids)
+}
+
+/// A permission set group, its component sets (`PermissionSet.PermissionSetGroupId`), and
+/// the aggregate set (`Type = 'Group'`) holding their combined permissions. Returns
+/// (group id, aggregate set id).
+fn insert_group(
+    builder: &mut OrgBuilder,
+    sets: &[PermissionSetSeed],
+    group: &PermissionSetGroupSeed,
+) -> Result<(String, String), String> {
+    let mut permissions: Vec<String> = Vec::new();
+    for name in &group.permission_sets {
+        let set = sets.iter().find(|s| &s.name == name).ok_or_else(|| {
+            format!(
+                "permission set group '{}': unknown permission set '{name}'",
+                group.name
+            )
+        })?;
+        permissions.extend(set.permissions.iter().cloned());
+    }
+    permissions.sort();
+    permissions.dedup();
+    let label = group.label.clone().unwrap_or_else(|| group.name.clone());
+    let mut fields = Map::new();
+    fields.insert("DeveloperName".into(), json!(group.name));
+    fields.insert("MasterLabel".into(), json!(label));
+    let group_id = builder.insert("PermissionSetGroup", &fields, None)?;
+    let mut aggregate = permission_fields(&permissions)?;
+    aggregate.insert("Name".into(), json!(format!("X{}", &group_id[..15])));
+    aggregate.insert("Label".into(), json!(label));
+    aggregate.insert("Type".into(), json!("Group"));
+    aggregate.insert("PermissionSetGroupId".into(), json!(group_id));
+    let aggregate_id = builder.insert("PermissionSet", &aggregate, None)?;
+    Ok((group_id, aggregate_id))
+}
+
+/// Salesforce keeps a `PermissionSetAssignment` to the profile's owned set and a `UserLogin`
+/// row for every user; both are derived here, after every user exists.
+fn grant_profiles_and_logins(builder: &mut OrgBuilder) -> Result<(), String> {
+    let user_object = builder.schema.index_of("User").ok_or("no User object")?;
+    let profile_field = builder.schema.objects[user_object]
+        .field_index("ProfileId")
+        .ok_or("no User.ProfileId")?;
+    let users: Vec<(String, Option<String>)> = builder
+        .tables
+        .table(user_object)
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.id().to_string(),
+                r.values
+                    .get(profile_field)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            )
+        })
+        .collect();
+    for (user, profile) in users {
+        if let Some(set) = profile.and_then(|p| builder.profile_sets.get(&p).cloned()) {
+            let mut f = Map::new();
+            f.insert("AssigneeId".into(), Json::String(user.clone()));
+            f.insert("PermissionSetId".into(), Json::String(set));
+            builder.insert("PermissionSetAssignment", &f, None)?;
+        }
+        let mut f = Map::new();
+        let frozen = builder.frozen.contains(&user);
+        f.insert("UserId".into(), Json::String(user));
+        f.insert("IsFrozen".into(), Json::Bool(frozen));
+        f.insert("IsPasswordLocked".into(), Json::Bool(false));
+        builder.insert("UserLogin", &f, None)?;
+    }
+    Ok(())
+}
+
+/// `SecuritySettings.networkAccess` for the org's trusted ranges (`null` when none).
+fn network_access(ranges: &[IpRangeSeed]) -> Json {
+    if ranges.is_empty() {
+        return Json::Null;
+    }
+    let list: Vec<Json> = ranges
+        .iter()
+        .map(|r| json!({"description": r.description, "end": r.end, "start": r.start}))
+        .collect();
+    json!({"ipRanges": list, "loginFlows": null})
 }
 
 fn access_name(schema: &OrgSchema, object: &str) -> &'static str {
@@ -788,14 +1055,22 @@ fn access_name(schema: &OrgSchema, object: &str) -> &'static str {
     }
 }
 
+/// Names a seed's users refer to, resolved to ids.
+pub struct UserRefs<'a> {
+    pub profiles: &'a HashMap<String, String>,
+    pub roles: &'a HashMap<String, String>,
+    pub sets: &'a HashMap<String, String>,
+    /// Group name → (group id, aggregate permission set id).
+    pub groups: &'a HashMap<String, (String, String)>,
+}
+
 pub fn insert_user(
     builder: &mut OrgBuilder,
     user: &UserSeed,
-    profiles: &HashMap<String, String>,
-    roles: &HashMap<String, String>,
-    sets: &HashMap<String, String>,
+    refs: &UserRefs<'_>,
     id: Option<String>,
 ) -> Result<String, String> {
+    let (profiles, roles, sets) = (refs.profiles, refs.roles, refs.sets);
     let profile_name = user.profile.as_deref().unwrap_or("Standard User");
     let profile = profiles
         .get(profile_name)
@@ -842,15 +1117,42 @@ pub fn insert_user(
         assignment.insert("PermissionSetId".into(), json!(set_id));
         builder.insert("PermissionSetAssignment", &assignment, None)?;
     }
+    for group in &user.permission_set_groups {
+        let (group_id, aggregate_id) = refs.groups.get(group).ok_or_else(|| {
+            format!(
+                "user '{}': unknown permission set group '{group}'",
+                user.username
+            )
+        })?;
+        let mut assignment = Map::new();
+        assignment.insert("AssigneeId".into(), json!(id));
+        assignment.insert("PermissionSetId".into(), json!(aggregate_id));
+        assignment.insert("PermissionSetGroupId".into(), json!(group_id));
+        builder.insert("PermissionSetAssignment", &assignment, None)?;
+    }
+    if user.frozen {
+        builder.frozen.insert(id.clone());
+    }
     Ok(id)
 }
 
 /// Builds one org from its source.
+///
+/// The IdP directories are one per process ([`IdpServer::shared`]) and serve the people of
+/// every org: the first org's build replaces them, later ones add theirs, so an emulator
+/// started again in the same process starts from its own orgs only.
 pub fn build(index: usize, source: &OrgSource) -> Result<Org, String> {
-    match source {
-        OrgSource::Demo { scale } => super::demo::build(index, *scale),
-        OrgSource::Seed(text) => build_from_seed(index, text, true),
+    let (org, people) = match source {
+        OrgSource::Demo { scale } => super::demo::build(index, *scale)?,
+        OrgSource::Seed(text) => build_from_seed(index, text, true)?,
+    };
+    let server = IdpServer::shared();
+    if index == 0 {
+        server.replace_people(people);
+    } else if !people.is_empty() {
+        server.update_people(|all| all.extend(people));
     }
+    Ok(org)
 }
 
 /// Today's date, the anchor for relative seed data (close dates around today).

@@ -4,6 +4,7 @@
 //! router that [`server::SfServer`] merges. Tools know Salesforce through
 //! [`crate::salesforce::SalesforceClient`], never through HTTP.
 
+mod audit;
 pub mod cli;
 pub mod cursor;
 pub mod describe_view;

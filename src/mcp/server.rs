@@ -96,6 +96,8 @@ pub struct SfServer {
     pub(crate) state: Arc<ServerState>,
     tool_router: Arc<ToolRouter<SfServer>>,
     prompt_router: Arc<PromptRouter<SfServer>>,
+    /// This connection's audit runs (memory only).
+    pub(crate) audit_runs: Arc<super::audit::AuditRuns>,
 }
 
 impl SfServer {
@@ -110,6 +112,7 @@ impl SfServer {
             state,
             tool_router,
             prompt_router: Arc::new(Self::prompt_router()),
+            audit_runs: Arc::default(),
         }
     }
 
@@ -119,7 +122,8 @@ impl SfServer {
         let mut router = Self::query_router()
             + Self::objects_router()
             + Self::records_router()
-            + Self::limits_router();
+            + Self::limits_router()
+            + Self::audit_router();
         if policy.read_only {
             for name in WRITE_TOOLS {
                 router.remove_route(name);

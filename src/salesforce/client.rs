@@ -696,6 +696,16 @@ impl SalesforceClient {
         self.execute(request).await?.json("the tooling query")
     }
 
+    /// `GET /sobjects/EventLogFile/{id}/LogFile`: one Event Monitoring log, as the CSV bytes
+    /// Salesforce stores (the audit reads bulk and report exports from it).
+    pub async fn event_log_file(&self, id: &SalesforceId) -> Result<Vec<u8>, SfError> {
+        let request = ApiRequest::get(
+            Target::Versioned(format!("/sobjects/EventLogFile/{}/LogFile", id.as_str())),
+            "the event log file",
+        );
+        Ok(self.execute(request).await?.body)
+    }
+
     /// `GET /sobjects/{object}/{id}`, optionally only `fields`.
     pub async fn get_record(
         &self,

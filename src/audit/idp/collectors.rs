@@ -91,17 +91,51 @@ pub async fn collect_with(
     env: &dyn Fn(&str) -> Option<String>,
     options: &CollectOptions,
 ) -> Result<IdpDirectory, CollectError> {
-    match kind {
-        IdpKind::Okta => okta::collect(okta::Settings::from_env(env)?, options).await,
-        IdpKind::Entra => entra::collect(entra::Settings::from_env(env)?, options).await,
-        IdpKind::Google => google::collect(google::Settings::from_env(env)?, options).await,
-        IdpKind::JumpCloud => {
-            jumpcloud::collect(jumpcloud::Settings::from_env(env)?, options).await
+    collect_settings(settings(kind, env)?, options).await
+}
+
+/// One IdP's settings, read and checked before any request.
+pub struct Settings(VendorSettings);
+
+enum VendorSettings {
+    Okta(okta::Settings),
+    Entra(entra::Settings),
+    Google(google::Settings),
+    JumpCloud(jumpcloud::Settings),
+    OneLogin(onelogin::Settings),
+}
+
+/// Reads `kind`'s settings from `env` without sending anything, so the lookup need not live
+/// across the collection's awaits.
+pub fn settings(
+    kind: IdpKind,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, CollectError> {
+    Ok(Settings(match kind {
+        IdpKind::Okta => VendorSettings::Okta(okta::Settings::from_env(env)?),
+        IdpKind::Entra => VendorSettings::Entra(entra::Settings::from_env(env)?),
+        IdpKind::Google => VendorSettings::Google(google::Settings::from_env(env)?),
+        IdpKind::JumpCloud => VendorSettings::JumpCloud(jumpcloud::Settings::from_env(env)?),
+        IdpKind::OneLogin => VendorSettings::OneLogin(onelogin::Settings::from_env(env)?),
+        IdpKind::File => {
+            return Err(CollectError::UnknownIdp(
+                "file (use audit::file_idp::load for exports)".into(),
+            ));
         }
-        IdpKind::OneLogin => onelogin::collect(onelogin::Settings::from_env(env)?, options).await,
-        IdpKind::File => Err(CollectError::UnknownIdp(
-            "file (use audit::file_idp::load for exports)".into(),
-        )),
+    }))
+}
+
+/// Collects the whole directory the settings name.
+pub async fn collect_settings(
+    settings: Settings,
+    options: &CollectOptions,
+) -> Result<IdpDirectory, CollectError> {
+    match settings.0 {
+        VendorSettings::Okta(s) => okta::collect(s, options).await,
+        VendorSettings::Entra(s) => entra::collect(s, options).await,
+        VendorSettings::Google(s) => google::collect(s, options).await,
+        VendorSettings::JumpCloud(s) => jumpcloud::collect(s, options).await,
+        VendorSettings::OneLogin(s) => onelogin::collect(s, options).await,
     }
 }
 

@@ -152,6 +152,7 @@ pub enum JumpCloudStatus {
 /// expired, 5 awaiting password reset, 7 password pending, 8 security questions required) and
 /// `state` (0 unapproved, 1 approved, 2 rejected, 3 unlicensed). A deleted user is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OneLoginStatus {
     pub status: i64,
     #[serde(default = "approved")]
@@ -175,9 +176,15 @@ impl OneLoginStatus {
 
 /// One person and their account in each IdP (`None` = no account there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Person {
-    /// Primary corporate address; also the login everywhere.
+    /// Primary corporate address; also the login unless [`Person::login`] says otherwise.
     pub email: String,
+    /// A sign-in name other than the address, where the vendor keeps one apart: Okta
+    /// `profile.login`, OneLogin `username` / `userprincipalname` (often the address the
+    /// person had before a rename).
+    #[serde(default)]
+    pub login: Option<String>,
     #[serde(default)]
     pub first_name: Option<String>,
     #[serde(default)]
@@ -206,6 +213,7 @@ impl Person {
     pub fn new(email: impl Into<String>) -> Self {
         Person {
             email: email.into(),
+            login: None,
             first_name: None,
             last_name: None,
             aliases: Vec::new(),
@@ -222,6 +230,16 @@ impl Person {
         self.first_name = Some(first.into());
         self.last_name = Some(last.into());
         self
+    }
+
+    pub fn login(mut self, login: impl Into<String>) -> Self {
+        self.login = Some(login.into());
+        self
+    }
+
+    /// The sign-in name: [`Person::login`] or else the address.
+    pub fn login_name(&self) -> &str {
+        self.login.as_deref().unwrap_or(&self.email)
     }
 
     pub fn alias(mut self, address: impl Into<String>) -> Self {

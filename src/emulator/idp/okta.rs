@@ -84,7 +84,7 @@ fn user_json(base: &str, person: &Person, status: OktaStatus) -> Value {
             "lastName": last,
             "mobilePhone": null,
             "secondEmail": person.personal_email,
-            "login": person.email,
+            "login": person.login_name(),
             "email": person.email,
         },
         "credentials": {

@@ -103,10 +103,10 @@ fn user_json(person: &Person, status: OneLoginStatus) -> Value {
     json!({
         "id": id,
         "email": person.email,
-        "username": person.email,
+        "username": person.login_name(),
         "firstname": first,
         "lastname": last,
-        "userprincipalname": person.email,
+        "userprincipalname": person.login_name(),
         "external_id": null,
         "status": status.status,
         "state": status.state,
