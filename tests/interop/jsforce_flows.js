@@ -48,9 +48,12 @@ async function main() {
   const identity = await conn.identity();
   out.identity = { user_id: identity.user_id, username: identity.username };
 
+  // After logout the session id is dead: reuse it on a fresh connection to prove it.
+  const { accessToken, instanceUrl } = conn;
   await conn.logout();
   try {
-    await conn.query('SELECT Id FROM Account LIMIT 1');
+    const reused = new jsforce.Connection({ instanceUrl, accessToken, version });
+    await reused.query('SELECT Id FROM Account LIMIT 1');
     out.after_logout = { error: null };
   } catch (e) {
     out.after_logout = { error: String(e.errorCode || e.name || e.message) };

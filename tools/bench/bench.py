@@ -300,7 +300,8 @@ class Tsmztech(Server):
 
     def list_describe(self):
         return [
-            Call("salesforce_search_objects", {"searchPattern": "a"}),
+            # A blank pattern lists every object (the pattern is split on spaces).
+            Call("salesforce_search_objects", {"searchPattern": " "}),
             Call("salesforce_describe_object", {"objectName": "Account"}),
         ]
 
