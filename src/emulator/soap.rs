@@ -3,8 +3,8 @@
 //! servers built on it) run against the emulator.
 //!
 //! Every active user of every org logs in with [`DEMO_PASSWORD`] (announced in the startup
-//! JSON line as each org's `password`); Salesforce's security-token suffix is accepted too
-//! and ignored, as from a trusted IP range. Any other call gets a SOAP fault that names the
+//! JSON line as each org's `password`), with no security-token suffix, as from a trusted IP
+//! range. Any other call gets a SOAP fault that names the
 //! REST API instead. Faults are answered with HTTP 500, as Salesforce does.
 
 use std::sync::Arc;
@@ -79,9 +79,7 @@ fn login(state: &AppState, envelope: &str, version: &str) -> Response {
     let Some(access) = org.access(&tables, &user_id) else {
         return login_fault("INVALID_LOGIN", INVALID_LOGIN);
     };
-    // Salesforce appends the security token to the password from untrusted networks; the
-    // loopback is trusted, so a token suffix is accepted and ignored.
-    if !access.active || !password.starts_with(DEMO_PASSWORD) {
+    if !access.active || password != DEMO_PASSWORD {
         return with_log(login_fault("INVALID_LOGIN", INVALID_LOGIN), &org, &user_id);
     }
     if !access.api_enabled {

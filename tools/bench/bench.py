@@ -233,8 +233,8 @@ class Server:
 
 
 class Sfmcp(Server):
-    def __init__(self, binary: Path):
-        super().__init__("sfmcp", "sfmcp (ours, release)")
+    def __init__(self, binary: Path, label: str):
+        super().__init__("sfmcp", label)
         self.binary = binary
 
     def params(self):
@@ -954,6 +954,7 @@ def ground_truth(e: Emulator):
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sfmcp", required=True, help="the sfmcp release binary")
+    parser.add_argument("--sfmcp-label", default="sfmcp (ours, release)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=9, help="repetitions per task per round")
     parser.add_argument("--tput-calls", type=int, default=16, help="calls at concurrency 1 (x4 at 16)")
@@ -974,7 +975,7 @@ async def main():
         if len(args.truth["q5000"]) < 5000:
             print(f"note: the demo org has {len(args.truth['q5000'])} contacts for the 5,000-row query",
                   file=sys.stderr)
-        servers = [Sfmcp(sfmcp), Tsmztech(), SalesforceDx(), Connector(), Agent()]
+        servers = [Sfmcp(sfmcp, args.sfmcp_label), Tsmztech(), SalesforceDx(), Connector(), Agent()]
         for s in servers:
             s.emulator = secure if isinstance(s, Connector) else plain
         if args.only:
