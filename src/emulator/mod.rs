@@ -35,6 +35,7 @@ pub mod rest;
 pub mod schema;
 pub mod search;
 pub mod seed;
+pub mod soap;
 pub mod state;
 pub mod store;
 mod tls;
@@ -112,6 +113,8 @@ pub struct OrgCredentials {
     pub client_secret: String,
     pub user_id: String,
     pub username: String,
+    /// The SOAP `login` password of every user ([`soap::DEMO_PASSWORD`]).
+    pub password: &'static str,
     /// Filled in when the Paragon proxy is served.
     pub paragon: Option<serde_json::Value>,
 }
@@ -178,6 +181,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/services/data", get(rest::versions_list))
         .route("/services/data/", get(rest::versions_list))
         .route("/services/data/{*rest}", axum::routing::any(rest::data))
+        .route("/services/Soap/u/{*rest}", post(soap::partner))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
         .route(
@@ -331,6 +335,7 @@ impl Emulator {
                     client_secret: org.app.client_secret.clone(),
                     user_id: org.default_user.clone(),
                     username,
+                    password: soap::DEMO_PASSWORD,
                     paragon: state
                         .paragon
                         .as_ref()

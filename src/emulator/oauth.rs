@@ -471,7 +471,7 @@ fn bearer_session(
 }
 
 /// The user's identity fields, shared by `/userinfo` and the identity URL.
-fn user_fields(org: &Org, user_id: &str) -> Option<HashMap<&'static str, Value>> {
+pub(super) fn user_fields(org: &Org, user_id: &str) -> Option<HashMap<&'static str, Value>> {
     let tables = org.snapshot();
     let user_object = org.schema.index_of("User")?;
     let (row, _) = tables.table(user_object).get(user_id)?;
