@@ -36,7 +36,10 @@ fn main() {
         count("LoginHistory"),
         elapsed
     );
-    assert!(count("User") >= 50_000, "the scale no longer reaches 50,000 users");
+    assert!(
+        count("User") >= 50_000,
+        "the scale no longer reaches 50,000 users"
+    );
     let secs = elapsed.as_secs_f64();
     println!(
         "goal: under {GOAL_SECS} s: {}",

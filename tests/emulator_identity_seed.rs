@@ -16,8 +16,8 @@ use reqwest::StatusCode;
 use serde_json::Value as Json;
 use sfmcp::audit::collectors::{CollectOptions, collect_with};
 use sfmcp::audit::model::{
-    AuditTrailRow, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant,
-    SessionSettings, SfUser, sf_datetime,
+    AuditTrailRow, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SessionSettings,
+    SfUser, sf_datetime,
 };
 use sfmcp::audit::{AuditConfig, IdpDirectory, IdpKind, IdpStatus, SalesforceSnapshot, evaluate};
 use sfmcp::emulator::EmulatorHandle;
@@ -30,7 +30,12 @@ async fn query_all(client: &Client, soql: &str) -> Vec<Json> {
     let mut records = Vec::new();
     loop {
         assert_eq!(reply.status, StatusCode::OK, "{soql}: {}", reply.body);
-        records.extend(reply.body["records"].as_array().cloned().unwrap_or_default());
+        records.extend(
+            reply.body["records"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
         match reply.body["nextRecordsUrl"].as_str() {
             Some(next) => {
                 let url = format!("{}{next}", client.base);
@@ -42,7 +47,10 @@ async fn query_all(client: &Client, soql: &str) -> Vec<Json> {
 }
 
 fn text(record: &Json, pointer: &str) -> Option<String> {
-    record.pointer(pointer).and_then(Json::as_str).map(str::to_owned)
+    record
+        .pointer(pointer)
+        .and_then(Json::as_str)
+        .map(str::to_owned)
 }
 
 fn time(record: &Json, pointer: &str) -> Option<DateTime<Utc>> {
@@ -50,7 +58,10 @@ fn time(record: &Json, pointer: &str) -> Option<DateTime<Utc>> {
 }
 
 fn flag(record: &Json, pointer: &str) -> bool {
-    record.pointer(pointer).and_then(Json::as_bool).unwrap_or(false)
+    record
+        .pointer(pointer)
+        .and_then(Json::as_bool)
+        .unwrap_or(false)
 }
 
 const ADMIN_GRANTS: &str = "SELECT Id, AssigneeId, Assignee.Username, PermissionSetId, \
@@ -236,7 +247,11 @@ fn kind_of(vendor: Vendor) -> IdpKind {
 
 /// One IdP's directory, collected over HTTP by the audit's collector with the credentials the
 /// emulator announces.
-async fn collect(handle: &EmulatorHandle, vendor: Vendor, key_dir: &std::path::Path) -> IdpDirectory {
+async fn collect(
+    handle: &EmulatorHandle,
+    vendor: Vendor,
+    key_dir: &std::path::Path,
+) -> IdpDirectory {
     let server = IdpServer::shared();
     let announcement = server.announcement(&handle.base_url);
     let mut env: HashMap<String, String> = HashMap::new();
@@ -246,7 +261,11 @@ async fn collect(handle: &EmulatorHandle, vendor: Vendor, key_dir: &std::path::P
         }
     }
     let key_path = key_dir.join("sa.json");
-    std::fs::write(&key_path, server.google_key_file(&handle.base_url).to_string()).unwrap();
+    std::fs::write(
+        &key_path,
+        server.google_key_file(&handle.base_url).to_string(),
+    )
+    .unwrap();
     env.insert(
         "GOOGLE_SERVICE_ACCOUNT_KEY_FILE".into(),
         key_path.display().to_string(),
@@ -269,7 +288,9 @@ fn status_of(directory: &IdpDirectory, address: &str) -> IdpStatus {
         .iter()
         .filter(|u| {
             u.email.to_lowercase() == wanted
-                || u.login.as_deref().is_some_and(|l| l.to_lowercase() == wanted)
+                || u.login
+                    .as_deref()
+                    .is_some_and(|l| l.to_lowercase() == wanted)
         })
         .map(|u| u.status)
         .min_by_key(|s| *s as u8)
@@ -290,7 +311,10 @@ async fn admin_grants_are_visible_on_every_path() {
     // Profile path: the profile's owned permission set.
     let victor = by_user("victor.stone@demo.emulator");
     assert_eq!(victor.len(), 1, "{victor:?}");
-    assert_eq!(text(victor[0], "/PermissionSet/Type").as_deref(), Some("Profile"));
+    assert_eq!(
+        text(victor[0], "/PermissionSet/Type").as_deref(),
+        Some("Profile")
+    );
     assert!(flag(victor[0], "/PermissionSet/IsOwnedByProfile"));
     assert_eq!(
         text(victor[0], "/PermissionSet/Profile/Name").as_deref(),
@@ -300,15 +324,29 @@ async fn admin_grants_are_visible_on_every_path() {
     // Permission set group path: the group's aggregate set carries the components' rights.
     let olivia = by_user("olivia.chen@demo.emulator");
     assert_eq!(olivia.len(), 1, "{olivia:?}");
-    assert_eq!(text(olivia[0], "/PermissionSet/Type").as_deref(), Some("Group"));
+    assert_eq!(
+        text(olivia[0], "/PermissionSet/Type").as_deref(),
+        Some("Group")
+    );
     assert!(text(olivia[0], "/PermissionSetGroupId").is_some_and(|id| id.starts_with("0PG")));
-    for p in ["ModifyAllData", "ViewAllData", "ManageUsers", "CustomizeApplication"] {
-        assert!(flag(olivia[0], &format!("/PermissionSet/Permissions{p}")), "{p}");
+    for p in [
+        "ModifyAllData",
+        "ViewAllData",
+        "ManageUsers",
+        "CustomizeApplication",
+    ] {
+        assert!(
+            flag(olivia[0], &format!("/PermissionSet/Permissions{p}")),
+            "{p}"
+        );
     }
     // Permission set path.
     let marcus = by_user("marcus.reed@demo.emulator");
     assert_eq!(marcus.len(), 1);
-    assert_eq!(text(marcus[0], "/PermissionSet/Name").as_deref(), Some("Data_Auditor"));
+    assert_eq!(
+        text(marcus[0], "/PermissionSet/Name").as_deref(),
+        Some("Data_Auditor")
+    );
     assert!(!flag(marcus[0], "/PermissionSet/PermissionsModifyAllData"));
     // A sales rep holds no admin permission at all.
     assert!(by_user("jordan.blake@demo.emulator").is_empty());
@@ -318,7 +356,10 @@ async fn admin_grants_are_visible_on_every_path() {
         "SELECT Id FROM PermissionSetAssignment WHERE Assignee.IsActive = false",
     )
     .await;
-    assert!(!inactive.is_empty(), "the demo has inactive users with profile grants");
+    assert!(
+        !inactive.is_empty(),
+        "the demo has inactive users with profile grants"
+    );
 
     // The integration user is non-human by licence and by API-only profile.
     let svc = query_all(
@@ -367,7 +408,11 @@ async fn oauth_grants_audit_trail_and_session_settings() {
     )
     .await;
     let age = now - time(&oldest[0], "/CreatedDate").unwrap();
-    assert!((88..=90).contains(&age.num_days()), "oldest row {} days old", age.num_days());
+    assert!(
+        (88..=90).contains(&age.num_days()),
+        "oldest row {} days old",
+        age.num_days()
+    );
     let exports = query_all(
         &client,
         "SELECT CreatedDate, CreatedBy.Username, DelegateUser, Section, Display \
@@ -390,13 +435,21 @@ async fn oauth_grants_audit_trail_and_session_settings() {
         [
             (3, d("ethan.brooks@demo.emulator"), None),
             (10, d("admin@demo.emulator"), None),
-            (17, d("harper.lane@demo.emulator"), Some(d("admin@demo.emulator"))),
+            (
+                17,
+                d("harper.lane@demo.emulator"),
+                Some(d("admin@demo.emulator"))
+            ),
             (45, d("admin@demo.emulator"), None),
             (60, d("ethan.brooks@demo.emulator"), None),
             (80, d("it.admin1@demo.emulator"), None),
         ]
     );
-    assert!(exports.iter().all(|e| text(e, "/Section").as_deref() == Some("Data Export")));
+    assert!(
+        exports
+            .iter()
+            .all(|e| text(e, "/Section").as_deref() == Some("Data Export"))
+    );
     let queue = query_all(
         &client,
         "SELECT Id FROM SetupAuditTrail WHERE Action = 'queueMembership'",
@@ -414,7 +467,10 @@ async fn oauth_grants_audit_trail_and_session_settings() {
     // Session settings: not locked to IP, org trusted ranges present, profile ranges on two
     // profiles (one of them the whole address space), none on System Administrator.
     let metadata = security_metadata(&client).await;
-    assert_eq!(metadata["sessionSettings"]["lockSessionsToIp"], Json::Bool(false));
+    assert_eq!(
+        metadata["sessionSettings"]["lockSessionsToIp"],
+        Json::Bool(false)
+    );
     assert_eq!(
         metadata["sessionSettings"]["enforceIpRangesEveryRequest"],
         Json::Bool(false)
@@ -470,7 +526,9 @@ async fn okta_lists_deprovisioned_users_only_through_search() {
             let mut first = true;
             let mut out = Vec::new();
             loop {
-                let mut request = http.get(&url).header("Authorization", format!("SSWS {token}"));
+                let mut request = http
+                    .get(&url)
+                    .header("Authorization", format!("SSWS {token}"));
                 if first {
                     request = request.query(&query);
                     first = false;
@@ -508,7 +566,11 @@ async fn okta_lists_deprovisioned_users_only_through_search() {
     assert!(gone.contains("nina.petrova@demo.emulator"));
     assert!(gone.contains("lucas.meyer@demo.emulator"));
     // The renamed person signs in with her old address.
-    assert!(plain.iter().any(|(l, s)| l == "gkim@demo.emulator" && s == "ACTIVE"));
+    assert!(
+        plain
+            .iter()
+            .any(|(l, s)| l == "gkim@demo.emulator" && s == "ACTIVE")
+    );
     handle.shutdown().await;
 }
 
@@ -521,11 +583,29 @@ async fn each_idp_lists_the_planted_people_in_its_own_states() {
         // okta, entra, google, jumpcloud, onelogin
         ("victor.stone@demo.emulator", [Absent; 5]),
         ("jordan.blake@demo.emulator", [Absent; 5]),
-        ("nina.petrova@demo.emulator", [Deprovisioned, Deprovisioned, Deprovisioned, Absent, Absent]),
+        (
+            "nina.petrova@demo.emulator",
+            [Deprovisioned, Deprovisioned, Deprovisioned, Absent, Absent],
+        ),
         ("sam.okafor@demo.emulator", [Suspended; 5]),
-        ("lucas.meyer@demo.emulator", [Deprovisioned, Deprovisioned, Deprovisioned, Suspended, Suspended]),
-        ("liam.walsh@demo.emulator", [Locked, Active, Active, Locked, Locked]),
-        ("mia.santos@demo.emulator", [Pending, Active, Active, Pending, Pending]),
+        (
+            "lucas.meyer@demo.emulator",
+            [
+                Deprovisioned,
+                Deprovisioned,
+                Deprovisioned,
+                Suspended,
+                Suspended,
+            ],
+        ),
+        (
+            "liam.walsh@demo.emulator",
+            [Locked, Active, Active, Locked, Locked],
+        ),
+        (
+            "mia.santos@demo.emulator",
+            [Pending, Active, Active, Pending, Pending],
+        ),
         ("marcus.reed@demo.emulator", [Active; 5]),
         ("dana.admin@demo.emulator", [Active; 5]),
     ];
@@ -571,17 +651,25 @@ async fn the_audit_finds_exactly_the_planted_gaps_for_every_idp() {
                     .username
                     .clone()
                     .unwrap_or_else(|| f.subject.id.clone());
-                let app = (f.rule_id.as_str() == "SF-IDP-004")
-                    .then(|| f.subject.id.split('|').next().unwrap_or_default().to_owned());
+                let app = (f.rule_id.as_str() == "SF-IDP-004").then(|| {
+                    f.subject
+                        .id
+                        .split('|')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                });
                 (f.rule_id.as_str().to_owned(), subject, app)
             })
             .collect();
         found.sort();
         let planted: Vec<(String, String, Option<String>)> = planted_gaps(vendor)
             .into_iter()
-            .map(|PlantedGap { rule, subject, app, .. }| {
-                (rule.to_owned(), subject, app.map(str::to_owned))
-            })
+            .map(
+                |PlantedGap {
+                     rule, subject, app, ..
+                 }| { (rule.to_owned(), subject, app.map(str::to_owned)) },
+            )
             .collect();
         assert_eq!(found, planted, "{}: findings vs manifest", vendor.as_str());
         // Every rule fires at least once for every IdP.
@@ -589,4 +677,92 @@ async fn the_audit_finds_exactly_the_planted_gaps_for_every_idp() {
         assert_eq!(rules.len(), 9, "{}: {rules:?}", vendor.as_str());
     }
     handle.shutdown().await;
+}
+
+/// `examples/seed-identity.json`, the documented seed format for identity data, loads and
+/// serves what it declares.
+#[tokio::test]
+async fn the_identity_example_seed_serves_its_grants_settings_and_directories() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-identity.json");
+    let seed: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let handle = emulator_common::start_seed(seed).await;
+    let client = Client::for_org(&handle, 0);
+
+    let grants = query_all(&client, ADMIN_GRANTS).await;
+    let mut admins: Vec<(String, String)> = grants
+        .iter()
+        .map(|g| {
+            (
+                text(g, "/Assignee/Username").unwrap(),
+                text(g, "/PermissionSet/Type").unwrap(),
+            )
+        })
+        .collect();
+    admins.sort();
+    let d = |s: &str| s.to_string();
+    assert_eq!(
+        admins,
+        [
+            (d("ada@acme.example"), d("Profile")),
+            (d("olga@acme.example"), d("Group")),
+        ]
+    );
+    let etl = query_all(
+        &client,
+        "SELECT Profile.UserLicense.Name FROM User WHERE Username = 'etl@acme.example'",
+    )
+    .await;
+    assert_eq!(
+        text(&etl[0], "/Profile/UserLicense/Name").as_deref(),
+        Some("Salesforce Integration")
+    );
+    let exports = query_all(
+        &client,
+        "SELECT CreatedBy.Username, DelegateUser FROM SetupAuditTrail WHERE Action = 'export' \
+         ORDER BY CreatedDate",
+    )
+    .await;
+    assert_eq!(exports.len(), 2);
+    assert_eq!(
+        text(&exports[0], "/DelegateUser").as_deref(),
+        Some("ada@acme.example")
+    );
+    let metadata = security_metadata(&client).await;
+    assert_eq!(
+        metadata["networkAccess"]["ipRanges"][0]["end"],
+        Json::String("203.0.113.255".into())
+    );
+    let frozen = query_all(
+        &client,
+        "SELECT UserId FROM UserLogin WHERE IsFrozen = true",
+    )
+    .await;
+    assert_eq!(frozen.len(), 1);
+
+    let key_dir = tempfile::tempdir().unwrap();
+    let okta = collect(&handle, Vendor::Okta, key_dir.path()).await;
+    assert_eq!(okta.users.len(), 5);
+    assert_eq!(
+        status_of(&okta, "leo@acme.example"),
+        IdpStatus::Deprovisioned
+    );
+    assert_eq!(status_of(&okta, "olga@acme.example"), IdpStatus::Active);
+    assert_eq!(
+        status_of(&okta, "new.hire@acme.example"),
+        IdpStatus::Pending
+    );
+    let entra = collect(&handle, Vendor::Entra, key_dir.path()).await;
+    assert_eq!(entra.users.len(), 4, "no Entra account for the new hire");
+    handle.shutdown().await;
+}
+
+/// A typo in a seed's IdP people is refused with the field named, not silently dropped.
+#[tokio::test]
+async fn a_misspelt_idp_field_is_refused() {
+    let seed = serde_json::json!({"idp_people": [{"email": "a@b.example", "okt": "ACTIVE"}]});
+    let source = emulator_common::seed_source(&seed);
+    let error = sfmcp::emulator::seed::build(0, &source)
+        .map(|_| ())
+        .expect_err("unknown field refused");
+    assert!(error.contains("okt"), "{error}");
 }
