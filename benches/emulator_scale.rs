@@ -3,6 +3,11 @@
 //! directories. Goal (issue 3): under 5 s in release.
 //!
 //! `cargo bench --bench emulator_scale`. Prints the build time and the row counts.
+//!
+//! Measured 2026-11-22 (release, 2 cores shared with a concurrent release build, load ~26):
+//! 50,056 users, 55,061 IdP people, 59,383 permission set assignments, 68,549 OAuth grants,
+//! 150,126 audit-trail rows, 96,903 logins in 5.73 s: the goal is not yet met on a busy
+//! machine; the audit-trail and login rows (two thirds of the inserts) are the place to cut.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Instant;
@@ -36,7 +41,10 @@ fn main() {
         count("LoginHistory"),
         elapsed
     );
-    assert!(count("User") >= 50_000, "the scale no longer reaches 50,000 users");
+    assert!(
+        count("User") >= 50_000,
+        "the scale no longer reaches 50,000 users"
+    );
     let secs = elapsed.as_secs_f64();
     println!(
         "goal: under {GOAL_SECS} s: {}",

@@ -957,7 +957,10 @@ fn insert_licenses(
         ] {
             fields.insert(k.into(), v);
         }
-        ids.insert(name.to_string(), builder.insert("UserLicense", &fields, None)?);
+        ids.insert(
+            name.to_string(),
+            builder.insert("UserLicense", &fields, None)?,
+        );
     }
     Ok(ids)
 }

@@ -336,7 +336,11 @@ pub(super) fn permission_sets() -> Vec<PermissionSetSeed> {
     };
     vec![
         set("Data_Export", "Data Export", &["ExportReport"]),
-        set("User_Admin", "User Administration", &["ManageUsers", "ViewSetup"]),
+        set(
+            "User_Admin",
+            "User Administration",
+            &["ManageUsers", "ViewSetup"],
+        ),
         set(
             "Integration_Full_Access",
             "Integration Full Access",
@@ -347,7 +351,11 @@ pub(super) fn permission_sets() -> Vec<PermissionSetSeed> {
             "Weekly Data Export",
             &["DataExport", "ExportReport"],
         ),
-        set("Data_Auditor", "Data Auditor", &["ViewAllData", "ViewSetup"]),
+        set(
+            "Data_Auditor",
+            "Data Auditor",
+            &["ViewAllData", "ViewSetup"],
+        ),
         set(
             "Manage_Everything",
             "Manage Everything",
@@ -399,7 +407,9 @@ pub(super) fn planted_users() -> Vec<UserSeed> {
         fields: Map::new(),
     };
     let mut victor = person("victor.stone", "Victor", "Stone", "System Administrator");
-    victor.fields.insert("Title".into(), json!("Former IT Contractor"));
+    victor
+        .fields
+        .insert("Title".into(), json!("Former IT Contractor"));
     let mut olivia = person("olivia.chen", "Olivia", "Chen", "Sales User");
     olivia.permission_set_groups = vec!["Sales_Ops_Admin".into()];
     let mut marcus = person("marcus.reed", "Marcus", "Reed", "Support User");
@@ -447,7 +457,8 @@ fn planted_people() -> Vec<Person> {
             .alias(user("gkim"))
             .login(user("gkim")),
         everywhere("kenji.nakamura", "Kenji", "Nakamura"),
-        everywhere("alex.rivera", "Alex", "Rivera").personal_email("alex.rivera@personal-mail.example"),
+        everywhere("alex.rivera", "Alex", "Rivera")
+            .personal_email("alex.rivera@personal-mail.example"),
         Person::new(user("nina.petrova"))
             .name("Nina", "Petrova")
             .okta(OktaStatus::Deprovisioned)
@@ -554,7 +565,8 @@ fn read_users(builder: &OrgBuilder, ids: &[String]) -> Result<Vec<UserRow>, Stri
                 first: text(row, "FirstName"),
                 last: text(row, "LastName"),
                 active,
-                integration: integration_profile.as_deref() == Some(text(row, "ProfileId").as_str()),
+                integration: integration_profile.as_deref()
+                    == Some(text(row, "ProfileId").as_str()),
             })
         })
         .collect()
@@ -707,16 +719,8 @@ const AUDIT_NOISE: [(&str, &str, &str); 10] = [
         "Session Settings",
         "Changed session security level",
     ),
-    (
-        "frozeuser",
-        "Manage Users",
-        "Froze user account",
-    ),
-    (
-        "deactivateduser",
-        "Manage Users",
-        "Deactivated user",
-    ),
+    ("frozeuser", "Manage Users", "Froze user account"),
+    ("deactivateduser", "Manage Users", "Deactivated user"),
 ];
 
 /// (days ago, actor username, delegate username): the planted Data Export requests.
@@ -820,7 +824,10 @@ pub(super) fn seed(
             ("Action", json!("export")),
             ("Section", json!("Data Export")),
             ("Display", json!("Requested an export")),
-            ("CreatedDate", at(now - Duration::days(days) - Duration::hours(2))),
+            (
+                "CreatedDate",
+                at(now - Duration::days(days) - Duration::hours(2)),
+            ),
             ("CreatedById", json!(actor_id)),
         ];
         if let Some(delegate) = delegate {
@@ -840,7 +847,11 @@ pub(super) fn seed(
         for _ in 0..1 + rng.below(3) {
             let when = now - Duration::minutes(rng.below(30 * 24 * 60) as i64);
             let (login_type, application, browser) = if integration {
-                ("Remote Access 2.0", "MuleSoft Anypoint", "Java (Salesforce.com)")
+                (
+                    "Remote Access 2.0",
+                    "MuleSoft Anypoint",
+                    "Java (Salesforce.com)",
+                )
             } else {
                 *rng.pick(&[
                     ("Application", "Browser", "Chrome 131"),
@@ -858,14 +869,26 @@ pub(super) fn seed(
                     ("LoginType", json!(login_type)),
                     (
                         "SourceIp",
-                        json!(format!("10.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254))),
+                        json!(format!(
+                            "10.{}.{}.{}",
+                            rng.below(256),
+                            rng.below(256),
+                            1 + rng.below(254)
+                        )),
                     ),
                     ("LoginUrl", json!("login.salesforce.com")),
                     ("Browser", json!(browser)),
-                    ("Platform", json!(if integration { "Unknown" } else { "Mac OSX" })),
+                    (
+                        "Platform",
+                        json!(if integration { "Unknown" } else { "Mac OSX" }),
+                    ),
                     (
                         "Status",
-                        json!(if failed { "Invalid Password" } else { "Success" }),
+                        json!(if failed {
+                            "Invalid Password"
+                        } else {
+                            "Success"
+                        }),
                     ),
                     ("Application", json!(application)),
                     ("ApiType", json!(if integration { "REST" } else { "N/A" })),
