@@ -19,6 +19,7 @@
 //!   [`Announcement::idps`]; identity-audit seed data in [`demo::identity::seed`].
 
 pub mod cli;
+pub mod composite;
 pub mod control;
 pub mod demo;
 pub mod engine;
@@ -38,6 +39,7 @@ pub mod seed;
 pub mod state;
 pub mod store;
 mod tls;
+pub mod upsert;
 pub mod write;
 
 use std::net::SocketAddr;
