@@ -37,6 +37,19 @@ pub const MAX_SUBREQUESTS: usize = 25;
 pub const MAX_COLLECTION_RECORDS: usize = 200;
 pub const MAX_RETRIEVE_IDS: usize = 2_000;
 
+/// `GET /composite`: the composite resources of this version that the emulator serves
+/// (Salesforce also lists `graph` and `tree`).
+pub fn resources(version: &str) -> Json {
+    let mut out = Map::new();
+    for name in ["batch", "sobjects"] {
+        out.insert(
+            name.into(),
+            Json::String(format!("/services/data/v{version}/composite/{name}")),
+        );
+    }
+    Json::Object(out)
+}
+
 /// One answered subrequest.
 struct SubResponse {
     status: StatusCode,

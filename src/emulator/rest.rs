@@ -230,6 +230,11 @@ pub(super) fn dispatch(
         ["tooling", "query"] if get => query::tooling(ctx, params),
         ["parameterizedSearch"] if get => super::search::parameterized(state, ctx, params),
         ["search"] if get => super::search::sosl(state, ctx, params),
+        ["recent"] if get => recent(ctx, params),
+        ["composite"] if get => Ok(json_response(
+            StatusCode::OK,
+            &super::composite::resources(&ctx.version),
+        )),
         ["composite"] if *method == Method::POST => super::composite::composite(state, ctx, body),
         ["composite", "batch"] if *method == Method::POST => {
             super::composite::batch(state, ctx, body)
@@ -256,6 +261,7 @@ fn known_resource(path: &[&str]) -> bool {
                 | "parameterizedSearch"
                 | "search"
                 | "composite"
+                | "recent"
         )
     )
 }
@@ -348,6 +354,51 @@ fn basic_info(ctx: &Ctx, index: usize) -> Json {
         .map(|r| record_json(def, r, &ctx.version, view_fields.iter().copied()))
         .collect();
     json!({"objectDescribe": def.global_entry(&ctx.version), "recentItems": recent})
+}
+
+/// `/recent`: the caller's recently viewed records. The emulator does not track views; it
+/// answers with the records the caller last modified, newest first, as `{attributes, Id,
+/// Name}` like Salesforce's recent items.
+fn recent(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
+    const MAX: usize = 200;
+    let limit = match param(params, "limit") {
+        Some(text) => text.trim().parse::<usize>().map_err(|_| {
+            vec![ApiError::bad_request(
+                "INVALID_QUERY_PARAMETER_VALUE",
+                format!("limit must be a whole number from 1 to {MAX}, not '{text}'"),
+            )]
+        })?,
+        None => MAX,
+    }
+    .clamp(1, MAX);
+    let mut touched: Vec<(DateTime<Utc>, Json)> = Vec::new();
+    for (index, def) in ctx.org.schema.objects.iter().enumerate() {
+        let (Some(by), Some(at), Some(name)) = (
+            def.field_index("LastModifiedById"),
+            def.field_index("LastModifiedDate"),
+            def.field_index("Name"),
+        ) else {
+            continue;
+        };
+        for record in &ctx.tables.table(index).rows {
+            if record.deleted_at.is_some()
+                || record.values.get(by).and_then(Value::as_str)
+                    != Some(ctx.access.user_id.as_str())
+                || !ctx.org.can_read(&ctx.access, def, record)
+            {
+                continue;
+            }
+            if let Some(Value::DateTime(when)) = record.values.get(at) {
+                touched.push((
+                    *when,
+                    record_json(def, record, &ctx.version, [0, name].into_iter()),
+                ));
+            }
+        }
+    }
+    touched.sort_by(|a, b| b.0.cmp(&a.0));
+    let items: Vec<Json> = touched.into_iter().take(limit).map(|(_, j)| j).collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(items)))
 }
 
 fn http_date(dt: &DateTime<Utc>) -> String {
