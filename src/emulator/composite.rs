@@ -122,8 +122,15 @@ fn settle(response: Response) -> SubResponse {
     }
 }
 
+/// The data a subrequest works on: what it reads, and where its writes go (the composite's
+/// transaction, or `None` for a write committed on its own).
+struct Data {
+    tables: Arc<Tables>,
+    transaction: Option<Arc<Mutex<Tables>>>,
+}
+
 /// Serves one subrequest URL (`/services/data/vXX.X/...`, or `vXX.X/...` in a batch) as
-/// the caller, against `tables`, writing into `transaction` when given.
+/// the caller.
 fn run_subrequest(
     state: &AppState,
     ctx: &Ctx,
@@ -131,8 +138,7 @@ fn run_subrequest(
     url: &str,
     body: Option<&Json>,
     headers: &HeaderMap,
-    tables: Arc<Tables>,
-    transaction: Option<Arc<Mutex<Tables>>>,
+    data: Data,
 ) -> SubResponse {
     let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
         return SubResponse::error(
@@ -164,10 +170,10 @@ fn run_subrequest(
     }
     let sub = Ctx {
         org: Arc::clone(&ctx.org),
-        tables,
+        tables: data.tables,
         access: Arc::clone(&ctx.access),
         version,
-        transaction,
+        transaction: data.transaction,
     };
     let params = query_params(raw_query);
     let body = body
@@ -376,8 +382,10 @@ pub fn composite(state: &AppState, ctx: &Ctx, body: &Bytes) -> Outcome {
                         &url,
                         body.as_ref(),
                         &sub.headers,
-                        snapshot,
-                        Some(Arc::clone(&working)),
+                        Data {
+                            tables: snapshot,
+                            transaction: Some(Arc::clone(&working)),
+                        },
                     )
                 }
                 Err((expression, reference)) => SubResponse::error(
@@ -483,8 +491,10 @@ pub fn batch(state: &AppState, ctx: &Ctx, body: &Bytes) -> Outcome {
             url,
             item.get("richInput"),
             &sub_headers(item.get("httpHeaders")),
-            ctx.org.snapshot(),
-            None,
+            Data {
+                tables: ctx.org.snapshot(),
+                transaction: None,
+            },
         );
         if answer.failed() {
             has_errors = true;

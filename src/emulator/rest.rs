@@ -396,7 +396,7 @@ fn recent(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
             }
         }
     }
-    touched.sort_by(|a, b| b.0.cmp(&a.0));
+    touched.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let items: Vec<Json> = touched.into_iter().take(limit).map(|(_, j)| j).collect();
     Ok(json_response(StatusCode::OK, &Json::Array(items)))
 }
