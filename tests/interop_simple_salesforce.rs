@@ -69,4 +69,17 @@ async fn simple_salesforce_runs_its_normal_flows() {
     assert_eq!(results["update"]["status"], 204);
     assert_eq!(results["get"]["Company"], "Simple Salesforce Inc");
     assert_eq!(results["get"]["type"], "Lead");
+    // SOSL through `search()` and `quick_search()` finds the lead just written, by name.
+    assert_eq!(
+        results["search"]["ids"],
+        serde_json::json!([results["create"]["id"]])
+    );
+    assert_eq!(
+        results["search"]["companies"],
+        serde_json::json!(["Simple Salesforce Inc"])
+    );
+    assert_eq!(
+        results["quick_search"]["types"],
+        serde_json::json!(["Lead"])
+    );
 }

@@ -9,7 +9,7 @@ use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 
 use super::errors::ApiError;
-use super::json::{field_json, value_to_json};
+use super::json::{date_bytes, datetime_bytes, field_json, value_to_json};
 use super::org::{RowRef, View};
 use super::query::Evaluated;
 use super::state::{AppState, Ctx, Cursor};
@@ -199,6 +199,11 @@ impl Serialize for RecordJson<'_> {
     }
 }
 
+/// Digits and punctuation from the formatters above: always ASCII.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
 /// A stored value as Salesforce writes it (see [`super::json::value_to_json`]).
 struct ValueJson<'a>(&'a Value);
 
@@ -211,8 +216,8 @@ impl Serialize for ValueJson<'_> {
             Value::Double(d) if d.is_finite() => serializer.serialize_f64(*d),
             Value::Double(_) => serializer.serialize_unit(),
             Value::String(text) => serializer.serialize_str(text),
-            Value::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
-            Value::DateTime(dt) => serializer.collect_str(&dt.format("%Y-%m-%dT%H:%M:%S%.3f+0000")),
+            Value::Date(d) => serializer.serialize_str(ascii(&date_bytes(d))),
+            Value::DateTime(dt) => serializer.serialize_str(ascii(&datetime_bytes(dt))),
             Value::Time(t) => serializer.collect_str(&t.format("%H:%M:%S%.3fZ")),
             Value::Location { .. } => value_to_json(self.0).serialize(serializer),
         }

@@ -19,6 +19,7 @@
 //!   [`Announcement::idps`]; identity-audit seed data in [`demo::identity::seed`].
 
 pub mod cli;
+pub mod composite;
 pub mod control;
 pub mod demo;
 pub mod engine;
@@ -39,6 +40,7 @@ pub mod soap;
 pub mod state;
 pub mod store;
 mod tls;
+pub mod upsert;
 pub mod write;
 
 use std::net::SocketAddr;

@@ -88,6 +88,9 @@ pub struct Org {
     full_schema: Arc<ProfileSchema>,
     profile_schemas: HashMap<String, Arc<ProfileSchema>>,
     access_cache: Mutex<HashMap<String, (u64, Arc<UserAccess>)>>,
+    /// Serializes writers: a write (or a composite transaction) works on a private copy of
+    /// the current tables and publishes it whole, so readers never wait for it.
+    writer: Mutex<()>,
     pub api_used: AtomicU64,
     pub session_settings: Json,
     /// `SecuritySettings.networkAccess` (org trusted IP ranges), `null` when none.
@@ -144,6 +147,7 @@ impl Org {
             full_schema,
             profile_schemas,
             access_cache: Mutex::new(HashMap::new()),
+            writer: Mutex::new(()),
             api_used: AtomicU64::new(0),
             session_settings: parts.session_settings,
             network_access: parts.network_access,
@@ -167,6 +171,7 @@ impl Org {
             Ok(g) => Arc::clone(&g),
             Err(p) => Arc::clone(&p.into_inner()),
         };
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut data = self.data.write().unwrap_or_else(|p| p.into_inner());
         *data = initial;
         self.next_id.store(
@@ -378,9 +383,55 @@ impl Org {
         true
     }
 
+    /// Runs `work` as one transaction: it gets a private copy of the current tables, and the
+    /// copy replaces them only when `work` succeeds, so a failure leaves nothing half-written.
+    /// Writers queue behind each other; readers keep their snapshots and never wait.
+    pub fn transaction<R, E>(
+        &self,
+        work: impl FnOnce(&mut Tables) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut working = Tables::clone(&self.snapshot());
+        let out = work(&mut working)?;
+        *self.data.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(working);
+        Ok(out)
+    }
+
     /// Creates a record as `access`; returns the new id.
     pub fn create(
         &self,
+        access: &UserAccess,
+        object: usize,
+        body: &Map<String, Json>,
+    ) -> Result<String, Vec<ApiError>> {
+        self.transaction(|tables| self.create_in(tables, access, object, body))
+    }
+
+    /// Updates a record as `access`.
+    pub fn update(
+        &self,
+        access: &UserAccess,
+        object: usize,
+        id: &str,
+        body: &Map<String, Json>,
+    ) -> Result<(), Vec<ApiError>> {
+        self.transaction(|tables| self.update_in(tables, access, object, id, body))
+    }
+
+    /// Deletes a record as `access` (it moves to the recycle bin: queryAll and `/deleted`).
+    pub fn delete(
+        &self,
+        access: &UserAccess,
+        object: usize,
+        id: &str,
+    ) -> Result<(), Vec<ApiError>> {
+        self.transaction(|tables| self.delete_in(tables, access, object, id))
+    }
+
+    /// [`Org::create`] inside a transaction. Validates before changing anything.
+    pub fn create_in(
+        &self,
+        tables: &mut Tables,
         access: &UserAccess,
         object: usize,
         body: &Map<String, Json>,
@@ -395,8 +446,6 @@ impl Org {
         if !self.can_create(access, &def) {
             return Err(vec![ApiError::insufficient_access()]);
         }
-        let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
-        let tables = Arc::make_mut(&mut guard);
         let changes = write::check(self, tables, access, &def, body, write::Mode::Create)?;
         let id = self.mint_id(&def);
         let now = Utc::now();
@@ -430,17 +479,16 @@ impl Org {
         Ok(id)
     }
 
-    /// Updates a record as `access`.
-    pub fn update(
+    /// [`Org::update`] inside a transaction. Validates before changing anything.
+    pub fn update_in(
         &self,
+        tables: &mut Tables,
         access: &UserAccess,
         object: usize,
         id: &str,
         body: &Map<String, Json>,
     ) -> Result<(), Vec<ApiError>> {
         let def = Arc::clone(&self.schema.objects[object]);
-        let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
-        let tables = Arc::make_mut(&mut guard);
         let (row, record) = match tables.table(object).get(id) {
             Some((row, record)) if record.deleted_at.is_none() => (row, record.clone()),
             Some(_) => {
@@ -482,16 +530,15 @@ impl Org {
         Ok(())
     }
 
-    /// Deletes a record as `access` (it moves to the recycle bin: queryAll and `/deleted`).
-    pub fn delete(
+    /// [`Org::delete`] inside a transaction.
+    pub fn delete_in(
         &self,
+        tables: &mut Tables,
         access: &UserAccess,
         object: usize,
         id: &str,
     ) -> Result<(), Vec<ApiError>> {
         let def = Arc::clone(&self.schema.objects[object]);
-        let mut guard = self.data.write().unwrap_or_else(|p| p.into_inner());
-        let tables = Arc::make_mut(&mut guard);
         let (row, record) = match tables.table(object).get(id) {
             Some((row, record)) if record.deleted_at.is_none() => (row, record.clone()),
             Some(_) => {

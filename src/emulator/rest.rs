@@ -181,7 +181,7 @@ pub fn serve(
 
 type Outcome = Result<Response, Vec<ApiError>>;
 
-fn dispatch(
+pub(super) fn dispatch(
     state: &AppState,
     ctx: &Ctx,
     method: &Method,
@@ -207,6 +207,10 @@ fn dispatch(
         ["sobjects", object, "describe"] if get => describe(state, ctx, object, headers),
         ["sobjects", object, "updated"] if get => updated(ctx, object, params, false),
         ["sobjects", object, "deleted"] if get => updated(ctx, object, params, true),
+        ["sobjects", object, field, value] => {
+            let index = object_index(ctx, object)?;
+            super::upsert::by_external_id(ctx, method, index, field, value, body)
+        }
         ["sobjects", object, id] => {
             let index = object_index(ctx, object)?;
             match *method {
@@ -225,6 +229,19 @@ fn dispatch(
         }
         ["tooling", "query"] if get => query::tooling(ctx, params),
         ["parameterizedSearch"] if get => super::search::parameterized(state, ctx, params),
+        ["search"] if get => super::search::sosl(state, ctx, params),
+        ["recent"] if get => recent(ctx, params),
+        ["composite"] if get => Ok(json_response(
+            StatusCode::OK,
+            &super::composite::resources(&ctx.version),
+        )),
+        ["composite"] if *method == Method::POST => super::composite::composite(state, ctx, body),
+        ["composite", "batch"] if *method == Method::POST => {
+            super::composite::batch(state, ctx, body)
+        }
+        ["composite", "sobjects", rest @ ..] => {
+            super::composite::collections(ctx, method, rest, params, body)
+        }
         _ if !get && !path.is_empty() && known_resource(path) => {
             Err(vec![ApiError::method_not_allowed(method.as_str())])
         }
@@ -235,7 +252,17 @@ fn dispatch(
 fn known_resource(path: &[&str]) -> bool {
     matches!(
         path.first().copied(),
-        Some("sobjects" | "query" | "queryAll" | "limits" | "tooling" | "parameterizedSearch")
+        Some(
+            "sobjects"
+                | "query"
+                | "queryAll"
+                | "limits"
+                | "tooling"
+                | "parameterizedSearch"
+                | "search"
+                | "composite"
+                | "recent"
+        )
     )
 }
 
@@ -329,6 +356,51 @@ fn basic_info(ctx: &Ctx, index: usize) -> Json {
     json!({"objectDescribe": def.global_entry(&ctx.version), "recentItems": recent})
 }
 
+/// `/recent`: the caller's recently viewed records. The emulator does not track views; it
+/// answers with the records the caller last modified, newest first, as `{attributes, Id,
+/// Name}` like Salesforce's recent items.
+fn recent(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
+    const MAX: usize = 200;
+    let limit = match param(params, "limit") {
+        Some(text) => text.trim().parse::<usize>().map_err(|_| {
+            vec![ApiError::bad_request(
+                "INVALID_QUERY_PARAMETER_VALUE",
+                format!("limit must be a whole number from 1 to {MAX}, not '{text}'"),
+            )]
+        })?,
+        None => MAX,
+    }
+    .clamp(1, MAX);
+    let mut touched: Vec<(DateTime<Utc>, Json)> = Vec::new();
+    for (index, def) in ctx.org.schema.objects.iter().enumerate() {
+        let (Some(by), Some(at), Some(name)) = (
+            def.field_index("LastModifiedById"),
+            def.field_index("LastModifiedDate"),
+            def.field_index("Name"),
+        ) else {
+            continue;
+        };
+        for record in &ctx.tables.table(index).rows {
+            if record.deleted_at.is_some()
+                || record.values.get(by).and_then(Value::as_str)
+                    != Some(ctx.access.user_id.as_str())
+                || !ctx.org.can_read(&ctx.access, def, record)
+            {
+                continue;
+            }
+            if let Some(Value::DateTime(when)) = record.values.get(at) {
+                touched.push((
+                    *when,
+                    record_json(def, record, &ctx.version, [0, name].into_iter()),
+                ));
+            }
+        }
+    }
+    touched.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let items: Vec<Json> = touched.into_iter().take(limit).map(|(_, j)| j).collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(items)))
+}
+
 fn http_date(dt: &DateTime<Utc>) -> String {
     dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
@@ -404,7 +476,7 @@ fn record_types_of(ctx: &Ctx, object: &str) -> Vec<RecordTypeRow> {
         .collect()
 }
 
-fn parse_body(body: &Bytes) -> Result<Map<String, Json>, Vec<ApiError>> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Map<String, Json>, Vec<ApiError>> {
     match serde_json::from_slice::<Json>(body) {
         Ok(Json::Object(map)) => Ok(map),
         Ok(_) => Err(vec![ApiError::bad_request(
@@ -424,11 +496,19 @@ fn parse_body(body: &Bytes) -> Result<Map<String, Json>, Vec<ApiError>> {
 
 fn create(ctx: &Ctx, index: usize, body: &Bytes) -> Outcome {
     let fields = parse_body(body)?;
-    let id = ctx.org.create(&ctx.access, index, &fields)?;
-    Ok(json_response(
+    let id = ctx.write(|tables| ctx.org.create_in(tables, &ctx.access, index, &fields))?;
+    let mut response = json_response(
         StatusCode::CREATED,
         &json!({"id": id, "success": true, "errors": []}),
-    ))
+    );
+    let location = format!(
+        "/services/data/v{}/sobjects/{}/{id}",
+        ctx.version, ctx.org.schema.objects[index].name
+    );
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
 }
 
 /// The record behind an id segment: 404 `NOT_FOUND` for a well-formed id that is not there
@@ -496,13 +576,13 @@ fn get_record(ctx: &Ctx, index: usize, id: &str, params: &[(String, String)]) ->
 fn update(ctx: &Ctx, index: usize, id: &str, body: &Bytes) -> Outcome {
     let (id, _) = resolve_id(ctx, index, id)?;
     let fields = parse_body(body)?;
-    ctx.org.update(&ctx.access, index, &id, &fields)?;
+    ctx.write(|tables| ctx.org.update_in(tables, &ctx.access, index, &id, &fields))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn delete(ctx: &Ctx, index: usize, id: &str) -> Outcome {
     let (id, _) = resolve_id(ctx, index, id)?;
-    ctx.org.delete(&ctx.access, index, &id)?;
+    ctx.write(|tables| ctx.org.delete_in(tables, &ctx.access, index, &id))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

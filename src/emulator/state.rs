@@ -115,6 +115,27 @@ pub struct Ctx {
     pub access: Arc<UserAccess>,
     /// The request's API version, as `"62.0"`.
     pub version: String,
+    /// Set inside a composite transaction: writes go to these working tables, which the
+    /// composite publishes (or drops) as a whole.
+    pub transaction: Option<Arc<Mutex<Tables>>>,
+}
+
+impl Ctx {
+    /// Runs one write for this caller: inside the open composite transaction if there is
+    /// one, else as a transaction of its own.
+    pub fn write<R, E>(&self, work: impl FnOnce(&mut Tables) -> Result<R, E>) -> Result<R, E> {
+        match &self.transaction {
+            Some(working) => {
+                let mut working = working.lock().unwrap_or_else(|p| p.into_inner());
+                // A failed write must leave the transaction's tables as they were.
+                let mut copy = Tables::clone(&working);
+                let out = work(&mut copy)?;
+                *working = copy;
+                Ok(out)
+            }
+            None => self.org.transaction(work),
+        }
+    }
 }
 
 /// Random URL-safe token text.
@@ -265,6 +286,7 @@ impl AppState {
             tables,
             access,
             version: version.to_string(),
+            transaction: None,
         })
     }
 

@@ -26,4 +26,11 @@ status = sf.Lead.update(created["id"], {"Company": "Simple Salesforce Inc"})
 out["update"] = {"status": status}
 record = sf.Lead.get(created["id"])
 out["get"] = {"Company": record["Company"], "type": record["attributes"]["type"]}
+found = sf.search("FIND {Interop} IN NAME FIELDS RETURNING Lead(Id, Company)")
+out["search"] = {
+    "ids": [r["Id"] for r in found["searchRecords"]],
+    "companies": [r["Company"] for r in found["searchRecords"]],
+}
+quick = sf.quick_search("Interop")
+out["quick_search"] = {"types": sorted({r["attributes"]["type"] for r in quick["searchRecords"]})}
 print(json.dumps(out))
