@@ -5,6 +5,7 @@
 //! [`crate::salesforce::SalesforceClient`], never through HTTP.
 
 pub mod cli;
+mod confirm;
 pub mod cursor;
 pub mod describe_view;
 pub mod error;
