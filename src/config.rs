@@ -15,6 +15,9 @@
 //! project_id = "..."
 //! signing_key_file = "/etc/sfmcp/paragon-signing-key.pem"
 //! user_id = "customer-42"
+//!
+//! [policy]
+//! confirm_writes = true  # a person confirms every create and update (also --confirm-writes)
 //! ```
 //!
 //! Other sections belong to other parts of sfmcp and are ignored here; unknown keys inside
@@ -177,6 +180,16 @@ struct FileSettings {
     salesforce: FileSalesforce,
     #[serde(default)]
     paragon: FileParagon,
+    #[serde(default)]
+    policy: FilePolicy,
+}
+
+/// What tools may do, from the file. A key here can only make the server stricter than its
+/// flags and environment say.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePolicy {
+    confirm_writes: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +266,16 @@ impl ConnectionSettings {
         self.usage_ceiling_percent = self.usage_ceiling_percent.or(s.usage_ceiling_percent);
         self.request_timeout_secs = self.request_timeout_secs.or(s.request_timeout_secs);
         Ok(self)
+    }
+
+    /// Whether the `--config` file asks a person to confirm every write (`[policy]
+    /// confirm_writes = true`). The flag and `SF_CONFIRM_WRITES` turn it on as well; nothing
+    /// turns off what another source turned on, since it is a safety switch.
+    pub fn confirm_writes_in_file(&self) -> Result<bool, ConfigError> {
+        let Some(path) = present_path(self.config_file.clone()) else {
+            return Ok(false);
+        };
+        Ok(read_file(&path)?.policy.confirm_writes.unwrap_or(false))
     }
 
     /// The client's options from the usage and timeout settings (file included).
@@ -573,4 +596,40 @@ fn parse_url(setting: &'static str, value: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_with_file(text: &str) -> (tempfile::TempDir, ConnectionSettings) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("sfmcp.toml");
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write: {e}"));
+        let settings = ConnectionSettings {
+            config_file: Some(path),
+            ..ConnectionSettings::default()
+        };
+        (dir, settings)
+    }
+
+    #[test]
+    fn confirm_writes_comes_from_the_policy_section() {
+        let (_dir, on) = settings_with_file("[policy]\nconfirm_writes = true\n");
+        assert_eq!(on.confirm_writes_in_file(), Ok(true));
+        let (_dir, off) = settings_with_file("[salesforce]\napi_version = \"62.0\"\n");
+        assert_eq!(off.confirm_writes_in_file(), Ok(false));
+        assert_eq!(
+            ConnectionSettings::default().confirm_writes_in_file(),
+            Ok(false)
+        );
+        let (_dir, typo) = settings_with_file("[policy]\nconfirm_write = true\n");
+        let error = typo.confirm_writes_in_file().err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("confirm_write")),
+            "{error:?}"
+        );
+    }
 }

@@ -47,6 +47,11 @@ pub struct PolicyArgs {
         value_name = "BASE64"
     )]
     pub cursor_key: Option<String>,
+    /// Ask the person to confirm every create and update before it is sent (through the MCP
+    /// client: an input-required result, or elicitation); clients that can ask nobody get
+    /// the preview and a refusal. Also `[policy] confirm_writes = true` in the --config file.
+    #[arg(long, env = "SF_CONFIRM_WRITES")]
+    pub confirm_writes: bool,
 }
 
 impl PolicyArgs {
@@ -62,7 +67,17 @@ impl PolicyArgs {
             allow_objects: clean(&self.allow_objects),
             deny_fields: clean(&self.deny_fields),
             max_rows: self.max_rows,
+            confirm_writes: self.confirm_writes,
         }
+    }
+
+    /// The policy with what the `--config` file adds to it (`[policy] confirm_writes`).
+    pub fn policy_with_file(&self, connection: &ConnectionSettings) -> Result<Policy, String> {
+        let mut policy = self.policy();
+        policy.confirm_writes |= connection
+            .confirm_writes_in_file()
+            .map_err(|e| e.to_string())?;
+        Ok(policy)
     }
 
     pub fn cursor_key(&self) -> Result<CursorKey, String> {
@@ -106,14 +121,20 @@ pub struct CallArgs {
 /// Salesforce yet: connecting happens on the first tool call, so a server with an unreachable
 /// org still starts and every tool explains what to fix.
 pub fn server_state(
-    connection: &ConnectionSettings,
+    connection_settings: &ConnectionSettings,
     policy: &PolicyArgs,
 ) -> Result<Arc<ServerState>, String> {
-    let options = connection.client_options().map_err(|e| e.to_string())?;
-    let connection = connection.resolve().map_err(|e| e.to_string())?;
+    let options = connection_settings
+        .client_options()
+        .map_err(|e| e.to_string())?;
+    let connection = connection_settings.resolve().map_err(|e| e.to_string())?;
     let context = ClientContext::new(options).map_err(|e| e.to_string())?;
     let client = SalesforceClient::new(context, connection).map_err(|e| e.to_string())?;
-    single_org_state(client, policy)
+    Ok(Arc::new(ServerState {
+        connections: Connections::Single(client),
+        policy: policy.policy_with_file(connection_settings)?,
+        cursor_key: policy.cursor_key()?,
+    }))
 }
 
 /// The state of a server that serves one org to every request.

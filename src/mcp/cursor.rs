@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Salesforce drops an idle query locator after about 15 minutes; a cursor lives as long.
@@ -138,17 +139,38 @@ impl CursorKey {
     }
 
     pub fn seal(&self, state: &CursorState) -> String {
+        self.seal_value(ASSOCIATED_DATA, state)
+    }
+
+    /// Opens a cursor for `tenant` at time `now` (Unix seconds).
+    pub fn open(&self, cursor: &str, tenant: &str, now: i64) -> Result<CursorState, CursorError> {
+        let mut state: CursorState = self
+            .open_value(ASSOCIATED_DATA, cursor)
+            .ok_or(CursorError::Invalid)?;
+        if state.tenant != tenant_digest::digest(tenant) {
+            return Err(CursorError::WrongTenant);
+        }
+        state.tenant = tenant.to_string();
+        if now >= state.expires_at {
+            return Err(CursorError::Expired);
+        }
+        Ok(state)
+    }
+
+    /// Seals any small value for the client to carry and hand back; `purpose` binds it to
+    /// one use, so a value sealed for one purpose never opens as another.
+    pub(crate) fn seal_value<T: Serialize>(&self, purpose: &[u8], value: &T) -> String {
         let cipher = ChaCha20Poly1305::new(&self.0);
         let nonce_bytes: [u8; NONCE_LEN] = rand::random();
         let nonce = Nonce::from(nonce_bytes);
         // Serializing a plain struct of strings and numbers cannot fail.
-        let plaintext = serde_json::to_vec(state).unwrap_or_default();
+        let plaintext = serde_json::to_vec(value).unwrap_or_default();
         let sealed = cipher
             .encrypt(
                 &nonce,
                 Payload {
                     msg: &plaintext,
-                    aad: ASSOCIATED_DATA,
+                    aad: purpose,
                 },
             )
             .unwrap_or_default();
@@ -158,35 +180,25 @@ impl CursorKey {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Opens a cursor for `tenant` at time `now` (Unix seconds).
-    pub fn open(&self, cursor: &str, tenant: &str, now: i64) -> Result<CursorState, CursorError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(cursor.trim())
-            .map_err(|_| CursorError::Invalid)?;
+    /// The value [`Self::seal_value`] sealed for `purpose`, or `None` when `text` is not one
+    /// (altered, sealed with another key or for another purpose, or not ours at all).
+    pub(crate) fn open_value<T: DeserializeOwned>(&self, purpose: &[u8], text: &str) -> Option<T> {
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
         if bytes.len() <= NONCE_LEN {
-            return Err(CursorError::Invalid);
+            return None;
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let nonce_bytes: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CursorError::Invalid)?;
+        let nonce_bytes: [u8; NONCE_LEN] = nonce.try_into().ok()?;
         let plaintext = ChaCha20Poly1305::new(&self.0)
             .decrypt(
                 &Nonce::from(nonce_bytes),
                 Payload {
                     msg: sealed,
-                    aad: ASSOCIATED_DATA,
+                    aad: purpose,
                 },
             )
-            .map_err(|_| CursorError::Invalid)?;
-        let mut state: CursorState =
-            serde_json::from_slice(&plaintext).map_err(|_| CursorError::Invalid)?;
-        if state.tenant != tenant_digest::digest(tenant) {
-            return Err(CursorError::WrongTenant);
-        }
-        state.tenant = tenant.to_string();
-        if now >= state.expires_at {
-            return Err(CursorError::Expired);
-        }
-        Ok(state)
+            .ok()?;
+        serde_json::from_slice(&plaintext).ok()
     }
 }
 

@@ -191,7 +191,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
     let connections = connections(&args.connection, http, &context)?;
     let state = Arc::new(ServerState {
         connections,
-        policy: args.policy.policy(),
+        policy: args.policy.policy_with_file(&args.connection)?,
         cursor_key: args.policy.cursor_key()?,
     });
     let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]
@@ -487,6 +487,7 @@ mod tests {
                 deny_fields: Vec::new(),
                 max_rows: 200,
                 cursor_key: None,
+                confirm_writes: false,
             },
             http,
         }

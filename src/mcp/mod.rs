@@ -6,6 +6,7 @@
 
 mod audit;
 pub mod cli;
+mod confirm;
 pub mod cursor;
 pub mod describe_view;
 pub mod error;

@@ -2,8 +2,10 @@
 //! call, results paged to fit a model's context, children kept with their parents.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock};
-use rmcp::service::RequestContext;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken};
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,6 +19,7 @@ use crate::salesforce::{
     ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
     SearchObject,
 };
+use crate::soql::error::ErrorCode;
 use crate::soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use crate::soql::{self, ast};
 
@@ -76,6 +79,47 @@ struct Gathered {
     records: Vec<Value>,
     /// A locator for the next rows, when some remain.
     next: Option<String>,
+    /// Any locator of this query, which [`relocate`] can point at any of its rows.
+    locator: Option<String>,
+}
+
+/// Progress for a client that asked for it (a `progressToken` on the call): one notification
+/// before each further page is fetched, so single-page answers cost nothing extra.
+struct Progress {
+    token: Option<ProgressToken>,
+    peer: Peer<RoleServer>,
+    /// Rows (parents and children) fetched so far; progress must only grow.
+    fetched: AtomicU64,
+}
+
+impl Progress {
+    fn of(context: &RequestContext<RoleServer>) -> Progress {
+        Progress {
+            token: context.meta.get_progress_token(),
+            peer: context.peer.clone(),
+            fetched: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `rows` just fetched and tells the client, `total` being what the answer will
+    /// hold when it is known.
+    async fn fetched(&self, rows: usize, total: Option<u64>, what: &str) {
+        let fetched = self.fetched.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
+        let Some(token) = &self.token else {
+            return;
+        };
+        let message = match total {
+            Some(total) => format!("{fetched} of {total} rows fetched; fetching more {what}"),
+            None => format!("{fetched} rows fetched; fetching more {what}"),
+        };
+        let mut param =
+            ProgressNotificationParam::new(token.clone(), fetched as f64).with_message(message);
+        if let Some(total) = total {
+            param = param.with_total(total.max(fetched) as f64);
+        }
+        // A client that stopped listening is no reason to fail the query.
+        let _ = self.peer.notify_progress(param).await;
+    }
 }
 
 #[tool_router(router = query_router, vis = "pub(crate)")]
@@ -148,7 +192,8 @@ impl SfServer {
                 },
             )
             .await?;
-        let gathered = self.gather(&client, first, 0, max_rows).await?;
+        let progress = Progress::of(context);
+        let gathered = self.gather(&client, first, 0, max_rows, &progress).await?;
         self.answer(&client, gathered, 0, max_rows, shape).await
     }
 
@@ -167,7 +212,11 @@ impl SfServer {
         let page = client
             .query_more(&state.locator, Some(batch_size(max_rows)))
             .await?;
-        let gathered = self.gather(&client, page, state.served, max_rows).await?;
+        let progress = Progress::of(context);
+        let mut gathered = self
+            .gather(&client, page, state.served, max_rows, &progress)
+            .await?;
+        gathered.locator.get_or_insert(state.locator);
         let shape = Shape {
             object: state.object,
             child_relationships: state.child_relationships,
@@ -184,8 +233,13 @@ impl SfServer {
         mut page: QueryResult,
         already_served: u64,
         max_rows: u32,
+        progress: &Progress,
     ) -> Result<Gathered, ToolError> {
         let total_size = page.total_size;
+        let mut locator = page.next_records_url.clone();
+        let answer_rows = total_size
+            .saturating_sub(already_served)
+            .min(u64::from(max_rows));
         let mut records = Vec::new();
         loop {
             let page_len = page.records.len();
@@ -202,7 +256,9 @@ impl SfServer {
                     .and_then(|url| relocate(url, served))
                 {
                     records.extend(page.records.drain(..room));
-                    return self.finish(client, total_size, records, Some(next)).await;
+                    return self
+                        .finish(client, total_size, records, Some(next), locator, progress)
+                        .await;
                 }
             }
             records.append(&mut page.records);
@@ -211,12 +267,20 @@ impl SfServer {
                     if page_len == 0 {
                         return Err(stalled_paging());
                     }
+                    progress.fetched(page_len, Some(answer_rows), "rows").await;
                     page = client.query_more(&next, Some(batch_size(max_rows))).await?;
+                    locator = page.next_records_url.clone().or(Some(next));
                 }
                 Some(next) if !page.done => {
-                    return self.finish(client, total_size, records, Some(next)).await;
+                    return self
+                        .finish(client, total_size, records, Some(next), locator, progress)
+                        .await;
                 }
-                _ => return self.finish(client, total_size, records, None).await,
+                _ => {
+                    return self
+                        .finish(client, total_size, records, None, locator, progress)
+                        .await;
+                }
             }
         }
     }
@@ -227,11 +291,14 @@ impl SfServer {
         total_size: u64,
         mut records: Vec<Value>,
         next: Option<String>,
+        locator: Option<String>,
+        progress: &Progress,
     ) -> Result<Gathered, ToolError> {
-        complete_children(client, &mut records).await?;
+        complete_children(client, &mut records, progress).await?;
         Ok(Gathered {
             total_size,
             records,
+            locator: locator.or_else(|| next.clone()),
             next,
         })
     }
@@ -239,12 +306,41 @@ impl SfServer {
     async fn answer(
         &self,
         client: &SalesforceClient,
-        gathered: Gathered,
+        mut gathered: Gathered,
         served_before: u64,
         max_rows: u32,
         shape: Shape,
     ) -> Result<CallToolResult, ToolError> {
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let table = render::table(
+            &gathered.records,
+            &shape.child_relationships,
+            render::MAX_TEXT_BYTES,
+        );
+        // Rows that do not fit the text budget are left for the next call when Salesforce
+        // can continue there, so the model loses none of them.
+        let mut unshown_note = None;
+        if table.rows_shown < gathered.records.len() {
+            let first_unshown = served_before + table.rows_shown as u64;
+            match gathered
+                .locator
+                .as_deref()
+                .and_then(|l| relocate(l, first_unshown))
+            {
+                Some(next) => {
+                    gathered.records.truncate(table.rows_shown);
+                    gathered.next = Some(next);
+                }
+                None => {
+                    unshown_note = Some(format!(
+                        "text stops after {} of the {} rows returned, to stay within {} KB; the structured content has them all. For the rest as text, query them with fewer or shorter fields, or with a WHERE clause that skips the rows shown\n",
+                        table.rows_shown,
+                        gathered.records.len(),
+                        render::MAX_TEXT_BYTES / 1024
+                    ));
+                }
+            }
+        }
         let returned = gathered.records.len() as u64;
         let served = served_before + returned;
         let cursor = gathered.next.as_ref().map(|locator| {
@@ -274,10 +370,10 @@ impl SfServer {
         if let Some(template) = &template {
             text.push_str(&format!("record URL: {template}\n"));
         }
-        text.push_str(&render::table(
-            &gathered.records,
-            &shape.child_relationships,
-        ));
+        text.push_str(&table.text);
+        if let Some(note) = unshown_note {
+            text.push_str(&note);
+        }
         if let Some(cursor) = &cursor {
             text.push_str(&format!(
                 "more rows remain: call query_more with cursor {cursor}\n"
@@ -355,7 +451,14 @@ impl SfServer {
         let mut records = Vec::new();
         for (object, rows) in by_type {
             text_out.push_str(&format!("{object}:\n"));
-            text_out.push_str(&render::table(&rows, &[]));
+            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
+            text_out.push_str(&table.text);
+            if table.rows_shown < rows.len() {
+                text_out.push_str(&format!(
+                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
+                    rows.len() - table.rows_shown
+                ));
+            }
             records.extend(rows.into_iter().map(|r| with_url(r, &links)));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
@@ -421,9 +524,18 @@ async fn validate_with_describes(
         match validate(query, &schema) {
             Ok(validated) => return Ok(validated),
             Err(ValidateError::Invalid(error)) => {
-                return Err(ToolError::Soql {
-                    rendered: error.render(text),
-                });
+                let mut rendered = error.render(text);
+                if error.code == ErrorCode::InvalidField
+                    && error.message.starts_with("No such column")
+                {
+                    // Describe shows only what this user may see: a field that exists in
+                    // the org can be missing because field-level security hides it.
+                    rendered.push_str(&format!(
+                        "\nNext step: describe_object {} lists the fields the connected user can see. A field that exists in the org but not there is hidden from this user by field-level security; an administrator can grant read access in their profile or a permission set.",
+                        query.from.object.dotted()
+                    ));
+                }
+                return Err(ToolError::Soql { rendered });
             }
             Err(ValidateError::NeedsDescribe(object)) => {
                 client.describe(&object).await?;
@@ -440,6 +552,7 @@ async fn validate_with_describes(
 async fn complete_children(
     client: &SalesforceClient,
     records: &mut [Value],
+    progress: &Progress,
 ) -> Result<(), ToolError> {
     for record in records.iter_mut() {
         let Some(fields) = record.as_object_mut() else {
@@ -452,6 +565,7 @@ async fn complete_children(
             if !child.contains_key("records") || child.get("done") != Some(&Value::Bool(false)) {
                 continue;
             }
+            let mut counted = 0;
             let mut next = child
                 .get("nextRecordsUrl")
                 .and_then(Value::as_str)
@@ -464,6 +578,8 @@ async fn complete_children(
                 if count >= MAX_CHILD_ROWS {
                     break;
                 }
+                progress.fetched(count - counted, None, "child rows").await;
+                counted = count;
                 let page = client.query_more(&url, None).await?;
                 if page.records.is_empty() && !page.done {
                     return Err(stalled_paging());

@@ -2,19 +2,26 @@
 //! describe before anything is sent, can be previewed with `dry_run`, and are never retried
 //! blindly. There is no delete.
 
+use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::confirm::{self, Decision, PendingWrite, Round};
 use super::error::ToolError;
 use super::query::with_url;
+use super::render;
 use super::server::SfServer;
 use super::write_check::{self, WriteKind};
 use crate::salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
+
+/// A field value longer than this is cut in `get_record`'s text (long text areas run to
+/// 131,072 characters); the structured content keeps it whole.
+const MAX_VALUE_CHARS: usize = 4_000;
 
 /// Ids one `record_url` call converts at most.
 const MAX_URL_IDS: usize = 200;
@@ -71,11 +78,17 @@ impl SfServer {
     async fn create_record(
         &self,
         Parameters(args): Parameters<CreateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_create(args, &context)
+    ) -> CallToolResponse {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        self.run_create(args, round, &context)
             .await
-            .unwrap_or_else(ToolError::into_result)
+            .unwrap_or_else(|e| e.into_result().into())
     }
 
     /// Update a record; returns before/after values; dry_run previews.
@@ -83,11 +96,17 @@ impl SfServer {
     async fn update_record(
         &self,
         Parameters(args): Parameters<UpdateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_update(args, &context)
+    ) -> CallToolResponse {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        self.run_update(args, round, &context)
             .await
-            .unwrap_or_else(ToolError::into_result)
+            .unwrap_or_else(|e| e.into_result().into())
     }
 
     /// Lightning URLs for record Ids.
@@ -146,10 +165,17 @@ impl SfServer {
             }
             // One line per field: a value's own line breaks must not forge field lines.
             let shown = match value {
-                Value::String(s) => s.replace('\r', "\\r").replace('\n', "\\n"),
-                other => other.to_string(),
+                Value::String(s) => {
+                    render::clip(&s.replace('\r', "\\r").replace('\n', "\\n"), MAX_VALUE_CHARS)
+                }
+                other => render::clip(&other.to_string(), MAX_VALUE_CHARS),
             };
-            text.push_str(&format!("{name}: {shown}\n"));
+            let line = format!("{name}: {shown}\n");
+            if text.len() + line.len() > render::MAX_TEXT_BYTES {
+                text.push_str("…more fields not shown as text (the structured content has them all); ask for fewer with fields\n");
+                break;
+            }
+            text.push_str(&line);
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(with_url(Value::Object(record), &links));
@@ -159,8 +185,9 @@ impl SfServer {
     async fn run_create(
         &self,
         args: CreateRecordArgs,
+        round: Round,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
+    ) -> Result<CallToolResponse, ToolError> {
         self.check_writable(&args.object, &args.fields)?;
         let client = self.client(context)?;
         let schema = client.describe(args.object.trim()).await?;
@@ -168,7 +195,17 @@ impl SfServer {
             .map_err(ToolError::Write)?;
         let object = schema.name.clone();
         if args.dry_run.unwrap_or(false) {
-            return Ok(preview("POST", &object, None, &fields));
+            return Ok(preview("POST", &object, None, &fields).into());
+        }
+        let write = PendingWrite {
+            method: "POST",
+            object: &object,
+            id: None,
+            fields: &fields,
+            before: None,
+        };
+        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+            return Ok(stop);
         }
         let created = client.create(&object, &fields).await?;
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
@@ -185,14 +222,15 @@ impl SfServer {
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(structured);
-        Ok(result)
+        Ok(result.into())
     }
 
     async fn run_update(
         &self,
         args: UpdateRecordArgs,
+        round: Round,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
+    ) -> Result<CallToolResponse, ToolError> {
         self.check_writable(&args.object, &args.fields)?;
         let id = parse_id(&args.id)?;
         let client = self.client(context)?;
@@ -209,10 +247,20 @@ impl SfServer {
             .map_err(ToolError::Write)?;
         let object = schema.name.clone();
         if args.dry_run.unwrap_or(false) {
-            return Ok(preview("PATCH", &object, Some(&id), &fields));
+            return Ok(preview("PATCH", &object, Some(&id), &fields).into());
         }
         let names: Vec<String> = fields.keys().cloned().collect();
         let before = client.get_record(&object, &id, Some(&names)).await?;
+        let write = PendingWrite {
+            method: "PATCH",
+            object: &object,
+            id: Some(&id),
+            fields: &fields,
+            before: Some(&before),
+        };
+        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+            return Ok(stop);
+        }
         client.update(&object, &id, &fields).await?;
         // Read back: triggers, formulas and normalization decide what was really stored.
         let after = client.get_record(&object, &id, Some(&names)).await?;
@@ -231,7 +279,35 @@ impl SfServer {
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(json!({ "id": id.as_str(), "changes": changes }));
-        Ok(result)
+        Ok(result.into())
+    }
+
+    /// With `confirm_writes` on: `None` once the person approved `write`, otherwise what to
+    /// answer instead of sending (their refusal, or the question for the client to ask).
+    async fn confirmation(
+        &self,
+        client: &SalesforceClient,
+        write: &PendingWrite<'_>,
+        round: Round,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<CallToolResponse>, ToolError> {
+        if !self.policy().confirm_writes {
+            return Ok(None);
+        }
+        let tenant = client.tenant();
+        let decision = confirm::confirm(
+            &self.state.cursor_key,
+            tenant.as_str(),
+            write,
+            round,
+            context,
+        )
+        .await?;
+        Ok(match decision {
+            Decision::Approved => None,
+            Decision::NotSent(result) => Some(result.into()),
+            Decision::Ask(question) => Some(question.into()),
+        })
     }
 
     async fn run_record_url(

@@ -7,35 +7,91 @@ use serde_json::{Map, Value};
 /// A cell longer than this is cut in the text (the structured content keeps it whole).
 const MAX_CELL_CHARS: usize = 160;
 
-/// Renders records (Salesforce's query JSON, `attributes` included) as a table.
+/// The text of one answer stays under this many bytes (about 16k tokens), whatever the rows
+/// hold: wide rows and many children end the table early instead of flooding the context.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// A rendered table and how many of the records it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub text: String,
+    /// Records shown, from the first; the rest did not fit the byte budget.
+    pub rows_shown: usize,
+}
+
+/// Renders records (Salesforce's query JSON, `attributes` included) as a table of at most
+/// `budget` bytes: whole rows (with their children) while they fit, and always at least the
+/// header and, cut to fit, the first row.
 ///
 /// `child_relationships` names the child subqueries of the query (`Contacts`): their values
 /// are nested query results, or `null` when a record has no children.
-pub fn table(records: &[Value], child_relationships: &[String]) -> String {
+pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -> Table {
     let columns = columns(records, child_relationships);
     let mut out = String::new();
     if columns.is_empty() {
-        return out;
+        return Table {
+            text: out,
+            rows_shown: records.len(),
+        };
     }
     out.push_str(&columns.join(" | "));
     out.push('\n');
+    let mut rows_shown = 0;
     for record in records {
         let Some(fields) = record.as_object() else {
+            rows_shown += 1;
             continue;
         };
         let cells: Vec<String> = columns.iter().map(|c| cell(fields, c)).collect();
-        out.push_str(cells.join(" | ").trim_end());
-        out.push('\n');
+        let mut row = cells.join(" | ").trim_end().to_string();
+        row.push('\n');
         for relationship in child_relationships {
             if let Some(children) = child_result(fields, relationship) {
-                render_children(&mut out, relationship, children);
+                render_children(&mut row, relationship, children, budget / 2);
             }
         }
+        if out.len() + row.len() > budget {
+            if rows_shown == 0 {
+                let room = budget.saturating_sub(out.len());
+                out.push_str(cut_to(&row, room));
+                out.push_str("…[row cut]\n");
+                rows_shown = 1;
+            }
+            break;
+        }
+        out.push_str(&row);
+        rows_shown += 1;
     }
-    out
+    Table {
+        text: out,
+        rows_shown,
+    }
 }
 
-fn render_children(out: &mut String, relationship: &str, result: &Map<String, Value>) {
+/// A field value for one-record views (`get_record`): at most `max_chars` characters, with a
+/// note of how many more there are.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…[+{} chars]", &text[..end], text[end..].chars().count()),
+    }
+}
+
+/// The longest prefix of `text` within `bytes`, on a character boundary.
+fn cut_to(text: &str, bytes: usize) -> &str {
+    let mut end = bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn render_children(
+    out: &mut String,
+    relationship: &str,
+    result: &Map<String, Value>,
+    budget: usize,
+) {
     let records = result
         .get("records")
         .and_then(Value::as_array)
@@ -45,8 +101,8 @@ fn render_children(out: &mut String, relationship: &str, result: &Map<String, Va
         .get("totalSize")
         .and_then(Value::as_u64)
         .unwrap_or(records.len() as u64);
-    let nested = table(records, &[]);
-    let mut lines = nested.lines();
+    let nested = table(records, &[], budget);
+    let mut lines = nested.text.lines();
     let header = lines.next().unwrap_or_default();
     let count = if total == records.len() as u64 {
         format!("{total}")
@@ -58,6 +114,12 @@ fn render_children(out: &mut String, relationship: &str, result: &Map<String, Va
         out.push_str("    ");
         out.push_str(line);
         out.push('\n');
+    }
+    if nested.rows_shown < records.len() {
+        out.push_str(&format!(
+            "    …{} more {relationship} rows not shown as text\n",
+            records.len() - nested.rows_shown
+        ));
     }
 }
 
@@ -219,7 +281,7 @@ mod tests {
                 json!({"Id": "003B", "Account": record("Account", json!({"Name": "Acme", "Owner": record("User", json!({"Name": "Jo"}))})), "LastName": "Jones"}),
             ),
         ];
-        let text = table(&records, &[]);
+        let text = table(&records, &[], MAX_TEXT_BYTES).text;
         assert_eq!(
             text,
             "Id | Account.Name | Account.Owner.Name | LastName\n003A |  |  | Smith\n003B | Acme | Jo | Jones\n"
@@ -238,7 +300,7 @@ mod tests {
             ),
             record("Account", json!({"Name": "Beta", "Contacts": null})),
         ];
-        let text = table(&records, &["Contacts".to_string()]);
+        let text = table(&records, &["Contacts".to_string()], MAX_TEXT_BYTES).text;
         assert_eq!(
             text,
             "Name\nAcme\n  Contacts (2 of 3): LastName\n    Smith\n    Jones\nBeta\n"
@@ -252,7 +314,7 @@ mod tests {
             "Case",
             json!({"Subject": "a|b\nc", "Description": long, "IsClosed": false, "Amount": 12.5}),
         )];
-        let text = table(&records, &[]);
+        let text = table(&records, &[], MAX_TEXT_BYTES).text;
         let row = text.lines().nth(1).expect("one row");
         assert!(row.starts_with("a\\|b\\nc | "), "{row}");
         assert!(row.contains("…[+40 chars] | false | 12.5"), "{row}");
@@ -264,8 +326,61 @@ mod tests {
             json!({"attributes": {"type": "AggregateResult"}, "StageName": "Won", "total": 3, "expr1": 1200.0}),
         ];
         assert_eq!(
-            table(&records, &[]),
+            table(&records, &[], MAX_TEXT_BYTES).text,
             "StageName | total | expr1\nWon | 3 | 1200.0\n"
         );
+    }
+
+    #[test]
+    fn wide_rows_end_the_table_within_the_byte_budget() {
+        // 40 columns of 160+ characters: about 6.5 KB a row.
+        let wide: Map<String, Value> = (0..40)
+            .map(|i| (format!("Field{i:02}__c"), json!("é".repeat(300))))
+            .collect();
+        let records: Vec<Value> = (0..50)
+            .map(|_| record("Case", Value::Object(wide.clone())))
+            .collect();
+        let rendered = table(&records, &[], 20_000);
+        assert!(rendered.text.len() <= 20_000, "{}", rendered.text.len());
+        let row_bytes = rendered.text.lines().nth(1).map_or(0, |l| l.len() + 1);
+        let header_bytes = rendered.text.lines().next().map_or(0, |l| l.len() + 1);
+        assert_eq!(rendered.rows_shown, (20_000 - header_bytes) / row_bytes);
+        assert_eq!(rendered.text.lines().count(), rendered.rows_shown + 1);
+
+        // A single row wider than the budget is cut, marked, and counted as shown.
+        let one = table(&records[..1], &[], 1_000);
+        assert!(
+            one.text.len() <= 1_000 + "…[row cut]\n".len(),
+            "{}",
+            one.text.len()
+        );
+        assert!(one.text.ends_with("…[row cut]\n"));
+        assert_eq!(one.rows_shown, 1);
+    }
+
+    #[test]
+    fn children_beyond_the_budget_are_counted_not_dropped_silently() {
+        let children: Vec<Value> = (0..400)
+            .map(|i| {
+                record(
+                    "Contact",
+                    json!({"LastName": format!("Contact number {i:04}")}),
+                )
+            })
+            .collect();
+        let records = vec![record(
+            "Account",
+            json!({"Name": "Big", "Contacts": {"totalSize": 400, "done": true, "records": children}}),
+        )];
+        let rendered = table(&records, &["Contacts".to_string()], 4_000);
+        assert!(
+            rendered
+                .text
+                .contains("more Contacts rows not shown as text"),
+            "{}",
+            rendered.text
+        );
+        assert_eq!(rendered.rows_shown, 1);
+        assert!(rendered.text.len() < 4_200, "{}", rendered.text.len());
     }
 }

@@ -35,6 +35,8 @@ pub struct Policy {
     pub deny_fields: Vec<String>,
     /// Rows one `soql_query` or `query_more` returns at most.
     pub max_rows: u32,
+    /// A person confirms each create and update before it is sent (see [`super::confirm`]).
+    pub confirm_writes: bool,
 }
 
 impl Default for Policy {
@@ -44,6 +46,7 @@ impl Default for Policy {
             allow_objects: Vec::new(),
             deny_fields: Vec::new(),
             max_rows: 200,
+            confirm_writes: false,
         }
     }
 }

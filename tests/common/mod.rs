@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::{Value, json};
 use sfmcp::emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, OrgCredentials, OrgSource, SeedFileText,
@@ -53,6 +53,17 @@ pub struct Stderr(tokio::task::JoinHandle<String>);
 /// Spawns `sfmcp serve` with exactly `env` (plus PATH) and connects rmcp's client to it.
 /// Its stderr (trace level) is kept, to check what the server wrote.
 pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, Stderr) {
+    spawn_server_as(env, args, (), ClientLifecycleMode::Initialize).await
+}
+
+/// [`spawn_server`] with a client of our own (capabilities, answers to elicitation, progress
+/// it records) and a lifecycle: `Initialize` negotiates 2025-11-25, `Discover` 2026-07-28.
+pub async fn spawn_server_as<H: ClientHandler>(
+    env: &[(&str, String)],
+    args: &[&str],
+    handler: H,
+    lifecycle: ClientLifecycleMode,
+) -> (RunningService<RoleClient, H>, Stderr) {
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
     let env: Vec<(String, String)> = env
         .iter()
@@ -78,11 +89,18 @@ pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, Std
         let _ = stderr.read_to_string(&mut out).await;
         out
     });
-    let client = ().serve(transport).await.expect("MCP session starts");
+    let client = handler
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .expect("MCP session starts");
     (client, Stderr(reader))
 }
 
-pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+pub async fn call<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    tool: &str,
+    arguments: Value,
+) -> CallToolResult {
     let arguments = arguments.as_object().cloned().unwrap_or_default();
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
@@ -127,7 +145,10 @@ pub async fn requests(emulator: &EmulatorHandle) -> Vec<Value> {
 }
 
 /// Ends the session (the server exits when stdin closes) and returns all it wrote on stderr.
-pub async fn stop(client: Client, stderr: Stderr) -> String {
+pub async fn stop<H: ClientHandler>(
+    client: RunningService<RoleClient, H>,
+    stderr: Stderr,
+) -> String {
     let _ = client.cancel().await;
     tokio::time::timeout(std::time::Duration::from_secs(10), stderr.0)
         .await
