@@ -39,7 +39,7 @@ use super::server::SfServer;
 
 use crate::salesforce::{
     ClientContext, Connection, DirectCredential, ParagonAuth, ParagonClaims, ParagonUser,
-    SalesforceClient, Secret, SigningKey, TenantKey, TenantsHeld,
+    SalesforceClient, Secret, SigningKey, TenantKey,
 };
 
 pub const PARAGON_USER_HEADER: &str = "x-paragon-user";
@@ -207,12 +207,6 @@ impl TenantClients {
         }
         lru.entries.insert(cache_key, (client.clone(), now));
         Ok(client)
-    }
-
-    /// How many tenants each per-tenant store holds (clients kept here, and the shared
-    /// context's describes, usage and concurrency slots).
-    pub fn held(&self) -> (usize, TenantsHeld) {
-        (self.len(), self.context.tenants_held())
     }
 
     fn missing_tenant(&self) -> String {
