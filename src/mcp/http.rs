@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -26,12 +27,12 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::cli::ServeArgs;
-use super::metrics::{self, Metrics};
+use super::metrics::{self, Metrics, TenantGauges};
 use super::server::{Connections, ServerState, SfServer};
-use super::tenants::{self, ParagonProject, TenantClients};
+use super::tenants::{self, CallLimiter, ParagonProject, TenantClients};
 use crate::config::ConnectionSettings;
 use crate::salesforce::{
-    ClientContext, ClientOptions, PARAGON_DEFAULT_PROXY, SalesforceClient, Secret, SigningKey,
+    ClientContext, PARAGON_DEFAULT_PROXY, SalesforceClient, Secret, SigningKey,
 };
 
 /// Browser origins always allowed: pages served from this machine.
@@ -90,6 +91,21 @@ pub struct HttpArgs {
     /// against it, and the tenant is the token's verified user.
     #[arg(long, env = "PARAGON_PUBLIC_KEY_FILE", value_name = "FILE")]
     pub paragon_public_key_file: Option<PathBuf>,
+    /// Tool calls one tenant may have running at once; more wait up to --tenant-wait-ms,
+    /// then get a tool error. Keeps one tenant from using up its org's concurrent-request
+    /// limit or this server's workers.
+    #[arg(long, env = "SFMCP_MAX_CALLS_PER_TENANT", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000), value_name = "N")]
+    pub max_calls_per_tenant: u32,
+    /// How long a tenant's call over its cap waits for a slot, in milliseconds.
+    #[arg(long, env = "SFMCP_TENANT_WAIT_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000), value_name = "MS")]
+    pub tenant_wait_ms: u64,
+    /// Tenants whose connections, describes and usage are kept; the least recently used
+    /// tenant's are dropped past this many (it reconnects on its next call).
+    #[arg(long, env = "SFMCP_MAX_TENANTS", default_value_t = tenants::DEFAULT_TENANT_CAPACITY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_tenants: u32,
 }
 
 /// Everything the HTTP server needs, checked before it binds.
@@ -100,6 +116,7 @@ struct Plan {
     tokens: Arc<CallerTokens>,
     config: StreamableHttpServerConfig,
     stateless: bool,
+    limiter: Arc<CallLimiter>,
 }
 
 /// `sfmcp serve --http ADDR`.
@@ -187,7 +204,13 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
             ));
         }
     }
-    let context = ClientContext::new(ClientOptions::default()).map_err(|e| e.to_string())?;
+    let mut options = args
+        .connection
+        .client_options()
+        .map_err(|e| e.to_string())?;
+    // One knob: a tenant's calls are capped here, and so are its requests upstream.
+    options.max_concurrent_per_tenant = http.max_calls_per_tenant.max(1) as usize;
+    let context = ClientContext::new(options).map_err(|e| e.to_string())?;
     let connections = connections(&args.connection, http, &context)?;
     let state = Arc::new(ServerState {
         connections,
@@ -218,6 +241,11 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
             .with_legacy_session_mode(false)
             .with_json_response(true);
     }
+    let limiter = Arc::new(CallLimiter::new(
+        http.max_calls_per_tenant as usize,
+        Duration::from_millis(http.tenant_wait_ms),
+        http.max_tenants as usize,
+    ));
     Ok(Plan {
         addr,
         state,
@@ -225,6 +253,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         tokens: Arc::new(tokens),
         config,
         stateless: http.stateless,
+        limiter,
     })
 }
 
@@ -259,7 +288,8 @@ fn connections(
     match (project, http.allow_direct_tenants, default) {
         (None, false, Some(client)) => Ok(Connections::Single(client)),
         (project, allow_direct, default) => Ok(Connections::PerRequest(Arc::new(
-            TenantClients::new(Arc::clone(context), project, allow_direct, default),
+            TenantClients::new(Arc::clone(context), project, allow_direct, default)
+                .with_capacity(http.max_tenants as usize),
         ))),
     }
 }
@@ -321,6 +351,8 @@ fn paragon_project(
 
 fn app(plan: &Plan) -> Router {
     let mut tool_router = SfServer::router(&plan.state.policy);
+    // The cap goes inside the metrics, so calls it refuses count as tool errors.
+    tenants::limit_calls_per_tenant(&mut tool_router, Arc::clone(&plan.limiter));
     metrics::instrument(&mut tool_router);
     let tool_router = Arc::new(tool_router);
     let state = Arc::clone(&plan.state);
@@ -350,18 +382,28 @@ fn app(plan: &Plan) -> Router {
         )
     };
     let context = Arc::clone(&plan.context);
+    let state = Arc::clone(&plan.state);
+    let limiter = Arc::clone(&plan.limiter);
     let protected = mcp
         .route(
             "/metrics",
             get(move || {
-                let context = Arc::clone(&context);
+                let gauges = TenantGauges {
+                    clients: match &state.connections {
+                        Connections::Single(_) => 1,
+                        Connections::PerRequest(tenants) => tenants.len(),
+                    },
+                    call_slots: limiter.tenants(),
+                    held: context.tenants_held(),
+                };
+                let body = Metrics::global().render(Some(&context), Some(gauges));
                 async move {
                     (
                         [(
                             header::CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8",
                         )],
-                        Metrics::global().render(Some(&context)),
+                        body,
                     )
                 }
             }),

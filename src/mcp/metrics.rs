@@ -16,7 +16,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::CallToolResponse;
 
-use crate::salesforce::ClientContext;
+use crate::salesforce::{ClientContext, TenantsHeld};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -71,7 +71,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (format 0.0.4).
-    pub fn render(&self, context: Option<&ClientContext>) -> String {
+    pub fn render(&self, context: Option<&ClientContext>, gauges: Option<TenantGauges>) -> String {
         let tools = self
             .tools
             .lock()
@@ -153,8 +153,30 @@ impl Metrics {
                 }
             }
         }
+        if let Some(g) = gauges {
+            out.push_str("# HELP sfmcp_tenants_held Tenants each per-tenant store holds; bounded by SFMCP_MAX_TENANTS (the least recently used go first).\n# TYPE sfmcp_tenants_held gauge\n");
+            for (store, count) in [
+                ("clients", g.clients),
+                ("describes", g.held.describes),
+                ("usage", g.held.usage),
+                ("upstream_slots", g.held.concurrency),
+                ("call_slots", g.call_slots),
+            ] {
+                let _ = writeln!(out, "sfmcp_tenants_held{{store=\"{store}\"}} {count}");
+            }
+        }
         out
     }
+}
+
+/// How many tenants the server's per-tenant stores hold.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TenantGauges {
+    /// Tenant connections kept.
+    pub clients: usize,
+    /// Tenants with call slots (see [`super::tenants::CallLimiter`]).
+    pub call_slots: usize,
+    pub held: TenantsHeld,
 }
 
 /// Label values escape backslash, quote and newline.
@@ -212,7 +234,7 @@ mod tests {
         metrics.record("soql_query", Outcome::Ok, 0.003);
         metrics.record("soql_query", Outcome::ToolError, 0.2);
         metrics.record("soql_query", Outcome::Ok, 20.0);
-        let text = metrics.render(None);
+        let text = metrics.render(None, None);
         assert!(
             text.contains("sfmcp_tool_calls_total{tool=\"soql_query\"} 3\n"),
             "{text}"

@@ -19,12 +19,23 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use rmcp::ErrorData;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::CallToolResponse;
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
+
+use super::error::ToolError;
+use super::server::SfServer;
 
 use crate::salesforce::{
     ClientContext, Connection, DirectCredential, ParagonAuth, ParagonClaims, ParagonUser,
@@ -174,14 +185,25 @@ impl TenantClients {
         }
         let client = SalesforceClient::new(Arc::clone(&self.context), connection)
             .map_err(|e| TenantError(e.to_string()))?;
-        if lru.entries.len() >= self.capacity
-            && let Some(oldest) = lru
+        while lru.entries.len() >= self.capacity {
+            let Some(oldest) = lru
                 .entries
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(key, _)| key.clone())
-        {
-            lru.entries.remove(&oldest);
+            else {
+                break;
+            };
+            if let Some((evicted, _)) = lru.entries.remove(&oldest) {
+                let tenant = evicted.tenant();
+                // Tokens of one verified user share a tenant: its describes and usage stay
+                // while any of them is kept.
+                if !lru.entries.values().any(|(c, _)| c.tenant() == tenant)
+                    && self.default.as_ref().map(SalesforceClient::tenant) != Some(tenant)
+                {
+                    self.context.forget_tenant(tenant);
+                }
+            }
         }
         lru.entries.insert(cache_key, (client.clone(), now));
         Ok(client)
@@ -294,6 +316,114 @@ impl TenantClients {
             }
         }
     }
+}
+
+/// Caps the tool calls one tenant has running at once on this server. Salesforce limits
+/// an org's concurrent long-running requests, and every tenant shares this server's
+/// workers: a tenant over its cap waits briefly for a slot, then gets a tool error saying
+/// so, while other tenants' calls go straight through.
+pub struct CallLimiter {
+    per_tenant: usize,
+    wait: Duration,
+    /// Tenants whose slots are kept; idle ones are dropped past this many.
+    capacity: usize,
+    slots: Mutex<HashMap<TenantKey, Arc<Semaphore>>>,
+}
+
+impl fmt::Debug for CallLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallLimiter")
+            .field("per_tenant", &self.per_tenant)
+            .field("wait", &self.wait)
+            .field("tenants", &self.tenants())
+            .finish()
+    }
+}
+
+impl CallLimiter {
+    pub fn new(per_tenant: usize, wait: Duration, capacity: usize) -> Self {
+        CallLimiter {
+            per_tenant: per_tenant.max(1),
+            wait,
+            capacity: capacity.max(1),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Tenants whose slots are kept.
+    pub fn tenants(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// A slot for one call of `tenant`, held until the permit drops.
+    pub async fn acquire(&self, tenant: &TenantKey) -> Result<OwnedSemaphorePermit, TenantError> {
+        let slots = {
+            let mut all = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            if !all.contains_key(tenant) && all.len() >= self.capacity {
+                // Only idle tenants go: a busy tenant's semaphore must stay the one its
+                // running calls hold, or its cap would reset.
+                all.retain(|_, slots| Arc::strong_count(slots) > 1);
+            }
+            Arc::clone(
+                all.entry(tenant.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))),
+            )
+        };
+        match tokio::time::timeout(self.wait, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(TenantError(format!(
+                "too many tool calls at once for this Salesforce org: {} are already running and none finished within {} ms. Wait for them to finish and call again, one at a time (the operator sets the cap with SFMCP_MAX_CALLS_PER_TENANT).",
+                self.per_tenant,
+                self.wait.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Makes every tool call of `router` take a slot of its tenant in `limiter` first. A call
+/// whose tenant cannot be resolved runs as is: the tool itself reports why.
+pub fn limit_calls_per_tenant(router: &mut ToolRouter<SfServer>, limiter: Arc<CallLimiter>) {
+    for route in router.map.values_mut() {
+        let inner = Arc::clone(&route.call);
+        let limiter = Arc::clone(&limiter);
+        route.call = Arc::new(limited(move |context: ToolCallContext<'_, SfServer>| {
+            let tenant = context
+                .service
+                .client(&context.request_context)
+                .ok()
+                .map(|client| client.tenant().clone());
+            let limiter = Arc::clone(&limiter);
+            let inner = Arc::clone(&inner);
+            Box::pin(async move {
+                let _permit = match tenant {
+                    Some(tenant) => match limiter.acquire(&tenant).await {
+                        Ok(permit) => Some(permit),
+                        Err(refusal) => {
+                            return Ok(CallToolResponse::Complete(
+                                ToolError::Denied(refusal.0).into_result(),
+                            ));
+                        }
+                    },
+                    None => None,
+                };
+                inner(context).await
+            })
+        }));
+    }
+}
+
+type CallFuture<'s> =
+    Pin<Box<dyn Future<Output = Result<CallToolResponse, ErrorData>> + Send + 's>>;
+
+/// Pins a closure to the higher-ranked signature of a route's handler.
+fn limited<F>(f: F) -> F
+where
+    F: for<'s> Fn(ToolCallContext<'s, SfServer>) -> CallFuture<'s> + Send + Sync + 'static,
+{
+    f
 }
 
 /// The tenant one request names.

@@ -188,6 +188,24 @@ impl ClientContext {
             .remove(tenant);
     }
 
+    /// How many tenants each per-tenant store holds, to show they stay bounded.
+    pub fn tenants_held(&self) -> TenantsHeld {
+        TenantsHeld {
+            describes: self.describe_cache.tenant_count(),
+            usage: self.usage.snapshot().len(),
+            concurrency: self
+                .concurrency
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
+            pooled_clients: self
+                .clients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
+        }
+    }
+
     pub fn describe_cache(&self) -> &Arc<DescribeCache> {
         &self.describe_cache
     }
@@ -195,6 +213,15 @@ impl ClientContext {
     pub fn usage(&self) -> &UsageRegistry {
         &self.usage
     }
+}
+
+/// Tenants held by each per-tenant store of a [`ClientContext`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TenantsHeld {
+    pub describes: usize,
+    pub usage: usize,
+    pub concurrency: usize,
+    pub pooled_clients: usize,
 }
 
 /// One row of `GET /services/data/`.

@@ -226,6 +226,25 @@ impl DescribeCache {
             .retain(|(t, _), _| t != tenant);
     }
 
+    /// Tenants with anything cached (for metrics, and to show the cache stays bounded).
+    pub fn tenant_count(&self) -> usize {
+        let mut tenants: std::collections::HashSet<TenantKey> = self
+            .objects
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .map(|(t, _)| t.clone())
+            .collect();
+        tenants.extend(
+            self.globals
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keys()
+                .cloned(),
+        );
+        tenants.len()
+    }
+
     /// Validation's view of one tenant's entries.
     pub fn tenant_schema(self: &Arc<Self>, tenant: TenantKey) -> TenantSchema {
         TenantSchema {

@@ -62,7 +62,7 @@ pub use auth::{
 pub use client::{
     ApiVersion, ClientContext, ClientOptions, ConnectInfo, CreateResult, DescribeFetch,
     GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryResult,
-    RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult,
+    RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult, TenantsHeld,
 };
 pub use describe_cache::{DescribeCache, TenantSchema};
 pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, SfError, WriteKind};
