@@ -165,9 +165,10 @@ impl SfServer {
             }
             // One line per field: a value's own line breaks must not forge field lines.
             let shown = match value {
-                Value::String(s) => {
-                    render::clip(&s.replace('\r', "\\r").replace('\n', "\\n"), MAX_VALUE_CHARS)
-                }
+                Value::String(s) => render::clip(
+                    &s.replace('\r', "\\r").replace('\n', "\\n"),
+                    MAX_VALUE_CHARS,
+                ),
                 other => render::clip(&other.to_string(), MAX_VALUE_CHARS),
             };
             let line = format!("{name}: {shown}\n");
