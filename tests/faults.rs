@@ -564,7 +564,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         .list_all_tools()
         .await
         .expect("the server still answers");
-    assert_eq!(tools.len(), 10);
+    assert_eq!(tools.len(), 13);
     stop(client, stderr).await;
 }
 

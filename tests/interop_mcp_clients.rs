@@ -19,7 +19,10 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 10] = [
+const TOOLS: [&str; 13] = [
+    "audit_findings",
+    "audit_rules",
+    "audit_run",
     "create_record",
     "describe_object",
     "get_record",

@@ -87,6 +87,15 @@ pub struct HttpArgs {
     /// direct plane, many tenants).
     #[arg(long, env = "SFMCP_ALLOW_DIRECT_TENANTS")]
     pub allow_direct_tenants: bool,
+    /// A host (HOST or HOST:PORT) direct tenants may name besides Salesforce's own https
+    /// domains, e.g. an emulator on loopback. Repeatable.
+    #[arg(
+        long = "direct-tenant-host",
+        env = "SFMCP_DIRECT_TENANT_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub direct_tenant_hosts: Vec<String>,
     /// The Paragon project's public key (PEM): X-Paragon-User-Token values are verified
     /// against it, and the tenant is the token's verified user.
     #[arg(long, env = "PARAGON_PUBLIC_KEY_FILE", value_name = "FILE")]
@@ -138,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     let local = listener.local_addr().unwrap_or(plan.addr);
     let cancel = plan.config.cancellation_token.clone();
     let app = app(&plan);
+    let signal = shutdown_signal();
     // Tests and scripts read this line to learn the port when they asked for port 0.
     eprintln!(
         "sfmcp: serving MCP on http://{local}/mcp ({})",
@@ -148,7 +158,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         }
     );
     let shutdown = async move {
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutting down: finishing requests in flight");
         cancel.cancel();
     };
@@ -164,24 +174,26 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn wait_for_signal() {
+/// Registers for SIGTERM and SIGINT at once, not on first poll: a signal that arrives between
+/// the readiness line and the server's first look at its shutdown future must still end the
+/// process gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut interrupt)) = signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -289,6 +301,7 @@ fn connections(
         (None, false, Some(client)) => Ok(Connections::Single(client)),
         (project, allow_direct, default) => Ok(Connections::PerRequest(Arc::new(
             TenantClients::new(Arc::clone(context), project, allow_direct, default)
+                .with_direct_hosts(http.direct_tenant_hosts.clone())
                 .with_capacity(http.max_tenants as usize),
         ))),
     }

@@ -99,6 +99,9 @@ pub struct TenantClients {
     context: Arc<ClientContext>,
     paragon: Option<ParagonProject>,
     allow_direct: bool,
+    /// Hosts (`host` or `host:port`) a direct tenant's instance URL may name besides
+    /// Salesforce's own domains.
+    direct_hosts: Vec<String>,
     /// The connection for requests that name no tenant, when the server has one.
     default: Option<SalesforceClient>,
     capacity: usize,
@@ -134,10 +137,18 @@ impl TenantClients {
             context,
             paragon,
             allow_direct,
+            direct_hosts: Vec::new(),
             default,
             capacity: DEFAULT_TENANT_CAPACITY,
             clients: Mutex::new(Lru::default()),
         }
+    }
+
+    /// Further hosts a per-request `X-Salesforce-Instance-Url` may name (an emulator, a
+    /// proxy the operator runs); Salesforce's own https domains are always accepted.
+    pub fn with_direct_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.direct_hosts = hosts;
+        self
     }
 
     pub fn with_capacity(mut self, capacity: usize) -> Self {
@@ -302,6 +313,14 @@ impl TenantClients {
             } => {
                 if !self.allow_direct {
                     return Err(TenantError("X-Salesforce-Access-Token was sent, but this server does not take Salesforce credentials per request: the operator must start it with --allow-direct-tenants".into()));
+                }
+                // The server fetches from this URL and may quote what it answers in an error:
+                // an arbitrary host would let a caller probe the operator's internal network.
+                if !direct_host_allowed(&instance_url, &self.direct_hosts) {
+                    return Err(TenantError(format!(
+                        "X-Salesforce-Instance-Url must be the org's https URL on a Salesforce domain (e.g. https://acme.my.salesforce.com), not {}; the operator can allow other hosts with --direct-tenant-host",
+                        instance_url.host_str().unwrap_or("")
+                    )));
                 }
                 let cache_key = digest(&["direct", instance_url.as_str(), access_token.expose()]);
                 let connection = Connection::direct(
@@ -567,6 +586,38 @@ fn digest(parts: &[&str]) -> String {
         .collect()
 }
 
+/// Where Salesforce serves orgs (production, sandboxes, Government Cloud, Alibaba Cloud).
+const SALESFORCE_DOMAINS: &[&str] = &[
+    "salesforce.com",
+    "force.com",
+    "cloudforce.com",
+    "database.com",
+    "salesforce.mil",
+    "sfcrmproducts.cn",
+];
+
+fn direct_host_allowed(url: &Url, extra_hosts: &[String]) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    let with_port = url.port().map(|port| format!("{host}:{port}"));
+    if extra_hosts.iter().any(|allowed| {
+        allowed.eq_ignore_ascii_case(&host)
+            || with_port
+                .as_deref()
+                .is_some_and(|h| allowed.eq_ignore_ascii_case(h))
+    }) {
+        return true;
+    }
+    url.scheme() == "https"
+        && url.port().is_none()
+        && SALESFORCE_DOMAINS.iter().any(|domain| {
+            host.strip_suffix(domain)
+                .is_some_and(|prefix| prefix.ends_with('.'))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -662,6 +713,37 @@ mod tests {
         let half = clients(false, true)
             .client_for(Some(&headers(&direct[..1])))
             .unwrap_err();
+        for foreign in [
+            "http://acme.my.salesforce.com",
+            "https://169.254.169.254",
+            "https://127.0.0.1:8080",
+            "https://evilsalesforce.com",
+            "https://salesforce.com.evil.example",
+            "https://acme.my.salesforce.com:8443",
+        ] {
+            let refused = clients(false, true)
+                .client_for(Some(&headers(&[
+                    (SALESFORCE_INSTANCE_HEADER, foreign),
+                    (SALESFORCE_TOKEN_HEADER, "00D!secret"),
+                ])))
+                .unwrap_err();
+            assert!(
+                refused.0.contains("--direct-tenant-host"),
+                "{foreign}: {refused}"
+            );
+        }
+        let emulator = [
+            (SALESFORCE_INSTANCE_HEADER, "http://127.0.0.1:8080"),
+            (SALESFORCE_TOKEN_HEADER, "00D!secret"),
+        ];
+        clients(false, true)
+            .with_direct_hosts(vec!["127.0.0.1:8080".into()])
+            .client_for(Some(&headers(&emulator)))
+            .expect("a host the operator listed");
+        clients(false, true)
+            .with_direct_hosts(vec!["127.0.0.1:9090".into()])
+            .client_for(Some(&headers(&emulator)))
+            .expect_err("another port on that host is not listed");
         assert!(half.0.contains("X-Salesforce-Access-Token"), "{half}");
     }
 
