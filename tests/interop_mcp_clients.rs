@@ -9,11 +9,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 use sfmcp::emulator::{EmulatorHandle, OrgCredentials};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 const QUERY: &str = "SELECT Name FROM Account ORDER BY Name LIMIT 3";
@@ -86,34 +84,7 @@ fn inspector_build_dir() -> PathBuf {
 
 /// `sfmcp serve --http 127.0.0.1:0` against `org`; the child and the URL it printed.
 async fn serve_http(org: &OrgCredentials) -> (Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .envs(common::org_env(org))
-        .args(["serve", "--http", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("sfmcp spawns");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("sfmcp: serving MCP on ") {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-            eprintln!("sfmcp: {line}");
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("the server prints its address");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    common::spawn_http(common::org_env(org), &[]).await
 }
 
 /// The account names the emulator itself returns for [`QUERY`], over its REST API.

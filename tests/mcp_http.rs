@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,6 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 const CALLER_TOKEN: &str = "caller-token-for-tests-0123456789";
@@ -85,46 +83,24 @@ async fn start_server(
     std::fs::write(&signing, field(&project, "signing_key_pem")).expect("key file");
     let public = files.path().join("public.pem");
     std::fs::write(&public, field(&project, "public_key_pem")).expect("key file");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .env("PARAGON_PROXY_URL", field(&project, "proxy_url"))
-        .env("PARAGON_PROJECT_ID", field(&project, "project_id"))
-        .env("PARAGON_SIGNING_KEY_FILE", &signing)
-        .env("PARAGON_PUBLIC_KEY_FILE", &public)
-        .env(
-            "SFMCP_HTTP_TOKENS",
+    let mut env: Vec<(String, String)> = vec![
+        ("PARAGON_PROXY_URL".into(), field(&project, "proxy_url")),
+        ("PARAGON_PROJECT_ID".into(), field(&project, "project_id")),
+        (
+            "PARAGON_SIGNING_KEY_FILE".into(),
+            signing.display().to_string(),
+        ),
+        (
+            "PARAGON_PUBLIC_KEY_FILE".into(),
+            public.display().to_string(),
+        ),
+        (
+            "SFMCP_HTTP_TOKENS".into(),
             format!("another-token-abcdefghijkl,{CALLER_TOKEN}"),
-        )
-        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .arg("serve")
-        .arg("--http")
-        .arg("127.0.0.1:0")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("sfmcp spawns");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("sfmcp: serving MCP on ") {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-            eprintln!("sfmcp: {line}");
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("the server prints its address");
-    // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ),
+    ];
+    env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let (child, url) = common::spawn_http(env, args).await;
     Server {
         url,
         child,

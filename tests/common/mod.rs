@@ -164,3 +164,50 @@ pub fn leads_seed(n: usize) -> Value {
         .collect();
     json!({ "records": { "Lead": leads } })
 }
+
+/// Spawns `sfmcp serve --http 127.0.0.1:0 ARGS` with exactly `env` (plus PATH and
+/// RUST_LOG=warn) and returns the child and the MCP URL it announces on stderr; the rest of
+/// its stderr is echoed, so the server never blocks on a full pipe.
+pub async fn spawn_http<K, V>(
+    env: impl IntoIterator<Item = (K, V)>,
+    args: &[&str],
+) -> (tokio::process::Child, String)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .envs(env)
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sfmcp spawns");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("sfmcp: serving MCP on ") {
+                return rest.split_whitespace().next().map(str::to_string);
+            }
+            eprintln!("sfmcp: {line}");
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("the server prints its address");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("sfmcp: {line}");
+        }
+    });
+    (child, url)
+}

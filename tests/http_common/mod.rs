@@ -4,9 +4,7 @@
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::RoleClient;
@@ -17,8 +15,11 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
+
+// The stdio harness, for its `sfmcp serve --http` spawner (one place that reads the address).
+#[path = "../common/mod.rs"]
+mod common;
 
 pub type Client = RunningService<RoleClient, ()>;
 
@@ -143,42 +144,7 @@ pub async fn start_server(
 /// Spawns `sfmcp serve --http 127.0.0.1:0` with exactly `env` (plus PATH) and waits for the
 /// address it prints.
 pub async fn spawn(env: Vec<(String, String)>, args: &[&str], files: tempfile::TempDir) -> Server {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .envs(env)
-        .arg("serve")
-        .arg("--http")
-        .arg("127.0.0.1:0")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("sfmcp spawns");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("sfmcp: serving MCP on ") {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-            eprintln!("sfmcp: {line}");
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("the server prints its address");
-    // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("sfmcp: {line}");
-        }
-    });
+    let (child, url) = common::spawn_http(env, args).await;
     Server {
         url,
         child,
