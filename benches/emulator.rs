@@ -3,6 +3,10 @@
 //! server time of a 2,000-row page (from the request log).
 //!
 //! `cargo bench --bench emulator` (release). Bounded: a fixed number of requests.
+//!
+//! 2026-11-22, 2 cores, load average about 2: 50,056 users (scale 834, identity data and
+//! IdP directories included) built in 2.66 s (goal < 5 s); 6,720 small queries/s on one core
+//! (goal 5,000); 2,000-row page median 9.0 ms of server time (goal < 5 ms: missed).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Instant;
