@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::model::CallToolResult;
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -209,30 +209,7 @@ pub async fn connect(server: &Server, tenant: HashMap<HeaderName, HeaderValue>) 
     connect_to(&server.url, tenant).await
 }
 
-pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
-    let arguments = arguments.as_object().cloned().unwrap_or_default();
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
-        .await
-        .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
-}
-
-pub fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub fn is_error(result: &CallToolResult) -> bool {
-    result.is_error == Some(true)
-}
-
-pub fn structured(result: &CallToolResult) -> Value {
-    result.structured_content.clone().unwrap_or(Value::Null)
-}
+pub use common::{call, is_error, structured, text};
 
 /// Account names a result shows.
 pub fn names(result: &CallToolResult) -> Vec<String> {
