@@ -99,14 +99,22 @@ struct Renderer<'a> {
 
 impl Renderer<'_> {
     fn serialize_all(&self, records: &[Record<RowRef>]) -> serde_json::Result<Vec<Box<[u8]>>> {
+        // Rows of one query are alike in size: each buffer starts at the last row's size, so
+        // it is rarely grown and copied.
+        let mut size_hint = 256;
         records
             .iter()
             .map(|record| {
-                serde_json::to_vec(&RecordJson {
-                    renderer: self,
-                    record,
-                })
-                .map(Vec::into_boxed_slice)
+                let mut bytes = Vec::with_capacity(size_hint);
+                serde_json::to_writer(
+                    &mut bytes,
+                    &RecordJson {
+                        renderer: self,
+                        record,
+                    },
+                )?;
+                size_hint = bytes.len() + 16;
+                Ok(bytes.into_boxed_slice())
             })
             .collect()
     }
@@ -120,7 +128,36 @@ struct RecordJson<'a> {
 /// `{"type": ..., "url": ...}`, or `{"type": "AggregateResult"}` without a url.
 struct AttributesJson<'a> {
     object: &'a str,
-    url: Option<String>,
+    url: Option<RecordPath<'a>>,
+}
+
+/// `/services/data/vXX.X/sobjects/{object}/{id}`, written straight into the output.
+struct RecordPath<'a> {
+    version: &'a str,
+    object: &'a str,
+    id: &'a str,
+}
+
+impl std::fmt::Display for RecordPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in [
+            "/services/data/v",
+            self.version,
+            "/sobjects/",
+            self.object,
+            "/",
+            self.id,
+        ] {
+            f.write_str(part)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for RecordPath<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl Serialize for AttributesJson<'_> {
@@ -146,10 +183,11 @@ impl Serialize for RecordJson<'_> {
                     "attributes",
                     &AttributesJson {
                         object,
-                        url: Some(format!(
-                            "/services/data/v{}/sobjects/{object}/{id}",
-                            renderer.ctx.version
-                        )),
+                        url: Some(RecordPath {
+                            version: &renderer.ctx.version,
+                            object,
+                            id,
+                        }),
                     },
                 )?;
                 stored.map(|r| (renderer.view.def(*row), r))

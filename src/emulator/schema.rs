@@ -4,6 +4,8 @@
 //! validation, evaluation and describe can never disagree.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
@@ -495,9 +497,10 @@ pub struct ObjectDef {
     pub deletable: bool,
     pub sharing: Sharing,
     pub fields: Vec<FieldDef>,
-    /// Lookup by exact API name, then by lower-cased name.
-    exact: HashMap<String, usize>,
-    folded: HashMap<String, usize>,
+    /// Lookup by exact API name, then by lower-cased name. Fx hashing: these are read for
+    /// every cell of every row a query returns, and the keys are our own field names.
+    exact: FxHashMap<String, usize>,
+    folded: FxHashMap<String, usize>,
     pub owner_field: Option<usize>,
 }
 
@@ -514,8 +517,8 @@ impl ObjectDef {
             deletable: true,
             sharing: Sharing::ReadWrite,
             fields: vec![id_field(), boolean("IsDeleted").read_only()],
-            exact: HashMap::new(),
-            folded: HashMap::new(),
+            exact: FxHashMap::default(),
+            folded: FxHashMap::default(),
             owner_field: None,
         }
     }
