@@ -9,7 +9,7 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::cursor::{CURSOR_TTL_SECS, CursorState};
 use super::error::ToolError;
@@ -630,42 +630,42 @@ fn record_type(record: &Value) -> Option<&str> {
 
 /// The record without Salesforce's `attributes`, with its Lightning URL as `url` (children
 /// and parents too, so every record links back to the CRM).
-pub(crate) fn with_url(record: Value, links: &RecordLinks) -> Value {
-    let Value::Object(mut fields) = record else {
-        return record;
+pub(crate) fn with_url(mut record: Value, links: &RecordLinks) -> Value {
+    add_urls(&mut record, links);
+    record
+}
+
+/// Changed in place, keeping the fields in the order Salesforce sent them (the SELECT order):
+/// a rebuilt map would rehash every field of every row.
+fn add_urls(record: &mut Value, links: &RecordLinks) {
+    let Value::Object(fields) = record else {
+        return;
     };
-    let object = fields
-        .get("attributes")
+    let attributes = fields.shift_remove("attributes");
+    let url = attributes
+        .as_ref()
         .and_then(|a| a.get("type"))
         .and_then(Value::as_str)
-        .map(str::to_string);
-    fields.remove("attributes");
-    let mut out = Map::new();
-    let url = object.as_deref().and_then(|object| {
-        let id = fields.get("Id").and_then(Value::as_str)?;
-        let id = SalesforceId::parse(id).ok()?;
-        links.url(object, &id)
-    });
-    if let Some(url) = url {
-        out.insert("url".into(), Value::String(url));
-    }
-    for (key, value) in fields {
-        let value = match value {
-            Value::Object(inner) if inner.contains_key("attributes") => {
-                with_url(Value::Object(inner), links)
-            }
-            Value::Object(mut inner) if inner.contains_key("records") => {
-                if let Some(Value::Array(rows)) = inner.remove("records") {
-                    let rows = rows.into_iter().map(|r| with_url(r, links)).collect();
-                    inner.insert("records".into(), Value::Array(rows));
-                }
-                Value::Object(inner)
-            }
-            other => other,
+        .and_then(|object| {
+            let id = fields.get("Id").and_then(Value::as_str)?;
+            let id = SalesforceId::parse(id).ok()?;
+            links.url(object, &id)
+        });
+    for value in fields.values_mut() {
+        let Value::Object(inner) = value else {
+            continue;
         };
-        out.insert(key, value);
+        if inner.contains_key("attributes") {
+            add_urls(value, links);
+        } else if let Some(Value::Array(rows)) = inner.get_mut("records") {
+            for row in rows {
+                add_urls(row, links);
+            }
+        }
     }
-    Value::Object(out)
+    if let Some(url) = url {
+        fields.shift_insert(0, "url".into(), Value::String(url));
+    }
 }
 
 #[cfg(test)]
@@ -679,6 +679,48 @@ mod tests {
             Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
         );
         assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
+    }
+
+    #[test]
+    fn record_urls_lead_and_fields_keep_their_order() {
+        let links = RecordLinks::Lightning {
+            origin: "https://acme.lightning.force.com".into(),
+        };
+        let id = |base: &str| format!("{base}{}", crate::salesforce::ids::checksum(base));
+        let (contact, account, case_id) = (
+            id("0035g00000ABCDE"),
+            id("0015g00000ABCDE"),
+            id("5005g00000ABCDE"),
+        );
+        let record = json!({
+            "attributes": {"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/x"},
+            "Id": contact,
+            "LastName": "Smith",
+            "Account": {"attributes": {"type": "Account"}, "Id": account, "Name": "Acme"},
+            "Cases": {"totalSize": 1, "done": true, "records": [
+                {"attributes": {"type": "Case"}, "Id": case_id, "Subject": "Broken"}
+            ]},
+            "Email": "s@example.com"
+        });
+        let with = with_url(record, &links);
+        let keys: Vec<&str> = with
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["url", "Id", "LastName", "Account", "Cases", "Email"]);
+        let url = |id: &str, object: &str| {
+            format!("https://acme.lightning.force.com/lightning/r/{object}/{id}/view")
+        };
+        assert_eq!(with["url"], url(&contact, "Contact"));
+        assert_eq!(with["Account"]["url"], url(&account, "Account"));
+        let account_keys: Vec<&str> = with["Account"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(account_keys, ["url", "Id", "Name"]);
+        let case = &with["Cases"]["records"][0];
+        assert_eq!(case["url"], url(&case_id, "Case"));
+        assert!(case.get("attributes").is_none());
     }
 
     #[test]

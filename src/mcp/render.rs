@@ -42,8 +42,14 @@ pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -
             rows_shown += 1;
             continue;
         };
-        let cells: Vec<String> = columns.iter().map(|c| cell(fields, c)).collect();
-        let mut row = cells.join(" | ").trim_end().to_string();
+        let mut row = String::new();
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                row.push_str(" | ");
+            }
+            push_cell(&mut row, fields, column);
+        }
+        row.truncate(row.trim_end().len());
         row.push('\n');
         for relationship in child_relationships {
             if let Some(children) = child_result(fields, relationship) {
@@ -204,45 +210,48 @@ fn is_under(column: &str, path: &str) -> bool {
     column.len() > path.len() && column.starts_with(path) && column.as_bytes()[path.len()] == b'.'
 }
 
-/// The text of one cell: the value at a dotted path, empty for null or a null parent.
-fn cell(fields: &Map<String, Value>, path: &str) -> String {
+/// Appends the text of one cell: the value at a dotted path, nothing for null or a null
+/// parent.
+fn push_cell(out: &mut String, fields: &Map<String, Value>, path: &str) {
     let mut current = fields;
     let mut segments = path.split('.').peekable();
     while let Some(segment) = segments.next() {
         let Some(value) = current.get(segment) else {
-            return String::new();
+            return;
         };
         if segments.peek().is_none() {
-            return scalar(value);
+            return push_scalar(out, value);
         }
         match value.as_object() {
             Some(parent) => current = parent,
-            None => return String::new(),
+            None => return,
         }
     }
-    String::new()
 }
 
-fn scalar(value: &Value) -> String {
-    let text = match value {
-        Value::Null => return String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
-    };
-    escape_cell(&text)
+fn push_scalar(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => {}
+        Value::String(s) => push_escaped(out, s),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        other => push_escaped(out, &other.to_string()),
+    }
 }
 
 /// Keeps a cell on one line and inside the table: `|` and line breaks are escaped, and a
 /// long value is cut with a note of how much was left out.
-fn escape_cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_CELL_CHARS + 16));
-    let total = text.chars().count();
+fn push_escaped(out: &mut String, text: &str) {
+    // Most cells are short and plain: copied whole.
+    if text.len() <= MAX_CELL_CHARS && !text.contains(['|', '\n', '\r']) {
+        out.push_str(text);
+        return;
+    }
     for (chars, c) in text.chars().enumerate() {
         if chars == MAX_CELL_CHARS {
-            out.push_str(&format!("…[+{} chars]", total - chars));
-            return out;
+            let more = text.chars().skip(chars).count();
+            out.push_str(&format!("…[+{more} chars]"));
+            return;
         }
         match c {
             '|' => out.push_str("\\|"),
@@ -251,7 +260,6 @@ fn escape_cell(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]
