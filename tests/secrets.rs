@@ -51,9 +51,11 @@ struct Recorded {
 }
 
 async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
+    let process = common::capture::process_name("serve-stdio");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(common::capture::env())
         .env("RUST_LOG", "trace")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("serve")
@@ -64,8 +66,10 @@ async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
         .spawn()
         .expect("sfmcp spawns");
     let stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
+    let stdout =
+        common::capture::Tee::new(child.stdout.take().expect("stdout"), &process, "stdout");
+    let mut stderr =
+        common::capture::Tee::new(child.stderr.take().expect("stderr"), &process, "stderr");
     let copy = Arc::new(Mutex::new(Vec::new()));
     let stderr = tokio::spawn(async move {
         let mut all = Vec::new();
