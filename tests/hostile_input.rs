@@ -302,6 +302,7 @@ struct Raw {
 impl Raw {
     async fn spawn(env: &[(&str, String)]) -> Raw {
         let process = common::capture::process_name("serve-stdio-raw");
+        common::capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -52,6 +52,7 @@ struct Recorded {
 
 async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
     let process = common::capture::process_name("serve-stdio");
+    common::capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -347,6 +348,7 @@ async fn a_jwt_bearer_session_at_trace_level_writes_no_key_or_token() {
     let public = key.public_key().as_der().expect("spki");
     let private: Pkcs8V1Der = key.as_der().expect("pkcs8");
     let private_pem = pem("PRIVATE KEY", private.as_ref());
+    common::capture::secret("JWT bearer signing key", &private_pem);
     let emulator = common::seeded_emulator(json!({
         "connected_app": {"client_id": "3MVG9jwt", "jwt_certificate_pem": pem("PUBLIC KEY", public.as_ref())},
         "users": [{"username": "integration@acme.test", "profile": "System Administrator", "default": true}],

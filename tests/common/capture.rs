@@ -167,6 +167,33 @@ pub fn secret(kind: &str, value: &str) {
         .write_all(line.as_bytes());
 }
 
+/// The settings that carry a secret of the server's own (not only one an emulator issued:
+/// tests also pass made-up and foreign ones, which must not be echoed either).
+const SECRET_VARIABLES: [&str; 5] = [
+    "SF_ACCESS_TOKEN",
+    "SF_REFRESH_TOKEN",
+    "SF_CLIENT_SECRET",
+    "SFMCP_HTTP_TOKENS",
+    "SFMCP_CURSOR_KEY",
+];
+
+/// Notes the secrets among a server's settings (see [`secret`]).
+pub fn secrets_in_env<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
+    env: impl IntoIterator<Item = (K, V)>,
+) {
+    for (name, value) in env {
+        let name = name.as_ref().to_string_lossy();
+        if !SECRET_VARIABLES.contains(&name.as_ref()) {
+            continue;
+        }
+        let value = value.as_ref().to_string_lossy();
+        // SFMCP_HTTP_TOKENS lists the callers' tokens, comma-separated.
+        for one in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            secret(&name, one);
+        }
+    }
+}
+
 /// A reader that copies every byte it yields into a capture file.
 pub struct Tee<R> {
     inner: R,

@@ -66,6 +66,7 @@ pub async fn spawn_server_as<H: ClientHandler>(
     lifecycle: ClientLifecycleMode,
 ) -> (RunningService<RoleClient, H>, Stderr) {
     let process = capture::process_name("serve-stdio");
+    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -116,10 +117,7 @@ pub async fn call<H: ClientHandler>(
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
         .await
-        .map(|result| {
-            capture::tool_result(&result);
-            result
-        })
+        .inspect(capture::tool_result)
         .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
 }
 
@@ -192,6 +190,8 @@ where
     V: AsRef<std::ffi::OsStr>,
 {
     use tokio::io::{AsyncBufReadExt, BufReader};
+    let env: Vec<(K, V)> = env.into_iter().collect();
+    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
     let process = capture::process_name("serve-http");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
