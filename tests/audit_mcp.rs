@@ -33,8 +33,7 @@ impl ClientHandler for Recorder {
 }
 
 async fn spawn(env: Vec<(String, String)>) -> (RunningService<RoleClient, Recorder>, Recorder) {
-    let mut env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    env.push(("RUST_LOG", common::capture::LOG_FILTER.to_string()));
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let recorder = Recorder::default();
     // Its stderr goes to the capture; the session is all this test reads.
     let (client, _stderr) =

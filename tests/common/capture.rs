@@ -30,9 +30,10 @@ use tokio::io::{AsyncRead, ReadBuf};
 pub const DIR_VARIABLE: &str = "SFMCP_E2E_CAPTURE";
 /// The variable `sfmcp::emulator::journal` reads (kept equal to its `DIR_VARIABLE`).
 pub const EMULATOR_SECRETS_VARIABLE: &str = "SFMCP_EMULATOR_SECRETS_DIR";
-/// The log filter of every captured process that does not test logging itself: all of
-/// sfmcp's own events, the libraries' from `info` up (their trace would only add volume).
-pub const LOG_FILTER: &str = "sfmcp=trace,info";
+/// The log filter of every captured process that does not choose its own: every event of
+/// every crate (rmcp, hyper, reqwest included), since no secret may show at any level. A full
+/// suite writes about 100 MB at this level.
+pub const LOG_FILTER: &str = "trace";
 
 /// The capture directory, created on first use.
 pub fn dir() -> PathBuf {

@@ -71,8 +71,6 @@ pub async fn spawn_server_as<H: ClientHandler>(
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(capture::env())
-        // The tests that read stderr look for trace-level events of every crate.
-        .env("RUST_LOG", "trace")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("serve")
         .args(args)
