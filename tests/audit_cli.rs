@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit_support;
+#[path = "common/capture.rs"]
+mod capture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -60,10 +62,13 @@ impl Fixture {
             AS_OF,
         ];
         args.extend_from_slice(extra);
-        Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
             .args(&args)
+            .envs(capture::env())
             .output()
-            .unwrap()
+            .unwrap();
+        capture::record_output("audit", &output);
+        output
     }
 }
 
@@ -164,8 +169,10 @@ fn errors_exit_2_with_a_message_that_says_what_to_do() {
     let out = Command::new(bin)
         .args(["audit", "--idp", &idp])
         .env_clear()
+        .envs(capture::env())
         .output()
         .unwrap();
+    capture::record_output("audit", &out);
     assert_error(&out, "SF_REFRESH_TOKEN");
     assert_error(&out, "or audit the demo org with --demo");
 
@@ -173,8 +180,10 @@ fn errors_exit_2_with_a_message_that_says_what_to_do() {
     let out = Command::new(bin)
         .args(["audit", "--idp", "okta", "--salesforce-snapshot"])
         .arg(&snap)
+        .envs(capture::env())
         .output()
         .unwrap();
+    capture::record_output("audit", &out);
     assert_error(&out, "use --idp file:PATH");
 
     let missing: &Path = Path::new("/nonexistent/report-dir/report.json");

@@ -5,6 +5,9 @@
 
 use std::process::Command;
 
+#[path = "common/capture.rs"]
+mod capture;
+
 use serde_json::Value;
 use sfmcp::emulator::demo::identity::planted_gaps;
 use sfmcp::emulator::idp::Vendor;
@@ -16,8 +19,10 @@ fn audit(idp: &str) -> (Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .args(["audit", "--demo", "--idp", idp, "--format", "json"])
         .env_remove("SFMCP_CONFIG")
+        .envs(capture::env())
         .output()
         .unwrap_or_else(|e| panic!("sfmcp audit could not run: {e}"));
+    capture::record_output("audit-demo", &output);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         output.status.success(),

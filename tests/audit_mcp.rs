@@ -6,15 +6,13 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use common::{org_env, structured, text};
-use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
+use common::{call, org_env, structured, text};
+use rmcp::model::ProgressNotificationParam;
 use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
-use serde_json::{Value, json};
+use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
+use serde_json::json;
 use sfmcp::emulator::demo::identity::{EXPECTED_ADMINS, planted_gaps};
 use sfmcp::emulator::idp::{IdpServer, Vendor};
 
@@ -35,37 +33,12 @@ impl ClientHandler for Recorder {
 }
 
 async fn spawn(env: Vec<(String, String)>) -> (RunningService<RoleClient, Recorder>, Recorder) {
-    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp")).configure(|cmd| {
-        cmd.env_clear();
-        if let Ok(path) = std::env::var("PATH") {
-            cmd.env("PATH", path);
-        }
-        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        cmd.arg("serve");
-    });
-    let (transport, _stderr) = TokioChildProcess::builder(command)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sfmcp spawns");
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let recorder = Recorder::default();
-    let client = recorder
-        .clone()
-        .serve(transport)
-        .await
-        .expect("MCP session");
+    // Its stderr goes to the capture; the session is all this test reads.
+    let (client, _stderr) =
+        common::spawn_server_as(&env, &[], recorder.clone(), ClientLifecycleMode::Initialize).await;
     (client, recorder)
-}
-
-async fn call(
-    client: &RunningService<RoleClient, Recorder>,
-    tool: &str,
-    arguments: Value,
-) -> CallToolResult {
-    let arguments = arguments.as_object().cloned().unwrap_or_default();
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

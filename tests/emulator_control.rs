@@ -3,6 +3,8 @@
 // Test helpers panic on failure by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "common/capture.rs"]
+mod capture;
 mod emulator_common;
 
 use std::io::{BufRead, BufReader};
@@ -277,8 +279,10 @@ async fn the_cli_prints_one_json_line_and_serves() {
     let seed = format!("{}/examples/seed-small.json", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .args(["emulator", "--seed", &seed, "--daily-api-limit", "500"])
+        // Its stdout is its credentials, by design: the journal records them as secrets.
+        .envs(capture::env())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(capture::stdio(&capture::process_name("emulator"), "stderr"))
         .spawn()
         .expect("sfmcp runs");
     let stdout = child.stdout.take().expect("stdout");

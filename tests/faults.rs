@@ -674,10 +674,12 @@ async fn a_malformed_instance_url_stops_the_server_naming_the_setting() {
         .env_clear()
         .env("SF_INSTANCE_URL", "acme.my.salesforce.com")
         .env("SF_ACCESS_TOKEN", "00Dxx!token")
+        .envs(common::capture::env())
         .stdin(std::process::Stdio::null())
         .output()
         .await
         .expect("sfmcp runs");
+    common::capture::record_output("serve-misconfigured", &output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("SF_INSTANCE_URL"), "{stderr}");

@@ -296,25 +296,28 @@ async fn megabyte_arguments_are_refused_and_the_server_goes_on() {
 struct Raw {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    stdout: BufReader<common::capture::Tee<ChildStdout>>,
 }
 
 impl Raw {
     async fn spawn(env: &[(&str, String)]) -> Raw {
+        let process = common::capture::process_name("serve-stdio-raw");
+        common::capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn")
+            .envs(common::capture::env())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .arg("serve")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(common::capture::stdio(&process, "stderr"))
             .kill_on_drop(true)
             .spawn()
             .expect("sfmcp spawns");
         let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stdout = child.stdout.take().expect("stdout");
+        let stdout = BufReader::new(common::capture::Tee::new(stdout, &process, "stdout"));
         Raw {
             child,
             stdin,
@@ -504,4 +507,104 @@ async fn garbage_on_stdin_is_dropped_or_answered_and_the_server_keeps_answering(
     assert_eq!(count["result"]["isError"], json!(false), "{count}");
     let peak = raw.peak_rss_mib();
     assert!(peak < 512, "peak memory {peak} MiB");
+}
+
+/// A wrong-typed argument, for every tool that takes arguments: JSON-RPC invalid params
+/// (-32602, as rmcp answers any undecodable arguments) whose message names the argument and
+/// what it must be, and no API call.
+#[tokio::test]
+async fn a_wrong_typed_argument_is_named_with_what_it_should_be_for_every_tool() {
+    let emulator = demo_emulator().await;
+    let mut raw = Raw::spawn(&org_env(&emulator.orgs[0])).await;
+    raw.initialize(1).await;
+    let before = rest_calls(&emulator).await;
+    let cases = [
+        (
+            "soql_query",
+            json!({"query": 5}),
+            "query: expected a string, got the number 5",
+        ),
+        (
+            "soql_query",
+            json!({"query": "SELECT Id FROM Account", "max_rows": "ten"}),
+            "max_rows: expected a whole number (0 or more), got the string \"ten\"",
+        ),
+        (
+            "query_more",
+            json!({"cursor": ["c"]}),
+            "cursor: expected a string, got an array",
+        ),
+        (
+            "sosl_search",
+            json!({"text": "acme", "objects": "Account"}),
+            "objects: expected an array, got the string \"Account\"",
+        ),
+        (
+            "list_objects",
+            json!({"match": 3}),
+            "match: expected a string, got the number 3",
+        ),
+        (
+            "describe_object",
+            json!({"object": {"name": "Account"}}),
+            "object: expected a string, got an object",
+        ),
+        (
+            "get_record",
+            json!({"id": "001000000000001AAA", "fields": ["Name", 2]}),
+            "fields[1]: expected a string, got the number 2",
+        ),
+        (
+            "create_record",
+            json!({"object": "Lead", "fields": [["LastName", "X"]]}),
+            "fields: expected an object, got an array",
+        ),
+        (
+            "update_record",
+            json!({"object": "Lead", "id": "00Q000000000001AAA", "fields": {}, "dry_run": "yes"}),
+            "dry_run: expected true or false, got the string \"yes\"",
+        ),
+        (
+            "record_url",
+            json!({"ids": "001000000000001AAA"}),
+            "ids: expected an array",
+        ),
+        (
+            "audit_run",
+            json!({"idp": "okta", "window_days": -1}),
+            "window_days: expected a whole number (0 or more), got the number -1",
+        ),
+        (
+            "audit_findings",
+            json!({"run_id": 7}),
+            "run_id: expected a string, got the number 7",
+        ),
+        ("soql_query", json!({}), "missing field `query`"),
+    ];
+    for (n, (tool, arguments, expected)) in cases.into_iter().enumerate() {
+        let id = 10 + n as u64;
+        raw.send_json(tool_call(id, tool, arguments)).await;
+        let answer = raw.answer(json!(id)).await;
+        assert_eq!(answer["error"]["code"], json!(-32602), "{tool}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{tool}: {message}");
+    }
+    // A megabyte in the wrong place is not sent back whole.
+    raw.send_json(tool_call(
+        99,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Account", "max_rows": "9".repeat(1 << 20)}),
+    ))
+    .await;
+    let answer = raw.answer(json!(99)).await;
+    assert!(
+        answer.to_string().len() < 1_000,
+        "{} bytes",
+        answer.to_string().len()
+    );
+    assert_eq!(
+        rest_calls(&emulator).await,
+        before,
+        "a refused call costs no API call"
+    );
 }

@@ -18,6 +18,9 @@ use sfmcp::emulator::idp::{
     Vendor, router,
 };
 
+#[path = "common/capture.rs"]
+mod capture;
+
 struct Directory {
     server: Arc<IdpServer>,
     base: String,
@@ -596,9 +599,11 @@ async fn sfmcp_audit_collects_from_a_live_idp() {
         .env_clear()
         .env("JUMPCLOUD_API_KEY", &dir.env["JUMPCLOUD_API_KEY"])
         .env("JUMPCLOUD_BASE_URL", &dir.base)
+        .envs(capture::env())
         .output()
         .await
         .expect("run sfmcp");
+    capture::record_output("audit-jumpcloud", &output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("2 IdP accounts"), "{stderr}");
@@ -634,9 +639,11 @@ async fn sfmcp_audit_collects_from_a_live_idp() {
         .args(["audit", "--idp", "jumpcloud", "--salesforce-snapshot"])
         .arg(&snapshot_path)
         .env_clear()
+        .envs(capture::env())
         .output()
         .await
         .expect("run sfmcp");
+    capture::record_output("audit-unconfigured", &output);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("JUMPCLOUD_API_KEY is not set"), "{stderr}");

@@ -147,6 +147,8 @@ async fn inspector(org: &OrgCredentials, args: &[&str]) -> Value {
         .output()
         .await
         .expect("node runs");
+    // What it printed is the tool results (and, over stdio, the server's stderr).
+    common::capture::record_output("inspector-client", &output);
     assert!(
         output.status.success(),
         "inspector {args:?} failed:\n{}\n{}",
@@ -231,6 +233,7 @@ async fn python_sdk_client_initializes_lists_and_queries_over_stdio_and_http() {
                 .output()
                 .await
                 .expect("python runs");
+            common::capture::record_output("python-sdk-client", &output);
             let context = format!("{transport}, mode {mode}");
             assert!(
                 output.status.success(),

@@ -51,9 +51,12 @@ struct Recorded {
 }
 
 async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
+    let process = common::capture::process_name("serve-stdio");
+    common::capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(common::capture::env())
         .env("RUST_LOG", "trace")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("serve")
@@ -64,8 +67,10 @@ async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
         .spawn()
         .expect("sfmcp spawns");
     let stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
+    let stdout =
+        common::capture::Tee::new(child.stdout.take().expect("stdout"), &process, "stdout");
+    let mut stderr =
+        common::capture::Tee::new(child.stderr.take().expect("stderr"), &process, "stderr");
     let copy = Arc::new(Mutex::new(Vec::new()));
     let stderr = tokio::spawn(async move {
         let mut all = Vec::new();
@@ -343,6 +348,7 @@ async fn a_jwt_bearer_session_at_trace_level_writes_no_key_or_token() {
     let public = key.public_key().as_der().expect("spki");
     let private: Pkcs8V1Der = key.as_der().expect("pkcs8");
     let private_pem = pem("PRIVATE KEY", private.as_ref());
+    common::capture::secret("JWT bearer signing key", &private_pem);
     let emulator = common::seeded_emulator(json!({
         "connected_app": {"client_id": "3MVG9jwt", "jwt_certificate_pem": pem("PUBLIC KEY", public.as_ref())},
         "users": [{"username": "integration@acme.test", "profile": "System Administrator", "default": true}],

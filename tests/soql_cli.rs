@@ -5,18 +5,24 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+#[path = "common/capture.rs"]
+mod capture;
+
 fn sfmcp(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .envs(capture::env())
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
     drop(input);
-    child.wait_with_output().unwrap()
+    let output = child.wait_with_output().unwrap();
+    capture::record_output("soql", &output);
+    output
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod errors;
 pub mod idp;
 pub mod ids;
+pub mod journal;
 pub mod json;
 pub mod oauth;
 pub mod objects;
@@ -263,6 +264,10 @@ impl Emulator {
         })
         .await
         .map_err(|e| EmulatorError::Config(format!("org build task failed: {e}")))??;
+        for org in &orgs {
+            journal::record("client secret", &org.app.client_secret);
+        }
+        journal::record("Paragon signing key", &paragon.signing_key_pem);
 
         let listener =
             TcpListener::bind(config.listen)

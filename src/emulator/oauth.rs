@@ -418,6 +418,7 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(raw): RawQue
         return redirect(location.as_str());
     }
     let code = format!("aPrx{}", random_token(60).replace(['.', '_'], "x"));
+    super::journal::record("authorization code", &code);
     state.lock_sessions().codes.insert(
         code.clone(),
         AuthCode {

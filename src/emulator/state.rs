@@ -172,6 +172,7 @@ impl AppState {
             .get(org)
             .map_or(String::new(), |o| o.id.chars().take(15).collect());
         let token = format!("{prefix}!{}", random_token(96));
+        super::journal::record("access token", &token);
         let now = Utc::now();
         let session = Session {
             org,
@@ -199,6 +200,7 @@ impl AppState {
             .get(org)
             .map_or(String::new(), |o| o.id.chars().take(15).collect());
         let token = format!("5Aep{prefix}{}", random_token(64).replace(['.', '_'], "A"));
+        super::journal::record("refresh token", &token);
         self.lock_sessions().refresh.insert(
             token.clone(),
             RefreshGrant {

@@ -26,6 +26,7 @@ impl SelfSigned {
         let certified = rcgen::generate_simple_self_signed(names)
             .map_err(|e| format!("the self-signed certificate could not be made: {e}"))?;
         let cert_pem = certified.cert.pem();
+        super::journal::record("TLS private key", &certified.signing_key.serialize_pem());
         let cert = CertificateDer::from(certified.cert.der().to_vec());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
             certified.signing_key.serialize_der(),

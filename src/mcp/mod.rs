@@ -4,6 +4,7 @@
 //! router that [`server::SfServer`] merges. Tools know Salesforce through
 //! [`crate::salesforce::SalesforceClient`], never through HTTP.
 
+mod args;
 mod audit;
 pub mod cli;
 mod confirm;

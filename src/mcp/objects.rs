@@ -1,6 +1,5 @@
 //! `list_objects` and `describe_object`: the schema, compact enough to keep in context.
 
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -8,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::args::Parameters;
 use super::describe_view;
 use super::error::ToolError;
 use super::server::SfServer;

@@ -1,7 +1,6 @@
 //! `soql_query`, `query_more` and `sosl_search`: queries checked before they cost an API
 //! call, results paged to fit a model's context, children kept with their parents.
 
-use rmcp::handler::server::wrapper::Parameters;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken};
@@ -11,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::args::Parameters;
 use super::cursor::{CURSOR_TTL_SECS, CursorState};
 use super::error::ToolError;
 use super::render;

@@ -3,7 +3,6 @@
 //! blindly. There is no delete.
 
 use rmcp::handler::server::tool::{InputResponses, RequestState};
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -11,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::args::Parameters;
 use super::confirm::{self, Decision, PendingWrite, Round};
 use super::error::ToolError;
 use super::query::with_url;

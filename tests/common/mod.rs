@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::{Value, json};
 use sfmcp::emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, OrgCredentials, OrgSource, SeedFileText,
 };
 use tokio::io::AsyncReadExt;
-use tokio::process::ChildStderr;
+
+pub mod capture;
 
 pub type Client = RunningService<RoleClient, ()>;
 
@@ -58,39 +58,49 @@ pub async fn spawn_server(env: &[(&str, String)], args: &[&str]) -> (Client, Std
 
 /// [`spawn_server`] with a client of our own (capabilities, answers to elicitation, progress
 /// it records) and a lifecycle: `Initialize` negotiates 2025-11-25, `Discover` 2026-07-28.
+/// Everything the server writes on stdout and stderr also goes to the [`capture`].
 pub async fn spawn_server_as<H: ClientHandler>(
     env: &[(&str, String)],
     args: &[&str],
     handler: H,
     lifecycle: ClientLifecycleMode,
 ) -> (RunningService<RoleClient, H>, Stderr) {
-    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let command = command.configure(|cmd| {
-        cmd.env_clear();
-        if let Ok(path) = std::env::var("PATH") {
-            cmd.env("PATH", path);
-        }
-        cmd.env("RUST_LOG", "trace");
-        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        cmd.arg("serve").args(&args);
-    });
-    let (transport, stderr) = TokioChildProcess::builder(command)
+    let process = capture::process_name("serve-stdio");
+    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(capture::env())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .arg("serve")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .expect("sfmcp spawns");
-    let mut stderr: ChildStderr = stderr.expect("stderr is piped");
+    let stdin = child.stdin.take().expect("stdin is piped");
+    let stdout = capture::Tee::new(
+        child.stdout.take().expect("stdout is piped"),
+        &process,
+        "stdout",
+    );
+    let mut stderr = capture::Tee::new(
+        child.stderr.take().expect("stderr is piped"),
+        &process,
+        "stderr",
+    );
+    // The reader owns the child: it lives until the server has closed stderr (it exits when
+    // the session ends), or until the runtime drops the task, which kills it.
     let reader = tokio::spawn(async move {
         let mut out = String::new();
         let _ = stderr.read_to_string(&mut out).await;
+        let _ = child.wait().await;
         out
     });
     let client = handler
-        .serve_with_lifecycle(transport, lifecycle)
+        .serve_with_lifecycle((stdout, stdin), lifecycle)
         .await
         .expect("MCP session starts");
     (client, Stderr(reader))
@@ -105,6 +115,7 @@ pub async fn call<H: ClientHandler>(
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
         .await
+        .inspect(capture::tool_result)
         .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
 }
 
@@ -165,9 +176,9 @@ pub fn leads_seed(n: usize) -> Value {
     json!({ "records": { "Lead": leads } })
 }
 
-/// Spawns `sfmcp serve --http 127.0.0.1:0 ARGS` with exactly `env` (plus PATH and
-/// RUST_LOG=warn) and returns the child and the MCP URL it announces on stderr; the rest of
-/// its stderr is echoed, so the server never blocks on a full pipe.
+/// Spawns `sfmcp serve --http 127.0.0.1:0 ARGS` with exactly `env` (plus PATH and the
+/// [`capture`]'s verbose log filter) and returns the child and the MCP URL it announces on
+/// stderr. Its stdout and stderr go to the capture; warnings and errors are also echoed.
 pub async fn spawn_http<K, V>(
     env: impl IntoIterator<Item = (K, V)>,
     args: &[&str],
@@ -177,26 +188,30 @@ where
     V: AsRef<std::ffi::OsStr>,
 {
     use tokio::io::{AsyncBufReadExt, BufReader};
+    let env: Vec<(K, V)> = env.into_iter().collect();
+    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
+    let process = capture::process_name("serve-http");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
+        .envs(capture::env())
         .envs(env)
         .args(["serve", "--http", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(capture::stdio(&process, "stdout"))
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("sfmcp spawns");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let stderr = capture::Tee::new(child.stderr.take().expect("stderr"), &process, "stderr");
+    let mut lines = BufReader::new(stderr).lines();
     let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(rest) = line.strip_prefix("sfmcp: serving MCP on ") {
                 return rest.split_whitespace().next().map(str::to_string);
             }
-            eprintln!("sfmcp: {line}");
+            echo_if_notable(&line);
         }
         None
     })
@@ -206,8 +221,19 @@ where
     .expect("the server prints its address");
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("sfmcp: {line}");
+            echo_if_notable(&line);
         }
     });
     (child, url)
+}
+
+/// Shows a server's warnings and errors in the test's output (shown when it fails); the
+/// trace is in the capture.
+fn echo_if_notable(line: &str) {
+    if ![" TRACE ", " DEBUG ", " INFO "]
+        .iter()
+        .any(|level| line.contains(level))
+    {
+        eprintln!("sfmcp: {line}");
+    }
 }

@@ -464,6 +464,21 @@ impl IdpServer {
                 onelogin_subdomain: "sfmcp-emulator".into(),
             }
         });
+        for (kind, value) in [
+            ("Okta API token", &credentials.okta_api_token),
+            ("Entra client secret", &credentials.azure_client_secret),
+            (
+                "Google service-account key",
+                &credentials.google_private_key_pem,
+            ),
+            ("JumpCloud API key", &credentials.jumpcloud_api_key),
+            (
+                "OneLogin client secret",
+                &credentials.onelogin_client_secret,
+            ),
+        ] {
+            super::journal::record(kind, value);
+        }
         Arc::new(IdpServer {
             people: RwLock::new(people),
             credentials,
@@ -533,6 +548,7 @@ impl IdpServer {
 
     fn issue_token(&self, vendor: Vendor) -> String {
         let token = random_token(32);
+        super::journal::record("IdP access token", &token);
         if let Ok(mut tokens) = self.tokens.lock() {
             // Bounded: a long-running demo must not grow without limit.
             if tokens.len() > 10_000 {
