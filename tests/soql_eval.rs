@@ -200,7 +200,7 @@ fn typed(field_type: &FieldType, value: &Json) -> Value {
 }
 
 /// Writes a record as the REST API does (without `attributes.url`, which the emulator adds).
-fn to_json(record: &Record<usize>) -> Json {
+fn to_json(record: &Record<'_, usize>) -> Json {
     let mut out = Map::new();
     out.insert("attributes".into(), json!({"type": record.object_type()}));
     for field in &record.fields {
@@ -217,7 +217,7 @@ fn to_json(record: &Record<usize>) -> Json {
     Json::Object(out)
 }
 
-fn result_json(result: &QueryResult<usize>) -> Json {
+fn result_json(result: &QueryResult<'_, usize>) -> Json {
     json!({
         "totalSize": result.total_size,
         "done": true,
@@ -267,7 +267,7 @@ fn ctx() -> EvalContext {
     )
 }
 
-fn run(org: &Org, soql: &str) -> QueryResult<usize> {
+fn run<'o>(org: &'o Org, soql: &str) -> QueryResult<'o, usize> {
     let query = parse(soql).unwrap_or_else(|e| panic!("{}", e.render(soql)));
     evaluate(&query, org, &ctx()).unwrap_or_else(|e| panic!("{}", e.render(soql)))
 }
@@ -355,7 +355,7 @@ fn accounts() -> Org {
     org
 }
 
-fn names(result: &QueryResult<usize>, key: &str) -> Vec<Json> {
+fn names(result: &QueryResult<'_, usize>, key: &str) -> Vec<Json> {
     result
         .records
         .iter()

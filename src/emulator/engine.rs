@@ -98,7 +98,7 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    fn serialize_all(&self, records: &[Record<RowRef>]) -> serde_json::Result<Vec<Box<[u8]>>> {
+    fn serialize_all(&self, records: &[Record<'_, RowRef>]) -> serde_json::Result<Vec<Box<[u8]>>> {
         // Rows of one query are alike in size: each buffer starts at the last row's size, so
         // it is rarely grown and copied.
         let mut size_hint = 256;
@@ -122,7 +122,7 @@ impl Renderer<'_> {
 
 struct RecordJson<'a> {
     renderer: &'a Renderer<'a>,
-    record: &'a Record<RowRef>,
+    record: &'a Record<'a, RowRef>,
 }
 
 /// `{"type": ..., "url": ...}`, or `{"type": "AggregateResult"}` without a url.
@@ -207,7 +207,7 @@ impl Serialize for RecordJson<'_> {
             let key: &str = &field.name;
             match &field.value {
                 // Compound addresses are stored as their parts; assemble them here.
-                Cell::Value(Value::Null) => {
+                Cell::Value(value) if matches!(**value, Value::Null) => {
                     let address = stored.and_then(|(def, stored)| {
                         def.field_index(key)
                             .filter(|&i| def.fields[i].field_type == FieldType::Address)
@@ -215,7 +215,7 @@ impl Serialize for RecordJson<'_> {
                     });
                     map.serialize_entry(key, &address)?;
                 }
-                Cell::Value(value) => map.serialize_entry(key, &ValueJson(value))?,
+                Cell::Value(value) => map.serialize_entry(key, &ValueJson(value.as_ref()))?,
                 Cell::Parent(None) => map.serialize_entry(key, &())?,
                 Cell::Parent(Some(parent)) => map.serialize_entry(
                     key,
@@ -266,7 +266,7 @@ impl Serialize for ValueJson<'_> {
 /// when it holds more than a batch.
 struct ChildrenJson<'a> {
     renderer: &'a Renderer<'a>,
-    result: &'a QueryResult<RowRef>,
+    result: &'a QueryResult<'a, RowRef>,
 }
 
 impl Serialize for ChildrenJson<'_> {

@@ -372,7 +372,7 @@ pub(crate) fn run<D: DataSource>(
     source: &D,
     rows: &[D::Row],
     plan: &Plan,
-) -> QueryResult<D::Row> {
+) -> QueryResult<'static, D::Row> {
     let new_group = |set: usize, values: Vec<Value>| Group {
         set,
         values,
@@ -453,7 +453,7 @@ pub(crate) fn run<D: DataSource>(
     }
     let matched = rows.len();
     let (start, end) = page(matched, plan.offset, plan.limit);
-    let records: Vec<Record<D::Row>> = rows[start..end]
+    let records: Vec<Record<'static, D::Row>> = rows[start..end]
         .iter()
         .map(|slots| Record {
             kind: RecordKind::Aggregate,
@@ -462,7 +462,9 @@ pub(crate) fn run<D: DataSource>(
                 .iter()
                 .map(|(name, slot)| Field {
                     name: name.clone(),
-                    value: Cell::Value(slots.get(*slot).cloned().unwrap_or(Value::Null)),
+                    value: Cell::Value(Cow::Owned(
+                        slots.get(*slot).cloned().unwrap_or(Value::Null),
+                    )),
                 })
                 .collect(),
         })

@@ -68,6 +68,7 @@ mod dates;
 mod plan;
 mod run;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc, Weekday};
@@ -118,22 +119,22 @@ impl Default for EvalContext {
 
 /// The answer to a query: Salesforce's `totalSize` and the records.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QueryResult<R> {
+pub struct QueryResult<'v, R> {
     /// Salesforce's `totalSize`: the number of rows the query returns, which LIMIT and
     /// OFFSET reduce (`SELECT Id FROM Account LIMIT 5` answers `totalSize: 5`). For
     /// `SELECT COUNT()` it is the count, and `records` is empty.
     pub total_size: usize,
     /// Rows that matched WHERE (or groups that passed HAVING) before OFFSET and LIMIT.
     pub matched: usize,
-    pub records: Vec<Record<R>>,
+    pub records: Vec<Record<'v, R>>,
 }
 
 /// One row of a result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record<R> {
+pub struct Record<'v, R> {
     pub kind: RecordKind<R>,
     /// The selected fields in SELECT order.
-    pub fields: Vec<Field<R>>,
+    pub fields: Vec<Field<'v, R>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,22 +147,56 @@ pub enum RecordKind<R> {
 
 /// A selected field: its output key and what it holds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field<R> {
+pub struct Field<'v, R> {
     /// The JSON key: canonical field or relationship name, alias, or `exprN`.
     pub name: Arc<str>,
-    pub value: Cell<R>,
+    pub value: Cell<'v, R>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell<R> {
-    Value(Value),
+pub enum Cell<'v, R> {
+    /// A value: borrowed from the source when read as stored (no copy per cell), owned when
+    /// computed (a function, a label, an aggregate).
+    Value(Cow<'v, Value>),
     /// A parent relationship: the related record, or `None` when the lookup is empty.
-    Parent(Option<Box<Record<R>>>),
+    Parent(Option<Box<Record<'v, R>>>),
     /// A child subquery's rows.
-    Children(QueryResult<R>),
+    Children(QueryResult<'v, R>),
 }
 
-impl<R> Record<R> {
+impl<R> QueryResult<'_, R> {
+    /// The result with every value copied out of the source, to outlive it.
+    pub fn into_owned(self) -> QueryResult<'static, R> {
+        QueryResult {
+            total_size: self.total_size,
+            matched: self.matched,
+            records: self.records.into_iter().map(Record::into_owned).collect(),
+        }
+    }
+}
+
+impl<R> Record<'_, R> {
+    /// The record with every value copied out of the source.
+    pub fn into_owned(self) -> Record<'static, R> {
+        Record {
+            kind: self.kind,
+            fields: self
+                .fields
+                .into_iter()
+                .map(|field| Field {
+                    name: field.name,
+                    value: match field.value {
+                        Cell::Value(value) => Cell::Value(Cow::Owned(value.into_owned())),
+                        Cell::Parent(parent) => {
+                            Cell::Parent(parent.map(|p| Box::new(p.into_owned())))
+                        }
+                        Cell::Children(children) => Cell::Children(children.into_owned()),
+                    },
+                })
+                .collect(),
+        }
+    }
+
     /// `attributes.type`: the object name, or `AggregateResult`.
     pub fn object_type(&self) -> &str {
         match &self.kind {
@@ -171,7 +206,7 @@ impl<R> Record<R> {
     }
 
     /// A field by output key, case-insensitively.
-    pub fn get(&self, name: &str) -> Option<&Cell<R>> {
+    pub fn get(&self, name: &str) -> Option<&Cell<'_, R>> {
         self.fields
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
@@ -186,7 +221,7 @@ impl<R> Record<R> {
             None => (dotted, None),
         };
         match (self.get(head)?, rest) {
-            (Cell::Value(v), None) => Some(v),
+            (Cell::Value(v), None) => Some(&**v),
             (Cell::Parent(Some(parent)), Some(rest)) => parent.value(rest),
             _ => None,
         }
@@ -197,11 +232,11 @@ impl<R> Record<R> {
 ///
 /// Errors are those only evaluation can find, in Salesforce's terms: an object the source
 /// does not serve (`INVALID_TYPE`), a child relationship it does not know, an Apex bind.
-pub fn evaluate<D: DataSource>(
+pub fn evaluate<'s, D: DataSource>(
     query: &Query,
-    source: &D,
+    source: &'s D,
     ctx: &EvalContext,
-) -> Result<QueryResult<D::Row>, SoqlError> {
+) -> Result<QueryResult<'s, D::Row>, SoqlError> {
     let plan = plan::Planner::new(source, ctx).plan(query)?;
     Ok(run::Runner::new(source).run(&plan, source.scan(&plan.object)))
 }

@@ -32,7 +32,7 @@ impl<'a, D: DataSource> Runner<'a, D> {
         }
     }
 
-    pub fn run(&self, plan: &Plan, rows: impl Iterator<Item = D::Row>) -> QueryResult<D::Row> {
+    pub fn run(&self, plan: &Plan, rows: impl Iterator<Item = D::Row>) -> QueryResult<'a, D::Row> {
         let rows = self.matching(plan, rows);
         match &plan.output {
             Output::Count => {
@@ -63,7 +63,7 @@ impl<'a, D: DataSource> Runner<'a, D> {
                         .map(|(position, &index)| (index, position))
                         .collect();
                     wanted.sort_unstable();
-                    let mut built: Vec<(usize, Record<D::Row>)> = wanted
+                    let mut built: Vec<(usize, Record<'a, D::Row>)> = wanted
                         .into_iter()
                         .map(|(index, position)| {
                             (position, self.record(nodes, rows[index], object.clone()))
@@ -116,20 +116,16 @@ impl<'a, D: DataSource> Runner<'a, D> {
         indices
     }
 
-    fn record(&self, nodes: &[OutNode], row: D::Row, object: Arc<str>) -> Record<D::Row> {
+    fn record(&self, nodes: &[OutNode], row: D::Row, object: Arc<str>) -> Record<'a, D::Row> {
         let mut fields = Vec::with_capacity(nodes.len());
         for node in nodes {
             let (name, value) = match node {
                 OutNode::Leaf { name, operand } => (
                     name.clone(),
-                    Cell::Value(
-                        operand
-                            .eval(&RowEnv {
-                                source: self.source,
-                                row,
-                            })
-                            .into_owned(),
-                    ),
+                    Cell::Value(operand.eval(&RowEnv {
+                        source: self.source,
+                        row,
+                    })),
                 ),
                 OutNode::Parent {
                     name,

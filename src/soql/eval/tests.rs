@@ -555,11 +555,11 @@ fn ctx() -> EvalContext {
     )
 }
 
-fn run(org: &MemOrg, q: &ast::Query) -> QueryResult<usize> {
+fn run<'o>(org: &'o MemOrg, q: &ast::Query) -> QueryResult<'o, usize> {
     evaluate(q, org, &ctx()).unwrap_or_else(|e| panic!("query failed: {e}"))
 }
 
-fn ids(org: &MemOrg, result: &QueryResult<usize>) -> Vec<String> {
+fn ids(org: &MemOrg, result: &QueryResult<'_, usize>) -> Vec<String> {
     result
         .records
         .iter()
@@ -1527,14 +1527,16 @@ fn evaluation_errors_speak_salesforce() {
 
 // ---- SOQL text over the same org -----------------------------------------------------------
 
-fn soql_with(text: &str, ctx: &EvalContext) -> (MemOrg, QueryResult<usize>) {
+fn soql_with(text: &str, ctx: &EvalContext) -> (MemOrg, QueryResult<'static, usize>) {
     let org = org();
     let query = crate::soql::parse(text).unwrap_or_else(|e| panic!("{}", e.render(text)));
-    let result = evaluate(&query, &org, ctx).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    let result = evaluate(&query, &org, ctx)
+        .unwrap_or_else(|e| panic!("{}", e.render(text)))
+        .into_owned();
     (org, result)
 }
 
-fn soql(text: &str) -> (MemOrg, QueryResult<usize>) {
+fn soql(text: &str) -> (MemOrg, QueryResult<'static, usize>) {
     soql_with(text, &ctx())
 }
 
