@@ -47,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
     let rendered = table(&records, &child_relationships, budget);
     let text = rendered.text.as_str();
     let columns = columns(&records, &child_relationships);
-    assert!(rendered.rows_shown <= records.len(), "more rows shown than given");
+    assert!(
+        rendered.rows_shown <= records.len(),
+        "more rows shown than given"
+    );
     if columns.is_empty() {
         assert!(text.is_empty(), "no columns, yet a table: {text:?}");
         return;
