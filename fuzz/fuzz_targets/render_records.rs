@@ -1,21 +1,34 @@
 //! Fuzz record rendering: any records Salesforce (or a hostile record value) can hand back
-//! render as a table without panicking, and the table keeps its shape: one header line, and
-//! one line per record whatever its values hold (line breaks and `|` in values are escaped).
+//! render as a table without panicking, and the table keeps its shape: one header line, one
+//! line per record shown whatever its values hold (line breaks and `|` in values are
+//! escaped), and no more text than the byte budget allows.
 //!
-//! Input: a JSON array of records. The first byte, when it is a digit, names how many of the
-//! first record's object-valued fields are child relationships.
+//! Input: a JSON array of records, after up to two optional control bytes. A leading digit
+//! names how many of the first record's object-valued fields are child relationships; then a
+//! lowercase letter picks a small byte budget (`a` = 64 bytes … `z` = 1,664), so cutting rows
+//! and children to fit is explored too. Without a letter the budget is the tools' own.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use sfmcp::mcp::render::{columns, table};
+use sfmcp::mcp::render::{MAX_TEXT_BYTES, columns, table};
+
+/// What `table` appends to a first row cut to fit the budget.
+const ROW_CUT_MARK: &str = "…[row cut]\n";
+
+fn control_byte(data: &[u8], accepted: std::ops::RangeInclusive<u8>) -> (Option<u8>, &[u8]) {
+    match data.split_first() {
+        Some((&byte, rest)) if accepted.contains(&byte) => (Some(byte), rest),
+        _ => (None, data),
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
-    let (children, json) = match data.split_first() {
-        Some((digit @ b'0'..=b'9', rest)) => (usize::from(digit - b'0'), rest),
-        _ => (0, data),
-    };
+    let (digit, data) = control_byte(data, b'0'..=b'9');
+    let (letter, json) = control_byte(data, b'a'..=b'z');
+    let children = digit.map_or(0, |d| usize::from(d - b'0'));
+    let budget = letter.map_or(MAX_TEXT_BYTES, |l| 64 * usize::from(l - b'a' + 1));
     let Ok(Value::Array(records)) = serde_json::from_slice::<Value>(json) else {
         return;
     };
@@ -31,21 +44,37 @@ fuzz_target!(|data: &[u8]| {
                 .collect()
         })
         .unwrap_or_default();
-    let text = table(&records, &child_relationships);
+    let rendered = table(&records, &child_relationships, budget);
+    let text = rendered.text.as_str();
     let columns = columns(&records, &child_relationships);
+    assert!(
+        rendered.rows_shown <= records.len(),
+        "more rows shown than given"
+    );
     if columns.is_empty() {
         assert!(text.is_empty(), "no columns, yet a table: {text:?}");
         return;
     }
+    let header = columns.join(" | ");
+    // The header always shows; beyond it, whole rows within the budget, or the first row cut.
+    let bound = budget.max(header.len() + 1) + ROW_CUT_MARK.len();
+    assert!(
+        text.len() <= bound,
+        "{} bytes over a budget of {budget}",
+        text.len()
+    );
     let plain_names = columns.iter().all(|c| !c.contains(['\n', '\r']));
     if plain_names {
-        assert_eq!(text.lines().next(), Some(columns.join(" | ").as_str()));
+        assert_eq!(text.lines().next(), Some(header.as_str()));
         if child_relationships.is_empty() {
-            let rows = records.iter().filter(|r| r.is_object()).count();
+            let rows = records[..rendered.rows_shown]
+                .iter()
+                .filter(|r| r.is_object())
+                .count();
             assert_eq!(
                 text.lines().count(),
                 1 + rows,
-                "one line per record: {text:?}"
+                "one line per record shown: {text:?}"
             );
         }
     }
