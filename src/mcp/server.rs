@@ -106,17 +106,27 @@ pub struct SfServer {
 impl SfServer {
     pub fn new(state: Arc<ServerState>) -> Self {
         let router = Self::router(&state.policy);
-        Self::with_router(state, Arc::new(router))
+        Self::with_routers(state, Arc::new(router), Arc::new(Self::prompt_router()))
     }
 
-    /// Stateless HTTP builds a server per request: build the router once and share it.
-    pub fn with_router(state: Arc<ServerState>, tool_router: Arc<ToolRouter<SfServer>>) -> Self {
+    /// HTTP builds a server per session (stateless: per request): build the routers once
+    /// and share them, so a session costs no copy of every prompt's schema.
+    pub fn with_routers(
+        state: Arc<ServerState>,
+        tool_router: Arc<ToolRouter<SfServer>>,
+        prompt_router: Arc<PromptRouter<SfServer>>,
+    ) -> Self {
         Self {
             state,
             tool_router,
-            prompt_router: Arc::new(Self::prompt_router()),
+            prompt_router,
             audit_runs: Arc::default(),
         }
+    }
+
+    /// The prompts every session offers, built once per server.
+    pub fn shared_prompt_router() -> Arc<PromptRouter<SfServer>> {
+        Arc::new(Self::prompt_router())
     }
 
     /// Every tool family's routes, with schemas trimmed and write tools removed when the

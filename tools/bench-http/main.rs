@@ -3,7 +3,9 @@
 //! process in front of the emulator (in this process), on loopback.
 //!
 //! `cargo bench --bench http` (see tools/bench-http/README.md). Bounded: fixed durations and
-//! session counts.
+//! session counts. `SFMCP_BIN` measures another build (or a profiler wrapping one);
+//! `BENCH_HTTP=memory` runs only the idle-session part: memory figures do not
+//! depend on CPU load, throughput does, so this is the part worth running on a busy machine.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::process::Stdio;
@@ -99,7 +101,9 @@ async fn throughput(clients: &[Arc<Client>], tool: &str, arguments: Value) -> (f
 }
 
 async fn start_server(env: &[(&str, String)], args: &[&str]) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+    let binary =
+        std::env::var("SFMCP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sfmcp").to_string());
+    let mut child = tokio::process::Command::new(binary)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "error")
@@ -154,7 +158,13 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
 
-        for (mode, args) in [("stateful", &[][..]), ("stateless", &["--stateless"][..])] {
+        let memory_only = std::env::var("BENCH_HTTP").is_ok_and(|v| v == "memory");
+        let throughput_modes: &[(&str, &[&str])] = if memory_only {
+            &[]
+        } else {
+            &[("stateful", &[]), ("stateless", &["--stateless"])]
+        };
+        for &(mode, args) in throughput_modes {
             let (server, url) = start_server(&env, args).await;
             let mut clients = Vec::new();
             for _ in 0..SESSIONS {
