@@ -450,8 +450,39 @@ async fn reads_are_retried_on_5xx_but_writes_are_not() {
         .create("Account", &fields(json!({"Name": "Acme"})))
         .await
         .expect_err("503 on create");
+    // Not Salesforce's error body: a proxy in between failed, and whether the create reached
+    // Salesforce is unknown, so the advice is to look before trying again.
+    assert!(
+        matches!(
+            err,
+            SfError::WriteOutcomeUnknown {
+                failure: NetworkFailure::Gateway(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("Do not simply retry"));
+}
+
+#[tokio::test]
+async fn a_write_refused_by_salesforce_itself_is_a_known_failure() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{VERSION}/sobjects/Account")))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!([{
+            "message": "Server is unavailable", "errorCode": "SERVER_UNAVAILABLE"
+        }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(token_connection(&server, TOKEN), fast_options());
+    let err = client
+        .create("Account", &fields(json!({"Name": "Acme"})))
+        .await
+        .expect_err("503 on create");
     assert_eq!(err.http_status(), Some(503));
-    assert!(err.next_step().contains("try again"));
+    assert_eq!(err.error_code(), Some("SERVER_UNAVAILABLE"));
 }
 
 #[tokio::test]

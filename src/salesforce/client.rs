@@ -1068,6 +1068,20 @@ impl SalesforceClient {
                     });
                 }
             }
+            // A 5xx without Salesforce's own error body came from something in between (a
+            // load balancer, the Paragon proxy): a write may have reached Salesforce or not,
+            // and a "failed, try again" would invite a duplicate create.
+            if let Some((kind, object, id)) = &request.write
+                && status >= 500
+                && !is_salesforce_error(&err)
+            {
+                return Err(SfError::WriteOutcomeUnknown {
+                    kind: *kind,
+                    object: object.clone(),
+                    id: id.clone(),
+                    failure: NetworkFailure::Gateway(status),
+                });
+            }
             // 5xx, UNABLE_TO_LOCK_ROW, the concurrent-request limit: worth asking again,
             // for reads only.
             if err.is_transient()
@@ -1278,6 +1292,12 @@ fn join(base: &Url, path: &str, setting: &str) -> Result<Url, SfError> {
 }
 
 /// Maps an error body: Salesforce's error array, Paragon's `{message}`, or anything else.
+/// Whether Salesforce itself wrote this error (its `[{errorCode, message}]` body), rather
+/// than something in front of it. `HTTP_nnn` codes are ours, for bodies without a code.
+fn is_salesforce_error(error: &SfError) -> bool {
+    matches!(error, SfError::Api { code, .. } if !code.starts_with("HTTP_"))
+}
+
 fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &str) -> SfError {
     if let Ok(items) = serde_json::from_slice::<Vec<ApiErrorItem>>(body)
         && !items.is_empty()

@@ -84,11 +84,21 @@ pub enum NetworkFailure {
     Other,
     /// The answer began but the connection dropped before its end.
     Interrupted,
+    /// A 5xx status whose body is not Salesforce's: a load balancer or proxy in between
+    /// failed, so whether Salesforce got the request is unknown.
+    Gateway(u16),
 }
 
 impl fmt::Display for NetworkFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let NetworkFailure::Gateway(status) = self {
+            return write!(
+                f,
+                "HTTP {status} from a server in between, not from Salesforce"
+            );
+        }
         f.write_str(match self {
+            NetworkFailure::Gateway(_) => "a server in between failed",
             NetworkFailure::Refused => "connection refused",
             NetworkFailure::Dns => "host name not found",
             NetworkFailure::Tls => "TLS handshake failed",
@@ -157,7 +167,7 @@ pub enum SfError {
 
     /// A write was sent but no answer came back: it may or may not have been applied.
     #[error(
-        "the {kind} of {object} was sent but no answer came back ({failure}): it may or may not have been applied"
+        "the {kind} of {object} was sent but no answer from Salesforce came back ({failure}): it may or may not have been applied"
     )]
     WriteOutcomeUnknown {
         kind: WriteKind,
@@ -253,7 +263,10 @@ impl SfError {
             SfError::Unreachable { failure, .. } => {
                 matches!(
                     failure,
-                    NetworkFailure::Timeout | NetworkFailure::Other | NetworkFailure::Interrupted
+                    NetworkFailure::Timeout
+                        | NetworkFailure::Other
+                        | NetworkFailure::Interrupted
+                        | NetworkFailure::Gateway(_)
                 )
             }
             _ => false,
@@ -297,6 +310,9 @@ impl SfError {
                 ),
                 NetworkFailure::Interrupted => format!(
                     "Try again; if answers from {target} keep being cut off, check the network or any proxy between sfmcp and {setting}."
+                ),
+                NetworkFailure::Gateway(_) => format!(
+                    "A proxy or load balancer between sfmcp and {target} failed; try again shortly, and check it if this persists."
                 ),
             },
             SfError::WriteOutcomeUnknown {
