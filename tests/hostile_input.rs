@@ -509,9 +509,9 @@ async fn garbage_on_stdin_is_dropped_or_answered_and_the_server_keeps_answering(
     assert!(peak < 512, "peak memory {peak} MiB");
 }
 
-/// A wrong-typed argument, for every tool that takes arguments: JSON-RPC invalid params
-/// (-32602, as rmcp answers any undecodable arguments) whose message names the argument and
-/// what it must be, and no API call.
+/// A wrong-typed argument, for every tool that takes arguments: a tool error (`isError`, as
+/// MCP 2025-11-25 asks of input validation errors, so the model reads it) that names the
+/// argument and what it must be, and no API call.
 #[tokio::test]
 async fn a_wrong_typed_argument_is_named_with_what_it_should_be_for_every_tool() {
     let emulator = demo_emulator().await;
@@ -585,8 +585,10 @@ async fn a_wrong_typed_argument_is_named_with_what_it_should_be_for_every_tool()
         let id = 10 + n as u64;
         raw.send_json(tool_call(id, tool, arguments)).await;
         let answer = raw.answer(json!(id)).await;
-        assert_eq!(answer["error"]["code"], json!(-32602), "{tool}: {answer}");
-        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(answer["result"]["isError"], json!(true), "{tool}: {answer}");
+        let message = answer["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains(expected), "{tool}: {message}");
     }
     // A megabyte in the wrong place is not sent back whole.

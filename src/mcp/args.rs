@@ -2,8 +2,11 @@
 //! the string "ten"` rather than serde's bare `invalid type: string "ten", expected u32`.
 //!
 //! Every tool takes its arguments as [`Parameters`], a drop-in for rmcp's wrapper of the same
-//! name (the `#[tool]` macro finds the input schema by that name). The error stays what rmcp
-//! gives today: JSON-RPC invalid params (-32602).
+//! name (the `#[tool]` macro finds the input schema by that name). A bad argument is a tool
+//! result with `isError`, as MCP 2025-11-25 asks of input validation errors, so the model can
+//! read it and correct its call: rmcp's router makes that of an invalid-params error whose
+//! message starts with [`RMCP_ARGUMENT_ERROR_PREFIX`], and a JSON-RPC error (-32602, which
+//! clients tend to hide from the model) of any other.
 
 use std::borrow::Cow;
 
@@ -31,9 +34,18 @@ impl<S, P: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Paramet
         let arguments = context.arguments.take().unwrap_or_default();
         decode(serde_json::Value::Object(arguments))
             .map(Parameters)
-            .map_err(|message| rmcp::ErrorData::invalid_params(message, None))
+            .map_err(|message| {
+                rmcp::ErrorData::invalid_params(
+                    format!("{RMCP_ARGUMENT_ERROR_PREFIX} {message}"),
+                    None,
+                )
+            })
     }
 }
+
+/// What rmcp 3.11's tool router looks for to answer a decoding failure as a tool error
+/// (`TOOL_ARGUMENT_DESERIALIZATION_ERROR_PREFIX`, private there).
+pub const RMCP_ARGUMENT_ERROR_PREFIX: &str = "failed to deserialize parameters:";
 
 /// Decodes `arguments`, or says which argument is wrong and what it should be.
 pub fn decode<P: DeserializeOwned>(arguments: serde_json::Value) -> Result<P, String> {
