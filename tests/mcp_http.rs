@@ -533,3 +533,49 @@ async fn the_server_shuts_down_gracefully_on_sigterm() {
         .expect("exit status");
     assert!(exit.success(), "{exit:?}");
 }
+
+/// A client that trickles a request's headers (slowloris) is cut off after
+/// SFMCP_HEADER_TIMEOUT_SECS instead of holding a connection forever; others are served on.
+#[tokio::test]
+async fn a_client_too_slow_with_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let emulator = two_orgs().await;
+    let server = start_server(
+        &emulator,
+        &[("SFMCP_HEADER_TIMEOUT_SECS", "1".to_string())],
+        &[],
+    )
+    .await;
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    slow.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {address}\r\n").as_bytes())
+        .await
+        .expect("writes part of the headers");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the server ends the connection within 10 s");
+    assert!(
+        read.is_err() || answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "closed after {:?}, before the timeout",
+        started.elapsed()
+    );
+    // A client that sends its headers in time is served as before.
+    let client = connect(&server, tenant(&emulator, 0)).await;
+    let listed = client.list_all_tools().await.expect("tools/list");
+    assert!(!listed.is_empty());
+    let _ = client.cancel().await;
+}

@@ -115,6 +115,12 @@ pub struct HttpArgs {
     #[arg(long, env = "SFMCP_MAX_TENANTS", default_value_t = tenants::DEFAULT_TENANT_CAPACITY as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
     pub max_tenants: u32,
+    /// Seconds a client may take to send a request's headers, or to start its next request
+    /// on a kept-alive connection; slower connections are closed rather than held open
+    /// (a slow-header client could otherwise pin memory and sockets forever).
+    #[arg(long, env = "SFMCP_HEADER_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600), value_name = "SECS")]
+    pub header_timeout_secs: u64,
 }
 
 /// Everything the HTTP server needs, checked before it binds.
@@ -126,6 +132,7 @@ struct Plan {
     config: StreamableHttpServerConfig,
     stateless: bool,
     limiter: Arc<CallLimiter>,
+    header_timeout: Duration,
 }
 
 /// `sfmcp serve --http ADDR`.
@@ -165,17 +172,56 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     // Routes are turned into services once here: served as a plain Router, axum would
     // rebuild its route tables for every connection (about 3.5 KB each, and an idle MCP
     // session holds two connections).
-    let make_service = app.with_state(()).into_make_service();
-    match axum::serve(listener, make_service)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sfmcp: the HTTP server stopped: {e}");
-            ExitCode::from(1)
-        }
+    serve_connections(listener, app.with_state(()), plan.header_timeout, shutdown).await;
+    ExitCode::SUCCESS
+}
+
+/// Accepts connections until `shutdown`, then lets the open ones finish. Unlike
+/// `axum::serve`, it bounds how long a client may take over a request's headers.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, typically: wait instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::trace!(%error, "connection ended");
+            }
+        });
     }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Registers for SIGTERM and SIGINT at once, not on first poll: a signal that arrives between
@@ -270,6 +316,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         config,
         stateless: http.stateless,
         limiter,
+        header_timeout: Duration::from_secs(http.header_timeout_secs),
     })
 }
 
