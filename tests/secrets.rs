@@ -6,39 +6,28 @@
 
 mod common;
 
-use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{Client, call, is_error, org_env, structured, text};
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use sfmcp::emulator::EmulatorHandle;
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::io::AsyncReadExt;
 
-/// Keeps a copy of every byte read through it.
-struct Tee<R> {
-    inner: R,
-    copy: Arc<Mutex<Vec<u8>>>,
-}
+/// Memory that a [`common::capture::Tee`] copies into and the test reads afterwards.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
 
-impl<R: AsyncRead + Unpin> AsyncRead for Tee<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &polled {
-            self.copy
-                .lock()
-                .unwrap()
-                .extend_from_slice(&buf.filled()[before..]);
-        }
-        polled
+impl std::io::Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -71,21 +60,18 @@ async fn spawn_recorded(env: &[(&str, String)]) -> Recorded {
         common::capture::Tee::new(child.stdout.take().expect("stdout"), &process, "stdout");
     let mut stderr =
         common::capture::Tee::new(child.stderr.take().expect("stderr"), &process, "stderr");
-    let copy = Arc::new(Mutex::new(Vec::new()));
+    let copy = Shared::default();
     let stderr = tokio::spawn(async move {
         let mut all = Vec::new();
         let _ = stderr.read_to_end(&mut all).await;
         all
     });
-    let reader = Tee {
-        inner: stdout,
-        copy: copy.clone(),
-    };
+    let reader = common::capture::Tee::with_sink(stdout, copy.clone());
     let client = ().serve((reader, stdin)).await.expect("MCP session starts");
     Recorded {
         client,
         child,
-        stdout: copy,
+        stdout: copy.0,
         stderr,
     }
 }

@@ -195,17 +195,22 @@ pub fn secrets_in_env<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
     }
 }
 
-/// A reader that copies every byte it yields into a capture file.
+/// A reader that copies every byte it yields into a sink: a capture file, or memory.
 pub struct Tee<R> {
     inner: R,
-    copy: File,
+    copy: Box<dyn Write + Send>,
 }
 
 impl<R> Tee<R> {
+    /// Copies into the capture file of `process`'s `stream`.
     pub fn new(inner: R, process: &str, stream: &str) -> Self {
+        Tee::with_sink(inner, open(process, stream))
+    }
+
+    pub fn with_sink(inner: R, copy: impl Write + Send + 'static) -> Self {
         Tee {
             inner,
-            copy: open(process, stream),
+            copy: Box::new(copy),
         }
     }
 }
