@@ -94,12 +94,13 @@ impl SoqlError {
     pub fn render(&self, query: &str) -> String {
         let (row, column) = self.position(query);
         let line = query.lines().nth(row - 1).unwrap_or("");
+        let (quoted, caret_column) = quote_around(line, column);
         let mut out = format!(
-            "{code}: {message}\n  at row {row}, column {column}:\n    {line}\n    {caret:>width$}",
+            "{code}: {message}\n  at row {row}, column {column}:\n    {quoted}\n    {caret:>width$}",
             code = self.code,
             message = self.message,
             caret = "^",
-            width = column
+            width = caret_column
         );
         if !self.suggestions.is_empty() {
             out.push_str("\n  did you mean: ");
@@ -107,6 +108,28 @@ impl SoqlError {
         }
         out
     }
+}
+
+/// Characters of the offending line quoted on each side of the error: a query of thousands
+/// of characters on one line must not come back whole into a model's context.
+const QUOTE_CHARS: usize = 60;
+
+/// The part of `line` around 1-based `column`, with `…` where it was cut, and the caret's
+/// column within that part.
+fn quote_around(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(QUOTE_CHARS);
+    let end = at.saturating_add(QUOTE_CHARS).min(chars.len());
+    let mut quoted = String::new();
+    if start > 0 {
+        quoted.push('…');
+    }
+    quoted.extend(&chars[start..end]);
+    if end < chars.len() {
+        quoted.push('…');
+    }
+    (quoted, at - start + 1 + usize::from(start > 0))
 }
 
 fn floor_char_boundary(text: &str, index: usize) -> usize {
@@ -120,6 +143,42 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_quoted_around_the_error_only() {
+        let fields: Vec<String> = (0..500).map(|i| format!("Field{i}__c")).collect();
+        let query = format!("SELECT {}, Nme FROM Account", fields.join(", "));
+        let at = query.find("Nme").unwrap_or(0);
+        let error = SoqlError::new(
+            ErrorCode::InvalidField,
+            "No such column 'Nme' on entity 'Account'.",
+            Span::new(at, at + 3),
+        );
+        let rendered = error.render(&query);
+        assert!(rendered.len() < 400, "{} bytes: {rendered}", rendered.len());
+        let lines: Vec<&str> = rendered.lines().collect();
+        let quoted = lines[2].strip_prefix("    ").unwrap_or_default();
+        let caret = lines[3].strip_prefix("    ").unwrap_or_default();
+        assert!(quoted.starts_with('…'), "{quoted}");
+        let caret_at = caret.chars().count() - 1;
+        let under: String = quoted.chars().skip(caret_at).take(3).collect();
+        assert_eq!(under, "Nme", "{rendered}");
+        assert!(
+            lines[1].contains(&format!("column {}", at + 1)),
+            "{rendered}"
+        );
+        // A short query is quoted whole, as before.
+        let short = SoqlError::new(
+            ErrorCode::InvalidField,
+            "No such column 'Nme' on entity 'Account'.",
+            Span::new(7, 10),
+        );
+        let rendered = short.render("SELECT Nme FROM Account");
+        assert!(
+            rendered.contains("\n    SELECT Nme FROM Account\n           ^"),
+            "{rendered}"
+        );
+    }
 
     #[test]
     fn salesforce_message_matches_the_recorded_shape() {
