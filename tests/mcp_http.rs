@@ -5,148 +5,31 @@
 // Test helpers outside #[test] functions panic on broken fixtures by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+mod http_common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderName, HeaderValue};
-use common::{Client, call, is_error, structured, text};
+use http_common::*;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
-use tokio::process::Child;
+use serde_json::json;
+use sfmcp::emulator::{Emulator, EmulatorConfig};
 
-const CALLER_TOKEN: &str = "caller-token-for-tests-0123456789";
-/// 32 zero bytes, base64: a cursor key both replicas share.
-const SHARED_CURSOR_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
-fn org_seed(prefix: &str, accounts: usize) -> OrgSource {
-    let rows: Vec<Value> = (0..accounts)
-        .map(|i| json!({"Name": format!("{prefix} {i:03}"), "Industry": "Banking"}))
-        .collect();
-    let seed = json!({"org": {"name": prefix}, "records": {"Account": rows}});
-    OrgSource::Seed(Arc::new(SeedFileText {
-        path: format!("{prefix} seed"),
-        text: seed.to_string(),
-    }))
-}
-
-/// Org 0 holds "Alpha nnn" accounts, org 1 "Bravo nnn": more than Salesforce's smallest
-/// page (200), so a small budget leaves a cursor.
-async fn two_orgs() -> EmulatorHandle {
-    Emulator::start(EmulatorConfig {
-        orgs: vec![org_seed("Alpha", 250), org_seed("Bravo", 250)],
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts")
-}
-
-/// The Paragon settings the emulator announced for org `index`.
-fn paragon(emulator: &EmulatorHandle, index: usize) -> Value {
-    emulator.orgs[index]
-        .paragon
-        .clone()
-        .expect("the emulator serves the Paragon proxy")
-}
-
-fn field(value: &Value, name: &str) -> String {
-    value[name].as_str().expect(name).to_string()
-}
-
-struct Server {
-    url: String,
-    child: Child,
-    _files: tempfile::TempDir,
-}
-
-impl Server {
-    fn base(&self) -> String {
-        self.url.trim_end_matches("/mcp").to_string()
-    }
-}
-
-/// Starts `sfmcp serve --http 127.0.0.1:0` as a many-tenant Paragon server in front of the
-/// emulator, and waits for the address it prints.
+/// The shared many-tenant Paragon server, accepting two caller tokens (only the second is
+/// the clients'), so a list of tokens is exercised too.
 async fn start_server(
-    emulator: &EmulatorHandle,
+    emulator: &sfmcp::emulator::EmulatorHandle,
     extra_env: &[(&str, String)],
     args: &[&str],
 ) -> Server {
-    let project = paragon(emulator, 0);
-    let files = tempfile::tempdir().expect("temp dir");
-    let signing = files.path().join("signing.pem");
-    std::fs::write(&signing, field(&project, "signing_key_pem")).expect("key file");
-    let public = files.path().join("public.pem");
-    std::fs::write(&public, field(&project, "public_key_pem")).expect("key file");
-    let mut env: Vec<(String, String)> = vec![
-        ("PARAGON_PROXY_URL".into(), field(&project, "proxy_url")),
-        ("PARAGON_PROJECT_ID".into(), field(&project, "project_id")),
-        (
-            "PARAGON_SIGNING_KEY_FILE".into(),
-            signing.display().to_string(),
-        ),
-        (
-            "PARAGON_PUBLIC_KEY_FILE".into(),
-            public.display().to_string(),
-        ),
-        (
-            "SFMCP_HTTP_TOKENS".into(),
-            format!("another-token-abcdefghijkl,{CALLER_TOKEN}"),
-        ),
-    ];
-    env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
-    let (child, url) = common::spawn_http(env, args).await;
-    Server {
-        url,
-        child,
-        _files: files,
-    }
-}
-
-fn headers(pairs: &[(&'static str, String)]) -> HashMap<HeaderName, HeaderValue> {
-    pairs
-        .iter()
-        .map(|(name, value)| {
-            (
-                HeaderName::from_static(name),
-                HeaderValue::from_str(value).expect("header value"),
-            )
-        })
-        .collect()
-}
-
-/// The headers of the host acting for org `index`'s Paragon user: sfmcp mints the token.
-fn tenant(emulator: &EmulatorHandle, index: usize) -> HashMap<HeaderName, HeaderValue> {
-    let p = paragon(emulator, index);
-    headers(&[
-        ("x-paragon-user", field(&p, "user_id")),
-        ("x-paragon-credential", field(&p, "credential_id")),
-    ])
-}
-
-async fn connect(server: &Server, tenant: HashMap<HeaderName, HeaderValue>) -> Client {
-    let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
-        .auth_header(CALLER_TOKEN)
-        .custom_headers(tenant);
-    ().serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .expect("MCP session over HTTP starts")
-}
-
-/// Account names a result shows.
-fn names(result: &rmcp::model::CallToolResult) -> Vec<String> {
-    structured(result)["records"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| r["Name"].as_str().map(str::to_string))
-        .collect()
+    let mut env = vec![(
+        "SFMCP_HTTP_TOKENS",
+        format!("another-token-abcdefghijkl,{CALLER_TOKEN}"),
+    )];
+    env.extend(extra_env.iter().cloned());
+    http_common::start_server(emulator, &env, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -226,17 +109,6 @@ async fn a_cursor_of_one_tenant_is_refused_to_another_and_continues_for_its_own(
     assert_eq!(names(&next)[0], "Alpha 004");
     let _ = alpha.cancel().await;
     let _ = bravo.cancel().await;
-}
-
-fn sign(pem: &str, sub: &str, exp_offset: i64) -> String {
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).expect("signing key");
-    let now = chrono::Utc::now().timestamp();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &json!({"sub": sub, "iat": now, "exp": now + exp_offset}),
-        &key,
-    )
-    .expect("token")
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use tokio::process::Child;
 
 // The stdio harness, for its `sfmcp serve --http` spawner (one place that reads the address).
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 
 pub type Client = RunningService<RoleClient, ()>;
 
