@@ -479,3 +479,64 @@ async fn sosl_search_finds_records_across_objects_as_the_user() {
     );
     stop(client, stderr).await;
 }
+
+/// Node-based hosts (libuv) hand a server a socket pair, not pipes, as stdin and stdout: the
+/// server's non-blocking pipe transport does not apply, and the plain handles must serve.
+#[tokio::test]
+async fn stdio_on_a_socket_pair_serves_like_pipes() {
+    use std::os::fd::OwnedFd;
+    use std::process::Stdio;
+
+    use common::capture;
+    use tokio::io::AsyncReadExt;
+
+    let emulator = seeded_emulator(leads_seed(250)).await;
+    let org = emulator.orgs[0].clone();
+    let process = capture::process_name("serve-socket-pair");
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+    let theirs_too = theirs.try_clone().expect("socket clone");
+    let mut child = serve_command(&org_env(&org), &[])
+        .stdin(Stdio::from(OwnedFd::from(theirs)))
+        .stdout(Stdio::from(OwnedFd::from(theirs_too)))
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sfmcp spawns");
+    let mut stderr = capture::Tee::new(child.stderr.take().expect("stderr"), &process, "stderr");
+    let stderr = tokio::spawn(async move {
+        let mut out = String::new();
+        let _ = stderr.read_to_string(&mut out).await;
+        out
+    });
+    ours.set_nonblocking(true).expect("non-blocking socket");
+    let socket = tokio::net::UnixStream::from_std(ours).expect("tokio socket");
+    let (read, write) = socket.into_split();
+    let read = capture::Tee::new(read, &process, "stdout");
+    let client = rmcp::ServiceExt::serve((), (read, write))
+        .await
+        .expect("MCP session over a socket pair");
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert!(tools.iter().any(|t| t.name == "soql_query"));
+    let result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id, LastName FROM Lead ORDER BY LastName", "max_rows": 200}),
+    )
+    .await;
+    assert!(!is_error(&result), "{}", text(&result));
+    assert_eq!(structured(&result)["returned"], json!(200));
+    assert!(
+        text(&result).starts_with("Lead: rows 1-200 of 250\n"),
+        "{}",
+        text(&result)
+    );
+
+    client.cancel().await.expect("session ends");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server exits when the client goes")
+        .expect("exit status");
+    let stderr = stderr.await.unwrap_or_default();
+    assert!(status.success(), "{status}: {stderr}");
+}

@@ -162,7 +162,15 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
 }
 
 pub async fn serve_stdio(state: Arc<ServerState>) -> ExitCode {
-    let running = match SfServer::new(state).serve(rmcp::transport::stdio()).await {
+    // Clients launch stdio servers on pipes: driven by the reactor, each message costs no
+    // hand-off to a blocking thread (tokio's stdin and stdout have one per read and write).
+    // The pipes are reopened, so the non-blocking flag never reaches the process's own
+    // stderr, which may share stdout's open file under `2>&1`. Other stdin or stdout kinds
+    // (a file, a terminal) fall back to the blocking handles.
+    let running = match SfServer::new(state)
+        .serve(rmcp::transport::stdio_pipes())
+        .await
+    {
         Ok(running) => running,
         Err(e) => return fail(&format!("the MCP session could not start: {e}")),
     };

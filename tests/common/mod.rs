@@ -66,14 +66,7 @@ pub async fn spawn_server_as<H: ClientHandler>(
     lifecycle: ClientLifecycleMode,
 ) -> (RunningService<RoleClient, H>, Stderr) {
     let process = capture::process_name("serve-stdio");
-    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(capture::env())
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .arg("serve")
-        .args(args)
+    let mut child = serve_command(env, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -104,6 +97,21 @@ pub async fn spawn_server_as<H: ClientHandler>(
         .await
         .expect("MCP session starts");
     (client, Stderr(reader))
+}
+
+/// `sfmcp serve ARGS` with exactly `env` (plus PATH and the [`capture`]'s log filter), its
+/// secrets noted for the sweep; the caller chooses its stdio.
+pub fn serve_command(env: &[(&str, String)], args: &[&str]) -> tokio::process::Command {
+    capture::secrets_in_env(env.iter().map(|(k, v)| (k, v)));
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(capture::env())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .arg("serve")
+        .args(args);
+    command
 }
 
 pub async fn call<H: ClientHandler>(
