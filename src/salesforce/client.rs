@@ -247,7 +247,7 @@ pub struct QueryResult {
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_records_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::records::deserialize")]
     pub records: Vec<Value>,
 }
 

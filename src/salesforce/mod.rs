@@ -50,6 +50,7 @@ pub mod describe_cache;
 pub mod errors;
 pub mod ids;
 pub mod login;
+mod records;
 pub mod secret;
 pub mod urls;
 pub mod usage;
