@@ -168,6 +168,10 @@ fn collect_columns(
         {
             continue;
         }
+        // Rows share their columns: a scalar whose column is known needs no path built.
+        if !value.is_object() && columns.iter().any(|c| is_path(c, prefix, key)) {
+            continue;
+        }
         let path = if prefix.is_empty() {
             key.clone()
         } else {
@@ -183,6 +187,17 @@ fn collect_columns(
             _ => add_column(columns, path, prefix),
         }
     }
+}
+
+/// Whether `column` is `prefix.key` (or `key` without a prefix).
+fn is_path(column: &str, prefix: &str, key: &str) -> bool {
+    if prefix.is_empty() {
+        return column == key;
+    }
+    column.len() == prefix.len() + 1 + key.len()
+        && column.starts_with(prefix)
+        && column.ends_with(key)
+        && column.as_bytes()[prefix.len()] == b'.'
 }
 
 /// Adds a column next to its siblings, so a parent's columns stay together where the parent

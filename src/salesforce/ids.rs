@@ -59,12 +59,13 @@ impl SalesforceId {
             });
         }
         let (base, suffix) = id.split_at(15);
-        if len == 15 {
-            return Ok(SalesforceId(format!("{base}{}", checksum(base))));
-        }
-        let expected = checksum(base);
-        if expected == suffix.to_ascii_uppercase() {
-            return Ok(SalesforceId(format!("{base}{expected}")));
+        // Every record of a query answer passes here on its way to a link: one allocation.
+        let expected = checksum_bytes(base.as_bytes());
+        if len == 15 || suffix.as_bytes().eq_ignore_ascii_case(&expected) {
+            let mut canonical = String::with_capacity(18);
+            canonical.push_str(base);
+            canonical.extend(expected.iter().map(|&b| char::from(b)));
+            return Ok(SalesforceId(canonical));
         }
         let single_case = !(base.bytes().any(|b| b.is_ascii_lowercase())
             && base.bytes().any(|b| b.is_ascii_uppercase()));
@@ -73,7 +74,7 @@ impl SalesforceId {
         }
         Err(IdError::Checksum {
             id: id.to_string(),
-            expected,
+            expected: expected.iter().map(|&b| char::from(b)).collect(),
         })
     }
 
@@ -132,17 +133,24 @@ impl serde::Serialize for SalesforceId {
 
 /// The three checksum characters for a 15-character id. `base` must be 15 ASCII characters.
 pub fn checksum(base: &str) -> String {
-    base.as_bytes()
-        .chunks(5)
-        .map(|chunk| {
-            let mask = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| b.is_ascii_uppercase())
-                .fold(0usize, |mask, (i, _)| mask | (1 << i));
-            char::from(CHECKSUM_ALPHABET[mask])
-        })
+    checksum_bytes(base.as_bytes())
+        .iter()
+        .map(|&b| char::from(b))
         .collect()
+}
+
+/// The three checksum characters of a 15-character base.
+fn checksum_bytes(base: &[u8]) -> [u8; 3] {
+    let mut sum = [b'A'; 3];
+    for (slot, chunk) in sum.iter_mut().zip(base.chunks(5)) {
+        let mask = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_uppercase())
+            .fold(0usize, |mask, (i, _)| mask | (1 << i));
+        *slot = CHECKSUM_ALPHABET[mask];
+    }
+    sum
 }
 
 /// Rebuilds the case of a single-case 15-character base from its checksum. `None` when the

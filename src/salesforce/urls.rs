@@ -79,8 +79,16 @@ impl RecordLinks {
 
     /// The link to one record.
     pub fn url(&self, object: &str, id: &SalesforceId) -> Option<String> {
-        self.template()
-            .map(|t| t.replace("{object}", object).replace("{id}", id.as_str()))
+        // Written out rather than filled from `template`: this runs for every record of an
+        // answer. A test holds the two to the same links.
+        let id = id.as_str();
+        match self {
+            RecordLinks::Lightning { origin } => {
+                Some(format!("{origin}/lightning/r/{object}/{id}/view"))
+            }
+            RecordLinks::Classic { origin } => Some(format!("{origin}/{id}")),
+            RecordLinks::None => None,
+        }
     }
 
     /// One template for a whole result, with `{object}` and `{id}` placeholders, so a tool
@@ -182,5 +190,23 @@ mod tests {
             RecordLinks::for_instance(&url).template().as_deref(),
             Some("https://acme.lightning.force.com/lightning/r/{object}/{id}/view")
         );
+    }
+
+    #[test]
+    fn each_link_is_its_template_filled_in() {
+        let id = SalesforceId::parse("0010c00001vlGl5AAE").expect("test id");
+        for instance in [
+            "https://acme.my.salesforce.com",
+            "https://na1.salesforce.com",
+            "http://127.0.0.1:8080",
+            "https://acme.my.salesforce.mil",
+        ] {
+            let links = RecordLinks::for_instance(&Url::parse(instance).expect("test url"));
+            let filled = links.template().map(|t| {
+                t.replace("{object}", "Account")
+                    .replace("{id}", id.as_str())
+            });
+            assert_eq!(links.url("Account", &id), filled, "{instance}");
+        }
     }
 }
