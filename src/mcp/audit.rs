@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::args::Parameters;
 use super::error::ToolError;
+use super::render;
 use super::server::SfServer;
 use crate::audit::collectors::parse_kind;
 use crate::audit::live::{self, IdpSource, RunProgress};
@@ -225,11 +226,11 @@ impl SfServer {
         text.push_str(&findings_text(&page.findings));
         let findings: Vec<Value> = page.findings.iter().map(|f| finding_view(f)).collect();
         let next_cursor = page.next_offset.map(|o| o.to_string());
-        let mut structured = json!({
-            "summary": summary_json(&report),
-            "findings": findings,
-            "salesforce_api_calls": run.stats.api_calls,
-        });
+        let mut structured = render::object([
+            ("summary", summary_json(&report)),
+            ("findings", Value::Array(findings)),
+            ("salesforce_api_calls", run.stats.api_calls.into()),
+        ]);
         if let Some(cursor) = &next_cursor {
             text.push_str(&format!(
                 "More: audit_findings with cursor \"{cursor}\" (or filter by severity / rule).\n"
@@ -279,12 +280,15 @@ impl SfServer {
             text.push_str(&format!("More: cursor \"{cursor}\"\n"));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({
-            "run_id": run_id,
-            "total_matching": page.total_matching,
-            "findings": page.findings.iter().map(|f| finding_view(f)).collect::<Vec<_>>(),
-            "next_cursor": next_cursor,
-        }));
+        result.structured_content = Some(render::object([
+            ("run_id", run_id.into()),
+            ("total_matching", page.total_matching.into()),
+            (
+                "findings",
+                page.findings.iter().map(|f| finding_view(f)).collect(),
+            ),
+            ("next_cursor", next_cursor.into()),
+        ]));
         Ok(result)
     }
 }

@@ -5,11 +5,12 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::args::Parameters;
 use super::describe_view;
 use super::error::ToolError;
+use super::render;
 use super::server::SfServer;
 use crate::soql::schema::ObjectSchema;
 
@@ -117,7 +118,7 @@ impl SfServer {
             ));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "objects": listed }));
+        result.structured_content = Some(render::object([("objects", Value::Array(listed))]));
         Ok(result)
     }
 
@@ -147,7 +148,10 @@ impl SfServer {
             })
             .collect();
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "name": visible.name, "fields": fields }));
+        result.structured_content = Some(render::object([
+            ("name", visible.name.clone().into()),
+            ("fields", Value::Array(fields)),
+        ]));
         Ok(result)
     }
 

@@ -8,7 +8,7 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::args::Parameters;
 use super::cursor::{CURSOR_TTL_SECS, CursorState};
@@ -384,11 +384,11 @@ impl SfServer {
             .into_iter()
             .map(|r| with_url(r, &links))
             .collect();
-        let mut structured = json!({
-            "totalSize": gathered.total_size,
-            "returned": returned,
-            "records": records,
-        });
+        let mut structured = render::object([
+            ("totalSize", gathered.total_size.into()),
+            ("returned", returned.into()),
+            ("records", Value::Array(records)),
+        ]);
         if let Some(cursor) = cursor {
             structured["cursor"] = Value::String(cursor);
         }
@@ -462,7 +462,7 @@ impl SfServer {
             records.extend(rows.into_iter().map(|r| with_url(r, &links)));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
-        result.structured_content = Some(json!({ "records": records }));
+        result.structured_content = Some(render::object([("records", Value::Array(records))]));
         Ok(result)
     }
 
@@ -671,6 +671,7 @@ fn add_urls(record: &mut Value, links: &RecordLinks) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn locators_are_moved_to_any_row() {

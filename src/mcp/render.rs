@@ -4,6 +4,17 @@
 
 use serde_json::{Map, Value};
 
+/// A JSON object of values already built. `json!` would copy every interpolated value
+/// (it serialises each one again), which for a page of records doubled the answer's cost.
+pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
 /// A cell longer than this is cut in the text (the structured content keeps it whole).
 const MAX_CELL_CHARS: usize = 160;
 
