@@ -4,6 +4,7 @@
 //!
 //! - added latency: `soql_query` for 200 rows through `sfmcp serve` over stdio, against the
 //!   same query sent straight to the emulator with reqwest (decoded as JSON), interleaved;
+//!   and the part of it the client spends decoding the larger answer;
 //! - cold start: process spawn to the `tools/list` answer, and to the first tool result;
 //! - resident memory after `tools/list`;
 //! - bytes of `tools/list` per tool.
@@ -160,12 +161,14 @@ async fn main() {
         .build()
         .expect("reqwest");
     let url = format!("{}/services/data/v62.0/query", org.instance_url);
-    let direct = || async {
-        let body: Value = http
-            .get(&url)
+    let direct_request = || {
+        http.get(&url)
             .query(&[("q", QUERY)])
             .bearer_auth(&org.access_token)
             .header("Sforce-Query-Options", "batchSize=200")
+    };
+    let direct = || async {
+        let body: Value = direct_request()
             .send()
             .await
             .expect("direct query")
@@ -188,6 +191,44 @@ async fn main() {
         direct().await;
         straight.push(start.elapsed());
     }
+
+    // Part of the added latency is the client's: it decodes the answer (text table, and the
+    // records again as structured content, each with its link) where the straight path
+    // decodes Salesforce's body. Both decodes, timed alone on the same bytes.
+    let answer = client
+        .call_tool(
+            CallToolRequestParams::new("soql_query").with_arguments(
+                json!({"query": QUERY, "max_rows": 200})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        )
+        .await
+        .expect("soql_query");
+    let answer_line = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 1, "result": answer}))
+        .expect("answer serialises");
+    let body = direct_request()
+        .send()
+        .await
+        .expect("direct query")
+        .bytes()
+        .await
+        .expect("body");
+    let mut client_decode = Vec::with_capacity(LATENCY_ROUNDS);
+    let mut body_decode = Vec::with_capacity(LATENCY_ROUNDS);
+    for _ in 0..LATENCY_ROUNDS {
+        let start = Instant::now();
+        let message: rmcp::model::ServerJsonRpcMessage =
+            serde_json::from_slice(&answer_line).expect("an MCP message");
+        client_decode.push(start.elapsed());
+        drop(message);
+        let start = Instant::now();
+        let parsed: Value = serde_json::from_slice(&body).expect("JSON");
+        body_decode.push(start.elapsed());
+        drop(parsed);
+    }
+
     let _ = client.cancel().await;
     let (m_through, m_straight) = (median(&mut through), median(&mut straight));
     let added = m_through.saturating_sub(m_straight);
@@ -205,6 +246,15 @@ async fn main() {
     rows.push(format!(
         "| **added latency** (difference of medians) | **{}** | < 0.5 ms |",
         ms(added)
+    ));
+    let (m_client, m_body) = (median(&mut client_decode), median(&mut body_decode));
+    rows.push(format!(
+        "| of which the client's extra decoding: rmcp decoding the answer ({} KB) less decoding Salesforce's body ({} KB) | {} − {} = {} | |",
+        answer_line.len() / 1000,
+        body.len() / 1000,
+        ms(m_client),
+        ms(m_body),
+        ms(m_client.saturating_sub(m_body))
     ));
     rows.push(format!(
         "| cold start → tools/list answer (median of {COLD_ROUNDS}) | {} | <= 30 ms |",
