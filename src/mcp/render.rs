@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 /// A JSON object of values already built. `json!` would copy every interpolated value
-/// (it serialises each one again), which for a page of records doubled the answer's cost.
+/// (it serialises each one again): for a page of records, every record once more.
 pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
     Value::Object(
         entries

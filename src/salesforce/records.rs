@@ -36,7 +36,8 @@ fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
     }
 }
 
-/// One JSON value. `width`: the fields to make room for if it is an object.
+/// One JSON value. `width`: the fields to make room for if it is an object; `attributes`:
+/// it is a record's `attributes`, of which only `type` is kept.
 #[derive(Clone, Copy)]
 struct Json {
     width: usize,
