@@ -184,7 +184,9 @@ fn process_of(file: &Path) -> Option<(String, String)> {
 #[test]
 #[ignore = "run by `make test` after the whole suite, over that run's capture"]
 fn the_whole_suite_wrote_no_secret() {
-    let dir = capture::dir();
+    let dir = capture::dir().expect(
+        "no capture to sweep: SFMCP_E2E_CAPTURE is unset; `make test` sets it and runs the suite first",
+    );
     let secrets = load_secrets(&dir.join("secrets"));
     let outputs = files_in(&dir.join("outputs"));
 

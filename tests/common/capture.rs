@@ -2,8 +2,10 @@
 //! for the whole-suite secrets sweep (`tests/secrets_sweep.rs`, run by `make test` after the
 //! rest of the suite).
 //!
-//! Layout of the capture directory (`$SFMCP_E2E_CAPTURE`, by default `e2e-capture/` in the
-//! target directory, beside the `sfmcp` binary's profile directory):
+//! The capture is on only when `$SFMCP_E2E_CAPTURE` names its directory (the Makefile sets it
+//! and empties it each run); test runs outside `make` write nothing, so nothing piles up.
+//!
+//! Layout of the capture directory:
 //! - `outputs/`: one file per stream of each process, `<test binary>__<test>__<pid>-<n>__<what>.<stream>`;
 //!   `.stdout` and `.stderr` of servers and commands, `.tool-results` of the results clients
 //!   received through [`super::call`];
@@ -35,52 +37,40 @@ pub const EMULATOR_SECRETS_VARIABLE: &str = "SFMCP_EMULATOR_SECRETS_DIR";
 /// suite writes about 100 MB at this level.
 pub const LOG_FILTER: &str = "trace";
 
-/// The capture directory, created on first use.
-pub fn dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
+/// The capture directory, created on first use; `None` when the capture is off.
+pub fn dir() -> Option<PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::var_os(DIR_VARIABLE)
-            .map(PathBuf::from)
-            .unwrap_or_else(default_dir);
+        let dir = PathBuf::from(std::env::var_os(DIR_VARIABLE)?);
         std::fs::create_dir_all(dir.join("outputs")).expect("the capture directory");
         std::fs::create_dir_all(dir.join("secrets")).expect("the capture directory");
-        dir
+        Some(dir)
     })
     .clone()
 }
 
-/// `<target>/e2e-capture`: the binary is `<target>/<profile>/sfmcp`.
-pub fn default_dir() -> PathBuf {
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_sfmcp"));
-    binary
-        .parent()
-        .and_then(|profile| profile.parent())
-        .map(|target| target.join("e2e-capture"))
-        .expect("the sfmcp binary lives in <target>/<profile>/")
+pub fn secrets_dir() -> Option<PathBuf> {
+    dir().map(|dir| dir.join("secrets"))
 }
 
-pub fn secrets_dir() -> PathBuf {
-    dir().join("secrets")
-}
-
-/// The environment every spawned `sfmcp` gets on top of its own: a verbose log, and the
-/// journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`, `demo`).
-pub fn env() -> [(&'static str, String); 2] {
-    [
-        ("RUST_LOG", LOG_FILTER.to_string()),
-        (
-            EMULATOR_SECRETS_VARIABLE,
-            secrets_dir().to_string_lossy().into_owned(),
-        ),
-    ]
+/// The environment every spawned `sfmcp` gets on top of its own: a verbose log (captured or
+/// not, so a test behaves the same under `make` and outside it), and, with the capture on,
+/// the journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`,
+/// `demo`).
+pub fn env() -> Vec<(&'static str, String)> {
+    let mut env = vec![("RUST_LOG", LOG_FILTER.to_string())];
+    env.extend(journal_env());
+    env
 }
 
 /// [`env`] without the log filter, for a process whose test sets `RUST_LOG` itself.
-pub fn journal_env() -> (&'static str, String) {
-    (
-        EMULATOR_SECRETS_VARIABLE,
-        secrets_dir().to_string_lossy().into_owned(),
-    )
+pub fn journal_env() -> Option<(&'static str, String)> {
+    secrets_dir().map(|dir| {
+        (
+            EMULATOR_SECRETS_VARIABLE,
+            dir.to_string_lossy().into_owned(),
+        )
+    })
 }
 
 fn sanitize(text: &str, max: usize) -> String {
@@ -107,19 +97,30 @@ pub fn process_name(what: &str) -> String {
     )
 }
 
-/// Opens `outputs/<process>.<stream>` for appending.
-pub fn open(process: &str, stream: &str) -> File {
-    let path = dir().join("outputs").join(format!("{process}.{stream}"));
-    File::options()
+/// Opens `<dir>/<file>` for appending; `None` when the capture is off.
+fn open_in(dir: Option<PathBuf>, file: &str) -> Option<File> {
+    let path = dir?.join(file);
+    let opened = File::options()
         .create(true)
         .append(true)
         .open(&path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    Some(opened)
 }
 
-/// A child's stream written straight into the capture.
+/// `outputs/<process>.<stream>`, opened for appending: a sink when the capture is off.
+pub fn open(process: &str, stream: &str) -> Box<dyn Write + Send> {
+    let outputs = dir().map(|dir| dir.join("outputs"));
+    match open_in(outputs, &format!("{process}.{stream}")) {
+        Some(file) => Box::new(file),
+        None => Box::new(std::io::sink()),
+    }
+}
+
+/// A child's stream written straight into the capture (discarded when it is off).
 pub fn stdio(process: &str, stream: &str) -> Stdio {
-    Stdio::from(open(process, stream))
+    let outputs = dir().map(|dir| dir.join("outputs"));
+    open_in(outputs, &format!("{process}.{stream}")).map_or_else(Stdio::null, Stdio::from)
 }
 
 /// Keeps what a finished process wrote.
@@ -136,7 +137,7 @@ pub fn append(process: &str, stream: &str, bytes: &[u8]) {
 
 /// Every tool result a client of this test process received, one JSON document a line.
 pub fn tool_result(result: &impl serde::Serialize) {
-    static FILE: OnceLock<Mutex<File>> = OnceLock::new();
+    static FILE: OnceLock<Mutex<Box<dyn Write + Send>>> = OnceLock::new();
     let file = FILE.get_or_init(|| Mutex::new(open(&process_name("client"), "tool-results")));
     let mut line = serde_json::to_vec(result).unwrap_or_default();
     line.push(b'\n');
@@ -149,17 +150,14 @@ pub fn tool_result(result: &impl serde::Serialize) {
 /// Notes a secret the test itself configured a server with (a caller token, a key it made):
 /// the sweep looks for it like for the emulators' own.
 pub fn secret(kind: &str, value: &str) {
-    static FILE: OnceLock<Mutex<File>> = OnceLock::new();
+    static FILE: OnceLock<Option<Mutex<File>>> = OnceLock::new();
     let file = FILE.get_or_init(|| {
-        let path = secrets_dir().join(format!("{}.secrets.jsonl", process_name("test")));
-        Mutex::new(
-            File::options()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
-        )
+        let name = format!("{}.secrets.jsonl", process_name("test"));
+        open_in(secrets_dir(), &name).map(Mutex::new)
     });
+    let Some(file) = file else {
+        return;
+    };
     let mut line = serde_json::json!({"kind": kind, "value": value}).to_string();
     line.push('\n');
     let _ = file
