@@ -602,6 +602,15 @@ async fn upsert_by_external_id_creates_updates_and_reports_several_matches() {
         reply.body[2]["errors"][0]["statusCode"],
         json!("DUPLICATE_EXTERNAL_ID")
     );
+    // As a real org words it: the field's label, then the ids (a third-party capture:
+    // "Case SKU Number (US): more than one record found for external id field: [01tj…, 01tj…]").
+    let message = reply.body[2]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("Sku: more than one record found for external id field: [a0"),
+        "{message}"
+    );
     assert_eq!(
         count(&admin, "SELECT Id FROM Part__c WHERE Stock__c = 11").await,
         1

@@ -722,6 +722,7 @@ fn upsert_all(ctx: &Ctx, object: &str, field: &str, body: &Bytes) -> Outcome {
         .ok_or_else(|| vec![ApiError::not_found()])?;
     let key = upsert::key_field(ctx, index, field)?;
     let key_name = ctx.org.schema.objects[index].fields[key].name.clone();
+    let key_label = ctx.org.schema.objects[index].fields[key].label.clone();
     let (all_or_none, records) = collection_records(body)?;
     Ok(write_each(ctx, records.len(), all_or_none, |tables, i| {
         let result = typed_record(ctx, &records[i]).and_then(|(record_object, fields)| {
@@ -751,8 +752,9 @@ fn upsert_all(ctx: &Ctx, object: &str, field: &str, body: &Bytes) -> Outcome {
                 UpsertError::Api(errors) => record_errors(&errors),
                 UpsertError::Multiple(ids) => record_errors(&[ApiError::bad_request(
                     "DUPLICATE_EXTERNAL_ID",
+                    // Salesforce names the field by its label here, not its API name.
                     format!(
-                        "{key_name}: more than one record found for external id field: [{}]",
+                        "{key_label}: more than one record found for external id field: [{}]",
                         ids.join(", ")
                     ),
                 )
