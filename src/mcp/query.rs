@@ -638,19 +638,15 @@ pub(crate) fn with_url(mut record: Value, links: &RecordLinks) -> Value {
 /// Changed in place, keeping the fields in the order Salesforce sent them (the SELECT order):
 /// a rebuilt map would rehash every field of every row.
 fn add_urls(record: &mut Value, links: &RecordLinks) {
+    let url = record_type(record).and_then(|object| {
+        let id = record.get("Id").and_then(Value::as_str)?;
+        let id = SalesforceId::parse(id).ok()?;
+        links.url(object, &id)
+    });
     let Value::Object(fields) = record else {
         return;
     };
-    let attributes = fields.shift_remove("attributes");
-    let url = attributes
-        .as_ref()
-        .and_then(|a| a.get("type"))
-        .and_then(Value::as_str)
-        .and_then(|object| {
-            let id = fields.get("Id").and_then(Value::as_str)?;
-            let id = SalesforceId::parse(id).ok()?;
-            links.url(object, &id)
-        });
+    fields.shift_remove("attributes");
     for value in fields.values_mut() {
         let Value::Object(inner) = value else {
             continue;

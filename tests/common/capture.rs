@@ -108,10 +108,17 @@ fn open_in(dir: Option<PathBuf>, file: &str) -> Option<File> {
     Some(opened)
 }
 
-/// `outputs/<process>.<stream>`, opened for appending: a sink when the capture is off.
+/// `outputs/<process>.<stream>`, opened for appending; `None` when the capture is off.
+fn output_file(process: &str, stream: &str) -> Option<File> {
+    open_in(
+        dir().map(|dir| dir.join("outputs")),
+        &format!("{process}.{stream}"),
+    )
+}
+
+/// [`output_file`], or a sink when the capture is off.
 pub fn open(process: &str, stream: &str) -> Box<dyn Write + Send> {
-    let outputs = dir().map(|dir| dir.join("outputs"));
-    match open_in(outputs, &format!("{process}.{stream}")) {
+    match output_file(process, stream) {
         Some(file) => Box::new(file),
         None => Box::new(std::io::sink()),
     }
@@ -119,8 +126,7 @@ pub fn open(process: &str, stream: &str) -> Box<dyn Write + Send> {
 
 /// A child's stream written straight into the capture (discarded when it is off).
 pub fn stdio(process: &str, stream: &str) -> Stdio {
-    let outputs = dir().map(|dir| dir.join("outputs"));
-    open_in(outputs, &format!("{process}.{stream}")).map_or_else(Stdio::null, Stdio::from)
+    output_file(process, stream).map_or_else(Stdio::null, Stdio::from)
 }
 
 /// Keeps what a finished process wrote.
