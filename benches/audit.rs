@@ -26,12 +26,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sfmcp::audit::model::{
+use sfmcp_audit::model::{
     AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IdpDirectory, IdpKind, IdpStatus,
     IdpUser, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot,
     SessionSettings, SfUser,
 };
-use sfmcp::audit::{AuditConfig, evaluate};
+use sfmcp_audit::{AuditConfig, evaluate};
 
 const L_SF_USERS: usize = 50_000;
 const L_IDP_USERS: usize = 100_000;
@@ -317,7 +317,7 @@ fn run_scale(percent: usize) {
     times.sort();
     let (_, peak) = rss_mib();
     let t = Instant::now();
-    let index = sfmcp::audit::matching::IdpIndex::build(&data.idp, &config.matching);
+    let index = sfmcp_audit::matching::IdpIndex::build(&data.idp, &config.matching);
     let index_build = t.elapsed();
     let t = Instant::now();
     let matched = data
@@ -330,7 +330,7 @@ fn run_scale(percent: usize) {
     drop(index);
     let report = evaluate(&data.snapshot, &data.idp, &config);
     let t = Instant::now();
-    let json_len = sfmcp::audit::export::render(&report, sfmcp::audit::export::Format::Json)
+    let json_len = sfmcp_audit::export::render(&report, sfmcp_audit::export::Format::Json)
         .map_or(0, |s| s.len());
     let render_json = t.elapsed();
     println!(

@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use sfmcp::emulator::{Emulator, EmulatorConfig, OrgSource};
+use sfmcp_emulator::{Emulator, EmulatorConfig, OrgSource};
 
 const SMALL_QUERIES: usize = 5_000;
 const PAGE_QUERIES: usize = 20;

@@ -12,9 +12,9 @@
 
 use std::time::Instant;
 
-use sfmcp::emulator::OrgSource;
-use sfmcp::emulator::idp::IdpServer;
-use sfmcp::emulator::seed;
+use sfmcp_emulator::OrgSource;
+use sfmcp_emulator::idp::IdpServer;
+use sfmcp_emulator::seed;
 
 const SCALE: u32 = 834;
 const GOAL_SECS: f64 = 5.0;

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sfmcp::soql::ast::{
+use sfmcp_soql::ast::{
     Call, CompareOp, Condition, DateLiteral, DateLiteralKind, Expr, FieldPath, FromClause,
     Function, GroupBy, Ident, Literal, OrderItem, Query, SelectItem, SortDirection, Span,
     Value as AstValue,
 };
-use sfmcp::soql::data::{DataSource, Value};
-use sfmcp::soql::eval::{EvalContext, evaluate};
-use sfmcp::soql::schema::{Lookup, ObjectSchema, Schema};
+use sfmcp_soql::data::{DataSource, Value};
+use sfmcp_soql::eval::{EvalContext, evaluate};
+use sfmcp_soql::schema::{Lookup, ObjectSchema, Schema};
 
 const ROWS: usize = 100_000;
 

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sfmcp::soql::parse;
+use sfmcp_soql::parse;
 
 const TYPICAL: &str = "SELECT Id, Name, Account.Name, Owner.Email, Amount, CloseDate, StageName, \
     (SELECT Id, Quantity, UnitPrice FROM OpportunityLineItems WHERE Quantity > 1) \

@@ -7,9 +7,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sfmcp::soql::parse;
-use sfmcp::soql::schema::StaticSchema;
-use sfmcp::soql::validate::validate;
+use sfmcp_soql::parse;
+use sfmcp_soql::schema::StaticSchema;
+use sfmcp_soql::validate::validate;
 
 const QUERY: &str = "SELECT Id, Name, StageName, Amount, CloseDate, Account.Name, Account.Parent.Name, \
     (SELECT Contact.Name, Role, IsPrimary FROM OpportunityContactRoles WHERE IsPrimary = true) \

@@ -1,10 +1,13 @@
-//! The `sfmcp` command line. Each subcommand's arguments and behaviour live in the module
-//! that owns them; this file only dispatches.
+//! The `sfmcp` command line: parses the arguments, starts the one async runtime, and hands
+//! each subcommand to its module under `cli/`.
+
+mod cli;
+mod panic_report;
+mod settings;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sfmcp::{audit, emulator, mcp, soql};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,37 +23,56 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve MCP on stdio against a local demo org (no Salesforce account needed).
-    Demo(sfmcp::demo::DemoArgs),
+    #[cfg(feature = "demo")]
+    Demo(cli::demo::DemoArgs),
     /// Serve MCP on stdio against a Salesforce org (settings from flags, SF_* or --config).
-    Serve(mcp::cli::ServeArgs),
+    Serve(cli::serve::ServeArgs),
     /// Connect your own org: OAuth in the browser (PKCE), refresh token kept for `serve`.
-    Login(sfmcp::salesforce::login::LoginArgs),
+    Login(cli::login::LoginArgs),
     /// List the tools with their schemas, as tools/list gives them.
-    Tools(mcp::cli::ToolsArgs),
+    Tools(cli::tools::ToolsArgs),
     /// Run one tool and print the text a model would read.
-    Call(mcp::cli::CallArgs),
+    Call(cli::call::CallArgs),
     /// Identity-gap audit: Salesforce access the identity provider does not know about.
-    Audit(audit::cli::AuditArgs),
+    Audit(cli::audit::AuditArgs),
     /// Serve a local Salesforce org (REST, OAuth) on loopback for demos and tests.
-    Emulator(emulator::cli::EmulatorArgs),
+    #[cfg(feature = "demo")]
+    Emulator(cli::emulator::EmulatorArgs),
     /// Check SOQL queries offline: parse, print canonically, point at errors.
-    Soql(soql::cli::SoqlArgs),
+    Soql(cli::soql::SoqlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    sfmcp::panic_report::install();
+    panic_report::install();
+    // Commands that need no I/O run without a runtime: `tools` and `soql` answer at once.
     match cli.command {
-        Command::Demo(args) => block_on(sfmcp::demo::run(args)),
-        Command::Serve(args) => block_on(mcp::cli::serve(args)),
-        Command::Login(args) => block_on(sfmcp::salesforce::login::command(args)),
-        Command::Tools(args) => mcp::cli::tools(args),
-        Command::Call(args) => block_on(mcp::cli::call(args)),
-        Command::Audit(args) => audit::cli::run(args),
-        Command::Emulator(args) => emulator::cli::run(args),
-        Command::Soql(args) => soql::cli::run(&args, sfmcp::demo::schema),
+        Command::Tools(args) => return cli::tools::run(args),
+        Command::Soql(args) => return cli::soql::run(&args),
+        _ => {}
     }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return cli::fail(&format!("the async runtime could not start: {e}")),
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            #[cfg(feature = "demo")]
+            Command::Demo(args) => cli::demo::run(args).await,
+            Command::Serve(args) => cli::serve::serve(args).await,
+            Command::Login(args) => cli::login::command(args).await,
+            Command::Call(args) => cli::call::run(args).await,
+            Command::Audit(args) => cli::audit::run(args).await,
+            #[cfg(feature = "demo")]
+            Command::Emulator(args) => cli::emulator::run(args).await,
+            Command::Tools(args) => cli::tools::run(args),
+            Command::Soql(args) => cli::soql::run(&args),
+        }
+    })
 }
 
 /// Diagnostics go to stderr only: in stdio mode stdout is the MCP channel.
@@ -62,17 +84,4 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
-}
-
-fn block_on<F: std::future::Future<Output = ExitCode>>(future: F) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(future),
-        Err(e) => {
-            eprintln!("sfmcp: the async runtime could not start: {e}");
-            ExitCode::from(2)
-        }
-    }
 }

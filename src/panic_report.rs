@@ -27,3 +27,37 @@ pub fn report(info: &PanicHookInfo<'_>) -> String {
         "sfmcp: internal error: thread '{name}' panicked at {place}. The panic message is withheld because it may hold tokens or record values; please report the place above (RUST_BACKTRACE=1 adds the call stack)."
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// The binary's panic hook prints the place of a panic and never its message, so a token
+    /// formatted into one cannot reach stderr.
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::expect_used)]
+    fn a_panic_report_withholds_the_message() {
+        let token = "00Dxx0000000001!AQ8AQPanickedTokenValue.abcdefghij";
+        let captured: Arc<Mutex<Option<String>>> = Arc::default();
+        let sink = captured.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            *sink.lock().unwrap() = Some(report(info));
+        }));
+        let outcome = std::panic::catch_unwind(|| panic!("refresh failed for {token}"));
+        std::panic::set_hook(previous);
+        assert!(outcome.is_err());
+        let report = captured.lock().unwrap().clone().expect("the hook ran");
+        assert!(!report.contains(token), "{report}");
+        assert!(!report.contains("refresh failed"), "{report}");
+        assert!(report.contains("src/panic_report.rs:"), "{report}");
+
+        let main = include_str!("main.rs");
+        assert!(
+            main.contains("panic_report::install();"),
+            "the binary installs the hook"
+        );
+    }
+}

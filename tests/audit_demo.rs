@@ -9,8 +9,8 @@ use std::process::Command;
 mod capture;
 
 use serde_json::Value;
-use sfmcp::emulator::demo::identity::planted_gaps;
-use sfmcp::emulator::idp::Vendor;
+use sfmcp_emulator::demo::identity::planted_gaps;
+use sfmcp_emulator::idp::Vendor;
 
 /// (rule, subject, connected app): how the manifest names a gap.
 type Gap = (String, String, Option<String>);

@@ -4,9 +4,9 @@ mod audit_support;
 
 use audit_support::*;
 use serde_json::Value;
-use sfmcp::audit::AuditReport;
-use sfmcp::audit::export::{Format, render, to_ocsf, to_sarif};
-use sfmcp::audit::model::IdpStatus;
+use sfmcp_audit::AuditReport;
+use sfmcp_audit::export::{Format, render, to_ocsf, to_sarif};
+use sfmcp_audit::model::IdpStatus;
 
 /// One finding of most rules: 1 critical IDP-001, 1 high IDP-002, 1 high IDP-003, 1 medium
 /// IDP-004, PRV-001 + PRV-002 for alice, 1 medium CFG-001, EXP-001 ×2 and EXP-002 ×1.
@@ -25,7 +25,7 @@ fn sample() -> AuditReport {
         export_row("0Ym000000000001AAA", 4, days_ago(3), None),
         export_row("0Ym000000000002AAA", 2, days_ago(2), None),
     ]);
-    snap.session_settings = Some(sfmcp::audit::model::SessionSettings {
+    snap.session_settings = Some(sfmcp_audit::model::SessionSettings {
         lock_sessions_to_ip: false,
         enforce_ip_ranges_every_request: false,
     });
@@ -35,7 +35,7 @@ fn sample() -> AuditReport {
     ]);
     let mut config = config();
     config.allow_admins = vec!["root@corp.com".into()];
-    sfmcp::audit::evaluate(&snap, &idp, &config)
+    sfmcp_audit::evaluate(&snap, &idp, &config)
 }
 
 fn count_of(report: &AuditReport, sev: &str) -> usize {
@@ -224,8 +224,8 @@ fn token_secrets_in_a_snapshot_never_reach_a_report() {
         uid(1),
         uid(1)
     );
-    let snap: sfmcp::audit::SalesforceSnapshot = serde_json::from_str(&json).unwrap();
-    let report = sfmcp::audit::evaluate(&snap, &directory(vec![]), &config());
+    let snap: sfmcp_audit::SalesforceSnapshot = serde_json::from_str(&json).unwrap();
+    let report = sfmcp_audit::evaluate(&snap, &directory(vec![]), &config());
     assert_eq!(report.summary.total, 2); // IDP-002 and IDP-004
     for format in [
         Format::Json,
@@ -241,7 +241,7 @@ fn token_secrets_in_a_snapshot_never_reach_a_report() {
 
 #[test]
 fn findings_page_in_report_order_with_filters() {
-    use sfmcp::audit::{FindingFilter, RuleId, Severity};
+    use sfmcp_audit::{FindingFilter, RuleId, Severity};
     let r = sample();
     let all = FindingFilter::default();
     let first = r.page(all, 0, 4);

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use sfmcp::audit::IdpStatus;
-use sfmcp::audit::file_idp::{FileIdpError, load, parse};
+use sfmcp_audit::IdpStatus;
+use sfmcp_audit::collect::file::{FileIdpError, load, parse};
 
 fn p() -> &'static Path {
     Path::new("idp.csv")

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use audit_support::*;
 use regex::Regex;
-use sfmcp::audit::AuditReport;
-use sfmcp::audit::export::{Format, render};
-use sfmcp::audit::model::IdpStatus;
+use sfmcp_audit::AuditReport;
+use sfmcp_audit::export::{Format, render};
+use sfmcp_audit::model::IdpStatus;
 
 /// Hand-counted: critical 2 (IDP-001 root; EXP-002 dave, a non-admin exporting), high 8
 /// (IDP-002 dave, IDP-003 gina, PRV-001 and PRV-002 for alice and root, EXP-001 twice),
@@ -36,7 +36,7 @@ fn sample() -> AuditReport {
         idp_user("alice@corp.com", IdpStatus::Active),
         idp_user("gina@corp.com", IdpStatus::Deprovisioned),
     ]);
-    sfmcp::audit::evaluate(&snap, &idp, &config())
+    sfmcp_audit::evaluate(&snap, &idp, &config())
 }
 
 /// The DOM Chromium ends with, or a failure naming the setup command.

@@ -13,8 +13,8 @@ use rmcp::model::ProgressNotificationParam;
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
 use serde_json::json;
-use sfmcp::emulator::demo::identity::{EXPECTED_ADMINS, planted_gaps};
-use sfmcp::emulator::idp::{IdpServer, Vendor};
+use sfmcp_emulator::demo::identity::{EXPECTED_ADMINS, planted_gaps};
+use sfmcp_emulator::idp::{IdpServer, Vendor};
 
 /// A client that records every progress notification.
 #[derive(Clone, Default)]

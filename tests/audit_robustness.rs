@@ -5,12 +5,12 @@ mod audit_support;
 
 use audit_support::*;
 use proptest::prelude::*;
-use sfmcp::audit::export::{Format, render};
-use sfmcp::audit::matching::IdpIndex;
-use sfmcp::audit::model::{
+use sfmcp_audit::export::{Format, render};
+use sfmcp_audit::matching::IdpIndex;
+use sfmcp_audit::model::{
     AuditTrailRow, GrantPath, IdpStatus, OauthGrant, PermissionGrant, SessionSettings,
 };
-use sfmcp::audit::{MatchConfig, MatchMethod, evaluate};
+use sfmcp_audit::{MatchConfig, MatchMethod, evaluate};
 
 fn any_status() -> impl Strategy<Value = IdpStatus> {
     prop_oneof![

@@ -3,11 +3,11 @@
 mod audit_support;
 
 use audit_support::*;
-use sfmcp::audit::finding::{Confidence, SubjectKind};
-use sfmcp::audit::model::{
+use sfmcp_audit::finding::{Confidence, SubjectKind};
+use sfmcp_audit::model::{
     AuditTrailRow, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
 };
-use sfmcp::audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
+use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
 
 #[test]
 fn idp_001_fires_for_admins_missing_from_the_idp_and_only_for_them() {
@@ -366,8 +366,8 @@ fn prv_rules_fire_per_permission_and_respect_the_allow_list() {
 fn cfg_snapshot(
     lock: bool,
     enforce: bool,
-    ranges: Vec<sfmcp::audit::model::LoginIpRange>,
-) -> sfmcp::audit::SalesforceSnapshot {
+    ranges: Vec<sfmcp_audit::model::LoginIpRange>,
+) -> sfmcp_audit::SalesforceSnapshot {
     let mut admin = user(1, "alice@corp.com.prod", "alice@corp.com");
     admin.profile_id = Some("00e000000000009AAA".into());
     admin.profile_name = Some("System Administrator".into());

@@ -8,10 +8,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use sfmcp::audit::salesforce::{CollectOptions, STAGES, collect};
-use sfmcp::emulator::OrgCredentials;
-use sfmcp::salesforce::client::ClientContext;
-use sfmcp::salesforce::{
+use sfmcp_audit::collect::salesforce::{CollectOptions, STAGES, collect};
+use sfmcp_emulator::OrgCredentials;
+use sfmcp_salesforce::client::ClientContext;
+use sfmcp_salesforce::{
     ClientOptions, Connection, DirectCredential, OAuthClient, SalesforceClient, Secret,
 };
 
@@ -60,7 +60,7 @@ async fn oauth_tokens_over_the_cap_are_read_in_partitions_without_loss() {
     let org = emulator.orgs.first().unwrap().clone();
     let stages = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&stages);
-    let progress = move |p: sfmcp::audit::salesforce::Progress| {
+    let progress = move |p: sfmcp_audit::collect::salesforce::Progress| {
         seen.lock().unwrap().push(p.stage);
     };
     let options = CollectOptions::new(chrono::Utc::now() - chrono::Duration::days(30));

@@ -85,7 +85,7 @@ async fn conformance(args: &[&str]) -> std::process::Output {
 }
 
 /// `sfmcp serve --http 127.0.0.1:0` against `org`; returns the child and the URL it printed.
-async fn serve_http(org: &sfmcp::emulator::OrgCredentials) -> (Child, String) {
+async fn serve_http(org: &sfmcp_emulator::OrgCredentials) -> (Child, String) {
     common::spawn_http(common::org_env(org), &[]).await
 }
 

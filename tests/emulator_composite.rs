@@ -46,7 +46,7 @@ fn seed() -> Json {
 }
 
 async fn as_user(
-    handle: &sfmcp::emulator::EmulatorHandle,
+    handle: &sfmcp_emulator::EmulatorHandle,
     admin: &Client,
     username: &str,
 ) -> Client {

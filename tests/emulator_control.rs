@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{Value as Json, json};
 
 async fn control(
-    handle: &sfmcp::emulator::EmulatorHandle,
+    handle: &sfmcp_emulator::EmulatorHandle,
     path: &str,
     body: Option<Json>,
 ) -> (StatusCode, Json) {
@@ -262,7 +262,7 @@ async fn bad_seeds_are_refused_with_a_clear_message() {
         ),
         (json!({"surprise": 1}), "unknown field `surprise`"),
     ] {
-        let error = sfmcp::emulator::Emulator::start(sfmcp::emulator::EmulatorConfig {
+        let error = sfmcp_emulator::Emulator::start(sfmcp_emulator::EmulatorConfig {
             orgs: vec![seed_source(&seed)],
             ..Default::default()
         })

@@ -14,15 +14,15 @@ use chrono::{DateTime, Utc};
 use emulator_common::{Client, start_demo};
 use reqwest::StatusCode;
 use serde_json::Value as Json;
-use sfmcp::audit::collectors::{CollectOptions, collect_with};
-use sfmcp::audit::model::{
+use sfmcp_audit::collect::{CollectOptions, collect_with};
+use sfmcp_audit::model::{
     AuditTrailRow, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SessionSettings,
     SfUser, sf_datetime,
 };
-use sfmcp::audit::{AuditConfig, IdpDirectory, IdpKind, IdpStatus, SalesforceSnapshot, evaluate};
-use sfmcp::emulator::EmulatorHandle;
-use sfmcp::emulator::demo::identity::{EXPECTED_ADMINS, PlantedGap, planted_gaps};
-use sfmcp::emulator::idp::{IdpServer, Vendor};
+use sfmcp_audit::{AuditConfig, IdpDirectory, IdpKind, IdpStatus, SalesforceSnapshot, evaluate};
+use sfmcp_emulator::EmulatorHandle;
+use sfmcp_emulator::demo::identity::{EXPECTED_ADMINS, PlantedGap, planted_gaps};
+use sfmcp_emulator::idp::{IdpServer, Vendor};
 
 /// Every record of a query, following `nextRecordsUrl`.
 async fn query_all(client: &Client, soql: &str) -> Vec<Json> {
@@ -761,7 +761,7 @@ async fn the_identity_example_seed_serves_its_grants_settings_and_directories() 
 async fn a_misspelt_idp_field_is_refused() {
     let seed = serde_json::json!({"idp_people": [{"email": "a@b.example", "okt": "ACTIVE"}]});
     let source = emulator_common::seed_source(&seed);
-    let error = sfmcp::emulator::seed::build(0, &source)
+    let error = sfmcp_emulator::seed::build(0, &source)
         .map(|_| ())
         .expect_err("unknown field refused");
     assert!(error.contains("okt"), "{error}");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
 
 fn org(prefix: &str) -> OrgSource {
     let seed = json!({"records": {"Account": [{"Name": format!("{prefix} Account")}]}});

@@ -70,7 +70,7 @@ fn names(reply: &Reply) -> Vec<String> {
 }
 
 async fn as_user(
-    handle: &sfmcp::emulator::EmulatorHandle,
+    handle: &sfmcp_emulator::EmulatorHandle,
     admin: &Client,
     username: &str,
 ) -> Client {

@@ -57,7 +57,7 @@ async fn user_id(admin: &Client, username: &str) -> String {
 }
 
 async fn as_user(
-    handle: &sfmcp::emulator::EmulatorHandle,
+    handle: &sfmcp_emulator::EmulatorHandle,
     admin: &Client,
     username: &str,
 ) -> Client {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
-use sfmcp::emulator::EmulatorHandle;
+use sfmcp_emulator::EmulatorHandle;
 
 /// Small, so the latency fault costs half a second per tool rather than a minute.
 const REQUEST_TIMEOUT_SECS: &str = "0.5";

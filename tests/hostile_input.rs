@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
-use sfmcp::emulator::EmulatorHandle;
+use sfmcp_emulator::EmulatorHandle;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 

@@ -9,7 +9,7 @@ mod http_common;
 
 use http_common::*;
 use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 
 #[derive(Debug, Clone, Copy)]
 enum Plane {

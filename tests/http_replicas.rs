@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http_common::*;
 use serde_json::json;
-use sfmcp::mcp::cursor::{CursorKey, CursorState};
+use sfmcp_mcp::cursor::{CursorKey, CursorState};
 
 /// nginx from Debian's package, wherever PATH or /usr/sbin has it.
 fn nginx_binary() -> PathBuf {

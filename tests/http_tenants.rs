@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use http_common::*;
 use serde_json::json;
 
-async fn add_fault(emulator: &sfmcp::emulator::EmulatorHandle, spec: serde_json::Value) {
+async fn add_fault(emulator: &sfmcp_emulator::EmulatorHandle, spec: serde_json::Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/__emulator/faults", emulator.base_url))
         .json(&spec)

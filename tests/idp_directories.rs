@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sfmcp::audit::collectors::{CollectError, CollectOptions, collect_with};
-use sfmcp::audit::{IdpDirectory, IdpKind, IdpStatus};
-use sfmcp::emulator::idp::{
+use sfmcp_audit::collect::{CollectError, CollectOptions, collect_with};
+use sfmcp_audit::{IdpDirectory, IdpKind, IdpStatus};
+use sfmcp_emulator::idp::{
     EntraStatus, GoogleStatus, IdpServer, JumpCloudStatus, OktaStatus, OneLoginStatus, Person,
     Vendor, router,
 };
@@ -531,7 +531,7 @@ async fn rate_limiting_is_bounded() {
 
 #[tokio::test]
 async fn the_emulator_serves_the_shared_directories_beside_salesforce() {
-    let handle = sfmcp::emulator::Emulator::start(sfmcp::emulator::EmulatorConfig::default())
+    let handle = sfmcp_emulator::Emulator::start(sfmcp_emulator::EmulatorConfig::default())
         .await
         .expect("emulator starts");
     let shared = IdpServer::shared();

@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use sfmcp::emulator::{Emulator, EmulatorConfig};
+use sfmcp_emulator::{Emulator, EmulatorConfig};
 
 const MODULES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use serde_json::Value;
-use sfmcp::emulator::{EmulatorHandle, OrgCredentials};
+use sfmcp_emulator::{EmulatorHandle, OrgCredentials};
 use tokio::process::Child;
 
 const QUERY: &str = "SELECT Name FROM Account ORDER BY Name LIMIT 3";

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use sfmcp::emulator::{Emulator, EmulatorConfig};
+use sfmcp_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test]
 async fn simple_salesforce_runs_its_normal_flows() {

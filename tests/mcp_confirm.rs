@@ -17,7 +17,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RunningService};
 use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
 use serde_json::{Value, json};
-use sfmcp::emulator::EmulatorHandle;
+use sfmcp_emulator::EmulatorHandle;
 
 /// A client whose person answers every confirmation the same way, and who remembers what
 /// they were asked.

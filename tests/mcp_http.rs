@@ -15,12 +15,12 @@ use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::json;
-use sfmcp::emulator::{Emulator, EmulatorConfig};
+use sfmcp_emulator::{Emulator, EmulatorConfig};
 
 /// The shared many-tenant Paragon server, accepting two caller tokens (only the second is
 /// the clients'), so a list of tokens is exercised too.
 async fn start_server(
-    emulator: &sfmcp::emulator::EmulatorHandle,
+    emulator: &sfmcp_emulator::EmulatorHandle,
     extra_env: &[(&str, String)],
     args: &[&str],
 ) -> Server {

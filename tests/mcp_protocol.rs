@@ -12,7 +12,7 @@ use rmcp::model::{ClientConfig, ProgressNotificationParam, ProtocolVersion};
 use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
 use serde_json::{Value, json};
-use sfmcp::emulator::EmulatorHandle;
+use sfmcp_emulator::EmulatorHandle;
 
 /// A client that records the progress notifications it receives.
 #[derive(Clone, Default)]

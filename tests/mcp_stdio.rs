@@ -378,7 +378,7 @@ async fn unreachable_salesforce_says_which_setting_to_fix() {
     stop(client, stderr).await;
 }
 
-async fn count(emulator: &sfmcp::emulator::EmulatorHandle, method: &str, path_part: &str) -> usize {
+async fn count(emulator: &sfmcp_emulator::EmulatorHandle, method: &str, path_part: &str) -> usize {
     requests(emulator)
         .await
         .into_iter()

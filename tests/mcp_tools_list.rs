@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use rmcp::ServiceExt;
 use rmcp::model::Tool;
-use sfmcp::mcp::cursor::CursorKey;
-use sfmcp::mcp::{Connections, Policy, ServerState, SfServer};
-use sfmcp::salesforce::client::ClientContext;
-use sfmcp::salesforce::{ClientOptions, Connection, DirectCredential, SalesforceClient, Secret};
+use sfmcp_mcp::cursor::CursorKey;
+use sfmcp_mcp::{Connections, Policy, ServerState, SfServer};
+use sfmcp_salesforce::client::ClientContext;
+use sfmcp_salesforce::{ClientOptions, Connection, DirectCredential, SalesforceClient, Secret};
 
 /// Every byte of tools/list is paid in every conversation.
 const MAX_BYTES_PER_TOOL: usize = 400;

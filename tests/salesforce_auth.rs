@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
-use sfmcp::salesforce::{
+use sfmcp_salesforce::{
     AuthFlow, Connection, DirectCredential, JwtBearerClaims, OAuthClient, QueryOptions, ScopeInfo,
     Secret, SfError, SigningKey,
 };
@@ -359,7 +359,7 @@ async fn no_token_or_secret_appears_in_any_debug_or_display_output() {
         .await
         .expect_err("rejected twice");
     let info = client.connect().await.expect("token still obtainable");
-    let token_response: sfmcp::salesforce::TokenResponse =
+    let token_response: sfmcp_salesforce::TokenResponse =
         serde_json::from_str(&fixture_text("restforce/oauth-token-success.json")).expect("parses");
     let key = SigningKey::from_pem(&private_key_pem()).expect("key");
     let outputs = [

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
-use sfmcp::salesforce::{
+use sfmcp_salesforce::{
     ClientOptions, CreateResult, NetworkFailure, ParameterizedSearch, QueryOptions, SalesforceId,
     SearchObject, SfError, UsageLevel, UsagePolicy, WriteKind,
 };
-use sfmcp::soql::schema::{Lookup, Schema};
+use sfmcp_soql::schema::{Lookup, Schema};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -545,10 +545,10 @@ async fn nothing_listening_fails_fast_and_names_sf_instance_url() {
         listener.local_addr().expect("addr").port()
     };
     let base = format!("http://127.0.0.1:{port}");
-    let mut connection = sfmcp::salesforce::Connection::direct(
+    let mut connection = sfmcp_salesforce::Connection::direct(
         Some(url(&base)),
-        sfmcp::salesforce::DirectCredential::AccessToken {
-            access_token: sfmcp::salesforce::Secret::new(TOKEN),
+        sfmcp_salesforce::DirectCredential::AccessToken {
+            access_token: sfmcp_salesforce::Secret::new(TOKEN),
             login_url: url(&base),
             client: None,
         },
@@ -651,11 +651,11 @@ async fn tenant_schema_answers_found_not_loaded_and_unknown() {
         fixture("cumulusci/describe-global.json"),
     )
     .await;
-    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let context = sfmcp_salesforce::ClientContext::new(fast_options()).expect("context");
     let tenant_a =
-        sfmcp::salesforce::SalesforceClient::new(context.clone(), token_connection(&server, TOKEN))
+        sfmcp_salesforce::SalesforceClient::new(context.clone(), token_connection(&server, TOKEN))
             .expect("client a");
-    let tenant_b = sfmcp::salesforce::SalesforceClient::new(
+    let tenant_b = sfmcp_salesforce::SalesforceClient::new(
         context,
         token_connection(&server, "00Dx!another-tenant-token"),
     )
@@ -727,7 +727,7 @@ async fn one_tenant_has_at_most_its_concurrency_cap_in_flight() {
 #[tokio::test]
 async fn client_for_reuses_a_tenants_client_and_separates_credentials() {
     let server = MockServer::start().await;
-    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let context = sfmcp_salesforce::ClientContext::new(fast_options()).expect("context");
     let a1 = context
         .client_for(token_connection(&server, TOKEN))
         .expect("a1");
@@ -778,7 +778,7 @@ async fn ids_name_their_object_from_standard_prefixes_or_describe_global() {
         .find(|o| {
             o["keyPrefix"]
                 .as_str()
-                .is_some_and(|p| sfmcp::salesforce::standard_object_for_prefix(p).is_none())
+                .is_some_and(|p| sfmcp_salesforce::standard_object_for_prefix(p).is_none())
         })
         .expect("an object whose prefix is not in the standard table");
     let prefix = custom["keyPrefix"].as_str().expect("prefix");
@@ -828,10 +828,10 @@ async fn a_tls_failure_is_named_as_such() {
     // https to a plain-http listener on loopback: the handshake cannot succeed.
     let server = MockServer::start().await;
     let https = server.uri().replacen("http://", "https://", 1);
-    let mut connection = sfmcp::salesforce::Connection::direct(
+    let mut connection = sfmcp_salesforce::Connection::direct(
         Some(url(&https)),
-        sfmcp::salesforce::DirectCredential::AccessToken {
-            access_token: sfmcp::salesforce::Secret::new(TOKEN),
+        sfmcp_salesforce::DirectCredential::AccessToken {
+            access_token: sfmcp_salesforce::Secret::new(TOKEN),
             login_url: url(&https),
             client: None,
         },
@@ -1000,7 +1000,7 @@ async fn forgetting_a_tenant_drops_its_describes_and_usage() {
         fixture("cumulusci/describe-account.json"),
     )
     .await;
-    let context = sfmcp::salesforce::ClientContext::new(fast_options()).expect("context");
+    let context = sfmcp_salesforce::ClientContext::new(fast_options()).expect("context");
     let client = context
         .client_for(token_connection(&server, TOKEN))
         .expect("client");

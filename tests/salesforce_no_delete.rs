@@ -8,7 +8,7 @@ mod salesforce_support;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
-use sfmcp::salesforce::{
+use sfmcp_salesforce::{
     Connection, ParagonAuth, ParagonUser, ParameterizedSearch, QueryOptions, SalesforceClient,
     SalesforceId, SearchObject, Secret,
 };
@@ -41,10 +41,9 @@ fn no_product_source_can_name_delete() {
         ["\"", "DELETE", "\""].concat(),
     ];
     let mut files = Vec::new();
-    rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("crates"), &mut files);
     assert!(files.len() > 5, "the source tree was found");
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable source");

@@ -6,7 +6,7 @@ mod salesforce_support;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
-use sfmcp::salesforce::{
+use sfmcp_salesforce::{
     AuthFlow, Connection, ParagonAuth, ParagonClaims, ParagonUser, PlaneKind, QueryOptions,
     RecordLinks, SalesforceClient, Secret, SfError, SigningKey,
 };

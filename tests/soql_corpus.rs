@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 use serde_json::Value as Json;
-use sfmcp::soql::{ErrorCode, ParseOptions, parse_with};
+use sfmcp_soql::{ErrorCode, ParseOptions, parse_with};
 
 const QUERIES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -108,7 +108,7 @@ fn ignore_parse_errors_drops_the_broken_clause() {
     assert!(lenient.where_clause.is_none());
     assert!(matches!(
         lenient.select[1],
-        sfmcp::soql::ast::SelectItem::Subquery(_)
+        sfmcp_soql::ast::SelectItem::Subquery(_)
     ));
     let strict = ParseOptions {
         allow_apex_binds: true,

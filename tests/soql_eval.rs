@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value as Json, json};
-use sfmcp::soql::data::{DataSource, Value};
-use sfmcp::soql::eval::{Cell, EvalContext, QueryResult, Record, evaluate};
-use sfmcp::soql::schema::{FieldType, Lookup, ObjectSchema, Schema};
-use sfmcp::soql::{ErrorCode, parse};
+use sfmcp_soql::data::{DataSource, Value};
+use sfmcp_soql::eval::{Cell, EvalContext, QueryResult, Record, evaluate};
+use sfmcp_soql::schema::{FieldType, Lookup, ObjectSchema, Schema};
+use sfmcp_soql::{ErrorCode, parse};
 
 fn fixture(path: &str) -> Json {
     let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -473,7 +473,7 @@ fn every_corpus_query_evaluates_or_fails_cleanly() {
     let (mut answered, mut refused) = (0, Vec::new());
     for case in corpus.as_array().into_iter().flatten() {
         let soql = case["soql"].as_str().unwrap_or_default();
-        let options = sfmcp::soql::ParseOptions {
+        let options = sfmcp_soql::ParseOptions {
             allow_apex_binds: case["options"]["allowApexBindVariables"]
                 .as_bool()
                 .unwrap_or(false),
@@ -481,7 +481,7 @@ fn every_corpus_query_evaluates_or_fails_cleanly() {
                 .as_bool()
                 .unwrap_or(false),
         };
-        let Ok(query) = sfmcp::soql::parse_with(soql, &options) else {
+        let Ok(query) = sfmcp_soql::parse_with(soql, &options) else {
             continue;
         };
         match evaluate(&query, &org, &ctx()) {

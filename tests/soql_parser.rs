@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers outside #[test] functions.
 
 use chrono::{DateTime, NaiveDate, Timelike};
-use sfmcp::soql::ast::*;
-use sfmcp::soql::{ErrorCode, MAX_NESTING, ParseOptions, SoqlError, parse, parse_with};
+use sfmcp_soql::ast::*;
+use sfmcp_soql::{ErrorCode, MAX_NESTING, ParseOptions, SoqlError, parse, parse_with};
 
 fn at() -> Span {
     Span::default()

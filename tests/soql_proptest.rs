@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use proptest::prelude::*;
-use sfmcp::soql::ast::*;
-use sfmcp::soql::{ParseOptions, parse_with};
+use sfmcp_soql::ast::*;
+use sfmcp_soql::{ParseOptions, parse_with};
 
 /// Words that mean something somewhere in SOQL: generated names avoid them so that a tree's
 /// text is never read with a keyword where the tree has a name.

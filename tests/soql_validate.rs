@@ -4,10 +4,10 @@
 
 #![allow(clippy::expect_used)] // Test helpers outside #[test] functions.
 
-use sfmcp::soql::ast::Function;
-use sfmcp::soql::schema::{FieldType, StaticSchema};
-use sfmcp::soql::validate::{Column, ColumnValue, QueryKind, ValidateError, Validated, validate};
-use sfmcp::soql::{ErrorCode, SoqlError, parse};
+use sfmcp_soql::ast::Function;
+use sfmcp_soql::schema::{FieldType, StaticSchema};
+use sfmcp_soql::validate::{Column, ColumnValue, QueryKind, ValidateError, Validated, validate};
+use sfmcp_soql::{ErrorCode, SoqlError, parse};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/cumulusci");
 
@@ -783,8 +783,8 @@ fn a_missing_describe_is_asked_for_and_the_loop_converges() {
             Err(ValidateError::NeedsDescribe(name)) => {
                 assert!(!fetched.contains(&name), "{name} asked for twice");
                 assert!(fetched.len() < 10, "no convergence: {fetched:?}");
-                let sfmcp::soql::schema::Lookup::Found(object) =
-                    sfmcp::soql::schema::Schema::object(&full, &name)
+                let sfmcp_soql::schema::Lookup::Found(object) =
+                    sfmcp_soql::schema::Schema::object(&full, &name)
                 else {
                     panic!("{name} is not in the org");
                 };
@@ -896,9 +896,9 @@ fn numbers_are_not_quoted() {
 
 mod random_queries {
     use proptest::prelude::*;
-    use sfmcp::soql::parse;
-    use sfmcp::soql::schema::{Lookup, Schema};
-    use sfmcp::soql::validate::{ValidateError, validate};
+    use sfmcp_soql::parse;
+    use sfmcp_soql::schema::{Lookup, Schema};
+    use sfmcp_soql::validate::{ValidateError, validate};
 
     const SEGMENTS: [&str; 18] = [
         "Id",
@@ -997,7 +997,7 @@ mod random_queries {
 /// nested functions, conditions and child subqueries each recurse in the validator.
 #[test]
 fn the_deepest_accepted_queries_validate_on_a_small_stack() {
-    let levels = sfmcp::soql::MAX_NESTING;
+    let levels = sfmcp_soql::MAX_NESTING;
     let calls = format!("{}Name{}", "FORMAT(".repeat(levels), ")".repeat(levels));
     let mut condition = "Name = 'x'".to_string();
     for level in 0..levels {

@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use sfmcp::mcp::render::{MAX_TEXT_BYTES, columns, table};
+use sfmcp_mcp::render::{MAX_TEXT_BYTES, columns, table};
 
 /// What `table` appends to a first row cut to fit the budget.
 const ROW_CUT_MARK: &str = "…[row cut]\n";

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sfmcp::soql::{ParseOptions, parse_with};
+use sfmcp_soql::{ParseOptions, parse_with};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -16,11 +16,11 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RunningService, ServiceError};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource};
-use sfmcp::mcp::cursor::CursorKey;
-use sfmcp::mcp::{Connections, Policy, ServerState, SfServer};
-use sfmcp::salesforce::client::ClientContext;
-use sfmcp::salesforce::{
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource};
+use sfmcp_mcp::cursor::CursorKey;
+use sfmcp_mcp::{Connections, Policy, ServerState, SfServer};
+use sfmcp_salesforce::client::ClientContext;
+use sfmcp_salesforce::{
     ClientOptions, Connection, DirectCredential, OAuthClient, SalesforceClient, Secret,
 };
 

@@ -2,12 +2,12 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sfmcp::audit::model::{
+use sfmcp_audit::model::{
     AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IdpDirectory, IdpKind, IdpStatus,
     IdpUser, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot,
     SessionSettings, SfUser,
 };
-use sfmcp::audit::{AuditConfig, AuditReport, RuleId, evaluate};
+use sfmcp_audit::{AuditConfig, AuditReport, RuleId, evaluate};
 
 pub const ORG: &str = "00D000000000001AAA";
 

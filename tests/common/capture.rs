@@ -10,7 +10,7 @@
 //!   `.stdout` and `.stderr` of servers and commands, `.tool-results` of the results clients
 //!   received through [`super::call`];
 //! - `secrets/`: JSON lines `{"kind", "value"}`: what the emulators issued
-//!   (`sfmcp::emulator::journal`, in-process and in spawned processes alike) and what tests
+//!   (`sfmcp_emulator::journal`, in-process and in spawned processes alike) and what tests
 //!   configured themselves ([`secret`]).
 //!
 //! Self-contained (std, tokio, serde_json), so tests without the rest of `common` can include
@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 /// Where the capture goes; the Makefile sets it.
 pub const DIR_VARIABLE: &str = "SFMCP_E2E_CAPTURE";
-/// The variable `sfmcp::emulator::journal` reads (kept equal to its `DIR_VARIABLE`).
+/// The variable `sfmcp_emulator::journal` reads (kept equal to its `DIR_VARIABLE`).
 pub const EMULATOR_SECRETS_VARIABLE: &str = "SFMCP_EMULATOR_SECRETS_DIR";
 /// The log filter of every captured process that does not choose its own: every event of
 /// every crate (rmcp, hyper, reqwest included), since no secret may show at any level. A full

@@ -9,7 +9,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::{Value, json};
-use sfmcp::emulator::{
+use sfmcp_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, OrgCredentials, OrgSource, SeedFileText,
 };
 use tokio::io::AsyncReadExt;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Map, Value as Json, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
 
 pub fn fixture(path: &str) -> Json {
     let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));

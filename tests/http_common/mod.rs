@@ -14,7 +14,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
 use tokio::process::Child;
 
 // The stdio harness, for its `sfmcp serve --http` spawner (one place that reads the address).

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sfmcp::salesforce::{
+use sfmcp_salesforce::{
     ClientContext, ClientOptions, Connection, DirectCredential, OAuthClient, RetryPolicy,
     SalesforceClient, Secret,
 };

@@ -19,7 +19,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig};
+use sfmcp_emulator::{Emulator, EmulatorConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const SESSIONS: usize = 64;

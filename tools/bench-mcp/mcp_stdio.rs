@@ -19,7 +19,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use sfmcp::emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
+use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
 
 const QUERY: &str =
     "SELECT Id, LastName, Company, Status, Email FROM Lead ORDER BY LastName LIMIT 200";

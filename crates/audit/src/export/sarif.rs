@@ -1,0 +1,110 @@
+//! SARIF 2.1.0 for CI. Findings are not in source files, so results carry logical locations
+//! (`salesforce://<org>/<kind>/<id>`), and `partialFingerprints` carries the stable id so code
+//! scanning tracks a finding across runs. `security-severity` follows GitHub's bands
+//! (≥ 9.0 critical, 7.0–8.9 high, 4.0–6.9 medium, < 4 low).
+
+use serde_json::{Value, json};
+
+use crate::engine::AuditReport;
+use crate::finding::Severity;
+use crate::rules::{CATALOGUE, RuleId};
+
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+fn security_severity(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+fn rule_index(rule: RuleId) -> usize {
+    RuleId::ALL.iter().position(|r| *r == rule).unwrap_or(0)
+}
+
+pub fn to_sarif(report: &AuditReport) -> Value {
+    let rules: Vec<Value> = CATALOGUE
+        .iter()
+        .map(|r| {
+            let mut help = r.remediation.to_owned();
+            for step in r.steps {
+                help.push_str("\n- ");
+                help.push_str(step);
+            }
+            json!({
+                "id": r.id.as_str(),
+                "name": r.title.replace(|c: char| !c.is_ascii_alphanumeric(), ""),
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": r.description },
+                "help": { "text": help },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": {
+                    "security-severity": security_severity(r.severity),
+                    "tags": ["security", "salesforce", "identity"],
+                },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "ruleId": f.rule_id.as_str(),
+                "ruleIndex": rule_index(f.rule_id),
+                "level": level(f.severity),
+                "message": { "text": f.title },
+                "locations": [{
+                    "logicalLocations": [{
+                        "fullyQualifiedName": format!(
+                            "salesforce://{}/{}/{}", f.org_id, f.subject.kind.as_str(), f.subject.id
+                        ),
+                        "name": f.subject.display,
+                        "kind": f.subject.kind.as_str(),
+                    }],
+                }],
+                "partialFingerprints": { "sfmcpFindingId/v1": f.id },
+                "properties": {
+                    "severity": f.severity.as_str(),
+                    "security-severity": security_severity(f.severity),
+                    "confidence": f.confidence.as_str(),
+                    "matchMethod": f.match_method.map(|m| m.as_str()),
+                    "firstSeen": f.first_seen.to_rfc3339(),
+                    "lastSeen": f.last_seen.to_rfc3339(),
+                },
+            })
+        })
+        .collect();
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": report.tool,
+                    "version": report.tool_version,
+                    "rules": rules,
+                },
+            },
+            "automationDetails": { "id": format!("sfmcp-audit/{}/", report.org_id) },
+            "results": results,
+        }],
+    })
+}
+
+pub fn render_sarif(report: &AuditReport) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(&to_sarif(report))?;
+    s.push('\n');
+    Ok(s)
+}

@@ -1,0 +1,322 @@
+//! SOQL through `sfmcp_soql`: parse, validate against what the caller's profile sees,
+//! evaluate over the caller's view of a snapshot, and render Salesforce's record JSON.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Serialize, Serializer};
+
+use super::errors::ApiError;
+use super::json::{date_bytes, datetime_bytes, field_json, value_to_json};
+use super::org::{RowRef, View};
+use super::query::Evaluated;
+use super::state::{AppState, Ctx, Cursor};
+use sfmcp_soql::data::Value;
+use sfmcp_soql::eval::{Cell, EvalContext, QueryResult, Record, RecordKind, evaluate};
+use sfmcp_soql::schema::FieldType;
+use sfmcp_soql::validate::{ValidateError, validate};
+use sfmcp_soql::{SoqlError, parse};
+
+fn soql_error(error: &SoqlError, soql: &str) -> Vec<ApiError> {
+    vec![ApiError::new(
+        StatusCode::BAD_REQUEST,
+        error.code.as_str(),
+        error.salesforce_message(soql),
+    )]
+}
+
+/// The caller's time zone for date literals (`TODAY` starts at their midnight).
+fn time_zone(ctx: &Ctx) -> chrono_tz::Tz {
+    let user = ctx.org.schema.index_of("User").and_then(|u| {
+        let (row, _) = ctx.tables.table(u).get(&ctx.access.user_id)?;
+        ctx.tables
+            .value(&ctx.org.schema, u, row, "TimeZoneSidKey")
+            .and_then(Value::as_str)
+            .and_then(|tz| tz.parse().ok())
+    });
+    user.unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// Runs one SOQL query for the caller and renders every record.
+pub fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    soql: &str,
+    all_rows: bool,
+    batch: usize,
+) -> Result<Evaluated, Vec<ApiError>> {
+    let query = parse(soql).map_err(|e| soql_error(&e, soql))?;
+    match validate(&query, ctx.access.schema.as_ref()) {
+        Ok(_) => {}
+        Err(ValidateError::Invalid(e)) => return Err(soql_error(&e, soql)),
+        // Every object of the org is loaded; an object the profile cannot see is Unknown.
+        Err(ValidateError::NeedsDescribe(object)) => {
+            return Err(vec![ApiError::bad_request(
+                "INVALID_TYPE",
+                format!("sObject type '{object}' is not supported."),
+            )]);
+        }
+    }
+    let view = View {
+        org: &ctx.org,
+        tables: &ctx.tables,
+        access: &ctx.access,
+        all_rows,
+    };
+    let mut eval_ctx = EvalContext::new(Utc::now(), time_zone(ctx));
+    eval_ctx.user_id = Some(ctx.access.user_id.clone());
+    let result = evaluate(&query, &view, &eval_ctx).map_err(|e| soql_error(&e, soql))?;
+    let renderer = Renderer {
+        state,
+        ctx,
+        view: &view,
+        batch,
+        all_rows,
+    };
+    let records = renderer.serialize_all(&result.records).map_err(|e| {
+        vec![ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.to_string(),
+        )]
+    })?;
+    Ok(Evaluated {
+        total_size: result.total_size,
+        records,
+    })
+}
+
+/// Serializes evaluated records straight to Salesforce's JSON, with no intermediate tree.
+struct Renderer<'a> {
+    state: &'a AppState,
+    ctx: &'a Ctx,
+    view: &'a View<'a>,
+    batch: usize,
+    all_rows: bool,
+}
+
+impl Renderer<'_> {
+    fn serialize_all(&self, records: &[Record<'_, RowRef>]) -> serde_json::Result<Vec<Box<[u8]>>> {
+        // Rows of one query are alike in size: each buffer starts at the last row's size, so
+        // it is rarely grown and copied.
+        let mut size_hint = 256;
+        records
+            .iter()
+            .map(|record| {
+                let mut bytes = Vec::with_capacity(size_hint);
+                serde_json::to_writer(
+                    &mut bytes,
+                    &RecordJson {
+                        renderer: self,
+                        record,
+                    },
+                )?;
+                size_hint = bytes.len() + 16;
+                Ok(bytes.into_boxed_slice())
+            })
+            .collect()
+    }
+}
+
+struct RecordJson<'a> {
+    renderer: &'a Renderer<'a>,
+    record: &'a Record<'a, RowRef>,
+}
+
+/// `{"type": ..., "url": ...}`, or `{"type": "AggregateResult"}` without a url.
+struct AttributesJson<'a> {
+    object: &'a str,
+    url: Option<RecordPath<'a>>,
+}
+
+/// `/services/data/vXX.X/sobjects/{object}/{id}`, written straight into the output.
+struct RecordPath<'a> {
+    version: &'a str,
+    object: &'a str,
+    id: &'a str,
+}
+
+impl std::fmt::Display for RecordPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in [
+            "/services/data/v",
+            self.version,
+            "/sobjects/",
+            self.object,
+            "/",
+            self.id,
+        ] {
+            f.write_str(part)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for RecordPath<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Serialize for AttributesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("type", self.object)?;
+        if let Some(url) = &self.url {
+            map.serialize_entry("url", url)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let renderer = self.renderer;
+        let mut map = serializer.serialize_map(Some(self.record.fields.len() + 1))?;
+        let stored = match &self.record.kind {
+            RecordKind::SObject { object, row } => {
+                let stored = renderer.view.record(*row);
+                let id = stored.map_or("", |r| r.id());
+                map.serialize_entry(
+                    "attributes",
+                    &AttributesJson {
+                        object,
+                        url: Some(RecordPath {
+                            version: &renderer.ctx.version,
+                            object,
+                            id,
+                        }),
+                    },
+                )?;
+                stored.map(|r| (renderer.view.def(*row), r))
+            }
+            RecordKind::Aggregate => {
+                map.serialize_entry(
+                    "attributes",
+                    &AttributesJson {
+                        object: "AggregateResult",
+                        url: None,
+                    },
+                )?;
+                None
+            }
+        };
+        for field in &self.record.fields {
+            let key: &str = &field.name;
+            match &field.value {
+                // Compound addresses are stored as their parts; assemble them here.
+                Cell::Value(value) if matches!(**value, Value::Null) => {
+                    let address = stored.and_then(|(def, stored)| {
+                        def.field_index(key)
+                            .filter(|&i| def.fields[i].field_type == FieldType::Address)
+                            .map(|i| field_json(def, stored, i))
+                    });
+                    map.serialize_entry(key, &address)?;
+                }
+                Cell::Value(value) => map.serialize_entry(key, &ValueJson(value.as_ref()))?,
+                Cell::Parent(None) => map.serialize_entry(key, &())?,
+                Cell::Parent(Some(parent)) => map.serialize_entry(
+                    key,
+                    &RecordJson {
+                        renderer,
+                        record: parent,
+                    },
+                )?,
+                Cell::Children(children) => map.serialize_entry(
+                    key,
+                    &ChildrenJson {
+                        renderer,
+                        result: children,
+                    },
+                )?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// Digits and punctuation from the formatters above: always ASCII.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// A stored value as Salesforce writes it (see [`super::json::value_to_json`]).
+struct ValueJson<'a>(&'a Value);
+
+impl Serialize for ValueJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Boolean(b) => serializer.serialize_bool(*b),
+            Value::Integer(i) => serializer.serialize_i64(*i),
+            Value::Double(d) if d.is_finite() => serializer.serialize_f64(*d),
+            Value::Double(_) => serializer.serialize_unit(),
+            Value::String(text) => serializer.serialize_str(text),
+            Value::Date(d) => serializer.serialize_str(ascii(&date_bytes(d))),
+            Value::DateTime(dt) => serializer.serialize_str(ascii(&datetime_bytes(dt))),
+            Value::Time(t) => serializer.collect_str(&t.format("%H:%M:%S%.3fZ")),
+            Value::Location { .. } => value_to_json(self.0).serialize(serializer),
+        }
+    }
+}
+
+/// A child subquery: `null` when empty, a query result otherwise, paged by its own locator
+/// when it holds more than a batch.
+struct ChildrenJson<'a> {
+    renderer: &'a Renderer<'a>,
+    result: &'a QueryResult<'a, RowRef>,
+}
+
+impl Serialize for ChildrenJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let renderer = self.renderer;
+        let records = &self.result.records;
+        if records.is_empty() {
+            return serializer.serialize_unit();
+        }
+        let shown = records.len().min(renderer.batch);
+        let next_records_url = if records.len() > renderer.batch {
+            let all = renderer.serialize_all(records).map_err(S::Error::custom)?;
+            let id = renderer.state.next_locator();
+            let cursor = Arc::new(Cursor {
+                org: renderer.ctx.org.index,
+                user_id: renderer.ctx.access.user_id.clone(),
+                records: all,
+                total_size: self.result.total_size,
+                batch_size: renderer.batch,
+                all_rows: renderer.all_rows,
+            });
+            renderer
+                .state
+                .cursors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.clone(), cursor);
+            let resource = if renderer.all_rows {
+                "queryAll"
+            } else {
+                "query"
+            };
+            Some(format!(
+                "/services/data/v{}/{resource}/{id}-{}",
+                renderer.ctx.version, renderer.batch
+            ))
+        } else {
+            None
+        };
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("totalSize", &self.result.total_size)?;
+        map.serialize_entry("done", &next_records_url.is_none())?;
+        if let Some(url) = &next_records_url {
+            map.serialize_entry("nextRecordsUrl", url)?;
+        }
+        let page: Vec<RecordJson<'_>> = records[..shown]
+            .iter()
+            .map(|record| RecordJson { renderer, record })
+            .collect();
+        map.serialize_entry("records", &page)?;
+        map.end()
+    }
+}

@@ -1,0 +1,502 @@
+//! Write validation with Salesforce's error codes and wording, and the fields the platform
+//! maintains itself (system fields, full names, stage-derived flags, case numbers).
+//!
+//! Checks run in Salesforce's order and stop at the first failing kind: unknown field
+//! (`INVALID_FIELD`), not writable (`INVALID_FIELD_FOR_INSERT_UPDATE`), type errors
+//! (`JSON_PARSER_ERROR`), then per-field value checks (`STRING_TOO_LONG`,
+//! `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, `INVALID_EMAIL_ADDRESS`, `MALFORMED_ID`,
+//! `FIELD_INTEGRITY_EXCEPTION`, `INVALID_CROSS_REFERENCE_KEY`), then missing required fields
+//! (`REQUIRED_FIELD_MISSING`, all of them at once).
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde_json::{Map, Value as Json};
+
+use super::errors::ApiError;
+use super::ids;
+use super::objects::OPPORTUNITY_STAGES;
+use super::org::{Org, UserAccess};
+use super::schema::{FieldDef, ObjectDef};
+use super::store::Tables;
+use sfmcp_soql::data::Value;
+use sfmcp_soql::schema::FieldType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Update,
+}
+
+/// Validates a create or update body; returns the typed changes by field index.
+pub fn check(
+    org: &Org,
+    tables: &Tables,
+    access: &UserAccess,
+    def: &ObjectDef,
+    body: &Map<String, Json>,
+    mode: Mode,
+) -> Result<Vec<(usize, Value)>, Vec<ApiError>> {
+    let mut resolved = Vec::with_capacity(body.len());
+    for (name, value) in body {
+        if name == "attributes" {
+            continue;
+        }
+        let index = def
+            .field_index(name)
+            .filter(|&i| access.schema.is_visible(def, &def.fields[i]));
+        match index {
+            Some(i) => resolved.push((i, value)),
+            None => {
+                return Err(vec![ApiError::bad_request(
+                    "INVALID_FIELD",
+                    format!("No such column '{name}' on sobject of type {}", def.name),
+                )]);
+            }
+        }
+    }
+    let not_writable: Vec<String> = resolved
+        .iter()
+        .map(|&(i, _)| &def.fields[i])
+        .filter(|f| match mode {
+            Mode::Create => !f.createable,
+            Mode::Update => !f.updateable,
+        })
+        // Salesforce tolerates the Id in an update body.
+        .filter(|f| !(mode == Mode::Update && f.name == "Id"))
+        .map(|f| f.name.clone())
+        .collect();
+    if !not_writable.is_empty() {
+        return Err(vec![
+            ApiError::bad_request(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                format!(
+                    "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    not_writable.join(", ")
+                ),
+            )
+            .with_fields(not_writable),
+        ]);
+    }
+    let mut changes = Vec::with_capacity(resolved.len());
+    for (i, json) in resolved {
+        let field = &def.fields[i];
+        if mode == Mode::Update && field.name == "Id" {
+            continue;
+        }
+        let value = coerce(field, json)?;
+        check_value(org, tables, field, &value)?;
+        changes.push((i, value));
+    }
+    let missing: Vec<String> = def
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.nillable && !f.defaulted && f.createable)
+        .filter(|(i, _)| {
+            let given = changes.iter().find(|(c, _)| c == i);
+            match mode {
+                Mode::Create => given.is_none_or(|(_, v)| v.is_null()),
+                Mode::Update => given.is_some_and(|(_, v)| v.is_null()),
+            }
+        })
+        .map(|(_, f)| f.name.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(vec![
+            ApiError::bad_request(
+                "REQUIRED_FIELD_MISSING",
+                format!("Required fields are missing: [{}]", missing.join(", ")),
+            )
+            .with_fields(missing),
+        ]);
+    }
+    Ok(changes)
+}
+
+fn parse_error(field: &FieldDef, json: &Json) -> Vec<ApiError> {
+    let (kind, shown) = match json {
+        Json::String(s) => ("VALUE_STRING", s.clone()),
+        Json::Bool(b) => (if *b { "VALUE_TRUE" } else { "VALUE_FALSE" }, b.to_string()),
+        Json::Number(n) => ("VALUE_NUMBER_INT", n.to_string()),
+        Json::Array(_) => ("START_ARRAY", "[".into()),
+        Json::Object(_) => ("START_OBJECT", "{".into()),
+        Json::Null => ("VALUE_NULL", "null".into()),
+    };
+    let type_name = match field.field_type {
+        FieldType::Boolean => "boolean",
+        FieldType::Int => "int",
+        FieldType::Long => "long",
+        FieldType::Double | FieldType::Currency | FieldType::Percent => "double",
+        FieldType::Date => "date",
+        FieldType::Datetime => "datetime",
+        FieldType::Time => "time",
+        _ => "string",
+    };
+    vec![ApiError::bad_request(
+        "JSON_PARSER_ERROR",
+        format!(
+            "Cannot deserialize instance of {type_name} from {kind} value {shown} or request may be missing a required field"
+        ),
+    )]
+}
+
+/// Parses a Salesforce datetime as clients send it: `2024-11-07T07:00:00.000+0000`,
+/// `...Z`, `...+00:00`, with or without fractional seconds.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(text, format) {
+            return Some(dt.with_timezone(&Utc));
+        }
+    }
+    None
+}
+
+/// Converts a JSON value to the field's type, as leniently as Salesforce does (numbers in
+/// strings, strings for text fields from numbers).
+pub fn coerce(field: &FieldDef, json: &Json) -> Result<Value, Vec<ApiError>> {
+    if json.is_null() {
+        return Ok(Value::Null);
+    }
+    let fail = || parse_error(field, json);
+    let value = match field.field_type {
+        FieldType::Boolean => match json {
+            Json::Bool(b) => Value::Boolean(*b),
+            Json::String(s) if s.eq_ignore_ascii_case("true") => Value::Boolean(true),
+            Json::String(s) if s.eq_ignore_ascii_case("false") => Value::Boolean(false),
+            _ => return Err(fail()),
+        },
+        FieldType::Int | FieldType::Long => match json {
+            Json::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .map(Value::Integer)
+                .ok_or_else(fail)?,
+            Json::String(s) => s.trim().parse().map(Value::Integer).map_err(|_| fail())?,
+            _ => return Err(fail()),
+        },
+        FieldType::Double | FieldType::Currency | FieldType::Percent => match json {
+            Json::Number(n) => Value::Double(n.as_f64().ok_or_else(fail)?),
+            Json::String(s) => s.trim().parse().map(Value::Double).map_err(|_| fail())?,
+            _ => return Err(fail()),
+        },
+        FieldType::Date => match json {
+            Json::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Value::Date)
+                .map_err(|_| fail())?,
+            _ => return Err(fail()),
+        },
+        FieldType::Datetime => match json {
+            Json::String(s) => parse_datetime(s).map(Value::DateTime).ok_or_else(fail)?,
+            _ => return Err(fail()),
+        },
+        FieldType::Time => match json {
+            Json::String(s) => NaiveTime::parse_from_str(s.trim_end_matches('Z'), "%H:%M:%S%.f")
+                .map(Value::Time)
+                .map_err(|_| fail())?,
+            _ => return Err(fail()),
+        },
+        FieldType::Address | FieldType::Location => return Err(fail()),
+        _ => match json {
+            Json::String(s) => Value::String(s.clone()),
+            Json::Number(n) => Value::String(n.to_string()),
+            Json::Bool(b) => Value::String(b.to_string()),
+            _ => return Err(fail()),
+        },
+    };
+    Ok(value)
+}
+
+fn check_value(
+    org: &Org,
+    tables: &Tables,
+    field: &FieldDef,
+    value: &Value,
+) -> Result<(), Vec<ApiError>> {
+    let Value::String(text) = value else {
+        return Ok(());
+    };
+    let one = |code: &'static str, message: String| {
+        Err(vec![
+            ApiError::bad_request(code, message).with_fields(vec![field.name.clone()]),
+        ])
+    };
+    match field.field_type {
+        FieldType::Reference => {
+            let Some(id) = ids::normalize(text) else {
+                return one(
+                    "MALFORMED_ID",
+                    format!("{}: id value of incorrect type: {text}", field.label),
+                );
+            };
+            let target = org.schema.index_of_id(&id);
+            let allowed = target.is_some_and(|t| {
+                field
+                    .reference_to
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&org.schema.objects[t].name))
+            });
+            if !allowed {
+                return one(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    format!("{}: id value of incorrect type: {text}", field.label),
+                );
+            }
+            let exists = tables
+                .find(&org.schema, &id)
+                .is_some_and(|(_, _, r)| r.deleted_at.is_none());
+            if !exists {
+                return one(
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    "invalid cross reference id".to_string(),
+                );
+            }
+        }
+        FieldType::Picklist if field.restricted && !field.picklist.iter().any(|p| p == text) => {
+            return one(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                format!(
+                    "{}: bad value for restricted picklist field: {text}",
+                    field.label
+                ),
+            );
+        }
+        FieldType::Multipicklist if field.restricted => {
+            if let Some(bad) = text
+                .split(';')
+                .find(|part| !field.picklist.iter().any(|p| p == part))
+            {
+                return one(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    format!(
+                        "{}: bad value for restricted picklist field: {bad}",
+                        field.label
+                    ),
+                );
+            }
+        }
+        FieldType::Email => {
+            let valid = text.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+            }) && !text.contains(char::is_whitespace);
+            if !valid && !text.is_empty() {
+                return one(
+                    "INVALID_EMAIL_ADDRESS",
+                    format!("{}: invalid email address: {text}", field.label),
+                );
+            }
+        }
+        _ => {}
+    }
+    if field.length > 0
+        && field.field_type != FieldType::Reference
+        && text.chars().count() > field.length as usize
+    {
+        let shown: String = text.chars().take(30).collect();
+        let shown = if text.chars().count() > 30 {
+            format!("{shown}...")
+        } else {
+            shown
+        };
+        return one(
+            "STRING_TOO_LONG",
+            format!(
+                "{}: data value too large: {shown} (max length={})",
+                field.label, field.length
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Sets Id-independent system fields: created (on create), last modified, modstamp, and the
+/// owner when none was given.
+pub fn stamp_system_fields(
+    def: &ObjectDef,
+    values: &mut [Value],
+    user_id: &str,
+    now: DateTime<Utc>,
+    create: bool,
+) {
+    let mut set = |name: &str, value: Value, only_if_null: bool| {
+        if let Some(i) = def.field_index(name)
+            && let Some(slot) = values.get_mut(i)
+            && (!only_if_null || slot.is_null())
+        {
+            *slot = value;
+        }
+    };
+    if create {
+        set("CreatedDate", Value::DateTime(now), true);
+        set("CreatedById", Value::String(user_id.to_string()), true);
+        set("OwnerId", Value::String(user_id.to_string()), true);
+        set("IsDeleted", Value::Boolean(false), false);
+    }
+    set("LastModifiedDate", Value::DateTime(now), create);
+    set(
+        "LastModifiedById",
+        Value::String(user_id.to_string()),
+        create,
+    );
+    set("SystemModstamp", Value::DateTime(now), false);
+    if create {
+        // Seeds may backdate CreatedDate; the modified dates follow it.
+        let created = def
+            .field_index("CreatedDate")
+            .and_then(|i| values.get(i).cloned());
+        if let Some(created @ Value::DateTime(_)) = created {
+            for name in ["LastModifiedDate", "SystemModstamp"] {
+                if let Some(i) = def.field_index(name)
+                    && let Some(slot) = values.get_mut(i)
+                    && matches!(slot, Value::DateTime(t) if *t == now)
+                {
+                    *slot = created.clone();
+                }
+            }
+        }
+        if let Some(i) = def.field_index("LastModifiedById")
+            && values.get(i).is_some_and(Value::is_null)
+        {
+            values[i] = Value::String(user_id.to_string());
+        }
+        if let Some(i) = def.field_index("LastModifiedDate")
+            && values.get(i).is_some_and(Value::is_null)
+        {
+            values[i] = Value::DateTime(now);
+        }
+    }
+}
+
+/// Fields Salesforce computes from others. `existing_cases` numbers a new case.
+pub fn derive_fields(def: &ObjectDef, values: &mut [Value], existing_cases: usize) {
+    let get = |values: &[Value], name: &str| -> Value {
+        def.field_index(name)
+            .and_then(|i| values.get(i).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let set = |values: &mut [Value], name: &str, value: Value| {
+        if let Some(i) = def.field_index(name)
+            && let Some(slot) = values.get_mut(i)
+        {
+            *slot = value;
+        }
+    };
+    match def.name.as_str() {
+        "Contact" | "Lead" | "User" => {
+            let first = get(values, "FirstName");
+            let last = get(values, "LastName");
+            let name = match (first.as_str(), last.as_str()) {
+                (Some(f), Some(l)) if !f.is_empty() => format!("{f} {l}"),
+                (_, Some(l)) => l.to_string(),
+                _ => String::new(),
+            };
+            set(values, "Name", Value::String(name));
+            if def.name == "User" {
+                if get(values, "UserType").is_null() {
+                    set(values, "UserType", Value::String("Standard".into()));
+                }
+                if get(values, "CommunityNickname").is_null()
+                    && let Some(username) = get(values, "Username").as_str()
+                {
+                    let nick: String = username
+                        .split('@')
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(40)
+                        .collect();
+                    set(values, "CommunityNickname", Value::String(nick));
+                }
+            }
+        }
+        "Opportunity" => {
+            let stage = get(values, "StageName");
+            if let Some(&(_, probability, closed, won)) = stage
+                .as_str()
+                .and_then(|s| OPPORTUNITY_STAGES.iter().find(|st| st.0 == s))
+            {
+                if get(values, "Probability").is_null() {
+                    set(values, "Probability", Value::Double(probability as f64));
+                }
+                set(values, "IsClosed", Value::Boolean(closed));
+                set(values, "IsWon", Value::Boolean(won));
+                let (category, name) = match (closed, won, probability) {
+                    (true, true, _) => ("Closed", "Closed"),
+                    (true, false, _) => ("Omitted", "Omitted"),
+                    (false, _, p) if p >= 90 => ("Forecast", "Commit"),
+                    (false, _, p) if p >= 60 => ("BestCase", "Best Case"),
+                    _ => ("Pipeline", "Pipeline"),
+                };
+                set(values, "ForecastCategory", Value::String(category.into()));
+                set(values, "ForecastCategoryName", Value::String(name.into()));
+            }
+            if let (Value::Double(amount), Value::Double(probability)) =
+                (get(values, "Amount"), get(values, "Probability"))
+            {
+                set(
+                    values,
+                    "ExpectedRevenue",
+                    Value::Double(amount * probability / 100.0),
+                );
+            }
+        }
+        "Case" => {
+            if get(values, "CaseNumber").is_null() {
+                let n = existing_cases + 1001;
+                set(values, "CaseNumber", Value::String(format!("{n:08}")));
+            }
+            let closed = get(values, "Status").as_str() == Some("Closed");
+            set(values, "IsClosed", Value::Boolean(closed));
+            if closed && get(values, "ClosedDate").is_null() {
+                set(values, "ClosedDate", get(values, "LastModifiedDate"));
+            }
+        }
+        "Task" | "Event" => {
+            if def.name == "Task" {
+                let closed = get(values, "Status").as_str() == Some("Completed");
+                set(values, "IsClosed", Value::Boolean(closed));
+            } else if let Value::DateTime(start) = get(values, "ActivityDateTime") {
+                set(values, "ActivityDate", Value::Date(start.date_naive()));
+                if get(values, "StartDateTime").is_null() {
+                    set(values, "StartDateTime", Value::DateTime(start));
+                }
+                if let Value::Integer(minutes) = get(values, "DurationInMinutes") {
+                    let end = start + chrono::Duration::minutes(minutes);
+                    set(values, "EndDateTime", Value::DateTime(end));
+                    set(values, "EndDate", Value::Date(end.date_naive()));
+                }
+            }
+            let what = get(values, "WhatId");
+            let account = what
+                .as_str()
+                .filter(|id| id.starts_with("001"))
+                .map(|id| Value::String(id.to_string()))
+                .unwrap_or(Value::Null);
+            set(values, "AccountId", account);
+        }
+        "UserRole" => {
+            if get(values, "DeveloperName").is_null()
+                && let Some(name) = get(values, "Name").as_str()
+            {
+                let developer: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                set(values, "DeveloperName", Value::String(developer));
+            }
+        }
+        "PermissionSet" if get(values, "Type").is_null() => {
+            let owned = get(values, "IsOwnedByProfile") == Value::Boolean(true);
+            set(
+                values,
+                "Type",
+                Value::String(if owned { "Profile" } else { "Regular" }.into()),
+            );
+        }
+        "PermissionSetGroup" if get(values, "Status").is_null() => {
+            set(values, "Status", Value::String("Updated".into()));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,67 @@
+//! Tool failures as the model sees them: a tool result with `isError`, the Salesforce
+//! errorCode when there is one, what went wrong, and the next step. Protocol errors are kept
+//! for protocol faults.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+
+use super::cursor::CursorError;
+use super::write_check::WriteIssue;
+use sfmcp_salesforce::SfError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The query was checked locally and Salesforce would reject it; `rendered` has the
+    /// caret and any suggestions. No API call was spent.
+    #[error("{rendered}")]
+    Soql { rendered: String },
+    #[error(transparent)]
+    Salesforce(#[from] SfError),
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
+    /// An argument that cannot be used as given; the message says what to send instead.
+    #[error("{0}")]
+    Input(String),
+    /// The server's settings do not allow this (read-only, allow-listed objects, denied
+    /// fields).
+    #[error("{0}")]
+    Denied(String),
+    /// Salesforce answered in a way that cannot be right (an empty page that is not the
+    /// last): stopping beats looping or inventing rows.
+    #[error("{0}")]
+    Upstream(String),
+    /// A create or update that would fail: every problem found, nothing sent.
+    #[error("{}", render_issues(.0))]
+    Write(Vec<WriteIssue>),
+}
+
+impl ToolError {
+    /// The text the model reads.
+    pub fn message(&self) -> String {
+        match self {
+            ToolError::Salesforce(error) => {
+                let code = error
+                    .error_code()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default();
+                format!("{code}{error}\nNext step: {}", error.next_step())
+            }
+            ToolError::Write(issues) => format!(
+                "Nothing was sent; fix these and try again:\n{}",
+                render_issues(issues)
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        CallToolResult::error(vec![ContentBlock::text(self.message())])
+    }
+}
+
+fn render_issues(issues: &[WriteIssue]) -> String {
+    let lines: Vec<String> = issues
+        .iter()
+        .map(|i| format!("- {}: {}", i.code, i.message))
+        .collect();
+    lines.join("\n")
+}

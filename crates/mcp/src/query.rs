@@ -1,0 +1,729 @@
+//! `soql_query`, `query_more` and `sosl_search`: queries checked before they cost an API
+//! call, results paged to fit a model's context, children kept with their parents.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken};
+use rmcp::service::{Peer, RequestContext};
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::args::Parameters;
+use super::cursor::{CURSOR_TTL_SECS, CursorState};
+use super::error::ToolError;
+use super::render;
+use super::server::SfServer;
+use sfmcp_salesforce::{
+    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
+    SearchObject,
+};
+use sfmcp_soql::error::ErrorCode;
+use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
+use sfmcp_soql::{self as soql, ast};
+
+/// Validation fetches missing describes one at a time; a query names few objects.
+const MAX_DESCRIBE_ROUNDS: usize = 12;
+/// Salesforce's default limit on the length of a SOQL statement.
+const MAX_SOQL_CHARS: usize = 100_000;
+/// Salesforce returns no rows for SOSL search text longer than this.
+const MAX_SEARCH_CHARS: usize = 10_000;
+/// Child rows fetched per parent record across child-subquery pages.
+const MAX_CHILD_ROWS: usize = 2_000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SoqlQueryArgs {
+    pub query: String,
+    /// up to 2000
+    pub max_rows: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct QueryMoreArgs {
+    pub cursor: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SoslSearchArgs {
+    pub text: String,
+    /// default: all searchable
+    pub objects: Option<Vec<String>>,
+    /// default 20
+    pub limit: Option<u32>,
+}
+
+/// What the query shape says about rendering.
+struct Shape {
+    object: Option<String>,
+    child_relationships: Vec<String>,
+}
+
+impl Shape {
+    fn of(validated: &Validated) -> Shape {
+        Shape {
+            object: (validated.kind == QueryKind::Records).then(|| validated.object.clone()),
+            child_relationships: validated
+                .columns
+                .iter()
+                .filter(|c| matches!(c.value, ColumnValue::Child(_)))
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Rows gathered for one answer, and where the next ones start.
+struct Gathered {
+    total_size: u64,
+    records: Vec<Value>,
+    /// A locator for the next rows, when some remain.
+    next: Option<String>,
+    /// Any locator of this query, which [`relocate`] can point at any of its rows.
+    locator: Option<String>,
+}
+
+/// Progress for a client that asked for it (a `progressToken` on the call): one notification
+/// before each further page is fetched, so single-page answers cost nothing extra.
+struct Progress {
+    token: Option<ProgressToken>,
+    peer: Peer<RoleServer>,
+    /// Rows (parents and children) fetched so far; progress must only grow.
+    fetched: AtomicU64,
+}
+
+impl Progress {
+    fn of(context: &RequestContext<RoleServer>) -> Progress {
+        Progress {
+            token: context.meta.get_progress_token(),
+            peer: context.peer.clone(),
+            fetched: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `rows` just fetched and tells the client, `total` being what the answer will
+    /// hold when it is known.
+    async fn fetched(&self, rows: usize, total: Option<u64>, what: &str) {
+        let fetched = self.fetched.fetch_add(rows as u64, Ordering::Relaxed) + rows as u64;
+        let Some(token) = &self.token else {
+            return;
+        };
+        let message = match total {
+            Some(total) => format!("{fetched} of {total} rows fetched; fetching more {what}"),
+            None => format!("{fetched} rows fetched; fetching more {what}"),
+        };
+        let mut param =
+            ProgressNotificationParam::new(token.clone(), fetched as f64).with_message(message);
+        if let Some(total) = total {
+            param = param.with_total(total.max(fetched) as f64);
+        }
+        // A client that stopped listening is no reason to fail the query.
+        let _ = self.peer.notify_progress(param).await;
+    }
+}
+
+#[tool_router(router = query_router, vis = "pub(crate)")]
+impl SfServer {
+    /// SOQL SELECT as the connected user, checked before sending. Table: parent fields as Account.Name, child rows under parents; cursor if more.
+    #[tool(annotations(read_only_hint = true))]
+    async fn soql_query(
+        &self,
+        Parameters(args): Parameters<SoqlQueryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_soql(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+
+    /// Next rows for a cursor from soql_query.
+    #[tool(annotations(read_only_hint = true))]
+    async fn query_more(
+        &self,
+        Parameters(args): Parameters<QueryMoreArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_query_more(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+
+    /// Full-text search (SOSL) across objects; plain text.
+    #[tool(annotations(read_only_hint = true))]
+    async fn sosl_search(
+        &self,
+        Parameters(args): Parameters<SoslSearchArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_search(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+}
+
+impl SfServer {
+    async fn run_soql(
+        &self,
+        args: SoqlQueryArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.query.trim();
+        let length = text.chars().count();
+        if length > MAX_SOQL_CHARS {
+            // Refused before parsing: an error would otherwise quote the whole query back.
+            return Err(ToolError::Input(format!(
+                "The query is {length} characters; Salesforce accepts at most {MAX_SOQL_CHARS}. Select fewer fields, or split a long IN list over several queries."
+            )));
+        }
+        let query = soql::parse(text).map_err(|e| ToolError::Soql {
+            rendered: e.render(text),
+        })?;
+        self.check_query_policy(&query)?;
+        let client = self.client(context)?;
+        let validated = validate_with_describes(&client, &query, text).await?;
+        let max_rows = self.row_budget(args.max_rows)?;
+        let shape = Shape::of(&validated);
+        let first = client
+            .query(
+                text,
+                QueryOptions {
+                    include_deleted: false,
+                    batch_size: Some(batch_size(max_rows)),
+                },
+            )
+            .await?;
+        let progress = Progress::of(context);
+        let gathered = self.gather(&client, first, 0, max_rows, &progress).await?;
+        self.answer(&client, gathered, 0, max_rows, shape).await
+    }
+
+    async fn run_query_more(
+        &self,
+        args: QueryMoreArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let client = self.client(context)?;
+        let state = self.state.cursor_key.open(
+            &args.cursor,
+            client.tenant().as_str(),
+            chrono::Utc::now().timestamp(),
+        )?;
+        let max_rows = state.max_rows.clamp(1, 2_000);
+        let page = client
+            .query_more(&state.locator, Some(batch_size(max_rows)))
+            .await?;
+        let progress = Progress::of(context);
+        let mut gathered = self
+            .gather(&client, page, state.served, max_rows, &progress)
+            .await?;
+        gathered.locator.get_or_insert(state.locator);
+        let shape = Shape {
+            object: state.object,
+            child_relationships: state.child_relationships,
+        };
+        self.answer(&client, gathered, state.served, max_rows, shape)
+            .await
+    }
+
+    /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
+    /// pages, and notes where the next rows start.
+    async fn gather(
+        &self,
+        client: &SalesforceClient,
+        mut page: QueryResult,
+        already_served: u64,
+        max_rows: u32,
+        progress: &Progress,
+    ) -> Result<Gathered, ToolError> {
+        let total_size = page.total_size;
+        let mut locator = page.next_records_url.clone();
+        let answer_rows = total_size
+            .saturating_sub(already_served)
+            .min(u64::from(max_rows));
+        let mut records = Vec::new();
+        loop {
+            let page_len = page.records.len();
+            let room = max_rows as usize - records.len();
+            if page_len > room {
+                // The page holds more than the budget: continue inside it. Salesforce's
+                // locators end in the row number they start at, so the next page's locator
+                // names any row of this query by changing that number. The last page has no
+                // locator: then it is returned whole rather than cut without a way on.
+                let served = already_served + (records.len() + room) as u64;
+                if let Some(next) = page
+                    .next_records_url
+                    .as_deref()
+                    .and_then(|url| relocate(url, served))
+                {
+                    records.extend(page.records.drain(..room));
+                    return self
+                        .finish(client, total_size, records, Some(next), locator, progress)
+                        .await;
+                }
+            }
+            records.append(&mut page.records);
+            match page.next_records_url.take() {
+                Some(next) if !page.done && records.len() < max_rows as usize => {
+                    if page_len == 0 {
+                        return Err(stalled_paging());
+                    }
+                    progress.fetched(page_len, Some(answer_rows), "rows").await;
+                    page = client.query_more(&next, Some(batch_size(max_rows))).await?;
+                    locator = page.next_records_url.clone().or(Some(next));
+                }
+                Some(next) if !page.done => {
+                    return self
+                        .finish(client, total_size, records, Some(next), locator, progress)
+                        .await;
+                }
+                _ => {
+                    return self
+                        .finish(client, total_size, records, None, locator, progress)
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        client: &SalesforceClient,
+        total_size: u64,
+        mut records: Vec<Value>,
+        next: Option<String>,
+        locator: Option<String>,
+        progress: &Progress,
+    ) -> Result<Gathered, ToolError> {
+        complete_children(client, &mut records, progress).await?;
+        Ok(Gathered {
+            total_size,
+            records,
+            locator: locator.or_else(|| next.clone()),
+            next,
+        })
+    }
+
+    async fn answer(
+        &self,
+        client: &SalesforceClient,
+        mut gathered: Gathered,
+        served_before: u64,
+        max_rows: u32,
+        shape: Shape,
+    ) -> Result<CallToolResult, ToolError> {
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let table = render::table(
+            &gathered.records,
+            &shape.child_relationships,
+            render::MAX_TEXT_BYTES,
+        );
+        // Rows that do not fit the text budget are left for the next call when Salesforce
+        // can continue there, so the model loses none of them.
+        let mut unshown_note = None;
+        if table.rows_shown < gathered.records.len() {
+            let first_unshown = served_before + table.rows_shown as u64;
+            match gathered
+                .locator
+                .as_deref()
+                .and_then(|l| relocate(l, first_unshown))
+            {
+                Some(next) => {
+                    gathered.records.truncate(table.rows_shown);
+                    gathered.next = Some(next);
+                }
+                None => {
+                    unshown_note = Some(format!(
+                        "text stops after {} of the {} rows returned, to stay within {} KB; the structured content has them all. For the rest as text, query them with fewer or shorter fields, or with a WHERE clause that skips the rows shown\n",
+                        table.rows_shown,
+                        gathered.records.len(),
+                        render::MAX_TEXT_BYTES / 1024
+                    ));
+                }
+            }
+        }
+        let returned = gathered.records.len() as u64;
+        let served = served_before + returned;
+        let cursor = gathered.next.as_ref().map(|locator| {
+            self.state.cursor_key.seal(&CursorState {
+                tenant: client.tenant().as_str().to_string(),
+                locator: locator.clone(),
+                served,
+                total_size: gathered.total_size,
+                max_rows,
+                object: shape.object.clone(),
+                child_relationships: shape.child_relationships.clone(),
+                expires_at: chrono::Utc::now().timestamp() + CURSOR_TTL_SECS,
+            })
+        });
+        let mut text = String::new();
+        let label = shape.object.as_deref().unwrap_or("AggregateResult");
+        let first_row = served_before + 1;
+        if returned == 0 {
+            text.push_str(&format!("{label}: totalSize {}\n", gathered.total_size));
+        } else {
+            text.push_str(&format!(
+                "{label}: rows {first_row}-{served} of {}\n",
+                gathered.total_size
+            ));
+        }
+        let template = shape.object.as_ref().and_then(|_| links.template());
+        if let Some(template) = &template {
+            text.push_str(&format!("record URL: {template}\n"));
+        }
+        text.push_str(&table.text);
+        if let Some(note) = unshown_note {
+            text.push_str(&note);
+        }
+        if let Some(cursor) = &cursor {
+            text.push_str(&format!(
+                "more rows remain: call query_more with cursor {cursor}\n"
+            ));
+        }
+        let records: Vec<Value> = gathered
+            .records
+            .into_iter()
+            .map(|r| with_url(r, &links))
+            .collect();
+        let mut structured = render::object([
+            ("totalSize", gathered.total_size.into()),
+            ("returned", returned.into()),
+            ("records", Value::Array(records)),
+        ]);
+        if let Some(cursor) = cursor {
+            structured["cursor"] = Value::String(cursor);
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(structured);
+        Ok(result)
+    }
+
+    async fn run_search(
+        &self,
+        args: SoslSearchArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.text.trim();
+        let length = text.chars().count();
+        if length > MAX_SEARCH_CHARS {
+            return Err(ToolError::Input(format!(
+                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
+            )));
+        }
+        if length < 2 {
+            return Err(ToolError::Input(
+                "search text must have at least 2 characters".into(),
+            ));
+        }
+        let objects = args.objects.unwrap_or_default();
+        for object in &objects {
+            self.policy().check_object(object)?;
+        }
+        let client = self.client(context)?;
+        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let search = ParameterizedSearch {
+            text: text.to_string(),
+            objects: objects
+                .iter()
+                .map(|name| SearchObject {
+                    name: name.clone(),
+                    fields: Vec::new(),
+                    limit: None,
+                })
+                .collect(),
+            overall_limit: Some(limit),
+        };
+        let found = client.parameterized_search(&search).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text_out = format!("{} records found\n", found.search_records.len());
+        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
+        for record in found.search_records {
+            let object = record_type(&record).unwrap_or("?").to_string();
+            if !self.policy().allow_objects.is_empty()
+                && self.policy().check_object(&object).is_err()
+            {
+                continue;
+            }
+            match by_type.iter_mut().find(|(o, _)| *o == object) {
+                Some((_, rows)) => rows.push(record),
+                None => by_type.push((object, vec![record])),
+            }
+        }
+        let mut records = Vec::new();
+        for (object, rows) in by_type {
+            text_out.push_str(&format!("{object}:\n"));
+            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
+            text_out.push_str(&table.text);
+            if table.rows_shown < rows.len() {
+                text_out.push_str(&format!(
+                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
+                    rows.len() - table.rows_shown
+                ));
+            }
+            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
+        result.structured_content = Some(render::object([("records", Value::Array(records))]));
+        Ok(result)
+    }
+
+    /// Objects outside the allow-list and denied fields are refused before any call.
+    fn check_query_policy(&self, query: &ast::Query) -> Result<(), ToolError> {
+        let policy = self.policy();
+        if let Some(object) = query.from.object.segments.last() {
+            policy.check_object(&object.name)?;
+        }
+        if policy.deny_fields.is_empty() {
+            return Ok(());
+        }
+        let object = query.from.object.dotted();
+        for item in &query.select {
+            match item {
+                ast::SelectItem::Expr {
+                    expr: ast::Expr::Field(path),
+                    ..
+                } => {
+                    if let Some(field) = path.segments.last()
+                        && policy.is_field_denied(&object, &field.name)
+                    {
+                        return Err(ToolError::Denied(format!(
+                            "{object}.{} is hidden by this server's settings (--deny-fields); leave it out of the query",
+                            field.name
+                        )));
+                    }
+                }
+                ast::SelectItem::Fields { .. } => {
+                    return Err(ToolError::Denied(
+                        "FIELDS() is not allowed while some fields are denied (--deny-fields); name the fields instead".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn row_budget(&self, requested: Option<u32>) -> Result<u32, ToolError> {
+        match requested {
+            None => Ok(self.policy().max_rows),
+            Some(0) => Err(ToolError::Input(
+                "max_rows must be at least 1; use SELECT COUNT() to count rows".into(),
+            )),
+            Some(n) => Ok(n.min(2_000)),
+        }
+    }
+}
+
+/// Validates, fetching each describe the validator asks for (cached afterwards).
+async fn validate_with_describes(
+    client: &SalesforceClient,
+    query: &ast::Query,
+    text: &str,
+) -> Result<Validated, ToolError> {
+    let schema = client.schema();
+    for _ in 0..MAX_DESCRIBE_ROUNDS {
+        match validate(query, &schema) {
+            Ok(validated) => return Ok(validated),
+            Err(ValidateError::Invalid(error)) => {
+                let mut rendered = error.render(text);
+                if error.code == ErrorCode::InvalidField
+                    && error.message.starts_with("No such column")
+                {
+                    // Describe shows only what this user may see: a field that exists in
+                    // the org can be missing because field-level security hides it.
+                    rendered.push_str(&format!(
+                        "\nNext step: describe_object {} lists the fields the connected user can see. A field that exists in the org but not there is hidden from this user by field-level security; an administrator can grant read access in their profile or a permission set.",
+                        query.from.object.dotted()
+                    ));
+                }
+                return Err(ToolError::Soql { rendered });
+            }
+            Err(ValidateError::NeedsDescribe(object)) => {
+                client.describe(&object).await?;
+            }
+        }
+    }
+    Err(ToolError::Input(
+        "this query names too many objects to check; split it into smaller queries".into(),
+    ))
+}
+
+/// Fetches the remaining pages of child subqueries (`done: false`), so children are never
+/// silently dropped.
+async fn complete_children(
+    client: &SalesforceClient,
+    records: &mut [Value],
+    progress: &Progress,
+) -> Result<(), ToolError> {
+    for record in records.iter_mut() {
+        let Some(fields) = record.as_object_mut() else {
+            continue;
+        };
+        for value in fields.values_mut() {
+            let Some(child) = value.as_object_mut() else {
+                continue;
+            };
+            if !child.contains_key("records") || child.get("done") != Some(&Value::Bool(false)) {
+                continue;
+            }
+            let mut counted = 0;
+            let mut next = child
+                .get("nextRecordsUrl")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            while let Some(url) = next.take() {
+                let count = child
+                    .get("records")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                if count >= MAX_CHILD_ROWS {
+                    break;
+                }
+                progress.fetched(count - counted, None, "child rows").await;
+                counted = count;
+                let page = client.query_more(&url, None).await?;
+                if page.records.is_empty() && !page.done {
+                    return Err(stalled_paging());
+                }
+                if let Some(Value::Array(rows)) = child.get_mut("records") {
+                    rows.extend(page.records);
+                }
+                child.insert("done".into(), Value::Bool(page.done));
+                match page.next_records_url {
+                    Some(url) if !page.done => {
+                        child.insert("nextRecordsUrl".into(), Value::String(url.clone()));
+                        next = Some(url);
+                    }
+                    _ => {
+                        child.remove("nextRecordsUrl");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stalled_paging() -> ToolError {
+    ToolError::Upstream(
+        "Salesforce sent an empty page that says more rows follow; stopped rather than loop. Run the query again, or narrow it with WHERE or LIMIT.".into(),
+    )
+}
+
+/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`.
+fn relocate(locator: &str, row: u64) -> Option<String> {
+    let (base, number) = locator.rsplit_once('-')?;
+    number.parse::<u64>().ok()?;
+    Some(format!("{base}-{row}"))
+}
+
+fn batch_size(max_rows: u32) -> u16 {
+    // Salesforce takes 200..=2000; matching the row budget keeps pages and answers aligned.
+    max_rows.clamp(200, 2_000) as u16
+}
+
+fn record_type(record: &Value) -> Option<&str> {
+    record
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+}
+
+/// The record without Salesforce's `attributes`, with its Lightning URL as `url` (children
+/// and parents too, so every record links back to the CRM).
+pub(crate) fn with_url(mut record: Value, links: &RecordLinks) -> Value {
+    add_urls(&mut record, links);
+    record
+}
+
+/// Changed in place, keeping the fields in the order Salesforce sent them (the SELECT order):
+/// a rebuilt map would rehash every field of every row.
+fn add_urls(record: &mut Value, links: &RecordLinks) {
+    let url = record_type(record).and_then(|object| {
+        let id = record.get("Id").and_then(Value::as_str)?;
+        let id = SalesforceId::parse(id).ok()?;
+        links.url(object, &id)
+    });
+    let Value::Object(fields) = record else {
+        return;
+    };
+    fields.shift_remove("attributes");
+    for value in fields.values_mut() {
+        let Value::Object(inner) = value else {
+            continue;
+        };
+        if inner.contains_key("attributes") {
+            add_urls(value, links);
+        } else if let Some(Value::Array(rows)) = inner.get_mut("records") {
+            for row in rows {
+                add_urls(row, links);
+            }
+        }
+    }
+    if let Some(url) = url {
+        fields.shift_insert(0, "url".into(), Value::String(url));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn locators_are_moved_to_any_row() {
+        assert_eq!(
+            relocate("/services/data/v62.0/query/01gD0000002HU6KIAW-2000", 250),
+            Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
+        );
+        assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
+    }
+
+    #[test]
+    fn record_urls_lead_and_fields_keep_their_order() {
+        let links = RecordLinks::Lightning {
+            origin: "https://acme.lightning.force.com".into(),
+        };
+        let id = |base: &str| format!("{base}{}", sfmcp_salesforce::ids::checksum(base));
+        let (contact, account, case_id) = (
+            id("0035g00000ABCDE"),
+            id("0015g00000ABCDE"),
+            id("5005g00000ABCDE"),
+        );
+        let record = json!({
+            "attributes": {"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/x"},
+            "Id": contact,
+            "LastName": "Smith",
+            "Account": {"attributes": {"type": "Account"}, "Id": account, "Name": "Acme"},
+            "Cases": {"totalSize": 1, "done": true, "records": [
+                {"attributes": {"type": "Case"}, "Id": case_id, "Subject": "Broken"}
+            ]},
+            "Email": "s@example.com"
+        });
+        let with = with_url(record, &links);
+        let keys: Vec<&str> = with
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["url", "Id", "LastName", "Account", "Cases", "Email"]);
+        let url = |id: &str, object: &str| {
+            format!("https://acme.lightning.force.com/lightning/r/{object}/{id}/view")
+        };
+        assert_eq!(with["url"], url(&contact, "Contact"));
+        assert_eq!(with["Account"]["url"], url(&account, "Account"));
+        let account_keys: Vec<&str> = with["Account"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(account_keys, ["url", "Id", "Name"]);
+        let case = &with["Cases"]["records"][0];
+        assert_eq!(case["url"], url(&case_id, "Case"));
+        assert!(case.get("attributes").is_none());
+    }
+
+    #[test]
+    fn batch_sizes_stay_in_salesforces_range() {
+        assert_eq!(batch_size(5), 200);
+        assert_eq!(batch_size(500), 500);
+        assert_eq!(batch_size(9_000), 2_000);
+    }
+}

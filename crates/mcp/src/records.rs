@@ -1,0 +1,429 @@
+//! `get_record`, `create_record`, `update_record` and `record_url`. Writes are checked against
+//! describe before anything is sent, can be previewed with `dry_run`, and are never retried
+//! blindly. There is no delete.
+
+use rmcp::handler::server::tool::{InputResponses, RequestState};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::args::Parameters;
+use super::confirm::{self, Decision, PendingWrite, Round};
+use super::error::ToolError;
+use super::query::with_url;
+use super::render;
+use super::server::SfServer;
+use super::write_check::{self, WriteKind};
+use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
+
+/// A field value longer than this is cut in `get_record`'s text (long text areas run to
+/// 131,072 characters); the structured content keeps it whole.
+const MAX_VALUE_CHARS: usize = 4_000;
+
+/// Ids one `record_url` call converts at most.
+const MAX_URL_IDS: usize = 200;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetRecordArgs {
+    pub id: String,
+    /// default: from the Id
+    pub object: Option<String>,
+    /// default: all
+    pub fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateRecordArgs {
+    pub object: String,
+    /// API name to value
+    pub fields: Map<String, Value>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateRecordArgs {
+    pub object: String,
+    pub id: String,
+    /// API name to value
+    pub fields: Map<String, Value>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecordUrlArgs {
+    pub ids: Vec<String>,
+    /// default: from each Id
+    pub object: Option<String>,
+}
+
+#[tool_router(router = records_router, vis = "pub(crate)")]
+impl SfServer {
+    /// One record by Id; the object is inferred from the Id.
+    #[tool(annotations(read_only_hint = true))]
+    async fn get_record(
+        &self,
+        Parameters(args): Parameters<GetRecordArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_get_record(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+
+    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn create_record(
+        &self,
+        Parameters(args): Parameters<CreateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        self.run_create(args, round, &context)
+            .await
+            .unwrap_or_else(|e| e.into_result().into())
+    }
+
+    /// Update a record; returns before/after values; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn update_record(
+        &self,
+        Parameters(args): Parameters<UpdateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        self.run_update(args, round, &context)
+            .await
+            .unwrap_or_else(|e| e.into_result().into())
+    }
+
+    /// Lightning URLs for record Ids.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn record_url(
+        &self,
+        Parameters(args): Parameters<RecordUrlArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run_record_url(args, &context)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+    }
+}
+
+impl SfServer {
+    async fn run_get_record(
+        &self,
+        args: GetRecordArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let id = parse_id(&args.id)?;
+        let client = self.client(context)?;
+        let object = object_for(&client, &id, args.object.as_deref()).await?;
+        self.policy().check_object(&object)?;
+        let fields = match args.fields {
+            Some(fields) => {
+                for field in &fields {
+                    if self.policy().is_field_denied(&object, field) {
+                        return Err(ToolError::Denied(format!(
+                            "{object}.{field} is hidden by this server's settings (--deny-fields)"
+                        )));
+                    }
+                }
+                Some(fields)
+            }
+            // With fields denied, name the visible ones so the denied never leave Salesforce.
+            None if !self.policy().deny_fields.is_empty() => {
+                let schema = client.describe(&object).await?;
+                let visible = self.without_denied_fields(&schema);
+                Some(visible.fields.iter().map(|f| f.name.clone()).collect())
+            }
+            None => None,
+        };
+        let record = client.get_record(&object, &id, fields.as_deref()).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text = String::new();
+        if let Some(url) = links.url(&object, &id) {
+            text.push_str(&format!("{object} {id}: {url}\n"));
+        } else {
+            text.push_str(&format!("{object} {id}\n"));
+        }
+        for (name, value) in &record {
+            if name == "attributes" || value.is_null() {
+                continue;
+            }
+            // One line per field: a value's own line breaks must not forge field lines.
+            let shown = match value {
+                Value::String(s) => render::clip(
+                    &s.replace('\r', "\\r").replace('\n', "\\n"),
+                    MAX_VALUE_CHARS,
+                ),
+                other => render::clip(&other.to_string(), MAX_VALUE_CHARS),
+            };
+            let line = format!("{name}: {shown}\n");
+            if text.len() + line.len() > render::MAX_TEXT_BYTES {
+                text.push_str("…more fields not shown as text (the structured content has them all); ask for fewer with fields\n");
+                break;
+            }
+            text.push_str(&line);
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(with_url(Value::Object(record), &links));
+        Ok(result)
+    }
+
+    async fn run_create(
+        &self,
+        args: CreateRecordArgs,
+        round: Round,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        self.check_writable(&args.object, &args.fields)?;
+        let client = self.client(context)?;
+        let schema = client.describe(args.object.trim()).await?;
+        let fields = write_check::check(&schema, WriteKind::Create, &args.fields)
+            .map_err(ToolError::Write)?;
+        let object = schema.name.clone();
+        if args.dry_run.unwrap_or(false) {
+            return Ok(preview("POST", &object, None, &fields).into());
+        }
+        let write = PendingWrite {
+            method: "POST",
+            object: &object,
+            id: None,
+            fields: &fields,
+            before: None,
+        };
+        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+            return Ok(stop);
+        }
+        let created = client.create(&object, &fields).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let url = SalesforceId::parse(&created.id)
+            .ok()
+            .and_then(|id| links.url(&object, &id));
+        let mut text = format!("Created {object} {}", created.id);
+        if let Some(url) = &url {
+            text.push_str(&format!(": {url}"));
+        }
+        let mut structured = json!({ "id": created.id });
+        if let Some(url) = url {
+            structured["url"] = Value::String(url);
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(structured);
+        Ok(result.into())
+    }
+
+    async fn run_update(
+        &self,
+        args: UpdateRecordArgs,
+        round: Round,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        self.check_writable(&args.object, &args.fields)?;
+        let id = parse_id(&args.id)?;
+        let client = self.client(context)?;
+        let schema = client.describe(args.object.trim()).await?;
+        if let Some(prefix) = schema.key_prefix.as_deref()
+            && prefix != id.key_prefix()
+        {
+            return Err(ToolError::Input(format!(
+                "{id} is not a {} Id ({} Ids start with {prefix}); check the object or the Id",
+                schema.name, schema.name
+            )));
+        }
+        let fields = write_check::check(&schema, WriteKind::Update, &args.fields)
+            .map_err(ToolError::Write)?;
+        let object = schema.name.clone();
+        if args.dry_run.unwrap_or(false) {
+            return Ok(preview("PATCH", &object, Some(&id), &fields).into());
+        }
+        let names: Vec<String> = fields.keys().cloned().collect();
+        let before = client.get_record(&object, &id, Some(&names)).await?;
+        let write = PendingWrite {
+            method: "PATCH",
+            object: &object,
+            id: Some(&id),
+            fields: &fields,
+            before: Some(&before),
+        };
+        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+            return Ok(stop);
+        }
+        client.update(&object, &id, &fields).await?;
+        // Read back: triggers, formulas and normalization decide what was really stored.
+        let after = client.get_record(&object, &id, Some(&names)).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text = format!("Updated {object} {id}");
+        if let Some(url) = links.url(&object, &id) {
+            text.push_str(&format!(": {url}"));
+        }
+        text.push('\n');
+        let mut changes = Vec::new();
+        for name in &names {
+            let old = before.get(name).cloned().unwrap_or(Value::Null);
+            let new = after.get(name).cloned().unwrap_or(Value::Null);
+            text.push_str(&format!("{name}: {} → {}\n", show(&old), show(&new)));
+            changes.push(json!({ "field": name, "before": old, "after": new }));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({ "id": id.as_str(), "changes": changes }));
+        Ok(result.into())
+    }
+
+    /// With `confirm_writes` on: `None` once the person approved `write`, otherwise what to
+    /// answer instead of sending (their refusal, or the question for the client to ask).
+    async fn confirmation(
+        &self,
+        client: &SalesforceClient,
+        write: &PendingWrite<'_>,
+        round: Round,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<CallToolResponse>, ToolError> {
+        if !self.policy().confirm_writes {
+            return Ok(None);
+        }
+        let tenant = client.tenant();
+        let decision = confirm::confirm(
+            &self.state.cursor_key,
+            tenant.as_str(),
+            write,
+            round,
+            context,
+        )
+        .await?;
+        Ok(match decision {
+            Decision::Approved => None,
+            Decision::NotSent(result) => Some(result.into()),
+            Decision::Ask(question) => Some(question.into()),
+        })
+    }
+
+    async fn run_record_url(
+        &self,
+        args: RecordUrlArgs,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        if args.ids.is_empty() || args.ids.len() > MAX_URL_IDS {
+            return Err(ToolError::Input(format!(
+                "send between 1 and {MAX_URL_IDS} ids"
+            )));
+        }
+        let client = self.client(context)?;
+        let links = client.record_links().await?;
+        let mut text = String::new();
+        let mut urls = Vec::new();
+        for raw in &args.ids {
+            let id = parse_id(raw)?;
+            let object = object_for(&client, &id, args.object.as_deref()).await?;
+            let url = links.url(&object, &id).ok_or_else(|| {
+                ToolError::Input(
+                    "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
+                )
+            })?;
+            text.push_str(&format!("{id} {url}\n"));
+            urls.push(json!({ "id": id.as_str(), "object": object, "url": url }));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({ "urls": urls }));
+        Ok(result)
+    }
+
+    fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
+        let policy = self.policy();
+        if policy.read_only {
+            return Err(ToolError::Denied(
+                "this server is read-only (--read-only): no record can be created or changed"
+                    .into(),
+            ));
+        }
+        policy.check_object(object.trim())?;
+        if fields.is_empty() {
+            return Err(ToolError::Input(
+                "fields is empty: send the field API names and values to write".into(),
+            ));
+        }
+        for name in fields.keys() {
+            if policy.is_field_denied(object.trim(), name) {
+                return Err(ToolError::Denied(format!(
+                    "{object}.{name} is hidden by this server's settings (--deny-fields) and cannot be written"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
+    SalesforceId::parse(text.trim()).map_err(|e| {
+        ToolError::Input(format!(
+            "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
+        ))
+    })
+}
+
+/// The object an Id belongs to: as given, or from its key prefix.
+async fn object_for(
+    client: &SalesforceClient,
+    id: &SalesforceId,
+    given: Option<&str>,
+) -> Result<String, ToolError> {
+    if let Some(object) = given.map(str::trim).filter(|o| !o.is_empty()) {
+        return Ok(object.to_string());
+    }
+    if let Some(object) = standard_object_for_prefix(id.key_prefix()) {
+        return Ok(object.to_string());
+    }
+    // Custom objects' prefixes vary by org: describe global knows them.
+    let global = client.objects().await?;
+    global
+        .sobjects
+        .iter()
+        .find(|o| o.key_prefix.as_deref() == Some(id.key_prefix()))
+        .map(|o| o.name.clone())
+        .ok_or_else(|| {
+            ToolError::Input(format!(
+                "no object this user can see has Ids starting with {}; pass object explicitly",
+                id.key_prefix()
+            ))
+        })
+}
+
+fn preview(
+    method: &str,
+    object: &str,
+    id: Option<&SalesforceId>,
+    fields: &Map<String, Value>,
+) -> CallToolResult {
+    let path = match id {
+        Some(id) => format!("/sobjects/{object}/{id}"),
+        None => format!("/sobjects/{object}"),
+    };
+    let body = serde_json::to_string_pretty(fields).unwrap_or_default();
+    let text =
+        format!("Dry run: nothing was sent. This is the request:\n{method} {path}\n{body}\n");
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content =
+        Some(json!({ "dryRun": true, "method": method, "path": path, "body": fields }));
+    result
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,237 @@
+//! The MCP server: its identity, the tool router assembled from the tool families, and the
+//! policy every tool obeys (read-only mode, allowed objects, denied fields).
+
+use std::sync::Arc;
+
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::router::prompt::PromptRouter;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{
+    CompleteRequestParams, CompleteResult, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, prompt_handler, tool_handler};
+use serde_json::{Map, Value, json};
+
+use super::cursor::CursorKey;
+use super::error::ToolError;
+use super::schema_budget;
+use crate::transport::tenants::TenantClients;
+use sfmcp_salesforce::SalesforceClient;
+
+/// Tools that change data; they vanish from `tools/list` when the server is read-only.
+pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
+
+/// What tools may touch and how much they return.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// No write tools at all.
+    pub read_only: bool,
+    /// When not empty, only these objects (API names, any case) may be queried or written.
+    pub allow_objects: Vec<String>,
+    /// Fields no tool reads or writes: `Object.Field`, or `Field` on every object.
+    pub deny_fields: Vec<String>,
+    /// Rows one `soql_query` or `query_more` returns at most.
+    pub max_rows: u32,
+    /// A person confirms each create and update before it is sent (see [`super::confirm`]).
+    pub confirm_writes: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            read_only: false,
+            allow_objects: Vec::new(),
+            deny_fields: Vec::new(),
+            max_rows: 200,
+            confirm_writes: false,
+        }
+    }
+}
+
+impl Policy {
+    pub fn check_object(&self, object: &str) -> Result<(), ToolError> {
+        if self.allow_objects.is_empty()
+            || self
+                .allow_objects
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(object))
+        {
+            return Ok(());
+        }
+        Err(ToolError::Denied(format!(
+            "{object} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            self.allow_objects.join(", ")
+        )))
+    }
+
+    pub fn is_field_denied(&self, object: &str, field: &str) -> bool {
+        self.deny_fields
+            .iter()
+            .any(|denied| match denied.split_once('.') {
+                Some((o, f)) => o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field),
+                None => denied.eq_ignore_ascii_case(field),
+            })
+    }
+}
+
+/// Where a request's Salesforce connection comes from.
+#[derive(Debug, Clone)]
+pub enum Connections {
+    /// One org for every request (stdio, or HTTP for a single tenant).
+    Single(SalesforceClient),
+    /// HTTP for many tenants: each request names its own (see [`super::tenants`]).
+    PerRequest(Arc<TenantClients>),
+}
+
+/// What every session of one server shares.
+#[derive(Debug)]
+pub struct ServerState {
+    pub connections: Connections,
+    pub policy: Policy,
+    pub cursor_key: CursorKey,
+}
+
+#[derive(Clone)]
+pub struct SfServer {
+    pub(crate) state: Arc<ServerState>,
+    tool_router: Arc<ToolRouter<SfServer>>,
+    prompt_router: Arc<PromptRouter<SfServer>>,
+    /// This connection's audit runs (memory only).
+    pub(crate) audit_runs: Arc<super::audit::AuditRuns>,
+}
+
+impl SfServer {
+    pub fn new(state: Arc<ServerState>) -> Self {
+        let router = Self::router(&state.policy);
+        Self::with_routers(state, Arc::new(router), Arc::new(Self::prompt_router()))
+    }
+
+    /// HTTP builds a server per session (stateless: per request): build the routers once
+    /// and share them, so a session costs no copy of every prompt's schema.
+    pub fn with_routers(
+        state: Arc<ServerState>,
+        tool_router: Arc<ToolRouter<SfServer>>,
+        prompt_router: Arc<PromptRouter<SfServer>>,
+    ) -> Self {
+        Self {
+            state,
+            tool_router,
+            prompt_router,
+            audit_runs: Arc::default(),
+        }
+    }
+
+    /// The prompts every session offers, built once per server.
+    pub fn shared_prompt_router() -> Arc<PromptRouter<SfServer>> {
+        Arc::new(Self::prompt_router())
+    }
+
+    /// Every tool family's routes, with schemas trimmed and write tools removed when the
+    /// policy is read-only.
+    pub fn router(policy: &Policy) -> ToolRouter<SfServer> {
+        let mut router = Self::query_router()
+            + Self::objects_router()
+            + Self::records_router()
+            + Self::limits_router()
+            + Self::audit_router();
+        if policy.read_only {
+            for name in WRITE_TOOLS {
+                router.remove_route(name);
+            }
+        }
+        for route in router.map.values_mut() {
+            let mut input = (*route.attr.input_schema).clone();
+            schema_budget::compact(&mut input);
+            route.attr.input_schema = Arc::new(input);
+            route.attr.output_schema = Some(output_schema());
+        }
+        router
+    }
+
+    /// The connection for this request: over HTTP with many tenants, the one the request's
+    /// tenant headers name (the transport puts the request's `http::request::Parts` in the
+    /// context's extensions; over stdio there are none).
+    pub(crate) fn client(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<SalesforceClient, ToolError> {
+        match &self.state.connections {
+            Connections::Single(client) => Ok(client.clone()),
+            Connections::PerRequest(tenants) => {
+                let headers = context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .map(|parts| &parts.headers);
+                tenants
+                    .client_for(headers)
+                    .map_err(|e| ToolError::Denied(e.0))
+            }
+        }
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.state.policy
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
+impl ServerHandler for SfServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
+            // The product's name, not this crate's: clients show it to people.
+            .with_server_info(Implementation::new("sfmcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.",
+            )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(Self::resource_list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(Self::resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        Ok(self.read(&request.uri, &context).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.completions(&request, &context).await
+    }
+}
+
+/// Every tool returns structured content as a JSON object. Naming its keys here would be
+/// paid in every conversation; the text content documents them.
+fn output_schema() -> Arc<Map<String, Value>> {
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!("object"));
+    Arc::new(schema)
+}

@@ -1,0 +1,314 @@
+//! MCP over Streamable HTTP at `/mcp`, with `/healthz` and `/metrics`, for one tenant or many
+//! (see [`super::tenants`]).
+//!
+//! Security, as the MCP specification asks: callers authenticate with a bearer token of
+//! `SFMCP_HTTP_TOKENS` (compared in constant time), which is for sfmcp only and is removed
+//! before the request reaches a tool, so it can never travel upstream; `Host` and `Origin`
+//! are checked (loopback by default). The binary decides what is allowed (a non-loopback
+//! address needs caller tokens); this module serves what it is given.
+//!
+//! [`router`] builds the whole application; [`serve`] runs it on a listener the caller bound,
+//! so tests serve in-process on port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use sfmcp_salesforce::{ClientContext, Secret};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::tenants::{self, CallLimiter};
+use crate::metrics::{self, Metrics, TenantGauges};
+use crate::server::{Connections, ServerState, SfServer};
+
+/// Browser origins always allowed: pages served from this machine.
+pub const LOOPBACK_ORIGINS: [&str; 6] = [
+    "http://localhost:*",
+    "http://127.0.0.1:*",
+    "http://[::1]:*",
+    "https://localhost:*",
+    "https://127.0.0.1:*",
+    "https://[::1]:*",
+];
+
+/// Host names always allowed: this machine.
+pub const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// What the HTTP application serves with, checked by whoever builds it.
+pub struct HttpOptions {
+    /// No sessions: every request is served on its own (replicas behind a load balancer).
+    pub stateless: bool,
+    /// `Host` values accepted besides [`LOOPBACK_HOSTS`].
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted besides [`LOOPBACK_ORIGINS`].
+    pub allowed_origins: Vec<String>,
+    /// Bearer tokens callers must present; none: no caller authentication (loopback only).
+    pub caller_tokens: CallerTokens,
+    /// The per-tenant cap on tool calls running at once.
+    pub limiter: Arc<CallLimiter>,
+}
+
+/// The application [`router`] builds, ready for [`serve`].
+pub struct HttpApp {
+    router: Router,
+    /// Ends the open MCP streams (SSE) when the server shuts down, so they do not hold the
+    /// graceful shutdown open.
+    streams: tokio_util::sync::CancellationToken,
+}
+
+impl HttpApp {
+    /// The routes, for serving some other way (tests with `tower::ServiceExt::oneshot`).
+    pub fn into_router(self) -> Router {
+        self.router
+    }
+}
+
+/// The whole HTTP application: `/mcp`, `/metrics` (both behind the caller token) and
+/// `/healthz`.
+pub fn router(
+    state: Arc<ServerState>,
+    context: Arc<ClientContext>,
+    options: HttpOptions,
+) -> HttpApp {
+    let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.into_iter().map(String::from).collect();
+    allowed_hosts.extend(options.allowed_hosts);
+    let mut allowed_origins: Vec<String> = LOOPBACK_ORIGINS.into_iter().map(String::from).collect();
+    allowed_origins.extend(options.allowed_origins);
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(allowed_hosts)
+        .with_allowed_origins(allowed_origins)
+        .enforce_origin_validation();
+    let streams = config.cancellation_token.clone();
+    if options.stateless {
+        config = config
+            .with_legacy_session_mode(false)
+            .with_json_response(true);
+    }
+    let mut tool_router = SfServer::router(&state.policy);
+    // The cap goes inside the metrics, so calls it refuses count as tool errors.
+    tenants::limit_calls_per_tenant(&mut tool_router, Arc::clone(&options.limiter));
+    metrics::instrument(&mut tool_router);
+    let tool_router = Arc::new(tool_router);
+    let prompt_router = SfServer::shared_prompt_router();
+    let factory_state = Arc::clone(&state);
+    let factory = move || {
+        Ok(SfServer::with_routers(
+            Arc::clone(&factory_state),
+            Arc::clone(&tool_router),
+            Arc::clone(&prompt_router),
+        ))
+    };
+    let mcp = if options.stateless {
+        Router::new().nest_service(
+            "/mcp",
+            StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config),
+        )
+    } else {
+        Router::new().nest_service(
+            "/mcp",
+            StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
+        )
+    };
+    let limiter = options.limiter;
+    let protected = mcp
+        .route(
+            "/metrics",
+            get(move || {
+                let gauges = TenantGauges {
+                    clients: match &state.connections {
+                        Connections::Single(_) => 1,
+                        Connections::PerRequest(tenants) => tenants.len(),
+                    },
+                    call_slots: limiter.tenants(),
+                    held: context.tenants_held(),
+                };
+                let body = Metrics::global().render(Some(&context), Some(gauges));
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        body,
+                    )
+                }
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(options.caller_tokens),
+            require_caller_token,
+        ));
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(protected);
+    HttpApp { router, streams }
+}
+
+/// Accepts connections until `shutdown`, then lets the open ones finish. Unlike
+/// `axum::serve`, it bounds how long a client may take over a request's headers.
+///
+/// Routes become services once, here: served as a plain Router, axum would rebuild its route
+/// tables for every connection (about 3.5 KB each, and an idle MCP session holds two).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: HttpApp,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let HttpApp { router, streams } = app;
+    let app = router.with_state(());
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, typically: wait instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => {
+                tracing::info!("shutting down: finishing requests in flight");
+                streams.cancel();
+                break;
+            }
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::trace!(%error, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// The bearer tokens callers may present, kept as SHA-256 digests so every comparison has
+/// the same length and takes the same time.
+pub struct CallerTokens(Vec<[u8; 32]>);
+
+impl CallerTokens {
+    pub fn new(tokens: &[Secret]) -> Result<Self, String> {
+        let mut digests = Vec::new();
+        for token in tokens {
+            let token = token.expose().trim();
+            if token.is_empty() {
+                continue;
+            }
+            if token.len() < 16 {
+                return Err("SFMCP_HTTP_TOKENS: every token must be at least 16 characters; generate them with e.g. `openssl rand -base64 32`".into());
+            }
+            digests.push(sha256(token));
+        }
+        Ok(CallerTokens(digests))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `presented` is one of the tokens; looks at every token whatever matches.
+    pub fn accepts(&self, presented: &str) -> bool {
+        let presented = sha256(presented);
+        let mut found = subtle::Choice::from(0u8);
+        for token in &self.0 {
+            found |= token.ct_eq(&presented);
+        }
+        found.into()
+    }
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+async fn require_caller_token(
+    State(tokens): State<Arc<CallerTokens>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !tokens.is_empty() {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let accepted = presented.is_some_and(|p| tokens.accepts(p));
+        if !accepted {
+            let message = if presented.is_none() {
+                "this sfmcp server needs Authorization: Bearer <token> (one of SFMCP_HTTP_TOKENS)"
+            } else {
+                "the bearer token is not one this sfmcp server accepts"
+            };
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({"error": "unauthorized", "message": message})),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sfmcp\""),
+            );
+            return response;
+        }
+    }
+    // The caller's credential is for sfmcp alone: nothing past this point may see it, so it
+    // can never be passed through to Salesforce or Paragon.
+    request.headers_mut().remove(header::AUTHORIZATION);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_tokens_accept_only_configured_tokens() {
+        let tokens = CallerTokens::new(&[
+            Secret::new("first-token-0123456789"),
+            Secret::new(" second-token-0123456789 "),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(tokens.accepts("first-token-0123456789"));
+        assert!(tokens.accepts("second-token-0123456789"));
+        assert!(!tokens.accepts("first-token-012345678"));
+        assert!(!tokens.accepts(""));
+        assert!(CallerTokens::new(&[Secret::new("short")]).is_err());
+        assert!(
+            CallerTokens::new(&[Secret::new("")])
+                .map(|t| t.is_empty())
+                .unwrap_or(false)
+        );
+    }
+}

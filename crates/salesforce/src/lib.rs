@@ -1,0 +1,73 @@
+//! The Salesforce REST client: auth planes (token, refresh, client credentials, JWT bearer,
+//! Paragon proxy), errors, ids, record URLs, the describe cache and API-usage tracking.
+//!
+//! The client can send only GET, POST and PATCH: there is no way to express a DELETE.
+//!
+//! # For the MCP layer
+//!
+//! - **Connecting**: `config::ConnectionSettings` (flatten it into the subcommand's args)
+//!   `.resolve()` gives a [`Connection`] or a `ConfigError` naming the setting. Then
+//!   [`ClientContext::new`] once per process, [`ClientContext::client_for`] (or
+//!   [`SalesforceClient::new`]) per connection/tenant, and [`SalesforceClient::connect`],
+//!   which returns [`ConnectInfo`]: API version, instance URL, [`ScopeInfo`] (`allows_api()`
+//!   is `Some(false)` when the grant lacks `api`), tenant key.
+//! - **Calls**: `query` / `query_more` (pass `nextRecordsUrl` as given, also for child
+//!   subqueries) / `tooling_query`, `describe` (cached) / `objects` (describe global,
+//!   cached) / `describe_object` (uncached, conditional), `get_record`, `create`, `update`,
+//!   `search` (SOSL; the caller escapes), `parameterized_search`, `limits`, `object_for_id`.
+//! - **Validation**: [`SalesforceClient::schema`] is a `soql::schema::Schema`; on
+//!   `Lookup::NotLoaded`, call `describe(name)` and validate again.
+//! - **Links**: [`SalesforceClient::record_links`] → [`RecordLinks::template`] once per
+//!   result, [`RecordLinks::url`] per record.
+//! - **Errors**: every failure is an [`SfError`]: show `to_string()`, `error_code()`,
+//!   `fields()` and `next_step()`. [`SfError::WriteOutcomeUnknown`] means "check before
+//!   retrying". [`SfError::UsageCeiling`] means only essential calls go.
+//! - **Usage**: [`SalesforceClient::usage`] after a call; `.warning()` is the sentence to
+//!   append to a result when usage is high.
+//!
+//! Typical use:
+//! ```no_run
+//! # async fn demo() -> Result<(), sfmcp_salesforce::SfError> {
+//! use sfmcp_salesforce::*;
+//! let connection = Connection::direct(
+//!     Some(url::Url::parse("https://acme.my.salesforce.com").map_err(|e| SfError::InvalidRequest {
+//!         message: e.to_string(), next_step: String::new() })?),
+//!     DirectCredential::AccessToken {
+//!         access_token: Secret::new("00D...!..."),
+//!         login_url: url::Url::parse("https://login.salesforce.com").map_err(|e| SfError::InvalidRequest {
+//!             message: e.to_string(), next_step: String::new() })?,
+//!         client: None,
+//!     },
+//! );
+//! let (client, info) = SalesforceClient::connect_with(connection, ClientOptions::default()).await?;
+//! let page = client.query("SELECT Id, Name FROM Account", QueryOptions::default()).await?;
+//! # let _ = (info, page); Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod client;
+pub mod describe_cache;
+pub mod errors;
+pub mod ids;
+pub mod login;
+mod records;
+pub mod secret;
+pub mod urls;
+pub mod usage;
+
+pub use auth::{
+    Connection, DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient, PARAGON_DEFAULT_PROXY,
+    ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SigningKey, TenantKey,
+    TokenResponse,
+};
+pub use client::{
+    ApiVersion, ClientContext, ClientOptions, ConnectInfo, CreateResult, DescribeFetch,
+    GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryResult,
+    RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult, TenantsHeld,
+};
+pub use describe_cache::{DescribeCache, TenantSchema};
+pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, SfError, WriteKind};
+pub use ids::{IdError, SalesforceId, standard_object_for_prefix};
+pub use secret::Secret;
+pub use urls::RecordLinks;
+pub use usage::{ApiUsage, CallPriority, UsageLevel, UsagePolicy, UsageTracker, parse_limit_info};

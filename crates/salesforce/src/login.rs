@@ -1,0 +1,285 @@
+//! The OAuth web-server flow with PKCE and a loopback redirect, for people connecting their
+//! own org (`sfmcp login` runs it and serves the callback), and the owner-only file that
+//! keeps the refresh token.
+//!
+//! The browser is sent to `{login}/services/oauth2/authorize`; Salesforce redirects back to
+//! `http://127.0.0.1:{port}/oauth/callback` with a code, which is exchanged (with the PKCE
+//! verifier) for a refresh token. The token goes to the user's config directory only, never
+//! to the project or the logs.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::auth::TokenResponse;
+use super::errors::{AuthFlow, SfError};
+use super::secret::Secret;
+
+/// The callback path registered on the connected app: `http://127.0.0.1:{port}/oauth/callback`.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+/// A PKCE verifier and its S256 challenge (RFC 7636).
+#[derive(Debug, Clone)]
+pub struct Pkce {
+    pub verifier: Secret,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn generate() -> Self {
+        const UNRESERVED: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+        let mut rng = rand::rng();
+        let verifier: String = (0..64)
+            .map(|_| char::from(UNRESERVED[rng.random_range(0..UNRESERVED.len())]))
+            .collect();
+        let challenge = Pkce::challenge_for(&verifier);
+        Pkce {
+            verifier: Secret::new(verifier),
+            challenge,
+        }
+    }
+
+    pub fn challenge_for(verifier: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    }
+}
+
+/// What the login needs.
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    /// https://login.salesforce.com, https://test.salesforce.com or a My Domain.
+    pub login_url: Url,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// The loopback port of the callback; the connected app's callback URL must match.
+    pub port: u16,
+    /// Scopes to ask for; `api refresh_token` unless told otherwise.
+    pub scopes: String,
+}
+
+/// What is kept after a login: enough for `serve` to renew tokens itself.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StoredCredentials {
+    pub instance_url: String,
+    pub login_url: String,
+    pub client_id: String,
+    #[serde(serialize_with = "expose_secret")]
+    pub refresh_token: Secret,
+    /// Kept when given at login, for apps that require the secret on refresh.
+    #[serde(
+        default,
+        serialize_with = "expose_optional_secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_secret: Option<Secret>,
+    /// The identity URL (`.../id/{orgId}/{userId}`), to tell people which org this is.
+    #[serde(default)]
+    pub identity_url: Option<String>,
+}
+
+/// Only the credentials file writes a secret out; `Secret` itself is not `Serialize`, so no
+/// other structure can put one into JSON by accident.
+fn expose_secret<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose())
+}
+
+fn expose_optional_secret<S: serde::Serializer>(
+    secret: &Option<Secret>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_str(secret.expose()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl std::fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCredentials")
+            .field("instance_url", &self.instance_url)
+            .field("login_url", &self.login_url)
+            .field("client_id", &self.client_id)
+            .field("refresh_token", &self.refresh_token)
+            .field("client_secret", &self.client_secret)
+            .finish()
+    }
+}
+
+/// The authorize URL the person opens.
+pub fn authorize_url(options: &LoginOptions, pkce: &Pkce, state: &str) -> Result<Url, SfError> {
+    let base = options.login_url.as_str().trim_end_matches('/');
+    let mut url = Url::parse(&format!("{base}/services/oauth2/authorize")).map_err(|_| {
+        SfError::InvalidRequest {
+            message: format!("SF_LOGIN_URL {} cannot be used as a base URL", options.login_url),
+            next_step: "Use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL.".into(),
+        }
+    })?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &options.client_id)
+        .append_pair("redirect_uri", &redirect_uri(options.port))
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("scope", &options.scopes)
+        .append_pair("state", state);
+    Ok(url)
+}
+
+pub fn redirect_uri(port: u16) -> String {
+    format!("http://127.0.0.1:{port}{CALLBACK_PATH}")
+}
+
+/// Exchanges an authorization code (with the PKCE verifier) for tokens.
+pub async fn exchange_code(
+    options: &LoginOptions,
+    http: &reqwest::Client,
+    code: &str,
+    pkce: &Pkce,
+) -> Result<StoredCredentials, SfError> {
+    let base = options.login_url.as_str().trim_end_matches('/');
+    let endpoint = Url::parse(&format!("{base}/services/oauth2/token")).map_err(|_| {
+        SfError::InvalidRequest {
+            message: format!("SF_LOGIN_URL {} cannot be used as a base URL", options.login_url),
+            next_step: "Use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL.".into(),
+        }
+    })?;
+    let redirect = redirect_uri(options.port);
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", options.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_verifier", pkce.verifier.expose()),
+    ];
+    if let Some(secret) = &options.client_secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    let response = http
+        .post(endpoint.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+    if !(200..300).contains(&status) {
+        return Err(super::auth::oauth_error(
+            AuthFlow::AuthorizationCode,
+            status,
+            &body,
+        ));
+    }
+    let token: TokenResponse =
+        serde_json::from_slice(&body).map_err(|_| SfError::UnexpectedResponse {
+            what: "the authorization-code grant".into(),
+            status,
+            detail: "the token response is not the JSON Salesforce sends".into(),
+        })?;
+    let refresh_token = token.refresh_token.ok_or_else(|| SfError::Auth {
+        flow: AuthFlow::AuthorizationCode,
+        status: Some(status),
+        error: "no_refresh_token".into(),
+        description: "Salesforce issued no refresh token".into(),
+    })?;
+    Ok(StoredCredentials {
+        instance_url: token
+            .instance_url
+            .unwrap_or_else(|| options.login_url.to_string()),
+        login_url: options.login_url.to_string(),
+        client_id: options.client_id.clone(),
+        refresh_token,
+        client_secret: options.client_secret.clone(),
+        identity_url: token.id,
+    })
+}
+
+/// Where `sfmcp login` keeps its credentials: `$SFMCP_CONFIG_DIR`, else
+/// `$XDG_CONFIG_HOME/sfmcp`, else `~/.config/sfmcp`; file `credentials.toml`.
+pub fn credentials_path() -> Option<PathBuf> {
+    let dir = std::env::var_os("SFMCP_CONFIG_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|d| !d.is_empty())
+                .map(|d| PathBuf::from(d).join("sfmcp"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|d| PathBuf::from(d).join(".config").join("sfmcp"))
+        })?;
+    Some(dir.join("credentials.toml"))
+}
+
+/// Writes the credentials readable by the owner only, whole or not at all (a temporary
+/// file renamed into place).
+pub fn save_credentials(path: &Path, credentials: &StoredCredentials) -> std::io::Result<()> {
+    let text = toml::to_string(credentials).map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("toml.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    {
+        use std::io::Write;
+        let mut file = options.open(&temporary)?;
+        #[cfg(unix)]
+        {
+            // `mode` applies only to new files: tighten one left over from before.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)
+}
+
+/// Reads stored credentials; `Ok(None)` when there are none.
+pub fn load_credentials(path: &Path) -> Result<Option<StoredCredentials>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    toml::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "{} is damaged ({}); run `sfmcp login` again",
+            path.display(),
+            e.message()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_the_rfc_example() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            Pkce::challenge_for("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let pkce = Pkce::generate();
+        assert_eq!(pkce.verifier.expose().len(), 64);
+        assert_eq!(pkce.challenge, Pkce::challenge_for(pkce.verifier.expose()));
+    }
+}

@@ -1,0 +1,437 @@
+//! `sfmcp audit`: arguments and run. Reports go to stdout (or `--output`), progress and errors
+//! to stderr. Exit codes: 0 nothing at or above `--fail-on`, 1 something was, 2 the audit
+//! could not run.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use sfmcp_audit::collect::file::{FileIdpError, json_message};
+use sfmcp_audit::engine::{AuditConfig, AuditReport, evaluate};
+use sfmcp_audit::export::{Format, render};
+use sfmcp_audit::finding::Severity;
+use sfmcp_audit::live::{self, IdpSource, RunError, RunProgress};
+use sfmcp_audit::model::{SalesforceSnapshot, sf_datetime};
+use sfmcp_audit::rules::RuleId;
+use sfmcp_salesforce::SalesforceClient;
+
+use crate::settings::ConnectionSettings;
+
+#[cfg(feature = "demo")]
+mod demo;
+use sfmcp_salesforce::client::ClientContext;
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    about = "Find Salesforce access the identity provider does not know about (nine rules)",
+    after_help = "Exit status: 0 when nothing at or above --fail-on was found, 1 when something \
+                  was, 2 when the audit could not run.\n\n\
+                  IdP file (--idp file:PATH): CSV with a header row holding `email` and \
+                  `status` (active, locked, pending, suspended, deprovisioned, or the usual \
+                  synonyms such as enabled, disabled, deleted), optionally `aliases` (corporate \
+                  addresses separated by `;`), `login` (matched against Federation ID) and \
+                  `id`; or JSON, an array of objects with the same keys. Never list personal \
+                  or recovery addresses."
+)]
+pub struct AuditArgs {
+    /// Identity provider to compare with: okta, entra, google, jumpcloud or onelogin (settings
+    /// from the environment, see sfmcp_audit::collectors), or file:PATH (CSV or JSON export).
+    #[arg(long, value_name = "IDP")]
+    pub idp: String,
+
+    /// Salesforce side as a JSON snapshot of the audit input model instead of collecting it
+    /// live.
+    #[arg(long, value_name = "PATH", conflicts_with = "demo")]
+    pub salesforce_snapshot: Option<PathBuf>,
+
+    /// Audit the emulator's demo org against its demo directories (started in this process;
+    /// no accounts needed). The demo's expected admins are allow-listed.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Connection to the org to audit when neither --demo nor --salesforce-snapshot is given
+    /// (the same settings as `sfmcp serve`).
+    #[command(flatten)]
+    pub connection: ConnectionSettings,
+
+    /// Output format: table, json, ocsf, sarif or html.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+
+    /// Days of audit trail and event logs to check for exports.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub window_days: u32,
+
+    /// Exit 1 when a finding of this severity or worse exists (critical, high, medium, low,
+    /// info). Without it the exit status ignores findings.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+
+    /// Expected admin (e-mail or username): no SF-PRV-001/002 finding for them. Repeatable.
+    #[arg(long = "allow-admin", value_name = "EMAIL")]
+    pub allow_admin: Vec<String>,
+
+    /// Treat ALIAS as the same mail domain as CANONICAL when matching. Repeatable.
+    #[arg(long = "domain-alias", value_name = "ALIAS=CANONICAL", value_parser = parse_domain_alias)]
+    pub domain_alias: Vec<(String, String)>,
+
+    /// Domain whose addresses accept `+tag` sub-addressing; the tag is ignored when matching.
+    /// Repeatable.
+    #[arg(long = "subaddress-domain", value_name = "DOMAIN")]
+    pub subaddress_domain: Vec<String>,
+
+    /// Evaluate only this rule (e.g. SF-IDP-001). Repeatable; default all nine.
+    #[arg(long = "rule", value_name = "RULE", value_parser = parse_rule)]
+    pub rules: Vec<RuleId>,
+
+    /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub as_of: Option<DateTime<Utc>>,
+
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+fn parse_rule(s: &str) -> Result<RuleId, String> {
+    s.parse()
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    sf_datetime::parse(s)
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"))
+}
+
+fn parse_domain_alias(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, c)) if !a.trim().is_empty() && !c.trim().is_empty() => {
+            Ok((a.trim().to_owned(), c.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{s}` should be ALIAS=CANONICAL, e.g. corp.co.uk=corp.com"
+        )),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditCliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: line {line}, column {column}: {message} (the snapshot is the audit input \
+         model as JSON, see sfmcp_audit::model::SalesforceSnapshot)"
+    )]
+    Snapshot {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(transparent)]
+    Idp(#[from] FileIdpError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("cannot render the report: {0}")]
+    Render(#[from] serde_json::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AuditCliError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let snapshot: SalesforceSnapshot =
+        serde_json::from_str(&text).map_err(|e| AuditCliError::Snapshot {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: json_message(&e),
+        })?;
+    if snapshot.org_id.trim().is_empty() {
+        // Every fingerprint includes the org id; without it findings of two orgs would collide.
+        return Err(AuditCliError::Usage(format!(
+            "{}: `org_id` is empty; set it to the org's 18-character id (Setup > Company \
+             Information)",
+            path.display()
+        )));
+    }
+    Ok(snapshot)
+}
+
+/// Write via a temporary sibling and a rename, so readers never see half a report.
+fn write_atomically(path: &Path, content: &str) -> Result<(), AuditCliError> {
+    let err = |source| AuditCliError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, content).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Run the audit without touching the process: returns the report and its rendering.
+pub async fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError> {
+    let mut config = AuditConfig::new(args.as_of.unwrap_or_else(Utc::now));
+    config.window_days = args.window_days;
+    config.allow_admins = args.allow_admin.clone();
+    for (alias, canonical) in &args.domain_alias {
+        config.matching.add_domain_alias(alias, canonical);
+    }
+    for d in &args.subaddress_domain {
+        config.matching.add_subaddress_domain(d);
+    }
+    if !args.rules.is_empty() {
+        config.rules = Some(args.rules.clone());
+    }
+    let report = if let Some(snapshot_path) = &args.salesforce_snapshot {
+        from_snapshot(args, snapshot_path, &config).await?
+    } else if args.demo {
+        demo_run(args, &mut config).await?
+    } else {
+        live_run(args, &config).await?
+    };
+    let rendered = render(&report, args.format)?;
+    eprintln!(
+        "audit: {} finding(s): {}",
+        report.summary.total,
+        report
+            .summary
+            .by_severity
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((report, rendered))
+}
+
+async fn from_snapshot(
+    args: &AuditArgs,
+    snapshot_path: &Path,
+    config: &AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    // Validate the IdP spec before reading anything large.
+    let source = IdpSource::parse(&args.idp).map_err(AuditCliError::Usage)?;
+    let bar = ProgressLine::new();
+    let progress = |p: RunProgress| bar.show(&p);
+    let idp = live::collect_idp_only(&source, &progress).await?;
+    bar.finish();
+    eprintln!("audit: {} IdP accounts", idp.users.len());
+    eprintln!(
+        "audit: reading Salesforce snapshot {}",
+        snapshot_path.display()
+    );
+    let path = snapshot_path.to_owned();
+    let snapshot = tokio::task::spawn_blocking(move || load_snapshot(&path))
+        .await
+        .map_err(|e| AuditCliError::Usage(format!("reading the snapshot failed: {e}")))??;
+    eprintln!(
+        "audit: org {}: {} users, {} privileged grants, {} OAuth grants, {} audit-trail rows",
+        snapshot.org_id,
+        snapshot.users.len(),
+        snapshot.permission_grants.len(),
+        snapshot.oauth_grants.as_ref().map_or(0, Vec::len),
+        snapshot.audit_trail.as_ref().map_or(0, Vec::len),
+    );
+    Ok(evaluate(&snapshot, &idp, config))
+}
+
+/// Against the org the connection settings name.
+async fn live_run(args: &AuditArgs, config: &AuditConfig) -> Result<AuditReport, AuditCliError> {
+    let source = IdpSource::parse(&args.idp).map_err(AuditCliError::Usage)?;
+    let usage = |e: crate::settings::ConfigError| {
+        AuditCliError::Usage(format!(
+            "{e} (or audit the demo org with --demo, or a saved snapshot with \
+             --salesforce-snapshot PATH)"
+        ))
+    };
+    let options = args.connection.client_options().map_err(usage)?;
+    let connection = args.connection.resolve().map_err(usage)?;
+    let context = ClientContext::new(options).map_err(|e| AuditCliError::Usage(e.to_string()))?;
+    let client = SalesforceClient::new(context, connection)
+        .map_err(|e| AuditCliError::Usage(e.to_string()))?;
+    collect_and_evaluate(&client, &source, config).await
+}
+
+/// Against the emulator's demo org and directories, started here and stopped after.
+#[cfg(not(feature = "demo"))]
+async fn demo_run(
+    _args: &AuditArgs,
+    _config: &mut AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    Err(AuditCliError::Usage(
+        "--demo needs the demo org, which this build leaves out: build sfmcp with its default features".into(),
+    ))
+}
+
+/// Against the emulator's demo org and directories, started here and stopped after.
+#[cfg(feature = "demo")]
+async fn demo_run(
+    args: &AuditArgs,
+    config: &mut AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    let spec = args.idp.trim();
+    eprintln!("audit: starting the demo org and IdP directories");
+    let demo = demo::DemoDirectories::start()
+        .await
+        .map_err(AuditCliError::Usage)?;
+    config
+        .allow_admins
+        .extend(demo.expected_admins.iter().cloned());
+    let outcome = match spec.strip_prefix("file:") {
+        Some(_) => {
+            let source = IdpSource::parse(spec).map_err(AuditCliError::Usage)?;
+            collect_and_evaluate(&demo.client, &source, config).await
+        }
+        None => {
+            let kind = sfmcp_audit::collect::parse_kind(spec).ok_or_else(|| {
+                AuditCliError::Usage(format!(
+                    "unknown --idp `{spec}`: use okta, entra, google, jumpcloud, onelogin or \
+                     file:PATH"
+                ))
+            })?;
+            let env = demo.idp_env(kind);
+            let lookup = move |name: &str| env.get(name).cloned();
+            let source = IdpSource::Vendor { kind, env: &lookup };
+            collect_and_evaluate(&demo.client, &source, config).await
+        }
+    };
+    demo.shutdown().await;
+    outcome
+}
+
+async fn collect_and_evaluate(
+    client: &SalesforceClient,
+    source: &IdpSource<'_>,
+    config: &AuditConfig,
+) -> Result<AuditReport, AuditCliError> {
+    let bar = ProgressLine::new();
+    let progress = |p: RunProgress| bar.show(&p);
+    let outcome = live::run(client, source, config, &progress).await;
+    bar.finish();
+    let run = outcome?;
+    eprintln!(
+        "audit: {} IdP accounts, {} Salesforce users; {} Salesforce API call(s)",
+        run.report.idp_users, run.report.salesforce_users, run.stats.api_calls
+    );
+    for note in &run.stats.notes {
+        eprintln!("audit: note: {note}");
+    }
+    Ok(run.report)
+}
+
+/// One progress line on stderr: redrawn in place on a terminal, one line per step otherwise
+/// (logs and CI). Never stdout, which carries the report.
+struct ProgressLine {
+    terminal: bool,
+    last_step: std::sync::Mutex<usize>,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        ProgressLine {
+            terminal: std::io::stderr().is_terminal(),
+            last_step: std::sync::Mutex::new(0),
+        }
+    }
+
+    fn show(&self, p: &RunProgress) {
+        const WIDTH: usize = 20;
+        let filled = (p.step * WIDTH)
+            .checked_div(p.total)
+            .unwrap_or(0)
+            .min(WIDTH);
+        let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(WIDTH - filled));
+        let line = format!(
+            "audit: {bar} {}/{} {}: {} record(s), {} Salesforce call(s)",
+            p.step, p.total, p.label, p.records, p.salesforce_calls
+        );
+        let mut stderr = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(stderr, "\r\x1b[2K{line}");
+            let _ = stderr.flush();
+            return;
+        }
+        let Ok(mut last) = self.last_step.lock() else {
+            return;
+        };
+        if *last != p.step {
+            *last = p.step;
+            let _ = writeln!(stderr, "{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+pub async fn run(args: AuditArgs) -> ExitCode {
+    let (report, rendered) = match execute(&args).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let written = match &args.output {
+        Some(path) => write_atomically(path, &rendered),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|source| AuditCliError::Write {
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                })
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    match args.fail_on {
+        Some(threshold) if report.summary.count_at_least(threshold) > 0 => {
+            eprintln!(
+                "audit: {} finding(s) at or above {threshold}",
+                report.summary.count_at_least(threshold)
+            );
+            ExitCode::from(1)
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
