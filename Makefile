@@ -16,8 +16,10 @@ test: setup
 	@$(MAKE) --no-print-directory nextest
 	@$(MAKE) --no-print-directory sweep
 
-# Test-only tools that the suite drives; nothing here is installed system-wide.
+# What the suite drives: Debian packages (nginx, Chromium; installed with apt when missing,
+# which needs root or sudo), then test-only tools under target/test-env.
 setup:
+	@bash tools/setup-system-deps
 	@bash tools/setup-test-env
 
 # The sweep is #[ignore]d, so the main run leaves it out.
