@@ -90,8 +90,10 @@ pub async fn run(args: LoginArgs) -> Result<PathBuf, String> {
     let no_browser = args.no_browser;
     let credentials = login(&options, &http, |url| {
         eprintln!("Open this URL to connect sfmcp to Salesforce:\n\n  {url}\n");
+        // Best effort: the URL is printed anyway. `open` knows each desktop's opener
+        // (xdg-open, gio, WSL's wslview, macOS open, Windows start) and does not wait for it.
         if !no_browser {
-            open_browser(url);
+            let _ = open::that_detached(url.as_str());
         }
     })
     .await
@@ -115,23 +117,6 @@ pub async fn command(args: LoginArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn open_browser(url: &Url) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(target_os = "windows") {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    // Best effort: the URL is printed anyway.
-    let _ = std::process::Command::new(opener)
-        .arg(url.as_str())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
 }
 
 /// Runs the whole flow: listens on the loopback port, hands the authorize URL to `show`
