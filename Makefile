@@ -1,11 +1,11 @@
 # The project's test entry point: `make test` installs what the tests need (idempotently,
 # into target/) and runs the whole suite, then sweeps everything the suite's servers wrote
-# for every secret its emulators issued (tests/secrets_sweep.rs). CI runs it through .ci/run.
+# for every secret its emulators issued (tests/e2e/secrets_sweep.rs). CI runs it through .ci/run.
 
 .PHONY: test setup nextest sweep
 
 # Where the suite keeps every byte its sfmcp processes write and every secret its emulators
-# issue (tests/common/capture.rs); under the target directory, emptied at each run.
+# issue (tests/e2e/common/capture.rs); under the target directory, emptied at each run.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 SFMCP_E2E_CAPTURE := $(abspath $(TARGET_DIR))/e2e-capture
 export SFMCP_E2E_CAPTURE
@@ -36,7 +36,7 @@ nextest:
 # prove anything.
 sweep:
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
-		cargo nextest run --test secrets_sweep --run-ignored only --no-capture; \
+		cargo nextest run --test e2e --run-ignored only --no-capture -E 'test(/^secrets_sweep::/)'; \
 	else \
-		cargo test --test secrets_sweep -- --ignored --nocapture; \
+		cargo test --test e2e -- --ignored --nocapture secrets_sweep::; \
 	fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs jsforce and @salesforce/core (npm) under target/test-env/jsforce, idempotently, for
-# tests/interop_jsforce.rs: Salesforce clients nobody here wrote log in over SOAP and query
+# tests/e2e/interop_jsforce.rs: Salesforce clients nobody here wrote log in over SOAP and query
 # (jsforce), and seed an org from an access token (@salesforce/core, what the sf CLI and
 # @salesforce/mcp use).
 set -euo pipefail

@@ -1,0 +1,224 @@
+//! `sfmcp audit` end to end: files in, report out, exit codes 0 / 1 / 2.
+// Fixture helpers outside #[test] functions: a broken fixture should panic the test.
+#![allow(clippy::unwrap_used)]
+
+use crate::audit_support;
+use crate::common::capture;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use audit_support::*;
+use serde_json::Value;
+
+const AS_OF: &str = "2026-03-01T12:00:00Z";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// alice: admin, in the IdP; dave: not in the IdP (high); root: admin not in the IdP
+    /// (critical) unless `with_root` puts root in the IdP file.
+    fn new(with_root: bool) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot(
+            vec![
+                user(1, "alice@corp.com.prod", "alice@corp.com"),
+                user(2, "dave@corp.com.prod", "dave@corp.com"),
+                user(3, "root@corp.com.prod", "root@corp.com"),
+            ],
+            vec![sysadmin(1), sysadmin(3)],
+        );
+        snap.audit_trail = Some(vec![export_row("0Ym000000000001AAA", 1, days_ago(3), None)]);
+        std::fs::write(
+            dir.path().join("snapshot.json"),
+            serde_json::to_string_pretty(&snap).unwrap(),
+        )
+        .unwrap();
+        let mut csv = String::from("email,status,aliases\nAlice@corp.com,ACTIVE,\n");
+        if with_root {
+            csv.push_str("root@corp.com,active,\n");
+        }
+        std::fs::write(dir.path().join("idp.csv"), csv).unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn audit(&self, extra: &[&str]) -> Output {
+        let idp = format!("file:{}", self.path("idp.csv").display());
+        let snap = self.path("snapshot.json");
+        let mut args: Vec<&str> = vec![
+            "audit",
+            "--idp",
+            &idp,
+            "--salesforce-snapshot",
+            snap.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ];
+        args.extend_from_slice(extra);
+        let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+            .args(&args)
+            .envs(capture::env())
+            .output()
+            .unwrap();
+        capture::record_output("audit", &output);
+        output
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn json_report_on_stdout_progress_on_stderr_exit_0_without_fail_on() {
+    let fx = Fixture::new(false);
+    let out = fx.audit(&["--format", "json", "--allow-admin", "alice@corp.com"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    // root: IDP-001 (critical), PRV-001, PRV-002; dave: IDP-002; alice's export: EXP-001.
+    assert_eq!(
+        rules,
+        vec![
+            "SF-IDP-001",
+            "SF-IDP-002",
+            "SF-PRV-001",
+            "SF-PRV-002",
+            "SF-EXP-001"
+        ]
+    );
+    assert_eq!(v["summary"]["expected_admins"], 1);
+    assert_eq!(v["generated_at"], "2026-03-01T12:00:00.000Z");
+    assert!(stderr(&out).contains("audit: 5 finding(s)"));
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let fx = Fixture::new(false);
+    let out = fx.audit(&["--fail-on", "critical"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("SF-IDP-001"));
+
+    let fx = Fixture::new(true);
+    let out = fx.audit(&["--fail-on", "critical"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = fx.audit(&["--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(1));
+    // Only the selected rule counts.
+    let out = fx.audit(&["--fail-on", "high", "--rule", "SF-CFG-001"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn every_format_renders_and_output_files_are_written_whole() {
+    let fx = Fixture::new(false);
+    for (format, marker) in [
+        ("table", "SEVERITY"),
+        ("ocsf", "\"class_uid\": 2003"),
+        ("sarif", "\"version\": \"2.1.0\""),
+        ("html", "<svg"),
+    ] {
+        let out = fx.audit(&["--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert!(stdout(&out).contains(marker), "{format}");
+    }
+    let target = fx.path("report.html");
+    let out = fx.audit(&["--format", "html", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let html = std::fs::read_to_string(&target).unwrap();
+    assert!(html.ends_with("</html>\n"));
+    let leftovers: Vec<_> = std::fs::read_dir(fx.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+fn assert_error(out: &Output, fragment: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stdout(out).is_empty());
+    assert!(stderr(out).contains(fragment), "{}", stderr(out));
+}
+
+#[test]
+fn errors_exit_2_with_a_message_that_says_what_to_do() {
+    let fx = Fixture::new(false);
+    let bin = env!("CARGO_BIN_EXE_sfmcp");
+    let idp = format!("file:{}", fx.path("idp.csv").display());
+
+    // Without a snapshot the org is collected live: no settings, a message naming them and
+    // the other two ways to run.
+    let out = Command::new(bin)
+        .args(["audit", "--idp", &idp])
+        .env_clear()
+        .envs(capture::env())
+        .output()
+        .unwrap();
+    capture::record_output("audit", &out);
+    assert_error(&out, "SF_REFRESH_TOKEN");
+    assert_error(&out, "or audit the demo org with --demo");
+
+    let snap = fx.path("snapshot.json");
+    let out = Command::new(bin)
+        .args(["audit", "--idp", "okta", "--salesforce-snapshot"])
+        .arg(&snap)
+        .envs(capture::env())
+        .output()
+        .unwrap();
+    capture::record_output("audit", &out);
+    assert_error(&out, "use --idp file:PATH");
+
+    let missing: &Path = Path::new("/nonexistent/report-dir/report.json");
+    let out = fx.audit(&["-o", missing.to_str().unwrap()]);
+    assert_error(&out, "cannot write /nonexistent/report-dir/report.json");
+
+    std::fs::write(fx.path("idp.csv"), "email,status\nann@corp.com,gone\n").unwrap();
+    let out = fx.audit(&[]);
+    assert_error(&out, "line 2, column status");
+
+    std::fs::write(fx.path("idp.csv"), "email,status\nann@corp.com,active\n").unwrap();
+    std::fs::write(fx.path("snapshot.json"), "{\"org_id\": \" \"}").unwrap();
+    let out = fx.audit(&[]);
+    assert_error(&out, "`org_id` is empty");
+
+    std::fs::write(
+        fx.path("snapshot.json"),
+        "{\"org_id\": \"00D1\",\n \"userz\": []}",
+    )
+    .unwrap();
+    let out = fx.audit(&[]);
+    assert_error(&out, "line 2, column");
+    assert!(stderr(&out).contains("userz"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let fx = Fixture::new(false);
+    let out = fx.audit(&["--format", "pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("use table, json, ocsf, sarif or html"));
+    let out = fx.audit(&["--fail-on", "severe"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = fx.audit(&["--window-days", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = fx.audit(&["--domain-alias", "corp.co.uk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ALIAS=CANONICAL"));
+}

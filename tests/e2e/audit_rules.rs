@@ -1,0 +1,694 @@
+//! Each of the nine rules: what must fire and the near misses that must not.
+
+use crate::audit_support;
+
+use audit_support::*;
+use sfmcp_audit::finding::{Confidence, SubjectKind};
+use sfmcp_audit::model::{
+    AuditTrailRow, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
+};
+use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
+
+#[test]
+fn idp_001_fires_for_admins_missing_from_the_idp_and_only_for_them() {
+    let mut carol = grant(3, "Ops Admins", GrantPath::PermissionSetGroup);
+    carol.manage_users = true;
+    carol.permission_set_group_id = Some("0PG000000000001AAA".into());
+    let mut inactive = user(5, "old.admin@corp.com", "old.admin@corp.com");
+    inactive.is_active = false;
+    let mut partner = user(6, "partner@vendor.com", "partner@vendor.com");
+    partner.user_type = "PowerPartner".into();
+    let snap = snapshot(
+        vec![
+            user(1, "alice@corp.com.prod", "alice@corp.com"),
+            user(2, "bob@corp.com.prod", "BOB@Corp.com"),
+            user(3, "carol@corp.com.prod", "carol@corp.com"),
+            integration_user(4, "etl"),
+            inactive,
+            partner,
+        ],
+        vec![
+            sysadmin(1),
+            sysadmin(2),
+            carol,
+            sysadmin(4),
+            sysadmin(5),
+            sysadmin(6),
+        ],
+    );
+    let idp = directory(vec![idp_user("bob@corp.com", IdpStatus::Active)]);
+    let report = run(&snap, &idp);
+
+    // alice (ModifyAllData via profile) and carol (ManageUsers via a group) are admins; bob
+    // matches despite case; etl is non-human; the inactive and portal users are out of scope.
+    assert_eq!(
+        subjects(&report, RuleId::IdpAdminNotInIdp),
+        vec![uid(1), uid(3)]
+    );
+    assert_eq!(count(&report, RuleId::IdpUserNotInIdp), 0);
+    let carol_finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::IdpAdminNotInIdp && f.subject.id == uid(3))
+        .unwrap();
+    assert_eq!(carol_finding.severity, Severity::Critical);
+    assert_eq!(carol_finding.match_method, Some(MatchMethod::None));
+    assert_eq!(carol_finding.confidence, Confidence::Medium);
+    assert!(carol_finding.title.contains("ManageUsers"));
+    assert!(carol_finding.evidence.iter().any(|e| {
+        e.source == "salesforce.PermissionSetAssignment"
+            && e.fields["GrantPath"] == "permission_set_group"
+            && e.fields["Source"] == "Ops Admins"
+    }));
+
+    assert_eq!(report.non_human_identities.len(), 1);
+    assert_eq!(report.non_human_identities[0].user_id, uid(4));
+    assert!(
+        report.non_human_identities[0]
+            .admin_permissions
+            .contains(&"ModifyAllData".to_owned())
+    );
+    assert_eq!(report.summary.non_human_identities, 1);
+}
+
+#[test]
+fn idp_002_fires_for_users_missing_under_every_corporate_address() {
+    let mut erin_acct = idp_user("erin.smith@corp.com", IdpStatus::Active);
+    erin_acct.aliases = vec!["erin@corp.com".into()];
+    let mut frank_acct = idp_user("frank.jones@corp.com", IdpStatus::Active);
+    frank_acct.proxy_addresses = vec![
+        "SMTP:frank.jones@corp.com".into(),
+        "smtp:frank@corp.io".into(),
+        "sip:frank.voice@corp.com".into(),
+    ];
+    let mut api_only = user(9, "svc@corp.com", "svc@corp.com");
+    api_only.api_only = true;
+    let snap = snapshot(
+        vec![
+            user(1, "dave@corp.com.prod", "dave@corp.com"),
+            user(2, "erin@corp.com.prod", "Erin@corp.com"),
+            user(3, "frank@corp.com.prod", "frank@corp.io"),
+            user(4, "frank.voice@corp.com.prod", "frank.voice@corp.com"),
+            user(5, "gail@corp.com.sbx", "gail@corp.com.invalid"),
+            user(6, "hugo@corp.com.prod", "hugo+sfdc@corp.com"),
+            user(7, "ines@other.com.prod", "ines+sfdc@other.com"),
+            user(8, "li@corp.co.uk.prod", "li@corp.co.uk"),
+            api_only,
+        ],
+        Vec::new(),
+    );
+    let idp = directory(vec![
+        erin_acct,
+        frank_acct,
+        idp_user("gail@corp.com", IdpStatus::Active),
+        idp_user("hugo@corp.com", IdpStatus::Active),
+        idp_user("ines@other.com", IdpStatus::Active),
+        idp_user("li@corp.com", IdpStatus::Active),
+    ]);
+    let mut config = config();
+    config.matching.add_subaddress_domain("corp.com");
+    config.matching.add_domain_alias("corp.co.uk", "corp.com");
+    let report = evaluate(&snap, &idp, &config);
+
+    // dave: nowhere. frank.voice: only a sip: proxy address. ines: +tag on a domain not
+    // configured for sub-addressing. Everyone else matches some corporate address.
+    assert_eq!(
+        subjects(&report, RuleId::IdpUserNotInIdp),
+        vec![uid(1), uid(4), uid(7)]
+    );
+    assert_eq!(count(&report, RuleId::IdpAdminNotInIdp), 0);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.rule_id != RuleId::IdpUserNotInIdp || f.severity == Severity::High)
+    );
+
+    // Without the domain configuration the +tag and the alias domain no longer match.
+    let plain = run(&snap, &idp);
+    assert_eq!(
+        subjects(&plain, RuleId::IdpUserNotInIdp),
+        vec![uid(1), uid(4), uid(6), uid(7), uid(8)]
+    );
+}
+
+#[test]
+fn idp_003_fires_for_offboarded_idp_accounts_only() {
+    let mut frozen = user(3, "hank@corp.com.prod", "hank@corp.com");
+    frozen.is_frozen = Some(true);
+    let mut gone = user(7, "quit@corp.com.prod", "quit@corp.com");
+    gone.is_active = false;
+    let mut rehired = idp_user("robert@corp.com", IdpStatus::Active);
+    rehired.aliases = vec!["bob@corp.com".into()];
+    let mut gina = idp_user("gina@corp.com", IdpStatus::Suspended);
+    gina.vendor_status = Some("SUSPENDED".into());
+    let snap = snapshot(
+        vec![
+            user(1, "gina@corp.com.prod", "gina@corp.com"),
+            frozen,
+            user(4, "ivan@corp.com.prod", "ivan@corp.com"),
+            user(5, "jo@corp.com.prod", "jo@corp.com"),
+            user(6, "bob@corp.com.prod", "bob@corp.com"),
+            gone,
+        ],
+        Vec::new(),
+    );
+    let idp = directory(vec![
+        gina,
+        idp_user("hank@corp.com", IdpStatus::Deprovisioned),
+        idp_user("ivan@corp.com", IdpStatus::Locked),
+        idp_user("jo@corp.com", IdpStatus::Pending),
+        idp_user("bob@corp.com", IdpStatus::Deprovisioned),
+        rehired,
+        idp_user("quit@corp.com", IdpStatus::Deprovisioned),
+    ]);
+    let report = run(&snap, &idp);
+
+    assert_eq!(
+        subjects(&report, RuleId::IdpStaleUser),
+        vec![uid(1), uid(3)]
+    );
+    let gina_f = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == uid(1))
+        .unwrap();
+    assert_eq!(gina_f.severity, Severity::High);
+    assert_eq!(gina_f.match_method, Some(MatchMethod::ExactEmail));
+    assert_eq!(gina_f.confidence, Confidence::High);
+    assert_eq!(gina_f.related[0].role, "idp_account");
+    assert_eq!(gina_f.related[0].status.as_deref(), Some("suspended"));
+    assert!(
+        gina_f
+            .evidence
+            .iter()
+            .any(|e| e.fields.get("idp_vendor_status") == Some(&serde_json::json!("SUSPENDED")))
+    );
+    let hank_f = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == uid(3))
+        .unwrap();
+    assert!(hank_f.title.contains("frozen"));
+    assert_eq!(report.summary.total, 2);
+}
+
+#[test]
+fn idp_004_fires_per_app_and_user_for_token_owners_unknown_to_the_idp() {
+    let mut gone = user(4, "gone@corp.com.prod", "gone@corp.com");
+    gone.is_active = false;
+    let mut snap = snapshot(
+        vec![
+            user(1, "dave@corp.com.prod", "dave@corp.com"),
+            user(2, "bob@corp.com.prod", "bob@corp.com"),
+            integration_user(3, "etl"),
+            gone,
+        ],
+        Vec::new(),
+    );
+    let mut older = token("Data Loader", 1, 5);
+    older.created_date = Some(days_ago(300));
+    older.last_used_date = Some(days_ago(50));
+    snap.oauth_grants = Some(vec![
+        token("Data Loader", 1, 7),
+        older,
+        token("Slack", 1, 1),
+        token("Data Loader", 2, 3),
+        token("MuleSoft", 3, 900),
+        token("Data Loader", 4, 1),
+    ]);
+    let idp = directory(vec![idp_user("bob@corp.com", IdpStatus::Active)]);
+    let report = run(&snap, &idp);
+
+    let dave = uid(1);
+    let want: Vec<String> = vec![
+        format!("Data Loader|{}", &dave[..15]),
+        format!("Slack|{}", &dave[..15]),
+    ];
+    assert_eq!(subjects(&report, RuleId::IdpOauthUnknownUser), want);
+    let dl = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == want[0])
+        .unwrap();
+    assert_eq!(dl.severity, Severity::Medium);
+    assert_eq!(dl.subject.kind, SubjectKind::OauthGrant);
+    let ev = &dl.evidence[0];
+    assert_eq!(ev.source, "salesforce.OauthToken");
+    assert_eq!(ev.fields["tokens"], 2);
+    assert_eq!(ev.fields["UseCount"], 12);
+    assert_eq!(dl.first_seen, days_ago(300));
+    assert_eq!(dl.last_seen, days_ago(2));
+    // The integration user's app is inventoried, not reported.
+    assert_eq!(
+        report.non_human_identities[0].connected_apps,
+        vec!["MuleSoft"]
+    );
+
+    // Without OauthToken access the rule says so instead of passing.
+    snap.oauth_grants = None;
+    let report = run(&snap, &idp);
+    assert_eq!(count(&report, RuleId::IdpOauthUnknownUser), 0);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::IdpOauthUnknownUser)
+    );
+    let rc = report
+        .summary
+        .by_rule
+        .iter()
+        .find(|r| r.rule_id == RuleId::IdpOauthUnknownUser)
+        .unwrap();
+    assert!(!rc.evaluated);
+}
+
+#[test]
+fn prv_rules_fire_per_permission_and_respect_the_allow_list() {
+    let mut vad_only = grant(3, "Auditors", GrantPath::PermissionSet);
+    vad_only.view_all_data = true;
+    let mut mu_only = grant(4, "Helpdesk", GrantPath::PermissionSet);
+    mu_only.manage_users = true;
+    let mut expired = grant(6, "Break Glass", GrantPath::PermissionSet);
+    expired.modify_all_data = true;
+    expired.expiration_date = Some(days_ago(1));
+    let snap = snapshot(
+        vec![
+            user(1, "alice@corp.com.prod", "alice@corp.com"),
+            user(2, "bob@corp.com.prod", "Bob@Corp.com"),
+            user(3, "audit@corp.com.prod", "audit@corp.com"),
+            user(4, "help@corp.com.prod", "help@corp.com"),
+            integration_user(5, "etl"),
+            user(6, "temp@corp.com.prod", "temp@corp.com"),
+            user(7, "ops@corp.com.prod", "ops@corp.com"),
+        ],
+        vec![
+            sysadmin(1),
+            sysadmin(2),
+            vad_only,
+            mu_only,
+            sysadmin(5),
+            expired,
+            sysadmin(7),
+        ],
+    );
+    let idp = directory(
+        [
+            "alice@corp.com",
+            "bob@corp.com",
+            "audit@corp.com",
+            "help@corp.com",
+            "temp@corp.com",
+            "ops@corp.com",
+        ]
+        .iter()
+        .map(|e| idp_user(e, IdpStatus::Active))
+        .collect(),
+    );
+    let mut config = config();
+    config.allow_admins = vec![
+        "bob@corp.com".into(),
+        "OPS@corp.com.prod".into(),
+        "help@corp.com".into(),
+        "bobby@corp.com".into(),
+    ];
+    let report = evaluate(&snap, &idp, &config);
+
+    // bob (by e-mail, different case) and ops (by username) are expected; help has neither
+    // permission; temp's grant expired; the integration user is still judged here.
+    assert_eq!(
+        subjects(&report, RuleId::PrvModifyAllData),
+        vec![uid(1), uid(5)]
+    );
+    assert_eq!(
+        subjects(&report, RuleId::PrvViewAllData),
+        vec![uid(1), uid(3), uid(5)]
+    );
+    let audit_f = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::PrvViewAllData && f.subject.id == uid(3))
+        .unwrap();
+    assert!(audit_f.title.contains("permission set \"Auditors\""));
+    let etl_f = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::PrvModifyAllData && f.subject.id == uid(5))
+        .unwrap();
+    assert!(etl_f.title.contains("non-human"));
+    assert!(etl_f.title.contains("profile \"System Administrator\""));
+
+    assert_eq!(report.summary.expected_admins, 3);
+    // alice, audit, etl hold admin permissions without being allow-listed.
+    assert_eq!(report.summary.unexpected_admins, 3);
+    // help is allow-listed and an admin (ManageUsers); bobby is a typo and is reported.
+    assert_eq!(
+        report.notes,
+        vec!["Allow-list entries matching no active admin: bobby@corp.com".to_owned()]
+    );
+    let expected: Vec<&str> = report
+        .admins
+        .iter()
+        .filter(|a| a.expected)
+        .map(|a| a.username.as_str())
+        .collect();
+    assert_eq!(
+        expected,
+        vec![
+            "bob@corp.com.prod",
+            "help@corp.com.prod",
+            "ops@corp.com.prod"
+        ]
+    );
+}
+
+fn cfg_snapshot(
+    lock: bool,
+    enforce: bool,
+    ranges: Vec<sfmcp_audit::model::LoginIpRange>,
+) -> sfmcp_audit::SalesforceSnapshot {
+    let mut admin = user(1, "alice@corp.com.prod", "alice@corp.com");
+    admin.profile_id = Some("00e000000000009AAA".into());
+    admin.profile_name = Some("System Administrator".into());
+    let mut snap = snapshot(
+        vec![admin, user(2, "bob@corp.com.prod", "bob@corp.com")],
+        vec![sysadmin(1)],
+    );
+    snap.session_settings = Some(SessionSettings {
+        lock_sessions_to_ip: lock,
+        enforce_ip_ranges_every_request: enforce,
+    });
+    snap.login_ip_ranges = Some(ranges);
+    snap.trusted_ip_ranges = vec![IpRange {
+        start: "203.0.113.0".into(),
+        end: "203.0.113.255".into(),
+        description: Some("office".into()),
+    }];
+    snap
+}
+
+#[test]
+fn cfg_001_judges_session_locking_and_profile_ranges_not_trusted_ranges() {
+    let idp = directory(vec![
+        idp_user("alice@corp.com", IdpStatus::Active),
+        idp_user("bob@corp.com", IdpStatus::Active),
+    ]);
+    let office = || ip_range("00e000000000009AAA", "10.0.0.0", "10.0.255.255");
+    let cases = [
+        // (lock, enforce, ranges, fires, reason fragment)
+        (true, false, vec![], false, ""),
+        (false, true, vec![office()], false, ""),
+        (false, false, vec![office()], true, "checked only at login"),
+        (false, true, vec![], true, "no profile has a restricting"),
+        (
+            false,
+            true,
+            vec![ip_range("00e000000000009AAA", "0.0.0.0", "255.255.255.255")],
+            true,
+            "no profile has a restricting",
+        ),
+        (
+            false,
+            true,
+            vec![ip_range("00e000000000008AAA", "10.0.0.0", "10.0.0.255")],
+            true,
+            "System Administrator",
+        ),
+    ];
+    for (lock, enforce, ranges, fires, reason) in cases {
+        let report = run(&cfg_snapshot(lock, enforce, ranges), &idp);
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == RuleId::CfgSessionIp)
+            .collect();
+        assert_eq!(
+            found.len(),
+            usize::from(fires),
+            "lock={lock} enforce={enforce}"
+        );
+        if let Some(f) = found.first() {
+            assert_eq!(f.severity, Severity::Medium);
+            assert!(f.title.contains(reason), "{}", f.title);
+            assert_eq!(f.subject.kind, SubjectKind::OrgSetting);
+            let settings = &f.evidence[0].fields;
+            assert!(
+                settings["networkAccess.ipRanges"]
+                    .as_str()
+                    .unwrap()
+                    .contains("1 trusted range(s), not counted")
+            );
+        }
+    }
+
+    let mut snap = cfg_snapshot(false, false, vec![]);
+    snap.session_settings = None;
+    let report = run(&snap, &idp);
+    assert_eq!(count(&report, RuleId::CfgSessionIp), 0);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::CfgSessionIp)
+    );
+}
+
+#[test]
+fn exp_rules_judge_exports_in_the_window_and_both_login_as_identities() {
+    let users = vec![
+        user(1, "alice@corp.com.prod", "alice@corp.com"),
+        user(2, "dave@corp.com.prod", "dave@corp.com"),
+        user(3, "root@corp.com.prod", "root@corp.com"),
+    ];
+    let mut dave_export = grant(2, "Weekly Export", GrantPath::PermissionSet);
+    dave_export.data_export = true;
+    let mut snap = snapshot(users, vec![sysadmin(1), sysadmin(3), dave_export]);
+    let queue = AuditTrailRow {
+        action: "queueMembership".into(),
+        section: Some("Data Management".into()),
+        ..export_row("0Ym000000000009AAA", 2, days_ago(1), None)
+    };
+    snap.audit_trail = Some(vec![
+        export_row("0Ym000000000001AAA", 1, days_ago(5), None),
+        export_row("0Ym000000000002AAA", 1, days_ago(40), None),
+        export_row("0Ym000000000003AAA", 2, days_ago(3), None),
+        // root (admin) logged in as dave and exported: dave's identity is a non-admin.
+        export_row(
+            "0Ym000000000004AAA",
+            2,
+            days_ago(2),
+            Some("root@corp.com.prod"),
+        ),
+        // root acting as alice: two admins, no SF-EXP-002.
+        export_row(
+            "0Ym000000000005AAA",
+            1,
+            days_ago(2),
+            Some("ROOT@corp.com.prod"),
+        ),
+        // alice's session used by someone who is not an admin (or not in the org at all).
+        export_row(
+            "0Ym000000000006AAA",
+            1,
+            days_ago(2),
+            Some("contractor@corp.com"),
+        ),
+        queue,
+    ]);
+    let dave15 = &uid(2)[..15];
+    snap.event_log_exports = Some(vec![
+        export_event(
+            ExportEventType::BulkApi2,
+            "bq1",
+            dave15,
+            days_ago(4),
+            Some("query"),
+        ),
+        export_event(
+            ExportEventType::BulkApi,
+            "bi1",
+            dave15,
+            days_ago(4),
+            Some("insert"),
+        ),
+        export_event(
+            ExportEventType::ReportExport,
+            "re1",
+            &uid(1),
+            days_ago(6),
+            None,
+        ),
+        export_event(
+            ExportEventType::ReportExport,
+            "re2",
+            &uid(1),
+            days_ago(60),
+            None,
+        ),
+    ]);
+    let idp = directory(
+        ["alice@corp.com", "dave@corp.com", "root@corp.com"]
+            .iter()
+            .map(|e| idp_user(e, IdpStatus::Active))
+            .collect(),
+    );
+    let report = run(&snap, &idp);
+
+    let log = "0AT000000000001AAA";
+    assert_eq!(
+        subjects(&report, RuleId::ExpBulkExport),
+        vec![
+            format!("{log}/bq1"),
+            format!("{log}/re1"),
+            "0Ym000000000001AAA".into(),
+            "0Ym000000000003AAA".into(),
+            "0Ym000000000004AAA".into(),
+            "0Ym000000000005AAA".into(),
+            "0Ym000000000006AAA".into(),
+        ]
+    );
+    assert_eq!(
+        subjects(&report, RuleId::ExpNonAdminExport),
+        vec![
+            format!("{log}/bq1"),
+            "0Ym000000000003AAA".into(),
+            "0Ym000000000004AAA".into(),
+            "0Ym000000000006AAA".into(),
+        ]
+    );
+    let delegated = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::ExpNonAdminExport && f.subject.id == "0Ym000000000004AAA")
+        .unwrap();
+    assert_eq!(delegated.severity, Severity::Critical);
+    assert!(
+        delegated
+            .title
+            .contains("root@corp.com.prod logged in as dave@corp.com.prod")
+    );
+    let roles: Vec<(&str, Option<&str>)> = delegated
+        .related
+        .iter()
+        .map(|r| (r.role.as_str(), r.status.as_deref()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![("actor", Some("non-admin")), ("delegate", Some("admin"))]
+    );
+    // dave's Weekly Data Export grant is part of the evidence.
+    assert!(
+        delegated
+            .evidence
+            .iter()
+            .any(|e| e.fields.get("Source") == Some(&serde_json::json!("Weekly Export")))
+    );
+    let unknown_delegate = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::ExpNonAdminExport && f.subject.id == "0Ym000000000006AAA")
+        .unwrap();
+    assert!(
+        unknown_delegate
+            .title
+            .contains("delegate contractor@corp.com is not an admin")
+    );
+    assert_eq!(unknown_delegate.confidence, Confidence::Medium);
+    assert!(report.notes.is_empty());
+
+    // Without Event Monitoring the report says which exports it cannot see.
+    snap.event_log_exports = None;
+    let report = run(&snap, &idp);
+    assert_eq!(count(&report, RuleId::ExpBulkExport), 5);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("Data Loader, Bulk API and report exports"))
+    );
+}
+
+#[test]
+fn the_window_follows_window_days() {
+    let mut snap = snapshot(
+        vec![user(1, "alice@corp.com.prod", "alice@corp.com")],
+        vec![sysadmin(1)],
+    );
+    snap.audit_trail = Some(vec![export_row("0Ym1", 1, days_ago(40), None)]);
+    let idp = directory(vec![idp_user("alice@corp.com", IdpStatus::Active)]);
+    let mut config = AuditConfig::new(now());
+    config.allow_admins = vec!["alice@corp.com".into()];
+    assert_eq!(evaluate(&snap, &idp, &config).summary.total, 0);
+    config.window_days = 45;
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(subjects(&report, RuleId::ExpBulkExport), vec!["0Ym1"]);
+}
+
+#[test]
+fn selecting_rules_skips_the_others_and_says_so() {
+    let snap = snapshot(
+        vec![user(1, "alice@corp.com.prod", "alice@corp.com")],
+        vec![sysadmin(1)],
+    );
+    let idp = directory(vec![idp_user("someone@corp.com", IdpStatus::Active)]);
+    let mut config = config();
+    config.rules = Some(vec![RuleId::PrvModifyAllData]);
+    let report = evaluate(&snap, &idp, &config);
+    let rules: Vec<RuleId> = report.findings.iter().map(|f| f.rule_id).collect();
+    assert_eq!(rules, vec![RuleId::PrvModifyAllData]);
+    assert_eq!(report.not_evaluated.len(), 8);
+}
+
+#[test]
+fn findings_are_ordered_by_severity_rule_subject_and_independent_of_input_order() {
+    let users: Vec<_> = (1..=6)
+        .map(|n| user(n, &format!("u{n}@corp.com.prod"), &format!("u{n}@corp.com")))
+        .collect();
+    let mut snap = snapshot(users, vec![sysadmin(2), sysadmin(5)]);
+    snap.audit_trail = Some(vec![
+        export_row("0Ym2", 3, days_ago(2), None),
+        export_row("0Ym1", 2, days_ago(1), None),
+    ]);
+    snap.oauth_grants = Some(vec![token("B", 4, 1), token("A", 4, 1), token("A", 1, 1)]);
+    let idp = directory(vec![
+        idp_user("u3@corp.com", IdpStatus::Active),
+        idp_user("u6@corp.com", IdpStatus::Deprovisioned),
+    ]);
+    let a = run(&snap, &idp);
+
+    let mut shuffled = snap.clone();
+    shuffled.users.reverse();
+    shuffled.permission_grants.reverse();
+    if let Some(t) = shuffled.oauth_grants.as_mut() {
+        t.reverse();
+    }
+    if let Some(t) = shuffled.audit_trail.as_mut() {
+        t.reverse();
+    }
+    let mut idp_rev = idp.clone();
+    idp_rev.users.reverse();
+    let b = run(&shuffled, &idp_rev);
+    assert_eq!(a.findings, b.findings);
+
+    let keys: Vec<(Severity, RuleId, String)> = a
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule_id, f.subject.id.clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(keys.first().map(|k| k.0), Some(Severity::Critical));
+    assert_eq!(keys.last().map(|k| k.0), Some(Severity::Medium));
+    // Fingerprints are unique.
+    let mut ids: Vec<&str> = a.findings.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), a.findings.len());
+    // The summary adds up.
+    let by_sev: usize = a.summary.by_severity.values().sum();
+    let by_rule: usize = a.summary.by_rule.iter().map(|r| r.count).sum();
+    assert_eq!(by_sev, a.findings.len());
+    assert_eq!(by_rule, a.findings.len());
+}

@@ -1,0 +1,112 @@
+//! The live Salesforce collector against a seeded emulator org with more OAuth tokens than
+//! `OauthToken` returns in one query (2,500): the collector partitions by user and reads every
+//! token exactly once, and reports each stage's progress.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sfmcp_audit::collect::salesforce::{CollectOptions, STAGES, collect};
+use sfmcp_emulator::OrgCredentials;
+use sfmcp_salesforce::client::ClientContext;
+use sfmcp_salesforce::{
+    ClientOptions, Connection, DirectCredential, OAuthClient, SalesforceClient, Secret,
+};
+
+const USERS: usize = 30;
+const TOKENS_PER_USER: usize = 100;
+
+fn seed() -> Value {
+    let mut users = vec![json!({"username": "ada@acme.test", "last_name": "Lovelace",
+        "email": "ada@acme.test", "profile": "System Administrator", "default": true,
+        "active": true})];
+    let mut tokens = Vec::new();
+    for i in 0..USERS {
+        let username = format!("u{i}@acme.test");
+        users.push(
+            json!({"username": username, "last_name": format!("User {i}"),
+            "email": username, "profile": "Standard User", "active": true}),
+        );
+        for t in 0..TOKENS_PER_USER {
+            tokens.push(json!({"AppName": format!("App {}", t % 4),
+                "UserId": format!("@{username}"), "UseCount": 1}));
+        }
+    }
+    json!({"users": users, "records": {"OauthToken": tokens}})
+}
+
+fn client(org: &OrgCredentials) -> SalesforceClient {
+    let connection = Connection::direct(
+        Some(url::Url::parse(&org.instance_url).unwrap()),
+        DirectCredential::RefreshToken {
+            login_url: url::Url::parse(&org.login_url).unwrap(),
+            client: OAuthClient {
+                client_id: org.client_id.clone(),
+                client_secret: Some(Secret::new(org.client_secret.clone())),
+            },
+            refresh_token: Secret::new(org.refresh_token.clone()),
+            access_token: Some(Secret::new(org.access_token.clone())),
+        },
+    );
+    let context = ClientContext::new(ClientOptions::default()).unwrap();
+    SalesforceClient::new(context, connection).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_tokens_over_the_cap_are_read_in_partitions_without_loss() {
+    let emulator = common::seeded_emulator(seed()).await;
+    let org = emulator.orgs.first().unwrap().clone();
+    let stages = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&stages);
+    let progress = move |p: sfmcp_audit::collect::salesforce::Progress| {
+        seen.lock().unwrap().push(p.stage);
+    };
+    let options = CollectOptions::new(chrono::Utc::now() - chrono::Duration::days(30));
+    let (snapshot, stats) = collect(&client(&org), &options, &progress)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(snapshot.users.len(), USERS + 1);
+    let grants = snapshot.oauth_grants.expect("OauthToken was readable");
+    assert_eq!(grants.len(), USERS * TOKENS_PER_USER);
+    // Every user's tokens, once each.
+    for user in snapshot
+        .users
+        .iter()
+        .filter(|u| u.username != "ada@acme.test")
+    {
+        let theirs = grants.iter().filter(|g| g.user_id == user.id).count();
+        assert_eq!(theirs, TOKENS_PER_USER, "{}", user.username);
+    }
+    assert!(
+        stats.notes.iter().all(|n| !n.contains("OAuth tokens")),
+        "{:?}",
+        stats.notes
+    );
+    // The admin's profile grant is seen through the one PermissionSetAssignment query.
+    assert!(
+        snapshot
+            .permission_grants
+            .iter()
+            .any(|g| g.modify_all_data && g.source_name == "System Administrator")
+    );
+    // First pages of REST queries, counted by hand: the org id, users, admin grants, frozen
+    // users, the OauthToken count, the audit trail, EventLogFile and LoginIpRange (8), plus
+    // the OauthToken partitions: 3,000 tokens over 30 users is 100 each, so 20 users per
+    // partition (2,000 rows, under the cap) and two partitions.
+    let first_pages = common::requests(&emulator)
+        .await
+        .iter()
+        .filter(|r| {
+            let path = r["path"].as_str().unwrap_or_default();
+            path.ends_with("/query") && !path.contains("/tooling/")
+        })
+        .count();
+    assert_eq!(first_pages, 8 + 2);
+    let mut stages = stages.lock().unwrap().clone();
+    stages.dedup();
+    assert_eq!(stages, (0..STAGES.len()).collect::<Vec<_>>());
+    emulator.shutdown().await;
+}

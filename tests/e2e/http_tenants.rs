@@ -1,0 +1,183 @@
+//! Per-tenant limits over HTTP: a tenant over its cap of concurrent tool calls waits
+//! briefly, then gets a clear tool error, while another tenant goes straight through; and
+//! with many tenants, everything kept per tenant stays within SFMCP_MAX_TENANTS.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use crate::http_common;
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use http_common::*;
+use serde_json::json;
+
+async fn add_fault(emulator: &sfmcp_emulator::EmulatorHandle, spec: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/faults", emulator.base_url))
+        .json(&spec)
+        .send()
+        .await
+        .expect("fault");
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenant_over_its_cap_waits_then_gets_a_clear_error_and_others_are_not_starved() {
+    let emulator = two_orgs().await;
+    let server = start_server(
+        &emulator,
+        &[
+            ("SFMCP_MAX_CALLS_PER_TENANT", "2".into()),
+            ("SFMCP_TENANT_WAIT_MS", "300".into()),
+        ],
+        &[],
+    )
+    .await;
+    let alpha: Vec<_> = join_all((0..4).map(|_| connect(&server, tenant(&emulator, 0)))).await;
+    let bravo = connect(&server, tenant(&emulator, 1)).await;
+    // Warm Account's describe for both, so only the queries below are slow.
+    for client in [&alpha[0], &bravo] {
+        let warm = call(
+            client,
+            "soql_query",
+            json!({"query": "SELECT Name FROM Account LIMIT 1"}),
+        )
+        .await;
+        assert!(!is_error(&warm), "{}", text(&warm));
+    }
+    // Every query now takes 1.5 s upstream (describes and limits do not).
+    add_fault(
+        &emulator,
+        json!({"path_regex": "/query", "latency_ms": 1500}),
+    )
+    .await;
+
+    let started = Instant::now();
+    let slow: Vec<_> = alpha
+        .iter()
+        .map(|client| {
+            call(
+                client,
+                "soql_query",
+                json!({"query": "SELECT Name FROM Account ORDER BY Name LIMIT 1"}),
+            )
+        })
+        .collect();
+    let bravo_meanwhile = async {
+        // Let Alpha's four calls arrive first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let at = Instant::now();
+        let result = call(&bravo, "describe_object", json!({"object": "Account"})).await;
+        (result, at.elapsed())
+    };
+    let (results, (bravo_result, bravo_took)) = tokio::join!(join_all(slow), bravo_meanwhile);
+
+    let refused: Vec<_> = results.iter().filter(|r| is_error(r)).collect();
+    let served: Vec<_> = results.iter().filter(|r| !is_error(r)).collect();
+    assert_eq!(
+        served.len(),
+        2,
+        "two slots: {:?}",
+        results.iter().map(text).collect::<Vec<_>>()
+    );
+    assert_eq!(refused.len(), 2);
+    for r in &served {
+        assert_eq!(names(r), ["Alpha 000"], "{}", text(r));
+    }
+    for r in &refused {
+        let message = text(r);
+        assert!(message.contains("too many tool calls at once"), "{message}");
+        assert!(message.contains("2 are already running"), "{message}");
+        assert!(message.contains("SFMCP_MAX_CALLS_PER_TENANT"), "{message}");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // Bravo was served while Alpha's slots were full, without waiting for them.
+    assert!(!is_error(&bravo_result), "{}", text(&bravo_result));
+    assert!(
+        bravo_took < Duration::from_millis(1000),
+        "bravo waited {bravo_took:?}"
+    );
+
+    // Refusals are counted as tool errors.
+    let metrics = server.metrics().await;
+    assert!(
+        sample(
+            &metrics,
+            "sfmcp_tool_errors_total{tool=\"soql_query\",kind=\"tool\"}"
+        ) >= 2.0,
+        "{metrics}"
+    );
+    for client in alpha {
+        let _ = client.cancel().await;
+    }
+    let _ = bravo.cancel().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tenants_leave_no_more_state_than_the_cap() {
+    let emulator = two_orgs().await;
+    // Without a public key, each host-minted token is its own tenant (a hash of it): 24
+    // tokens, 24 tenants, of which the server may keep 4.
+    let server = start_server(
+        &emulator,
+        &[
+            ("SFMCP_MAX_TENANTS", "4".into()),
+            ("PARAGON_PUBLIC_KEY_FILE", String::new()),
+        ],
+        &[],
+    )
+    .await;
+    let project = paragon(&emulator, 0);
+    let pem = field(&project, "signing_key_pem");
+    let user = field(&project, "user_id");
+    for i in 0..24 {
+        // Distinct lifetimes make distinct tokens for the same user.
+        let token = sign(&pem, &user, 600 + i);
+        let client = connect(
+            &server,
+            headers(&[
+                ("x-paragon-user-token", token),
+                ("x-paragon-credential", field(&project, "credential_id")),
+            ]),
+        )
+        .await;
+        let result = call(
+            &client,
+            "soql_query",
+            json!({"query": "SELECT Name FROM Account ORDER BY Name LIMIT 1"}),
+        )
+        .await;
+        assert_eq!(names(&result), ["Alpha 000"], "{}", text(&result));
+        let _ = client.cancel().await;
+        let metrics = server.metrics().await;
+        for store in [
+            "clients",
+            "describes",
+            "usage",
+            "upstream_slots",
+            "call_slots",
+        ] {
+            let held = sample(
+                &metrics,
+                &format!("sfmcp_tenants_held{{store=\"{store}\"}}"),
+            );
+            assert!(
+                held <= 4.0,
+                "after {} tenants, {store} holds {held}:\n{metrics}",
+                i + 1
+            );
+            if i >= 4 {
+                assert!(held >= 1.0, "{store} is counted: {metrics}");
+            }
+        }
+        let usage_lines = metrics
+            .lines()
+            .filter(|l| l.starts_with("sfmcp_upstream_api_used{"))
+            .count();
+        assert!(usage_lines <= 4, "{metrics}");
+    }
+}
