@@ -76,12 +76,23 @@ fn main() -> ExitCode {
 }
 
 /// Diagnostics go to stderr only: in stdio mode stdout is the MCP channel.
+///
+/// rmcp logs whole requests and results at debug and trace (tool arguments, the records a
+/// tool returned): personal data, which must not reach a log. Its events stop at info, whatever
+/// RUST_LOG asks; sfmcp's own events never carry record values.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, filter};
+
+    let wanted = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let no_payloads = filter::filter_fn(|metadata| {
+        !(metadata.target().starts_with("rmcp") && *metadata.level() > tracing::Level::INFO)
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .try_init();
+        .with_filter(wanted)
+        .with_filter(no_payloads);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

@@ -171,6 +171,14 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
         .as_str()
         .expect("id")
         .to_string();
+    let record_values: Vec<String> = structured(&page)["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .flat_map(|record| [record["Name"].clone(), record["Email"].clone()])
+        .filter_map(|value| value.as_str().map(str::to_string))
+        .collect();
+    assert!(record_values.len() >= 5, "names and e-mails to look for");
     let more = call(client, "query_more", json!({ "cursor": cursor })).await;
     assert!(!is_error(&more), "{}", text(&more));
     for (tool, args) in [
@@ -247,6 +255,16 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
     assert_only_protocol(&stdout);
     assert_absent(&stdout, &secrets, "stdout");
     assert_absent(&stderr, &secrets, "stderr");
+    // Record data is personal data: neither what tools returned nor what they were asked to
+    // write reaches the log, even at trace level.
+    let log = String::from_utf8_lossy(&stderr);
+    let written = ["Secretless".to_string(), "Acme Corp".to_string()];
+    for value in record_values.iter().chain(&written) {
+        assert!(
+            !log.contains(value.as_str()),
+            "the log holds the record value {value:?}"
+        );
+    }
 }
 
 #[tokio::test]
