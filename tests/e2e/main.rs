@@ -42,6 +42,7 @@ mod idp_directories;
 mod interop_jsforce;
 mod interop_mcp_clients;
 mod interop_simple_salesforce;
+mod layering;
 mod mcp_confirm;
 mod mcp_http;
 mod mcp_protocol;
