@@ -52,6 +52,22 @@ pub fn like_literal(text: &str) -> String {
     out
 }
 
+/// A file under the shared fixtures (`shared/fixtures/...`), which sit beside the checkout:
+/// three levels above this crate in the main checkout, four in a worktree under `wt/`. The
+/// nearest ancestor that has it wins.
+#[cfg(test)]
+pub(crate) fn shared_fixture(relative: &str) -> String {
+    let relative = format!("shared/fixtures/{relative}");
+    let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join(&relative))
+        .find(|path| path.exists());
+    let Some(path) = found else {
+        panic!("{relative} not found above {}", env!("CARGO_MANIFEST_DIR"));
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
