@@ -17,6 +17,7 @@
 //! # Ok::<(), sfmcp_soql::SoqlError>(())
 //! ```
 
+pub mod access;
 pub mod ast;
 #[cfg(feature = "eval")]
 pub mod data;
