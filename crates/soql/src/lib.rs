@@ -28,6 +28,8 @@ mod lexer;
 mod parser;
 mod printer;
 pub mod schema;
+#[cfg(all(feature = "eval", any(test, feature = "test-support")))]
+pub mod test_support;
 pub mod validate;
 
 pub use ast::Query;

@@ -759,5 +759,7 @@ impl fmt::Display for Within {
     }
 }
 
+#[cfg(all(test, feature = "eval"))]
+mod prop_tests;
 #[cfg(test)]
 mod tests;
