@@ -427,3 +427,72 @@ fn the_footprint_says_where_each_use_is() {
         },
     }));
 }
+
+#[test]
+fn using_scope_reads_the_owner() {
+    assert_eq!(
+        refused(
+            "SELECT Name FROM Account USING SCOPE mine",
+            AC,
+            &["Account.OwnerId"]
+        ),
+        "Account.OwnerId is denied by the operator (used by USING SCOPE)"
+    );
+    allowed("SELECT Name FROM Account", AC, &["Account.OwnerId"]);
+}
+
+#[test]
+fn every_returned_record_carries_its_id() {
+    // attributes.url holds the Id: denying Id refuses any records query on the object, its
+    // parents' included, but not an aggregate or COUNT() one.
+    assert_eq!(
+        refused("SELECT Name FROM Account", AC, &["Account.Id"]),
+        "Account.Id is denied by the operator (returned as each record's Id)"
+    );
+    assert_eq!(
+        refused(
+            "SELECT LastName, Account.Name FROM Contact",
+            AC,
+            &["Account.Id"]
+        ),
+        "Account.Id is denied by the operator (returned as each record's Id)"
+    );
+    allowed("SELECT COUNT() FROM Account", AC, &["Account.Id"]);
+    allowed(
+        "SELECT Industry, MAX(NumberOfEmployees) FROM Account GROUP BY Industry",
+        AC,
+        &["Account.Id"],
+    );
+}
+
+#[test]
+fn rollup_and_semi_joins_inside_subqueries_are_walked() {
+    assert_eq!(
+        refused(
+            "SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)",
+            AC,
+            &["Industry"]
+        ),
+        "Account.Industry is denied by the operator (selected)"
+    );
+    let query = "SELECT Name, (SELECT LastName FROM Contacts WHERE Id IN (SELECT ContactId FROM Case)) FROM Account";
+    assert_eq!(
+        refused(query, AC, &[]),
+        "Case (through a semi-join in the WHERE of the query on Contact) is not among the objects this server allows (Account, Contact)"
+    );
+    assert_eq!(
+        refused(query, &[], &["Case.ContactId"]),
+        "Case.ContactId is denied by the operator (selected, in the semi-join on Case in the WHERE of the query on Contact)"
+    );
+}
+
+#[test]
+fn an_open_policy_allows_everything() {
+    let policy = AccessPolicy::new(Vec::<String>::new(), Vec::<String>::new());
+    assert!(policy.is_open());
+    assert!(!AccessPolicy::new(["Account"], Vec::<String>::new()).is_open());
+    assert_eq!(
+        AccessPolicy::new(["Account", "Contact"], ["Email"]).to_string(),
+        "objects: Account, Contact; denied fields: Email"
+    );
+}
