@@ -7,6 +7,8 @@
 //! [`parse`] reads a query under the REST API's rules (Apex binds rejected); [`parse_with`]
 //! takes [`ParseOptions`]. Errors are [`SoqlError`]s with Salesforce's `errorCode` and
 //! wording; `Display` on a [`Query`] prints canonical SOQL that parses back to the same tree.
+//! After [`validate::validate`], [`access::footprint`] lists every object and field a query
+//! reads, and [`access::AccessPolicy`] holds the operator's allow-list and deny-list to it.
 //!
 //! ```
 //! let query = sfmcp_soql::parse("select Name from account where name like 'a%' limit 5")?;
