@@ -440,11 +440,17 @@ impl Gen<'_> {
             for _ in 0..1 + self.tape.below(3) {
                 let path = self.path(object, 3, true);
                 if seen.insert(path.to_ascii_lowercase()) {
-                    items.push(path);
+                    // toLabel() reads the field it labels.
+                    let picklist = self.field_type(object, &path) == Some(FieldType::Picklist);
+                    if picklist && self.tape.one_in(2) {
+                        items.push(format!("toLabel({path})"));
+                    } else {
+                        items.push(path);
+                    }
                 }
             }
         }
-        if object.name == "Task" && self.tape.one_in(3) {
+        if object.name == "Task" && self.tape.one_in(2) {
             let mut type_of = String::from("TYPEOF What");
             for (target, fields) in [
                 ("Account", ["Name", "AnnualRevenue", "Owner.Email"]),
@@ -599,6 +605,9 @@ impl Gen<'_> {
         let path = self.path(object, 2, true);
         let field_type = self.field_type(object, &path);
         match field_type {
+            Some(FieldType::Date) if self.tape.one_in(2) => {
+                format!("CALENDAR_YEAR({path}) = {}", 2020 + self.tape.below(6))
+            }
             Some(t) if t.is_numeric() && self.tape.one_in(2) => {
                 format!("{path} > {}", self.tape.below(800))
             }
