@@ -7,6 +7,8 @@
 //! [`parse`] reads a query under the REST API's rules (Apex binds rejected); [`parse_with`]
 //! takes [`ParseOptions`]. Errors are [`SoqlError`]s with Salesforce's `errorCode` and
 //! wording; `Display` on a [`Query`] prints canonical SOQL that parses back to the same tree.
+//! After [`validate::validate`], [`access::footprint`] lists every object and field a query
+//! reads, and [`access::AccessPolicy`] holds the operator's allow-list and deny-list to it.
 //!
 //! ```
 //! let query = sfmcp_soql::parse("select Name from account where name like 'a%' limit 5")?;
@@ -17,6 +19,7 @@
 //! # Ok::<(), sfmcp_soql::SoqlError>(())
 //! ```
 
+pub mod access;
 pub mod ast;
 #[cfg(feature = "eval")]
 pub mod data;
@@ -27,6 +30,8 @@ mod lexer;
 mod parser;
 mod printer;
 pub mod schema;
+#[cfg(all(feature = "eval", any(test, feature = "test-support")))]
+pub mod test_support;
 pub mod validate;
 
 pub use ast::Query;
@@ -50,6 +55,22 @@ pub fn like_literal(text: &str) -> String {
         }
     }
     out
+}
+
+/// A file under the shared fixtures (`shared/fixtures/...`), which sit beside the checkout:
+/// three levels above this crate in the main checkout, four in a worktree under `wt/`. The
+/// nearest ancestor that has it wins.
+#[cfg(test)]
+pub(crate) fn shared_fixture(relative: &str) -> String {
+    let relative = format!("shared/fixtures/{relative}");
+    let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join(&relative))
+        .find(|path| path.exists());
+    let Some(path) = found else {
+        panic!("{relative} not found above {}", env!("CARGO_MANIFEST_DIR"));
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -381,11 +381,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> ObjectSchema {
-        let path = format!(
-            "{}/../../../shared/fixtures/cumulusci/{name}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).expect("fixture present");
+        let text = crate::shared_fixture(&format!("cumulusci/{name}.json"));
         serde_json::from_str::<ObjectSchema>(&text)
             .expect("describe parses")
             .index()
@@ -412,11 +408,7 @@ mod tests {
 
     #[test]
     fn static_schema_tells_not_loaded_from_unknown() {
-        let contact = std::fs::read_to_string(format!(
-            "{}/../../../shared/fixtures/cumulusci/describe-contact.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("fixture present");
+        let contact = crate::shared_fixture("cumulusci/describe-contact.json");
         let mut schema = StaticSchema::from_describes([contact.as_str()]).expect("parses");
         schema.add_known("User");
         schema.add_known("CONTACT"); // already loaded: stays loaded

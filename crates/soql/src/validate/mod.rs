@@ -1370,7 +1370,7 @@ fn is_field_wrapper(call: &Call) -> bool {
     }
 }
 
-fn is_polymorphic(reference: &FieldSchema) -> bool {
+pub(crate) fn is_polymorphic(reference: &FieldSchema) -> bool {
     reference.polymorphic_foreign_key || reference.reference_to.len() > 1
 }
 
@@ -1572,7 +1572,7 @@ const NAME_FIELDS: [(&str, NameFieldType); 20] = [
 ];
 
 /// Relationships of the `Name` pseudo-object: relationship name and target object.
-const NAME_RELATIONSHIPS: [(&str, &str); 3] = [
+pub(crate) const NAME_RELATIONSHIPS: [(&str, &str); 3] = [
     ("Profile", "Profile"),
     ("RecordType", "RecordType"),
     ("UserRole", "UserRole"),
@@ -1591,7 +1591,7 @@ enum NameFieldType {
     Reference,
 }
 
-fn name_field(name: &str) -> Option<(&'static str, FieldType)> {
+pub(crate) fn name_field(name: &str) -> Option<(&'static str, FieldType)> {
     let (canonical, kind) = NAME_FIELDS
         .iter()
         .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))?;
