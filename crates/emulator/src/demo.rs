@@ -506,7 +506,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         let stage = OPPORTUNITY_STAGES[i % OPPORTUNITY_STAGES.len()];
         let offset = rng.below(360) as i64 - 180;
         // Closed deals closed in the past; open ones close around today.
-        let offset = if stage.2 { -offset.abs() } else { offset };
+        let offset = if stage.closed { -offset.abs() } else { offset };
         let close = today + Duration::days(offset);
         let mut f = Map::new();
         f.insert(
@@ -518,7 +518,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
             )),
         );
         f.insert("AccountId".into(), json!(account));
-        f.insert("StageName".into(), json!(stage.0));
+        f.insert("StageName".into(), json!(stage.name));
         f.insert(
             "CloseDate".into(),
             json!(close.format("%Y-%m-%d").to_string()),

@@ -456,6 +456,7 @@ impl Org {
                 values[i] = default;
             }
         }
+        let given: Vec<usize> = changes.iter().map(|(i, _)| *i).collect();
         for (i, value) in changes {
             values[i] = value;
         }
@@ -464,7 +465,7 @@ impl Org {
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
-        write::derive_fields(&def, &mut values, cases);
+        write::derive_fields(&def, &mut values, cases, &given);
         let table = Arc::make_mut(&mut tables.tables[object]);
         table.insert(
             &def,
@@ -508,6 +509,7 @@ impl Org {
         }
         let changes = write::check(self, tables, access, &def, body, write::Mode::Update)?;
         let mut values = record.values.clone();
+        let given: Vec<usize> = changes.iter().map(|(i, _)| *i).collect();
         for (i, value) in changes {
             values[i] = value;
         }
@@ -516,7 +518,7 @@ impl Org {
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
-        write::derive_fields(&def, &mut values, cases);
+        write::derive_fields(&def, &mut values, cases, &given);
         let changed: Vec<(usize, Value)> = values
             .into_iter()
             .enumerate()
