@@ -435,3 +435,65 @@ async fn derived_fields_are_maintained() {
     assert_eq!(record.body["ForecastCategoryName"], json!("Closed"));
     assert_eq!(record.body["ExpectedRevenue"], json!(1000.0));
 }
+
+/// Salesforce enables View All Data with Modify All Data and refuses an API write that would
+/// leave Modify All Data without it (FIELD_INTEGRITY_EXCEPTION); a seed, written as an admin
+/// edits Setup, gets the dependency enabled.
+#[tokio::test]
+async fn modify_all_data_needs_view_all_data() {
+    let handle = start_seed(json!({
+        "permission_sets": [{"name": "Everything", "permissions": ["ModifyAllData"]}],
+        "users": [{"username": "admin@acme.test", "profile": "System Administrator", "default": true}],
+    }))
+    .await;
+    let client = Client::for_org(&handle, 0);
+    let reply = client
+        .query("SELECT PermissionsModifyAllData, PermissionsViewAllData FROM PermissionSet WHERE Name = 'Everything'")
+        .await;
+    assert_eq!(
+        reply.body["records"][0]["PermissionsModifyAllData"],
+        json!(true)
+    );
+    assert_eq!(
+        reply.body["records"][0]["PermissionsViewAllData"],
+        json!(true)
+    );
+
+    let refused = json!([{
+        "message": "Permission Modify All Data depends on permission(s): View All Data",
+        "errorCode": "FIELD_INTEGRITY_EXCEPTION",
+    }]);
+    let reply = client
+        .post(
+            "/sobjects/PermissionSet",
+            &json!({"Name": "Sneaky", "Label": "Sneaky", "PermissionsModifyAllData": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body, refused);
+
+    let reply = client
+        .post(
+            "/sobjects/PermissionSet",
+            &json!({"Name": "Both", "Label": "Both", "PermissionsModifyAllData": true, "PermissionsViewAllData": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_string();
+    // Turning View All Data off under Modify All Data is the same state.
+    let reply = client
+        .patch(
+            &format!("/sobjects/PermissionSet/{id}"),
+            &json!({"PermissionsViewAllData": false}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body, refused);
+    let reply = client
+        .patch(
+            &format!("/sobjects/PermissionSet/{id}"),
+            &json!({"PermissionsViewAllData": false, "PermissionsModifyAllData": false}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+}

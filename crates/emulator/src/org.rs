@@ -460,6 +460,7 @@ impl Org {
         for (i, value) in changes {
             values[i] = value;
         }
+        write::check_permission_dependencies(&def, &values)?;
         write::stamp_system_fields(&def, &mut values, &access.user_id, now, true);
         let cases = self
             .schema
@@ -513,6 +514,7 @@ impl Org {
         for (i, value) in changes {
             values[i] = value;
         }
+        write::check_permission_dependencies(&def, &values)?;
         write::stamp_system_fields(&def, &mut values, &access.user_id, Utc::now(), false);
         let cases = self
             .schema

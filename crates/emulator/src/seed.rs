@@ -612,6 +612,14 @@ fn permission_fields(permissions: &[String]) -> Result<Map<String, Json>, String
             ));
         }
         map.insert(format!("Permissions{name}"), Json::Bool(true));
+        // A seed is written as an admin edits a profile or permission set in Setup, where
+        // "Salesforce will automatically enable dependent permissions when needed"; through
+        // the API the same state is refused (write::check_permission_dependencies).
+        for (needs, dependency) in write::PERMISSION_DEPENDENCIES {
+            if name == needs.trim_start_matches("Permissions") {
+                map.insert(dependency.to_string(), Json::Bool(true));
+            }
+        }
     }
     Ok(map)
 }
