@@ -497,3 +497,36 @@ async fn modify_all_data_needs_view_all_data() {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
 }
+
+/// Ids written in their 15-character form are stored and answered in the 18-character one,
+/// as Salesforce does, so lookups and child relationships find them.
+#[tokio::test]
+async fn references_are_stored_as_eighteen_character_ids() {
+    let handle = start_seed(json!({})).await;
+    let client = Client::for_org(&handle, 0);
+    let reply = client
+        .post("/sobjects/Account", &json!({"Name": "Parent"}))
+        .await;
+    let account = reply.body["id"].as_str().unwrap().to_string();
+    let reply = client
+        .post(
+            "/sobjects/Contact",
+            &json!({"LastName": "Child", "AccountId": &account[..15]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let contact = reply.body["id"].as_str().unwrap().to_string();
+    let record = client
+        .get(&format!("/sobjects/Contact/{contact}?fields=AccountId"))
+        .await;
+    assert_eq!(record.body["AccountId"], json!(account));
+    let reply = client
+        .query(&format!(
+            "SELECT (SELECT LastName FROM Contacts) FROM Account WHERE Id = '{account}'"
+        ))
+        .await;
+    assert_eq!(
+        reply.body["records"][0]["Contacts"]["records"][0]["LastName"],
+        json!("Child")
+    );
+}

@@ -606,7 +606,7 @@ impl<'a> View<'a> {
         &self.org.schema.objects[row.object as usize]
     }
 
-    fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
+    pub(crate) fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
         (self.all_rows || record.deleted_at.is_none())
             && self.org.can_read(self.access, def, record)
     }

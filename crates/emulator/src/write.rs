@@ -84,6 +84,14 @@ pub fn check(
         }
         let value = canonical_picklist(field, coerce(field, json)?)?;
         check_value(org, tables, field, &value)?;
+        // Salesforce answers every id in its 18-character form, whichever was written; the
+        // lookup indexes key on it (check_value has refused anything that is not an id).
+        let value = match value {
+            Value::String(text) if field.field_type == FieldType::Reference => {
+                Value::String(ids::normalize(&text).unwrap_or(text))
+            }
+            other => other,
+        };
         changes.push((i, value));
     }
     let missing: Vec<String> = def
