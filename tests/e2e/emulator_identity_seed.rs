@@ -766,3 +766,77 @@ async fn a_misspelt_idp_field_is_refused() {
         .expect_err("unknown field refused");
     assert!(error.contains("okt"), "{error}");
 }
+
+/// `OauthToken WHERE UserId IN (...)` (the audit's partitioned read) is answered from the
+/// lookup index; the answer must be the full scan's: the same rows, in the same order, for
+/// 18- and 15-character ids, with other conditions, and under OR (which is not narrowed).
+#[tokio::test]
+async fn oauth_tokens_by_user_match_a_full_scan() {
+    let handle = start_demo().await;
+    let client = Client::for_org(&handle, 0);
+    let all = query_all(&client, "SELECT Id, UserId, UseCount FROM OauthToken").await;
+    assert!(all.len() > 10, "the demo has OAuth grants");
+    let mut users: Vec<String> = Vec::new();
+    for record in &all {
+        let user = text(record, "/UserId").unwrap();
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    let chosen: Vec<String> = users.iter().step_by(3).take(40).cloned().collect();
+    let expect = |keep: &dyn Fn(&Json) -> bool| -> Vec<String> {
+        all.iter()
+            .filter(|r| keep(r))
+            .map(|r| text(r, "/Id").unwrap())
+            .collect()
+    };
+    let ids_of = |records: Vec<Json>| -> Vec<String> {
+        records.iter().map(|r| text(r, "/Id").unwrap()).collect()
+    };
+    let in_chosen = |r: &Json| chosen.contains(&text(r, "/UserId").unwrap());
+    // 15-character spellings of half the ids, and a user id with no grants.
+    let listed: Vec<String> = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            if i % 2 == 0 {
+                id[..15].to_string()
+            } else {
+                id.clone()
+            }
+        })
+        .chain(std::iter::once("005000000000000AAA".to_string()))
+        .map(|id| format!("'{id}'"))
+        .collect();
+    let list = listed.join(", ");
+
+    let got = query_all(
+        &client,
+        &format!("SELECT Id, UserId FROM OauthToken WHERE UserId IN ({list})"),
+    )
+    .await;
+    assert_eq!(ids_of(got), expect(&in_chosen));
+
+    let got = query_all(
+        &client,
+        &format!("SELECT Id FROM OauthToken WHERE UseCount > 3 AND UserId IN ({list})"),
+    )
+    .await;
+    let busy = |r: &Json| r["UseCount"].as_i64().unwrap_or(0) > 3;
+    assert_eq!(ids_of(got), expect(&|r| in_chosen(r) && busy(r)));
+
+    let got = query_all(
+        &client,
+        &format!("SELECT Id FROM OauthToken WHERE UserId IN ({list}) OR UseCount > 3"),
+    )
+    .await;
+    assert_eq!(ids_of(got), expect(&|r| in_chosen(r) || busy(r)));
+
+    let one = text(&all[0], "/Id").unwrap();
+    let got = query_all(
+        &client,
+        &format!("SELECT Id FROM OauthToken WHERE Id = '{}'", &one[..15]),
+    )
+    .await;
+    assert_eq!(ids_of(got), vec![one]);
+}

@@ -435,3 +435,98 @@ async fn derived_fields_are_maintained() {
     assert_eq!(record.body["ForecastCategoryName"], json!("Closed"));
     assert_eq!(record.body["ExpectedRevenue"], json!(1000.0));
 }
+
+/// Salesforce enables View All Data with Modify All Data and refuses an API write that would
+/// leave Modify All Data without it (FIELD_INTEGRITY_EXCEPTION); a seed, written as an admin
+/// edits Setup, gets the dependency enabled.
+#[tokio::test]
+async fn modify_all_data_needs_view_all_data() {
+    let handle = start_seed(json!({
+        "permission_sets": [{"name": "Everything", "permissions": ["ModifyAllData"]}],
+        "users": [{"username": "admin@acme.test", "profile": "System Administrator", "default": true}],
+    }))
+    .await;
+    let client = Client::for_org(&handle, 0);
+    let reply = client
+        .query("SELECT PermissionsModifyAllData, PermissionsViewAllData FROM PermissionSet WHERE Name = 'Everything'")
+        .await;
+    assert_eq!(
+        reply.body["records"][0]["PermissionsModifyAllData"],
+        json!(true)
+    );
+    assert_eq!(
+        reply.body["records"][0]["PermissionsViewAllData"],
+        json!(true)
+    );
+
+    let refused = json!([{
+        "message": "Permission Modify All Data depends on permission(s): View All Data",
+        "errorCode": "FIELD_INTEGRITY_EXCEPTION",
+    }]);
+    let reply = client
+        .post(
+            "/sobjects/PermissionSet",
+            &json!({"Name": "Sneaky", "Label": "Sneaky", "PermissionsModifyAllData": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body, refused);
+
+    let reply = client
+        .post(
+            "/sobjects/PermissionSet",
+            &json!({"Name": "Both", "Label": "Both", "PermissionsModifyAllData": true, "PermissionsViewAllData": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_string();
+    // Turning View All Data off under Modify All Data is the same state.
+    let reply = client
+        .patch(
+            &format!("/sobjects/PermissionSet/{id}"),
+            &json!({"PermissionsViewAllData": false}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body, refused);
+    let reply = client
+        .patch(
+            &format!("/sobjects/PermissionSet/{id}"),
+            &json!({"PermissionsViewAllData": false, "PermissionsModifyAllData": false}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+}
+
+/// Ids written in their 15-character form are stored and answered in the 18-character one,
+/// as Salesforce does, so lookups and child relationships find them.
+#[tokio::test]
+async fn references_are_stored_as_eighteen_character_ids() {
+    let handle = start_seed(json!({})).await;
+    let client = Client::for_org(&handle, 0);
+    let reply = client
+        .post("/sobjects/Account", &json!({"Name": "Parent"}))
+        .await;
+    let account = reply.body["id"].as_str().unwrap().to_string();
+    let reply = client
+        .post(
+            "/sobjects/Contact",
+            &json!({"LastName": "Child", "AccountId": &account[..15]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let contact = reply.body["id"].as_str().unwrap().to_string();
+    let record = client
+        .get(&format!("/sobjects/Contact/{contact}?fields=AccountId"))
+        .await;
+    assert_eq!(record.body["AccountId"], json!(account));
+    let reply = client
+        .query(&format!(
+            "SELECT (SELECT LastName FROM Contacts) FROM Account WHERE Id = '{account}'"
+        ))
+        .await;
+    assert_eq!(
+        reply.body["records"][0]["Contacts"]["records"][0]["LastName"],
+        json!("Child")
+    );
+}

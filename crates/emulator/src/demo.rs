@@ -7,8 +7,15 @@
 //! The identity-audit data (licences, admin grants, OAuth tokens, audit trail, login history,
 //! session settings, IdP directories with planted gaps, and the manifest of those gaps) is in
 //! [`identity`]; it runs after the people exist and sees every generated user.
+//!
+//! The last Leads, Contacts, Accounts and Cases carry an injection corpus instead of their
+//! generated text ([`injection`], listed by [`injection_corpus`]); the counts above include
+//! them.
 
 pub mod identity;
+pub mod injection;
+
+pub use injection::{MARKER_PREFIX, PlantedValue, injection_corpus};
 
 use std::collections::HashMap;
 
@@ -409,7 +416,9 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
 
     // Business data (not scaled: --scale multiplies people and grants).
     let mut accounts = Vec::new();
-    for i in 0..300 {
+    const ACCOUNTS: usize = 300;
+    let planted_accounts = injection::for_object("Account");
+    for i in 0..ACCOUNTS {
         let (city, state, country) = *rng.pick(&CITIES);
         let name = format!(
             "{} {}",
@@ -463,12 +472,20 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
             "CreatedDate".into(),
             json!(super::json::format_datetime(&created)),
         );
+        if let Some(planted) = (i + planted_accounts.len())
+            .checked_sub(ACCOUNTS)
+            .and_then(|k| planted_accounts.get(k))
+        {
+            injection::plant(planted, &mut f);
+        }
         let id = builder.insert("Account", &f, None)?;
         accounts.push((id, owner));
     }
     let mut contacts = Vec::new();
+    const CONTACTS_PER_ACCOUNT: usize = 10;
+    let planted_contacts = injection::for_object("Contact");
     for (a, (account, owner)) in accounts.iter().enumerate() {
-        for c in 0..10 {
+        for c in 0..CONTACTS_PER_ACCOUNT {
             let first = *rng.pick(&FIRST_NAMES);
             let last = *rng.pick(&LAST_NAMES);
             let mut f = Map::new();
@@ -497,6 +514,13 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
                 json!(rng.pick(&["Web", "Phone Inquiry", "Partner Referral", "Other"])),
             );
             f.insert("OwnerId".into(), json!(owner));
+            let n = a * CONTACTS_PER_ACCOUNT + c;
+            if let Some(planted) = (n + planted_contacts.len())
+                .checked_sub(accounts.len() * CONTACTS_PER_ACCOUNT)
+                .and_then(|k| planted_contacts.get(k))
+            {
+                injection::plant(planted, &mut f);
+            }
             contacts.push((builder.insert("Contact", &f, None)?, account.clone()));
         }
     }
@@ -506,7 +530,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         let stage = OPPORTUNITY_STAGES[i % OPPORTUNITY_STAGES.len()];
         let offset = rng.below(360) as i64 - 180;
         // Closed deals closed in the past; open ones close around today.
-        let offset = if stage.2 { -offset.abs() } else { offset };
+        let offset = if stage.closed { -offset.abs() } else { offset };
         let close = today + Duration::days(offset);
         let mut f = Map::new();
         f.insert(
@@ -518,7 +542,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
             )),
         );
         f.insert("AccountId".into(), json!(account));
-        f.insert("StageName".into(), json!(stage.0));
+        f.insert("StageName".into(), json!(stage.name));
         f.insert(
             "CloseDate".into(),
             json!(close.format("%Y-%m-%d").to_string()),
@@ -566,7 +590,9 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         f.insert("IsPrimary".into(), json!(true));
         builder.insert("OpportunityContactRole", &f, None)?;
     }
-    for _ in 0..400 {
+    const CASES: usize = 400;
+    let planted_cases = injection::for_object("Case");
+    for i in 0..CASES {
         let (contact, account) = rng.pick(&contacts).clone();
         let mut f = Map::new();
         f.insert(
@@ -596,9 +622,17 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
             "CreatedDate".into(),
             json!(super::json::format_datetime(&created)),
         );
+        if let Some(planted) = (i + planted_cases.len())
+            .checked_sub(CASES)
+            .and_then(|k| planted_cases.get(k))
+        {
+            injection::plant(planted, &mut f);
+        }
         builder.insert("Case", &f, None)?;
     }
-    for i in 0..500 {
+    const LEADS: usize = 500;
+    let planted_leads = injection::for_object("Lead");
+    for i in 0..LEADS {
         let mut f = Map::new();
         f.insert("FirstName".into(), json!(rng.pick(&FIRST_NAMES)));
         f.insert("LastName".into(), json!(rng.pick(&LAST_NAMES)));
@@ -625,6 +659,12 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         f.insert("Industry".into(), json!(rng.pick(&INDUSTRIES)));
         f.insert("Email".into(), json!(format!("lead{i}@prospect.example")));
         f.insert("OwnerId".into(), json!(rng.pick(&reps)));
+        if let Some(planted) = (i + planted_leads.len())
+            .checked_sub(LEADS)
+            .and_then(|k| planted_leads.get(k))
+        {
+            injection::plant(planted, &mut f);
+        }
         builder.insert("Lead", &f, None)?;
     }
     for _ in 0..800 {

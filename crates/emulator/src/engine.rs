@@ -9,13 +9,15 @@ use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 
 use super::errors::ApiError;
+use super::ids;
 use super::json::{date_bytes, datetime_bytes, field_json, value_to_json};
 use super::org::{RowRef, View};
 use super::query::Evaluated;
 use super::state::{AppState, Ctx, Cursor};
-use sfmcp_soql::data::Value;
+use sfmcp_soql::ast::{self, CompareOp, Condition, Expr, InValues, Literal};
+use sfmcp_soql::data::{DataSource, Value};
 use sfmcp_soql::eval::{Cell, EvalContext, QueryResult, Record, RecordKind, evaluate};
-use sfmcp_soql::schema::FieldType;
+use sfmcp_soql::schema::{FieldType, Schema};
 use sfmcp_soql::validate::{ValidateError, validate};
 use sfmcp_soql::{SoqlError, parse};
 
@@ -67,7 +69,8 @@ pub fn run(
     };
     let mut eval_ctx = EvalContext::new(Utc::now(), time_zone(ctx));
     eval_ctx.user_id = Some(ctx.access.user_id.clone());
-    let result = evaluate(&query, &view, &eval_ctx).map_err(|e| soql_error(&e, soql))?;
+    let source = Narrowed::new(&view, &query);
+    let result = evaluate(&query, &source, &eval_ctx).map_err(|e| soql_error(&e, soql))?;
     let renderer = Renderer {
         state,
         ctx,
@@ -318,5 +321,174 @@ impl Serialize for ChildrenJson<'_> {
             .collect();
         map.serialize_entry("records", &page)?;
         map.end()
+    }
+}
+
+/// A view whose scan of the queried object yields only the rows its indexes say can match a
+/// top-level `Field IN ('id', ...)` or `Field = 'id'` on `Id` or a lookup (the audit reads
+/// `OauthToken WHERE UserId IN (200 ids)` once per partition of users). The evaluator still
+/// applies the whole WHERE to them, so the answer is the full scan's; only the work is
+/// proportional to the result instead of to the table.
+pub struct Narrowed<'v, 'a> {
+    view: &'v View<'a>,
+    /// The queried object and its candidate rows in table order (the scan's order).
+    only: Option<(usize, Vec<u32>)>,
+}
+
+impl<'v, 'a> Narrowed<'v, 'a> {
+    pub fn new(view: &'v View<'a>, query: &ast::Query) -> Self {
+        Self {
+            view,
+            only: candidate_rows(view, query),
+        }
+    }
+
+    /// The number of rows the queried object's scan will visit, `None` for all of them.
+    pub fn candidates(&self) -> Option<usize> {
+        self.only.as_ref().map(|(_, rows)| rows.len())
+    }
+}
+
+/// The rows of the queried object an id-valued conjunct of the top-level WHERE allows, from
+/// the id and lookup indexes. `None` (scan everything) when there is no such conjunct, or a
+/// subquery could scan the same object, or a literal is not an id.
+fn candidate_rows(view: &View<'_>, query: &ast::Query) -> Option<(usize, Vec<u32>)> {
+    let [object] = query.from.object.segments.as_slice() else {
+        return None;
+    };
+    let index = view.org.schema.index_of(&object.name)?;
+    let where_clause = query.where_clause.as_ref()?;
+    if has_subquery(where_clause) {
+        return None;
+    }
+    let def = &view.org.schema.objects[index];
+    let table = &view.tables.tables[index];
+    let conjuncts: Vec<&Condition> = match where_clause {
+        Condition::And(all) => all.iter().collect(),
+        other => vec![other],
+    };
+    // The first id-valued conjunct is enough: any of them bounds the answer.
+    for condition in conjuncts {
+        let (left, literals): (&Expr, Vec<&Literal>) = match condition {
+            Condition::In {
+                left,
+                negated: false,
+                values: InValues::List(values),
+            } => {
+                let literals = values
+                    .iter()
+                    .map(|v| match v {
+                        ast::Value::Literal(literal, _) => Some(literal),
+                        ast::Value::Bind(_) => None,
+                    })
+                    .collect::<Option<Vec<_>>>();
+                match literals {
+                    Some(literals) => (left, literals),
+                    None => continue,
+                }
+            }
+            Condition::Compare {
+                left,
+                op: CompareOp::Eq,
+                value: ast::Value::Literal(literal, _),
+            } => (left, vec![literal]),
+            _ => continue,
+        };
+        let Expr::Field(path) = left else { continue };
+        let [field] = path.segments.as_slice() else {
+            continue;
+        };
+        let Some(field_index) = def.field_index(&field.name) else {
+            continue;
+        };
+        let field_def = &def.fields[field_index];
+        if !matches!(field_def.field_type, FieldType::Id | FieldType::Reference) {
+            continue;
+        }
+        // Stored ids are the 18-character form (writes and seeds normalise them).
+        let Some(ids) = literals
+            .iter()
+            .map(|l| match l {
+                Literal::String(text) => ids::normalize(text),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()
+        else {
+            continue;
+        };
+        let mut rows: Vec<u32> = if field_def.field_type == FieldType::Id {
+            ids.iter()
+                .filter_map(|id| table.by_id.get(id).copied())
+                .collect()
+        } else {
+            ids.iter()
+                .flat_map(|id| table.referencing(field_index, id).iter().copied())
+                .collect()
+        };
+        rows.sort_unstable();
+        rows.dedup();
+        return Some((index, rows));
+    }
+    None
+}
+
+fn has_subquery(condition: &Condition) -> bool {
+    match condition {
+        Condition::And(all) | Condition::Or(all) => all.iter().any(has_subquery),
+        Condition::Not(inner) => has_subquery(inner),
+        Condition::In {
+            values: InValues::Subquery(_),
+            ..
+        } => true,
+        _ => false,
+    }
+}
+
+impl DataSource for Narrowed<'_, '_> {
+    type Row = RowRef;
+
+    fn schema(&self) -> &dyn Schema {
+        self.view.schema()
+    }
+
+    fn scan(&self, object: &str) -> Box<dyn Iterator<Item = RowRef> + '_> {
+        match &self.only {
+            Some((index, rows)) if self.view.org.schema.index_of(object) == Some(*index) => {
+                let def = &self.view.org.schema.objects[*index];
+                let table = &self.view.tables.tables[*index];
+                let index = *index;
+                Box::new(
+                    rows.iter()
+                        .copied()
+                        .filter(move |&row| {
+                            table
+                                .rows
+                                .get(row as usize)
+                                .is_some_and(|record| self.view.visible(def, record))
+                        })
+                        .map(move |row| RowRef {
+                            object: index as u32,
+                            row,
+                        }),
+                )
+            }
+            _ => self.view.scan(object),
+        }
+    }
+
+    fn object_of(&self, row: RowRef) -> &str {
+        self.view.object_of(row)
+    }
+
+    fn value(&self, row: RowRef, field: &str) -> Option<&Value> {
+        self.view.value(row, field)
+    }
+
+    fn parent(&self, row: RowRef, reference_field: &str) -> Option<RowRef> {
+        self.view.parent(row, reference_field)
+    }
+
+    fn children(&self, row: RowRef, child_object: &str, field: &str) -> Vec<RowRef> {
+        self.view.children(row, child_object, field)
     }
 }

@@ -11,19 +11,73 @@ use super::schema::{
     percent, phone, picklist, reference, text, textarea, url,
 };
 
-pub const OPPORTUNITY_STAGES: [(&str, u32, bool, bool); 10] = [
-    // (stage, probability, closed, won)
-    ("Prospecting", 10, false, false),
-    ("Qualification", 10, false, false),
-    ("Needs Analysis", 20, false, false),
-    ("Value Proposition", 50, false, false),
-    ("Id. Decision Makers", 60, false, false),
-    ("Perception Analysis", 70, false, false),
-    ("Proposal/Price Quote", 75, false, false),
-    ("Negotiation/Review", 90, false, false),
-    ("Closed Won", 100, true, true),
-    ("Closed Lost", 0, true, false),
+/// One value of the Opportunity stage picklist with what Salesforce keeps for it in its
+/// `OpportunityStage` row: the default probability, whether it is closed and won, and the
+/// default forecast category. Salesforce: "The OpportunityStage object represents a value in
+/// the opportunity stage picklist ... such as its probability or forecast category"
+/// (Object Reference, OpportunityStage,
+/// <https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitystage.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpportunityStage {
+    pub name: &'static str,
+    /// `DefaultProbability`, in percent.
+    pub probability: u32,
+    pub closed: bool,
+    pub won: bool,
+    /// `ForecastCategoryName` (the label-like value; `ForecastCategory` is its API name).
+    pub forecast_category_name: &'static str,
+}
+
+const fn stage(
+    name: &'static str,
+    probability: u32,
+    closed: bool,
+    won: bool,
+    forecast_category_name: &'static str,
+) -> OpportunityStage {
+    OpportunityStage {
+        name,
+        probability,
+        closed,
+        won,
+        forecast_category_name,
+    }
+}
+
+/// The stages of a new org, with the probabilities Salesforce ships. The forecast categories
+/// of the open stages are the emulator's (from memory of real orgs, not a recording): by
+/// probability, 90 and up Commit, 60 and up Best Case, else Pipeline.
+pub const OPPORTUNITY_STAGES: [OpportunityStage; 10] = [
+    stage("Prospecting", 10, false, false, "Pipeline"),
+    stage("Qualification", 10, false, false, "Pipeline"),
+    stage("Needs Analysis", 20, false, false, "Pipeline"),
+    stage("Value Proposition", 50, false, false, "Pipeline"),
+    stage("Id. Decision Makers", 60, false, false, "Best Case"),
+    stage("Perception Analysis", 70, false, false, "Best Case"),
+    stage("Proposal/Price Quote", 75, false, false, "Best Case"),
+    stage("Negotiation/Review", 90, false, false, "Commit"),
+    stage("Closed Won", 100, true, true, "Closed"),
+    stage("Closed Lost", 0, true, false, "Omitted"),
 ];
+
+/// The stage row for a stored `StageName` (stored values are canonical: writes match the
+/// picklist without regard to case, see [`crate::write`]).
+pub fn opportunity_stage(name: &str) -> Option<&'static OpportunityStage> {
+    OPPORTUNITY_STAGES.iter().find(|s| s.name == name)
+}
+
+/// `ForecastCategory` (API value) for a `ForecastCategoryName`, as the two picklists pair up
+/// in the recorded Opportunity describe.
+pub fn forecast_category(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Omitted" => "Omitted",
+        "Pipeline" => "Pipeline",
+        "Best Case" => "BestCase",
+        "Commit" => "Forecast",
+        "Closed" => "Closed",
+        _ => return None,
+    })
+}
 
 const INDUSTRIES: [&str; 12] = [
     "Agriculture",
@@ -246,7 +300,7 @@ fn lead() -> ObjectDef {
 }
 
 fn opportunity() -> ObjectDef {
-    let stages: Vec<&str> = OPPORTUNITY_STAGES.iter().map(|s| s.0).collect();
+    let stages: Vec<&str> = OPPORTUNITY_STAGES.iter().map(|s| s.name).collect();
     ObjectDef::new("Opportunity", "006", "Opportunity", "Opportunities")
         .fields([
             reference("AccountId", &["Account"], "Account"),

@@ -456,15 +456,17 @@ impl Org {
                 values[i] = default;
             }
         }
+        let given: Vec<usize> = changes.iter().map(|(i, _)| *i).collect();
         for (i, value) in changes {
             values[i] = value;
         }
+        write::check_permission_dependencies(&def, &values)?;
         write::stamp_system_fields(&def, &mut values, &access.user_id, now, true);
         let cases = self
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
-        write::derive_fields(&def, &mut values, cases);
+        write::derive_fields(&def, &mut values, cases, &given);
         let table = Arc::make_mut(&mut tables.tables[object]);
         table.insert(
             &def,
@@ -508,15 +510,17 @@ impl Org {
         }
         let changes = write::check(self, tables, access, &def, body, write::Mode::Update)?;
         let mut values = record.values.clone();
+        let given: Vec<usize> = changes.iter().map(|(i, _)| *i).collect();
         for (i, value) in changes {
             values[i] = value;
         }
+        write::check_permission_dependencies(&def, &values)?;
         write::stamp_system_fields(&def, &mut values, &access.user_id, Utc::now(), false);
         let cases = self
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
-        write::derive_fields(&def, &mut values, cases);
+        write::derive_fields(&def, &mut values, cases, &given);
         let changed: Vec<(usize, Value)> = values
             .into_iter()
             .enumerate()
@@ -602,7 +606,7 @@ impl<'a> View<'a> {
         &self.org.schema.objects[row.object as usize]
     }
 
-    fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
+    pub(crate) fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
         (self.all_rows || record.deleted_at.is_none())
             && self.org.can_read(self.access, def, record)
     }

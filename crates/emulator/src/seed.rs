@@ -529,6 +529,7 @@ impl OrgBuilder {
             .get("_ref")
             .and_then(Json::as_str)
             .map(str::to_string);
+        let mut given = Vec::with_capacity(fields.len());
         for (name, json) in fields {
             if name == "_ref" {
                 continue;
@@ -539,6 +540,7 @@ impl OrgBuilder {
             let i = def
                 .field_index(name)
                 .ok_or_else(|| format!("{object}: no field '{name}'"))?;
+            given.push(i);
             let json = match json {
                 Json::String(s) if s.starts_with('@') => {
                     let target = &s[1..];
@@ -575,7 +577,7 @@ impl OrgBuilder {
             self.actor.clone()
         };
         write::stamp_system_fields(&def, &mut values, &actor, self.now, true);
-        self.derive(&def, &mut values);
+        self.derive(&def, &mut values, &given);
         let table = Arc::make_mut(&mut self.tables.tables[index]);
         table.insert(
             &def,
@@ -590,12 +592,12 @@ impl OrgBuilder {
         Ok(id)
     }
 
-    fn derive(&self, def: &ObjectDef, values: &mut [Value]) {
+    fn derive(&self, def: &ObjectDef, values: &mut [Value], given: &[usize]) {
         let cases = self
             .schema
             .index_of("Case")
             .map_or(0, |i| self.tables.table(i).rows.len());
-        write::derive_fields(def, values, cases);
+        write::derive_fields(def, values, cases, given);
     }
 }
 
@@ -610,6 +612,14 @@ fn permission_fields(permissions: &[String]) -> Result<Map<String, Json>, String
             ));
         }
         map.insert(format!("Permissions{name}"), Json::Bool(true));
+        // A seed is written as an admin edits a profile or permission set in Setup, where
+        // "Salesforce will automatically enable dependent permissions when needed"; through
+        // the API the same state is refused (write::check_permission_dependencies).
+        for (needs, dependency) in write::PERMISSION_DEPENDENCIES {
+            if name == needs.trim_start_matches("Permissions") {
+                map.insert(dependency.to_string(), Json::Bool(true));
+            }
+        }
     }
     Ok(map)
 }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use super::errors::ApiError;
 use super::ids;
-use super::objects::OPPORTUNITY_STAGES;
+use super::objects::{forecast_category, opportunity_stage};
 use super::org::{Org, UserAccess};
 use super::schema::{FieldDef, ObjectDef};
 use super::store::Tables;
@@ -82,8 +82,16 @@ pub fn check(
         if mode == Mode::Update && field.name == "Id" {
             continue;
         }
-        let value = coerce(field, json)?;
+        let value = canonical_picklist(field, coerce(field, json)?)?;
         check_value(org, tables, field, &value)?;
+        // Salesforce answers every id in its 18-character form, whichever was written; the
+        // lookup indexes key on it (check_value has refused anything that is not an id).
+        let value = match value {
+            Value::String(text) if field.field_type == FieldType::Reference => {
+                Value::String(ids::normalize(&text).unwrap_or(text))
+            }
+            other => other,
+        };
         changes.push((i, value));
     }
     let missing: Vec<String> = def
@@ -208,6 +216,70 @@ pub fn coerce(field: &FieldDef, json: &Json) -> Result<Value, Vec<ApiError>> {
     Ok(value)
 }
 
+/// The listed value a written picklist value matches, ignoring case, or the value as sent
+/// when none matches and the picklist is not restricted.
+///
+/// Salesforce, SOAP API Developer Guide, Field Types, "Picklist Field Type"
+/// (<https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm>): "When
+/// inserting an unrestricted picklist field that does not have a PicklistEntry, the system
+/// creates an 'inactive' picklist value" and "the API checks to see if there is a match. This
+/// check is case-insensitive." Knowledge article 000386557 ("Picklist fields are not case
+/// sensitive and cannot contain duplicate inactive types",
+/// <https://help.salesforce.com/s/articleView?id=000386557&type=1>): a value differing only in
+/// case "will take the value of the first entry". So `closed won` is stored as `Closed Won`,
+/// and `Closed-Won` is stored as sent (an inactive value) on an unrestricted picklist.
+/// Restricted picklists refuse it: Metadata API, Picklist, `restrictedPicklist`: "users can't
+/// load or remove values through the API"
+/// (<https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_picklist.htm>),
+/// with `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, "{label}: bad value for restricted picklist
+/// field: {value}".
+///
+/// Dependent picklists (`controllerName`, `validFor`) are not checked: no emulated field has
+/// a controlling field (describe says `dependentPicklist: false`, `validFor: null`, as the
+/// recorded describes do for every standard field).
+pub fn canonical_picklist(field: &FieldDef, value: Value) -> Result<Value, Vec<ApiError>> {
+    let multi = match field.field_type {
+        FieldType::Picklist => false,
+        FieldType::Multipicklist => true,
+        _ => return Ok(value),
+    };
+    let Value::String(text) = value else {
+        return Ok(value);
+    };
+    let listed = |part: &str| {
+        field
+            .picklist
+            .iter()
+            .find(|p| p.to_lowercase() == part.to_lowercase())
+    };
+    let refuse = |bad: &str| {
+        vec![
+            ApiError::bad_request(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                format!(
+                    "{}: bad value for restricted picklist field: {bad}",
+                    field.label
+                ),
+            )
+            .with_fields(vec![field.name.clone()]),
+        ]
+    };
+    let parts: Vec<&str> = if multi {
+        text.split(';').collect()
+    } else {
+        vec![text.as_str()]
+    };
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        match listed(part) {
+            Some(canonical) => out.push(canonical.clone()),
+            None if field.restricted => return Err(refuse(part)),
+            None => out.push(part.to_string()),
+        }
+    }
+    Ok(Value::String(out.join(";")))
+}
+
 fn check_value(
     org: &Org,
     tables: &Tables,
@@ -253,29 +325,6 @@ fn check_value(
                 );
             }
         }
-        FieldType::Picklist if field.restricted && !field.picklist.iter().any(|p| p == text) => {
-            return one(
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                format!(
-                    "{}: bad value for restricted picklist field: {text}",
-                    field.label
-                ),
-            );
-        }
-        FieldType::Multipicklist if field.restricted => {
-            if let Some(bad) = text
-                .split(';')
-                .find(|part| !field.picklist.iter().any(|p| p == part))
-            {
-                return one(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    format!(
-                        "{}: bad value for restricted picklist field: {bad}",
-                        field.label
-                    ),
-                );
-            }
-        }
         FieldType::Email => {
             let valid = text.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
@@ -308,6 +357,62 @@ fn check_value(
         );
     }
     Ok(())
+}
+
+/// Permissions that need another: `(permission, what it depends on)`. Salesforce enables
+/// View All Data with Modify All Data and does not allow the one without the other; an API
+/// write that tries is refused with `FIELD_INTEGRITY_EXCEPTION` "Permission Modify All Data
+/// depends on permission(s): View All Data" (the format of Salesforce's dependency errors as
+/// data loads meet them: "Watch out for permissions dependencies. When updating permission
+/// using the Profile edit page ... Salesforce will automatically enable dependent
+/// permissions when needed. When data loading permissions, Salesforce will not automatically
+/// update user or system permissions ... Instead the update or insert will fail",
+/// <https://wiki.sfxd.org/books/best-practices/page/important-notes>). Only the dependency
+/// the emulated permissions can express is listed; the audit relies on it (a Modify All Data
+/// holder is a View All Data holder).
+pub const PERMISSION_DEPENDENCIES: [(&str, &str); 1] =
+    [("PermissionsModifyAllData", "PermissionsViewAllData")];
+
+fn permission_label(field: &str) -> String {
+    match field {
+        "PermissionsModifyAllData" => "Modify All Data".into(),
+        "PermissionsViewAllData" => "View All Data".into(),
+        other => other.trim_start_matches("Permissions").to_string(),
+    }
+}
+
+/// Refuses a profile or permission set whose permissions, after this write, miss one they
+/// depend on ([`PERMISSION_DEPENDENCIES`]).
+pub fn check_permission_dependencies(
+    def: &ObjectDef,
+    values: &[Value],
+) -> Result<(), Vec<ApiError>> {
+    if !matches!(def.name.as_str(), "PermissionSet" | "Profile") {
+        return Ok(());
+    }
+    let on = |name: &str| {
+        def.field_index(name)
+            .and_then(|i| values.get(i))
+            .is_some_and(|v| *v == Value::Boolean(true))
+    };
+    let missing: Vec<String> = PERMISSION_DEPENDENCIES
+        .iter()
+        .filter(|(needs, dependency)| on(needs) && !on(dependency))
+        .map(|(needs, dependency)| {
+            format!(
+                "Permission {} depends on permission(s): {}",
+                permission_label(needs),
+                permission_label(dependency)
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(vec![ApiError::bad_request(
+        "FIELD_INTEGRITY_EXCEPTION",
+        missing.join("; "),
+    )])
 }
 
 /// Sets Id-independent system fields: created (on create), last modified, modstamp, and the
@@ -368,8 +473,15 @@ pub fn stamp_system_fields(
     }
 }
 
-/// Fields Salesforce computes from others. `existing_cases` numbers a new case.
-pub fn derive_fields(def: &ObjectDef, values: &mut [Value], existing_cases: usize) {
+/// Fields Salesforce computes from others. `existing_cases` numbers a new case; `given` are
+/// the fields this write set (a create's or seed's body, an update's changes), because some
+/// derived fields follow another only when the write did not set them itself.
+pub fn derive_fields(
+    def: &ObjectDef,
+    values: &mut [Value],
+    existing_cases: usize,
+    given: &[usize],
+) {
     let get = |values: &[Value], name: &str| -> Value {
         def.field_index(name)
             .and_then(|i| values.get(i).cloned())
@@ -410,37 +522,7 @@ pub fn derive_fields(def: &ObjectDef, values: &mut [Value], existing_cases: usiz
                 }
             }
         }
-        "Opportunity" => {
-            let stage = get(values, "StageName");
-            if let Some(&(_, probability, closed, won)) = stage
-                .as_str()
-                .and_then(|s| OPPORTUNITY_STAGES.iter().find(|st| st.0 == s))
-            {
-                if get(values, "Probability").is_null() {
-                    set(values, "Probability", Value::Double(probability as f64));
-                }
-                set(values, "IsClosed", Value::Boolean(closed));
-                set(values, "IsWon", Value::Boolean(won));
-                let (category, name) = match (closed, won, probability) {
-                    (true, true, _) => ("Closed", "Closed"),
-                    (true, false, _) => ("Omitted", "Omitted"),
-                    (false, _, p) if p >= 90 => ("Forecast", "Commit"),
-                    (false, _, p) if p >= 60 => ("BestCase", "Best Case"),
-                    _ => ("Pipeline", "Pipeline"),
-                };
-                set(values, "ForecastCategory", Value::String(category.into()));
-                set(values, "ForecastCategoryName", Value::String(name.into()));
-            }
-            if let (Value::Double(amount), Value::Double(probability)) =
-                (get(values, "Amount"), get(values, "Probability"))
-            {
-                set(
-                    values,
-                    "ExpectedRevenue",
-                    Value::Double(amount * probability / 100.0),
-                );
-            }
-        }
+        "Opportunity" => derive_opportunity(def, values, given),
         "Case" => {
             if get(values, "CaseNumber").is_null() {
                 let n = existing_cases + 1001;
@@ -498,5 +580,69 @@ pub fn derive_fields(def: &ObjectDef, values: &mut [Value], existing_cases: usiz
             set(values, "Status", Value::String("Updated".into()));
         }
         _ => {}
+    }
+}
+
+/// The Opportunity fields its stage decides, as Salesforce's Object Reference describes them
+/// (Opportunity,
+/// <https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm>):
+/// `IsClosed` and `IsWon` are "directly controlled by StageName" (read-only here too);
+/// `Probability` and `ForecastCategoryName` are implied by the stage but can be overridden,
+/// so a write that sets the stage resets them to the stage's defaults unless it sets them
+/// too; `ForecastCategory` is the API value of `ForecastCategoryName`.
+///
+/// A stage that is not in the list (stored as sent, see [`canonical_picklist`]) has no
+/// `OpportunityStage` row to be closed or won by, so the opportunity is open and not won,
+/// and its probability and forecast category stay what they were. Salesforce does not
+/// document this case; it is the emulator's reading of the two statements above.
+fn derive_opportunity(def: &ObjectDef, values: &mut [Value], given: &[usize]) {
+    let index = |name: &str| def.field_index(name);
+    let was_given = |name: &str| index(name).is_some_and(|i| given.contains(&i));
+    let stage = index("StageName")
+        .and_then(|i| values.get(i))
+        .and_then(Value::as_str)
+        .and_then(opportunity_stage);
+    let mut set = |name: &str, value: Value| {
+        if let Some(slot) = index(name).and_then(|i| values.get_mut(i)) {
+            *slot = value;
+        }
+    };
+    let stage_written = was_given("StageName");
+    match stage {
+        Some(stage) => {
+            set("IsClosed", Value::Boolean(stage.closed));
+            set("IsWon", Value::Boolean(stage.won));
+            if stage_written && !was_given("Probability") {
+                set("Probability", Value::Double(f64::from(stage.probability)));
+            }
+            if stage_written && !was_given("ForecastCategoryName") {
+                set(
+                    "ForecastCategoryName",
+                    Value::String(stage.forecast_category_name.into()),
+                );
+            }
+        }
+        None => {
+            set("IsClosed", Value::Boolean(false));
+            set("IsWon", Value::Boolean(false));
+        }
+    }
+    let get = |values: &[Value], name: &str| {
+        index(name)
+            .and_then(|i| values.get(i).cloned())
+            .unwrap_or(Value::Null)
+    };
+    if let Some(category) = get(values, "ForecastCategoryName")
+        .as_str()
+        .and_then(forecast_category)
+        && let Some(slot) = index("ForecastCategory").and_then(|i| values.get_mut(i))
+    {
+        *slot = Value::String(category.into());
+    }
+    if let (Value::Double(amount), Value::Double(probability)) =
+        (get(values, "Amount"), get(values, "Probability"))
+        && let Some(slot) = index("ExpectedRevenue").and_then(|i| values.get_mut(i))
+    {
+        *slot = Value::Double(amount * probability / 100.0);
     }
 }

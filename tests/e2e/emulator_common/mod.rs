@@ -8,8 +8,12 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value as Json, json};
 use sfmcp_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OrgSource, SeedFileText};
 
+/// A recording from `../shared/fixtures` (next to the checkout), or from
+/// `$SFMCP_SHARED_FIXTURES` when set: a git worktree elsewhere has no `../shared` beside it.
 pub fn fixture(path: &str) -> Json {
-    let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let root = std::env::var("SFMCP_SHARED_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    let full = format!("{root}/{path}");
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
