@@ -6,7 +6,7 @@
 // Test helpers panic on failure by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod emulator_common;
+use crate::emulator_common;
 
 use emulator_common::{Client, fixture, start_seed};
 use reqwest::StatusCode;

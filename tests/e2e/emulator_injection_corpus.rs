@@ -4,7 +4,7 @@
 // Test helpers panic on failure by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod emulator_common;
+use crate::emulator_common;
 
 use std::collections::{BTreeSet, HashSet};
 
