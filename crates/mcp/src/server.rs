@@ -20,6 +20,7 @@ use super::error::ToolError;
 use super::schema_budget;
 use crate::transport::tenants::TenantClients;
 use sfmcp_salesforce::SalesforceClient;
+use sfmcp_soql::schema::ObjectSchema;
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
 pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
@@ -100,7 +101,7 @@ pub struct SfServer {
     tool_router: Arc<ToolRouter<SfServer>>,
     prompt_router: Arc<PromptRouter<SfServer>>,
     /// This connection's audit runs (memory only).
-    pub(crate) audit_runs: Arc<super::audit::AuditRuns>,
+    pub(crate) audit_runs: Arc<crate::tools::audit::AuditRuns>,
 }
 
 impl SfServer {
@@ -174,6 +175,19 @@ impl SfServer {
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.state.policy
+    }
+
+    /// The describe as this server lets tools see it.
+    pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
+        let policy = self.policy();
+        let mut visible = schema.clone();
+        if !policy.deny_fields.is_empty() {
+            visible
+                .fields
+                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
+            visible = visible.index();
+        }
+        visible
     }
 }
 

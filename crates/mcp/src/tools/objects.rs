@@ -7,12 +7,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::Parameters;
-use super::describe_view;
-use super::error::ToolError;
-use super::render;
-use super::server::SfServer;
-use sfmcp_soql::schema::ObjectSchema;
+use crate::args::Parameters;
+use crate::describe_view;
+use crate::error::ToolError;
+use crate::render;
+use crate::server::SfServer;
 
 /// Without a filter, an org's thousand objects would flood the context.
 const MAX_LISTED: usize = 150;
@@ -153,18 +152,5 @@ impl SfServer {
             ("fields", Value::Array(fields)),
         ]));
         Ok(result)
-    }
-
-    /// The describe as this server lets tools see it.
-    pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
-        let policy = self.policy();
-        let mut visible = schema.clone();
-        if !policy.deny_fields.is_empty() {
-            visible
-                .fields
-                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
-            visible = visible.index();
-        }
-        visible
     }
 }

@@ -18,10 +18,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::Parameters;
-use super::error::ToolError;
-use super::render;
-use super::server::SfServer;
+use crate::args::Parameters;
+use crate::error::ToolError;
+use crate::render;
+use crate::server::SfServer;
 use sfmcp_audit::collect::parse_kind;
 use sfmcp_audit::live::{self, IdpSource, RunProgress};
 use sfmcp_audit::{AuditConfig, AuditReport, CATALOGUE, Finding, FindingFilter, RuleId, Severity};

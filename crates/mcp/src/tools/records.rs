@@ -10,13 +10,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::args::Parameters;
-use super::confirm::{self, Decision, PendingWrite, Round};
-use super::error::ToolError;
-use super::query::with_url;
-use super::render;
-use super::server::SfServer;
-use super::write_check::{self, WriteKind};
+use crate::args::Parameters;
+use crate::confirm::{self, Decision, PendingWrite, Round};
+use crate::error::ToolError;
+use crate::render;
+use crate::render::with_url;
+use crate::server::SfServer;
+use crate::write_check::{self, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
 /// A field value longer than this is cut in `get_record`'s text (long text areas run to

@@ -5,8 +5,8 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use serde_json::json;
 
-use super::error::ToolError;
-use super::server::SfServer;
+use crate::error::ToolError;
+use crate::server::SfServer;
 
 /// The limits people ask about; `/limits` lists dozens.
 const MAIN_LIMITS: [&str; 8] = [
