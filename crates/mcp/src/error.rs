@@ -2,7 +2,7 @@
 //! errorCode when there is one, what went wrong, and the next step. Protocol errors are kept
 //! for protocol faults.
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, IntoContents};
 
 use super::cursor::CursorError;
 use super::write_check::WriteIssue;
@@ -54,7 +54,15 @@ impl ToolError {
     }
 
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::error(vec![ContentBlock::text(self.message())])
+        CallToolResult::error(self.into_contents())
+    }
+}
+
+/// Lets a tool return `Result<_, ToolError>`: rmcp turns an `Err` into a result with
+/// `isError: true` holding these contents, the same as [`ToolError::into_result`].
+impl IntoContents for ToolError {
+    fn into_contents(self) -> Vec<ContentBlock> {
+        vec![ContentBlock::text(self.message())]
     }
 }
 
@@ -64,4 +72,27 @@ fn render_issues(issues: &[WriteIssue]) -> String {
         .map(|i| format!("- {}: {}", i.code, i.message))
         .collect();
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::handler::server::tool::IntoCallToolResult;
+    use rmcp::model::CallToolResponse;
+
+    use super::*;
+
+    /// A tool's `Err` must read exactly as the result the tools built by hand before.
+    #[test]
+    fn an_err_from_a_tool_is_the_same_error_result() {
+        let made = || ToolError::Input("max_rows must be at least 1".into());
+        let returned = Err::<CallToolResult, ToolError>(made()).into_call_tool_result();
+        let Ok(CallToolResponse::Complete(result)) = returned else {
+            panic!("not a complete result: {returned:?}");
+        };
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(
+            serde_json::to_value(&result).ok(),
+            serde_json::to_value(made().into_result()).ok()
+        );
+    }
 }

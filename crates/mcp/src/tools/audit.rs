@@ -109,48 +109,6 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<AuditRunArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_audit(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Page through a run's findings, filtered by minimum severity or rule.
-    #[tool(annotations(read_only_hint = true))]
-    async fn audit_findings(
-        &self,
-        Parameters(args): Parameters<AuditFindingsArgs>,
-    ) -> CallToolResult {
-        self.findings(args).unwrap_or_else(ToolError::into_result)
-    }
-}
-
-fn rules_result() -> CallToolResult {
-    let mut text = String::new();
-    let mut rules = Vec::new();
-    for rule in &CATALOGUE {
-        text.push_str(&format!(
-            "{} [{}] {}: {}\n",
-            rule.id, rule.severity, rule.title, rule.description
-        ));
-        rules.push(json!({
-            "id": rule.id,
-            "severity": rule.severity,
-            "title": rule.title,
-            "description": rule.description,
-            "inputs": rule.inputs,
-        }));
-    }
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "rules": rules }));
-    result
-}
-
-impl SfServer {
-    async fn run_audit(
-        &self,
-        args: AuditRunArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let kind = parse_kind(&args.idp).ok_or_else(|| {
             ToolError::Input(format!(
@@ -178,7 +136,7 @@ impl SfServer {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
 
         // The collectors report synchronously; notifications are sent from a task so a slow
         // client never stalls collection.
@@ -245,7 +203,12 @@ impl SfServer {
         Ok(result)
     }
 
-    fn findings(&self, args: AuditFindingsArgs) -> Result<CallToolResult, ToolError> {
+    /// Page through a run's findings, filtered by minimum severity or rule.
+    #[tool(annotations(read_only_hint = true))]
+    async fn audit_findings(
+        &self,
+        Parameters(args): Parameters<AuditFindingsArgs>,
+    ) -> Result<CallToolResult, ToolError> {
         let (run_id, report) = self.audit_runs.get(args.run_id.as_deref().map(str::trim))?;
         let filter = FindingFilter {
             min_severity: args
@@ -291,6 +254,27 @@ impl SfServer {
         ]));
         Ok(result)
     }
+}
+
+fn rules_result() -> CallToolResult {
+    let mut text = String::new();
+    let mut rules = Vec::new();
+    for rule in &CATALOGUE {
+        text.push_str(&format!(
+            "{} [{}] {}: {}\n",
+            rule.id, rule.severity, rule.title, rule.description
+        ));
+        rules.push(json!({
+            "id": rule.id,
+            "severity": rule.severity,
+            "title": rule.title,
+            "description": rule.description,
+            "inputs": rule.inputs,
+        }));
+    }
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(json!({ "rules": rules }));
+    result
 }
 
 fn parse_rules(rules: &[String]) -> Result<Vec<RuleId>, ToolError> {

@@ -129,42 +129,6 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<SoqlQueryArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_soql(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Next rows for a cursor from soql_query.
-    #[tool(annotations(read_only_hint = true))]
-    async fn query_more(
-        &self,
-        Parameters(args): Parameters<QueryMoreArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_query_more(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Full-text search (SOSL) across objects; plain text.
-    #[tool(annotations(read_only_hint = true))]
-    async fn sosl_search(
-        &self,
-        Parameters(args): Parameters<SoslSearchArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_search(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_soql(
-        &self,
-        args: SoqlQueryArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let text = args.query.trim();
         let length = text.chars().count();
@@ -178,7 +142,7 @@ impl SfServer {
             rendered: e.render(text),
         })?;
         self.check_query_policy(&query)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let validated = validate_with_describes(&client, &query, text).await?;
         let max_rows = self.row_budget(args.max_rows)?;
         let shape = Shape::of(&validated);
@@ -191,17 +155,19 @@ impl SfServer {
                 },
             )
             .await?;
-        let progress = Progress::of(context);
+        let progress = Progress::of(&context);
         let gathered = self.gather(&client, first, 0, max_rows, &progress).await?;
         self.answer(&client, gathered, 0, max_rows, shape).await
     }
 
-    async fn run_query_more(
+    /// Next rows for a cursor from soql_query.
+    #[tool(annotations(read_only_hint = true))]
+    async fn query_more(
         &self,
-        args: QueryMoreArgs,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<QueryMoreArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let state = self.state.cursor_key.open(
             &args.cursor,
             client.tenant().as_str(),
@@ -211,7 +177,7 @@ impl SfServer {
         let page = client
             .query_more(&state.locator, Some(batch_size(max_rows)))
             .await?;
-        let progress = Progress::of(context);
+        let progress = Progress::of(&context);
         let mut gathered = self
             .gather(&client, page, state.served, max_rows, &progress)
             .await?;
@@ -224,6 +190,79 @@ impl SfServer {
             .await
     }
 
+    /// Full-text search (SOSL) across objects; plain text.
+    #[tool(annotations(read_only_hint = true))]
+    async fn sosl_search(
+        &self,
+        Parameters(args): Parameters<SoslSearchArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.text.trim();
+        let length = text.chars().count();
+        if length > MAX_SEARCH_CHARS {
+            return Err(ToolError::Input(format!(
+                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
+            )));
+        }
+        if length < 2 {
+            return Err(ToolError::Input(
+                "search text must have at least 2 characters".into(),
+            ));
+        }
+        let objects = args.objects.unwrap_or_default();
+        for object in &objects {
+            self.policy().check_object(object)?;
+        }
+        let client = self.client(&context)?;
+        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let search = ParameterizedSearch {
+            text: text.to_string(),
+            objects: objects
+                .iter()
+                .map(|name| SearchObject {
+                    name: name.clone(),
+                    fields: Vec::new(),
+                    limit: None,
+                })
+                .collect(),
+            overall_limit: Some(limit),
+        };
+        let found = client.parameterized_search(&search).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text_out = format!("{} records found\n", found.search_records.len());
+        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
+        for record in found.search_records {
+            let object = record_type(&record).unwrap_or("?").to_string();
+            if !self.policy().allow_objects.is_empty()
+                && self.policy().check_object(&object).is_err()
+            {
+                continue;
+            }
+            match by_type.iter_mut().find(|(o, _)| *o == object) {
+                Some((_, rows)) => rows.push(record),
+                None => by_type.push((object, vec![record])),
+            }
+        }
+        let mut records = Vec::new();
+        for (object, rows) in by_type {
+            text_out.push_str(&format!("{object}:\n"));
+            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
+            text_out.push_str(&table.text);
+            if table.rows_shown < rows.len() {
+                text_out.push_str(&format!(
+                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
+                    rows.len() - table.rows_shown
+                ));
+            }
+            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
+        result.structured_content = Some(render::object([("records", Value::Array(records))]));
+        Ok(result)
+    }
+}
+
+impl SfServer {
     /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
     /// pages, and notes where the next rows start.
     async fn gather(
@@ -393,75 +432,6 @@ impl SfServer {
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(structured);
-        Ok(result)
-    }
-
-    async fn run_search(
-        &self,
-        args: SoslSearchArgs,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
-        let text = args.text.trim();
-        let length = text.chars().count();
-        if length > MAX_SEARCH_CHARS {
-            return Err(ToolError::Input(format!(
-                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
-            )));
-        }
-        if length < 2 {
-            return Err(ToolError::Input(
-                "search text must have at least 2 characters".into(),
-            ));
-        }
-        let objects = args.objects.unwrap_or_default();
-        for object in &objects {
-            self.policy().check_object(object)?;
-        }
-        let client = self.client(context)?;
-        let limit = args.limit.unwrap_or(20).clamp(1, 200);
-        let search = ParameterizedSearch {
-            text: text.to_string(),
-            objects: objects
-                .iter()
-                .map(|name| SearchObject {
-                    name: name.clone(),
-                    fields: Vec::new(),
-                    limit: None,
-                })
-                .collect(),
-            overall_limit: Some(limit),
-        };
-        let found = client.parameterized_search(&search).await?;
-        let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let mut text_out = format!("{} records found\n", found.search_records.len());
-        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
-        for record in found.search_records {
-            let object = record_type(&record).unwrap_or("?").to_string();
-            if !self.policy().allow_objects.is_empty()
-                && self.policy().check_object(&object).is_err()
-            {
-                continue;
-            }
-            match by_type.iter_mut().find(|(o, _)| *o == object) {
-                Some((_, rows)) => rows.push(record),
-                None => by_type.push((object, vec![record])),
-            }
-        }
-        let mut records = Vec::new();
-        for (object, rows) in by_type {
-            text_out.push_str(&format!("{object}:\n"));
-            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
-            text_out.push_str(&table.text);
-            if table.rows_shown < rows.len() {
-                text_out.push_str(&format!(
-                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
-                    rows.len() - table.rows_shown
-                ));
-            }
-            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
-        }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
-        result.structured_content = Some(render::object([("records", Value::Array(records))]));
         Ok(result)
     }
 

@@ -67,69 +67,9 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<GetRecordArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_get_record(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Create a record; fields are checked against the schema before sending. dry_run previews.
-    #[tool(annotations(destructive_hint = false))]
-    async fn create_record(
-        &self,
-        Parameters(args): Parameters<CreateRecordArgs>,
-        RequestState(request_state): RequestState,
-        InputResponses(input_responses): InputResponses,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResponse {
-        let round = Round {
-            request_state,
-            input_responses,
-        };
-        self.run_create(args, round, &context)
-            .await
-            .unwrap_or_else(|e| e.into_result().into())
-    }
-
-    /// Update a record; returns before/after values; dry_run previews.
-    #[tool(annotations(destructive_hint = false))]
-    async fn update_record(
-        &self,
-        Parameters(args): Parameters<UpdateRecordArgs>,
-        RequestState(request_state): RequestState,
-        InputResponses(input_responses): InputResponses,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResponse {
-        let round = Round {
-            request_state,
-            input_responses,
-        };
-        self.run_update(args, round, &context)
-            .await
-            .unwrap_or_else(|e| e.into_result().into())
-    }
-
-    /// Lightning URLs for record Ids.
-    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn record_url(
-        &self,
-        Parameters(args): Parameters<RecordUrlArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_record_url(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_get_record(
-        &self,
-        args: GetRecordArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let id = parse_id(&args.id)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let object = object_for(&client, &id, args.object.as_deref()).await?;
         self.policy().check_object(&object)?;
         let fields = match args.fields {
@@ -183,14 +123,21 @@ impl SfServer {
         Ok(result)
     }
 
-    async fn run_create(
+    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn create_record(
         &self,
-        args: CreateRecordArgs,
-        round: Round,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<CreateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
         self.check_writable(&args.object, &args.fields)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
         let fields = write_check::check(&schema, WriteKind::Create, &args.fields)
             .map_err(ToolError::Write)?;
@@ -205,7 +152,7 @@ impl SfServer {
             fields: &fields,
             before: None,
         };
-        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+        if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
         let created = client.create(&object, &fields).await?;
@@ -226,15 +173,22 @@ impl SfServer {
         Ok(result.into())
     }
 
-    async fn run_update(
+    /// Update a record; returns before/after values; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn update_record(
         &self,
-        args: UpdateRecordArgs,
-        round: Round,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<UpdateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
         self.check_writable(&args.object, &args.fields)?;
         let id = parse_id(&args.id)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
         if let Some(prefix) = schema.key_prefix.as_deref()
             && prefix != id.key_prefix()
@@ -259,7 +213,7 @@ impl SfServer {
             fields: &fields,
             before: Some(&before),
         };
-        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+        if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
         client.update(&object, &id, &fields).await?;
@@ -283,6 +237,40 @@ impl SfServer {
         Ok(result.into())
     }
 
+    /// Lightning URLs for record Ids.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn record_url(
+        &self,
+        Parameters(args): Parameters<RecordUrlArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        if args.ids.is_empty() || args.ids.len() > MAX_URL_IDS {
+            return Err(ToolError::Input(format!(
+                "send between 1 and {MAX_URL_IDS} ids"
+            )));
+        }
+        let client = self.client(&context)?;
+        let links = client.record_links().await?;
+        let mut text = String::new();
+        let mut urls = Vec::new();
+        for raw in &args.ids {
+            let id = parse_id(raw)?;
+            let object = object_for(&client, &id, args.object.as_deref()).await?;
+            let url = links.url(&object, &id).ok_or_else(|| {
+                ToolError::Input(
+                    "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
+                )
+            })?;
+            text.push_str(&format!("{id} {url}\n"));
+            urls.push(json!({ "id": id.as_str(), "object": object, "url": url }));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({ "urls": urls }));
+        Ok(result)
+    }
+}
+
+impl SfServer {
     /// With `confirm_writes` on: `None` once the person approved `write`, otherwise what to
     /// answer instead of sending (their refusal, or the question for the client to ask).
     async fn confirmation(
@@ -309,36 +297,6 @@ impl SfServer {
             Decision::NotSent(result) => Some(result.into()),
             Decision::Ask(question) => Some(question.into()),
         })
-    }
-
-    async fn run_record_url(
-        &self,
-        args: RecordUrlArgs,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
-        if args.ids.is_empty() || args.ids.len() > MAX_URL_IDS {
-            return Err(ToolError::Input(format!(
-                "send between 1 and {MAX_URL_IDS} ids"
-            )));
-        }
-        let client = self.client(context)?;
-        let links = client.record_links().await?;
-        let mut text = String::new();
-        let mut urls = Vec::new();
-        for raw in &args.ids {
-            let id = parse_id(raw)?;
-            let object = object_for(&client, &id, args.object.as_deref()).await?;
-            let url = links.url(&object, &id).ok_or_else(|| {
-                ToolError::Input(
-                    "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
-                )
-            })?;
-            text.push_str(&format!("{id} {url}\n"));
-            urls.push(json!({ "id": id.as_str(), "object": object, "url": url }));
-        }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "urls": urls }));
-        Ok(result)
     }
 
     fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
