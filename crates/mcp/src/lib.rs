@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod describe_view;
 pub mod error;
 pub mod metrics;
+pub mod middleware;
 mod prompts;
 pub mod render;
 mod resources;

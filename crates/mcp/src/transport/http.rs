@@ -26,8 +26,9 @@ use sfmcp_salesforce::{ClientContext, Secret};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::tenants::{self, CallLimiter};
-use crate::metrics::{self, Metrics, TenantGauges};
+use super::tenants::CallLimiter;
+use crate::metrics::{Metrics, TenantGauges};
+use crate::middleware;
 use crate::server::{Connections, ServerState, SfServer};
 
 /// Browser origins always allowed: pages served from this machine.
@@ -94,9 +95,7 @@ pub fn router(
             .with_json_response(true);
     }
     let mut tool_router = SfServer::router(&state.policy);
-    // The cap goes inside the metrics, so calls it refuses count as tool errors.
-    tenants::limit_calls_per_tenant(&mut tool_router, Arc::clone(&options.limiter));
-    metrics::instrument(&mut tool_router);
+    middleware::wrap(&mut tool_router, Arc::clone(&options.limiter));
     let tool_router = Arc::new(tool_router);
     let prompt_router = SfServer::shared_prompt_router();
     let factory_state = Arc::clone(&state);

@@ -19,23 +19,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rmcp::ErrorData;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::CallToolResponse;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
-
-use crate::error::ToolError;
-use crate::server::SfServer;
 
 use sfmcp_salesforce::{
     ClientContext, Connection, DirectCredential, ParagonAuth, ParagonClaims, ParagonUser,
@@ -400,49 +391,6 @@ impl CallLimiter {
             ))),
         }
     }
-}
-
-/// Makes every tool call of `router` take a slot of its tenant in `limiter` first. A call
-/// whose tenant cannot be resolved runs as is: the tool itself reports why.
-pub fn limit_calls_per_tenant(router: &mut ToolRouter<SfServer>, limiter: Arc<CallLimiter>) {
-    for route in router.map.values_mut() {
-        let inner = Arc::clone(&route.call);
-        let limiter = Arc::clone(&limiter);
-        route.call = Arc::new(limited(move |context: ToolCallContext<'_, SfServer>| {
-            let tenant = context
-                .service
-                .client(&context.request_context)
-                .ok()
-                .map(|client| client.tenant().clone());
-            let limiter = Arc::clone(&limiter);
-            let inner = Arc::clone(&inner);
-            Box::pin(async move {
-                let _permit = match tenant {
-                    Some(tenant) => match limiter.acquire(&tenant).await {
-                        Ok(permit) => Some(permit),
-                        Err(refusal) => {
-                            return Ok(CallToolResponse::Complete(
-                                ToolError::Denied(refusal.0).into_result(),
-                            ));
-                        }
-                    },
-                    None => None,
-                };
-                inner(context).await
-            })
-        }));
-    }
-}
-
-type CallFuture<'s> =
-    Pin<Box<dyn Future<Output = Result<CallToolResponse, ErrorData>> + Send + 's>>;
-
-/// Pins a closure to the higher-ranked signature of a route's handler.
-fn limited<F>(f: F) -> F
-where
-    F: for<'s> Fn(ToolCallContext<'s, SfServer>) -> CallFuture<'s> + Send + Sync + 'static,
-{
-    f
 }
 
 /// The tenant one request names.
