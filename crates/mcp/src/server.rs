@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::cursor::CursorKey;
 use super::error::ToolError;
 use super::schema_budget;
-use crate::transport::tenants::TenantClients;
+use crate::transport::tenants::{ResolvedTenant, TenantClients};
 use sfmcp_salesforce::SalesforceClient;
 use sfmcp_soql::schema::ObjectSchema;
 
@@ -83,7 +83,8 @@ impl Policy {
 pub enum Connections {
     /// One org for every request (stdio, or HTTP for a single tenant).
     Single(SalesforceClient),
-    /// HTTP for many tenants: each request names its own (see [`super::tenants`]).
+    /// HTTP for many tenants: each request names its own (see
+    /// [`crate::transport::tenants`]).
     PerRequest(Arc<TenantClients>),
 }
 
@@ -152,9 +153,10 @@ impl SfServer {
         router
     }
 
-    /// The connection for this request: over HTTP with many tenants, the one the request's
-    /// tenant headers name (the transport puts the request's `http::request::Parts` in the
-    /// context's extensions; over stdio there are none).
+    /// The connection for this request: over HTTP with many tenants, the one the HTTP edge
+    /// resolved for the request that carried this call (rmcp puts the request's
+    /// `http::request::Parts` in the context's extensions); without one (no HTTP request),
+    /// the default connection if there is one.
     pub(crate) fn client(
         &self,
         context: &RequestContext<RoleServer>,
@@ -162,13 +164,15 @@ impl SfServer {
         match &self.state.connections {
             Connections::Single(client) => Ok(client.clone()),
             Connections::PerRequest(tenants) => {
-                let headers = context
+                let resolved = context
                     .extensions
                     .get::<axum::http::request::Parts>()
-                    .map(|parts| &parts.headers);
-                tenants
-                    .client_for(headers)
-                    .map_err(|e| ToolError::Denied(e.0))
+                    .and_then(|parts| parts.extensions.get::<ResolvedTenant>());
+                match resolved {
+                    Some(ResolvedTenant(resolved)) => resolved.clone(),
+                    None => tenants.without_request(),
+                }
+                .map_err(|e| ToolError::Denied(e.0))
             }
         }
     }

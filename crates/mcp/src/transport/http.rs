@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,7 +26,7 @@ use sfmcp_salesforce::{ClientContext, Secret};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::tenants::CallLimiter;
+use super::tenants::{CallLimiter, ResolvedTenant, TenantClients};
 use crate::metrics::{Metrics, TenantGauges};
 use crate::middleware;
 use crate::server::{Connections, ServerState, SfServer};
@@ -116,6 +116,15 @@ pub fn router(
             "/mcp",
             StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
         )
+    };
+    // Tenants are resolved here, once per request, and only when requests name them: tools
+    // read the result and never a header.
+    let mcp = match &state.connections {
+        Connections::PerRequest(tenants) => mcp.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(tenants),
+            resolve_tenant,
+        )),
+        Connections::Single(_) => mcp,
     };
     let limiter = options.limiter;
     let protected = mcp
@@ -285,6 +294,22 @@ async fn require_caller_token(
     // The caller's credential is for sfmcp alone: nothing past this point may see it, so it
     // can never be passed through to Salesforce or Paragon.
     request.headers_mut().remove(header::AUTHORIZATION);
+    next.run(request).await
+}
+
+/// Puts the tenant a request names into its extensions, as a [`ResolvedTenant`]. Only POSTs
+/// carry JSON-RPC calls; a GET (the event stream) or DELETE (the session's end) runs no tool.
+/// A tenant that cannot be served is kept as the reason, not answered with an HTTP error:
+/// `initialize` and `tools/list` need no tenant, and a tool call reports it as a tool error.
+async fn resolve_tenant(
+    State(tenants): State<Arc<TenantClients>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST {
+        let resolved = tenants.client_for(request.headers());
+        request.extensions_mut().insert(ResolvedTenant(resolved));
+    }
     next.run(request).await
 }
 

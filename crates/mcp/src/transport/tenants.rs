@@ -85,6 +85,14 @@ pub fn public_key_from_file(path: &std::path::Path) -> Result<DecodingKey, Strin
 #[error("{0}")]
 pub struct TenantError(pub String);
 
+/// The tenant of one HTTP request, resolved once at the edge (see
+/// [`super::http::router`]) and put in the request's extensions; rmcp hands the request's
+/// parts to the tool, which reads this instead of any header. A request that names no
+/// usable tenant carries the reason, so a tool call reports it as a tool error while
+/// `initialize` and `tools/list`, which need no tenant, still succeed.
+#[derive(Debug, Clone)]
+pub struct ResolvedTenant(pub Result<SalesforceClient, TenantError>);
+
 /// What the operator allows, and the clients made so far.
 pub struct TenantClients {
     context: Arc<ClientContext>,
@@ -165,17 +173,10 @@ impl TenantClients {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The client for the tenant these headers name (`None`: no HTTP request, e.g. stdio).
-    pub fn client_for(&self, headers: Option<&HeaderMap>) -> Result<SalesforceClient, TenantError> {
-        let request = match headers {
-            Some(headers) => TenantRequest::from_headers(headers)?,
-            None => None,
-        };
-        let Some(request) = request else {
-            return self
-                .default
-                .clone()
-                .ok_or_else(|| TenantError(self.missing_tenant()));
+    /// The client for the tenant these headers name, or the default one when they name none.
+    pub fn client_for(&self, headers: &HeaderMap) -> Result<SalesforceClient, TenantError> {
+        let Some(request) = TenantRequest::from_headers(headers)? else {
+            return self.without_request();
         };
         let (cache_key, connection) = self.connection_for(request)?;
         let mut lru = self.lock();
@@ -209,6 +210,14 @@ impl TenantClients {
         }
         lru.entries.insert(cache_key, (client.clone(), now));
         Ok(client)
+    }
+
+    /// The client for a call that came with no HTTP request to name a tenant: the default
+    /// one, when the server has one.
+    pub fn without_request(&self) -> Result<SalesforceClient, TenantError> {
+        self.default
+            .clone()
+            .ok_or_else(|| TenantError(self.missing_tenant()))
     }
 
     fn missing_tenant(&self) -> String {
@@ -596,7 +605,7 @@ mod tests {
     #[test]
     fn no_tenant_and_no_default_says_which_headers_to_send() {
         let error = clients(true, true)
-            .client_for(Some(&HeaderMap::new()))
+            .client_for(&HeaderMap::new())
             .unwrap_err();
         assert!(error.0.contains("X-Paragon-User-Token"), "{error}");
         assert!(error.0.contains("X-Salesforce-Instance-Url"), "{error}");
@@ -606,13 +615,13 @@ mod tests {
     fn different_tokens_get_different_clients_and_tenants() {
         let tenants = clients(true, false);
         let a = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")]))
             .expect("a");
         let a_again = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")]))
             .expect("a again");
         let b = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-b")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-b")]))
             .expect("b");
         assert_eq!(a.tenant(), a_again.tenant());
         assert_ne!(a.tenant(), b.tenant());
@@ -625,7 +634,7 @@ mod tests {
         let tenants = clients(true, false).with_capacity(2);
         let get = |t: &str| {
             tenants
-                .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, t)])))
+                .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, t)]))
                 .expect("client")
         };
         let a = get("a");
@@ -645,11 +654,11 @@ mod tests {
             (SALESFORCE_TOKEN_HEADER, "00D!secret"),
         ];
         let refused = clients(false, false)
-            .client_for(Some(&headers(&direct)))
+            .client_for(&headers(&direct))
             .unwrap_err();
         assert!(refused.0.contains("--allow-direct-tenants"), "{refused}");
         let client = clients(false, true)
-            .client_for(Some(&headers(&direct)))
+            .client_for(&headers(&direct))
             .expect("allowed");
         assert!(
             client
@@ -659,7 +668,7 @@ mod tests {
         );
         assert!(!client.tenant().as_str().contains("secret"));
         let half = clients(false, true)
-            .client_for(Some(&headers(&direct[..1])))
+            .client_for(&headers(&direct[..1]))
             .unwrap_err();
         for foreign in [
             "http://acme.my.salesforce.com",
@@ -670,10 +679,10 @@ mod tests {
             "https://acme.my.salesforce.com:8443",
         ] {
             let refused = clients(false, true)
-                .client_for(Some(&headers(&[
+                .client_for(&headers(&[
                     (SALESFORCE_INSTANCE_HEADER, foreign),
                     (SALESFORCE_TOKEN_HEADER, "00D!secret"),
-                ])))
+                ]))
                 .unwrap_err();
             assert!(
                 refused.0.contains("--direct-tenant-host"),
@@ -686,11 +695,11 @@ mod tests {
         ];
         clients(false, true)
             .with_direct_hosts(vec!["127.0.0.1:8080".into()])
-            .client_for(Some(&headers(&emulator)))
+            .client_for(&headers(&emulator))
             .expect("a host the operator listed");
         clients(false, true)
             .with_direct_hosts(vec!["127.0.0.1:9090".into()])
-            .client_for(Some(&headers(&emulator)))
+            .client_for(&headers(&emulator))
             .expect_err("another port on that host is not listed");
         assert!(half.0.contains("X-Salesforce-Access-Token"), "{half}");
     }
@@ -718,7 +727,7 @@ mod tests {
             vec![(PARAGON_CREDENTIAL_HEADER, "abc")],
             vec![(PARAGON_USER_HEADER, "u")],
         ] {
-            assert!(tenants.client_for(Some(&headers(&bad))).is_err(), "{bad:?}");
+            assert!(tenants.client_for(&headers(&bad)).is_err(), "{bad:?}");
         }
     }
 }
