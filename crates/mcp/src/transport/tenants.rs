@@ -19,11 +19,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lru::LruCache;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
@@ -104,7 +106,7 @@ pub struct TenantClients {
     /// The connection for requests that name no tenant, when the server has one.
     default: Option<SalesforceClient>,
     capacity: usize,
-    clients: Mutex<Lru>,
+    clients: Mutex<Kept>,
 }
 
 impl fmt::Debug for TenantClients {
@@ -119,10 +121,35 @@ impl fmt::Debug for TenantClients {
     }
 }
 
-#[derive(Default)]
-struct Lru {
-    entries: HashMap<String, (SalesforceClient, u64)>,
-    clock: u64,
+/// The kept clients by credential, and how many of them each tenant has: tokens of one
+/// verified user share a tenant, whose describes and usage must stay while any is kept.
+struct Kept {
+    clients: LruCache<String, SalesforceClient>,
+    per_tenant: HashMap<TenantKey, usize>,
+}
+
+impl Kept {
+    fn new(capacity: usize) -> Self {
+        Kept {
+            clients: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+            per_tenant: HashMap::new(),
+        }
+    }
+
+    /// Keeps `client` under `key`, dropping the least recently used client when full.
+    /// Returns the tenant that no kept client has any more, if the drop left one so.
+    fn insert(&mut self, key: String, client: SalesforceClient) -> Option<TenantKey> {
+        *self.per_tenant.entry(client.tenant().clone()).or_default() += 1;
+        let (_, evicted) = self.clients.push(key, client)?;
+        let tenant = evicted.tenant();
+        let count = self.per_tenant.get_mut(tenant)?;
+        *count -= 1;
+        if *count > 0 {
+            return None;
+        }
+        self.per_tenant.remove(tenant);
+        Some(tenant.clone())
+    }
 }
 
 impl TenantClients {
@@ -139,7 +166,7 @@ impl TenantClients {
             direct_hosts: Vec::new(),
             default,
             capacity: DEFAULT_TENANT_CAPACITY,
-            clients: Mutex::new(Lru::default()),
+            clients: Mutex::new(Kept::new(DEFAULT_TENANT_CAPACITY)),
         }
     }
 
@@ -152,6 +179,7 @@ impl TenantClients {
 
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self.clients = Mutex::new(Kept::new(self.capacity));
         self
     }
 
@@ -162,14 +190,14 @@ impl TenantClients {
 
     /// Clients currently kept.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().clients.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -179,36 +207,17 @@ impl TenantClients {
             return self.without_request();
         };
         let (cache_key, connection) = self.connection_for(request)?;
-        let mut lru = self.lock();
-        lru.clock += 1;
-        let now = lru.clock;
-        if let Some((client, used)) = lru.entries.get_mut(&cache_key) {
-            *used = now;
+        let mut kept = self.lock();
+        if let Some(client) = kept.clients.get(&cache_key) {
             return Ok(client.clone());
         }
         let client = SalesforceClient::new(Arc::clone(&self.context), connection)
             .map_err(|e| TenantError(e.to_string()))?;
-        while lru.entries.len() >= self.capacity {
-            let Some(oldest) = lru
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            if let Some((evicted, _)) = lru.entries.remove(&oldest) {
-                let tenant = evicted.tenant();
-                // Tokens of one verified user share a tenant: its describes and usage stay
-                // while any of them is kept.
-                if !lru.entries.values().any(|(c, _)| c.tenant() == tenant)
-                    && self.default.as_ref().map(SalesforceClient::tenant) != Some(tenant)
-                {
-                    self.context.forget_tenant(tenant);
-                }
-            }
+        if let Some(gone) = kept.insert(cache_key, client.clone())
+            && self.default.as_ref().map(SalesforceClient::tenant) != Some(&gone)
+        {
+            self.context.forget_tenant(&gone);
         }
-        lru.entries.insert(cache_key, (client.clone(), now));
         Ok(client)
     }
 
@@ -643,8 +652,43 @@ mod tests {
         get("c");
         assert_eq!(tenants.len(), 2);
         // "b" went, "a" stayed: the same client (and token) again.
-        let lru = tenants.lock();
-        assert!(lru.entries.values().any(|(c, _)| c.tenant() == a.tenant()));
+        let kept = tenants.lock();
+        assert!(kept.clients.iter().any(|(_, c)| c.tenant() == a.tenant()));
+    }
+
+    #[test]
+    fn a_tenant_is_forgotten_only_when_its_last_client_goes() {
+        let context = ClientContext::new(ClientOptions::default()).expect("context");
+        let client = |tenant: &str| {
+            let url = Url::parse("https://acme.my.salesforce.com").expect("url");
+            let mut connection = Connection::direct(
+                Some(url.clone()),
+                DirectCredential::AccessToken {
+                    access_token: Secret::new("00D!token"),
+                    login_url: url,
+                    client: None,
+                },
+            );
+            connection.tenant = Some(TenantKey::new(tenant.to_string()));
+            SalesforceClient::new(Arc::clone(&context), connection).expect("client")
+        };
+        let mut kept = Kept::new(2);
+        assert_eq!(kept.insert("a".into(), client("user-1")), None);
+        assert_eq!(kept.insert("b".into(), client("user-1")), None);
+        // "a" goes, but "b" keeps user-1.
+        assert_eq!(kept.insert("c".into(), client("user-2")), None);
+        kept.clients.get("c");
+        // "b" goes now, and user-1 with it; user-2 stays, it has "c" and "d".
+        assert_eq!(
+            kept.insert("d".into(), client("user-2")),
+            Some(TenantKey::new("user-1".to_string()))
+        );
+        assert_eq!(kept.insert("e".into(), client("user-3")), None);
+        assert_eq!(
+            kept.insert("f".into(), client("user-3")),
+            Some(TenantKey::new("user-2".to_string()))
+        );
+        assert_eq!(kept.clients.len(), 2);
     }
 
     #[test]
