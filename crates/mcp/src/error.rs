@@ -66,11 +66,21 @@ impl IntoContents for ToolError {
     }
 }
 
+/// Write issues listed at most; a record with thousands of bad fields gets a count of the rest.
+const MAX_ISSUES_SHOWN: usize = 20;
+
 fn render_issues(issues: &[WriteIssue]) -> String {
-    let lines: Vec<String> = issues
+    let mut lines: Vec<String> = issues
         .iter()
+        .take(MAX_ISSUES_SHOWN)
         .map(|i| format!("- {}: {}", i.code, i.message))
         .collect();
+    if issues.len() > MAX_ISSUES_SHOWN {
+        lines.push(format!(
+            "- …and {} more problems not listed; fix these and send again to see them",
+            issues.len() - MAX_ISSUES_SHOWN
+        ));
+    }
     lines.join("\n")
 }
 
@@ -80,6 +90,38 @@ mod tests {
     use rmcp::model::CallToolResponse;
 
     use super::*;
+
+    #[test]
+    fn write_errors_quote_bounded_names_and_count_the_rest() {
+        let schema: sfmcp_soql::schema::ObjectSchema = serde_json::from_value(
+            serde_json::json!({"name": "Contact", "label": "Contact", "createable": true}),
+        )
+        .map(sfmcp_soql::schema::ObjectSchema::index)
+        .unwrap_or_else(|e| panic!("{e}"));
+        let check =
+            |fields: serde_json::Map<String, serde_json::Value>| match crate::write_check::check(
+                &schema,
+                crate::write_check::WriteKind::Create,
+                &fields,
+            ) {
+                Ok(_) => panic!("unknown fields were accepted"),
+                Err(issues) => ToolError::Write(issues).message(),
+            };
+        let huge = "X".repeat(3 * 1024 * 1024);
+        let one = check(serde_json::Map::from_iter([(
+            huge,
+            serde_json::Value::Null,
+        )]));
+        assert!(one.len() < 1_000, "{} bytes", one.len());
+        assert!(one.contains("chars]"), "{one}");
+        let many = check(
+            (0..60_000)
+                .map(|i| (format!("Unknown{i}__c"), serde_json::Value::Null))
+                .collect(),
+        );
+        assert!(many.len() < 8 * 1024, "{} bytes", many.len());
+        assert!(many.contains("59980 more problems"), "{many}");
+    }
 
     /// A tool's `Err` must read exactly as the result the tools built by hand before.
     #[test]

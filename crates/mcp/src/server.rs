@@ -63,7 +63,8 @@ impl Policy {
             return Ok(());
         }
         Err(ToolError::Denied(format!(
-            "{object} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            "{} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            crate::write_check::quoted(object),
             self.allow_objects.join(", ")
         )))
     }
