@@ -251,11 +251,17 @@ impl SfServer {
         }
         let client = self.client(&context)?;
         let links = client.record_links().await?;
+        // The object goes into every URL's path and the text's lines: only an object the org
+        // has, under its own name, may.
+        let given = match args.object.as_deref().map(str::trim) {
+            Some(object) if !object.is_empty() => Some(known_object(&client, object).await?),
+            _ => None,
+        };
         let mut text = String::new();
         let mut urls = Vec::new();
         for raw in &args.ids {
             let id = parse_id(raw)?;
-            let object = object_for(&client, &id, args.object.as_deref()).await?;
+            let object = object_for(&client, &id, given.as_deref()).await?;
             let url = links.url(&object, &id).ok_or_else(|| {
                 ToolError::Input(
                     "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
@@ -330,6 +336,29 @@ fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
             "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
         ))
     })
+}
+
+/// `given`'s API name as the org spells it, if it is the name of an object this user can see.
+async fn known_object(client: &SalesforceClient, given: &str) -> Result<String, ToolError> {
+    let how = "send an object's API name (letters, digits and underscores, like Contact or Invoice__c), or leave object out to infer it from each Id";
+    // Anything else is not quoted back: it could forge lines or links in the answer.
+    if !given.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ToolError::Input(format!(
+            "object is not an object's API name; {how}"
+        )));
+    }
+    let global = client.objects().await?;
+    global
+        .sobjects
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(given))
+        .map(|o| o.name.clone())
+        .ok_or_else(|| {
+            ToolError::Input(format!(
+                "object {} is not an object this user can see; {how}",
+                write_check::quoted(given)
+            ))
+        })
 }
 
 /// The object an Id belongs to: as given, or from its key prefix.
