@@ -145,6 +145,7 @@ impl SfServer {
                 router.remove_route(name);
             }
         }
+        crate::middleware::warn_on_usage(&mut router);
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
