@@ -575,3 +575,33 @@ async fn every_result_warns_once_the_orgs_api_usage_is_past_the_warning_share() 
         text(&limits)
     );
 }
+
+#[tokio::test]
+async fn the_row_budget_caps_an_answer_that_fits_one_salesforce_page() {
+    let emulator = demo_emulator().await;
+    let (client, _stderr) = spawn_server(&org_env(&emulator.orgs[0]), &["--max-rows", "5"]).await;
+    let mut result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Contact ORDER BY Id LIMIT 150", "max_rows": 3}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    loop {
+        assert!(!is_error(&result), "{}", text(&result));
+        let body = structured(&result);
+        let rows = body["records"].as_array().expect("records");
+        assert!(rows.len() <= 3, "{} rows: {}", rows.len(), text(&result));
+        ids.extend(
+            rows.iter()
+                .map(|r| r["Id"].as_str().expect("Id").to_string()),
+        );
+        let Some(cursor) = body["cursor"].as_str() else {
+            break;
+        };
+        result = call(&client, "query_more", json!({ "cursor": cursor })).await;
+    }
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 150);
+    assert_eq!(unique.len(), 150);
+}

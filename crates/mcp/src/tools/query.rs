@@ -52,6 +52,18 @@ pub struct SoslSearchArgs {
     pub limit: Option<u32>,
 }
 
+/// The locator of a cursor that runs its query again (sealed, so it cannot be edited): a
+/// query whose answer fit one page has no Salesforce locator to continue from.
+const RERUN: &str = "/rerun:";
+
+/// How the rows after a budget can be reached when the page holding them has no locator.
+struct WayOn<'a> {
+    /// A locator of this query from an earlier page (any row of it can be named).
+    locator: Option<String>,
+    /// The query, to run again.
+    query: Option<&'a str>,
+}
+
 /// What the query shape says about rendering.
 struct Shape {
     object: Option<String>,
@@ -156,7 +168,13 @@ impl SfServer {
             )
             .await?;
         let progress = Progress::of(&context);
-        let gathered = self.gather(&client, first, 0, max_rows, &progress).await?;
+        let way_on = WayOn {
+            locator: None,
+            query: Some(text),
+        };
+        let gathered = self
+            .gather(&client, first, 0, max_rows, way_on, &progress)
+            .await?;
         self.answer(&client, gathered, 0, max_rows, shape).await
     }
 
@@ -174,12 +192,37 @@ impl SfServer {
             chrono::Utc::now().timestamp(),
         )?;
         let max_rows = state.max_rows.clamp(1, 2_000);
-        let page = client
-            .query_more(&state.locator, Some(batch_size(max_rows)))
-            .await?;
+        let rerun = state.locator.strip_prefix(RERUN);
+        let page = match rerun {
+            // The answer had fit one page, so Salesforce gave no locator: run the query again
+            // and skip the rows already served.
+            Some(query) => {
+                let mut page = client
+                    .query(
+                        query,
+                        QueryOptions {
+                            include_deleted: false,
+                            batch_size: Some(batch_size(max_rows)),
+                        },
+                    )
+                    .await?;
+                let served = usize::try_from(state.served).unwrap_or(usize::MAX);
+                page.records.drain(..served.min(page.records.len()));
+                page
+            }
+            None => {
+                client
+                    .query_more(&state.locator, Some(batch_size(max_rows)))
+                    .await?
+            }
+        };
         let progress = Progress::of(&context);
+        let way_on = WayOn {
+            locator: rerun.is_none().then(|| state.locator.clone()),
+            query: rerun,
+        };
         let mut gathered = self
-            .gather(&client, page, state.served, max_rows, &progress)
+            .gather(&client, page, state.served, max_rows, way_on, &progress)
             .await?;
         gathered.locator.get_or_insert(state.locator);
         let shape = Shape {
@@ -271,10 +314,11 @@ impl SfServer {
         mut page: QueryResult,
         already_served: u64,
         max_rows: u32,
+        way_on: WayOn<'_>,
         progress: &Progress,
     ) -> Result<Gathered, ToolError> {
         let total_size = page.total_size;
-        let mut locator = page.next_records_url.clone();
+        let mut locator = page.next_records_url.clone().or(way_on.locator);
         let answer_rows = total_size
             .saturating_sub(already_served)
             .min(u64::from(max_rows));
@@ -284,14 +328,16 @@ impl SfServer {
             let room = max_rows as usize - records.len();
             if page_len > room {
                 // The page holds more than the budget: continue inside it. Salesforce's
-                // locators end in the row number they start at, so the next page's locator
-                // names any row of this query by changing that number. The last page has no
-                // locator: then it is returned whole rather than cut without a way on.
+                // locators end in the row number they start at, so any locator of this query
+                // names any of its rows by changing that number. A query that fit one page has
+                // none: its cursor runs it again. The budget is a cap either way.
                 let served = already_served + (records.len() + room) as u64;
                 if let Some(next) = page
                     .next_records_url
                     .as_deref()
+                    .or(locator.as_deref())
                     .and_then(|url| relocate(url, served))
+                    .or_else(|| way_on.query.map(|query| format!("{RERUN}{query}")))
                 {
                     records.extend(page.records.drain(..room));
                     return self
@@ -578,8 +624,12 @@ fn stalled_paging() -> ToolError {
     )
 }
 
-/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`.
+/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`. A re-run
+/// cursor's locator names every row already: the cursor's count of rows served says where.
 fn relocate(locator: &str, row: u64) -> Option<String> {
+    if locator.starts_with(RERUN) {
+        return Some(locator.to_string());
+    }
     let (base, number) = locator.rsplit_once('-')?;
     number.parse::<u64>().ok()?;
     Some(format!("{base}-{row}"))
