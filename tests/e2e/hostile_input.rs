@@ -184,6 +184,58 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
 /// Record values are data: an SQL-ish value and one carrying instructions are stored and
 /// shown exactly, and line breaks cannot forge rows in the table the model reads.
 #[tokio::test]
+async fn record_url_takes_only_the_api_name_of_a_known_object() {
+    let emulator = demo_emulator().await;
+    let (client, _stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let contact = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Contact ORDER BY Id LIMIT 1"}),
+    )
+    .await;
+    let id = structured(&contact)["records"][0]["Id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for object in [
+        "Contact\n0015g000000006yAAA https://evil.example/login",
+        "../../evil",
+        "Contact/../../evil",
+        "Contact view",
+        "NoSuchObject__c",
+    ] {
+        let refused = call(
+            &client,
+            "record_url",
+            json!({"ids": [id], "object": object}),
+        )
+        .await;
+        assert!(is_error(&refused), "{object:?}: {}", text(&refused));
+        assert!(!text(&refused).contains("https://"), "{}", text(&refused));
+        assert!(
+            !text(&refused).contains("/lightning/"),
+            "{}",
+            text(&refused)
+        );
+        assert!(text(&refused).contains("API name"), "{}", text(&refused));
+    }
+    let linked = call(
+        &client,
+        "record_url",
+        json!({"ids": [id], "object": "contact"}),
+    )
+    .await;
+    assert!(!is_error(&linked), "{}", text(&linked));
+    assert!(
+        text(&linked).contains(&format!("/lightning/r/Contact/{id}/view")),
+        "{}",
+        text(&linked)
+    );
+    assert_eq!(text(&linked).lines().count(), 1, "{}", text(&linked));
+    assert_paths_allowed(&emulator).await;
+}
+
+#[tokio::test]
 async fn hostile_record_values_stay_data() {
     let emulator = demo_emulator().await;
     let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;

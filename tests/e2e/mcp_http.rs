@@ -451,3 +451,139 @@ async fn a_client_too_slow_with_its_headers_is_disconnected() {
     assert!(!listed.is_empty());
     let _ = client.cancel().await;
 }
+
+/// One JSON-RPC request over raw HTTP, so each request of one session can carry its own
+/// tenant headers (rmcp's client sends the same headers all session). Returns the answer's
+/// `result` and the session id the server gave.
+async fn rpc(
+    url: &str,
+    session: Option<&str>,
+    tenant: &[(&str, String)],
+    id: u64,
+    method: &str,
+    params: serde_json::Value,
+) -> (serde_json::Value, Option<String>) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(CALLER_TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+    if let Some(session) = session {
+        request = request
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    for (name, value) in tenant {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.expect("request");
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.text().await.expect("body");
+    let answer = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .chain(std::iter::once(body.as_str()))
+        .filter_map(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
+        .find(|message| message["id"] == json!(id))
+        .unwrap_or_else(|| panic!("no answer to {method} in {body}"));
+    (answer["result"].clone(), session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_audit_runs_are_shown_only_to_the_tenant_that_ran_them() {
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator starts");
+    let org = emulator.orgs[0].clone();
+    let host = url::Url::parse(&org.instance_url).expect("url");
+    let host = format!(
+        "{}:{}",
+        host.host_str().expect("host"),
+        host.port().expect("port")
+    );
+    let mut env: Vec<(String, String)> = vec![("SFMCP_HTTP_TOKENS".into(), CALLER_TOKEN.into())];
+    let okta =
+        sfmcp_emulator::idp::IdpServer::shared().announcement(&emulator.base_url)["okta"]["env"]
+            .clone();
+    for (k, v) in okta.as_object().expect("okta env") {
+        env.push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
+    }
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = spawn(
+        env,
+        &["--allow-direct-tenants", "--direct-tenant-host", &host],
+        files,
+    )
+    .await;
+    let alpha = [
+        ("x-salesforce-instance-url", org.instance_url.clone()),
+        ("x-salesforce-access-token", org.access_token.clone()),
+    ];
+    let (_, session) = rpc(
+        &server.url,
+        None,
+        &alpha,
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {},
+               "clientInfo": {"name": "test", "version": "0"}}),
+    )
+    .await;
+    let session = session.expect("a session id");
+    reqwest::Client::new()
+        .post(&server.url)
+        .bearer_auth(CALLER_TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await
+        .expect("initialized");
+    let call = |id: u64, tenant: Vec<(&'static str, String)>, name: &'static str| {
+        let (url, session) = (server.url.clone(), session.clone());
+        async move {
+            let args = if name == "audit_run" {
+                json!({"idp": "okta"})
+            } else {
+                json!({})
+            };
+            rpc(
+                &url,
+                Some(&session),
+                &tenant,
+                id,
+                "tools/call",
+                json!({"name": name, "arguments": args}),
+            )
+            .await
+            .0
+        }
+    };
+    let run = call(2, alpha.to_vec(), "audit_run").await;
+    assert_ne!(run["isError"], json!(true), "{run}");
+    let run_id = run["structuredContent"]["run_id"]
+        .as_str()
+        .expect("run_id")
+        .to_string();
+    let own = call(3, alpha.to_vec(), "audit_findings").await;
+    assert_ne!(own["isError"], json!(true), "{own}");
+    assert_eq!(own["structuredContent"]["run_id"], json!(run_id));
+
+    let bravo = vec![
+        ("x-salesforce-instance-url", org.instance_url.clone()),
+        ("x-salesforce-access-token", "00Dx!someone-else".to_string()),
+    ];
+    let bogus = vec![("x-salesforce-instance-url", "not a url".to_string())];
+    for (id, tenant) in [(4, bravo), (5, bogus), (6, Vec::new())] {
+        let other = call(id, tenant.clone(), "audit_findings").await;
+        let shown = other.to_string();
+        assert_eq!(other["isError"], json!(true), "{tenant:?}: {shown}");
+        assert!(!shown.contains(&run_id), "{tenant:?}: {shown}");
+        assert!(!shown.contains("SF-IDP"), "{tenant:?}: {shown}");
+    }
+}

@@ -540,3 +540,68 @@ async fn stdio_on_a_socket_pair_serves_like_pipes() {
     let stderr = stderr.await.unwrap_or_default();
     assert!(status.success(), "{status}: {stderr}");
 }
+
+#[tokio::test]
+async fn every_result_warns_once_the_orgs_api_usage_is_past_the_warning_share() {
+    let emulator = sfmcp_emulator::Emulator::start(sfmcp_emulator::EmulatorConfig {
+        daily_api_limit: 100,
+        ..sfmcp_emulator::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator starts");
+    let mut env = org_env(&emulator.orgs[0]);
+    env.push(("SFMCP_USAGE_WARN_PERCENT", "1".into()));
+    let (client, _stderr) = spawn_server(&env, &[]).await;
+    let warning = "warning: Salesforce API usage is at";
+    let query = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Account LIMIT 1"}),
+    )
+    .await;
+    assert!(!is_error(&query), "{}", text(&query));
+    assert!(text(&query).contains(warning), "{}", text(&query));
+    let describe = call(&client, "describe_object", json!({"object": "Account"})).await;
+    assert!(text(&describe).contains(warning), "{}", text(&describe));
+    let refused = call(&client, "get_record", json!({"id": "nope"})).await;
+    assert!(is_error(&refused));
+    assert!(text(&refused).contains(warning), "{}", text(&refused));
+    // org_limits said it already: once is enough.
+    let limits = call(&client, "org_limits", json!({})).await;
+    assert_eq!(
+        text(&limits).matches(warning).count(),
+        1,
+        "{}",
+        text(&limits)
+    );
+}
+
+#[tokio::test]
+async fn the_row_budget_caps_an_answer_that_fits_one_salesforce_page() {
+    let emulator = demo_emulator().await;
+    let (client, _stderr) = spawn_server(&org_env(&emulator.orgs[0]), &["--max-rows", "5"]).await;
+    let mut result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id FROM Contact ORDER BY Id LIMIT 150", "max_rows": 3}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    loop {
+        assert!(!is_error(&result), "{}", text(&result));
+        let body = structured(&result);
+        let rows = body["records"].as_array().expect("records");
+        assert!(rows.len() <= 3, "{} rows: {}", rows.len(), text(&result));
+        ids.extend(
+            rows.iter()
+                .map(|r| r["Id"].as_str().expect("Id").to_string()),
+        );
+        let Some(cursor) = body["cursor"].as_str() else {
+            break;
+        };
+        result = call(&client, "query_more", json!({ "cursor": cursor })).await;
+    }
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 150);
+    assert_eq!(unique.len(), 150);
+}

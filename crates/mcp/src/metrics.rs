@@ -5,16 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
-
-use std::future::Future;
-use std::pin::Pin;
-
-use rmcp::ErrorData;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::CallToolResponse;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use sfmcp_salesforce::{ClientContext, TenantsHeld};
 
@@ -185,43 +176,6 @@ fn escape(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-type CallFuture<'s> =
-    Pin<Box<dyn Future<Output = Result<CallToolResponse, ErrorData>> + Send + 's>>;
-
-/// Pins a closure to the higher-ranked signature a route's handler has, which closure
-/// inference does not find on its own.
-fn handler<S, F>(f: F) -> F
-where
-    F: for<'s> Fn(ToolCallContext<'s, S>) -> CallFuture<'s> + Send + Sync + 'static,
-{
-    f
-}
-
-/// Wraps every route so its calls are counted and timed in [`Metrics::global`].
-pub fn instrument<S: Send + Sync + 'static>(router: &mut ToolRouter<S>) {
-    for (name, route) in router.map.iter_mut() {
-        let inner = Arc::clone(&route.call);
-        let name = name.to_string();
-        route.call = Arc::new(handler(move |context: ToolCallContext<'_, S>| {
-            let call = inner(context);
-            let name = name.clone();
-            Box::pin(async move {
-                let started = Instant::now();
-                let result = call.await;
-                let outcome = match &result {
-                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                        Outcome::ToolError
-                    }
-                    Ok(_) => Outcome::Ok,
-                    Err(_) => Outcome::ProtocolError,
-                };
-                Metrics::global().record(&name, outcome, started.elapsed().as_secs_f64());
-                result
-            })
-        }));
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! instead of a URL per row. Every byte here is paid in the model's context.
 
 use serde_json::{Map, Value};
+use sfmcp_salesforce::{RecordLinks, SalesforceId};
 
 /// A JSON object of values already built. `json!` would copy every interpolated value
 /// (it serialises each one again): for a page of records, every record once more.
@@ -288,6 +289,49 @@ fn push_escaped(out: &mut String, text: &str) {
     }
 }
 
+pub(crate) fn record_type(record: &Value) -> Option<&str> {
+    record
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+}
+
+/// The record without Salesforce's `attributes`, with its Lightning URL as `url` (children
+/// and parents too, so every record links back to the CRM).
+pub fn with_url(mut record: Value, links: &RecordLinks) -> Value {
+    add_urls(&mut record, links);
+    record
+}
+
+/// Changed in place, keeping the fields in the order Salesforce sent them (the SELECT order):
+/// a rebuilt map would rehash every field of every row.
+fn add_urls(record: &mut Value, links: &RecordLinks) {
+    let url = record_type(record).and_then(|object| {
+        let id = record.get("Id").and_then(Value::as_str)?;
+        let id = SalesforceId::parse(id).ok()?;
+        links.url(object, &id)
+    });
+    let Value::Object(fields) = record else {
+        return;
+    };
+    fields.shift_remove("attributes");
+    for value in fields.values_mut() {
+        let Value::Object(inner) = value else {
+            continue;
+        };
+        if inner.contains_key("attributes") {
+            add_urls(value, links);
+        } else if let Some(Value::Array(rows)) = inner.get_mut("records") {
+            for row in rows {
+                add_urls(row, links);
+            }
+        }
+    }
+    if let Some(url) = url {
+        fields.shift_insert(0, "url".into(), Value::String(url));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -416,5 +460,47 @@ mod tests {
         );
         assert_eq!(rendered.rows_shown, 1);
         assert!(rendered.text.len() < 4_200, "{}", rendered.text.len());
+    }
+
+    #[test]
+    fn record_urls_lead_and_fields_keep_their_order() {
+        let links = RecordLinks::Lightning {
+            origin: "https://acme.lightning.force.com".into(),
+        };
+        let id = |base: &str| format!("{base}{}", sfmcp_salesforce::ids::checksum(base));
+        let (contact, account, case_id) = (
+            id("0035g00000ABCDE"),
+            id("0015g00000ABCDE"),
+            id("5005g00000ABCDE"),
+        );
+        let record = json!({
+            "attributes": {"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/x"},
+            "Id": contact,
+            "LastName": "Smith",
+            "Account": {"attributes": {"type": "Account"}, "Id": account, "Name": "Acme"},
+            "Cases": {"totalSize": 1, "done": true, "records": [
+                {"attributes": {"type": "Case"}, "Id": case_id, "Subject": "Broken"}
+            ]},
+            "Email": "s@example.com"
+        });
+        let with = with_url(record, &links);
+        let keys: Vec<&str> = with
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["url", "Id", "LastName", "Account", "Cases", "Email"]);
+        let url = |id: &str, object: &str| {
+            format!("https://acme.lightning.force.com/lightning/r/{object}/{id}/view")
+        };
+        assert_eq!(with["url"], url(&contact, "Contact"));
+        assert_eq!(with["Account"]["url"], url(&account, "Account"));
+        let account_keys: Vec<&str> = with["Account"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(account_keys, ["url", "Id", "Name"]);
+        let case = &with["Cases"]["records"][0];
+        assert_eq!(case["url"], url(&case_id, "Case"));
+        assert!(case.get("attributes").is_none());
     }
 }

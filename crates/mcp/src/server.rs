@@ -18,8 +18,9 @@ use serde_json::{Map, Value, json};
 use super::cursor::CursorKey;
 use super::error::ToolError;
 use super::schema_budget;
-use crate::transport::tenants::TenantClients;
+use crate::transport::tenants::{ResolvedTenant, TenantClients};
 use sfmcp_salesforce::SalesforceClient;
+use sfmcp_soql::schema::ObjectSchema;
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
 pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
@@ -62,7 +63,8 @@ impl Policy {
             return Ok(());
         }
         Err(ToolError::Denied(format!(
-            "{object} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            "{} is not among the objects this server allows ({}); ask the operator to add it to --allow-objects",
+            crate::write_check::quoted(object),
             self.allow_objects.join(", ")
         )))
     }
@@ -82,7 +84,8 @@ impl Policy {
 pub enum Connections {
     /// One org for every request (stdio, or HTTP for a single tenant).
     Single(SalesforceClient),
-    /// HTTP for many tenants: each request names its own (see [`super::tenants`]).
+    /// HTTP for many tenants: each request names its own (see
+    /// [`crate::transport::tenants`]).
     PerRequest(Arc<TenantClients>),
 }
 
@@ -100,7 +103,7 @@ pub struct SfServer {
     tool_router: Arc<ToolRouter<SfServer>>,
     prompt_router: Arc<PromptRouter<SfServer>>,
     /// This connection's audit runs (memory only).
-    pub(crate) audit_runs: Arc<super::audit::AuditRuns>,
+    pub(crate) audit_runs: Arc<crate::tools::audit::AuditRuns>,
 }
 
 impl SfServer {
@@ -142,6 +145,7 @@ impl SfServer {
                 router.remove_route(name);
             }
         }
+        crate::middleware::warn_on_usage(&mut router);
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
@@ -151,9 +155,10 @@ impl SfServer {
         router
     }
 
-    /// The connection for this request: over HTTP with many tenants, the one the request's
-    /// tenant headers name (the transport puts the request's `http::request::Parts` in the
-    /// context's extensions; over stdio there are none).
+    /// The connection for this request: over HTTP with many tenants, the one the HTTP edge
+    /// resolved for the request that carried this call (rmcp puts the request's
+    /// `http::request::Parts` in the context's extensions); without one (no HTTP request),
+    /// the default connection if there is one.
     pub(crate) fn client(
         &self,
         context: &RequestContext<RoleServer>,
@@ -161,19 +166,34 @@ impl SfServer {
         match &self.state.connections {
             Connections::Single(client) => Ok(client.clone()),
             Connections::PerRequest(tenants) => {
-                let headers = context
+                let resolved = context
                     .extensions
                     .get::<axum::http::request::Parts>()
-                    .map(|parts| &parts.headers);
-                tenants
-                    .client_for(headers)
-                    .map_err(|e| ToolError::Denied(e.0))
+                    .and_then(|parts| parts.extensions.get::<ResolvedTenant>());
+                match resolved {
+                    Some(ResolvedTenant(resolved)) => resolved.clone(),
+                    None => tenants.without_request(),
+                }
+                .map_err(|e| ToolError::Denied(e.0))
             }
         }
     }
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.state.policy
+    }
+
+    /// The describe as this server lets tools see it.
+    pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
+        let policy = self.policy();
+        let mut visible = schema.clone();
+        if !policy.deny_fields.is_empty() {
+            visible
+                .fields
+                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
+            visible = visible.index();
+        }
+        visible
     }
 }
 

@@ -106,7 +106,14 @@ pub fn check(
 }
 
 fn unknown_field(object: &ObjectSchema, name: &str) -> WriteIssue {
-    let similar = similar_fields(object, name);
+    let shown = quoted(name);
+    // A name cut for quoting is longer than any field's: nothing can be similar to it, and
+    // comparing megabytes with every field would cost more than it could find.
+    let similar = if shown.len() < name.len() {
+        Vec::new()
+    } else {
+        similar_fields(object, name)
+    };
     let suggestion = if similar.is_empty() {
         format!(
             "; describe_object {} lists the fields that exist",
@@ -116,13 +123,22 @@ fn unknown_field(object: &ObjectSchema, name: &str) -> WriteIssue {
         format!("; did you mean {}?", similar.join(" or "))
     };
     WriteIssue {
-        field: name.to_string(),
-        code: "INVALID_FIELD",
         message: format!(
-            "No such column '{name}' on sobject of type {}{suggestion}",
+            "No such column '{shown}' on sobject of type {}{suggestion}",
             object.name
         ),
+        field: shown,
+        code: "INVALID_FIELD",
     }
+}
+
+/// Caller input quoted back in a message is cut to this many characters, so a megabyte
+/// name or value does not come back as a megabyte error.
+pub const MAX_QUOTED_CHARS: usize = 100;
+
+/// `text` as a message quotes it: cut, saying how much was left out.
+pub fn quoted(text: &str) -> String {
+    crate::render::clip(text, MAX_QUOTED_CHARS)
 }
 
 fn check_value(field: &FieldSchema, value: &Value) -> Result<(), WriteIssue> {
@@ -173,7 +189,11 @@ fn check_value(field: &FieldSchema, value: &Value) -> Result<(), WriteIssue> {
             SalesforceId::parse(text).map(|_| ()).map_err(|e| {
                 issue(
                     "MALFORMED_ID",
-                    format!("{}: '{text}' is not a valid record Id ({e})", field.name),
+                    format!(
+                        "{}: '{}' is not a valid record Id ({e})",
+                        field.name,
+                        quoted(text)
+                    ),
                 )
             })
         }
@@ -204,8 +224,9 @@ fn check_value(field: &FieldSchema, value: &Value) -> Result<(), WriteIssue> {
                     return Err(issue(
                         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                         format!(
-                            "{}: bad value for restricted picklist field: {v}; allowed: {}",
+                            "{}: bad value for restricted picklist field: {}; allowed: {}",
                             field.name,
+                            quoted(v),
                             allowed.join(", ")
                         ),
                     ));

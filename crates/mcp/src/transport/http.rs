@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,8 +26,9 @@ use sfmcp_salesforce::{ClientContext, Secret};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::tenants::{self, CallLimiter};
-use crate::metrics::{self, Metrics, TenantGauges};
+use super::tenants::{CallLimiter, ResolvedTenant, TenantClients};
+use crate::metrics::{Metrics, TenantGauges};
+use crate::middleware;
 use crate::server::{Connections, ServerState, SfServer};
 
 /// Browser origins always allowed: pages served from this machine.
@@ -94,9 +95,7 @@ pub fn router(
             .with_json_response(true);
     }
     let mut tool_router = SfServer::router(&state.policy);
-    // The cap goes inside the metrics, so calls it refuses count as tool errors.
-    tenants::limit_calls_per_tenant(&mut tool_router, Arc::clone(&options.limiter));
-    metrics::instrument(&mut tool_router);
+    middleware::wrap(&mut tool_router, Arc::clone(&options.limiter));
     let tool_router = Arc::new(tool_router);
     let prompt_router = SfServer::shared_prompt_router();
     let factory_state = Arc::clone(&state);
@@ -117,6 +116,15 @@ pub fn router(
             "/mcp",
             StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
         )
+    };
+    // Tenants are resolved here, once per request, and only when requests name them: tools
+    // read the result and never a header.
+    let mcp = match &state.connections {
+        Connections::PerRequest(tenants) => mcp.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(tenants),
+            resolve_tenant,
+        )),
+        Connections::Single(_) => mcp,
     };
     let limiter = options.limiter;
     let protected = mcp
@@ -286,6 +294,22 @@ async fn require_caller_token(
     // The caller's credential is for sfmcp alone: nothing past this point may see it, so it
     // can never be passed through to Salesforce or Paragon.
     request.headers_mut().remove(header::AUTHORIZATION);
+    next.run(request).await
+}
+
+/// Puts the tenant a request names into its extensions, as a [`ResolvedTenant`]. Only POSTs
+/// carry JSON-RPC calls; a GET (the event stream) or DELETE (the session's end) runs no tool.
+/// A tenant that cannot be served is kept as the reason, not answered with an HTTP error:
+/// `initialize` and `tools/list` need no tenant, and a tool call reports it as a tool error.
+async fn resolve_tenant(
+    State(tenants): State<Arc<TenantClients>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST {
+        let resolved = tenants.client_for(request.headers());
+        request.extensions_mut().insert(ResolvedTenant(resolved));
+    }
     next.run(request).await
 }
 

@@ -19,23 +19,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rmcp::ErrorData;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::CallToolResponse;
+use lru::LruCache;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
-
-use crate::error::ToolError;
-use crate::server::SfServer;
 
 use sfmcp_salesforce::{
     ClientContext, Connection, DirectCredential, ParagonAuth, ParagonClaims, ParagonUser,
@@ -94,6 +87,14 @@ pub fn public_key_from_file(path: &std::path::Path) -> Result<DecodingKey, Strin
 #[error("{0}")]
 pub struct TenantError(pub String);
 
+/// The tenant of one HTTP request, resolved once at the edge (see
+/// [`super::http::router`]) and put in the request's extensions; rmcp hands the request's
+/// parts to the tool, which reads this instead of any header. A request that names no
+/// usable tenant carries the reason, so a tool call reports it as a tool error while
+/// `initialize` and `tools/list`, which need no tenant, still succeed.
+#[derive(Debug, Clone)]
+pub struct ResolvedTenant(pub Result<SalesforceClient, TenantError>);
+
 /// What the operator allows, and the clients made so far.
 pub struct TenantClients {
     context: Arc<ClientContext>,
@@ -105,7 +106,7 @@ pub struct TenantClients {
     /// The connection for requests that name no tenant, when the server has one.
     default: Option<SalesforceClient>,
     capacity: usize,
-    clients: Mutex<Lru>,
+    clients: Mutex<Kept>,
 }
 
 impl fmt::Debug for TenantClients {
@@ -120,10 +121,35 @@ impl fmt::Debug for TenantClients {
     }
 }
 
-#[derive(Default)]
-struct Lru {
-    entries: HashMap<String, (SalesforceClient, u64)>,
-    clock: u64,
+/// The kept clients by credential, and how many of them each tenant has: tokens of one
+/// verified user share a tenant, whose describes and usage must stay while any is kept.
+struct Kept {
+    clients: LruCache<String, SalesforceClient>,
+    per_tenant: HashMap<TenantKey, usize>,
+}
+
+impl Kept {
+    fn new(capacity: usize) -> Self {
+        Kept {
+            clients: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+            per_tenant: HashMap::new(),
+        }
+    }
+
+    /// Keeps `client` under `key`, dropping the least recently used client when full.
+    /// Returns the tenant that no kept client has any more, if the drop left one so.
+    fn insert(&mut self, key: String, client: SalesforceClient) -> Option<TenantKey> {
+        *self.per_tenant.entry(client.tenant().clone()).or_default() += 1;
+        let (_, evicted) = self.clients.push(key, client)?;
+        let tenant = evicted.tenant();
+        let count = self.per_tenant.get_mut(tenant)?;
+        *count -= 1;
+        if *count > 0 {
+            return None;
+        }
+        self.per_tenant.remove(tenant);
+        Some(tenant.clone())
+    }
 }
 
 impl TenantClients {
@@ -140,7 +166,7 @@ impl TenantClients {
             direct_hosts: Vec::new(),
             default,
             capacity: DEFAULT_TENANT_CAPACITY,
-            clients: Mutex::new(Lru::default()),
+            clients: Mutex::new(Kept::new(DEFAULT_TENANT_CAPACITY)),
         }
     }
 
@@ -153,6 +179,7 @@ impl TenantClients {
 
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self.clients = Mutex::new(Kept::new(self.capacity));
         self
     }
 
@@ -163,61 +190,43 @@ impl TenantClients {
 
     /// Clients currently kept.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().clients.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The client for the tenant these headers name (`None`: no HTTP request, e.g. stdio).
-    pub fn client_for(&self, headers: Option<&HeaderMap>) -> Result<SalesforceClient, TenantError> {
-        let request = match headers {
-            Some(headers) => TenantRequest::from_headers(headers)?,
-            None => None,
-        };
-        let Some(request) = request else {
-            return self
-                .default
-                .clone()
-                .ok_or_else(|| TenantError(self.missing_tenant()));
+    /// The client for the tenant these headers name, or the default one when they name none.
+    pub fn client_for(&self, headers: &HeaderMap) -> Result<SalesforceClient, TenantError> {
+        let Some(request) = TenantRequest::from_headers(headers)? else {
+            return self.without_request();
         };
         let (cache_key, connection) = self.connection_for(request)?;
-        let mut lru = self.lock();
-        lru.clock += 1;
-        let now = lru.clock;
-        if let Some((client, used)) = lru.entries.get_mut(&cache_key) {
-            *used = now;
+        let mut kept = self.lock();
+        if let Some(client) = kept.clients.get(&cache_key) {
             return Ok(client.clone());
         }
         let client = SalesforceClient::new(Arc::clone(&self.context), connection)
             .map_err(|e| TenantError(e.to_string()))?;
-        while lru.entries.len() >= self.capacity {
-            let Some(oldest) = lru
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            if let Some((evicted, _)) = lru.entries.remove(&oldest) {
-                let tenant = evicted.tenant();
-                // Tokens of one verified user share a tenant: its describes and usage stay
-                // while any of them is kept.
-                if !lru.entries.values().any(|(c, _)| c.tenant() == tenant)
-                    && self.default.as_ref().map(SalesforceClient::tenant) != Some(tenant)
-                {
-                    self.context.forget_tenant(tenant);
-                }
-            }
+        if let Some(gone) = kept.insert(cache_key, client.clone())
+            && self.default.as_ref().map(SalesforceClient::tenant) != Some(&gone)
+        {
+            self.context.forget_tenant(&gone);
         }
-        lru.entries.insert(cache_key, (client.clone(), now));
         Ok(client)
+    }
+
+    /// The client for a call that came with no HTTP request to name a tenant: the default
+    /// one, when the server has one.
+    pub fn without_request(&self) -> Result<SalesforceClient, TenantError> {
+        self.default
+            .clone()
+            .ok_or_else(|| TenantError(self.missing_tenant()))
     }
 
     fn missing_tenant(&self) -> String {
@@ -400,49 +409,6 @@ impl CallLimiter {
             ))),
         }
     }
-}
-
-/// Makes every tool call of `router` take a slot of its tenant in `limiter` first. A call
-/// whose tenant cannot be resolved runs as is: the tool itself reports why.
-pub fn limit_calls_per_tenant(router: &mut ToolRouter<SfServer>, limiter: Arc<CallLimiter>) {
-    for route in router.map.values_mut() {
-        let inner = Arc::clone(&route.call);
-        let limiter = Arc::clone(&limiter);
-        route.call = Arc::new(limited(move |context: ToolCallContext<'_, SfServer>| {
-            let tenant = context
-                .service
-                .client(&context.request_context)
-                .ok()
-                .map(|client| client.tenant().clone());
-            let limiter = Arc::clone(&limiter);
-            let inner = Arc::clone(&inner);
-            Box::pin(async move {
-                let _permit = match tenant {
-                    Some(tenant) => match limiter.acquire(&tenant).await {
-                        Ok(permit) => Some(permit),
-                        Err(refusal) => {
-                            return Ok(CallToolResponse::Complete(
-                                ToolError::Denied(refusal.0).into_result(),
-                            ));
-                        }
-                    },
-                    None => None,
-                };
-                inner(context).await
-            })
-        }));
-    }
-}
-
-type CallFuture<'s> =
-    Pin<Box<dyn Future<Output = Result<CallToolResponse, ErrorData>> + Send + 's>>;
-
-/// Pins a closure to the higher-ranked signature of a route's handler.
-fn limited<F>(f: F) -> F
-where
-    F: for<'s> Fn(ToolCallContext<'s, SfServer>) -> CallFuture<'s> + Send + Sync + 'static,
-{
-    f
 }
 
 /// The tenant one request names.
@@ -648,7 +614,7 @@ mod tests {
     #[test]
     fn no_tenant_and_no_default_says_which_headers_to_send() {
         let error = clients(true, true)
-            .client_for(Some(&HeaderMap::new()))
+            .client_for(&HeaderMap::new())
             .unwrap_err();
         assert!(error.0.contains("X-Paragon-User-Token"), "{error}");
         assert!(error.0.contains("X-Salesforce-Instance-Url"), "{error}");
@@ -658,13 +624,13 @@ mod tests {
     fn different_tokens_get_different_clients_and_tenants() {
         let tenants = clients(true, false);
         let a = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")]))
             .expect("a");
         let a_again = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-a")]))
             .expect("a again");
         let b = tenants
-            .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-b")])))
+            .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, "token-b")]))
             .expect("b");
         assert_eq!(a.tenant(), a_again.tenant());
         assert_ne!(a.tenant(), b.tenant());
@@ -677,7 +643,7 @@ mod tests {
         let tenants = clients(true, false).with_capacity(2);
         let get = |t: &str| {
             tenants
-                .client_for(Some(&headers(&[(PARAGON_USER_TOKEN_HEADER, t)])))
+                .client_for(&headers(&[(PARAGON_USER_TOKEN_HEADER, t)]))
                 .expect("client")
         };
         let a = get("a");
@@ -686,8 +652,43 @@ mod tests {
         get("c");
         assert_eq!(tenants.len(), 2);
         // "b" went, "a" stayed: the same client (and token) again.
-        let lru = tenants.lock();
-        assert!(lru.entries.values().any(|(c, _)| c.tenant() == a.tenant()));
+        let kept = tenants.lock();
+        assert!(kept.clients.iter().any(|(_, c)| c.tenant() == a.tenant()));
+    }
+
+    #[test]
+    fn a_tenant_is_forgotten_only_when_its_last_client_goes() {
+        let context = ClientContext::new(ClientOptions::default()).expect("context");
+        let client = |tenant: &str| {
+            let url = Url::parse("https://acme.my.salesforce.com").expect("url");
+            let mut connection = Connection::direct(
+                Some(url.clone()),
+                DirectCredential::AccessToken {
+                    access_token: Secret::new("00D!token"),
+                    login_url: url,
+                    client: None,
+                },
+            );
+            connection.tenant = Some(TenantKey::new(tenant.to_string()));
+            SalesforceClient::new(Arc::clone(&context), connection).expect("client")
+        };
+        let mut kept = Kept::new(2);
+        assert_eq!(kept.insert("a".into(), client("user-1")), None);
+        assert_eq!(kept.insert("b".into(), client("user-1")), None);
+        // "a" goes, but "b" keeps user-1.
+        assert_eq!(kept.insert("c".into(), client("user-2")), None);
+        kept.clients.get("c");
+        // "b" goes now, and user-1 with it; user-2 stays, it has "c" and "d".
+        assert_eq!(
+            kept.insert("d".into(), client("user-2")),
+            Some(TenantKey::new("user-1".to_string()))
+        );
+        assert_eq!(kept.insert("e".into(), client("user-3")), None);
+        assert_eq!(
+            kept.insert("f".into(), client("user-3")),
+            Some(TenantKey::new("user-2".to_string()))
+        );
+        assert_eq!(kept.clients.len(), 2);
     }
 
     #[test]
@@ -697,11 +698,11 @@ mod tests {
             (SALESFORCE_TOKEN_HEADER, "00D!secret"),
         ];
         let refused = clients(false, false)
-            .client_for(Some(&headers(&direct)))
+            .client_for(&headers(&direct))
             .unwrap_err();
         assert!(refused.0.contains("--allow-direct-tenants"), "{refused}");
         let client = clients(false, true)
-            .client_for(Some(&headers(&direct)))
+            .client_for(&headers(&direct))
             .expect("allowed");
         assert!(
             client
@@ -711,7 +712,7 @@ mod tests {
         );
         assert!(!client.tenant().as_str().contains("secret"));
         let half = clients(false, true)
-            .client_for(Some(&headers(&direct[..1])))
+            .client_for(&headers(&direct[..1]))
             .unwrap_err();
         for foreign in [
             "http://acme.my.salesforce.com",
@@ -722,10 +723,10 @@ mod tests {
             "https://acme.my.salesforce.com:8443",
         ] {
             let refused = clients(false, true)
-                .client_for(Some(&headers(&[
+                .client_for(&headers(&[
                     (SALESFORCE_INSTANCE_HEADER, foreign),
                     (SALESFORCE_TOKEN_HEADER, "00D!secret"),
-                ])))
+                ]))
                 .unwrap_err();
             assert!(
                 refused.0.contains("--direct-tenant-host"),
@@ -738,11 +739,11 @@ mod tests {
         ];
         clients(false, true)
             .with_direct_hosts(vec!["127.0.0.1:8080".into()])
-            .client_for(Some(&headers(&emulator)))
+            .client_for(&headers(&emulator))
             .expect("a host the operator listed");
         clients(false, true)
             .with_direct_hosts(vec!["127.0.0.1:9090".into()])
-            .client_for(Some(&headers(&emulator)))
+            .client_for(&headers(&emulator))
             .expect_err("another port on that host is not listed");
         assert!(half.0.contains("X-Salesforce-Access-Token"), "{half}");
     }
@@ -770,7 +771,7 @@ mod tests {
             vec![(PARAGON_CREDENTIAL_HEADER, "abc")],
             vec![(PARAGON_USER_HEADER, "u")],
         ] {
-            assert!(tenants.client_for(Some(&headers(&bad))).is_err(), "{bad:?}");
+            assert!(tenants.client_for(&headers(&bad)).is_err(), "{bad:?}");
         }
     }
 }

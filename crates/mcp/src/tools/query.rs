@@ -10,14 +10,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::args::Parameters;
-use super::cursor::{CURSOR_TTL_SECS, CursorState};
-use super::error::ToolError;
-use super::render;
-use super::server::SfServer;
+use crate::args::Parameters;
+use crate::cursor::{CURSOR_TTL_SECS, CursorState};
+use crate::error::ToolError;
+use crate::render::{self, record_type, with_url};
+use crate::server::SfServer;
 use sfmcp_salesforce::{
-    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
-    SearchObject,
+    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SearchObject,
 };
 use sfmcp_soql::error::ErrorCode;
 use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
@@ -51,6 +50,18 @@ pub struct SoslSearchArgs {
     pub objects: Option<Vec<String>>,
     /// default 20
     pub limit: Option<u32>,
+}
+
+/// The locator of a cursor that runs its query again (sealed, so it cannot be edited): a
+/// query whose answer fit one page has no Salesforce locator to continue from.
+const RERUN: &str = "/rerun:";
+
+/// How the rows after a budget can be reached when the page holding them has no locator.
+struct WayOn<'a> {
+    /// A locator of this query from an earlier page (any row of it can be named).
+    locator: Option<String>,
+    /// The query, to run again.
+    query: Option<&'a str>,
 }
 
 /// What the query shape says about rendering.
@@ -130,42 +141,6 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<SoqlQueryArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_soql(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Next rows for a cursor from soql_query.
-    #[tool(annotations(read_only_hint = true))]
-    async fn query_more(
-        &self,
-        Parameters(args): Parameters<QueryMoreArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_query_more(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Full-text search (SOSL) across objects; plain text.
-    #[tool(annotations(read_only_hint = true))]
-    async fn sosl_search(
-        &self,
-        Parameters(args): Parameters<SoslSearchArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_search(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_soql(
-        &self,
-        args: SoqlQueryArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let text = args.query.trim();
         let length = text.chars().count();
@@ -179,7 +154,7 @@ impl SfServer {
             rendered: e.render(text),
         })?;
         self.check_query_policy(&query)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let validated = validate_with_describes(&client, &query, text).await?;
         let max_rows = self.row_budget(args.max_rows)?;
         let shape = Shape::of(&validated);
@@ -192,29 +167,62 @@ impl SfServer {
                 },
             )
             .await?;
-        let progress = Progress::of(context);
-        let gathered = self.gather(&client, first, 0, max_rows, &progress).await?;
+        let progress = Progress::of(&context);
+        let way_on = WayOn {
+            locator: None,
+            query: Some(text),
+        };
+        let gathered = self
+            .gather(&client, first, 0, max_rows, way_on, &progress)
+            .await?;
         self.answer(&client, gathered, 0, max_rows, shape).await
     }
 
-    async fn run_query_more(
+    /// Next rows for a cursor from soql_query.
+    #[tool(annotations(read_only_hint = true))]
+    async fn query_more(
         &self,
-        args: QueryMoreArgs,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<QueryMoreArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let state = self.state.cursor_key.open(
             &args.cursor,
             client.tenant().as_str(),
             chrono::Utc::now().timestamp(),
         )?;
         let max_rows = state.max_rows.clamp(1, 2_000);
-        let page = client
-            .query_more(&state.locator, Some(batch_size(max_rows)))
-            .await?;
-        let progress = Progress::of(context);
+        let rerun = state.locator.strip_prefix(RERUN);
+        let page = match rerun {
+            // The answer had fit one page, so Salesforce gave no locator: run the query again
+            // and skip the rows already served.
+            Some(query) => {
+                let mut page = client
+                    .query(
+                        query,
+                        QueryOptions {
+                            include_deleted: false,
+                            batch_size: Some(batch_size(max_rows)),
+                        },
+                    )
+                    .await?;
+                let served = usize::try_from(state.served).unwrap_or(usize::MAX);
+                page.records.drain(..served.min(page.records.len()));
+                page
+            }
+            None => {
+                client
+                    .query_more(&state.locator, Some(batch_size(max_rows)))
+                    .await?
+            }
+        };
+        let progress = Progress::of(&context);
+        let way_on = WayOn {
+            locator: rerun.is_none().then(|| state.locator.clone()),
+            query: rerun,
+        };
         let mut gathered = self
-            .gather(&client, page, state.served, max_rows, &progress)
+            .gather(&client, page, state.served, max_rows, way_on, &progress)
             .await?;
         gathered.locator.get_or_insert(state.locator);
         let shape = Shape {
@@ -225,6 +233,79 @@ impl SfServer {
             .await
     }
 
+    /// Full-text search (SOSL) across objects; plain text.
+    #[tool(annotations(read_only_hint = true))]
+    async fn sosl_search(
+        &self,
+        Parameters(args): Parameters<SoslSearchArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let text = args.text.trim();
+        let length = text.chars().count();
+        if length > MAX_SEARCH_CHARS {
+            return Err(ToolError::Input(format!(
+                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
+            )));
+        }
+        if length < 2 {
+            return Err(ToolError::Input(
+                "search text must have at least 2 characters".into(),
+            ));
+        }
+        let objects = args.objects.unwrap_or_default();
+        for object in &objects {
+            self.policy().check_object(object)?;
+        }
+        let client = self.client(&context)?;
+        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let search = ParameterizedSearch {
+            text: text.to_string(),
+            objects: objects
+                .iter()
+                .map(|name| SearchObject {
+                    name: name.clone(),
+                    fields: Vec::new(),
+                    limit: None,
+                })
+                .collect(),
+            overall_limit: Some(limit),
+        };
+        let found = client.parameterized_search(&search).await?;
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let mut text_out = format!("{} records found\n", found.search_records.len());
+        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
+        for record in found.search_records {
+            let object = record_type(&record).unwrap_or("?").to_string();
+            if !self.policy().allow_objects.is_empty()
+                && self.policy().check_object(&object).is_err()
+            {
+                continue;
+            }
+            match by_type.iter_mut().find(|(o, _)| *o == object) {
+                Some((_, rows)) => rows.push(record),
+                None => by_type.push((object, vec![record])),
+            }
+        }
+        let mut records = Vec::new();
+        for (object, rows) in by_type {
+            text_out.push_str(&format!("{object}:\n"));
+            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
+            text_out.push_str(&table.text);
+            if table.rows_shown < rows.len() {
+                text_out.push_str(&format!(
+                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
+                    rows.len() - table.rows_shown
+                ));
+            }
+            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
+        result.structured_content = Some(render::object([("records", Value::Array(records))]));
+        Ok(result)
+    }
+}
+
+impl SfServer {
     /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
     /// pages, and notes where the next rows start.
     async fn gather(
@@ -233,10 +314,11 @@ impl SfServer {
         mut page: QueryResult,
         already_served: u64,
         max_rows: u32,
+        way_on: WayOn<'_>,
         progress: &Progress,
     ) -> Result<Gathered, ToolError> {
         let total_size = page.total_size;
-        let mut locator = page.next_records_url.clone();
+        let mut locator = page.next_records_url.clone().or(way_on.locator);
         let answer_rows = total_size
             .saturating_sub(already_served)
             .min(u64::from(max_rows));
@@ -246,14 +328,16 @@ impl SfServer {
             let room = max_rows as usize - records.len();
             if page_len > room {
                 // The page holds more than the budget: continue inside it. Salesforce's
-                // locators end in the row number they start at, so the next page's locator
-                // names any row of this query by changing that number. The last page has no
-                // locator: then it is returned whole rather than cut without a way on.
+                // locators end in the row number they start at, so any locator of this query
+                // names any of its rows by changing that number. A query that fit one page has
+                // none: its cursor runs it again. The budget is a cap either way.
                 let served = already_served + (records.len() + room) as u64;
                 if let Some(next) = page
                     .next_records_url
                     .as_deref()
+                    .or(locator.as_deref())
                     .and_then(|url| relocate(url, served))
+                    .or_else(|| way_on.query.map(|query| format!("{RERUN}{query}")))
                 {
                     records.extend(page.records.drain(..room));
                     return self
@@ -394,75 +478,6 @@ impl SfServer {
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(structured);
-        Ok(result)
-    }
-
-    async fn run_search(
-        &self,
-        args: SoslSearchArgs,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
-        let text = args.text.trim();
-        let length = text.chars().count();
-        if length > MAX_SEARCH_CHARS {
-            return Err(ToolError::Input(format!(
-                "The search text is {length} characters; Salesforce finds nothing for search text over {MAX_SEARCH_CHARS}. Search for a few distinctive words."
-            )));
-        }
-        if length < 2 {
-            return Err(ToolError::Input(
-                "search text must have at least 2 characters".into(),
-            ));
-        }
-        let objects = args.objects.unwrap_or_default();
-        for object in &objects {
-            self.policy().check_object(object)?;
-        }
-        let client = self.client(context)?;
-        let limit = args.limit.unwrap_or(20).clamp(1, 200);
-        let search = ParameterizedSearch {
-            text: text.to_string(),
-            objects: objects
-                .iter()
-                .map(|name| SearchObject {
-                    name: name.clone(),
-                    fields: Vec::new(),
-                    limit: None,
-                })
-                .collect(),
-            overall_limit: Some(limit),
-        };
-        let found = client.parameterized_search(&search).await?;
-        let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let mut text_out = format!("{} records found\n", found.search_records.len());
-        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
-        for record in found.search_records {
-            let object = record_type(&record).unwrap_or("?").to_string();
-            if !self.policy().allow_objects.is_empty()
-                && self.policy().check_object(&object).is_err()
-            {
-                continue;
-            }
-            match by_type.iter_mut().find(|(o, _)| *o == object) {
-                Some((_, rows)) => rows.push(record),
-                None => by_type.push((object, vec![record])),
-            }
-        }
-        let mut records = Vec::new();
-        for (object, rows) in by_type {
-            text_out.push_str(&format!("{object}:\n"));
-            let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
-            text_out.push_str(&table.text);
-            if table.rows_shown < rows.len() {
-                text_out.push_str(&format!(
-                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
-                    rows.len() - table.rows_shown
-                ));
-            }
-            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
-        }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
-        result.structured_content = Some(render::object([("records", Value::Array(records))]));
         Ok(result)
     }
 
@@ -609,8 +624,12 @@ fn stalled_paging() -> ToolError {
     )
 }
 
-/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`.
+/// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`. A re-run
+/// cursor's locator names every row already: the cursor's count of rows served says where.
 fn relocate(locator: &str, row: u64) -> Option<String> {
+    if locator.starts_with(RERUN) {
+        return Some(locator.to_string());
+    }
     let (base, number) = locator.rsplit_once('-')?;
     number.parse::<u64>().ok()?;
     Some(format!("{base}-{row}"))
@@ -621,53 +640,9 @@ fn batch_size(max_rows: u32) -> u16 {
     max_rows.clamp(200, 2_000) as u16
 }
 
-fn record_type(record: &Value) -> Option<&str> {
-    record
-        .get("attributes")
-        .and_then(|a| a.get("type"))
-        .and_then(Value::as_str)
-}
-
-/// The record without Salesforce's `attributes`, with its Lightning URL as `url` (children
-/// and parents too, so every record links back to the CRM).
-pub(crate) fn with_url(mut record: Value, links: &RecordLinks) -> Value {
-    add_urls(&mut record, links);
-    record
-}
-
-/// Changed in place, keeping the fields in the order Salesforce sent them (the SELECT order):
-/// a rebuilt map would rehash every field of every row.
-fn add_urls(record: &mut Value, links: &RecordLinks) {
-    let url = record_type(record).and_then(|object| {
-        let id = record.get("Id").and_then(Value::as_str)?;
-        let id = SalesforceId::parse(id).ok()?;
-        links.url(object, &id)
-    });
-    let Value::Object(fields) = record else {
-        return;
-    };
-    fields.shift_remove("attributes");
-    for value in fields.values_mut() {
-        let Value::Object(inner) = value else {
-            continue;
-        };
-        if inner.contains_key("attributes") {
-            add_urls(value, links);
-        } else if let Some(Value::Array(rows)) = inner.get_mut("records") {
-            for row in rows {
-                add_urls(row, links);
-            }
-        }
-    }
-    if let Some(url) = url {
-        fields.shift_insert(0, "url".into(), Value::String(url));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn locators_are_moved_to_any_row() {
@@ -676,48 +651,6 @@ mod tests {
             Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
         );
         assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
-    }
-
-    #[test]
-    fn record_urls_lead_and_fields_keep_their_order() {
-        let links = RecordLinks::Lightning {
-            origin: "https://acme.lightning.force.com".into(),
-        };
-        let id = |base: &str| format!("{base}{}", sfmcp_salesforce::ids::checksum(base));
-        let (contact, account, case_id) = (
-            id("0035g00000ABCDE"),
-            id("0015g00000ABCDE"),
-            id("5005g00000ABCDE"),
-        );
-        let record = json!({
-            "attributes": {"type": "Contact", "url": "/services/data/v62.0/sobjects/Contact/x"},
-            "Id": contact,
-            "LastName": "Smith",
-            "Account": {"attributes": {"type": "Account"}, "Id": account, "Name": "Acme"},
-            "Cases": {"totalSize": 1, "done": true, "records": [
-                {"attributes": {"type": "Case"}, "Id": case_id, "Subject": "Broken"}
-            ]},
-            "Email": "s@example.com"
-        });
-        let with = with_url(record, &links);
-        let keys: Vec<&str> = with
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        assert_eq!(keys, ["url", "Id", "LastName", "Account", "Cases", "Email"]);
-        let url = |id: &str, object: &str| {
-            format!("https://acme.lightning.force.com/lightning/r/{object}/{id}/view")
-        };
-        assert_eq!(with["url"], url(&contact, "Contact"));
-        assert_eq!(with["Account"]["url"], url(&account, "Account"));
-        let account_keys: Vec<&str> = with["Account"]
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        assert_eq!(account_keys, ["url", "Id", "Name"]);
-        let case = &with["Cases"]["records"][0];
-        assert_eq!(case["url"], url(&case_id, "Case"));
-        assert!(case.get("attributes").is_none());
     }
 
     #[test]

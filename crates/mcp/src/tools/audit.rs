@@ -18,13 +18,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::Parameters;
-use super::error::ToolError;
-use super::render;
-use super::server::SfServer;
+use crate::args::Parameters;
+use crate::error::ToolError;
+use crate::render;
+use crate::server::SfServer;
 use sfmcp_audit::collect::parse_kind;
 use sfmcp_audit::live::{self, IdpSource, RunProgress};
 use sfmcp_audit::{AuditConfig, AuditReport, CATALOGUE, Finding, FindingFilter, RuleId, Severity};
+use sfmcp_salesforce::TenantKey;
 
 /// Runs kept per connection; the oldest is dropped first.
 const MAX_RUNS: usize = 5;
@@ -33,45 +34,68 @@ const PAGE_SIZE: usize = 10;
 /// Expected admins for every run of this server.
 const ALLOW_ADMINS_VAR: &str = "SFMCP_AUDIT_ALLOW_ADMINS";
 
-/// This connection's finished runs.
+/// This connection's finished runs, each kept with the tenant it ran for: over HTTP a
+/// session's requests can name different tenants, and a run is only ever shown to its own.
 #[derive(Debug, Default)]
 pub struct AuditRuns {
-    runs: Mutex<VecDeque<(String, Arc<AuditReport>)>>,
+    runs: Mutex<VecDeque<AuditRun>>,
     counter: AtomicU64,
 }
 
+#[derive(Debug)]
+struct AuditRun {
+    id: String,
+    tenant: TenantKey,
+    report: Arc<AuditReport>,
+}
+
 impl AuditRuns {
-    fn insert(&self, report: AuditReport) -> String {
+    fn insert(&self, tenant: &TenantKey, report: AuditReport) -> String {
         let id = format!("run-{}", self.counter.fetch_add(1, Ordering::Relaxed) + 1);
         if let Ok(mut runs) = self.runs.lock() {
             if runs.len() >= MAX_RUNS {
                 runs.pop_front();
             }
-            runs.push_back((id.clone(), Arc::new(report)));
+            runs.push_back(AuditRun {
+                id: id.clone(),
+                tenant: tenant.clone(),
+                report: Arc::new(report),
+            });
         }
         id
     }
 
-    /// The named run, or the latest.
-    fn get(&self, id: Option<&str>) -> Result<(String, Arc<AuditReport>), ToolError> {
+    /// `tenant`'s run named `id`, or its latest; other tenants' runs are not even named.
+    fn get(
+        &self,
+        tenant: &TenantKey,
+        id: Option<&str>,
+    ) -> Result<(String, Arc<AuditReport>), ToolError> {
         let runs = self.runs.lock().map_err(|_| {
             ToolError::Input("the audit runs are unavailable; run audit_run again".into())
         })?;
+        let mut own = runs.iter().filter(|run| &run.tenant == tenant);
         let found = match id {
-            Some(id) => runs.iter().find(|(run, _)| run == id),
-            None => runs.back(),
+            Some(id) => own.find(|run| run.id == id),
+            None => own.next_back(),
         };
-        found.cloned().ok_or_else(|| {
-            let known: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
-            ToolError::Input(match (id, known.is_empty()) {
-                (_, true) => "no audit has run in this session; call audit_run first".into(),
-                (Some(id), false) => format!(
-                    "no run {id} in this session (runs: {}); call audit_run for a new one",
-                    known.join(", ")
-                ),
-                (None, false) => "no audit run found; call audit_run".into(),
-            })
-        })
+        if let Some(run) = found {
+            return Ok((run.id.clone(), Arc::clone(&run.report)));
+        }
+        let known: Vec<&str> = runs
+            .iter()
+            .filter(|run| &run.tenant == tenant)
+            .map(|run| run.id.as_str())
+            .collect();
+        Err(ToolError::Input(match (id, known.is_empty()) {
+            (_, true) => "no audit has run in this session; call audit_run first".into(),
+            (Some(id), false) => format!(
+                "no run {} in this session (runs: {}); call audit_run for a new one",
+                crate::write_check::quoted(id),
+                known.join(", ")
+            ),
+            (None, false) => "no audit run found; call audit_run".into(),
+        }))
     }
 }
 
@@ -109,48 +133,6 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<AuditRunArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_audit(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Page through a run's findings, filtered by minimum severity or rule.
-    #[tool(annotations(read_only_hint = true))]
-    async fn audit_findings(
-        &self,
-        Parameters(args): Parameters<AuditFindingsArgs>,
-    ) -> CallToolResult {
-        self.findings(args).unwrap_or_else(ToolError::into_result)
-    }
-}
-
-fn rules_result() -> CallToolResult {
-    let mut text = String::new();
-    let mut rules = Vec::new();
-    for rule in &CATALOGUE {
-        text.push_str(&format!(
-            "{} [{}] {}: {}\n",
-            rule.id, rule.severity, rule.title, rule.description
-        ));
-        rules.push(json!({
-            "id": rule.id,
-            "severity": rule.severity,
-            "title": rule.title,
-            "description": rule.description,
-            "inputs": rule.inputs,
-        }));
-    }
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "rules": rules }));
-    result
-}
-
-impl SfServer {
-    async fn run_audit(
-        &self,
-        args: AuditRunArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let kind = parse_kind(&args.idp).ok_or_else(|| {
             ToolError::Input(format!(
@@ -178,7 +160,7 @@ impl SfServer {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
 
         // The collectors report synchronously; notifications are sent from a task so a slow
         // client never stalls collection.
@@ -237,7 +219,7 @@ impl SfServer {
             ));
             structured["next_cursor"] = json!(cursor);
         }
-        let run_id = self.audit_runs.insert(report);
+        let run_id = self.audit_runs.insert(client.tenant(), report);
         text = format!("run_id {run_id}\n{text}");
         structured["run_id"] = json!(run_id);
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -245,8 +227,17 @@ impl SfServer {
         Ok(result)
     }
 
-    fn findings(&self, args: AuditFindingsArgs) -> Result<CallToolResult, ToolError> {
-        let (run_id, report) = self.audit_runs.get(args.run_id.as_deref().map(str::trim))?;
+    /// Page through a run's findings, filtered by minimum severity or rule.
+    #[tool(annotations(read_only_hint = true))]
+    async fn audit_findings(
+        &self,
+        Parameters(args): Parameters<AuditFindingsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let client = self.client(&context)?;
+        let (run_id, report) = self
+            .audit_runs
+            .get(client.tenant(), args.run_id.as_deref().map(str::trim))?;
         let filter = FindingFilter {
             min_severity: args
                 .severity
@@ -291,6 +282,27 @@ impl SfServer {
         ]));
         Ok(result)
     }
+}
+
+fn rules_result() -> CallToolResult {
+    let mut text = String::new();
+    let mut rules = Vec::new();
+    for rule in &CATALOGUE {
+        text.push_str(&format!(
+            "{} [{}] {}: {}\n",
+            rule.id, rule.severity, rule.title, rule.description
+        ));
+        rules.push(json!({
+            "id": rule.id,
+            "severity": rule.severity,
+            "title": rule.title,
+            "description": rule.description,
+            "inputs": rule.inputs,
+        }));
+    }
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(json!({ "rules": rules }));
+    result
 }
 
 fn parse_rules(rules: &[String]) -> Result<Vec<RuleId>, ToolError> {

@@ -7,12 +7,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::Parameters;
-use super::describe_view;
-use super::error::ToolError;
-use super::render;
-use super::server::SfServer;
-use sfmcp_soql::schema::ObjectSchema;
+use crate::args::Parameters;
+use crate::describe_view;
+use crate::error::ToolError;
+use crate::render;
+use crate::server::SfServer;
 
 /// Without a filter, an org's thousand objects would flood the context.
 const MAX_LISTED: usize = 150;
@@ -39,32 +38,8 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<ListObjectsArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_list_objects(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Compact schema: fields (type, length, required, picklists, references), child relationships, record types.
-    #[tool(annotations(read_only_hint = true))]
-    async fn describe_object(
-        &self,
-        Parameters(args): Parameters<DescribeObjectArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_describe(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_list_objects(
-        &self,
-        args: ListObjectsArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let global = client.objects().await?;
         let needle = args
             .matching
@@ -122,14 +97,16 @@ impl SfServer {
         Ok(result)
     }
 
-    async fn run_describe(
+    /// Compact schema: fields (type, length, required, picklists, references), child relationships, record types.
+    #[tool(annotations(read_only_hint = true))]
+    async fn describe_object(
         &self,
-        args: DescribeObjectArgs,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<DescribeObjectArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let object = args.object.trim();
         self.policy().check_object(object)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let schema = client.describe(object).await?;
         let visible = self.without_denied_fields(&schema);
         let text = describe_view::render(&visible, args.fields_matching.as_deref());
@@ -153,18 +130,5 @@ impl SfServer {
             ("fields", Value::Array(fields)),
         ]));
         Ok(result)
-    }
-
-    /// The describe as this server lets tools see it.
-    pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
-        let policy = self.policy();
-        let mut visible = schema.clone();
-        if !policy.deny_fields.is_empty() {
-            visible
-                .fields
-                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
-            visible = visible.index();
-        }
-        visible
     }
 }

@@ -5,8 +5,8 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use serde_json::json;
 
-use super::error::ToolError;
-use super::server::SfServer;
+use crate::error::ToolError;
+use crate::server::SfServer;
 
 /// The limits people ask about; `/limits` lists dozens.
 const MAIN_LIMITS: [&str; 8] = [
@@ -24,19 +24,11 @@ const MAIN_LIMITS: [&str; 8] = [
 impl SfServer {
     /// Today's API usage and the org's main limits.
     #[tool(annotations(read_only_hint = true))]
-    async fn org_limits(&self, context: RequestContext<RoleServer>) -> CallToolResult {
-        self.run_limits(&context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_limits(
+    async fn org_limits(
         &self,
-        context: &RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let limits = client.limits().await?;
         let mut text = String::new();
         if let Some(usage) = client.usage().usage() {

@@ -10,13 +10,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::args::Parameters;
-use super::confirm::{self, Decision, PendingWrite, Round};
-use super::error::ToolError;
-use super::query::with_url;
-use super::render;
-use super::server::SfServer;
-use super::write_check::{self, WriteKind};
+use crate::args::Parameters;
+use crate::confirm::{self, Decision, PendingWrite, Round};
+use crate::error::ToolError;
+use crate::render;
+use crate::render::with_url;
+use crate::server::SfServer;
+use crate::write_check::{self, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
 /// A field value longer than this is cut in `get_record`'s text (long text areas run to
@@ -67,69 +67,9 @@ impl SfServer {
         &self,
         Parameters(args): Parameters<GetRecordArgs>,
         context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_get_record(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-
-    /// Create a record; fields are checked against the schema before sending. dry_run previews.
-    #[tool(annotations(destructive_hint = false))]
-    async fn create_record(
-        &self,
-        Parameters(args): Parameters<CreateRecordArgs>,
-        RequestState(request_state): RequestState,
-        InputResponses(input_responses): InputResponses,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResponse {
-        let round = Round {
-            request_state,
-            input_responses,
-        };
-        self.run_create(args, round, &context)
-            .await
-            .unwrap_or_else(|e| e.into_result().into())
-    }
-
-    /// Update a record; returns before/after values; dry_run previews.
-    #[tool(annotations(destructive_hint = false))]
-    async fn update_record(
-        &self,
-        Parameters(args): Parameters<UpdateRecordArgs>,
-        RequestState(request_state): RequestState,
-        InputResponses(input_responses): InputResponses,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResponse {
-        let round = Round {
-            request_state,
-            input_responses,
-        };
-        self.run_update(args, round, &context)
-            .await
-            .unwrap_or_else(|e| e.into_result().into())
-    }
-
-    /// Lightning URLs for record Ids.
-    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn record_url(
-        &self,
-        Parameters(args): Parameters<RecordUrlArgs>,
-        context: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        self.run_record_url(args, &context)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-    }
-}
-
-impl SfServer {
-    async fn run_get_record(
-        &self,
-        args: GetRecordArgs,
-        context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let id = parse_id(&args.id)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let object = object_for(&client, &id, args.object.as_deref()).await?;
         self.policy().check_object(&object)?;
         let fields = match args.fields {
@@ -183,14 +123,21 @@ impl SfServer {
         Ok(result)
     }
 
-    async fn run_create(
+    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn create_record(
         &self,
-        args: CreateRecordArgs,
-        round: Round,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<CreateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
         self.check_writable(&args.object, &args.fields)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
         let fields = write_check::check(&schema, WriteKind::Create, &args.fields)
             .map_err(ToolError::Write)?;
@@ -205,7 +152,7 @@ impl SfServer {
             fields: &fields,
             before: None,
         };
-        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+        if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
         let created = client.create(&object, &fields).await?;
@@ -226,15 +173,22 @@ impl SfServer {
         Ok(result.into())
     }
 
-    async fn run_update(
+    /// Update a record; returns before/after values; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn update_record(
         &self,
-        args: UpdateRecordArgs,
-        round: Round,
-        context: &RequestContext<RoleServer>,
+        Parameters(args): Parameters<UpdateRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
         self.check_writable(&args.object, &args.fields)?;
         let id = parse_id(&args.id)?;
-        let client = self.client(context)?;
+        let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
         if let Some(prefix) = schema.key_prefix.as_deref()
             && prefix != id.key_prefix()
@@ -259,7 +213,7 @@ impl SfServer {
             fields: &fields,
             before: Some(&before),
         };
-        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+        if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
         client.update(&object, &id, &fields).await?;
@@ -283,6 +237,46 @@ impl SfServer {
         Ok(result.into())
     }
 
+    /// Lightning URLs for record Ids.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn record_url(
+        &self,
+        Parameters(args): Parameters<RecordUrlArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        if args.ids.is_empty() || args.ids.len() > MAX_URL_IDS {
+            return Err(ToolError::Input(format!(
+                "send between 1 and {MAX_URL_IDS} ids"
+            )));
+        }
+        let client = self.client(&context)?;
+        let links = client.record_links().await?;
+        // The object goes into every URL's path and the text's lines: only an object the org
+        // has, under its own name, may.
+        let given = match args.object.as_deref().map(str::trim) {
+            Some(object) if !object.is_empty() => Some(known_object(&client, object).await?),
+            _ => None,
+        };
+        let mut text = String::new();
+        let mut urls = Vec::new();
+        for raw in &args.ids {
+            let id = parse_id(raw)?;
+            let object = object_for(&client, &id, given.as_deref()).await?;
+            let url = links.url(&object, &id).ok_or_else(|| {
+                ToolError::Input(
+                    "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
+                )
+            })?;
+            text.push_str(&format!("{id} {url}\n"));
+            urls.push(json!({ "id": id.as_str(), "object": object, "url": url }));
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({ "urls": urls }));
+        Ok(result)
+    }
+}
+
+impl SfServer {
     /// With `confirm_writes` on: `None` once the person approved `write`, otherwise what to
     /// answer instead of sending (their refusal, or the question for the client to ask).
     async fn confirmation(
@@ -309,36 +303,6 @@ impl SfServer {
             Decision::NotSent(result) => Some(result.into()),
             Decision::Ask(question) => Some(question.into()),
         })
-    }
-
-    async fn run_record_url(
-        &self,
-        args: RecordUrlArgs,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ToolError> {
-        if args.ids.is_empty() || args.ids.len() > MAX_URL_IDS {
-            return Err(ToolError::Input(format!(
-                "send between 1 and {MAX_URL_IDS} ids"
-            )));
-        }
-        let client = self.client(context)?;
-        let links = client.record_links().await?;
-        let mut text = String::new();
-        let mut urls = Vec::new();
-        for raw in &args.ids {
-            let id = parse_id(raw)?;
-            let object = object_for(&client, &id, args.object.as_deref()).await?;
-            let url = links.url(&object, &id).ok_or_else(|| {
-                ToolError::Input(
-                    "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
-                )
-            })?;
-            text.push_str(&format!("{id} {url}\n"));
-            urls.push(json!({ "id": id.as_str(), "object": object, "url": url }));
-        }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "urls": urls }));
-        Ok(result)
     }
 
     fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
@@ -372,6 +336,29 @@ fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
             "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
         ))
     })
+}
+
+/// `given`'s API name as the org spells it, if it is the name of an object this user can see.
+async fn known_object(client: &SalesforceClient, given: &str) -> Result<String, ToolError> {
+    let how = "send an object's API name (letters, digits and underscores, like Contact or Invoice__c), or leave object out to infer it from each Id";
+    // Anything else is not quoted back: it could forge lines or links in the answer.
+    if !given.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ToolError::Input(format!(
+            "object is not an object's API name; {how}"
+        )));
+    }
+    let global = client.objects().await?;
+    global
+        .sobjects
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(given))
+        .map(|o| o.name.clone())
+        .ok_or_else(|| {
+            ToolError::Input(format!(
+                "object {} is not an object this user can see; {how}",
+                write_check::quoted(given)
+            ))
+        })
 }
 
 /// The object an Id belongs to: as given, or from its key prefix.
