@@ -50,6 +50,7 @@ mod mcp_http;
 mod mcp_protocol;
 mod mcp_stdio;
 mod mcp_tools_list;
+mod policy;
 mod salesforce_auth;
 mod salesforce_client;
 mod salesforce_no_delete;

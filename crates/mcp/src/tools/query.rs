@@ -18,6 +18,7 @@ use crate::server::SfServer;
 use sfmcp_salesforce::{
     ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SearchObject,
 };
+use sfmcp_soql::access::{AccessPolicy, footprint};
 use sfmcp_soql::error::ErrorCode;
 use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use sfmcp_soql::{self as soql, ast};
@@ -155,7 +156,8 @@ impl SfServer {
         })?;
         self.check_query_policy(&query)?;
         let client = self.client(&context)?;
-        let validated = validate_with_describes(&client, &query, text).await?;
+        let validated =
+            validate_with_describes(&client, &query, text, &self.access_policy()).await?;
         let max_rows = self.row_budget(args.max_rows)?;
         let shape = Shape::of(&validated);
         let first = client
@@ -481,40 +483,20 @@ impl SfServer {
         Ok(result)
     }
 
-    /// Objects outside the allow-list and denied fields are refused before any call.
+    /// A FROM object outside the allow-list is refused before any call, describes included.
+    /// Everything else the query touches is checked once describes resolve its relationships
+    /// ([`validate_with_describes`]).
     fn check_query_policy(&self, query: &ast::Query) -> Result<(), ToolError> {
+        match query.from.object.segments.last() {
+            Some(object) => self.policy().check_object(&object.name),
+            None => Ok(()),
+        }
+    }
+
+    /// The operator's allow-list and deny-list, as the SOQL access check reads them.
+    fn access_policy(&self) -> AccessPolicy {
         let policy = self.policy();
-        if let Some(object) = query.from.object.segments.last() {
-            policy.check_object(&object.name)?;
-        }
-        if policy.deny_fields.is_empty() {
-            return Ok(());
-        }
-        let object = query.from.object.dotted();
-        for item in &query.select {
-            match item {
-                ast::SelectItem::Expr {
-                    expr: ast::Expr::Field(path),
-                    ..
-                } => {
-                    if let Some(field) = path.segments.last()
-                        && policy.is_field_denied(&object, &field.name)
-                    {
-                        return Err(ToolError::Denied(format!(
-                            "{object}.{} is hidden by this server's settings (--deny-fields); leave it out of the query",
-                            field.name
-                        )));
-                    }
-                }
-                ast::SelectItem::Fields { .. } => {
-                    return Err(ToolError::Denied(
-                        "FIELDS() is not allowed while some fields are denied (--deny-fields); name the fields instead".into(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        AccessPolicy::new(&policy.allow_objects, &policy.deny_fields)
     }
 
     fn row_budget(&self, requested: Option<u32>) -> Result<u32, ToolError> {
@@ -528,16 +510,37 @@ impl SfServer {
     }
 }
 
-/// Validates, fetching each describe the validator asks for (cached afterwards).
+/// Validates, fetching each describe the validator asks for (cached afterwards), then checks
+/// everything the query touches against the operator's policy: child subqueries, parent paths,
+/// semi-joins, `TYPEOF`, `FIELDS()`, and denied fields in any clause or function
+/// (`sfmcp_soql::access`). A refused query is never sent.
 async fn validate_with_describes(
     client: &SalesforceClient,
     query: &ast::Query,
     text: &str,
+    access: &AccessPolicy,
 ) -> Result<Validated, ToolError> {
     let schema = client.schema();
     for _ in 0..MAX_DESCRIBE_ROUNDS {
-        match validate(query, &schema) {
-            Ok(validated) => return Ok(validated),
+        let checked = validate(query, &schema).and_then(|validated| {
+            let used = if access.is_open() {
+                None
+            } else {
+                Some(footprint(query, &schema)?)
+            };
+            Ok((validated, used))
+        });
+        match checked {
+            Ok((validated, used)) => {
+                if let Some(used) = used {
+                    access.check(&used).map_err(|refusal| {
+                        ToolError::Denied(format!(
+                            "{refusal}. The operator decides this with --allow-objects and --deny-fields; leave these out of the query."
+                        ))
+                    })?;
+                }
+                return Ok(validated);
+            }
             Err(ValidateError::Invalid(error)) => {
                 let mut rendered = error.render(text);
                 if error.code == ErrorCode::InvalidField
