@@ -12,8 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::Confidence;
-use super::model::{IdpDirectory, IdpStatus, SfUser};
+use crate::model::{IdpDirectory, IdpStatus, SfUser};
 
 /// Matching options that depend on the customer's mail setup.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,21 +83,6 @@ pub struct IdpMatch {
     pub key: Option<String>,
     /// The Salesforce address carried a sandbox `.invalid` suffix that was removed.
     pub sandbox_suffix_removed: bool,
-}
-
-impl IdpMatch {
-    /// Exact evidence is high confidence; rewritten addresses are medium; "absent" is medium
-    /// when the user had a usable corporate address and low when there was nothing to match on.
-    pub fn confidence(&self) -> Confidence {
-        match self.method {
-            MatchMethod::FederationId | MatchMethod::ExactEmail => Confidence::High,
-            MatchMethod::Alias | MatchMethod::DomainAlias | MatchMethod::SubaddressStripped => {
-                Confidence::Medium
-            }
-            MatchMethod::None if self.key.is_some() => Confidence::Medium,
-            MatchMethod::None => Confidence::Low,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +362,6 @@ mod tests {
         let m = index.lookup(&sf("  ann.lee@CORP.COM "));
         assert_eq!(m.method, MatchMethod::ExactEmail);
         assert_eq!(m.idp_user, Some(0));
-        assert_eq!(m.confidence(), Confidence::High);
     }
 
     #[test]
@@ -409,10 +392,6 @@ mod tests {
         assert_eq!(
             index.lookup(&sf("bobby@corp.com")).method,
             MatchMethod::None
-        );
-        assert_eq!(
-            index.lookup(&sf("rob@corp.io")).confidence(),
-            Confidence::Medium
         );
     }
 
@@ -498,6 +477,6 @@ mod tests {
         let index = IdpIndex::build(&dir, &cfg);
         let m = index.lookup(&sf("  "));
         assert_eq!(m.method, MatchMethod::None);
-        assert_eq!(m.confidence(), Confidence::Low);
+        assert_eq!(m.key, None);
     }
 }

@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-use crate::engine::AuditReport;
 use crate::finding::Severity;
+use crate::report::AuditReport;
 
 /// Escape text for HTML content and double-quoted attributes.
 fn esc(s: &str) -> String {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::engine::AuditReport;
+use crate::report::AuditReport;
 
 mod html;
 mod ocsf;

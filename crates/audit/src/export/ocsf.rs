@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::engine::AuditReport;
 use crate::finding::{Finding, FindingKind, FindingStatus, SubjectKind};
+use crate::report::AuditReport;
 
 pub const OCSF_VERSION: &str = "1.6.0";
 

@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::engine::AuditReport;
 use crate::finding::Severity;
+use crate::report::AuditReport;
 use crate::rules::{CATALOGUE, RuleId};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

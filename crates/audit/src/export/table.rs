@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::engine::AuditReport;
+use crate::report::AuditReport;
 
 fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
