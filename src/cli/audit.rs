@@ -22,6 +22,7 @@ use crate::settings::ConnectionSettings;
 
 #[cfg(feature = "demo")]
 mod demo;
+mod output;
 use sfmcp_salesforce::client::ClientContext;
 
 #[derive(Debug, Clone, Args)]
@@ -177,28 +178,6 @@ pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
         )));
     }
     Ok(snapshot)
-}
-
-/// Write via a temporary sibling and a rename, so readers never see half a report.
-fn write_atomically(path: &Path, content: &str) -> Result<(), AuditCliError> {
-    let err = |source| AuditCliError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, content).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
 }
 
 /// Run the audit without touching the process: returns the report and its rendering.
@@ -409,7 +388,12 @@ pub async fn run(args: AuditArgs) -> ExitCode {
         }
     };
     let written = match &args.output {
-        Some(path) => write_atomically(path, &rendered),
+        Some(path) => {
+            output::write_report(path, rendered.as_bytes()).map_err(|source| AuditCliError::Write {
+                path: path.to_owned(),
+                source,
+            })
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(rendered.as_bytes())
