@@ -269,3 +269,41 @@ fn findings_page_in_report_order_with_filters() {
     assert_eq!(page.findings.len(), 1);
     assert_eq!(page.next_offset, None);
 }
+
+/// A connected app whose name (chosen by whoever registered it) carries terminal escapes: a
+/// screen clear, an OSC 8 hyperlink and an OSC 52 clipboard write, then a long tail so the
+/// table's subject column has to cut it.
+fn hostile_app_report() -> AuditReport {
+    let app = "\u{1b}[2J\u{1b}]8;;https://evil.example/\u{7}Data\u{1b}]8;;\u{7} \
+               \u{9b}31mLoader\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[1A forged line\u{1b}]0;ti";
+    let mut snap = snapshot(vec![user(2, "dave@corp.com.prod", "dave@corp.com")], vec![]);
+    snap.oauth_grants = Some(vec![token(app, 2, 3)]);
+    sfmcp_audit::evaluate(&snap, &directory(vec![]), &config())
+}
+
+fn assert_no_controls(format: Format, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{format}: controls {bad:?} in\n{text}");
+}
+
+#[test]
+fn table_and_html_print_no_terminal_escapes_from_third_party_names() {
+    let report = hostile_app_report();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule_id.as_str() == "SF-IDP-004")
+    );
+    let table = render(&report, Format::Table).unwrap();
+    assert_no_controls(Format::Table, &table);
+    // The name's text is still there to read, and the clipped subject cell still is too.
+    assert!(table.contains("Data Loader forged line"), "{table}");
+    assert!(table.contains("Data Loader"), "{table}");
+    let html = render(&report, Format::Html).unwrap();
+    assert_no_controls(Format::Html, &html);
+    assert!(html.contains("Data Loader forged line"));
+}

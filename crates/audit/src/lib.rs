@@ -21,6 +21,7 @@
 //! | [`export`] | one file per format: `table`, `json`, `ocsf`, `sarif`, `html` |
 //! | [`collect`] | reading Salesforce (read-only queries), each IdP's directory API, or a file |
 //! | [`live`] | one audit run end to end: collect both sides, then evaluate |
+//! | [`sanitize`] | third-party text made safe to print (escape sequences and controls removed) |
 //!
 //! ```
 //! use sfmcp_audit::export::{Format, render};
@@ -52,6 +53,7 @@ pub mod matching;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod sanitize;
 
 pub use config::AuditConfig;
 pub use engine::evaluate;
