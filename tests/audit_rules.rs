@@ -454,6 +454,61 @@ fn cfg_001_judges_session_locking_and_profile_ranges_not_trusted_ranges() {
     );
 }
 
+/// Ranges combine: a login from any of them is allowed, so a profile restricts nothing when
+/// its ranges together cover the whole address space, however they are cut.
+#[test]
+fn cfg_001_judges_a_profiles_ranges_together() {
+    let idp = directory(vec![
+        idp_user("alice@corp.com", IdpStatus::Active),
+        idp_user("bob@corp.com", IdpStatus::Active),
+    ]);
+    let admin = "00e000000000009AAA";
+    let cases = [
+        // The whole space beside a narrow range.
+        vec![
+            ip_range(admin, "10.0.0.0", "10.0.0.255"),
+            ip_range(admin, "0.0.0.0", "255.255.255.255"),
+        ],
+        // Two halves.
+        vec![
+            ip_range(admin, "0.0.0.0", "127.255.255.255"),
+            ip_range(admin, "128.0.0.0", "255.255.255.255"),
+        ],
+        // Overlapping pieces, out of order.
+        vec![
+            ip_range(admin, "100.0.0.0", "255.255.255.255"),
+            ip_range(admin, "0.0.0.0", "10.255.255.255"),
+            ip_range(admin, "10.0.0.0", "100.0.0.0"),
+        ],
+        // The whole IPv6 space beside a narrow IPv4 range: any IPv6 address gets in.
+        vec![
+            ip_range(admin, "10.0.0.0", "10.0.0.255"),
+            ip_range(admin, "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ],
+    ];
+    for ranges in cases {
+        let report = run(&cfg_snapshot(false, true, ranges.clone()), &idp);
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == RuleId::CfgSessionIp)
+            .collect();
+        assert_eq!(found.len(), 1, "{ranges:?}");
+        assert!(
+            found[0].title.contains("no profile has a restricting"),
+            "{}",
+            found[0].title
+        );
+    }
+    // A gap of one address still restricts.
+    let ranges = vec![
+        ip_range(admin, "0.0.0.0", "127.255.255.254"),
+        ip_range(admin, "128.0.0.0", "255.255.255.255"),
+    ];
+    let report = run(&cfg_snapshot(false, true, ranges), &idp);
+    assert_eq!(count(&report, RuleId::CfgSessionIp), 0);
+}
+
 #[test]
 fn exp_rules_judge_exports_in_the_window_and_both_login_as_identities() {
     let users = vec![
