@@ -747,3 +747,33 @@ fn findings_are_ordered_by_severity_rule_subject_and_independent_of_input_order(
     assert_eq!(by_sev, a.findings.len());
     assert_eq!(by_rule, a.findings.len());
 }
+
+/// An IdP account whose vendor status has no mapping is known to the IdP (no SF-IDP-002), not
+/// judged offboarded (no SF-IDP-003), and named in a note in plain words.
+#[test]
+fn an_unknown_idp_status_is_noted_and_the_audit_goes_on() {
+    let snap = snapshot(
+        vec![
+            user(1, "odd@corp.com.prod", "odd@corp.com"),
+            user(2, "gone@corp.com.prod", "gone@corp.com"),
+        ],
+        vec![],
+    );
+    let mut odd = idp_user("odd@corp.com", IdpStatus::Unknown);
+    odd.vendor_status = Some("status=6,state=1".into());
+    let idp = directory(vec![odd, idp_user("gone@corp.com", IdpStatus::Suspended)]);
+    let report = run(&snap, &idp);
+    assert_eq!(count(&report, RuleId::IdpUserNotInIdp), 0);
+    // The other user is still judged.
+    assert_eq!(count(&report, RuleId::IdpStaleUser), 1);
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.contains("does not recognise"))
+        .expect("a note names the account");
+    assert!(
+        note.contains("odd@corp.com (vendor status `status=6,state=1`)"),
+        "{note}"
+    );
+    assert!(!note.contains("Some("), "{note}");
+}

@@ -24,7 +24,7 @@ use crate::finding::{
 };
 use crate::matching::{IdpIndex, IdpMatch, MatchMethod, normalise_address, sandbox_free};
 use crate::model::{
-    AuditTrailRow, ExportEvent, ExportEventType, IdpDirectory, IdpStatus, PermissionGrant,
+    AuditTrailRow, ExportEvent, ExportEventType, IdpDirectory, IdpStatus, IdpUser, PermissionGrant,
     SalesforceSnapshot, SfUser,
 };
 use crate::report::{AdminEntry, NonHumanIdentity, NotEvaluated};
@@ -514,6 +514,7 @@ pub(crate) fn run(
     session_ip::evaluate(&ctx, &people.admins, &mut out);
     export_rules(&ctx, &mut out);
     note_unused_allow_list(&ctx, &people.admins, &mut out);
+    note_unknown_statuses(&ctx, &mut out);
     if let Some(selected) = &config.rules {
         for r in RuleId::ALL {
             if !selected.contains(&r) {
@@ -591,6 +592,45 @@ fn identity_pass<'a>(ctx: &Ctx<'a>, out: &mut Outcome) -> People<'a> {
         }
     }
     people
+}
+
+/// IdP accounts whose vendor status has no mapping were matched (they are not "not in IdP")
+/// but not judged; say which, in plain words, instead of stopping the audit.
+fn note_unknown_statuses(ctx: &Ctx<'_>, out: &mut Outcome) {
+    const SHOWN: usize = 5;
+    let unknown: Vec<&IdpUser> = ctx
+        .idp
+        .users
+        .iter()
+        .filter(|u| u.status == IdpStatus::Unknown)
+        .collect();
+    if unknown.is_empty() {
+        return;
+    }
+    let idp = ctx.idp.kind.display_name();
+    let mut listed: Vec<String> = unknown
+        .iter()
+        .take(SHOWN)
+        .map(|u| {
+            let vendor = u
+                .vendor_status
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .unwrap_or("none given");
+            format!("{} (vendor status `{vendor}`)", u.email)
+        })
+        .collect();
+    if unknown.len() > SHOWN {
+        listed.push(format!("and {} more", unknown.len() - SHOWN));
+    }
+    out.notes.push(format!(
+        "{} {idp} account(s) have a status this version of sfmcp does not recognise: {}. \
+         They count as known to {idp}, but whether they were offboarded was not judged; \
+         check them in {idp}, and please report the status so it can be mapped.",
+        unknown.len(),
+        listed.join(", ")
+    ));
 }
 
 /// A typo in the allow-list silently keeps PRV findings coming; say which entries matched no
