@@ -777,3 +777,30 @@ fn an_unknown_idp_status_is_noted_and_the_audit_goes_on() {
     );
     assert!(!note.contains("Some("), "{note}");
 }
+
+/// The same address typed on two systems can arrive in different Unicode forms: `é` as one
+/// code point (NFC) or as `e` plus a combining accent (NFD, as macOS file names and some HR
+/// exports write it). They are one address.
+#[test]
+fn addresses_in_nfd_and_nfc_match_exactly() {
+    let nfd = "me\u{301}lanie@corp.com";
+    let nfc = "m\u{e9}lanie@corp.com";
+    let snap = snapshot(
+        vec![
+            user(1, "melanie@corp.com.prod", nfd),
+            user(2, "rene@corp.com.prod", "REN\u{c9}@corp.com"),
+        ],
+        vec![],
+    );
+    let idp = directory(vec![
+        idp_user(nfc, IdpStatus::Active),
+        idp_user("rene\u{301}@corp.com", IdpStatus::Active),
+    ]);
+    let report = run(&snap, &idp);
+    assert_eq!(
+        count(&report, RuleId::IdpUserNotInIdp),
+        0,
+        "{:?}",
+        report.findings
+    );
+}

@@ -1,6 +1,6 @@
 //! Matching Salesforce users to IdP accounts by corporate address.
 //!
-//! Keys are trimmed and case-folded. Every corporate address of an IdP account is indexed:
+//! Keys are trimmed, case-folded and put in Unicode NFC. Every corporate address of an IdP account is indexed:
 //! primary e-mail and login as primary keys, aliases and SMTP `proxyAddresses` as alias keys.
 //! Domain aliases and `+tag` stripping apply only where configured (plus-addressing is a
 //! convention some domains follow, not a standard), and a sandbox's `.invalid` suffix is removed
@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{IdpDirectory, IdpStatus, SfUser};
 
@@ -272,8 +273,16 @@ impl<T: PartialEq + Copy> Slots<T> {
     }
 }
 
+/// Trimmed, lower-cased and in Unicode NFC: the same address typed on two systems may arrive
+/// precomposed (`é`) or decomposed (`e` + U+0301), and those are one address.
 fn fold(s: &str) -> String {
-    s.trim().to_lowercase()
+    let lower = s.trim().to_lowercase();
+    // ASCII is already NFC, and almost every address is ASCII: skip the copy.
+    if lower.is_ascii() {
+        lower
+    } else {
+        lower.nfc().collect()
+    }
 }
 
 /// Trim and case-fold an address; `None` when it is not `local@domain`.
