@@ -322,7 +322,12 @@ fn salesforce_related(role: &str, user: &SfUser, is_admin: bool) -> RelatedIdent
         role: role.to_owned(),
         source: "salesforce".into(),
         id: Some(user.id.clone()),
-        display: user.username.clone(),
+        // An exporter deactivated since is still who made the export; say so.
+        display: if user.is_active {
+            user.username.clone()
+        } else {
+            format!("{} (deactivated)", user.username)
+        },
         email: Some(user.email.clone()).filter(|e| !e.is_empty()),
         status: Some(if is_admin { "admin" } else { "non-admin" }.to_owned()),
     }
