@@ -22,6 +22,7 @@ use crate::settings::ConnectionSettings;
 
 #[cfg(feature = "demo")]
 mod demo;
+mod output;
 use sfmcp_salesforce::client::ClientContext;
 
 #[derive(Debug, Clone, Args)]
@@ -179,28 +180,6 @@ pub fn load_snapshot(path: &Path) -> Result<SalesforceSnapshot, AuditCliError> {
     Ok(snapshot)
 }
 
-/// Write via a temporary sibling and a rename, so readers never see half a report.
-fn write_atomically(path: &Path, content: &str) -> Result<(), AuditCliError> {
-    let err = |source| AuditCliError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, content).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
-}
-
 /// Run the audit without touching the process: returns the report and its rendering.
 pub async fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCliError> {
     let mut config = AuditConfig::new(args.as_of.unwrap_or_else(Utc::now));
@@ -352,52 +331,86 @@ async fn collect_and_evaluate(
     Ok(run.report)
 }
 
-/// One progress line on stderr: redrawn in place on a terminal, one line per step otherwise
-/// (logs and CI). Never stdout, which carries the report.
+/// Progress on stderr, never stdout (which carries the report). On a terminal one line is
+/// redrawn in place, kept under 80 columns so it never wraps; off a terminal (logs, CI) each
+/// step gets one line, printed when the step ends so it carries the step's totals.
 struct ProgressLine {
     terminal: bool,
-    last_step: std::sync::Mutex<usize>,
+    /// Off a terminal: the current step and its latest line, not yet printed.
+    pending: std::sync::Mutex<Option<(usize, String)>>,
 }
 
 impl ProgressLine {
     fn new() -> Self {
         ProgressLine {
             terminal: std::io::stderr().is_terminal(),
-            last_step: std::sync::Mutex::new(0),
+            pending: std::sync::Mutex::new(None),
         }
     }
 
     fn show(&self, p: &RunProgress) {
-        const WIDTH: usize = 20;
-        let filled = (p.step * WIDTH)
-            .checked_div(p.total)
-            .unwrap_or(0)
-            .min(WIDTH);
-        let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(WIDTH - filled));
-        let line = format!(
-            "audit: {bar} {}/{} {}: {} record(s), {} Salesforce call(s)",
-            p.step, p.total, p.label, p.records, p.salesforce_calls
-        );
         let mut stderr = std::io::stderr().lock();
         if self.terminal {
-            let _ = write!(stderr, "\r\x1b[2K{line}");
+            let _ = write!(stderr, "\r\x1b[2K{}", terminal_line(p));
             let _ = stderr.flush();
             return;
         }
-        let Ok(mut last) = self.last_step.lock() else {
+        let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        if *last != p.step {
-            *last = p.step;
+        if let Some((step, line)) = pending.as_ref()
+            && *step != p.step
+        {
             let _ = writeln!(stderr, "{line}");
         }
+        *pending = Some((p.step, log_line(p)));
     }
 
     fn finish(&self) {
         if self.terminal {
             let _ = writeln!(std::io::stderr());
+        } else if let Ok(mut pending) = self.pending.lock()
+            && let Some((_, line)) = pending.take()
+        {
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }
+}
+
+fn bar(p: &RunProgress, width: usize) -> String {
+    let filled = (p.step * width)
+        .checked_div(p.total)
+        .unwrap_or(0)
+        .min(width);
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
+/// For logs: every detail, whatever the length.
+fn log_line(p: &RunProgress) -> String {
+    format!(
+        "audit: {} {}/{} {}: {} record(s), {} Salesforce call(s)",
+        bar(p, 20),
+        p.step,
+        p.total,
+        p.label,
+        p.records,
+        p.salesforce_calls
+    )
+}
+
+/// For a terminal: at most 79 characters, so redrawing never wraps on 80 columns.
+fn terminal_line(p: &RunProgress) -> String {
+    const COLUMNS: usize = 79;
+    let line = format!(
+        "audit {} {}/{} {}: {} rec, {} calls",
+        bar(p, 10),
+        p.step,
+        p.total,
+        p.label,
+        p.records,
+        p.salesforce_calls
+    );
+    sfmcp_audit::sanitize::clip(&line, COLUMNS).into_owned()
 }
 
 pub async fn run(args: AuditArgs) -> ExitCode {
@@ -409,7 +422,12 @@ pub async fn run(args: AuditArgs) -> ExitCode {
         }
     };
     let written = match &args.output {
-        Some(path) => write_atomically(path, &rendered),
+        Some(path) => {
+            output::write_report(path, rendered.as_bytes()).map_err(|source| AuditCliError::Write {
+                path: path.to_owned(),
+                source,
+            })
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(rendered.as_bytes())
@@ -433,5 +451,35 @@ pub async fn run(args: AuditArgs) -> ExitCode {
             ExitCode::from(1)
         }
         _ => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_progress_fits_80_columns_whatever_the_step() {
+        let longest = sfmcp_audit::collect::salesforce::STAGES
+            .iter()
+            .map(|s| format!("Salesforce: {s}"))
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        for label in [longest.as_str(), "IdP directory (Google Workspace)", "x"] {
+            let p = RunProgress {
+                step: 10,
+                total: 10,
+                label: label.to_owned(),
+                records: 123_456_789,
+                salesforce_calls: 123_456,
+            };
+            let line = terminal_line(&p);
+            assert!(
+                line.chars().count() < 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+            assert!(line.starts_with("audit [##########] 10/10"), "{line}");
+        }
     }
 }

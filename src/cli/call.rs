@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
+use sfmcp_audit::sanitize::printable_lines;
 use sfmcp_mcp::{ServerState, SfServer};
 
 use super::fail;
@@ -66,7 +67,9 @@ async fn call_tool(
         Ok(result) => {
             for content in &result.content {
                 if let Some(text) = content.as_text() {
-                    println!("{}", text.text.trim_end());
+                    // Tool text quotes record values any Salesforce user wrote: their escape
+                    // sequences must not reach the operator's terminal.
+                    println!("{}", printable_lines(text.text.trim_end()));
                 }
             }
             if result.is_error == Some(true) {

@@ -222,3 +222,118 @@ fn bad_flags_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("ALIAS=CANONICAL"));
 }
+
+#[cfg(unix)]
+/// What `-o` leaves at `path`: its type, as `ls -l` shows it.
+fn file_type_of(path: &Path) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::symlink_metadata(path).unwrap().file_type();
+    if t.is_symlink() {
+        "symlink"
+    } else if t.is_fifo() {
+        "fifo"
+    } else if t.is_char_device() {
+        "char device"
+    } else if t.is_file() {
+        "file"
+    } else {
+        "other"
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_is_written_through_and_the_fifo_stays() {
+    let fx = Fixture::new(false);
+    let fifo = fx.path("report.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    // The reader must be there for the writer's open to complete, as with `sfmcp ... -o
+    // fifo` feeding another program.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = fx.audit(&["--format", "json", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(file_type_of(&fifo), "fifo", "the FIFO was replaced");
+    let read = reader.join().unwrap();
+    assert!(read.contains("\"findings\""), "{read}");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_character_device_writes_to_the_device() {
+    let fx = Fixture::new(false);
+    // A null device of our own (as root), so a regression cannot turn the system's /dev/null
+    // into a regular file; without the right to make one, /dev/null itself.
+    let dev = fx.path("null");
+    let made = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let dev = if made {
+        dev
+    } else {
+        PathBuf::from("/dev/null")
+    };
+    let out = fx.audit(&["--format", "json", "-o", dev.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(file_type_of(&dev), "char device");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
+    let fx = Fixture::new(false);
+    let target = fx.path("real-report.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = fx.path("report.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = fx.audit(&["--format", "json", "-o", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(file_type_of(&link), "symlink");
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"findings\"")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn output_over_an_existing_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new(false);
+    let target = fx.path("report.json");
+    std::fs::write(&target, "old").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = fx.audit(&["--format", "json", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let meta = std::fs::metadata(&target).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"findings\"")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_hard_linked_file_updates_every_link() {
+    let fx = Fixture::new(false);
+    let target = fx.path("report.json");
+    std::fs::write(&target, "old").unwrap();
+    let other = fx.path("same-report.json");
+    std::fs::hard_link(&target, &other).unwrap();
+    let out = fx.audit(&["--format", "json", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A rename would give `report.json` a new inode and leave the other name stale.
+    assert!(
+        std::fs::read_to_string(&other)
+            .unwrap()
+            .contains("\"findings\"")
+    );
+}

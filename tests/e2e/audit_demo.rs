@@ -142,3 +142,33 @@ fn jumpcloud_finds_exactly_the_planted_gaps() {
 fn onelogin_finds_exactly_the_planted_gaps() {
     check(Vendor::OneLogin);
 }
+
+/// Off a terminal each step gets one line, printed when the step ends, so its counts are the
+/// step's totals rather than the zero it started with.
+#[test]
+fn progress_lines_off_a_terminal_carry_each_steps_totals() {
+    let (_, stderr) = audit("okta");
+    let steps: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("audit: [") || l.starts_with("audit ["))
+        .collect();
+    let users = steps
+        .iter()
+        .find(|l| l.contains(" users: "))
+        .unwrap_or_else(|| panic!("no progress line for the users step in:\n{stderr}"));
+    assert!(!users.contains(" 0 record"), "{users}\n{stderr}");
+    let grants = steps
+        .iter()
+        .find(|l| l.contains("admin permission grants"))
+        .unwrap_or_else(|| panic!("no progress line for the grants step in:\n{stderr}"));
+    assert!(!grants.contains(" 0 record"), "{grants}\n{stderr}");
+    // One line per step.
+    let mut labels: Vec<&str> = steps
+        .iter()
+        .filter_map(|l| l.split_once(']').map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split(':').next())
+        .collect();
+    let all = labels.len();
+    labels.dedup();
+    assert_eq!(labels.len(), all, "{stderr}");
+}

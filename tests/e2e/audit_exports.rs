@@ -269,3 +269,94 @@ fn findings_page_in_report_order_with_filters() {
     assert_eq!(page.findings.len(), 1);
     assert_eq!(page.next_offset, None);
 }
+
+/// A connected app whose name (chosen by whoever registered it) carries terminal escapes: a
+/// screen clear, an OSC 8 hyperlink and an OSC 52 clipboard write, then a long tail so the
+/// table's subject column has to cut it.
+fn hostile_app_report() -> AuditReport {
+    let app = "\u{1b}[2J\u{1b}]8;;https://evil.example/\u{7}Data\u{1b}]8;;\u{7} \
+               \u{9b}31mLoader\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[1A forged line\u{1b}]0;ti";
+    let mut snap = snapshot(vec![user(2, "dave@corp.com.prod", "dave@corp.com")], vec![]);
+    snap.oauth_grants = Some(vec![token(app, 2, 3)]);
+    sfmcp_audit::evaluate(&snap, &directory(vec![]), &config())
+}
+
+fn assert_no_controls(format: Format, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{format}: controls {bad:?} in\n{text}");
+}
+
+#[test]
+fn table_and_html_print_no_terminal_escapes_from_third_party_names() {
+    let report = hostile_app_report();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule_id.as_str() == "SF-IDP-004")
+    );
+    let table = render(&report, Format::Table).unwrap();
+    assert_no_controls(Format::Table, &table);
+    // The name's text is still there to read, and the clipped subject cell still is too.
+    assert!(table.contains("Data Loader forged line"), "{table}");
+    assert!(table.contains("Data Loader"), "{table}");
+    let html = render(&report, Format::Html).unwrap();
+    assert_no_controls(Format::Html, &html);
+    assert!(html.contains("Data Loader forged line"));
+}
+
+/// A SIEM deduplicates on the event id: each run's events need ids of their own, while the
+/// finding id stays the same so the finding is tracked across runs.
+#[test]
+fn ocsf_event_ids_are_new_each_run_and_finding_ids_stable() {
+    let first = sample();
+    let mut second = sample();
+    second.generated_at += chrono::Duration::hours(24);
+    let (a, b) = (to_ocsf(&first), to_ocsf(&second));
+    let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+    let mut seen = std::collections::HashSet::new();
+    for (ea, eb) in a.iter().zip(b) {
+        assert_eq!(ea["finding_info"]["uid"], eb["finding_info"]["uid"]);
+        assert_ne!(ea["metadata"]["uid"], ea["finding_info"]["uid"]);
+        assert_ne!(ea["metadata"]["uid"], eb["metadata"]["uid"]);
+        assert!(seen.insert(ea["metadata"]["uid"].as_str().unwrap().to_owned()));
+        assert!(seen.insert(eb["metadata"]["uid"].as_str().unwrap().to_owned()));
+    }
+    // Rendering one report twice gives the same events.
+    assert_eq!(to_ocsf(&first), to_ocsf(&first));
+}
+
+#[test]
+fn ocsf_evidences_never_carry_a_null_uid() {
+    let r = sample();
+    let events = to_ocsf(&r);
+    let mut checked = 0;
+    for e in events.as_array().unwrap() {
+        for ev in e["evidences"].as_array().into_iter().flatten() {
+            assert!(
+                ev.get("uid").is_none_or(Value::is_string),
+                "{}: {ev}",
+                e["finding_info"]["analytic"]["uid"]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// GitHub code scanning rejects a result without a physical location, and shows the tool's
+/// `informationUri`.
+#[test]
+fn sarif_results_have_a_physical_location() {
+    let r = sample();
+    let s = to_sarif(&r);
+    for res in s["runs"][0]["results"].as_array().unwrap() {
+        let physical = &res["locations"][0]["physicalLocation"];
+        let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(!uri.is_empty() && !uri.contains(' '), "{uri}");
+        assert!(physical["region"]["startLine"].as_u64().unwrap() >= 1);
+    }
+}

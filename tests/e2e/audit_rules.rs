@@ -454,6 +454,61 @@ fn cfg_001_judges_session_locking_and_profile_ranges_not_trusted_ranges() {
     );
 }
 
+/// Ranges combine: a login from any of them is allowed, so a profile restricts nothing when
+/// its ranges together cover the whole address space, however they are cut.
+#[test]
+fn cfg_001_judges_a_profiles_ranges_together() {
+    let idp = directory(vec![
+        idp_user("alice@corp.com", IdpStatus::Active),
+        idp_user("bob@corp.com", IdpStatus::Active),
+    ]);
+    let admin = "00e000000000009AAA";
+    let cases = [
+        // The whole space beside a narrow range.
+        vec![
+            ip_range(admin, "10.0.0.0", "10.0.0.255"),
+            ip_range(admin, "0.0.0.0", "255.255.255.255"),
+        ],
+        // Two halves.
+        vec![
+            ip_range(admin, "0.0.0.0", "127.255.255.255"),
+            ip_range(admin, "128.0.0.0", "255.255.255.255"),
+        ],
+        // Overlapping pieces, out of order.
+        vec![
+            ip_range(admin, "100.0.0.0", "255.255.255.255"),
+            ip_range(admin, "0.0.0.0", "10.255.255.255"),
+            ip_range(admin, "10.0.0.0", "100.0.0.0"),
+        ],
+        // The whole IPv6 space beside a narrow IPv4 range: any IPv6 address gets in.
+        vec![
+            ip_range(admin, "10.0.0.0", "10.0.0.255"),
+            ip_range(admin, "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ],
+    ];
+    for ranges in cases {
+        let report = run(&cfg_snapshot(false, true, ranges.clone()), &idp);
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == RuleId::CfgSessionIp)
+            .collect();
+        assert_eq!(found.len(), 1, "{ranges:?}");
+        assert!(
+            found[0].title.contains("no profile has a restricting"),
+            "{}",
+            found[0].title
+        );
+    }
+    // A gap of one address still restricts.
+    let ranges = vec![
+        ip_range(admin, "0.0.0.0", "127.255.255.254"),
+        ip_range(admin, "128.0.0.0", "255.255.255.255"),
+    ];
+    let report = run(&cfg_snapshot(false, true, ranges), &idp);
+    assert_eq!(count(&report, RuleId::CfgSessionIp), 0);
+}
+
 #[test]
 fn exp_rules_judge_exports_in_the_window_and_both_login_as_identities() {
     let users = vec![
@@ -691,4 +746,61 @@ fn findings_are_ordered_by_severity_rule_subject_and_independent_of_input_order(
     let by_rule: usize = a.summary.by_rule.iter().map(|r| r.count).sum();
     assert_eq!(by_sev, a.findings.len());
     assert_eq!(by_rule, a.findings.len());
+}
+
+/// An IdP account whose vendor status has no mapping is known to the IdP (no SF-IDP-002), not
+/// judged offboarded (no SF-IDP-003), and named in a note in plain words.
+#[test]
+fn an_unknown_idp_status_is_noted_and_the_audit_goes_on() {
+    let snap = snapshot(
+        vec![
+            user(1, "odd@corp.com.prod", "odd@corp.com"),
+            user(2, "gone@corp.com.prod", "gone@corp.com"),
+        ],
+        vec![],
+    );
+    let mut odd = idp_user("odd@corp.com", IdpStatus::Unknown);
+    odd.vendor_status = Some("status=6,state=1".into());
+    let idp = directory(vec![odd, idp_user("gone@corp.com", IdpStatus::Suspended)]);
+    let report = run(&snap, &idp);
+    assert_eq!(count(&report, RuleId::IdpUserNotInIdp), 0);
+    // The other user is still judged.
+    assert_eq!(count(&report, RuleId::IdpStaleUser), 1);
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.contains("does not recognise"))
+        .expect("a note names the account");
+    assert!(
+        note.contains("odd@corp.com (vendor status `status=6,state=1`)"),
+        "{note}"
+    );
+    assert!(!note.contains("Some("), "{note}");
+}
+
+/// The same address typed on two systems can arrive in different Unicode forms: `é` as one
+/// code point (NFC) or as `e` plus a combining accent (NFD, as macOS file names and some HR
+/// exports write it). They are one address.
+#[test]
+fn addresses_in_nfd_and_nfc_match_exactly() {
+    let nfd = "me\u{301}lanie@corp.com";
+    let nfc = "m\u{e9}lanie@corp.com";
+    let snap = snapshot(
+        vec![
+            user(1, "melanie@corp.com.prod", nfd),
+            user(2, "rene@corp.com.prod", "REN\u{c9}@corp.com"),
+        ],
+        vec![],
+    );
+    let idp = directory(vec![
+        idp_user(nfc, IdpStatus::Active),
+        idp_user("rene\u{301}@corp.com", IdpStatus::Active),
+    ]);
+    let report = run(&snap, &idp);
+    assert_eq!(
+        count(&report, RuleId::IdpUserNotInIdp),
+        0,
+        "{:?}",
+        report.findings
+    );
 }

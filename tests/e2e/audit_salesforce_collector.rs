@@ -110,3 +110,83 @@ async fn oauth_tokens_over_the_cap_are_read_in_partitions_without_loss() {
     assert_eq!(stages, (0..STAGES.len()).collect::<Vec<_>>());
     emulator.shutdown().await;
 }
+
+/// An admin deactivated after exporting data is still the org's user: the export is judged on
+/// their grants (an admin's export: SF-EXP-001 only), never as "a non-admin not among the
+/// org's users". A non-admin's export in the same window still raises SF-EXP-002.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_admins_export_is_judged_as_the_admins() {
+    let when = (chrono::Utc::now() - chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M:%S.000+0000")
+        .to_string();
+    let export = |by: &str| {
+        json!({"Action": "export", "Section": "Data Export", "Display": "Requested an export",
+            "CreatedById": format!("@{by}"), "CreatedDate": when})
+    };
+    let seed = json!({
+        "users": [
+            {"username": "ada@acme.test", "last_name": "Lovelace", "email": "ada@acme.test",
+             "profile": "System Administrator", "default": true, "active": true},
+            {"username": "old.admin@acme.test", "last_name": "Gone", "email": "old.admin@acme.test",
+             "profile": "System Administrator", "active": false},
+            {"username": "bob@acme.test", "last_name": "Builder", "email": "bob@acme.test",
+             "profile": "Standard User", "active": true},
+        ],
+        "records": {"SetupAuditTrail": [export("old.admin@acme.test"), export("bob@acme.test")]},
+    });
+    let emulator = common::seeded_emulator(seed).await;
+    let org = emulator.orgs.first().unwrap().clone();
+    let options = CollectOptions::new(chrono::Utc::now() - chrono::Duration::days(30));
+    let (snapshot, _) = collect(&client(&org), &options, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let directory = sfmcp_audit::IdpDirectory {
+        kind: sfmcp_audit::IdpKind::File,
+        source: "test".into(),
+        users: ["ada@acme.test", "old.admin@acme.test", "bob@acme.test"]
+            .into_iter()
+            .map(|e| sfmcp_audit::IdpUser::new(e, sfmcp_audit::IdpStatus::Active))
+            .collect(),
+    };
+    let report = sfmcp_audit::evaluate(
+        &snapshot,
+        &directory,
+        &sfmcp_audit::AuditConfig::new(chrono::Utc::now()),
+    );
+    let exports: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.as_str().starts_with("SF-EXP"))
+        .map(|f| (f.rule_id.as_str(), f.title.as_str()))
+        .collect();
+    assert!(
+        exports
+            .iter()
+            .all(|(_, title)| !title.contains("not among")
+                && !title.contains("old.admin@acme.test: ")),
+        "{exports:?}"
+    );
+    let by_old: Vec<&str> = exports
+        .iter()
+        .filter(|(_, t)| t.contains("old.admin@acme.test"))
+        .map(|(r, _)| *r)
+        .collect();
+    assert_eq!(by_old, vec!["SF-EXP-001"], "{exports:?}");
+    let by_bob: Vec<&str> = exports
+        .iter()
+        .filter(|(_, t)| t.contains("bob@acme.test"))
+        .map(|(r, _)| *r)
+        .collect();
+    assert_eq!(by_bob.len(), 2, "{exports:?}");
+    // The deactivated admin is not judged by the identity rules: only active users are.
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.rule_id.as_str().starts_with("SF-EXP")
+                || f.subject.username.as_deref() != Some("old.admin@acme.test")),
+        "{:?}",
+        report.findings
+    );
+    emulator.shutdown().await;
+}

@@ -689,3 +689,33 @@ async fn a_next_page_link_to_another_host_is_refused() {
     // Only the first page was requested; nothing went to the foreign host.
     assert_eq!(okta.received_requests().await.map(|r| r.len()), Some(1));
 }
+
+/// A status code this version has no mapping for must not stop the audit: the account is
+/// collected with the status `unknown` and its vendor values kept for the report.
+#[tokio::test]
+async fn an_unknown_onelogin_status_is_collected_as_unknown_not_fatal() {
+    let people = vec![
+        Person::new("known@acme.test").onelogin(OneLoginStatus {
+            status: 1,
+            state: 1,
+        }),
+        Person::new("odd@acme.test").onelogin(OneLoginStatus {
+            status: 6,
+            state: 1,
+        }),
+    ];
+    let dir = Directory::start(people).await;
+    let collected = dir
+        .collect(IdpKind::OneLogin, 100, &[])
+        .await
+        .expect("an unknown status is not an error");
+    let statuses = statuses(&collected);
+    assert_eq!(statuses["known@acme.test"], IdpStatus::Active);
+    assert_eq!(statuses["odd@acme.test"], IdpStatus::Unknown);
+    let odd = collected
+        .users
+        .iter()
+        .find(|u| u.email == "odd@acme.test")
+        .expect("odd is listed");
+    assert_eq!(odd.vendor_status.as_deref(), Some("status=6,state=1"));
+}

@@ -6,11 +6,95 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use super::matching::MatchMethod;
-use super::rules::RuleId;
+use crate::matching::MatchMethod;
+
+/// The nine rules, in catalogue order (which is also the report's tie-break order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    /// SF-IDP-001
+    IdpAdminNotInIdp,
+    /// SF-IDP-002
+    IdpUserNotInIdp,
+    /// SF-IDP-003
+    IdpStaleUser,
+    /// SF-IDP-004
+    IdpOauthUnknownUser,
+    /// SF-PRV-001
+    PrvModifyAllData,
+    /// SF-PRV-002
+    PrvViewAllData,
+    /// SF-CFG-001
+    CfgSessionIp,
+    /// SF-EXP-001
+    ExpBulkExport,
+    /// SF-EXP-002
+    ExpNonAdminExport,
+}
+
+impl RuleId {
+    pub const ALL: [RuleId; 9] = [
+        RuleId::IdpAdminNotInIdp,
+        RuleId::IdpUserNotInIdp,
+        RuleId::IdpStaleUser,
+        RuleId::IdpOauthUnknownUser,
+        RuleId::PrvModifyAllData,
+        RuleId::PrvViewAllData,
+        RuleId::CfgSessionIp,
+        RuleId::ExpBulkExport,
+        RuleId::ExpNonAdminExport,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::IdpAdminNotInIdp => "SF-IDP-001",
+            RuleId::IdpUserNotInIdp => "SF-IDP-002",
+            RuleId::IdpStaleUser => "SF-IDP-003",
+            RuleId::IdpOauthUnknownUser => "SF-IDP-004",
+            RuleId::PrvModifyAllData => "SF-PRV-001",
+            RuleId::PrvViewAllData => "SF-PRV-002",
+            RuleId::CfgSessionIp => "SF-CFG-001",
+            RuleId::ExpBulkExport => "SF-EXP-001",
+            RuleId::ExpNonAdminExport => "SF-EXP-002",
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RuleId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        RuleId::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| {
+                let ids: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown rule `{wanted}`: use one of {}", ids.join(", "))
+            })
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// Most severe first, so the derived order is the report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! | pending | STAGED, PROVISIONED | — | — | STAGED | status 0, 7; state 0 |
 //! | suspended | SUSPENDED | !accountEnabled | suspended | SUSPENDED | status 2; state 2, 3 |
 //! | deprovisioned | DEPROVISIONED | in deletedItems | deleted or archived | — | — |
+//! | unknown | any other status | — | — | any other state | any other status |
 //! | absent | not listed | not listed | not listed | not listed (deleted users vanish) | not listed |
 //!
 //! Okta's plain user list omits DEPROVISIONED accounts, so its collector must also search for
@@ -14,7 +15,8 @@
 
 use super::model::IdpStatus;
 
-/// Okta `status`. Unknown values are `None` so the collector can report them rather than guess.
+/// Okta `status`. Unknown values are `None`, never a guess: the collector records them as
+/// [`IdpStatus::Unknown`] and the report's notes name them.
 pub fn okta_status(status: &str) -> Option<IdpStatus> {
     Some(match status.trim().to_ascii_uppercase().as_str() {
         "ACTIVE" | "RECOVERY" | "PASSWORD_EXPIRED" => IdpStatus::Active,

@@ -1,6 +1,6 @@
 //! Matching Salesforce users to IdP accounts by corporate address.
 //!
-//! Keys are trimmed and case-folded. Every corporate address of an IdP account is indexed:
+//! Keys are trimmed, case-folded and put in Unicode NFC. Every corporate address of an IdP account is indexed:
 //! primary e-mail and login as primary keys, aliases and SMTP `proxyAddresses` as alias keys.
 //! Domain aliases and `+tag` stripping apply only where configured (plus-addressing is a
 //! convention some domains follow, not a standard), and a sandbox's `.invalid` suffix is removed
@@ -11,9 +11,9 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
-use super::finding::Confidence;
-use super::model::{IdpDirectory, IdpStatus, SfUser};
+use crate::model::{IdpDirectory, IdpStatus, SfUser};
 
 /// Matching options that depend on the customer's mail setup.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,21 +84,6 @@ pub struct IdpMatch {
     pub key: Option<String>,
     /// The Salesforce address carried a sandbox `.invalid` suffix that was removed.
     pub sandbox_suffix_removed: bool,
-}
-
-impl IdpMatch {
-    /// Exact evidence is high confidence; rewritten addresses are medium; "absent" is medium
-    /// when the user had a usable corporate address and low when there was nothing to match on.
-    pub fn confidence(&self) -> Confidence {
-        match self.method {
-            MatchMethod::FederationId | MatchMethod::ExactEmail => Confidence::High,
-            MatchMethod::Alias | MatchMethod::DomainAlias | MatchMethod::SubaddressStripped => {
-                Confidence::Medium
-            }
-            MatchMethod::None if self.key.is_some() => Confidence::Medium,
-            MatchMethod::None => Confidence::Low,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,8 +273,16 @@ impl<T: PartialEq + Copy> Slots<T> {
     }
 }
 
+/// Trimmed, lower-cased and in Unicode NFC: the same address typed on two systems may arrive
+/// precomposed (`é`) or decomposed (`e` + U+0301), and those are one address.
 fn fold(s: &str) -> String {
-    s.trim().to_lowercase()
+    let lower = s.trim().to_lowercase();
+    // ASCII is already NFC, and almost every address is ASCII: skip the copy.
+    if lower.is_ascii() {
+        lower
+    } else {
+        lower.nfc().collect()
+    }
 }
 
 /// Trim and case-fold an address; `None` when it is not `local@domain`.
@@ -378,7 +371,6 @@ mod tests {
         let m = index.lookup(&sf("  ann.lee@CORP.COM "));
         assert_eq!(m.method, MatchMethod::ExactEmail);
         assert_eq!(m.idp_user, Some(0));
-        assert_eq!(m.confidence(), Confidence::High);
     }
 
     #[test]
@@ -409,10 +401,6 @@ mod tests {
         assert_eq!(
             index.lookup(&sf("bobby@corp.com")).method,
             MatchMethod::None
-        );
-        assert_eq!(
-            index.lookup(&sf("rob@corp.io")).confidence(),
-            Confidence::Medium
         );
     }
 
@@ -498,6 +486,6 @@ mod tests {
         let index = IdpIndex::build(&dir, &cfg);
         let m = index.lookup(&sf("  "));
         assert_eq!(m.method, MatchMethod::None);
-        assert_eq!(m.confidence(), Confidence::Low);
+        assert_eq!(m.key, None);
     }
 }

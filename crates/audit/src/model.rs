@@ -362,6 +362,10 @@ pub enum IdpStatus {
     Pending,
     Suspended,
     Deprovisioned,
+    /// The IdP has the account, with a status this version has no mapping for (its vendor
+    /// values are in `IdpUser::vendor_status`). Known to the IdP, so never "not in IdP"; not
+    /// judged offboarded either, and the report says so in a note.
+    Unknown,
     Absent,
 }
 
@@ -373,6 +377,7 @@ impl IdpStatus {
             IdpStatus::Pending => "pending",
             IdpStatus::Suspended => "suspended",
             IdpStatus::Deprovisioned => "deprovisioned",
+            IdpStatus::Unknown => "unknown",
             IdpStatus::Absent => "absent",
         }
     }
@@ -389,9 +394,11 @@ impl IdpStatus {
             IdpStatus::Active => 0,
             IdpStatus::Locked => 1,
             IdpStatus::Pending => 2,
-            IdpStatus::Suspended => 3,
-            IdpStatus::Deprovisioned => 4,
-            IdpStatus::Absent => 5,
+            // Possibly alive: preferred to an account known to be gone.
+            IdpStatus::Unknown => 3,
+            IdpStatus::Suspended => 4,
+            IdpStatus::Deprovisioned => 5,
+            IdpStatus::Absent => 6,
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::super::idp::jumpcloud_status;
-use super::super::model::{IdpDirectory, IdpKind, IdpUser};
+use super::super::model::{IdpDirectory, IdpKind, IdpStatus, IdpUser};
 use super::http::Http;
 use super::{
     CollectError, CollectOptions, MAX_PAGES, base_url, join, optional, page_size, required,
@@ -87,15 +87,8 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
     let flag = |key: &str| user.get(key).and_then(Value::as_bool).unwrap_or(false);
     let state = text("state").unwrap_or_default();
     let (suspended, locked) = (flag("suspended"), flag("account_locked"));
-    let status = jumpcloud_status(&state, suspended, locked).ok_or_else(|| {
-        http.protocol(
-            url,
-            format!(
-                "user {} has state `{state}`, which this version does not know; please report it",
-                id.as_deref().unwrap_or("?")
-            ),
-        )
-    })?;
+    // An unknown state is reported in the audit's notes, not fatal.
+    let status = jumpcloud_status(&state, suspended, locked).unwrap_or(IdpStatus::Unknown);
     // `recoveryEmail` and `alternateEmail` are personal: never indexed.
     let email = text("email").ok_or_else(|| {
         http.protocol(

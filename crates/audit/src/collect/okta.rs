@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::super::idp::okta_status;
-use super::super::model::{IdpDirectory, IdpKind, IdpUser};
+use super::super::model::{IdpDirectory, IdpKind, IdpStatus, IdpUser};
 use super::http::{Http, next_link};
 use super::{CollectError, CollectOptions, MAX_PAGES, base_url, join, page_size, required};
 
@@ -105,16 +105,8 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
             .map(str::to_owned)
     };
     let vendor_status = user.get("status").and_then(Value::as_str).unwrap_or("");
-    let status = okta_status(vendor_status).ok_or_else(|| {
-        http.protocol(
-            url,
-            format!(
-                "user {} has status `{vendor_status}`, which this version does not know; \
-                 please report it",
-                id.as_deref().unwrap_or("?")
-            ),
-        )
-    })?;
+    // An unknown status is reported in the audit's notes, not fatal.
+    let status = okta_status(vendor_status).unwrap_or(IdpStatus::Unknown);
     let login = text("login");
     // Okta's `secondEmail` is usually personal and is deliberately not read.
     let email = text("email").or_else(|| login.clone()).ok_or_else(|| {

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::super::idp::onelogin_status;
-use super::super::model::{IdpDirectory, IdpKind, IdpUser};
+use super::super::model::{IdpDirectory, IdpKind, IdpStatus, IdpUser};
 use super::http::{Http, next_link};
 use super::{
     CollectError, CollectOptions, MAX_PAGES, base_url, join, optional, page_size, required,
@@ -155,20 +155,11 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
     };
     let status_code = user.get("status").and_then(Value::as_i64);
     let state = user.get("state").and_then(Value::as_i64);
+    // A code this version does not know is reported in the audit's notes, not fatal: one odd
+    // account must not stop the audit of everyone else.
     let status = status_code
         .and_then(|s| onelogin_status(s, state))
-        .ok_or_else(|| {
-            http.protocol(
-                url,
-                format!(
-                    "user {} has status {:?} / state {:?}, which this version does not know; \
-                     please report it",
-                    id.as_deref().unwrap_or("?"),
-                    status_code,
-                    state
-                ),
-            )
-        })?;
+        .unwrap_or(IdpStatus::Unknown);
     let email = text("email").ok_or_else(|| {
         http.protocol(
             url,

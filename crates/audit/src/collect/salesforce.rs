@@ -9,6 +9,7 @@
 //! | OAuth grants | `OauthToken`, partitioned by user to stay under its 2,500-row cap | SF-IDP-004 not evaluated |
 //! | exports | `SetupAuditTrail WHERE Action = 'export'` in the window | SF-EXP-* not evaluated |
 //! | Event Monitoring | `EventLogFile` `BulkApi`, `BulkApi2`, `ReportExport` CSVs in the window | noted: exports by Bulk API, Data Loader and reports unseen |
+//! | exporters left out above | `User` and `PermissionSetAssignment` by id (and Login-As delegates by username), whatever `IsActive`: a deactivated admin's export is still an admin's | the run fails |
 //! | session settings | Tooling `SELECT Id, Metadata FROM SecuritySettings` | SF-CFG-001 not evaluated |
 //! | profile IP ranges | `LoginIpRange` | SF-CFG-001 not evaluated |
 //!
@@ -20,7 +21,7 @@
 //! `OauthToken.AccessToken`, `DeleteToken` and `RequestToken` are live credentials and are
 //! never selected; a test checks every statement this module can send.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -180,10 +181,17 @@ impl Collector<'_> {
         let caps = self.capabilities().await?;
 
         self.enter(2);
-        let mut users = self.users(&caps).await?;
+        let mut users = self
+            .users(&users_soql(
+                &caps,
+                "IsActive = true AND UserType = 'Standard'",
+            ))
+            .await?;
 
         self.enter(3);
-        let (permission_grants, api_only_users) = self.grants(&caps).await?;
+        let (mut permission_grants, api_only_users) = self
+            .grants(&grants_soql(&caps, "Assignee.IsActive = true"))
+            .await?;
         for user in &mut users {
             if api_only_users.contains(&user.id) {
                 user.api_only = true;
@@ -202,6 +210,13 @@ impl Collector<'_> {
 
         self.enter(7);
         let event_log_exports = self.event_logs().await?;
+        let missing =
+            export_actors_missing(&users, audit_trail.as_deref(), event_log_exports.as_deref());
+        if !missing.is_empty() {
+            let (more_users, more_grants) = self.export_actors(&caps, &missing).await?;
+            users.extend(more_users);
+            permission_grants.extend(more_grants);
+        }
 
         self.enter(8);
         let (session_settings, trusted_ip_ranges) = self.security_settings().await?;
@@ -317,10 +332,9 @@ impl Collector<'_> {
         })
     }
 
-    async fn users(&mut self, caps: &Capabilities) -> Result<Vec<SfUser>, CollectError> {
-        let soql = users_soql(caps);
+    async fn users(&mut self, soql: &str) -> Result<Vec<SfUser>, CollectError> {
         let records = self
-            .query_all(&soql, false)
+            .query_all(soql, false)
             .await
             .map_err(|source| CollectError {
                 what: "the users",
@@ -351,11 +365,10 @@ impl Collector<'_> {
     /// The privileged assignments, and the users an API-only permission set makes non-human.
     async fn grants(
         &mut self,
-        caps: &Capabilities,
+        soql: &str,
     ) -> Result<(Vec<PermissionGrant>, HashSet<String>), CollectError> {
-        let soql = grants_soql(caps);
         let records = self
-            .query_all(&soql, false)
+            .query_all(soql, false)
             .await
             .map_err(|source| CollectError {
                 what: "the admin permission grants (PermissionSetAssignment)",
@@ -397,6 +410,47 @@ impl Collector<'_> {
             }
         }
         Ok((grants, api_only))
+    }
+
+    /// The users and admin grants of exporters the active-user queries left out (deactivated
+    /// since, or not `Standard`): an export is judged on who made it, and "not among the org's
+    /// users" would be wrong about them. Exports are few, so this is one or two queries.
+    async fn export_actors(
+        &mut self,
+        caps: &Capabilities,
+        missing: &ExportActors,
+    ) -> Result<(Vec<SfUser>, Vec<PermissionGrant>), CollectError> {
+        let mut users = Vec::new();
+        let ids: Vec<&str> = missing.ids.iter().map(String::as_str).collect();
+        for chunk in ids.chunks(MAX_IDS_PER_PARTITION) {
+            let list = soql_list(chunk.iter().copied().filter(|id| is_id(id)));
+            if !list.is_empty() {
+                users.extend(
+                    self.users(&users_soql(caps, &format!("Id IN ({list})")))
+                        .await?,
+                );
+            }
+        }
+        let names: Vec<&str> = missing.usernames.iter().map(String::as_str).collect();
+        for chunk in names.chunks(MAX_IDS_PER_PARTITION) {
+            let list = soql_list(chunk.iter().copied().filter(|n| is_plain_username(n)));
+            if !list.is_empty() {
+                users.extend(
+                    self.users(&users_soql(caps, &format!("Username IN ({list})")))
+                        .await?,
+                );
+            }
+        }
+        let found: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        let mut grants = Vec::new();
+        for chunk in found.chunks(MAX_IDS_PER_PARTITION) {
+            let list = soql_list(chunk.iter().copied().filter(|id| is_id(id)));
+            if !list.is_empty() {
+                let soql = grants_soql(caps, &format!("AssigneeId IN ({list})"));
+                grants.extend(self.grants(&soql).await?.0);
+            }
+        }
+        Ok((users, grants))
     }
 
     async fn frozen(&mut self, users: &mut [SfUser]) -> Result<(), CollectError> {
@@ -668,7 +722,8 @@ fn org_id_from_identity(url: &str) -> Option<String> {
     (parts.next()? == "id" && org.starts_with("00D")).then(|| org.to_owned())
 }
 
-fn users_soql(caps: &Capabilities) -> String {
+/// `condition` is built here from fixed text and checked ids or usernames only.
+fn users_soql(caps: &Capabilities, condition: &str) -> String {
     let mut fields = vec![
         "Id",
         "Username",
@@ -690,12 +745,13 @@ fn users_soql(caps: &Capabilities) -> String {
         fields.push("FederationIdentifier");
     }
     format!(
-        "SELECT {} FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Id",
+        "SELECT {} FROM User WHERE {condition} ORDER BY Id",
         fields.join(", ")
     )
 }
 
-fn grants_soql(caps: &Capabilities) -> String {
+/// `condition` selects the assignees; built here from fixed text and checked ids only.
+fn grants_soql(caps: &Capabilities, condition: &str) -> String {
     let mut fields = vec![
         "Id",
         "AssigneeId",
@@ -732,8 +788,7 @@ fn grants_soql(caps: &Capabilities) -> String {
         conditions.push("PermissionSet.PermissionsApiUserOnly = true");
     }
     format!(
-        "SELECT {} FROM PermissionSetAssignment WHERE Assignee.IsActive = true AND ({}) \
-         ORDER BY Id",
+        "SELECT {} FROM PermissionSetAssignment WHERE {condition} AND ({}) ORDER BY Id",
         fields.join(", "),
         conditions.join(" OR ")
     )
@@ -753,6 +808,85 @@ fn oauth_soql(user_ids: Option<&[&str]>) -> String {
             format!("{base} WHERE UserId IN ({})", list.join(", "))
         }
     }
+}
+
+/// Who made the exports in the window but is not among the collected users.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ExportActors {
+    ids: BTreeSet<String>,
+    /// Login-As delegates, which SetupAuditTrail names by username.
+    usernames: BTreeSet<String>,
+}
+
+impl ExportActors {
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.usernames.is_empty()
+    }
+}
+
+fn export_actors_missing(
+    users: &[SfUser],
+    audit_trail: Option<&[AuditTrailRow]>,
+    events: Option<&[ExportEvent]>,
+) -> ExportActors {
+    let known_ids: HashSet<&str> = users.iter().map(|u| id15(&u.id)).collect();
+    let known_names: HashSet<String> = users
+        .iter()
+        .map(|u| u.username.trim().to_lowercase())
+        .collect();
+    let mut missing = ExportActors::default();
+    let mut want_id = |id: &str| {
+        let id = id.trim();
+        if !id.is_empty() && !known_ids.contains(id15(id)) {
+            missing.ids.insert(id.to_owned());
+        }
+    };
+    for row in audit_trail.into_iter().flatten() {
+        if row.action.trim().eq_ignore_ascii_case("export") {
+            want_id(&row.created_by_id);
+        }
+    }
+    for ev in events.into_iter().flatten() {
+        if ev.is_export() {
+            want_id(&ev.user_id);
+        }
+    }
+    for row in audit_trail.into_iter().flatten() {
+        if !row.action.trim().eq_ignore_ascii_case("export") {
+            continue;
+        }
+        if let Some(name) = row.delegate_user.as_deref().map(str::trim)
+            && !name.is_empty()
+            && !known_names.contains(&name.to_lowercase())
+        {
+            missing.usernames.insert(name.to_owned());
+        }
+    }
+    missing
+}
+
+fn id15(id: &str) -> &str {
+    id.get(..15).unwrap_or(id)
+}
+
+fn is_id(id: &str) -> bool {
+    matches!(id.len(), 15 | 18) && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Usernames are e-mail shaped; anything else is left out of a query rather than escaped.
+fn is_plain_username(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._+-".contains(c))
+}
+
+/// `'a', 'b'`: the values must already be checked to need no escaping.
+fn soql_list<'v>(values: impl Iterator<Item = &'v str>) -> String {
+    values
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn soql_datetime(at: DateTime<Utc>) -> String {
@@ -925,8 +1059,11 @@ mod tests {
     fn no_statement_selects_a_token_secret() {
         let start = Utc::now();
         let statements = [
-            users_soql(&all_caps()),
-            grants_soql(&all_caps()),
+            users_soql(&all_caps(), "IsActive = true AND UserType = 'Standard'"),
+            users_soql(&all_caps(), "Id IN ('005000000000001AAA')"),
+            users_soql(&all_caps(), "Username IN ('a.b+c@corp.com')"),
+            grants_soql(&all_caps(), "Assignee.IsActive = true"),
+            grants_soql(&all_caps(), "AssigneeId IN ('005000000000001AAA')"),
             oauth_soql(None),
             oauth_soql(Some(&["005000000000001AAA"])),
             audit_trail_soql(start),

@@ -5,13 +5,15 @@
 
 use std::fmt::Write;
 
-use crate::engine::AuditReport;
 use crate::finding::Severity;
+use crate::report::AuditReport;
+use crate::sanitize::printable_line;
 
-/// Escape text for HTML content and double-quoted attributes.
+/// Escape text for HTML content and double-quoted attributes, and drop terminal escapes and
+/// controls: the report may well be read with `cat` or `less` before a browser sees it.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in printable_line(s).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

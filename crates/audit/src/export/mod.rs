@@ -5,14 +5,16 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::engine::AuditReport;
+use crate::report::AuditReport;
 
 mod html;
+mod json;
 mod ocsf;
 mod sarif;
 mod table;
 
 pub use html::render_html;
+pub use json::render_json;
 pub use ocsf::{OCSF_VERSION, render_ocsf, to_ocsf};
 pub use sarif::{render_sarif, to_sarif};
 pub use table::render_table;
@@ -60,11 +62,7 @@ impl fmt::Display for Format {
 pub fn render(report: &AuditReport, format: Format) -> Result<String, serde_json::Error> {
     Ok(match format {
         Format::Table => render_table(report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(report)?;
-            s.push('\n');
-            s
-        }
+        Format::Json => render_json(report)?,
         Format::Ocsf => render_ocsf(report)?,
         Format::Sarif => render_sarif(report)?,
         Format::Html => render_html(report),

@@ -4,10 +4,13 @@
 //! `objects/{finding_info,compliance,remediation,evidences}.json`). Times are epoch
 //! milliseconds, as OCSF's `timestamp_t` requires.
 
-use serde_json::{Value, json};
+use std::fmt::Write;
 
-use crate::engine::AuditReport;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
 use crate::finding::{Finding, FindingKind, FindingStatus, SubjectKind};
+use crate::report::AuditReport;
 
 pub const OCSF_VERSION: &str = "1.6.0";
 
@@ -21,6 +24,23 @@ fn resource_type(kind: SubjectKind) -> &'static str {
         SubjectKind::AuditEvent => "Salesforce SetupAuditTrail Entry",
         SubjectKind::ExportEvent => "Salesforce Event Log Entry",
     }
+}
+
+/// The event's own id: one per finding per run (a run is its `generated_at`), so a SIEM that
+/// deduplicates on `metadata.uid` keeps every run's events, while `finding_info.uid` (the
+/// finding's fingerprint) stays the same across runs. Derived, not random, so rendering one
+/// report twice gives the same events.
+fn event_uid(report: &AuditReport, f: &Finding) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(f.id.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(report.generated_at.to_rfc3339().as_bytes());
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(32);
+    for byte in digest.iter().take(16) {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 /// One OCSF event for one finding.
@@ -73,7 +93,7 @@ pub fn finding_to_ocsf(report: &AuditReport, f: &Finding) -> Value {
                 "vendor_name": report.tool,
                 "version": report.tool_version,
             },
-            "uid": f.id,
+            "uid": event_uid(report, f),
         },
         "finding_info": {
             "uid": f.id,
@@ -130,11 +150,13 @@ pub fn finding_to_ocsf(report: &AuditReport, f: &Finding) -> Value {
                 f.evidence
                     .iter()
                     .map(|e| {
-                        json!({
-                            "name": e.source,
-                            "uid": e.record_id,
-                            "data": e.fields,
-                        })
+                        let mut evidence = json!({ "name": e.source, "data": e.fields });
+                        // OauthToken rows have no id (the key is app and user, in the
+                        // resource): leave `uid` out rather than send null.
+                        if let Some(uid) = &e.record_id {
+                            evidence["uid"] = json!(uid);
+                        }
+                        evidence
                     })
                     .collect(),
             );

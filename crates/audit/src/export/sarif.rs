@@ -1,12 +1,16 @@
 //! SARIF 2.1.0 for CI. Findings are not in source files, so results carry logical locations
-//! (`salesforce://<org>/<kind>/<id>`), and `partialFingerprints` carries the stable id so code
-//! scanning tracks a finding across runs. `security-severity` follows GitHub's bands
+//! (`salesforce://<org>/<kind>/<id>`) and, because GitHub code scanning rejects a result
+//! without one, a physical location naming the same thing as a relative path
+//! (`salesforce/<org>/<kind>/<id>`, percent-encoded, line 1). `partialFingerprints` carries
+//! the stable id so code scanning tracks a finding across runs. `security-severity` follows GitHub's bands
 //! (≥ 9.0 critical, 7.0–8.9 high, 4.0–6.9 medium, < 4 low).
+
+use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use crate::engine::AuditReport;
 use crate::finding::Severity;
+use crate::report::AuditReport;
 use crate::rules::{CATALOGUE, RuleId};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -27,6 +31,20 @@ fn security_severity(sev: Severity) -> &'static str {
         Severity::Low => "3.0",
         Severity::Info => "1.0",
     }
+}
+
+/// RFC 3986 unreserved characters kept, everything else percent-encoded (a subject id can be
+/// `Data Loader|005…`).
+fn uri_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
 }
 
 fn rule_index(rule: RuleId) -> usize {
@@ -66,6 +84,17 @@ pub fn to_sarif(report: &AuditReport) -> Value {
                 "level": level(f.severity),
                 "message": { "text": f.title },
                 "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": format!(
+                                "salesforce/{}/{}/{}",
+                                uri_segment(&f.org_id),
+                                f.subject.kind.as_str(),
+                                uri_segment(&f.subject.id)
+                            ),
+                        },
+                        "region": { "startLine": 1 },
+                    },
                     "logicalLocations": [{
                         "fullyQualifiedName": format!(
                             "salesforce://{}/{}/{}", f.org_id, f.subject.kind.as_str(), f.subject.id

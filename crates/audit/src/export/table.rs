@@ -1,18 +1,12 @@
-//! The default, human-readable rendering.
+//! The default, human-readable rendering, for a terminal. Every string that did not come from
+//! sfmcp itself (names, titles built from them, reasons and notes) goes through
+//! `printable_line` first: an escape sequence in a connected app's name must not reach the
+//! terminal, and a cell is clipped only after that, so a cut can never leave half of one.
 
 use std::fmt::Write;
 
-use crate::engine::AuditReport;
-
-fn clip(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
+use crate::report::AuditReport;
+use crate::sanitize::{printable_clipped, printable_line};
 
 pub fn render_table(report: &AuditReport) -> String {
     let mut out = String::new();
@@ -21,8 +15,8 @@ pub fn render_table(report: &AuditReport) -> String {
         out,
         "Identity-gap audit of org {} against {} ({} IdP accounts, {} Salesforce users), \
          exports since {}",
-        report.org_id,
-        report.idp_kind,
+        printable_line(&report.org_id),
+        printable_line(&report.idp_kind),
         report.idp_users,
         report.salesforce_users,
         report.window_start.format("%Y-%m-%d"),
@@ -42,9 +36,9 @@ pub fn render_table(report: &AuditReport) -> String {
                 "{:<9} {:<11} {:<40} {:<7} {}",
                 f.severity.as_str(),
                 f.rule_id.as_str(),
-                clip(&f.subject.display, 40),
+                printable_clipped(&f.subject.display, 40),
                 f.confidence.as_str(),
-                f.title
+                printable_line(&f.title)
             );
         }
     }
@@ -75,10 +69,15 @@ pub fn render_table(report: &AuditReport) -> String {
         s.expected_admins, s.unexpected_admins, s.non_human_identities
     );
     for n in &report.not_evaluated {
-        let _ = writeln!(out, "Not evaluated: {}: {}", n.rule_id, n.reason);
+        let _ = writeln!(
+            out,
+            "Not evaluated: {}: {}",
+            n.rule_id,
+            printable_line(&n.reason)
+        );
     }
     for note in &report.notes {
-        let _ = writeln!(out, "Note: {note}");
+        let _ = writeln!(out, "Note: {}", printable_line(note));
     }
     out
 }
