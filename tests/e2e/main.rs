@@ -22,6 +22,7 @@ mod audit_mcp;
 mod audit_robustness;
 mod audit_rules;
 mod audit_salesforce_collector;
+mod cli_call;
 mod conformance;
 mod contract;
 mod emulator_auth;

@@ -1,7 +1,7 @@
 //! `sfmcp call`: what it prints to a terminal.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{capture, org_env, seeded_emulator};
 use serde_json::json;
