@@ -176,9 +176,9 @@ pub struct HttpArgs {
     #[arg(long, env = "SFMCP_MAX_TENANTS", default_value_t = tenants::DEFAULT_TENANT_CAPACITY as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
     pub max_tenants: u32,
-    /// Seconds a client may take to send a request's headers, or to start its next request
-    /// on a kept-alive connection; slower connections are closed rather than held open
-    /// (a slow-header client could otherwise pin memory and sockets forever).
+    /// Seconds a client may take to send a request's headers, or its body, or to start its
+    /// next request on a kept-alive connection; slower connections are closed rather than
+    /// held open (a slow client could otherwise pin memory and sockets forever).
     #[arg(long, env = "SFMCP_HEADER_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3_600), value_name = "SECS")]
     pub header_timeout_secs: u64,
@@ -308,6 +308,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
             allowed_origins,
             caller_tokens,
             limiter,
+            body_timeout: Duration::from_secs(http.header_timeout_secs),
         },
         header_timeout: Duration::from_secs(http.header_timeout_secs),
     })

@@ -14,7 +14,8 @@ use serde_json::Value;
 use sfmcp_emulator::{EmulatorHandle, OrgCredentials};
 use tokio::process::Child;
 
-const QUERY: &str = "SELECT Name FROM Account ORDER BY Name LIMIT 3";
+// Not the demo's injection corpus (its names are hostile on purpose; hostile_input.rs).
+const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
 const TOOLS: [&str; 13] = [

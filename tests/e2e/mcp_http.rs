@@ -452,6 +452,94 @@ async fn a_client_too_slow_with_its_headers_is_disconnected() {
     let _ = client.cancel().await;
 }
 
+#[tokio::test]
+async fn a_client_too_slow_with_its_body_is_answered_and_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let emulator = two_orgs().await;
+    let server = start_server(
+        &emulator,
+        &[("SFMCP_HEADER_TIMEOUT_SECS", "1".to_string())],
+        &[],
+    )
+    .await;
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    // Authenticated, headers complete, a megabyte announced: then a byte now and then.
+    slow.write_all(
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {CALLER_TOKEN}\r\n\
+             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+             Content-Length: 1000000\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("writes the headers");
+    let started = std::time::Instant::now();
+    let dribble = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if slow.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(2_500), dribble).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the server ends the connection within 10 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive in time"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(12));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_gets_a_json_rpc_parse_error() {
+    let emulator = two_orgs().await;
+    let server = start_server(&emulator, &[], &[]).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for body in [
+        b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"ping\", \"params\": {\"x\": NaN}}"
+            .to_vec(),
+        b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"p\xffing\"}".to_vec(),
+        deep.into_bytes(),
+        b"{\"jsonrpc\": \"2.0\", ".to_vec(),
+    ] {
+        let response = reqwest::Client::new()
+            .post(&server.url)
+            .bearer_auth(CALLER_TOKEN)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status().as_u16(), 400);
+        let answer: serde_json::Value = response.json().await.expect("a JSON-RPC answer");
+        assert_eq!(answer["error"]["code"], json!(-32700), "{answer}");
+        assert_eq!(answer["id"], serde_json::Value::Null);
+    }
+    // Well-formed requests are served as before.
+    let client = connect(&server, tenant(&emulator, 0)).await;
+    assert!(
+        !client
+            .list_all_tools()
+            .await
+            .expect("tools/list")
+            .is_empty()
+    );
+    let _ = client.cancel().await;
+}
+
 /// One JSON-RPC request over raw HTTP, so each request of one session can carry its own
 /// tenant headers (rmcp's client sends the same headers all session). Returns the answer's
 /// `result` and the session id the server gave.

@@ -56,7 +56,12 @@ pub struct HttpOptions {
     pub caller_tokens: CallerTokens,
     /// The per-tenant cap on tool calls running at once.
     pub limiter: Arc<CallLimiter>,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
 }
+
+/// The largest request body read, as rmcp's own limit: an MCP message is small.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// The application [`router`] builds, ready for [`serve`].
 pub struct HttpApp {
@@ -119,6 +124,10 @@ pub fn router(
     };
     // Tenants are resolved here, once per request, and only when requests name them: tools
     // read the result and never a header.
+    let mcp = mcp.layer(axum::middleware::from_fn_with_state(
+        options.body_timeout,
+        read_body,
+    ));
     let mcp = match &state.connections {
         Connections::PerRequest(tenants) => mcp.layer(axum::middleware::from_fn_with_state(
             Arc::clone(tenants),
@@ -159,6 +168,69 @@ pub fn router(
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(protected);
     HttpApp { router, streams }
+}
+
+/// Reads a POST's whole body under a deadline before anything else sees it. hyper bounds the
+/// headers only: a client that announces a megabyte and sends a byte a second would hold its
+/// connection and buffer for days. A body that is not JSON gets JSON-RPC's parse error, as it
+/// does over stdio, instead of rmcp's bare 415.
+async fn read_body(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let announced = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return body_refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than an MCP message may be (4 MiB)",
+        );
+    }
+    let bytes =
+        match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return body_refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than an MCP message may be (4 MiB), or broke off",
+                );
+            }
+            Err(_) => {
+                return body_refused(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time; send it at once",
+                );
+            }
+        };
+    // Parsed whole: serde's IgnoredAny skips strings without checking their UTF-8 and nests
+    // without a depth limit, and rmcp would then refuse what slipped through with a bare 415.
+    if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+        let parse_error = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": -32700, "message": "Parse error: the request body is not valid JSON"}
+        });
+        return (StatusCode::BAD_REQUEST, axum::Json(parse_error)).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn body_refused(status: StatusCode, message: &str) -> Response {
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({"error": "bad_request_body", "message": message})),
+    )
+        .into_response();
+    // The rest of a body that was not read cannot be skipped safely: end the connection.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Accepts connections until `shutdown`, then lets the open ones finish. Unlike
