@@ -17,7 +17,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::errors::{AuthFlow, SfError};
@@ -123,17 +122,7 @@ impl fmt::Display for TenantKey {
 
 /// A short hex digest that identifies secrets without revealing them.
 fn fingerprint(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::crypto::digest_hex(parts, 12)
 }
 
 #[derive(Debug, Clone)]

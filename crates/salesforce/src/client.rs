@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
@@ -67,7 +66,7 @@ impl RetryPolicy {
     /// Exponential (x4) with jitter in [half, full] of the step.
     fn delay(base: Duration, retry: u32) -> Duration {
         let step = base.saturating_mul(4u32.saturating_pow(retry.saturating_sub(1)));
-        step.mul_f64(rand::rng().random_range(0.5..=1.0))
+        step.mul_f64(0.5 + 0.5 * crate::crypto::random_unit())
     }
 }
 

@@ -46,6 +46,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod crypto;
 pub mod describe_cache;
 pub mod errors;
 pub mod ids;

@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::auth::TokenResponse;
@@ -33,9 +31,8 @@ impl Pkce {
     pub fn generate() -> Self {
         const UNRESERVED: &[u8] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-        let mut rng = rand::rng();
         let verifier: String = (0..64)
-            .map(|_| char::from(UNRESERVED[rng.random_range(0..UNRESERVED.len())]))
+            .map(|_| char::from(UNRESERVED[crate::crypto::random_below(UNRESERVED.len())]))
             .collect();
         let challenge = Pkce::challenge_for(&verifier);
         Pkce {
@@ -45,7 +42,8 @@ impl Pkce {
     }
 
     pub fn challenge_for(verifier: &str) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(crate::crypto::sha256(verifier.as_bytes()))
     }
 }
 

@@ -30,7 +30,6 @@ use rmcp::ErrorData;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::CallToolResponse;
-use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
@@ -574,16 +573,7 @@ fn verify_user_token(key: &DecodingKey, token: &str) -> Result<String, TenantErr
 }
 
 fn digest(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sfmcp_salesforce::crypto::digest_hex(parts, 32)
 }
 
 /// Where Salesforce serves orgs (production, sandboxes, Government Cloud, Alibaba Cloud).
