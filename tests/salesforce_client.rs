@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use sfmcp_salesforce::{
-    ClientOptions, CreateResult, NetworkFailure, ParameterizedSearch, QueryOptions, SalesforceId,
-    SearchObject, SfError, UsageLevel, UsagePolicy, WriteKind,
+    ClientOptions, CreateResult, NetworkFailure, ParameterizedSearch, QueryOptions, RecordWrite,
+    SalesforceId, SearchObject, SfError, UsageLevel, UsagePolicy,
 };
 use sfmcp_soql::schema::{Lookup, Schema};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -527,7 +527,7 @@ async fn a_create_without_an_answer_reports_an_unknown_outcome_and_is_not_resent
         .expect_err("times out");
     match &err {
         SfError::WriteOutcomeUnknown {
-            kind: WriteKind::Create,
+            kind: RecordWrite::Create,
             object,
             failure: NetworkFailure::Timeout,
             ..

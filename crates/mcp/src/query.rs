@@ -16,7 +16,7 @@ use super::error::ToolError;
 use super::render;
 use super::server::SfServer;
 use sfmcp_salesforce::{
-    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SalesforceId,
+    ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient, SalesforceId,
     SearchObject,
 };
 use sfmcp_soql::error::ErrorCode;
@@ -230,7 +230,7 @@ impl SfServer {
     async fn gather(
         &self,
         client: &SalesforceClient,
-        mut page: QueryResult,
+        mut page: QueryPage,
         already_served: u64,
         max_rows: u32,
         progress: &Progress,

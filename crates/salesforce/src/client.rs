@@ -17,7 +17,7 @@ use super::auth::{
     Authenticator, Connection, DirectCredential, Plane, ScopeInfo, Session, TenantKey,
 };
 use super::describe_cache::{DescribeCache, TenantSchema};
-use super::errors::{ApiErrorItem, NetworkFailure, SfError, WriteKind};
+use super::errors::{ApiErrorItem, NetworkFailure, RecordWrite, SfError};
 use super::ids::SalesforceId;
 use super::urls::RecordLinks;
 use super::usage::{CallPriority, UsageLevel, UsagePolicy, UsageRegistry, UsageTracker};
@@ -238,10 +238,12 @@ impl ApiVersion {
     }
 }
 
-/// A page of query results. Records stay JSON: their shape follows the query.
+/// A page of query results as Salesforce's REST API answers it (`totalSize`, `done`,
+/// `nextRecordsUrl`). Records stay JSON: their shape follows the query. Not the evaluator's
+/// `sfmcp_soql::eval::QueryResult`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueryResult {
+pub struct QueryPage {
     pub total_size: u64,
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -371,7 +373,7 @@ struct ApiRequest {
     body: Option<Value>,
     priority: CallPriority,
     /// For writes: what to say when the outcome is unknown.
-    write: Option<(WriteKind, String, Option<String>)>,
+    write: Option<(RecordWrite, String, Option<String>)>,
     /// For messages: "query", "describe Account".
     what: String,
 }
@@ -688,7 +690,7 @@ impl SalesforceClient {
     }
 
     /// `GET /query` (or `/queryAll`): the first page.
-    pub async fn query(&self, soql: &str, options: QueryOptions) -> Result<QueryResult, SfError> {
+    pub async fn query(&self, soql: &str, options: QueryOptions) -> Result<QueryPage, SfError> {
         let resource = if options.include_deleted {
             "/queryAll"
         } else {
@@ -705,7 +707,7 @@ impl SalesforceClient {
         &self,
         next_records_url: &str,
         batch_size: Option<u16>,
-    ) -> Result<QueryResult, SfError> {
+    ) -> Result<QueryPage, SfError> {
         let path = check_server_path(next_records_url)?;
         let mut request = ApiRequest::get(Target::ServerPath(path), "the next query page");
         add_batch_size(&mut request, batch_size);
@@ -713,7 +715,7 @@ impl SalesforceClient {
     }
 
     /// `GET /tooling/query`.
-    pub async fn tooling_query(&self, soql: &str) -> Result<QueryResult, SfError> {
+    pub async fn tooling_query(&self, soql: &str) -> Result<QueryPage, SfError> {
         let request = ApiRequest::get(
             Target::Versioned("/tooling/query".into()),
             "the tooling query",
@@ -767,7 +769,7 @@ impl SalesforceClient {
             headers: Vec::new(),
             body: Some(Value::Object(fields.clone())),
             priority: CallPriority::Normal,
-            write: Some((WriteKind::Create, object.to_string(), None)),
+            write: Some((RecordWrite::Create, object.to_string(), None)),
             what: what.clone(),
         };
         let response = self.execute(request).await?;
@@ -805,7 +807,11 @@ impl SalesforceClient {
             headers: Vec::new(),
             body: Some(Value::Object(fields.clone())),
             priority: CallPriority::Normal,
-            write: Some((WriteKind::Update, object.to_string(), Some(id.to_string()))),
+            write: Some((
+                RecordWrite::Update,
+                object.to_string(),
+                Some(id.to_string()),
+            )),
             what: format!("updating {object} {id}"),
         };
         let response = self.execute(request).await?;

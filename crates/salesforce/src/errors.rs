@@ -109,17 +109,19 @@ impl fmt::Display for NetworkFailure {
     }
 }
 
+/// The record write the client sent, named in [`SfError::WriteOutcomeUnknown`]. (The MCP
+/// layer's `write_check::WriteKind` is the permission check before a write is sent.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteKind {
+pub enum RecordWrite {
     Create,
     Update,
 }
 
-impl fmt::Display for WriteKind {
+impl fmt::Display for RecordWrite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            WriteKind::Create => "create",
-            WriteKind::Update => "update",
+            RecordWrite::Create => "create",
+            RecordWrite::Update => "update",
         })
     }
 }
@@ -170,7 +172,7 @@ pub enum SfError {
         "the {kind} of {object} was sent but no answer from Salesforce came back ({failure}): it may or may not have been applied"
     )]
     WriteOutcomeUnknown {
-        kind: WriteKind,
+        kind: RecordWrite,
         object: String,
         /// The record id, for updates.
         id: Option<String>,
@@ -316,14 +318,14 @@ impl SfError {
                 ),
             },
             SfError::WriteOutcomeUnknown {
-                kind: WriteKind::Create,
+                kind: RecordWrite::Create,
                 object,
                 ..
             } => format!(
                 "Do not simply retry, or the record may be created twice. First look for it, e.g. SELECT Id, CreatedDate FROM {object} WHERE CreatedById = the connected user ORDER BY CreatedDate DESC LIMIT 5, or by a value you set that is unique."
             ),
             SfError::WriteOutcomeUnknown {
-                kind: WriteKind::Update,
+                kind: RecordWrite::Update,
                 object,
                 id,
                 ..

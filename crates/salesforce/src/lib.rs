@@ -63,11 +63,11 @@ pub use auth::{
 };
 pub use client::{
     ApiVersion, ClientContext, ClientOptions, ConnectInfo, CreateResult, DescribeFetch,
-    GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryResult,
+    GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryPage,
     RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult, TenantsHeld,
 };
 pub use describe_cache::{DescribeCache, TenantSchema};
-pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, SfError, WriteKind};
+pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, RecordWrite, SfError};
 pub use ids::{IdError, SalesforceId, standard_object_for_prefix};
 pub use secret::Secret;
 pub use urls::RecordLinks;
