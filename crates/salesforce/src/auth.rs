@@ -692,12 +692,12 @@ impl Authenticator {
             .form(form)
             .send()
             .await
-            .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+            .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
-            .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+            .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
         if !(200..300).contains(&status) {
             return Err(oauth_error(flow, status, &body));
         }
@@ -764,12 +764,12 @@ impl Authenticator {
             .form(&form)
             .send()
             .await
-            .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+            .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
-            .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+            .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
         if !(200..300).contains(&status) {
             return Err(oauth_error(AuthFlow::Introspection, status, &body));
         }

@@ -44,6 +44,7 @@
 //! # let _ = (info, page); Ok(()) }
 //! ```
 
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod crypto;
@@ -53,22 +54,28 @@ pub mod ids;
 pub mod login;
 mod records;
 pub mod secret;
+pub mod transport;
 pub mod urls;
 pub mod usage;
 
+pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
+pub use api::limits::LimitInfo;
+pub use api::query::{QueryOptions, QueryPage};
+pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};
+pub use api::sobjects::CreateResult;
+pub use api::versions::ApiVersion;
 pub use auth::{
     Connection, DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient, PARAGON_DEFAULT_PROXY,
     ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SigningKey, TenantKey,
     TokenResponse,
 };
 pub use client::{
-    ApiVersion, ClientContext, ClientOptions, ConnectInfo, CreateResult, DescribeFetch,
-    GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryPage,
-    RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult, TenantsHeld,
+    ClientContext, ClientOptions, ConnectInfo, PlaneKind, SalesforceClient, TenantsHeld,
 };
 pub use describe_cache::{DescribeCache, TenantSchema};
 pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, RecordWrite, SfError};
 pub use ids::{IdError, SalesforceId, standard_object_for_prefix};
 pub use secret::Secret;
+pub use transport::RetryPolicy;
 pub use urls::RecordLinks;
 pub use usage::{ApiUsage, CallPriority, UsageLevel, UsagePolicy, UsageTracker, parse_limit_info};

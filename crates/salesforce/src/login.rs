@@ -163,12 +163,12 @@ pub async fn exchange_code(
         .form(&form)
         .send()
         .await
-        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+        .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
     let status = response.status().as_u16();
     let body = response
         .bytes()
         .await
-        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+        .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
     if !(200..300).contains(&status) {
         return Err(super::auth::oauth_error(
             AuthFlow::AuthorizationCode,
