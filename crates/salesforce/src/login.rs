@@ -157,31 +157,15 @@ pub async fn exchange_code(
     if let Some(secret) = &options.client_secret {
         form.push(("client_secret", secret.expose()));
     }
-    let response = http
-        .post(endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
-    if !(200..300).contains(&status) {
-        return Err(super::auth::oauth_error(
-            AuthFlow::AuthorizationCode,
-            status,
-            &body,
-        ));
-    }
-    let token: TokenResponse =
-        serde_json::from_slice(&body).map_err(|_| SfError::UnexpectedResponse {
-            what: "the authorization-code grant".into(),
-            status,
-            detail: "the token response is not the JSON Salesforce sends".into(),
-        })?;
+    let (status, token): (u16, TokenResponse) = super::auth::post_oauth_form(
+        http,
+        &endpoint,
+        AuthFlow::AuthorizationCode,
+        &form,
+        "the authorization-code grant",
+        "the token response is not the JSON Salesforce sends",
+    )
+    .await?;
     let refresh_token = token.refresh_token.ok_or_else(|| SfError::Auth {
         flow: AuthFlow::AuthorizationCode,
         status: Some(status),
