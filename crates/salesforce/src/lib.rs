@@ -53,6 +53,7 @@ pub mod errors;
 pub mod ids;
 pub mod login;
 mod records;
+pub mod retry;
 pub mod secret;
 pub mod transport;
 pub mod urls;

@@ -17,6 +17,7 @@ use url::Url;
 use super::auth::{Plane, Session};
 use super::client::{PlaneKind, SalesforceClient};
 use super::errors::{ApiErrorItem, NetworkFailure, RecordWrite, SfError};
+use super::retry::Backoff;
 use super::usage::CallPriority;
 
 /// The only methods the product may send. There is deliberately no way to name any other.
@@ -61,8 +62,13 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Exponential (x4) with jitter in [half, full] of the step.
     fn delay(base: Duration, retry: u32) -> Duration {
-        let step = base.saturating_mul(4u32.saturating_pow(retry.saturating_sub(1)));
-        step.mul_f64(0.5 + 0.5 * crate::crypto::random_unit())
+        Backoff {
+            first: base,
+            factor: 4,
+            max_steps: u32::MAX,
+            jitter: true,
+        }
+        .delay(retry)
     }
 }
 
