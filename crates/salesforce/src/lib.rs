@@ -3,6 +3,22 @@
 //!
 //! The client can send only GET, POST and PATCH: there is no way to express a DELETE.
 //!
+//! # Layout
+//!
+//! - `client`: [`ClientContext`] (shared pool, caches) and [`SalesforceClient`] (one org as
+//!   one tenant: connecting, accessors).
+//! - `transport`: the HTTP layer every call goes through: the no-DELETE `HttpMethod`, signing,
+//!   renewal on 401, usage ceiling, retries ([`RetryPolicy`]) and the mapping of every failure
+//!   to an [`SfError`].
+//! - `api/`: the calls by Salesforce area (`versions`, `describe`, `query`, `sobjects`,
+//!   `search`, `limits`), each an `impl SalesforceClient` block with the types it returns.
+//! - `auth/`: credentials and tokens: the direct plane (`direct`), the Paragon plane
+//!   (`paragon`), token handling (`token`: the one OAuth form post, scopes, signing keys) and
+//!   the single-flight renewal (`mod`). `login`: the PKCE login flow and its credential file.
+//! - `crypto`: SHA-256, randomness and constant-time comparison (aws-lc-rs), for every crate
+//!   above this one. `retry`: the backoff helper shared with the audit's collectors.
+//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`.
+//!
 //! # For the MCP layer
 //!
 //! - **Connecting**: `config::ConnectionSettings` (flatten it into the subcommand's args)
