@@ -824,6 +824,36 @@ async fn a_read_that_times_out_names_the_setting_and_is_not_asked_again() {
 }
 
 #[tokio::test]
+async fn a_timeout_names_the_request_timeout_setting_not_the_address() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json")).set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("times out");
+    // The server was reached and answered slowly: "could not reach" would send people to
+    // SF_INSTANCE_URL, which is right.
+    let message = err.to_string();
+    assert!(!message.contains("could not reach"), "{message}");
+    assert!(message.contains("SFMCP_REQUEST_TIMEOUT_SECS"), "{message}");
+    assert!(
+        err.next_step().contains("Raise SFMCP_REQUEST_TIMEOUT_SECS"),
+        "{}",
+        err.next_step()
+    );
+}
+
+#[tokio::test]
 async fn a_tls_failure_is_named_as_such() {
     // https to a plain-http listener on loopback: the handshake cannot succeed.
     let server = MockServer::start().await;

@@ -79,7 +79,11 @@ pub enum NetworkFailure {
     Refused,
     Dns,
     Tls,
+    /// Connected (or still connecting when the whole request's time ran out), but no answer
+    /// came within the request timeout, `SFMCP_REQUEST_TIMEOUT_SECS`.
     Timeout,
+    /// The connection itself was not made in time: the host is unreachable or drops packets.
+    ConnectTimeout,
     /// The connection dropped or failed some other way.
     Other,
     /// The answer began but the connection dropped before its end.
@@ -102,7 +106,10 @@ impl fmt::Display for NetworkFailure {
             NetworkFailure::Refused => "connection refused",
             NetworkFailure::Dns => "host name not found",
             NetworkFailure::Tls => "TLS handshake failed",
-            NetworkFailure::Timeout => "timed out",
+            NetworkFailure::Timeout => {
+                "no answer within the request timeout (SFMCP_REQUEST_TIMEOUT_SECS)"
+            }
+            NetworkFailure::ConnectTimeout => "the connection timed out",
             NetworkFailure::Other => "connection failed",
             NetworkFailure::Interrupted => "the answer was cut off",
         })
@@ -266,6 +273,7 @@ impl SfError {
                 matches!(
                     failure,
                     NetworkFailure::Timeout
+                        | NetworkFailure::ConnectTimeout
                         | NetworkFailure::Other
                         | NetworkFailure::Interrupted
                         | NetworkFailure::Gateway(_)
@@ -305,6 +313,9 @@ impl SfError {
                     "The secure connection to {target} failed. Check that {setting} is the org's https URL, and any proxy or certificate in between."
                 ),
                 NetworkFailure::Timeout => format!(
+                    "{target} did not answer in time: the request timeout (SFMCP_REQUEST_TIMEOUT_SECS) ran out first. Raise SFMCP_REQUEST_TIMEOUT_SECS if calls are slow (large queries, a busy org), or narrow the call; if every call times out, check {setting} and the network."
+                ),
+                NetworkFailure::ConnectTimeout => format!(
                     "{target} did not answer in time. Check {setting} and the network, then try again."
                 ),
                 NetworkFailure::Other => format!(
@@ -349,6 +360,9 @@ fn unreachable_text(target: &str, failure: NetworkFailure) -> String {
         NetworkFailure::Interrupted => {
             format!("the answer from {target} was cut off before its end")
         }
+        // It was reached, or the time ran out while it was being reached: the request timeout,
+        // not the address, is the first thing to look at.
+        NetworkFailure::Timeout => format!("{target} sent {failure}"),
         other => format!("could not reach {target}: {other}"),
     }
 }

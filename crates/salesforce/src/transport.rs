@@ -245,7 +245,12 @@ impl SalesforceClient {
                     // what an MCP client waits for a tool (often 60 s in all).
                     if request.method == HttpMethod::Get
                         && retries < retry.max_retries
-                        && !matches!(failure, NetworkFailure::Dns | NetworkFailure::Timeout)
+                        && !matches!(
+                            failure,
+                            NetworkFailure::Dns
+                                | NetworkFailure::Timeout
+                                | NetworkFailure::ConnectTimeout
+                        )
                     {
                         retries += 1;
                         tokio::time::sleep(RetryPolicy::delay(retry.connect_backoff, retries))
@@ -561,6 +566,9 @@ pub(crate) fn classify(error: &reqwest::Error) -> NetworkFailure {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return NetworkFailure::Refused,
+                std::io::ErrorKind::TimedOut if error.is_connect() => {
+                    return NetworkFailure::ConnectTimeout;
+                }
                 std::io::ErrorKind::TimedOut => return NetworkFailure::Timeout,
                 // While connecting, malformed data is the TLS layer refusing what it got
                 // (plain http where https was expected, a bad certificate).
@@ -572,6 +580,9 @@ pub(crate) fn classify(error: &reqwest::Error) -> NetworkFailure {
         }
         texts.push(e.to_string().to_ascii_lowercase());
         source = e.source();
+    }
+    if error.is_timeout() && error.is_connect() {
+        return NetworkFailure::ConnectTimeout;
     }
     if error.is_timeout() {
         return NetworkFailure::Timeout;
