@@ -155,6 +155,42 @@ async fn default_api_version_is_the_newest_the_org_offers() {
 }
 
 #[tokio::test]
+async fn a_configured_version_the_org_lacks_is_named_with_the_versions_it_offers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("restforce/versions.json")))
+        .mount(&server)
+        .await;
+    // What Salesforce answers for a version it does not serve.
+    Mock::given(method("GET"))
+        .and(path("/services/data/v99.0/limits"))
+        .respond_with(sf_json(
+            404,
+            json!([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]),
+        ))
+        .mount(&server)
+        .await;
+    let mut connection = token_connection(&server, TOKEN);
+    connection.api_version = Some("99.0".into());
+    let client = client(connection, fast_options());
+    let err = client.limits().await.expect_err("99.0 is not offered");
+    let message = err.to_string();
+    assert!(message.contains("SF_API_VERSION 99.0"), "{message}");
+    assert!(message.contains("20.0, 100"), "{message}");
+    assert!(
+        !err.next_step().contains("does not exist"),
+        "{}",
+        err.next_step()
+    );
+    assert!(
+        err.next_step().contains("the newest is 100"),
+        "{}",
+        err.next_step()
+    );
+}
+
+#[tokio::test]
 async fn records_are_read_created_and_updated() {
     let server = MockServer::start().await;
     forbid_delete(&server).await;

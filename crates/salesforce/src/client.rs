@@ -198,6 +198,9 @@ pub(crate) struct Inner {
     pub(crate) learned_instance: std::sync::RwLock<Option<Url>>,
     /// `/services/data/v62.0`, once known.
     pub(crate) version_path: tokio::sync::OnceCell<String>,
+    /// Whether the org is known to offer that version (it was picked from the org's list, or
+    /// checked after a 404): a configured version the org lacks makes every call a 404.
+    pub(crate) version_offered: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -239,6 +242,7 @@ impl SalesforceClient {
                 permits,
                 learned_instance: std::sync::RwLock::new(None),
                 version_path,
+                version_offered: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

@@ -8,6 +8,7 @@
 //! with short jittered backoff; writes never are, and a write whose outcome is unknown says
 //! so.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -145,7 +146,10 @@ impl SalesforceClient {
                     status: 200,
                     detail: "the org offers no API version".into(),
                 })?;
-                check_server_path(&newest.url).map(|p| p.trim_end_matches('/').to_string())
+                let path =
+                    check_server_path(&newest.url).map(|p| p.trim_end_matches('/').to_string())?;
+                self.inner.version_offered.store(true, Ordering::Relaxed);
+                Ok::<_, SfError>(path)
             })
             .await
             .cloned()
@@ -194,7 +198,51 @@ impl SalesforceClient {
             (Target::Versioned(_), PlaneKind::Direct) => Some(self.version_path().await?),
             _ => None,
         };
-        self.send(request, version_path).await
+        let result = self.send(request, version_path.clone()).await;
+        if let (
+            Err(SfError::Api {
+                status: 404, code, ..
+            }),
+            Some(path),
+        ) = (&result, &version_path)
+            && code == "NOT_FOUND"
+            && let Some(err) = self.version_not_offered(path).await
+        {
+            return Err(err);
+        }
+        result
+    }
+
+    /// After a 404 NOT_FOUND on a versioned resource: when the configured version is not one
+    /// the org offers, that is the cause (every call would be a 404), so say so and list the
+    /// org's versions. `None` when it is offered, or the list cannot be read (the 404 stands).
+    async fn version_not_offered(&self, version_path: &str) -> Option<SfError> {
+        if self.inner.version_offered.load(Ordering::Relaxed) {
+            return None;
+        }
+        let versions = self.api_versions().await.ok()?;
+        let offered = versions
+            .iter()
+            .any(|v| v.url.trim_end_matches('/') == version_path);
+        if offered {
+            self.inner.version_offered.store(true, Ordering::Relaxed);
+            return None;
+        }
+        let version = version_path.trim_start_matches("/services/data/v");
+        let list = versions
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let newest = versions.last().map_or("", |v| v.version.as_str());
+        Some(SfError::InvalidRequest {
+            message: format!(
+                "SF_API_VERSION {version} is not an API version this org offers; it offers {list}"
+            ),
+            next_step: format!(
+                "Set SF_API_VERSION to one of the org's versions (the newest is {newest}), or unset it to use the newest."
+            ),
+        })
     }
 
     pub(crate) async fn send(
