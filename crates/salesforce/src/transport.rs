@@ -536,6 +536,19 @@ pub(crate) fn is_salesforce_error(error: &SfError) -> bool {
     matches!(error, SfError::Api { code, .. } if !code.starts_with("HTTP_"))
 }
 
+/// Salesforce's SOQL errors echo the query and put a caret under the column on a line of
+/// spaces (`\n      ^\nERROR at Row:1:Column:21\n…`): shown as one line of text, that is a
+/// run of dozens of spaces. The caret line goes (the next line states the row and column),
+/// runs of spaces collapse to one, and blank lines go.
+pub(crate) fn tidy_message(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty() && line != "^")
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &str) -> SfError {
     if let Ok(items) = serde_json::from_slice::<Vec<ApiErrorItem>>(body)
         && !items.is_empty()
@@ -545,9 +558,14 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &st
             return SfError::Api {
                 status,
                 code: first.error_code,
-                message: first.message,
+                message: tidy_message(&first.message),
                 fields: first.fields,
-                others: items.collect(),
+                others: items
+                    .map(|item| ApiErrorItem {
+                        message: tidy_message(&item.message),
+                        ..item
+                    })
+                    .collect(),
             };
         }
     }
@@ -556,7 +574,7 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &st
             return SfError::Api {
                 status,
                 code: item.error_code,
-                message: item.message,
+                message: tidy_message(&item.message),
                 fields: item.fields,
                 others: Vec::new(),
             };
@@ -691,6 +709,21 @@ mod tests {
             strip_version_prefix("/services/data/v62.0/query/01gD-2000"),
             "/query/01gD-2000"
         );
+    }
+
+    #[test]
+    fn soql_error_messages_lose_the_caret_line_and_runs_of_spaces() {
+        let body = br#"[{"message": "\nselect count() from XYZZY\n                              ^\nERROR at Row:1:Column:31\nsObject type 'XYZZY' is not supported.", "errorCode": "INVALID_TYPE"}]"#;
+        let SfError::Api { message, code, .. } = error_from_body(400, body, false, "the query")
+        else {
+            panic!("a Salesforce error");
+        };
+        assert_eq!(code, "INVALID_TYPE");
+        assert_eq!(
+            message,
+            "select count() from XYZZY\nERROR at Row:1:Column:31\nsObject type 'XYZZY' is not supported."
+        );
+        assert!(!message.contains("  "));
     }
 
     #[test]
