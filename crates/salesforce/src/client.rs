@@ -303,6 +303,16 @@ impl SalesforceClient {
         Ok(self.inner.auth.session().await?.scopes.clone())
     }
 
+    /// Whether the connection's grant includes `scope`, from what is known now (the token
+    /// response's `scope`, else introspection): `Some(true/false)`, or `None` when unknown (the
+    /// Paragon plane; before [`SalesforceClient::connect`]). For checking before a call.
+    pub fn scope_granted(&self, scope: &str) -> Option<bool> {
+        self.inner
+            .auth
+            .current_session()
+            .and_then(|session| session.scopes.grants(scope))
+    }
+
     /// How record links are made for this org (needs the instance URL: after connecting on
     /// the direct plane; on the Paragon plane only when one was configured).
     ///

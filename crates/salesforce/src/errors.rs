@@ -186,6 +186,20 @@ pub enum SfError {
         failure: NetworkFailure,
     },
 
+    /// Salesforce refused the call because the token's grant lacks a scope (REST calls need
+    /// `api`): reauthorizing with the scope added is the fix; renewing the token is not (a
+    /// renewal keeps the original grant's scopes).
+    #[error(
+        "the connection's token lacks the `{scope}` scope, which this call needs (granted: {})",
+        granted.as_deref().unwrap_or("unknown")
+    )]
+    MissingScope {
+        status: u16,
+        scope: String,
+        /// The granted scopes, space-separated, when known.
+        granted: Option<String>,
+    },
+
     /// The org's daily API usage is above the configured ceiling.
     #[error(
         "API usage is at {used} of {max} daily requests, above the {ceiling_percent}% ceiling: only essential calls are sent"
@@ -229,6 +243,7 @@ impl SfError {
             | SfError::Paragon { status, .. }
             | SfError::UnexpectedResponse { status, .. } => Some(*status),
             SfError::Auth { status, .. } => *status,
+            SfError::MissingScope { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -343,6 +358,9 @@ impl SfError {
             } => format!(
                 "Read the {object} record {} to see whether the change landed. Sending the same update again is safe: it sets the same values.",
                 id.as_deref().unwrap_or("")
+            ),
+            SfError::MissingScope { scope, .. } => format!(
+                "Add the `{scope}` scope (for `api`: \"Manage user data via APIs\") to the connected app's Selected OAuth Scopes, then reauthorize: run `sfmcp login` again or get a new SF_REFRESH_TOKEN / SF_ACCESS_TOKEN. Renewing the token does not help: a renewal keeps the scopes of the original grant."
             ),
             SfError::UsageCeiling { .. } => "Only essential calls go until usage falls: the daily allocation is a rolling 24-hour window. Raise the usage ceiling, or ask the Salesforce admin for a larger allocation.".to_string(),
             SfError::InvalidId(_) => "Check the id: copy it again from Salesforce (the URL of the record page holds it).".to_string(),

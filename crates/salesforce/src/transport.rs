@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::auth::{Plane, Session};
+use super::auth::{Plane, ScopeInfo, Session};
 use super::client::{PlaneKind, SalesforceClient};
 use super::errors::{ApiErrorItem, NetworkFailure, RecordWrite, SfError};
 use super::retry::Backoff;
@@ -317,7 +317,28 @@ impl SalesforceClient {
             {
                 self.inner.usage.record_header(info);
             }
+            if matches!(status, 401 | 403)
+                && let Some(granted) = missing_api_scope(&session.scopes)
+            {
+                // The grant lacks `api`: a renewal would carry the same scopes.
+                return Err(SfError::MissingScope {
+                    status,
+                    scope: "api".into(),
+                    granted,
+                });
+            }
             if status == 401 && !renewed && self.inner.auth.can_renew() {
+                // Salesforce names a token without `api` in its 401; when the scopes were not
+                // known, its answer is how to tell, and renewing would not help.
+                if let Ok(body) = response.bytes().await
+                    && says_no_api_scope(&body)
+                {
+                    return Err(SfError::MissingScope {
+                        status,
+                        scope: "api".into(),
+                        granted: None,
+                    });
+                }
                 renewed = true;
                 self.inner.auth.renew(Some(session.generation)).await?;
                 continue;
@@ -361,6 +382,16 @@ impl SalesforceClient {
                 });
             }
             let paragon = self.plane() == PlaneKind::Paragon;
+            if matches!(status, 401 | 403) && says_no_api_scope(&body) {
+                return Err(SfError::MissingScope {
+                    status,
+                    scope: "api".into(),
+                    granted: match &session.scopes {
+                        ScopeInfo::Granted(scopes) => Some(scopes.to_string()),
+                        ScopeInfo::Unknown => None,
+                    },
+                });
+            }
             let err = error_from_body(status, &body, paragon, &request.what);
             if status == 401 && paragon && !self.inner.auth.can_renew() {
                 // A fixed Paragon token cannot be renewed: say which setting to fix.
@@ -534,6 +565,20 @@ pub(crate) fn join(base: &Url, path: &str, setting: &str) -> Result<Url, SfError
 /// than something in front of it. `HTTP_nnn` codes are ours, for bodies without a code.
 pub(crate) fn is_salesforce_error(error: &SfError) -> bool {
     matches!(error, SfError::Api { code, .. } if !code.starts_with("HTTP_"))
+}
+
+/// `Some(granted)` when the scopes are known and lack API access.
+fn missing_api_scope(scopes: &ScopeInfo) -> Option<Option<String>> {
+    match scopes {
+        ScopeInfo::Granted(granted) if !granted.allows_api() => Some(Some(granted.to_string())),
+        _ => None,
+    }
+}
+
+/// Salesforce's answer to a REST call with a token whose grant lacks `api`:
+/// `INVALID_SESSION_ID` "This session is not valid for use with the REST API".
+fn says_no_api_scope(body: &[u8]) -> bool {
+    String::from_utf8_lossy(body).contains("not valid for use with the REST API")
 }
 
 /// Salesforce's SOQL errors echo the query and put a caret under the column on a line of

@@ -226,7 +226,7 @@ impl Authenticator {
         }
     }
 
-    fn current_session(&self) -> Option<Arc<Session>> {
+    pub(crate) fn current_session(&self) -> Option<Arc<Session>> {
         self.session
             .read()
             .unwrap_or_else(PoisonError::into_inner)

@@ -104,6 +104,19 @@ impl ScopeInfo {
             ScopeInfo::Granted(s) => Some(s.allows_api()),
         }
     }
+
+    /// Whether `scope` is granted: `None` when the scopes are unknown (the Paragon plane, a
+    /// fixed token nothing could introspect). `full` covers every scope but the ones that
+    /// yield refresh tokens, as Salesforce defines it.
+    pub fn grants(&self, scope: &str) -> Option<bool> {
+        match self {
+            ScopeInfo::Unknown => None,
+            ScopeInfo::Granted(s) => Some(
+                s.contains(scope)
+                    || (s.contains("full") && !matches!(scope, "refresh_token" | "offline_access")),
+            ),
+        }
+    }
 }
 
 /// Salesforce's token endpoint answer.
@@ -210,5 +223,12 @@ mod tests {
         assert_eq!(scopes.to_string(), "api openid web");
         assert!(!Scopes::parse("web openid refresh_token").allows_api());
         assert!(Scopes::parse("full").allows_api());
+        let granted = ScopeInfo::Granted(Scopes::parse("web openid"));
+        assert_eq!(granted.grants("api"), Some(false));
+        assert_eq!(granted.grants("web"), Some(true));
+        let full = ScopeInfo::Granted(Scopes::parse("full"));
+        assert_eq!(full.grants("api"), Some(true));
+        assert_eq!(full.grants("refresh_token"), Some(false));
+        assert_eq!(ScopeInfo::Unknown.grants("api"), None);
     }
 }
