@@ -20,12 +20,11 @@
 //! rates in shared/notes/audit-rules.md §D.4 (absent, suspended, deprovisioned, admins,
 //! integration users, case-different, alias-only and plus-addressed e-mails).
 
+use std::ops::Range;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use sfmcp_audit::model::{
     AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IdpDirectory, IdpKind, IdpStatus,
     IdpUser, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot,
@@ -49,6 +48,37 @@ fn uid(n: usize) -> String {
     format!("005{n:012}AAA")
 }
 
+/// A seeded generator (SplitMix64): the same data on every run, without a crate for it (the
+/// product's randomness comes from aws-lc-rs, which cannot be seeded).
+struct SeededRng(u64);
+
+impl SeededRng {
+    fn seed_from_u64(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// In `[0, 1)`.
+    fn random(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// In `range` (non-negative bounds); the modulo's bias does not matter for test data.
+    fn random_range<T: Copy + TryInto<u64> + TryFrom<u64>>(&mut self, range: Range<T>) -> T {
+        let low: u64 = range.start.try_into().unwrap_or(0);
+        let high: u64 = range.end.try_into().unwrap_or(low);
+        let span = high.saturating_sub(low).max(1);
+        T::try_from(low + self.next_u64() % span).unwrap_or(range.start)
+    }
+}
+
 struct Data {
     snapshot: SalesforceSnapshot,
     idp: IdpDirectory,
@@ -56,7 +86,7 @@ struct Data {
 
 /// `percent` of the L design point (100 = L, 400 = XL).
 fn generate(percent: usize, seed: u64) -> Data {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = SeededRng::seed_from_u64(seed);
     let of_l = |n: usize| (n * percent / 100).max(10);
     let n_sf = of_l(L_SF_USERS);
     let n_idp = of_l(L_IDP_USERS);
@@ -151,7 +181,7 @@ fn generate(percent: usize, seed: u64) -> Data {
                 data_export: true,
                 expiration_date: None,
             });
-        } else if rng.random::<f64>() < 0.01 {
+        } else if rng.random() < 0.01 {
             grants.push(PermissionGrant {
                 assignment_id: Some(format!("0Pa{i:012}AAB")),
                 assignee_id: uid(i),

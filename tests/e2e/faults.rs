@@ -308,7 +308,8 @@ async fn latency_beyond_the_timeout() {
         |tool, shown| {
             assert!(
                 write_outcome_unknown(tool, shown)
-                    || (shown.contains("timed out") && shown.contains("did not answer in time")),
+                    || (shown.contains("SFMCP_REQUEST_TIMEOUT_SECS")
+                        && shown.contains("did not answer in time")),
                 "{tool}: {shown}"
             );
         },

@@ -387,3 +387,93 @@ async fn no_token_or_secret_appears_in_any_debug_or_display_output() {
         }
     }
 }
+
+/// What Salesforce answers a REST call whose token's grant lacks `api`.
+fn no_api_scope_answer() -> ResponseTemplate {
+    sf_json(
+        401,
+        json!([{"errorCode": "INVALID_SESSION_ID", "message": "This session is not valid for use with the REST API"}]),
+    )
+}
+
+#[tokio::test]
+async fn a_grant_without_api_is_a_missing_scope_and_spends_no_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "00Dx!fresh-token-without-api",
+            "instance_url": server.uri(),
+            "scope": "web openid refresh_token",
+            "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/limits")))
+        .respond_with(no_api_scope_answer())
+        .mount(&server)
+        .await;
+    let mut connection = Connection::direct(
+        Some(url::Url::parse(&server.uri()).expect("url")),
+        DirectCredential::RefreshToken {
+            login_url: url::Url::parse(&server.uri()).expect("url"),
+            client: OAuthClient {
+                client_id: "3MVG9-test-client".into(),
+                client_secret: Some(Secret::new("client-secret-value")),
+            },
+            refresh_token: Secret::new("5Aep-refresh-token-value"),
+            access_token: None,
+        },
+    );
+    connection.api_version = Some("62.0".into());
+    let client = client(connection, fast_options());
+    let info = client.connect().await.expect("connects");
+    assert_eq!(info.scopes.allows_api(), Some(false));
+    // The MCP layer can ask before a call.
+    assert_eq!(client.scope_granted("api"), Some(false));
+    assert_eq!(client.scope_granted("web"), Some(true));
+    let err = client.limits().await.expect_err("no api scope");
+    assert!(
+        matches!(&err, SfError::MissingScope { scope, .. } if scope == "api"),
+        "{err:?}"
+    );
+    assert!(
+        !err.next_step().contains("expired or revoked"),
+        "{}",
+        err.next_step()
+    );
+    assert!(
+        err.next_step().contains("Selected OAuth Scopes"),
+        "{}",
+        err.next_step()
+    );
+    // Only the first grant: no renewal was spent on it.
+    assert_eq!(client.token_renewals(), 1);
+}
+
+#[tokio::test]
+async fn salesforces_no_api_answer_is_a_missing_scope_even_when_scopes_were_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{VERSION}/limits")))
+        .respond_with(no_api_scope_answer())
+        .mount(&server)
+        .await;
+    // Starts with a given access token: no token response, so the scopes are unknown.
+    let client = client(refresh_connection(&server, TOKEN), fast_options());
+    assert_eq!(client.scope_granted("api"), None);
+    let err = client.limits().await.expect_err("no api scope");
+    assert!(
+        matches!(&err, SfError::MissingScope { scope, granted: None, .. } if scope == "api"),
+        "{err:?}"
+    );
+    assert_eq!(client.token_renewals(), 0, "no refresh spent");
+}

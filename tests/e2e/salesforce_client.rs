@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use sfmcp_salesforce::{
-    ClientOptions, CreateResult, NetworkFailure, ParameterizedSearch, QueryOptions, SalesforceId,
-    SearchObject, SfError, UsageLevel, UsagePolicy, WriteKind,
+    ClientOptions, CreateResult, NetworkFailure, ParameterizedSearch, QueryOptions, RecordWrite,
+    SalesforceId, SearchObject, SfError, UsageLevel, UsagePolicy,
 };
 use sfmcp_soql::schema::{Lookup, Schema};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -152,6 +152,42 @@ async fn default_api_version_is_the_newest_the_org_offers() {
     // The versions list does not carry the token.
     let requests = server.received_requests().await.unwrap_or_default();
     assert!(requests[0].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn a_configured_version_the_org_lacks_is_named_with_the_versions_it_offers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("restforce/versions.json")))
+        .mount(&server)
+        .await;
+    // What Salesforce answers for a version it does not serve.
+    Mock::given(method("GET"))
+        .and(path("/services/data/v99.0/limits"))
+        .respond_with(sf_json(
+            404,
+            json!([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]),
+        ))
+        .mount(&server)
+        .await;
+    let mut connection = token_connection(&server, TOKEN);
+    connection.api_version = Some("99.0".into());
+    let client = client(connection, fast_options());
+    let err = client.limits().await.expect_err("99.0 is not offered");
+    let message = err.to_string();
+    assert!(message.contains("SF_API_VERSION 99.0"), "{message}");
+    assert!(message.contains("20.0, 100"), "{message}");
+    assert!(
+        !err.next_step().contains("does not exist"),
+        "{}",
+        err.next_step()
+    );
+    assert!(
+        err.next_step().contains("the newest is 100"),
+        "{}",
+        err.next_step()
+    );
 }
 
 #[tokio::test]
@@ -527,7 +563,7 @@ async fn a_create_without_an_answer_reports_an_unknown_outcome_and_is_not_resent
         .expect_err("times out");
     match &err {
         SfError::WriteOutcomeUnknown {
-            kind: WriteKind::Create,
+            kind: RecordWrite::Create,
             object,
             failure: NetworkFailure::Timeout,
             ..
@@ -821,6 +857,36 @@ async fn a_read_that_times_out_names_the_setting_and_is_not_asked_again() {
         "{err:?}"
     );
     assert!(err.next_step().contains("did not answer in time"));
+}
+
+#[tokio::test]
+async fn a_timeout_names_the_request_timeout_setting_not_the_address() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            sf_json(200, fixture("restforce/query-empty.json")).set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let client = client(token_connection(&server, TOKEN), options);
+    let err = client
+        .query("SELECT Id FROM Account", QueryOptions::default())
+        .await
+        .expect_err("times out");
+    // The server was reached and answered slowly: "could not reach" would send people to
+    // SF_INSTANCE_URL, which is right.
+    let message = err.to_string();
+    assert!(!message.contains("could not reach"), "{message}");
+    assert!(message.contains("SFMCP_REQUEST_TIMEOUT_SECS"), "{message}");
+    assert!(
+        err.next_step().contains("Raise SFMCP_REQUEST_TIMEOUT_SECS"),
+        "{}",
+        err.next_step()
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
 
 use crate::matching::MatchMethod;
 
@@ -330,24 +329,15 @@ pub struct Finding {
 /// First 24 hex digits of SHA-256 over rule, org and subject: independent of run time and of
 /// the order records arrived in.
 pub fn fingerprint(rule: RuleId, org_id: &str, subject: &Subject) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        rule.as_str(),
-        org_id,
-        subject.kind.as_str(),
-        subject.id.as_str(),
-    ] {
-        hasher.update(part.as_bytes());
-        // Separator that cannot occur in the parts' own bytes keeps ("a","bc") ≠ ("ab","c").
-        hasher.update([0u8]);
-    }
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(24);
-    for byte in digest.iter().take(12) {
-        use std::fmt::Write;
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    sfmcp_salesforce::crypto::digest_hex(
+        &[
+            rule.as_str(),
+            org_id,
+            subject.kind.as_str(),
+            subject.id.as_str(),
+        ],
+        12,
+    )
 }
 
 /// Report order: severity (most severe first), rule, subject; the fingerprint breaks ties so

@@ -30,7 +30,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
@@ -154,7 +153,6 @@ impl Control {
     /// spent).
     fn pick(&self, method: &str, path: &str) -> Option<FaultSpec> {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let mut rng = rand::rng();
         for fault in faults.iter_mut() {
             if fault.remaining == Some(0) {
                 continue;
@@ -173,7 +171,7 @@ impl Control {
                 continue;
             }
             if let Some(p) = spec.probability
-                && rng.random::<f64>() >= p
+                && super::state::random_unit() >= p
             {
                 continue;
             }

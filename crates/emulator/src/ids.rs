@@ -1,6 +1,10 @@
 //! Salesforce record ids: 15 case-sensitive base-62 characters, plus a 3-character checksum
 //! that makes the 18-character form case-insensitive. The emulator mints ids deterministically
 //! from a counter behind the object's real key prefix, and always answers with 18 characters.
+//!
+//! `sfmcp_salesforce::ids` computes the same checksum for the product. This copy is kept on
+//! purpose: the emulator depends on `sfmcp-soql` alone, and an independent implementation is
+//! an oracle for the product's (a shared bug would pass every test).
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const CHECKSUM_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";

@@ -28,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rand::Rng;
 use serde_json::{Value as Json, json};
 
 use super::org::Org;
@@ -161,7 +160,7 @@ impl ParagonProject {
 }
 
 fn uuid() -> String {
-    let b: [u8; 16] = rand::rng().random();
+    let b: [u8; 16] = super::state::random_bytes();
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
         "{}-{}-4{}-a{}-{}",

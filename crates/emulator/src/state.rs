@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 
 use super::control::Control;
 use super::errors::ApiError;
@@ -141,10 +140,34 @@ impl Ctx {
 /// Random URL-safe token text.
 pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+    // 64 symbols: the low six bits of a random byte pick one without bias.
+    let mut bytes = vec![0u8; len];
+    random_fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(b & 0x3f)] as char)
         .collect()
+}
+
+/// Fills `dest` from aws-lc-rs's CSPRNG. The emulator calls aws-lc-rs itself rather than the
+/// product's `sfmcp_salesforce::crypto`: it depends on `sfmcp-soql` alone, on purpose.
+/// AWS-LC aborts rather than fail; should it fail, stopping beats handing out guessable tokens.
+pub fn random_fill(dest: &mut [u8]) {
+    if aws_lc_rs::rand::fill(dest).is_err() {
+        std::process::abort();
+    }
+}
+
+/// `N` random bytes.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    random_fill(&mut bytes);
+    bytes
+}
+
+/// A random number in `[0, 1)`.
+pub fn random_unit() -> f64 {
+    (u64::from_le_bytes(random_bytes()) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl AppState {

@@ -27,7 +27,6 @@ use rmcp::model::{
 use rmcp::service::{PeerRequestOptions, RequestContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::cursor::CursorKey;
 use super::error::ToolError;
@@ -89,7 +88,7 @@ impl PendingWrite<'_> {
             self.id.map(SalesforceId::as_str),
             self.fields
         ]);
-        let hash = Sha256::digest(canonical.to_string().as_bytes());
+        let hash = sfmcp_salesforce::crypto::sha256(canonical.to_string().as_bytes());
         URL_SAFE_NO_PAD.encode(&hash[..18])
     }
 }
@@ -154,7 +153,7 @@ pub(crate) async fn confirm(
     }
     if modern {
         let now = chrono::Utc::now().timestamp();
-        let nonce: [u8; 12] = rand::random();
+        let nonce: [u8; 12] = sfmcp_salesforce::crypto::random_bytes();
         let state = key.seal_value(
             PURPOSE,
             &SealedQuestion {
@@ -360,7 +359,7 @@ mod tests {
     }
 
     fn sealed(key: &CursorKey, digest: String, expires_at: i64) -> String {
-        let nonce: [u8; 12] = rand::random();
+        let nonce: [u8; 12] = sfmcp_salesforce::crypto::random_bytes();
         key.seal_value(
             PURPOSE,
             &SealedQuestion {

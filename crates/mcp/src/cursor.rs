@@ -8,8 +8,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use std::sync::Arc;
+
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -76,10 +77,9 @@ mod tenant_digest {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde::{Deserialize, Deserializer, Serializer};
-    use sha2::{Digest, Sha256};
 
     pub fn digest(tenant: &str) -> String {
-        let hash = Sha256::digest(tenant.as_bytes());
+        let hash = sfmcp_salesforce::crypto::sha256(tenant.as_bytes());
         URL_SAFE_NO_PAD.encode(&hash[..12])
     }
 
@@ -112,7 +112,7 @@ pub struct CursorKeyError;
 
 /// The sealing key. Every replica behind one load balancer must share it.
 #[derive(Clone)]
-pub struct CursorKey(Key);
+pub struct CursorKey(Arc<LessSafeKey>);
 
 impl std::fmt::Debug for CursorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,8 +123,7 @@ impl std::fmt::Debug for CursorKey {
 impl CursorKey {
     /// A fresh random key: cursors then continue only on this process.
     pub fn random() -> Self {
-        let bytes: [u8; 32] = rand::random();
-        Self(Key::from(bytes))
+        Self::from_bytes(&sfmcp_salesforce::crypto::random_bytes::<32>())
     }
 
     /// A key from `SFMCP_CURSOR_KEY`'s base64 text (standard or URL-safe alphabet).
@@ -135,7 +134,16 @@ impl CursorKey {
             .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
             .map_err(|_| CursorKeyError)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| CursorKeyError)?;
-        Ok(Self(Key::from(bytes)))
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    fn from_bytes(bytes: &[u8; 32]) -> Self {
+        // ChaCha20-Poly1305 takes any 32 bytes as a key: the length is the only way to fail.
+        let key = UnboundKey::new(&CHACHA20_POLY1305, bytes).map_or_else(
+            |_| unreachable!("a 32-byte key always fits ChaCha20-Poly1305"),
+            LessSafeKey::new,
+        );
+        Self(Arc::new(key))
     }
 
     pub fn seal(&self, state: &CursorState) -> String {
@@ -160,20 +168,23 @@ impl CursorKey {
     /// Seals any small value for the client to carry and hand back; `purpose` binds it to
     /// one use, so a value sealed for one purpose never opens as another.
     pub(crate) fn seal_value<T: Serialize>(&self, purpose: &[u8], value: &T) -> String {
-        let cipher = ChaCha20Poly1305::new(&self.0);
-        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
-        let nonce = Nonce::from(nonce_bytes);
+        // A random 96-bit nonce per value: the key seals far fewer values than would make a
+        // repeat likely.
+        let nonce_bytes: [u8; NONCE_LEN] = sfmcp_salesforce::crypto::random_bytes();
         // Serializing a plain struct of strings and numbers cannot fail.
-        let plaintext = serde_json::to_vec(value).unwrap_or_default();
-        let sealed = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: &plaintext,
-                    aad: purpose,
-                },
+        let mut sealed = serde_json::to_vec(value).unwrap_or_default();
+        // Sealing fails only for inputs of gigabytes; an empty cursor then fails to open.
+        if self
+            .0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(purpose),
+                &mut sealed,
             )
-            .unwrap_or_default();
+            .is_err()
+        {
+            sealed.clear();
+        }
         let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
         bytes.extend_from_slice(&nonce_bytes);
         bytes.extend_from_slice(&sealed);
@@ -189,16 +200,16 @@ impl CursorKey {
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
         let nonce_bytes: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        let plaintext = ChaCha20Poly1305::new(&self.0)
-            .decrypt(
-                &Nonce::from(nonce_bytes),
-                Payload {
-                    msg: sealed,
-                    aad: purpose,
-                },
+        let mut sealed = sealed.to_vec();
+        let plaintext = self
+            .0
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(purpose),
+                &mut sealed,
             )
             .ok()?;
-        serde_json::from_slice(&plaintext).ok()
+        serde_json::from_slice(plaintext).ok()
     }
 }
 

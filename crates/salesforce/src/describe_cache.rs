@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use super::api::describe::{DescribeFetch, GlobalDescribe};
 use super::auth::TenantKey;
-use super::client::{DescribeFetch, GlobalDescribe, SalesforceClient};
+use super::client::SalesforceClient;
 use super::errors::SfError;
 use sfmcp_soql::schema::{Lookup, ObjectSchema, Schema};
 

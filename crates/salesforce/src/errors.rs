@@ -79,7 +79,11 @@ pub enum NetworkFailure {
     Refused,
     Dns,
     Tls,
+    /// Connected (or still connecting when the whole request's time ran out), but no answer
+    /// came within the request timeout, `SFMCP_REQUEST_TIMEOUT_SECS`.
     Timeout,
+    /// The connection itself was not made in time: the host is unreachable or drops packets.
+    ConnectTimeout,
     /// The connection dropped or failed some other way.
     Other,
     /// The answer began but the connection dropped before its end.
@@ -102,24 +106,29 @@ impl fmt::Display for NetworkFailure {
             NetworkFailure::Refused => "connection refused",
             NetworkFailure::Dns => "host name not found",
             NetworkFailure::Tls => "TLS handshake failed",
-            NetworkFailure::Timeout => "timed out",
+            NetworkFailure::Timeout => {
+                "no answer within the request timeout (SFMCP_REQUEST_TIMEOUT_SECS)"
+            }
+            NetworkFailure::ConnectTimeout => "the connection timed out",
             NetworkFailure::Other => "connection failed",
             NetworkFailure::Interrupted => "the answer was cut off",
         })
     }
 }
 
+/// The record write the client sent, named in [`SfError::WriteOutcomeUnknown`]. (The MCP
+/// layer's `write_check::WriteKind` is the permission check before a write is sent.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteKind {
+pub enum RecordWrite {
     Create,
     Update,
 }
 
-impl fmt::Display for WriteKind {
+impl fmt::Display for RecordWrite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            WriteKind::Create => "create",
-            WriteKind::Update => "update",
+            RecordWrite::Create => "create",
+            RecordWrite::Update => "update",
         })
     }
 }
@@ -170,11 +179,25 @@ pub enum SfError {
         "the {kind} of {object} was sent but no answer from Salesforce came back ({failure}): it may or may not have been applied"
     )]
     WriteOutcomeUnknown {
-        kind: WriteKind,
+        kind: RecordWrite,
         object: String,
         /// The record id, for updates.
         id: Option<String>,
         failure: NetworkFailure,
+    },
+
+    /// Salesforce refused the call because the token's grant lacks a scope (REST calls need
+    /// `api`): reauthorizing with the scope added is the fix; renewing the token is not (a
+    /// renewal keeps the original grant's scopes).
+    #[error(
+        "the connection's token lacks the `{scope}` scope, which this call needs (granted: {})",
+        granted.as_deref().unwrap_or("unknown")
+    )]
+    MissingScope {
+        status: u16,
+        scope: String,
+        /// The granted scopes, space-separated, when known.
+        granted: Option<String>,
     },
 
     /// The org's daily API usage is above the configured ceiling.
@@ -220,6 +243,7 @@ impl SfError {
             | SfError::Paragon { status, .. }
             | SfError::UnexpectedResponse { status, .. } => Some(*status),
             SfError::Auth { status, .. } => *status,
+            SfError::MissingScope { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -264,6 +288,7 @@ impl SfError {
                 matches!(
                     failure,
                     NetworkFailure::Timeout
+                        | NetworkFailure::ConnectTimeout
                         | NetworkFailure::Other
                         | NetworkFailure::Interrupted
                         | NetworkFailure::Gateway(_)
@@ -303,6 +328,9 @@ impl SfError {
                     "The secure connection to {target} failed. Check that {setting} is the org's https URL, and any proxy or certificate in between."
                 ),
                 NetworkFailure::Timeout => format!(
+                    "{target} did not answer in time: the request timeout (SFMCP_REQUEST_TIMEOUT_SECS) ran out first. Raise SFMCP_REQUEST_TIMEOUT_SECS if calls are slow (large queries, a busy org), or narrow the call; if every call times out, check {setting} and the network."
+                ),
+                NetworkFailure::ConnectTimeout => format!(
                     "{target} did not answer in time. Check {setting} and the network, then try again."
                 ),
                 NetworkFailure::Other => format!(
@@ -316,20 +344,23 @@ impl SfError {
                 ),
             },
             SfError::WriteOutcomeUnknown {
-                kind: WriteKind::Create,
+                kind: RecordWrite::Create,
                 object,
                 ..
             } => format!(
                 "Do not simply retry, or the record may be created twice. First look for it, e.g. SELECT Id, CreatedDate FROM {object} WHERE CreatedById = the connected user ORDER BY CreatedDate DESC LIMIT 5, or by a value you set that is unique."
             ),
             SfError::WriteOutcomeUnknown {
-                kind: WriteKind::Update,
+                kind: RecordWrite::Update,
                 object,
                 id,
                 ..
             } => format!(
                 "Read the {object} record {} to see whether the change landed. Sending the same update again is safe: it sets the same values.",
                 id.as_deref().unwrap_or("")
+            ),
+            SfError::MissingScope { scope, .. } => format!(
+                "Add the `{scope}` scope (for `api`: \"Manage user data via APIs\") to the connected app's Selected OAuth Scopes, then reauthorize: run `sfmcp login` again or get a new SF_REFRESH_TOKEN / SF_ACCESS_TOKEN. Renewing the token does not help: a renewal keeps the scopes of the original grant."
             ),
             SfError::UsageCeiling { .. } => "Only essential calls go until usage falls: the daily allocation is a rolling 24-hour window. Raise the usage ceiling, or ask the Salesforce admin for a larger allocation.".to_string(),
             SfError::InvalidId(_) => "Check the id: copy it again from Salesforce (the URL of the record page holds it).".to_string(),
@@ -347,6 +378,9 @@ fn unreachable_text(target: &str, failure: NetworkFailure) -> String {
         NetworkFailure::Interrupted => {
             format!("the answer from {target} was cut off before its end")
         }
+        // It was reached, or the time ran out while it was being reached: the request timeout,
+        // not the address, is the first thing to look at.
+        NetworkFailure::Timeout => format!("{target} sent {failure}"),
         other => format!("could not reach {target}: {other}"),
     }
 }

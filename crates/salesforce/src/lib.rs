@@ -3,6 +3,22 @@
 //!
 //! The client can send only GET, POST and PATCH: there is no way to express a DELETE.
 //!
+//! # Layout
+//!
+//! - `client`: [`ClientContext`] (shared pool, caches) and [`SalesforceClient`] (one org as
+//!   one tenant: connecting, accessors).
+//! - `transport`: the HTTP layer every call goes through: the no-DELETE `HttpMethod`, signing,
+//!   renewal on 401, usage ceiling, retries ([`RetryPolicy`]) and the mapping of every failure
+//!   to an [`SfError`].
+//! - `api/`: the calls by Salesforce area (`versions`, `describe`, `query`, `sobjects`,
+//!   `search`, `limits`), each an `impl SalesforceClient` block with the types it returns.
+//! - `auth/`: credentials and tokens: the direct plane (`direct`), the Paragon plane
+//!   (`paragon`), token handling (`token`: the one OAuth form post, scopes, signing keys) and
+//!   the single-flight renewal (`mod`). `login`: the PKCE login flow and its credential file.
+//! - `crypto`: SHA-256, randomness and constant-time comparison (aws-lc-rs), for every crate
+//!   above this one. `retry`: the backoff helper shared with the audit's collectors.
+//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`.
+//!
 //! # For the MCP layer
 //!
 //! - **Connecting**: `config::ConnectionSettings` (flatten it into the subcommand's args)
@@ -44,30 +60,39 @@
 //! # let _ = (info, page); Ok(()) }
 //! ```
 
+pub mod api;
 pub mod auth;
 pub mod client;
+pub mod crypto;
 pub mod describe_cache;
 pub mod errors;
 pub mod ids;
 pub mod login;
 mod records;
+pub mod retry;
 pub mod secret;
+pub mod transport;
 pub mod urls;
 pub mod usage;
 
+pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
+pub use api::limits::LimitInfo;
+pub use api::query::{QueryOptions, QueryPage};
+pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};
+pub use api::sobjects::CreateResult;
+pub use api::versions::ApiVersion;
 pub use auth::{
     Connection, DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient, PARAGON_DEFAULT_PROXY,
     ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SigningKey, TenantKey,
     TokenResponse,
 };
 pub use client::{
-    ApiVersion, ClientContext, ClientOptions, ConnectInfo, CreateResult, DescribeFetch,
-    GlobalDescribe, LimitInfo, ParameterizedSearch, PlaneKind, QueryOptions, QueryResult,
-    RetryPolicy, SObjectSummary, SalesforceClient, SearchObject, SearchResult, TenantsHeld,
+    ClientContext, ClientOptions, ConnectInfo, PlaneKind, SalesforceClient, TenantsHeld,
 };
 pub use describe_cache::{DescribeCache, TenantSchema};
-pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, SfError, WriteKind};
+pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, RecordWrite, SfError};
 pub use ids::{IdError, SalesforceId, standard_object_for_prefix};
 pub use secret::Secret;
+pub use transport::RetryPolicy;
 pub use urls::RecordLinks;
 pub use usage::{ApiUsage, CallPriority, UsageLevel, UsagePolicy, UsageTracker, parse_limit_info};

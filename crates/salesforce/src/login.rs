@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::auth::TokenResponse;
@@ -33,9 +31,8 @@ impl Pkce {
     pub fn generate() -> Self {
         const UNRESERVED: &[u8] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-        let mut rng = rand::rng();
         let verifier: String = (0..64)
-            .map(|_| char::from(UNRESERVED[rng.random_range(0..UNRESERVED.len())]))
+            .map(|_| char::from(UNRESERVED[crate::crypto::random_below(UNRESERVED.len())]))
             .collect();
         let challenge = Pkce::challenge_for(&verifier);
         Pkce {
@@ -45,7 +42,8 @@ impl Pkce {
     }
 
     pub fn challenge_for(verifier: &str) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(crate::crypto::sha256(verifier.as_bytes()))
     }
 }
 
@@ -159,31 +157,15 @@ pub async fn exchange_code(
     if let Some(secret) = &options.client_secret {
         form.push(("client_secret", secret.expose()));
     }
-    let response = http
-        .post(endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| super::client::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
-    if !(200..300).contains(&status) {
-        return Err(super::auth::oauth_error(
-            AuthFlow::AuthorizationCode,
-            status,
-            &body,
-        ));
-    }
-    let token: TokenResponse =
-        serde_json::from_slice(&body).map_err(|_| SfError::UnexpectedResponse {
-            what: "the authorization-code grant".into(),
-            status,
-            detail: "the token response is not the JSON Salesforce sends".into(),
-        })?;
+    let (status, token): (u16, TokenResponse) = super::auth::post_oauth_form(
+        http,
+        &endpoint,
+        AuthFlow::AuthorizationCode,
+        &form,
+        "the authorization-code grant",
+        "the token response is not the JSON Salesforce sends",
+    )
+    .await?;
     let refresh_token = token.refresh_token.ok_or_else(|| SfError::Auth {
         flow: AuthFlow::AuthorizationCode,
         status: Some(status),

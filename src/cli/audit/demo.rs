@@ -89,7 +89,7 @@ impl KeyFile {
         let name = format!(
             "sfmcp-demo-google-key-{}-{:016x}.json",
             std::process::id(),
-            rand::random::<u64>()
+            u64::from_le_bytes(sfmcp_salesforce::crypto::random_bytes())
         );
         let path = std::env::temp_dir().join(name);
         let mut options = std::fs::OpenOptions::new();

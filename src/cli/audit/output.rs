@@ -81,7 +81,7 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
         let tmp = dir.join(format!(
             ".{name}.{}.{:08x}.tmp",
             std::process::id(),
-            rand::random::<u32>()
+            u32::from_le_bytes(sfmcp_salesforce::crypto::random_bytes::<4>())
         ));
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
             Ok(file) => return Ok((tmp, file)),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
+use sfmcp_salesforce::retry::{Backoff, server_wait};
 
 use super::super::model::IdpKind;
 use super::CollectOptions;
@@ -292,22 +293,13 @@ fn describe_reqwest(error: &reqwest::Error) -> String {
 /// `Retry-After` (seconds or an HTTP date), else Okta's `X-Rate-Limit-Reset` (epoch seconds),
 /// else exponential backoff from one second.
 fn retry_wait(headers: &HeaderMap, attempt: u32) -> Duration {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let now = chrono::Utc::now();
-    if let Some(value) = header("retry-after") {
-        if let Ok(seconds) = value.trim().parse::<u64>() {
-            return Duration::from_secs(seconds);
-        }
-        if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value.trim()) {
-            let delta = date.with_timezone(&chrono::Utc) - now;
-            return delta.to_std().unwrap_or(Duration::ZERO);
-        }
-    }
-    if let Some(reset) = header("x-rate-limit-reset").and_then(|v| v.trim().parse::<i64>().ok()) {
-        let delta = reset - now.timestamp();
-        return Duration::from_secs(delta.clamp(0, 3600) as u64);
-    }
-    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6))
+    const BACKOFF: Backoff = Backoff {
+        first: Duration::from_secs(1),
+        factor: 2,
+        max_steps: 6,
+        jitter: false,
+    };
+    server_wait(headers).unwrap_or_else(|| BACKOFF.delay(attempt))
 }
 
 /// The vendor's own error message from an error body, short and free of tokens (vendors do

@@ -31,7 +31,7 @@ use crate::model::{
     AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IpRange, LoginIpRange, OauthGrant,
     PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser, sf_datetime,
 };
-use sfmcp_salesforce::{QueryOptions, QueryResult, SalesforceClient, SalesforceId, SfError};
+use sfmcp_salesforce::{QueryOptions, QueryPage, SalesforceClient, SalesforceId, SfError};
 
 /// `OauthToken` answers at most this many rows per query, whatever the paging.
 const OAUTH_TOKEN_CAP: u64 = 2_500;
@@ -240,7 +240,7 @@ impl Collector<'_> {
     async fn query_all(&self, soql: &str, tooling: bool) -> Result<Vec<Value>, SfError> {
         let batch = Some(self.options.batch_size);
         self.count_call();
-        let mut page: QueryResult = if tooling {
+        let mut page: QueryPage = if tooling {
             self.client.tooling_query(soql).await?
         } else {
             self.client

@@ -4,10 +4,7 @@
 //! `objects/{finding_info,compliance,remediation,evidences}.json`). Times are epoch
 //! milliseconds, as OCSF's `timestamp_t` requires.
 
-use std::fmt::Write;
-
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, FindingKind, FindingStatus, SubjectKind};
 use crate::report::AuditReport;
@@ -31,16 +28,7 @@ fn resource_type(kind: SubjectKind) -> &'static str {
 /// finding's fingerprint) stays the same across runs. Derived, not random, so rendering one
 /// report twice gives the same events.
 fn event_uid(report: &AuditReport, f: &Finding) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(f.id.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(report.generated_at.to_rfc3339().as_bytes());
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(32);
-    for byte in digest.iter().take(16) {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    sfmcp_salesforce::crypto::digest_hex(&[&f.id, &report.generated_at.to_rfc3339()], 16)
 }
 
 /// One OCSF event for one finding.

@@ -41,7 +41,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::KeyPair as _;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,7 +51,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::Digest;
 
 /// The five directory vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -311,10 +309,14 @@ impl Person {
 
     /// A stable digest of the address, so each vendor id survives a restart.
     fn digest(&self, vendor: Vendor) -> [u8; 32] {
-        let mut hasher = sha2::Sha256::new();
-        hasher.update(vendor.as_str().as_bytes());
-        hasher.update(self.email.trim().to_lowercase().as_bytes());
-        hasher.finalize().into()
+        // The emulator's own SHA-256 call (aws-lc-rs directly, not the product's helper): it
+        // depends on sfmcp-soql alone.
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        context.update(vendor.as_str().as_bytes());
+        context.update(self.email.trim().to_lowercase().as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(context.finish().as_ref());
+        out
     }
 }
 
@@ -349,22 +351,12 @@ impl std::fmt::Debug for IdpCredentials {
 
 fn random_token(len_bytes: usize) -> String {
     let mut bytes = vec![0u8; len_bytes];
-    // SystemRandom only fails when the OS has no entropy source; fall back to rand's.
-    if aws_lc_rs::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .is_err()
-    {
-        use rand::RngCore;
-        rand::rng().fill_bytes(&mut bytes);
-    }
+    crate::state::random_fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn random_guid() -> String {
-    let mut bytes = [0u8; 16];
-    use rand::RngCore;
-    rand::rng().fill_bytes(&mut bytes);
-    guid(&bytes)
+    guid(&crate::state::random_bytes::<16>())
 }
 
 fn guid(bytes: &[u8]) -> String {

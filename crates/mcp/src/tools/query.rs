@@ -16,7 +16,7 @@ use crate::error::ToolError;
 use crate::render::{self, record_type, with_url};
 use crate::server::SfServer;
 use sfmcp_salesforce::{
-    ParameterizedSearch, QueryOptions, QueryResult, RecordLinks, SalesforceClient, SearchObject,
+    ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient, SearchObject,
 };
 use sfmcp_soql::access::{AccessPolicy, footprint};
 use sfmcp_soql::error::ErrorCode;
@@ -313,7 +313,7 @@ impl SfServer {
     async fn gather(
         &self,
         client: &SalesforceClient,
-        mut page: QueryResult,
+        mut page: QueryPage,
         already_served: u64,
         max_rows: u32,
         way_on: WayOn<'_>,

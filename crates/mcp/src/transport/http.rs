@@ -23,8 +23,6 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use sfmcp_salesforce::{ClientContext, Secret};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::tenants::{CallLimiter, ResolvedTenant, TenantClients};
 use crate::metrics::{Metrics, TenantGauges};
@@ -317,16 +315,17 @@ impl CallerTokens {
     /// Whether `presented` is one of the tokens; looks at every token whatever matches.
     pub fn accepts(&self, presented: &str) -> bool {
         let presented = sha256(presented);
-        let mut found = subtle::Choice::from(0u8);
+        let mut found = false;
         for token in &self.0 {
-            found |= token.ct_eq(&presented);
+            // `|` rather than `||`: every token is compared, whichever matches.
+            found |= sfmcp_salesforce::crypto::constant_time_eq(token, &presented);
         }
-        found.into()
+        found
     }
 }
 
 fn sha256(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
+    sfmcp_salesforce::crypto::sha256(text.as_bytes())
 }
 
 async fn require_caller_token(

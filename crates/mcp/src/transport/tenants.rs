@@ -26,7 +26,6 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lru::LruCache;
-use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
@@ -540,16 +539,7 @@ fn verify_user_token(key: &DecodingKey, token: &str) -> Result<String, TenantErr
 }
 
 fn digest(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sfmcp_salesforce::crypto::digest_hex(parts, 32)
 }
 
 /// Where Salesforce serves orgs (production, sandboxes, Government Cloud, Alibaba Cloud).

@@ -1,0 +1,77 @@
+//! SOQL queries: the first page, the next pages, and the Tooling API.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::client::SalesforceClient;
+use super::super::errors::SfError;
+use super::super::transport::{ApiRequest, Target, check_server_path};
+
+/// A page of query results as Salesforce's REST API answers it (`totalSize`, `done`,
+/// `nextRecordsUrl`). Records stay JSON: their shape follows the query. Not the evaluator's
+/// `sfmcp_soql::eval::QueryResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryPage {
+    pub total_size: u64,
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_records_url: Option<String>,
+    #[serde(default, deserialize_with = "crate::records::deserialize")]
+    pub records: Vec<Value>,
+}
+
+/// Query options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueryOptions {
+    /// `queryAll`: include deleted and archived rows.
+    pub include_deleted: bool,
+    /// `Sforce-Query-Options: batchSize=N` (200..=2000; a hint Salesforce may ignore).
+    pub batch_size: Option<u16>,
+}
+
+impl SalesforceClient {
+    /// `GET /query` (or `/queryAll`): the first page.
+    pub async fn query(&self, soql: &str, options: QueryOptions) -> Result<QueryPage, SfError> {
+        let resource = if options.include_deleted {
+            "/queryAll"
+        } else {
+            "/query"
+        };
+        let mut request =
+            ApiRequest::get(Target::Versioned(resource.into()), "the query").query("q", soql);
+        add_batch_size(&mut request, options.batch_size);
+        self.execute(request).await?.json("the query")
+    }
+
+    /// The next page, from a `nextRecordsUrl` this org returned.
+    pub async fn query_more(
+        &self,
+        next_records_url: &str,
+        batch_size: Option<u16>,
+    ) -> Result<QueryPage, SfError> {
+        let path = check_server_path(next_records_url)?;
+        let mut request = ApiRequest::get(Target::ServerPath(path), "the next query page");
+        add_batch_size(&mut request, batch_size);
+        self.execute(request).await?.json("the next query page")
+    }
+
+    /// `GET /tooling/query`.
+    pub async fn tooling_query(&self, soql: &str) -> Result<QueryPage, SfError> {
+        let request = ApiRequest::get(
+            Target::Versioned("/tooling/query".into()),
+            "the tooling query",
+        )
+        .query("q", soql);
+        self.execute(request).await?.json("the tooling query")
+    }
+}
+
+fn add_batch_size(request: &mut ApiRequest, batch_size: Option<u16>) {
+    if let Some(size) = batch_size {
+        request.headers.push((
+            "Sforce-Query-Options",
+            format!("batchSize={}", size.clamp(200, 2000)),
+        ));
+    }
+}
