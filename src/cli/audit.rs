@@ -21,7 +21,7 @@ use sfmcp_salesforce::SalesforceClient;
 use crate::settings::ConnectionSettings;
 
 #[cfg(feature = "demo")]
-mod demo;
+mod demo_directories;
 mod output;
 use sfmcp_salesforce::client::ClientContext;
 
@@ -283,7 +283,7 @@ async fn demo_run(
 ) -> Result<AuditReport, AuditCliError> {
     let spec = args.idp.trim();
     eprintln!("audit: starting the demo org and IdP directories");
-    let demo = demo::DemoDirectories::start()
+    let demo = demo_directories::DemoDirectories::start()
         .await
         .map_err(AuditCliError::Usage)?;
     config
