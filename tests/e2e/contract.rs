@@ -7,34 +7,12 @@
 //! is exactly what a client receives, not a client library's reading of it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
-use sfmcp_mcp::cursor::CursorKey;
-use sfmcp_mcp::{Connections, Policy, ServerState, SfServer};
-use sfmcp_salesforce::client::ClientContext;
-use sfmcp_salesforce::{ClientOptions, Connection, DirectCredential, SalesforceClient, Secret};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use sfmcp_mcp::{Policy, SfServer};
 
-fn state(policy: Policy) -> Arc<ServerState> {
-    let instance = url::Url::parse("https://acme.my.salesforce.com").expect("url");
-    let connection = Connection::direct(
-        Some(instance.clone()),
-        DirectCredential::AccessToken {
-            access_token: Secret::new("00Dxx!unused"),
-            login_url: instance,
-            client: None,
-        },
-    );
-    let context = ClientContext::new(ClientOptions::default()).expect("context");
-    let client = SalesforceClient::new(context, connection).expect("client");
-    Arc::new(ServerState {
-        connections: Connections::Single(client),
-        policy,
-        cursor_key: CursorKey::random(),
-    })
-}
+use crate::common::offline_state;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A bare JSON-RPC session: one request per line, one answer per line.
 struct Session {
@@ -46,7 +24,7 @@ struct Session {
 impl Session {
     async fn start(policy: Policy) -> (Session, Value) {
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
-        let server = SfServer::new(state(policy));
+        let server = SfServer::new(offline_state(policy));
         tokio::spawn(async move {
             if let Ok(running) = server.serve(server_io).await {
                 let _ = running.waiting().await;

@@ -2,40 +2,18 @@
 //! annotations, the server's identity, and the byte budget per tool.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use rmcp::ServiceExt;
 use rmcp::model::Tool;
-use sfmcp_mcp::cursor::CursorKey;
-use sfmcp_mcp::{Connections, Policy, ServerState, SfServer};
-use sfmcp_salesforce::client::ClientContext;
-use sfmcp_salesforce::{ClientOptions, Connection, DirectCredential, SalesforceClient, Secret};
+use sfmcp_mcp::{Policy, SfServer};
+
+use crate::common::offline_state;
 
 /// Every byte of tools/list is paid in every conversation.
 const MAX_BYTES_PER_TOOL: usize = 400;
 
-fn state(policy: Policy) -> Arc<ServerState> {
-    let instance = url::Url::parse("https://acme.my.salesforce.com").expect("url");
-    let connection = Connection::direct(
-        Some(instance.clone()),
-        DirectCredential::AccessToken {
-            access_token: Secret::new("00Dxx!unused"),
-            login_url: instance,
-            client: None,
-        },
-    );
-    let context = ClientContext::new(ClientOptions::default()).expect("context");
-    let client = SalesforceClient::new(context, connection).expect("client");
-    Arc::new(ServerState {
-        connections: Connections::Single(client),
-        policy,
-        cursor_key: CursorKey::random(),
-    })
-}
-
 async fn list(policy: Policy) -> (Vec<Tool>, rmcp::model::Implementation) {
     let (server_io, client_io) = tokio::io::duplex(1 << 16);
-    let server = SfServer::new(state(policy));
+    let server = SfServer::new(offline_state(policy));
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
             let _ = running.waiting().await;

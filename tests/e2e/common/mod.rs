@@ -18,6 +18,30 @@ pub mod capture;
 
 pub type Client = RunningService<RoleClient, ()>;
 
+/// Server state for an org that is never called: tools/list, prompts and resources need no
+/// connection.
+pub fn offline_state(policy: sfmcp_mcp::Policy) -> Arc<sfmcp_mcp::ServerState> {
+    use sfmcp_salesforce::{
+        ClientContext, ClientOptions, Connection, DirectCredential, SalesforceClient, Secret,
+    };
+    let instance = url::Url::parse("https://acme.my.salesforce.com").expect("url");
+    let connection = Connection::direct(
+        Some(instance.clone()),
+        DirectCredential::AccessToken {
+            access_token: Secret::new("00Dxx!unused"),
+            login_url: instance,
+            client: None,
+        },
+    );
+    let context = ClientContext::new(ClientOptions::default()).expect("context");
+    let client = SalesforceClient::new(context, connection).expect("client");
+    Arc::new(sfmcp_mcp::ServerState {
+        connections: sfmcp_mcp::Connections::Single(client),
+        policy,
+        cursor_key: sfmcp_mcp::cursor::CursorKey::random(),
+    })
+}
+
 pub async fn demo_emulator() -> EmulatorHandle {
     Emulator::start(EmulatorConfig::default())
         .await
