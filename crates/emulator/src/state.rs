@@ -149,11 +149,12 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
-/// Fills `dest` from aws-lc-rs's CSPRNG. The emulator calls aws-lc-rs itself rather than the
-/// product's `sfmcp_salesforce::crypto`: it depends on `sfmcp-soql` alone, on purpose.
-/// AWS-LC aborts rather than fail; should it fail, stopping beats handing out guessable tokens.
+/// Fills `dest` from the OS's CSPRNG. The emulator asks the OS itself rather than the
+/// product's `sfmcp_salesforce::crypto`: it depends on `sfmcp-soql` alone, on purpose. Not
+/// through AWS-LC, whose first `RAND_bytes` costs about 25 ms of jitter-entropy seeding.
+/// Should the OS fail, stopping beats handing out guessable tokens.
 pub fn random_fill(dest: &mut [u8]) {
-    if aws_lc_rs::rand::fill(dest).is_err() {
+    if getrandom::fill(dest).is_err() {
         std::process::abort();
     }
 }

@@ -44,13 +44,15 @@ pub fn digest_hex(parts: &[&str], bytes: usize) -> String {
     hex(&digest[..bytes.min(digest.len())])
 }
 
-/// Fills `dest` from the operating system's CSPRNG.
+/// Fills `dest` from the operating system's CSPRNG (`getrandom(2)`).
 ///
-/// AWS-LC's `RAND_bytes` aborts the process itself rather than report a failure, so the error
-/// branch is not expected to run; should it, the process stops instead of ever handing out
-/// predictable bytes as keys, nonces or verifiers.
+/// Not through AWS-LC: its `RAND_bytes` seeds a userspace DRBG on first use with CPU jitter
+/// entropy, which cost every process about 25 ms of start-up (400 million instructions) for
+/// the cursor key alone. The kernel's generator is what that DRBG is seeded from anyway.
+/// Should the OS fail to answer, the process stops instead of ever handing out predictable
+/// bytes as keys, nonces or verifiers.
 pub fn fill_random(dest: &mut [u8]) {
-    if aws_lc_rs::rand::fill(dest).is_err() {
+    if getrandom::fill(dest).is_err() {
         tracing::error!("the system random number generator failed; stopping");
         std::process::abort();
     }
