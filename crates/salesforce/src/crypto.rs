@@ -1,6 +1,7 @@
-//! The product's one crypto stack: SHA-256, randomness and constant-time comparison, all from
-//! aws-lc-rs (already in the build for TLS and JWT signing), so no second implementation of
-//! the same primitives is compiled in. The MCP layer and the audit use these too.
+//! The product's one crypto stack: SHA-256 and constant-time comparison from aws-lc-rs (already
+//! in the build for TLS and JWT signing), so no second implementation of the same primitives
+//! is compiled in; random bytes from the OS (see [`fill_random`]). The MCP layer and the audit
+//! use these too.
 //!
 //! The emulator keeps its own calls into aws-lc-rs on purpose: it depends on `sfmcp-soql`
 //! alone and stays an independent oracle for the tests.

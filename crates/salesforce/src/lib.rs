@@ -15,7 +15,8 @@
 //! - `auth/`: credentials and tokens: the direct plane (`direct`), the Paragon plane
 //!   (`paragon`), token handling (`token`: the one OAuth form post, scopes, signing keys) and
 //!   the single-flight renewal (`mod`). `login`: the PKCE login flow and its credential file.
-//! - `crypto`: SHA-256, randomness and constant-time comparison (aws-lc-rs), for every crate
+//! - `crypto`: SHA-256 and constant-time comparison (aws-lc-rs) and random bytes (the OS's
+//!   `getrandom`), for every crate
 //!   above this one. `retry`: the backoff helper shared with the audit's collectors.
 //! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`.
 //!
