@@ -204,12 +204,110 @@ pub fn org_objects() -> Vec<ObjectSchema> {
 /// Objects a query may start from.
 const ROOTS: [&str; 6] = ["Account", "Contact", "Opportunity", "Task", "User", "Group"];
 
-/// The org's records, serving the evaluator and recording what it reads.
-pub struct RecordingOrg {
+/// An org held in memory: describes and records, served to the evaluator. The evaluator's own
+/// tests use it as is; [`RecordingOrg`] wraps it to record what is read.
+pub struct MemOrg {
     objects: HashMap<String, Arc<ObjectSchema>>,
     records: Vec<(String, HashMap<String, Value>)>,
     by_object: HashMap<String, Vec<usize>>,
     by_id: HashMap<String, usize>,
+}
+
+impl MemOrg {
+    /// An org with these objects and no records.
+    pub fn new(objects: Vec<ObjectSchema>) -> Self {
+        Self {
+            objects: objects
+                .into_iter()
+                .map(|o| (o.name.to_ascii_lowercase(), Arc::new(o.index())))
+                .collect(),
+            records: Vec::new(),
+            by_object: HashMap::new(),
+            by_id: HashMap::new(),
+        }
+    }
+
+    /// Adds a record of `object`; its `Id` field, when a string, makes it a parent others can
+    /// reference.
+    pub fn insert<K: Into<String>>(
+        &mut self,
+        object: &str,
+        fields: impl IntoIterator<Item = (K, Value)>,
+    ) {
+        let row = self.records.len();
+        let fields: HashMap<String, Value> =
+            fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        if let Some(Value::String(id)) = fields.get("Id") {
+            self.by_id.insert(id.clone(), row);
+        }
+        self.by_object
+            .entry(object.to_string())
+            .or_default()
+            .push(row);
+        self.records.push((object.to_string(), fields));
+    }
+
+    /// The record's `Id` (empty when it has none).
+    pub fn id(&self, row: usize) -> &str {
+        self.value(row, "Id").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+impl Schema for MemOrg {
+    fn object(&self, name: &str) -> Lookup {
+        match self.objects.get(&name.to_ascii_lowercase()) {
+            Some(object) => Lookup::Found(Arc::clone(object)),
+            None => Lookup::Unknown,
+        }
+    }
+
+    fn object_names(&self) -> Vec<String> {
+        self.objects.values().map(|o| o.name.clone()).collect()
+    }
+}
+
+impl DataSource for MemOrg {
+    type Row = usize;
+
+    fn schema(&self) -> &dyn Schema {
+        self
+    }
+
+    fn scan(&self, object: &str) -> Box<dyn Iterator<Item = usize> + '_> {
+        match self.by_object.get(object) {
+            Some(rows) => Box::new(rows.iter().copied()),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    fn object_of(&self, row: usize) -> &str {
+        self.records.get(row).map_or("", |(object, _)| object)
+    }
+
+    fn value(&self, row: usize, field: &str) -> Option<&Value> {
+        self.records
+            .get(row)
+            .and_then(|(_, values)| values.get(field))
+    }
+
+    fn parent(&self, row: usize, reference_field: &str) -> Option<usize> {
+        let id = self.value(row, reference_field)?.as_str()?;
+        self.by_id.get(id).copied()
+    }
+
+    fn children(&self, row: usize, child_object: &str, field: &str) -> Vec<usize> {
+        let Some(id) = self.value(row, "Id").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        self.scan(child_object)
+            .filter(|&child| self.value(child, field).and_then(Value::as_str) == Some(id))
+            .collect()
+    }
+}
+
+/// The org's records, serving the evaluator and recording what it reads.
+pub struct RecordingOrg {
+    org: MemOrg,
     fields_read: RefCell<BTreeSet<(String, String)>>,
     objects_read: RefCell<BTreeSet<String>>,
 }
@@ -218,13 +316,7 @@ impl RecordingOrg {
     /// The org with no records.
     pub fn empty() -> Self {
         Self {
-            objects: org_objects()
-                .into_iter()
-                .map(|o| (o.name.to_ascii_lowercase(), Arc::new(o)))
-                .collect(),
-            records: Vec::new(),
-            by_object: HashMap::new(),
-            by_id: HashMap::new(),
+            org: MemOrg::new(org_objects()),
             fields_read: RefCell::default(),
             objects_read: RefCell::default(),
         }
@@ -243,7 +335,7 @@ impl RecordingOrg {
             ids.push((name.to_string(), object_ids));
         }
         for (name, object_ids) in &ids {
-            let Some(schema) = org.objects.get(&name.to_ascii_lowercase()).cloned() else {
+            let Lookup::Found(schema) = org.org.object(name) else {
                 continue;
             };
             for id in object_ids {
@@ -278,22 +370,10 @@ impl RecordingOrg {
                     };
                     values.insert(field.name.clone(), value);
                 }
-                org.insert(name, values);
+                org.org.insert(name, values);
             }
         }
         org
-    }
-
-    fn insert(&mut self, object: &str, values: HashMap<String, Value>) {
-        let row = self.records.len();
-        if let Some(Value::String(id)) = values.get("Id") {
-            self.by_id.insert(id.clone(), row);
-        }
-        self.by_object
-            .entry(object.to_string())
-            .or_default()
-            .push(row);
-        self.records.push((object.to_string(), values));
     }
 
     /// Every (object, field) read so far.
@@ -312,24 +392,15 @@ impl RecordingOrg {
             .borrow_mut()
             .insert((object.to_string(), field.to_string()));
     }
-
-    fn stored(&self, row: usize, field: &str) -> Option<&Value> {
-        self.records
-            .get(row)
-            .and_then(|(_, values)| values.get(field))
-    }
 }
 
 impl Schema for RecordingOrg {
     fn object(&self, name: &str) -> Lookup {
-        match self.objects.get(&name.to_ascii_lowercase()) {
-            Some(object) => Lookup::Found(Arc::clone(object)),
-            None => Lookup::Unknown,
-        }
+        self.org.object(name)
     }
 
     fn object_names(&self) -> Vec<String> {
-        self.objects.values().map(|o| o.name.clone()).collect()
+        self.org.object_names()
     }
 }
 
@@ -342,41 +413,27 @@ impl DataSource for RecordingOrg {
 
     fn scan(&self, object: &str) -> Box<dyn Iterator<Item = usize> + '_> {
         self.objects_read.borrow_mut().insert(object.to_string());
-        match self.by_object.get(object) {
-            Some(rows) => Box::new(rows.iter().copied()),
-            None => Box::new(std::iter::empty()),
-        }
+        self.org.scan(object)
     }
 
     fn object_of(&self, row: usize) -> &str {
-        self.records.get(row).map_or("", |(object, _)| object)
+        self.org.object_of(row)
     }
 
     fn value(&self, row: usize, field: &str) -> Option<&Value> {
         self.note(self.object_of(row), field);
-        self.stored(row, field)
+        self.org.value(row, field)
     }
 
     fn parent(&self, row: usize, reference_field: &str) -> Option<usize> {
         self.note(self.object_of(row), reference_field);
-        let id = self.stored(row, reference_field)?.as_str()?;
-        self.by_id.get(id).copied()
+        self.org.parent(row, reference_field)
     }
 
     fn children(&self, row: usize, child_object: &str, field: &str) -> Vec<usize> {
         self.note(self.object_of(row), "Id");
         self.note(child_object, field);
-        let Some(id) = self.stored(row, "Id").and_then(Value::as_str) else {
-            return Vec::new();
-        };
-        let rows = self
-            .by_object
-            .get(child_object)
-            .cloned()
-            .unwrap_or_default();
-        rows.into_iter()
-            .filter(|&child| self.stored(child, field).and_then(Value::as_str) == Some(id))
-            .collect()
+        self.org.children(row, child_object, field)
     }
 }
 
@@ -736,10 +793,16 @@ pub fn case() -> impl Strategy<Value = (String, RecordingOrg, AccessPolicy)> {
         })
 }
 
-impl std::fmt::Debug for RecordingOrg {
+impl std::fmt::Debug for MemOrg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
             .entries(self.records.iter().map(|(object, values)| (object, values)))
             .finish()
+    }
+}
+
+impl std::fmt::Debug for RecordingOrg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.org.fmt(f)
     }
 }

@@ -2,9 +2,6 @@
 //! built as trees, so each test pins the evaluator alone; the last ones go through the parser.
 //! tests/soql_eval.rs replays recorded Salesforce responses.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
@@ -15,102 +12,11 @@ use crate::ast::{
     SortDirection, Span, TypeOf, TypeOfWhen,
 };
 use crate::error::ErrorCode;
-use crate::schema::{
-    ChildRelationship, FieldSchema, FieldType, Lookup, ObjectSchema, PicklistValue, Schema,
-};
+use crate::schema::{ChildRelationship, FieldSchema, FieldType, ObjectSchema, PicklistValue};
 
 // ---- A tiny org ------------------------------------------------------------------------
 
-pub(crate) struct MemOrg {
-    objects: HashMap<String, Arc<ObjectSchema>>,
-    records: Vec<(String, HashMap<String, Value>)>,
-    by_object: HashMap<String, Vec<usize>>,
-    by_id: HashMap<String, usize>,
-}
-
-impl Schema for MemOrg {
-    fn object(&self, name: &str) -> Lookup {
-        match self.objects.get(&name.to_ascii_lowercase()) {
-            Some(o) => Lookup::Found(o.clone()),
-            None => Lookup::Unknown,
-        }
-    }
-
-    fn object_names(&self) -> Vec<String> {
-        self.objects.values().map(|o| o.name.clone()).collect()
-    }
-}
-
-impl DataSource for MemOrg {
-    type Row = usize;
-
-    fn schema(&self) -> &dyn Schema {
-        self
-    }
-
-    fn scan(&self, object: &str) -> Box<dyn Iterator<Item = usize> + '_> {
-        match self.by_object.get(object) {
-            Some(rows) => Box::new(rows.iter().copied()),
-            None => Box::new(std::iter::empty()),
-        }
-    }
-
-    fn object_of(&self, row: usize) -> &str {
-        &self.records[row].0
-    }
-
-    fn value(&self, row: usize, field: &str) -> Option<&Value> {
-        self.records[row].1.get(field)
-    }
-
-    fn parent(&self, row: usize, reference_field: &str) -> Option<usize> {
-        let id = self.value(row, reference_field)?.as_str()?;
-        self.by_id.get(id).copied()
-    }
-
-    fn children(&self, row: usize, child_object: &str, field: &str) -> Vec<usize> {
-        let Some(id) = self.value(row, "Id").and_then(Value::as_str) else {
-            return Vec::new();
-        };
-        self.scan(child_object)
-            .filter(|&child| self.value(child, field).and_then(Value::as_str) == Some(id))
-            .collect()
-    }
-}
-
-impl MemOrg {
-    pub(crate) fn new(objects: Vec<ObjectSchema>) -> Self {
-        Self {
-            objects: objects
-                .into_iter()
-                .map(|o| (o.name.to_ascii_lowercase(), Arc::new(o.index())))
-                .collect(),
-            records: Vec::new(),
-            by_object: HashMap::new(),
-            by_id: HashMap::new(),
-        }
-    }
-
-    pub(crate) fn insert(&mut self, object: &str, fields: Vec<(&str, Value)>) {
-        let row = self.records.len();
-        let fields: HashMap<String, Value> = fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        if let Some(Value::String(id)) = fields.get("Id") {
-            self.by_id.insert(id.clone(), row);
-        }
-        self.by_object
-            .entry(object.to_string())
-            .or_default()
-            .push(row);
-        self.records.push((object.to_string(), fields));
-    }
-
-    pub(crate) fn id(&self, row: usize) -> &str {
-        self.value(row, "Id").and_then(Value::as_str).unwrap_or("")
-    }
-}
+pub(crate) use crate::test_support::MemOrg;
 
 pub(crate) fn field(name: &str, field_type: FieldType) -> FieldSchema {
     serde_json::from_value::<FieldSchema>(serde_json::json!({
