@@ -408,10 +408,13 @@ async fn the_server_shuts_down_gracefully_on_sigterm() {
 
 /// A client that trickles a request's headers (slowloris) is cut off after
 /// SFMCP_HEADER_TIMEOUT_SECS instead of holding a connection forever; others are served on.
-#[tokio::test]
-async fn a_client_too_slow_with_its_headers_is_disconnected() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
+/// A server that gives clients one second for a request, and a raw connection to it.
+async fn slow_client() -> (
+    sfmcp_emulator::EmulatorHandle,
+    Server,
+    String,
+    tokio::net::TcpStream,
+) {
     let emulator = two_orgs().await;
     let server = start_server(
         &emulator,
@@ -424,9 +427,17 @@ async fn a_client_too_slow_with_its_headers_is_disconnected() {
         .trim_start_matches("http://")
         .trim_end_matches("/mcp")
         .to_string();
-    let mut slow = tokio::net::TcpStream::connect(&address)
+    let slow = tokio::net::TcpStream::connect(&address)
         .await
         .expect("connects");
+    (emulator, server, address, slow)
+}
+
+#[tokio::test]
+async fn a_client_too_slow_with_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (emulator, server, address, mut slow) = slow_client().await;
     slow.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {address}\r\n").as_bytes())
         .await
         .expect("writes part of the headers");
@@ -456,21 +467,8 @@ async fn a_client_too_slow_with_its_headers_is_disconnected() {
 async fn a_client_too_slow_with_its_body_is_answered_and_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let emulator = two_orgs().await;
-    let server = start_server(
-        &emulator,
-        &[("SFMCP_HEADER_TIMEOUT_SECS", "1".to_string())],
-        &[],
-    )
-    .await;
-    let address = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .to_string();
-    let mut slow = tokio::net::TcpStream::connect(&address)
-        .await
-        .expect("connects");
+    // Both kept alive to the end of the test: dropping them stops the server and the org.
+    let (_emulator, _server, address, mut slow) = slow_client().await;
     // Authenticated, headers complete, a megabyte announced: then a byte now and then.
     slow.write_all(
         format!(
