@@ -69,13 +69,6 @@ pub struct HttpApp {
     streams: tokio_util::sync::CancellationToken,
 }
 
-impl HttpApp {
-    /// The routes, for serving some other way (tests with `tower::ServiceExt::oneshot`).
-    pub fn into_router(self) -> Router {
-        self.router
-    }
-}
-
 /// The whole HTTP application: `/mcp`, `/metrics` (both behind the caller token) and
 /// `/healthz`.
 pub fn router(

@@ -182,11 +182,6 @@ impl TenantClients {
         self
     }
 
-    /// Whether any per-request tenant header can be served at all.
-    pub fn accepts_tenant_headers(&self) -> bool {
-        self.paragon.is_some() || self.allow_direct
-    }
-
     /// Clients currently kept.
     pub fn len(&self) -> usize {
         self.lock().clients.len()
