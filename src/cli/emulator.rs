@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use sfmcp_emulator::{Announcement, Emulator, EmulatorConfig, OrgSource, SeedFileText};
+use sfmcp_emulator::{Announcement, Emulator, EmulatorConfig, OrgSource, SeedFileText, SignIn};
 
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
@@ -37,6 +37,11 @@ pub struct EmulatorArgs {
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl: u64,
+    /// Show Salesforce's login and "Allow Access?" pages on /services/oauth2/authorize
+    /// (every user's password is `sfmcp-demo`), instead of approving at once as the
+    /// `login_hint` user or the org's default user.
+    #[arg(long)]
+    pub login_page: bool,
 }
 
 impl EmulatorArgs {
@@ -60,6 +65,11 @@ impl EmulatorArgs {
             daily_api_limit: self.daily_api_limit,
             token_ttl: std::time::Duration::from_secs(self.token_ttl),
             tls: self.tls,
+            sign_in: if self.login_page {
+                SignIn::LoginPage
+            } else {
+                SignIn::AutoApprove
+            },
         })
     }
 }

@@ -36,6 +36,7 @@ mod emulator_paragon;
 mod emulator_picklists;
 mod emulator_search;
 mod emulator_security;
+mod emulator_signin;
 mod faults;
 mod hostile_input;
 mod http_planes;

@@ -36,6 +36,7 @@ pub mod rest;
 pub mod schema;
 pub mod search;
 pub mod seed;
+pub mod signin;
 pub mod soap;
 pub mod state;
 pub mod store;
@@ -55,6 +56,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use seed::{OrgSource, SeedFileText};
+pub use signin::SignIn;
 use state::{AppState, Cursors, Sessions, Settings};
 
 /// How to run an emulator.
@@ -71,6 +73,8 @@ pub struct EmulatorConfig {
     pub token_ttl: std::time::Duration,
     /// Serve HTTPS with a fresh self-signed certificate (see [`EmulatorHandle::tls_cert_pem`]).
     pub tls: bool,
+    /// Whether the authorize endpoint shows login and approval pages or approves at once.
+    pub sign_in: SignIn,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +86,7 @@ impl Default for EmulatorConfig {
             daily_api_limit: 15_000,
             token_ttl: std::time::Duration::from_secs(2 * 60 * 60),
             tls: false,
+            sign_in: SignIn::default(),
         }
     }
 }
@@ -186,6 +191,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/services/Soap/u/{*rest}", post(soap::partner))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
+        .route("/", post(signin::login))
+        .route(
+            signin::APPROVAL_PATH,
+            get(signin::approval_page).post(signin::approve),
+        )
         .route(
             "/services/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),
@@ -295,6 +305,7 @@ impl Emulator {
                 api_version: format!("{api_major}.0"),
                 daily_api_limit: config.daily_api_limit,
                 token_ttl,
+                sign_in: config.sign_in,
             },
             base_url: OnceLock::new(),
             sessions: Mutex::new(Sessions::default()),
@@ -313,17 +324,18 @@ impl Emulator {
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
-                let (access_token, _) = state.issue_access_token(
-                    org.index,
-                    &org.default_user,
-                    &org.app.client_id,
-                    &scopes,
-                );
                 let refresh_token = state.issue_refresh_token(
                     org.index,
                     &org.default_user,
                     &org.app.client_id,
                     &scopes,
+                );
+                let (access_token, _) = state.issue_access_token_under(
+                    org.index,
+                    &org.default_user,
+                    &org.app.client_id,
+                    &scopes,
+                    Some(&refresh_token),
                 );
                 let tables = org.snapshot();
                 let username = org

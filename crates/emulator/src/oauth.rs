@@ -95,19 +95,25 @@ fn token_body(
     user_id: &str,
     scopes: &[String],
     with_refresh: bool,
+    under_grant: Option<&str>,
 ) -> Json {
-    let (access_token, session) =
-        state.issue_access_token(org.index, user_id, &org.app.client_id, scopes);
+    let refresh = (with_refresh
+        && scopes
+            .iter()
+            .any(|s| s == "refresh_token" || s == "offline_access"))
+    .then(|| state.issue_refresh_token(org.index, user_id, &org.app.client_id, scopes));
+    let (access_token, session) = state.issue_access_token_under(
+        org.index,
+        user_id,
+        &org.app.client_id,
+        scopes,
+        refresh.as_deref().or(under_grant),
+    );
     let id = identity_url(state, org, user_id);
     let issued_at = session.issued_at.timestamp_millis().to_string();
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), json!(access_token));
-    if with_refresh
-        && scopes
-            .iter()
-            .any(|s| s == "refresh_token" || s == "offline_access")
-    {
-        let refresh = state.issue_refresh_token(org.index, user_id, &org.app.client_id, scopes);
+    if let Some(refresh) = refresh {
         body.insert("refresh_token".into(), json!(refresh));
     }
     body.insert(
@@ -224,7 +230,7 @@ fn authorization_code(
             return Err(OAuthError::new("invalid_grant", "invalid code verifier"));
         }
     }
-    let body = token_body(state, &org, &grant.user_id, &grant.scopes, true);
+    let body = token_body(state, &org, &grant.user_id, &grant.scopes, true, None);
     Ok((org, grant.user_id, body))
 }
 
@@ -243,11 +249,18 @@ fn refresh(state: &AppState, headers: &HeaderMap, form: &HashMap<String, String>
     if !user_is_active(&org, &grant.user_id) {
         return Err(OAuthError::new("inactive_user", "user is inactive"));
     }
-    let body = token_body(state, &org, &grant.user_id, &grant.scopes, false);
+    let body = token_body(
+        state,
+        &org,
+        &grant.user_id,
+        &grant.scopes,
+        false,
+        Some(token.as_str()),
+    );
     Ok((org, grant.user_id, body))
 }
 
-fn user_is_active(org: &Org, user_id: &str) -> bool {
+pub(super) fn user_is_active(org: &Org, user_id: &str) -> bool {
     let tables = org.snapshot();
     org.schema
         .index_of("User")
@@ -269,7 +282,7 @@ fn client_credentials_grant(
         .into_iter()
         .filter(|s| s != "refresh_token" && s != "offline_access")
         .collect();
-    let body = token_body(state, &org, &user, &scopes, false);
+    let body = token_body(state, &org, &user, &scopes, false, None);
     Ok((org, user, body))
 }
 
@@ -336,7 +349,7 @@ fn jwt_bearer(state: &AppState, form: &HashMap<String, String>) -> Granted {
         .filter(|s| **s != "refresh_token")
         .map(|s| s.to_string())
         .collect();
-    let body = token_body(state, &org, &user, &scopes, false);
+    let body = token_body(state, &org, &user, &scopes, false, None);
     Ok((org, user, body))
 }
 
@@ -368,9 +381,15 @@ pub fn find_user_by_username(org: &Org, username: &str) -> Option<String> {
         .map(|r| r.id().to_string())
 }
 
-/// `GET /services/oauth2/authorize`: approves as the org's default user and redirects back
-/// with a code (PKCE `S256` challenge kept for the exchange).
-pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Response {
+/// `GET /services/oauth2/authorize`: checks the request, then either shows the login and
+/// approval pages ([`super::signin`], with [`super::signin::SignIn::LoginPage`]) or approves
+/// at once as the `login_hint` user or the org's default user. Either way the browser ends up
+/// back at the redirect URI with a code (PKCE `S256` challenge kept for the exchange).
+pub async fn authorize(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let params: HashMap<String, String> = query_params(raw.as_deref()).into_iter().collect();
     let Some(org) = params
         .get("client_id")
@@ -388,7 +407,7 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(raw): RawQue
             "redirect_uri must match configuration",
         ));
     };
-    let mut location = match url::Url::parse(&redirect_uri) {
+    let location = match url::Url::parse(&redirect_uri) {
         Ok(url) => url,
         Err(_) => {
             return oauth_error(OAuthError::new(
@@ -397,51 +416,110 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(raw): RawQue
             ));
         }
     };
-    let state_param = params.get("state").cloned();
-    if params.get("response_type").map(String::as_str) != Some("code") {
-        location
-            .query_pairs_mut()
-            .append_pair("error", "unsupported_response_type")
-            .append_pair("error_description", "response type not supported");
-        return redirect(location.as_str());
-    }
     let challenge = params.get("code_challenge").cloned();
+    let request = AuthorizeRequest {
+        org: org.index,
+        client_id: org.app.client_id.clone(),
+        redirect_uri: location,
+        state: params.get("state").cloned(),
+        code_challenge: challenge.clone(),
+        scopes: scopes_from(params.get("scope")),
+    };
+    if params.get("response_type").map(String::as_str) != Some("code") {
+        return redirect_error(
+            request,
+            "unsupported_response_type",
+            "response type not supported",
+        );
+    }
     if challenge.is_some()
         && params
             .get("code_challenge_method")
             .is_some_and(|m| m != "S256")
     {
-        location
-            .query_pairs_mut()
-            .append_pair("error", "invalid_request")
-            .append_pair("error_description", "code_challenge_method must be S256");
-        return redirect(location.as_str());
+        return redirect_error(
+            request,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
     }
+    match state.settings.sign_in {
+        super::signin::SignIn::LoginPage => {
+            super::signin::begin(&state, &headers, request, &params)
+        }
+        super::signin::SignIn::AutoApprove => {
+            // No browser to ask: the hinted user when there is one, else the org's default.
+            let user = params
+                .get("login_hint")
+                .and_then(|hint| find_user_by_username(&org, hint))
+                .filter(|user| user_is_active(&org, user))
+                .unwrap_or_else(|| org.default_user.clone());
+            issue_code(&state, request, &user)
+        }
+    }
+}
+
+/// A validated authorization request, waiting for a user.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    pub org: usize,
+    pub client_id: String,
+    pub redirect_uri: url::Url,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+/// Grants `request` as `user_id`: a one-time code, sent back to the redirect URI with the
+/// client's `state`.
+pub(super) fn issue_code(state: &AppState, request: AuthorizeRequest, user_id: &str) -> Response {
     let code = format!("aPrx{}", random_token(60).replace(['.', '_'], "x"));
     super::journal::record("authorization code", &code);
+    let mut location = request.redirect_uri;
     state.lock_sessions().codes.insert(
         code.clone(),
         AuthCode {
-            org: org.index,
-            user_id: org.default_user.clone(),
-            client_id: org.app.client_id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            code_challenge: challenge,
-            scopes: scopes_from(params.get("scope")),
+            org: request.org,
+            user_id: user_id.to_string(),
+            client_id: request.client_id,
+            redirect_uri: location.to_string(),
+            code_challenge: request.code_challenge,
+            scopes: request.scopes,
             expires_at: Utc::now() + chrono::Duration::minutes(15),
         },
     );
     {
         let mut pairs = location.query_pairs_mut();
         pairs.append_pair("code", &code);
-        if let Some(s) = &state_param {
+        if let Some(s) = &request.state {
             pairs.append_pair("state", s);
         }
     }
-    with_log(redirect(location.as_str()), &org, &org.default_user)
+    match state.org(request.org) {
+        Some(org) => with_log(redirect(location.as_str()), org, user_id),
+        None => redirect(location.as_str()),
+    }
 }
 
-fn redirect(location: &str) -> Response {
+/// Sends the browser back to the client with an OAuth error (RFC 6749 section 4.1.2.1).
+pub(super) fn redirect_error(
+    request: AuthorizeRequest,
+    error: &str,
+    description: &str,
+) -> Response {
+    let mut location = request.redirect_uri;
+    {
+        let mut pairs = location.query_pairs_mut();
+        pairs.append_pair("error", error);
+        pairs.append_pair("error_description", description);
+        if let Some(s) = &request.state {
+            pairs.append_pair("state", s);
+        }
+    }
+    redirect(location.as_str())
+}
+
+pub(super) fn redirect(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -698,7 +776,9 @@ fn username_of(org: &Org, user_id: &str) -> Json {
 }
 
 /// `POST /services/oauth2/revoke` (form `token=`) or `GET ?token=`. Revoking a refresh token
-/// also revokes the access tokens of that user and client.
+/// also revokes the access tokens minted under it ("Salesforce revokes it and any associated
+/// access tokens"), and, once the user holds no other refresh token of that app, their
+/// approval: the next sign-in asks again.
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
@@ -719,9 +799,17 @@ pub async fn revoke(
         return StatusCode::OK.into_response();
     }
     if let Some(grant) = sessions.refresh.remove(token) {
-        sessions.access.retain(|_, s| {
-            !(s.org == grant.org && s.user_id == grant.user_id && s.client_id == grant.client_id)
+        sessions
+            .access
+            .retain(|_, s| s.grant.as_deref() != Some(token.as_str()));
+        let still_connected = sessions.refresh.values().any(|g| {
+            g.org == grant.org && g.user_id == grant.user_id && g.client_id == grant.client_id
         });
+        if !still_connected {
+            sessions
+                .browser
+                .forget_approval(grant.org, &grant.user_id, &grant.client_id);
+        }
         return StatusCode::OK.into_response();
     }
     oauth_error(OAuthError::new("invalid_token", "invalid token"))

@@ -20,6 +20,8 @@ pub struct Settings {
     pub api_version: String,
     pub daily_api_limit: u64,
     pub token_ttl: chrono::Duration,
+    /// What `/services/oauth2/authorize` does with a browser.
+    pub sign_in: super::signin::SignIn,
 }
 
 /// An access token's grant.
@@ -31,6 +33,8 @@ pub struct Session {
     pub scopes: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The refresh token this access token was minted under: revoking it ends this session.
+    pub grant: Option<String>,
 }
 
 /// A refresh token's grant: it mints access tokens until revoked.
@@ -59,6 +63,8 @@ pub struct Sessions {
     pub access: HashMap<String, Session>,
     pub refresh: HashMap<String, RefreshGrant>,
     pub codes: HashMap<String, AuthCode>,
+    /// The browser side of sign-in: logins, pending authorizations, approvals.
+    pub browser: super::signin::BrowserState,
 }
 
 /// A query's remaining rows, kept for `nextRecordsUrl`.
@@ -191,6 +197,18 @@ impl AppState {
         client_id: &str,
         scopes: &[String],
     ) -> (String, Session) {
+        self.issue_access_token_under(org, user_id, client_id, scopes, None)
+    }
+
+    /// [`AppState::issue_access_token`] for a token minted under a refresh token's grant.
+    pub fn issue_access_token_under(
+        &self,
+        org: usize,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        grant: Option<&str>,
+    ) -> (String, Session) {
         let prefix = self
             .orgs
             .get(org)
@@ -205,6 +223,7 @@ impl AppState {
             scopes: scopes.to_vec(),
             issued_at: now,
             expires_at: now + self.settings.token_ttl,
+            grant: grant.map(str::to_string),
         };
         self.lock_sessions()
             .access
