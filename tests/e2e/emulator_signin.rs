@@ -205,7 +205,7 @@ pub async fn exchange(handle: &EmulatorHandle, code: &str) -> (StatusCode, Json)
     .await
 }
 
-async fn token_request(handle: &EmulatorHandle, form: &[(&str, &str)]) -> (StatusCode, Json) {
+pub async fn token_request(handle: &EmulatorHandle, form: &[(&str, &str)]) -> (StatusCode, Json) {
     let response = reqwest::Client::new()
         .post(format!("{}/services/oauth2/token", handle.base_url))
         .form(form)
@@ -224,7 +224,7 @@ fn user_of(token_body: &Json) -> String {
         .to_string()
 }
 
-async fn user_id(handle: &EmulatorHandle, username: &str) -> String {
+pub async fn user_id(handle: &EmulatorHandle, username: &str) -> String {
     Client::for_org(handle, 0)
         .first_id(&format!(
             "SELECT Id FROM User WHERE Username = '{username}'"

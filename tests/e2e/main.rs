@@ -37,6 +37,7 @@ mod emulator_picklists;
 mod emulator_search;
 mod emulator_security;
 mod emulator_signin;
+mod emulator_signin_chromium;
 mod faults;
 mod hostile_input;
 mod http_planes;
