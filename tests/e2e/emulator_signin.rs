@@ -572,3 +572,145 @@ async fn two_people_of_one_org_see_through_sfmcp_only_what_salesforce_shows_them
         "describe shows the rep no hidden field: {rep_describe}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_approved_app_admits_only_pre_authorized_profiles_without_asking() {
+    let mut seed = two_people_seed();
+    seed["connected_app"] = json!({"admin_approved_profiles": ["System Administrator"]});
+    let handle = start_login_page(seed).await;
+    let client_id = handle.orgs[0].client_id.clone();
+
+    let mut rep = Browser::new(&handle);
+    let login = rep.authorize(&client_id, &[]).await;
+    let refused = rep.log_in(&login, "rep@acme.test", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::FOUND);
+    assert_eq!(
+        refused.param("error").as_deref(),
+        Some("OAUTH_APP_ACCESS_DENIED")
+    );
+    assert_eq!(
+        refused.param("error_description").as_deref(),
+        Some("user is not admin approved to access this app")
+    );
+    assert_eq!(refused.param("state").as_deref(), Some("st4te"));
+    assert_eq!(codes_outstanding(&handle), 0);
+
+    let mut admin = Browser::new(&handle);
+    let login = admin.authorize(&client_id, &[]).await;
+    let back = admin.log_in(&login, "admin@acme.test", PASSWORD).await;
+    assert_eq!(back.status, StatusCode::FOUND);
+    assert!(
+        back.param("code").is_some(),
+        "pre-authorized: no approval page"
+    );
+
+    // The auto-approving emulator applies the same policy.
+    let handle = start_with(
+        vec![seed_source(&json!({
+            "connected_app": {"admin_approved_profiles": ["System Administrator"]},
+            "profiles": [{"name": "Sales", "permissions": ["ApiEnabled"]}],
+            "users": [
+                {"username": "admin@acme.test", "profile": "System Administrator", "default": true},
+                {"username": "rep@acme.test", "profile": "Sales"},
+            ],
+        }))],
+        |_| {},
+    )
+    .await;
+    let refused = Browser::new(&handle)
+        .authorize(
+            &handle.orgs[0].client_id,
+            &[("login_hint", "rep@acme.test")],
+        )
+        .await;
+    assert_eq!(
+        refused.param("error").as_deref(),
+        Some("OAUTH_APP_ACCESS_DENIED")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_profile_in_admin_approved_profiles_is_a_seed_error() {
+    let error = sfmcp_emulator::Emulator::start(sfmcp_emulator::EmulatorConfig {
+        orgs: vec![seed_source(
+            &json!({"connected_app": {"admin_approved_profiles": ["Nobody"]}}),
+        )],
+        ..Default::default()
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        error.contains("connected_app.admin_approved_profiles: no profile 'Nobody'"),
+        "{error}"
+    );
+}
+
+/// The demo people the README names sign in on the demo org's login page and see what it says.
+#[tokio::test]
+async fn the_demo_people_see_what_the_readme_says() {
+    let handle = start_with(vec![sfmcp_emulator::OrgSource::Demo { scale: 1 }], |c| {
+        c.sign_in = SignIn::LoginPage
+    })
+    .await;
+    let client_id = handle.orgs[0].client_id.clone();
+    let mut clients = HashMap::new();
+    for username in [
+        "admin@demo.emulator",
+        "edsger.hopper7@demo.emulator",
+        "sam.okafor@demo.emulator",
+    ] {
+        let back = Browser::new(&handle).sign_in(&client_id, username).await;
+        let (status, body) = exchange(&handle, &back.param("code").expect("code")).await;
+        assert_eq!(status, StatusCode::OK, "{username}: {body}");
+        let token = body["access_token"].as_str().expect("token").to_string();
+        clients.insert(username, Client::new(&handle, &token));
+    }
+    let count = |reply: emulator_common::Reply| {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["totalSize"].as_u64().expect("totalSize")
+    };
+    let admin = &clients["admin@demo.emulator"];
+    assert_eq!(
+        count(admin.query("SELECT COUNT() FROM Opportunity").await),
+        600
+    );
+    let rep_id = user_id(&handle, "edsger.hopper7@demo.emulator").await;
+    let owned = count(
+        admin
+            .query(&format!(
+                "SELECT COUNT() FROM Opportunity WHERE OwnerId = '{rep_id}'"
+            ))
+            .await,
+    );
+    assert!(owned > 0);
+    let rep = &clients["edsger.hopper7@demo.emulator"];
+    assert_eq!(
+        count(rep.query("SELECT COUNT() FROM Opportunity").await),
+        owned,
+        "a sales rep sees only their own opportunities"
+    );
+
+    let support = &clients["sam.okafor@demo.emulator"];
+    assert_eq!(
+        count(support.query("SELECT COUNT() FROM Opportunity").await),
+        0
+    );
+    let fields = |reply: emulator_common::Reply| -> Vec<String> {
+        reply.body["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let hidden = fields(support.get("/sobjects/Account/describe").await);
+    assert!(hidden.contains(&"Name".to_string()));
+    assert!(!hidden.contains(&"AnnualRevenue".to_string()));
+    let shown = fields(admin.get("/sobjects/Account/describe").await);
+    assert!(shown.contains(&"AnnualRevenue".to_string()));
+    assert!(
+        fields(rep.get("/sobjects/Account/describe").await).contains(&"AnnualRevenue".to_string())
+    );
+}

@@ -454,9 +454,34 @@ pub async fn authorize(
                 .and_then(|hint| find_user_by_username(&org, hint))
                 .filter(|user| user_is_active(&org, user))
                 .unwrap_or_else(|| org.default_user.clone());
+            if admin_approval(&org, &user) == Some(false) {
+                return not_admin_approved(request);
+            }
             issue_code(&state, request, &user)
         }
     }
+}
+
+/// The connected app's Permitted Users policy for `user_id`: `None` when every user may
+/// self-authorize (and is asked to approve), `Some(true)` when an admin pre-authorized the
+/// user's profile (no approval page), `Some(false)` when the app is admin-approved and the
+/// user's profile is not.
+pub(super) fn admin_approval(org: &Org, user_id: &str) -> Option<bool> {
+    let approved = org.app.admin_approved_profiles.as_ref()?;
+    let tables = org.snapshot();
+    Some(
+        org.access(&tables, user_id)
+            .is_some_and(|access| approved.contains(&access.profile_id)),
+    )
+}
+
+/// Salesforce's answer to a user the app's Permitted Users policy does not admit.
+pub(super) fn not_admin_approved(request: AuthorizeRequest) -> Response {
+    redirect_error(
+        request,
+        "OAUTH_APP_ACCESS_DENIED",
+        "user is not admin approved to access this app",
+    )
 }
 
 /// A validated authorization request, waiting for a user.

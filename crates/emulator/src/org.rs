@@ -44,6 +44,9 @@ pub struct ConnectedApp {
     /// DER public key (PKCS#1 `RSAPublicKey` or SPKI) that JWT bearer assertions must be
     /// signed with; `None` disables the JWT bearer flow.
     pub jwt_public_key: Option<Vec<u8>>,
+    /// Permitted Users: `None` for "All users may self-authorize"; otherwise "Admin approved
+    /// users are pre-authorized" and the ids of the profiles approved.
+    pub admin_approved_profiles: Option<HashSet<String>>,
 }
 
 /// Effective rights of one user, computed from a snapshot and cached until a security object

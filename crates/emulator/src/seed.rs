@@ -8,7 +8,8 @@
 //!           "session_settings": {"lockSessionsToIp": false, "sessionTimeout": "TwoHours"},
 //!           "trusted_ip_ranges": [{"start": "203.0.113.0", "end": "203.0.113.255"}]},
 //!   "connected_app": {"client_id": "optional", "client_secret": "optional",
-//!                     "jwt_certificate_pem": "-----BEGIN CERTIFICATE-----..."},
+//!                     "jwt_certificate_pem": "-----BEGIN CERTIFICATE-----...",
+//!                     "admin_approved_profiles": ["System Administrator"]},
 //!   "objects": [{"name": "Invoice__c", "label": "Invoice", "label_plural": "Invoices",
 //!                "sharing": "Private", "fields": [
 //!       {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
@@ -160,6 +161,10 @@ pub struct AppSeed {
     /// PEM certificate or public key JWT bearer assertions are verified with.
     #[serde(default)]
     pub jwt_certificate_pem: Option<String>,
+    /// Permitted Users "Admin approved users are pre-authorized", for users of these
+    /// profiles (by name). Absent: "All users may self-authorize".
+    #[serde(default)]
+    pub admin_approved_profiles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -909,6 +914,19 @@ pub fn build_org(
             Some(pem) => Some(
                 super::oauth::public_key_from_pem(pem)
                     .map_err(|e| format!("connected_app.jwt_certificate_pem: {e}"))?,
+            ),
+            None => None,
+        },
+        admin_approved_profiles: match &seed.connected_app.admin_approved_profiles {
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|name| {
+                        profile_ids.get(name).cloned().ok_or_else(|| {
+                            format!("connected_app.admin_approved_profiles: no profile '{name}'")
+                        })
+                    })
+                    .collect::<Result<HashSet<String>, String>>()?,
             ),
             None => None,
         },

@@ -13,7 +13,10 @@
 //!   `consent_required` instead;
 //! - `login_hint` fills in the username;
 //! - Deny redirects with `error=access_denied&error_description=end-user denied authorization`;
-//! - a wrong password shows the login page again with Salesforce's message and issues nothing.
+//! - a wrong password shows the login page again with Salesforce's message and issues nothing;
+//! - with Permitted Users "Admin approved users are pre-authorized" there is no approval page:
+//!   a pre-authorized user gets the code, anyone else `OAUTH_APP_ACCESS_DENIED` ("user is not
+//!   admin approved to access this app").
 //!
 //! Every user of the emulator signs in with [`super::soap::DEMO_PASSWORD`], as with the SOAP
 //! login. With [`SignIn::AutoApprove`] none of this runs: the authorize endpoint approves at
@@ -188,6 +191,14 @@ fn after_login(
     user_id: &str,
     prompt_none: bool,
 ) -> Response {
+    let admission = state
+        .org(pending.request.org)
+        .and_then(|org| super::oauth::admin_approval(org, user_id));
+    match admission {
+        Some(false) => return super::oauth::not_admin_approved(pending.request),
+        Some(true) => return issue_code(state, pending.request, user_id),
+        None => {}
+    }
     let request = &pending.request;
     let approved = state
         .lock_sessions()
