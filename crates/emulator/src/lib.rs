@@ -7,7 +7,7 @@
 //!
 //! Layout: [`schema`] and [`objects`] (metadata), [`store`] and [`org`] (records, sharing,
 //! field-level security, writes in [`mod@write`]), [`rest`], [`query`] and [`engine`] (the REST
-//! API), [`oauth`], [`control`] (faults, request log, reset), [`seed`] and [`demo`] (orgs).
+//! API), [`oauth`] and [`signin`] (its login and approval pages), [`control`] (faults, request log, reset), [`seed`] and [`demo`] (orgs).
 //!
 //! Extending it (Paragon proxy, IdP directories, composite, SOSL):
 //! - add routes in [`router`]; every route goes through [`control::middleware`] (faults and
@@ -120,7 +120,8 @@ pub struct OrgCredentials {
     pub client_secret: String,
     pub user_id: String,
     pub username: String,
-    /// The SOAP `login` password of every user ([`soap::DEMO_PASSWORD`]).
+    /// The password of every user, for the SOAP `login` and the login page
+    /// ([`soap::DEMO_PASSWORD`]).
     pub password: &'static str,
     /// Filled in when the Paragon proxy is served.
     pub paragon: Option<serde_json::Value>,
