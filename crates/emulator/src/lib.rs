@@ -7,7 +7,8 @@
 //!
 //! Layout: [`schema`] and [`objects`] (metadata), [`store`] and [`org`] (records, sharing,
 //! field-level security, writes in [`mod@write`]), [`rest`], [`query`] and [`engine`] (the REST
-//! API), [`oauth`] and [`signin`] (its login and approval pages), [`control`] (faults, request log, reset), [`seed`] and [`demo`] (orgs).
+//! API), [`oauth`] and [`signin`] (its login and approval pages), [`control`] (faults,
+//! request log, reset), [`seed`] and [`demo`] (orgs).
 //!
 //! Extending it (Paragon proxy, IdP directories, composite, SOSL):
 //! - add routes in [`router`]; every route goes through [`control::middleware`] (faults and
