@@ -533,6 +533,24 @@ async fn two_people_of_one_org_see_through_sfmcp_only_what_salesforce_shows_them
             json!({"query": "SELECT Name, AnnualRevenue FROM Account"}),
         )
         .await;
+        let found = common::call(
+            &client,
+            "sosl_search",
+            json!({"text": "deal", "objects": ["Opportunity"]}),
+        )
+        .await;
+        assert!(!common::is_error(&found), "{}", common::text(&found));
+        let mut found: Vec<String> = common::structured(&found)["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["Name"].as_str().map(str::to_string))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found, names,
+            "search shows {username} what their queries show"
+        );
         let describe = common::call(&client, "describe_object", json!({"object": "Account"})).await;
         assert!(!common::is_error(&describe), "{}", common::text(&describe));
         seen.insert(
