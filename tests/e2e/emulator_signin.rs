@@ -732,3 +732,63 @@ async fn the_demo_people_see_what_the_readme_says() {
         fields(rep.get("/sobjects/Account/describe").await).contains(&"AnnualRevenue".to_string())
     );
 }
+
+/// What a person's Revoke under Settings > Connected Apps does, through the control plane: the
+/// test never sees the refresh token an sfmcp deployment keeps sealed.
+#[tokio::test]
+async fn revoking_app_access_for_a_person_ends_all_their_tokens_of_that_app() {
+    let handle = start_login_page(two_people_seed()).await;
+    let org = handle.orgs[0].clone();
+    let back = Browser::new(&handle)
+        .sign_in(&org.client_id, "rep@acme.test")
+        .await;
+    let (_, rep) = exchange(&handle, &back.param("code").expect("code")).await;
+    let rep_client = Client::new(&handle, rep["access_token"].as_str().unwrap());
+    assert_eq!(rep_client.get("/limits").await.status, StatusCode::OK);
+
+    let control = |body: Json| {
+        reqwest::Client::new()
+            .post(format!("{}/__emulator/revoke-app-access", handle.base_url))
+            .json(&body)
+            .send()
+    };
+    let reply = control(json!({"username": "rep@acme.test", "client_id": org.client_id}))
+        .await
+        .expect("control plane");
+    assert_eq!(reply.status(), StatusCode::OK);
+    let body: Json = reply.json().await.expect("json");
+    assert_eq!(
+        body["revoked"],
+        json!(2),
+        "one refresh token, one access token"
+    );
+
+    assert_eq!(
+        rep_client.get("/limits").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, refused) = token_request(
+        &handle,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rep["refresh_token"].as_str().unwrap()),
+            ("client_id", &org.client_id),
+            ("client_secret", &org.client_secret),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_grant"))
+    );
+    assert_eq!(
+        Client::for_org(&handle, 0).get("/limits").await.status,
+        StatusCode::OK,
+        "the admin's tokens are untouched"
+    );
+
+    let reply = control(json!({"username": "nobody@acme.test"}))
+        .await
+        .expect("control plane");
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+}

@@ -18,7 +18,11 @@
 //! `GET /__emulator/requests` lists `{seq, method, path, org, user, status, millis}` for each
 //! request (path without query string: no secrets). `POST /__emulator/reset` restores every
 //! org's seeded records, API usage, cursors, faults and the log. `POST
-//! /__emulator/expire-tokens` expires every access token (refresh tokens still work).
+//! /__emulator/expire-tokens` expires every access token (refresh tokens still work). `POST
+//! /__emulator/revoke-app-access` with `{"username": "...", "client_id": "..."}` does what a
+//! person's Revoke under Settings > Connected Apps does: every refresh and access token that
+//! user holds for that app (every OAuth app when `client_id` is absent) stops at once, and the
+//! next sign-in asks for approval again; it answers `{"revoked": n}` (tokens ended).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -381,4 +385,36 @@ pub async fn post_reset(State(state): State<Arc<AppState>>) -> Response {
 pub async fn post_expire_tokens(State(state): State<Arc<AppState>>) -> Response {
     let expired = state.expire_access_tokens();
     AxumJson(json!({"expired": expired})).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeAppAccess {
+    username: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+pub async fn post_revoke_app_access(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let bad = |message: String| {
+        (StatusCode::BAD_REQUEST, AxumJson(json!({"error": message}))).into_response()
+    };
+    let request: RevokeAppAccess = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return bad(format!(
+                "expected {{\"username\": \"...\", \"client_id\": \"...\"}}: {e}"
+            ));
+        }
+    };
+    let Some((org, user_id)) = state.orgs.iter().find_map(|org| {
+        super::oauth::find_user_by_username(org, &request.username).map(|u| (org.index, u))
+    }) else {
+        return bad(format!("no user {} in any org", request.username));
+    };
+    let revoked = state.revoke_app_access(org, &user_id, request.client_id.as_deref());
+    AxumJson(json!({"revoked": revoked})).into_response()
 }

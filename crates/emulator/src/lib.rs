@@ -223,6 +223,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/__emulator/expire-tokens",
             post(control::post_expire_tokens),
         )
+        .route(
+            "/__emulator/revoke-app-access",
+            post(control::post_revoke_app_access),
+        )
         .merge(idp::router(idp::IdpServer::shared()))
         .fallback(|| async { rest::error_response(&[errors::ApiError::not_found()]) })
         .layer(axum::middleware::from_fn_with_state(

@@ -89,6 +89,12 @@ impl BrowserState {
             .remove(&(org, user_id.to_string(), client_id.to_string()));
     }
 
+    /// Forgets every approval of this user for the apps `which` picks.
+    pub fn forget_approvals(&mut self, org: usize, user_id: &str, which: impl Fn(&str) -> bool) {
+        self.approvals
+            .retain(|(o, u, client)| !(*o == org && u == user_id && which(client)));
+    }
+
     fn approved(&self, org: usize, user_id: &str, client_id: &str) -> bool {
         self.approvals
             .contains(&(org, user_id.to_string(), client_id.to_string()))

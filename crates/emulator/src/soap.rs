@@ -29,7 +29,7 @@ pub const DEMO_PASSWORD: &str = "sfmcp-demo";
 const SESSION_SCOPES: [&str; 3] = ["api", "full", "web"];
 
 /// `client_id` recorded for sessions that came from SOAP login rather than a connected app.
-const SOAP_CLIENT: &str = "SOAP login";
+pub(crate) const SOAP_CLIENT: &str = "SOAP login";
 
 const INVALID_LOGIN: &str = "Invalid username, password, security token; or user locked out.";
 

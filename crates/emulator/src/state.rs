@@ -271,6 +271,30 @@ impl AppState {
         sessions.access.len()
     }
 
+    /// Ends every token `user_id` holds for `client_id` (for every OAuth app when `None`:
+    /// SOAP sessions are not an app's) and forgets their approvals. Returns how many ended.
+    pub fn revoke_app_access(&self, org: usize, user_id: &str, client_id: Option<&str>) -> usize {
+        let mut sessions = self.lock_sessions();
+        let hits = |o: usize, user: &str, client: &str| {
+            o == org
+                && user == user_id
+                && client_id.is_none_or(|c| c == client)
+                && client != super::soap::SOAP_CLIENT
+        };
+        let before = sessions.access.len() + sessions.refresh.len();
+        sessions
+            .refresh
+            .retain(|_, g| !hits(g.org, &g.user_id, &g.client_id));
+        sessions
+            .access
+            .retain(|_, s| !hits(s.org, &s.user_id, &s.client_id));
+        let revoked = before - sessions.access.len() - sessions.refresh.len();
+        sessions
+            .browser
+            .forget_approvals(org, user_id, |client| hits(org, user_id, client));
+        revoked
+    }
+
     /// The session behind a bearer token, if valid and unexpired.
     pub fn session_for(&self, token: &str) -> Option<Session> {
         let sessions = self.lock_sessions();
