@@ -792,3 +792,37 @@ async fn revoking_app_access_for_a_person_ends_all_their_tokens_of_that_app() {
         .expect("control plane");
     assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_redirect_uri_not_among_the_callback_urls_is_refused_without_a_redirect() {
+    let mut seed = two_people_seed();
+    seed["connected_app"] = json!({"callback_urls": [CALLBACK]});
+    let handle = start_login_page(seed).await;
+    let client_id = handle.orgs[0].client_id.clone();
+    let mut browser = Browser::new(&handle);
+    assert_eq!(
+        browser.authorize(&client_id, &[]).await.status,
+        StatusCode::OK,
+        "the registered callback gets the login page"
+    );
+    let request = browser
+        .http
+        .get(format!("{}/services/oauth2/authorize", handle.base_url))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", "http://127.0.0.1:9/elsewhere"),
+            ("state", "st4te"),
+        ]);
+    let refused = browser.page(request).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.location.is_none(),
+        "nothing is sent to an unknown URI"
+    );
+    let body: Json = serde_json::from_str(&refused.html).expect("json");
+    assert_eq!(
+        body,
+        json!({"error": "redirect_uri_mismatch", "error_description": "redirect_uri must match configuration"})
+    );
+}

@@ -407,9 +407,11 @@ pub async fn authorize(
             "redirect_uri must match configuration",
         ));
     };
+    let registered =
+        org.app.callback_urls.is_empty() || org.app.callback_urls.contains(&redirect_uri);
     let location = match url::Url::parse(&redirect_uri) {
-        Ok(url) => url,
-        Err(_) => {
+        Ok(url) if registered => url,
+        _ => {
             return oauth_error(OAuthError::new(
                 "redirect_uri_mismatch",
                 "redirect_uri must match configuration",

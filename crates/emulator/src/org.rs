@@ -47,6 +47,8 @@ pub struct ConnectedApp {
     /// Permitted Users: `None` for "All users may self-authorize"; otherwise "Admin approved
     /// users are pre-authorized" and the ids of the profiles approved.
     pub admin_approved_profiles: Option<HashSet<String>>,
+    /// Callback URLs a `redirect_uri` must equal; empty accepts any.
+    pub callback_urls: Vec<String>,
 }
 
 /// Effective rights of one user, computed from a snapshot and cached until a security object

@@ -9,7 +9,8 @@
 //!           "trusted_ip_ranges": [{"start": "203.0.113.0", "end": "203.0.113.255"}]},
 //!   "connected_app": {"client_id": "optional", "client_secret": "optional",
 //!                     "jwt_certificate_pem": "-----BEGIN CERTIFICATE-----...",
-//!                     "admin_approved_profiles": ["System Administrator"]},
+//!                     "admin_approved_profiles": ["System Administrator"],
+//!                     "callback_urls": ["http://127.0.0.1:1717/oauth/callback"]},
 //!   "objects": [{"name": "Invoice__c", "label": "Invoice", "label_plural": "Invoices",
 //!                "sharing": "Private", "fields": [
 //!       {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
@@ -165,6 +166,10 @@ pub struct AppSeed {
     /// profiles (by name). Absent: "All users may self-authorize".
     #[serde(default)]
     pub admin_approved_profiles: Option<Vec<String>>,
+    /// The app's Callback URLs: an authorization whose `redirect_uri` is not one of them
+    /// fails with `redirect_uri_mismatch`. Empty: any redirect URI (an emulator leniency).
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -930,6 +935,7 @@ pub fn build_org(
             ),
             None => None,
         },
+        callback_urls: seed.connected_app.callback_urls.clone(),
     };
     let org = Org::new(OrgParts {
         index,
