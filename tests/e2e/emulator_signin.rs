@@ -34,6 +34,7 @@ pub fn two_people_seed() -> Json {
             {"username": "admin@acme.test", "first_name": "Ada", "last_name": "Admin", "profile": "System Administrator", "role": "CEO", "default": true},
             {"username": "rep@acme.test", "first_name": "Rita", "last_name": "Rep", "profile": "Sales", "role": "Rep"},
             {"username": "gone@acme.test", "profile": "Sales", "active": false},
+            {"username": "frozen@acme.test", "profile": "Sales", "frozen": true},
         ],
         "records": {
             "Account": [
@@ -272,6 +273,13 @@ async fn the_login_and_approval_pages_issue_a_code_for_the_person_who_signed_in(
             .html
             .contains("Please check your username and password"),
         "an inactive user cannot log in"
+    );
+    let refused = browser.log_in(&refused, "frozen@acme.test", PASSWORD).await;
+    assert!(
+        refused
+            .html
+            .contains("Please check your username and password"),
+        "nor a frozen one"
     );
 
     let to_approval = browser.log_in(&refused, "rep@acme.test", PASSWORD).await;

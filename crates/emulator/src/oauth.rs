@@ -271,6 +271,25 @@ pub(super) fn user_is_active(org: &Org, user_id: &str) -> bool {
         .is_some_and(|v| v == Value::Boolean(true))
 }
 
+/// Whether `user_id` may log in interactively: active, and not frozen (`UserLogin.IsFrozen`
+/// "prevents users from logging in", Salesforce Help "Freeze or Unfreeze User Accounts").
+pub(super) fn user_can_log_in(org: &Org, user_id: &str) -> bool {
+    if !user_is_active(org, user_id) {
+        return false;
+    }
+    let tables = org.snapshot();
+    let Some(logins) = org.schema.index_of("UserLogin") else {
+        return true;
+    };
+    let Some(user_field) = org.schema.objects[logins].field_index("UserId") else {
+        return true;
+    };
+    let table = tables.table(logins);
+    !table.referencing(user_field, user_id).iter().any(|&row| {
+        tables.value(&org.schema, logins, row, "IsFrozen") == Some(&Value::Boolean(true))
+    })
+}
+
 fn client_credentials_grant(
     state: &AppState,
     headers: &HeaderMap,

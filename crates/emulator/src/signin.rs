@@ -176,7 +176,7 @@ fn logged_in_user(state: &AppState, headers: &HeaderMap, org: usize) -> Option<S
         .filter(|l| l.org == org && l.expires_at > Utc::now())
         .cloned()?;
     let org = state.org(org)?;
-    super::oauth::user_is_active(org, &login.user_id).then_some(login.user_id)
+    super::oauth::user_can_log_in(org, &login.user_id).then_some(login.user_id)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -237,8 +237,9 @@ pub async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     let Some(org) = state.org(pending.request.org).cloned() else {
         return expired_page();
     };
-    let user = find_user_by_username(&org, username)
-        .filter(|user_id| password == DEMO_PASSWORD && super::oauth::user_is_active(&org, user_id));
+    let user = find_user_by_username(&org, username).filter(|user_id| {
+        password == DEMO_PASSWORD && super::oauth::user_can_log_in(&org, user_id)
+    });
     let Some(user_id) = user else {
         return login_page(source, username, Some(LOGIN_FAILED));
     };
