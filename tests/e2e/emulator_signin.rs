@@ -395,6 +395,17 @@ async fn auto_approve_signs_in_the_hinted_user_or_the_default_one() {
     let back = browser.authorize(&client_id, &[]).await;
     let (_, body) = exchange(&handle, &back.param("code").expect("code")).await;
     assert_eq!(user_of(&body), handle.orgs[0].user_id);
+    for nobody in ["nobody@acme.test", "gone@acme.test", "frozen@acme.test"] {
+        let refused = browser
+            .authorize(&client_id, &[("login_hint", nobody)])
+            .await;
+        assert_eq!(
+            refused.param("error").as_deref(),
+            Some("access_denied"),
+            "{nobody} is not swapped for the default user"
+        );
+        assert_eq!(refused.param("code"), None);
+    }
 }
 
 #[tokio::test]

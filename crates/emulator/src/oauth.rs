@@ -470,11 +470,23 @@ pub async fn authorize(
         }
         super::signin::SignIn::AutoApprove => {
             // No browser to ask: the hinted user when there is one, else the org's default.
-            let user = params
-                .get("login_hint")
-                .and_then(|hint| find_user_by_username(&org, hint))
-                .filter(|user| user_is_active(&org, user))
-                .unwrap_or_else(|| org.default_user.clone());
+            // A hint naming nobody who can log in fails loudly rather than signing in the
+            // default user in their place.
+            let user = match params.get("login_hint") {
+                None => org.default_user.clone(),
+                Some(hint) => match find_user_by_username(&org, hint)
+                    .filter(|user| user_can_log_in(&org, user))
+                {
+                    Some(user) => user,
+                    None => {
+                        return redirect_error(
+                            request,
+                            "access_denied",
+                            "login_hint names no user of this org who can log in (the emulator approves without a login page; start it with --login-page to sign in)",
+                        );
+                    }
+                },
+            };
             if admin_approval(&org, &user) == Some(false) {
                 return not_admin_approved(request);
             }
