@@ -845,3 +845,33 @@ async fn a_redirect_uri_not_among_the_callback_urls_is_refused_without_a_redirec
         json!({"error": "redirect_uri_mismatch", "error_description": "redirect_uri must match configuration"})
     );
 }
+
+#[tokio::test]
+async fn the_token_request_matches_the_redirect_uri_as_the_client_sent_it() {
+    let handle = start_with(vec![seed_source(&two_people_seed())], |_| {}).await;
+    let org = handle.orgs[0].clone();
+    let sent = "http://LOCALHOST:9";
+    let mut browser = Browser::new(&handle);
+    let request = browser
+        .http
+        .get(format!("{}/services/oauth2/authorize", handle.base_url))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", org.client_id.as_str()),
+            ("redirect_uri", sent),
+        ]);
+    let back = browser.page(request).await;
+    let code = back.param("code").expect("code");
+    let (status, body) = token_request(
+        &handle,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &org.client_id),
+            ("client_secret", &org.client_secret),
+            ("redirect_uri", sent),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
