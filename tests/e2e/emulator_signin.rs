@@ -294,6 +294,7 @@ async fn the_login_and_approval_pages_issue_a_code_for_the_person_who_signed_in(
     assert_eq!(approval.status, StatusCode::OK);
     for shown in [
         "Allow Access?",
+        "The app <strong>sfmcp</strong> is asking to:",
         "Rita Rep",
         "Manage user data via APIs (api)",
         "Perform requests at any time (refresh_token, offline_access)",
@@ -334,6 +335,22 @@ async fn the_login_and_approval_pages_issue_a_code_for_the_person_who_signed_in(
     assert_eq!(reconsent.status, StatusCode::FOUND);
     let approval = browser.follow(&reconsent).await;
     assert!(approval.html.contains("Allow Access?"));
+
+    // After logging out, the login page again.
+    let sid = browser.cookie.clone();
+    let logout = browser
+        .page(
+            browser
+                .http
+                .get(format!("{}/secur/logout.jsp", handle.base_url)),
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::OK);
+    let mut old_session = Browser::new(&handle);
+    old_session.cookie = sid;
+    let login = old_session.authorize(&client_id, &[]).await;
+    assert_eq!(login.status, StatusCode::OK, "the old session ended");
+    assert!(login.html.contains(r#"name="pw""#));
 
     // Another browser cannot answer this person's approval page.
     let mut stranger = Browser::new(&handle);

@@ -194,6 +194,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
         .route("/", post(signin::login))
+        .route("/secur/logout.jsp", get(signin::logout))
         .route(
             signin::APPROVAL_PATH,
             get(signin::approval_page).post(signin::approve),

@@ -39,6 +39,8 @@ use sfmcp_soql::schema::Schema;
 /// The connected app a client authenticates with.
 #[derive(Debug, Clone)]
 pub struct ConnectedApp {
+    /// What the approval page calls it.
+    pub name: String,
     pub client_id: String,
     pub client_secret: String,
     /// DER public key (PKCS#1 `RSAPublicKey` or SPKI) that JWT bearer assertions must be

@@ -7,7 +7,7 @@
 //!   "org": {"name": "Acme", "sharing": {"Opportunity": "Private"},
 //!           "session_settings": {"lockSessionsToIp": false, "sessionTimeout": "TwoHours"},
 //!           "trusted_ip_ranges": [{"start": "203.0.113.0", "end": "203.0.113.255"}]},
-//!   "connected_app": {"client_id": "optional", "client_secret": "optional",
+//!   "connected_app": {"name": "sfmcp", "client_id": "optional", "client_secret": "optional",
 //!                     "jwt_certificate_pem": "-----BEGIN CERTIFICATE-----...",
 //!                     "admin_approved_profiles": ["System Administrator"],
 //!                     "callback_urls": ["http://127.0.0.1:1717/oauth/callback"]},
@@ -155,6 +155,9 @@ pub struct IpRangeSeed {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSeed {
+    /// The name the approval page shows ("sfmcp" when absent).
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
@@ -903,6 +906,11 @@ pub fn build_org(
     grant_profiles_and_logins(&mut builder)?;
 
     let app = ConnectedApp {
+        name: seed
+            .connected_app
+            .name
+            .clone()
+            .unwrap_or_else(|| "sfmcp".to_string()),
         client_id: seed.connected_app.client_id.clone().unwrap_or_else(|| {
             format!(
                 "3MVG9emulator{}{}",

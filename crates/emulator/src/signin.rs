@@ -11,7 +11,7 @@
 //!   refresh token of that user and app is revoked; `prompt=consent` asks again;
 //! - `prompt=none` never shows a page: it redirects with `login_required` or
 //!   `consent_required` instead;
-//! - `login_hint` fills in the username;
+//! - `login_hint` fills in the username; `/secur/logout.jsp` ends the browser session;
 //! - Deny redirects with `error=access_denied&error_description=end-user denied authorization`;
 //! - a wrong password shows the login page again with Salesforce's message and issues nothing;
 //! - with Permitted Users "Admin approved users are pre-authorized" there is no approval page:
@@ -329,7 +329,7 @@ pub async fn approval_page(
             name = escape(&name),
             username = escape(&username),
             org_name = escape(&org.name),
-            client = escape(&pending.request.client_id),
+            client = escape(&org.app.name),
             source = escape(&source),
         ),
     )
@@ -363,6 +363,25 @@ pub async fn approve(
             "end-user denied authorization",
         ),
     }
+}
+
+/// `GET /secur/logout.jsp`: ends the browser's session, as Salesforce's logout does; the next
+/// authorization shows the login page again.
+pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(sid) = cookie(&headers, COOKIE) {
+        state.lock_sessions().browser.logins.remove(&sid);
+    }
+    let mut response = page(
+        StatusCode::OK,
+        "Logout | Salesforce",
+        r#"<h1 id="logged-out">You have logged out.</h1>"#,
+    );
+    if let Ok(expired) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, expired);
+    }
+    response
 }
 
 /// What the approval page lists, in Salesforce's words.
