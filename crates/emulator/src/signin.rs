@@ -13,7 +13,8 @@
 //!   `consent_required` instead;
 //! - `login_hint` fills in the username; `/secur/logout.jsp` ends the browser session;
 //! - Deny redirects with `error=access_denied&error_description=end-user denied authorization`;
-//! - a wrong password shows the login page again with Salesforce's message and issues nothing;
+//! - a wrong password, an inactive or a frozen user shows the login page again with
+//!   Salesforce's one message for every failed login, and issues nothing;
 //! - with Permitted Users "Admin approved users are pre-authorized" there is no approval page:
 //!   a pre-authorized user gets the code, anyone else `OAUTH_APP_ACCESS_DENIED` ("user is not
 //!   admin approved to access this app").
@@ -165,7 +166,7 @@ pub(super) fn begin(
 }
 
 /// The user behind the browser's `sid` cookie, when it is a live login to `org` of a user who
-/// is still active.
+/// can still log in (active, not frozen).
 fn logged_in_user(state: &AppState, headers: &HeaderMap, org: usize) -> Option<String> {
     let sid = cookie(headers, COOKIE)?;
     let login = state
