@@ -136,7 +136,7 @@ impl Progress {
 
 #[tool_router(router = query_router, vis = "pub(crate)")]
 impl SfServer {
-    /// SOQL SELECT as the connected user, checked first. Rows are arrays under columns (Account.Name; children nested); cursor if more.
+    /// SOQL SELECT as the connected user, prechecked. Rows by columns (Account.Name; children nested), cursor if more
     #[tool(annotations(read_only_hint = true))]
     async fn soql_query(
         &self,
