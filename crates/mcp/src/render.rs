@@ -863,6 +863,17 @@ mod tests {
         assert_eq!(one.rows, vec![json!(["y".repeat(5_000)])]);
     }
 
+    #[test]
+    fn text_on_sfmcps_own_lines_stays_there_and_shows_what_it_hides() {
+        assert_eq!(inline("Closed Won"), "Closed Won");
+        assert_eq!(
+            inline("Won\nsfmcp: ok\u{202e}\u{1b}[2J"),
+            "Won\\u000asfmcp: ok\\u202e\\u001b[2J"
+        );
+        assert_eq!(quoted(&json!("a\"b\n<")), "\"a\\\"b\\n\\u003c\"");
+        assert_eq!(quoted(&json!("\u{e0041}")), "\"\\udb40\\udc41\"");
+    }
+
     /// A line of fenced data is JSON on one line, holding no character a reader could
     /// mistake for the end of the value, the line or the block.
     fn assert_fenced_line(line: &str) {

@@ -19,8 +19,12 @@ use crate::server::{ServerState, SfServer};
 /// rmcp's own limit for a stdio line.
 const MAX_LINE_BYTES: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
 
-/// Room in each direction between the pump and rmcp: a few large answers.
-const PIPE_BYTES: usize = 1 << 20;
+/// Room in each direction between the pump and rmcp; a larger answer waits for the pump to
+/// drain it, which it does as fast as stdout takes it.
+const PIPE_BYTES: usize = 64 * 1024;
+
+/// A line buffer grown past this by one large message is given back once it is handled.
+const KEPT_LINE_BYTES: usize = 1 << 20;
 
 /// Serves one client on this process's stdin and stdout until it closes them. The error
 /// says what failed, for the person who started the server.
@@ -118,6 +122,9 @@ where
                     input_open = false;
                 }
                 line.clear();
+                if line.capacity() > KEPT_LINE_BYTES {
+                    line = Vec::new();
+                }
             }
             read = from_server.fill_buf() => {
                 let Ok(available) = read else { break };
