@@ -480,6 +480,20 @@ async fn a_line_that_is_not_json_gets_a_parse_error_over_stdio() {
         }
     }
     assert_eq!(parse_errors, bad.len());
+
+    // A client that sends its last request and closes stdin still gets the whole answer.
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":\"soql_query\",\"arguments\":{\"query\":\"SELECT Id FROM Contact LIMIT 2000\",\"max_rows\":2000}}}\n")
+        .await
+        .expect("write");
     drop(stdin);
+    let mut last = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut last))
+        .await
+        .expect("the answer in time")
+        .expect("read");
+    let answer: Value = serde_json::from_str(&last).expect("the whole answer");
+    assert_eq!(answer["id"], 8);
+    assert_eq!(answer["result"]["structuredContent"]["returned"], 2000);
     let _ = child.wait().await;
 }

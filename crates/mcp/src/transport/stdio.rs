@@ -23,6 +23,9 @@ const MAX_LINE_BYTES: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH
 /// drain it, which it does as fast as stdout takes it.
 const PIPE_BYTES: usize = 64 * 1024;
 
+/// How long the last answers may take to reach stdout once the session has ended.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A line buffer grown past this by one large message is given back once it is handled.
 const KEPT_LINE_BYTES: usize = 1 << 20;
 
@@ -53,7 +56,7 @@ where
     let running = match running {
         Ok(running) => running,
         Err(e) => {
-            pump.abort();
+            drain(pump).await;
             return Err(format!("the MCP session could not start: {e}"));
         }
     };
@@ -62,8 +65,15 @@ where
         .await
         .map(|_| ())
         .map_err(|e| format!("the MCP session ended with an error: {e}"));
-    pump.abort();
+    drain(pump).await;
     served
+}
+
+/// Once rmcp has closed its end, the pump writes out what rmcp said last, then stops.
+async fn drain(mut pump: tokio::task::JoinHandle<()>) {
+    if tokio::time::timeout(DRAIN_TIME, &mut pump).await.is_err() {
+        pump.abort();
+    }
 }
 
 /// Moves lines between the client's pipes and rmcp until rmcp has said all it will.
