@@ -76,16 +76,14 @@ fn table_lines(
 ) -> usize {
     let start = out.len();
     out.push_str(indent);
-    push_json_array(
-        out,
-        columns
-            .iter()
-            .map(|c| Value::String(c.clone()))
-            .collect::<Vec<_>>()
-            .iter(),
-        usize::MAX,
-    );
-    out.push('\n');
+    out.push('[');
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, column);
+    }
+    out.push_str("]\n");
     let mut rows_shown = 0;
     let mut row = String::new();
     for record in records {
