@@ -41,5 +41,6 @@ async fn call_prints_record_text_without_terminal_escapes() {
         .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
         .collect();
     assert!(controls.is_empty(), "controls {controls:?} in\n{stdout}");
-    assert!(stdout.contains("Acme Red Co"), "{stdout}");
+    // Shown escaped: the operator sees what the value holds, the terminal obeys none of it.
+    assert!(stdout.contains("Acme \\u001b[31mRed"), "{stdout}");
 }

@@ -274,7 +274,7 @@ async fn tool_suite(plane: Plane) {
     )
     .await;
     assert!(
-        text(&updated).contains("Company: Acme → Acme Corp"),
+        text(&updated).contains("Company: \"Acme\" → \"Acme Corp\""),
         "{plane:?}: {}",
         text(&updated)
     );

@@ -109,7 +109,18 @@ async fn expected_names(emulator: &EmulatorHandle) -> Vec<String> {
     names
 }
 
+/// Names from a REST body's records, or from a query's columnar structured content.
 fn record_names(result: &Value) -> Vec<String> {
+    if let Some(columns) = result["columns"].as_array() {
+        let at = columns.iter().position(|c| c == "Name");
+        return result["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|row| at.and_then(|i| row[i].as_str()).map(str::to_string))
+            .collect();
+    }
     result["records"]
         .as_array()
         .cloned()

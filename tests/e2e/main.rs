@@ -7,6 +7,7 @@
 // Tests and their helpers panic on a broken fixture or an unmet expectation by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod answers;
 mod audit_support;
 mod common;
 mod emulator_common;

@@ -113,7 +113,7 @@ async fn an_accepted_confirmation_sends_the_write_on_both_protocols() {
         assert_eq!(questions.len(), 1, "{version}: asked once");
         assert!(
             questions[0].starts_with(
-                "Create a Lead record in Salesforce:\n  LastName: Ng\n  Company: Acme\n"
+                "Create a Lead record in Salesforce:\n  LastName: \"Ng\"\n  Company: \"Acme\"\n"
             ),
             "{version}: {}",
             questions[0]
@@ -126,11 +126,11 @@ async fn an_accepted_confirmation_sends_the_write_on_both_protocols() {
         )
         .await;
         assert!(!is_error(&updated), "{version}: {}", text(&updated));
-        assert!(text(&updated).contains("Company: Acme → Acme Corp"));
+        assert!(text(&updated).contains("Company: \"Acme\" → \"Acme Corp\""));
         let questions = person.questions();
         assert!(
             questions[1].contains(&format!(
-                "Update Lead {id} in Salesforce:\n  Company: Acme → Acme Corp\n"
+                "Update Lead {id} in Salesforce:\n  Company: \"Acme\" → \"Acme Corp\"\n"
             )),
             "{version}: the person sees the current value: {}",
             questions[1]

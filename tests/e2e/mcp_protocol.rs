@@ -207,7 +207,11 @@ async fn fields_hidden_by_field_level_security_stay_hidden_and_are_explained() {
         .to_string();
     let record = call(&client, "get_record", json!({"id": id})).await;
     assert!(!is_error(&record), "{}", text(&record));
-    assert!(text(&record).contains("Name: Acme"), "{}", text(&record));
+    assert!(
+        text(&record).contains("\"Name\":\"Acme"),
+        "{}",
+        text(&record)
+    );
     assert!(
         !text(&record).contains("AnnualRevenue"),
         "{}",

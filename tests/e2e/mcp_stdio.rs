@@ -25,7 +25,7 @@ async fn tools_answer_from_the_org_and_link_back_to_it() {
     let shown = text(&result);
     assert!(shown.starts_with("Opportunity: rows 1-5 of 5\n"), "{shown}");
     assert!(
-        shown.contains("Id | Name | StageName | Account.Name\n"),
+        shown.contains("<data untrusted>\n[\"Id\",\"Name\",\"StageName\",\"Account.Name\"]\n"),
         "{shown}"
     );
     assert!(
@@ -80,7 +80,7 @@ async fn tools_answer_from_the_org_and_link_back_to_it() {
     )
     .await;
     assert!(
-        text(&aggregate).contains("StageName | n\n"),
+        text(&aggregate).contains("[\"StageName\",\"n\"]\n"),
         "{}",
         text(&aggregate)
     );
@@ -221,7 +221,7 @@ async fn child_rows_are_fetched_across_their_pages() {
     assert_eq!(children.len(), 450, "every child, not just the first page");
     assert_eq!(body["records"][1]["Contacts"], Value::Null);
     assert!(
-        text(&result).contains("  Contacts (450): LastName\n"),
+        text(&result).contains("  Contacts (450):\n  [\"LastName\"]\n"),
         "{}",
         text(&result)
     );
@@ -315,7 +315,7 @@ async fn writes_are_checked_previewed_and_reported_and_nothing_deletes() {
     .await;
     assert!(!is_error(&updated), "{}", text(&updated));
     assert!(
-        text(&updated).contains("Company: Acme → Acme Corp"),
+        text(&updated).contains("Company: \"Acme\" → \"Acme Corp\""),
         "{}",
         text(&updated)
     );

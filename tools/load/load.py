@@ -224,7 +224,10 @@ async def worker(
             elif tool == "create_record":
                 writes.acknowledged[tenant].add(name)
             else:
-                rows = [r.get("Name") for r in (result.get("structuredContent") or {}).get("records", [])]
+                sc = result.get("structuredContent") or {}
+                # A query's rows come by columns (sfmcp's columnar structured content).
+                at = (sc.get("columns") or []).index("Name") if "Name" in (sc.get("columns") or []) else None
+                rows = [r[at] for r in sc.get("rows", [])] if at is not None else []
                 text = " ".join(c.get("text", "") for c in result.get("content", []))
                 leaked = any(other in text for other in others)
                 if rows != expected or leaked:

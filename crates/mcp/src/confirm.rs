@@ -96,8 +96,8 @@ impl PendingWrite<'_> {
 fn shown(value: &Value) -> String {
     match value {
         Value::Null => "(empty)".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        // Quoted and escaped: a value (the record's, or the caller's) cannot forge a line.
+        other => crate::render::quoted(other),
     }
 }
 
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(
             write.summary(),
             format!(
-                "Update Lead {id} in Salesforce:\n  Company: Acme → Acme Corp\n  Phone: 555-0100 → (empty)\n"
+                "Update Lead {id} in Salesforce:\n  Company: \"Acme\" → \"Acme Corp\"\n  Phone: \"555-0100\" → (empty)\n"
             )
         );
         assert_eq!(write.request_line(), format!("PATCH /sobjects/Lead/{id}"));

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use crate::render::inline;
 use sfmcp_soql::schema::{FieldSchema, FieldType, ObjectSchema};
 
 /// Picklists longer than this are cut, with a count of what was left out.
@@ -25,7 +26,7 @@ pub fn render(object: &ObjectSchema, fields_matching: Option<&str>) -> String {
             abilities.push(word);
         }
     }
-    let _ = write!(out, "{} ({})", object.name, object.label);
+    let _ = write!(out, "{} ({})", object.name, inline(&object.label));
     if let Some(prefix) = &object.key_prefix {
         let _ = write!(out, " key prefix {prefix}");
     }
@@ -81,7 +82,7 @@ pub fn render(object: &ObjectSchema, fields_matching: Option<&str>) -> String {
 fn render_field(out: &mut String, field: &FieldSchema) {
     out.push_str(&field.name);
     if label_says_more(field) {
-        let _ = write!(out, " [{}]", field.label);
+        let _ = write!(out, " [{}]", inline(&field.label));
     }
     out.push(' ');
     out.push_str(&type_text(field));
@@ -103,11 +104,12 @@ fn render_field(out: &mut String, field: &FieldSchema) {
         out.push_str(" formula");
     }
     if !field.picklist_values.is_empty() {
-        let active: Vec<&str> = field
+        // Labels and values are the org's text: kept on this line, whatever they hold.
+        let active: Vec<std::borrow::Cow<'_, str>> = field
             .picklist_values
             .iter()
             .filter(|p| p.active)
-            .map(|p| p.value.as_str())
+            .map(|p| inline(&p.value))
             .collect();
         let shown = active.len().min(MAX_PICKLIST_VALUES);
         let _ = write!(out, ": {}", active[..shown].join("|"));

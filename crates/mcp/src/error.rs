@@ -43,7 +43,13 @@ impl ToolError {
                     .error_code()
                     .map(|c| format!("{c}: "))
                     .unwrap_or_default();
-                format!("{code}{error}\nNext step: {}", error.next_step())
+                // Salesforce's messages can quote record values: kept on their line.
+                let message = error.to_string();
+                format!(
+                    "{code}{}\nNext step: {}",
+                    crate::render::inline(&message),
+                    error.next_step()
+                )
             }
             ToolError::Write(issues) => format!(
                 "Nothing was sent; fix these and try again:\n{}",

@@ -164,8 +164,79 @@ pub fn is_error(result: &CallToolResult) -> bool {
     result.is_error == Some(true)
 }
 
+/// The structured content; a query's columnar form (`columns`, `rows`) also decoded into
+/// `records` as a program reading it would: one object per row, parents nested by their
+/// dotted paths, children under `{"records": [...]}`, and each record's link (`url`) from
+/// the one template. Tests then read records by field name.
 pub fn structured(result: &CallToolResult) -> Value {
-    result.structured_content.clone().unwrap_or(Value::Null)
+    let mut value = result.structured_content.clone().unwrap_or(Value::Null);
+    if let (Some(columns), Some(rows)) = (value.get("columns"), value.get("rows")) {
+        let records = decode_rows(
+            columns,
+            rows,
+            value.get("ids"),
+            value.get("children"),
+            value.get("recordUrl").and_then(Value::as_str),
+        );
+        value["records"] = Value::Array(records);
+    }
+    value
+}
+
+fn decode_rows(
+    columns: &Value,
+    rows: &Value,
+    ids: Option<&Value>,
+    children: Option<&Value>,
+    template: Option<&str>,
+) -> Vec<Value> {
+    let columns: Vec<String> = serde_json::from_value(columns.clone()).unwrap_or_default();
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    rows.iter()
+        .map(|row| {
+            let mut record = serde_json::Map::new();
+            for (i, column) in columns.iter().enumerate() {
+                let cell = row.get(i).cloned().unwrap_or(Value::Null);
+                if let Some(spec) = children.and_then(|c| c.get(column)) {
+                    let nested = if cell.is_null() {
+                        Value::Null
+                    } else {
+                        let records =
+                            decode_rows(&spec["columns"], &cell, spec.get("ids"), None, template);
+                        json!({"totalSize": records.len(), "done": true, "records": records})
+                    };
+                    record.insert(column.clone(), nested);
+                    continue;
+                }
+                let path: Vec<&str> = column.split('.').collect();
+                let mut at = &mut record;
+                for parent in &path[..path.len() - 1] {
+                    let entry = at.entry(parent.to_string()).or_insert_with(|| json!({}));
+                    if !entry.is_object() {
+                        *entry = json!({});
+                    }
+                    at = entry.as_object_mut().expect("an object");
+                }
+                at.insert(path[path.len() - 1].to_string(), cell.clone());
+                let object = ids.and_then(|ids| ids.get(column)).and_then(Value::as_str);
+                if let (Some(object), Some(template), Some(id)) = (object, template, cell.as_str())
+                {
+                    let url = template.replace("{object}", object).replace("{id}", id);
+                    at.insert("url".into(), Value::String(url));
+                }
+            }
+            // A parent whose every field is null was a null parent.
+            for value in record.values_mut() {
+                if value
+                    .as_object()
+                    .is_some_and(|o| !o.contains_key("records") && o.values().all(Value::is_null))
+                {
+                    *value = Value::Null;
+                }
+            }
+            Value::Object(record)
+        })
+        .collect()
 }
 
 /// The emulator's request log: method, path, status of every request it served.

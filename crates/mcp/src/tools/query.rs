@@ -8,7 +8,7 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::args::Parameters;
 use crate::cursor::{CURSOR_TTL_SECS, CursorState};
@@ -136,7 +136,7 @@ impl Progress {
 
 #[tool_router(router = query_router, vis = "pub(crate)")]
 impl SfServer {
-    /// SOQL SELECT as the connected user, checked before sending. Table: parent fields as Account.Name, child rows under parents; cursor if more.
+    /// SOQL SELECT as the connected user, prechecked. Rows by columns (Account.Name; children nested), cursor if more
     #[tool(annotations(read_only_hint = true))]
     async fn soql_query(
         &self,
@@ -177,7 +177,8 @@ impl SfServer {
         let gathered = self
             .gather(&client, first, 0, max_rows, way_on, &progress)
             .await?;
-        self.answer(&client, gathered, 0, max_rows, shape).await
+        self.answer(&client, gathered, 0, max_rows, shape, Some(text))
+            .await
     }
 
     /// Next rows for a cursor from soql_query.
@@ -231,7 +232,7 @@ impl SfServer {
             object: state.object,
             child_relationships: state.child_relationships,
         };
-        self.answer(&client, gathered, state.served, max_rows, shape)
+        self.answer(&client, gathered, state.served, max_rows, shape, None)
             .await
     }
 
@@ -389,6 +390,10 @@ impl SfServer {
         })
     }
 
+    /// The answer as the model reads it (a fenced table) and as a program reads it (the
+    /// same rows in columns), both within the byte budget: rows past it are left for the
+    /// cursor. `rerun` is the query, for a cursor that runs it again when Salesforce gave no
+    /// locator to continue from.
     async fn answer(
         &self,
         client: &SalesforceClient,
@@ -396,34 +401,44 @@ impl SfServer {
         served_before: u64,
         max_rows: u32,
         shape: Shape,
+        rerun: Option<&str>,
     ) -> Result<CallToolResult, ToolError> {
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let table = render::table(
+        let mut columnar = render::Columnar::of(
             &gathered.records,
             &shape.child_relationships,
             render::MAX_TEXT_BYTES,
         );
-        // Rows that do not fit the text budget are left for the next call when Salesforce
-        // can continue there, so the model loses none of them.
+        let fit = columnar.rows.len().min(gathered.records.len());
+        let table = render::table(
+            &gathered.records[..fit],
+            &shape.child_relationships,
+            render::MAX_TEXT_BYTES,
+        );
+        let kept = table.rows_shown.min(fit);
+        columnar.rows.truncate(kept);
+        // Rows that do not fit the budget are left for the next call, so the model loses none
+        // of them.
         let mut unshown_note = None;
-        if table.rows_shown < gathered.records.len() {
-            let first_unshown = served_before + table.rows_shown as u64;
+        if kept < gathered.records.len() {
+            let first_unshown = served_before + kept as u64;
             match gathered
                 .locator
                 .as_deref()
                 .and_then(|l| relocate(l, first_unshown))
+                .or_else(|| rerun.map(|query| format!("{RERUN}{query}")))
             {
                 Some(next) => {
-                    gathered.records.truncate(table.rows_shown);
+                    gathered.records.truncate(kept);
                     gathered.next = Some(next);
                 }
                 None => {
                     unshown_note = Some(format!(
-                        "text stops after {} of the {} rows returned, to stay within {} KB; the structured content has them all. For the rest as text, query them with fewer or shorter fields, or with a WHERE clause that skips the rows shown\n",
-                        table.rows_shown,
+                        "this answer stops after {kept} of the {} rows returned, to stay within {} KB. Query the rest with fewer or shorter fields, or with a WHERE clause that skips the rows shown\n",
                         gathered.records.len(),
                         render::MAX_TEXT_BYTES / 1024
                     ));
+                    gathered.records.truncate(kept);
                 }
             }
         }
@@ -457,29 +472,29 @@ impl SfServer {
             text.push_str(&format!("record URL: {template}\n"));
         }
         text.push_str(&table.text);
-        if let Some(note) = unshown_note {
-            text.push_str(&note);
+        if let Some(note) = &unshown_note {
+            text.push_str(note);
         }
         if let Some(cursor) = &cursor {
             text.push_str(&format!(
                 "more rows remain: call query_more with cursor {cursor}\n"
             ));
         }
-        let records: Vec<Value> = gathered
-            .records
-            .into_iter()
-            .map(|r| with_url(r, &links))
-            .collect();
-        let mut structured = render::object([
-            ("totalSize", gathered.total_size.into()),
-            ("returned", returned.into()),
-            ("records", Value::Array(records)),
-        ]);
+        let mut structured = Map::new();
+        structured.insert("totalSize".into(), gathered.total_size.into());
+        structured.insert("returned".into(), returned.into());
+        if let Some(template) = template {
+            structured.insert("recordUrl".into(), Value::String(template));
+        }
+        columnar.into_fields(&mut structured);
+        if let Some(note) = unshown_note {
+            structured.insert("note".into(), Value::String(note.trim_end().to_string()));
+        }
         if let Some(cursor) = cursor {
-            structured["cursor"] = Value::String(cursor);
+            structured.insert("cursor".into(), Value::String(cursor));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(structured);
+        result.structured_content = Some(Value::Object(structured));
         Ok(result)
     }
 

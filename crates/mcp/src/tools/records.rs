@@ -99,24 +99,24 @@ impl SfServer {
         } else {
             text.push_str(&format!("{object} {id}\n"));
         }
+        text.push_str(render::DATA_OPEN);
+        let mut line = String::new();
+        let mut cut = false;
         for (name, value) in &record {
             if name == "attributes" || value.is_null() {
                 continue;
             }
-            // One line per field: a value's own line breaks must not forge field lines.
-            let shown = match value {
-                Value::String(s) => render::clip(
-                    &s.replace('\r', "\\r").replace('\n', "\\n"),
-                    MAX_VALUE_CHARS,
-                ),
-                other => render::clip(&other.to_string(), MAX_VALUE_CHARS),
-            };
-            let line = format!("{name}: {shown}\n");
+            line.clear();
+            render::push_member(&mut line, name, value, MAX_VALUE_CHARS);
             if text.len() + line.len() > render::MAX_TEXT_BYTES {
-                text.push_str("…more fields not shown as text (the structured content has them all); ask for fewer with fields\n");
+                cut = true;
                 break;
             }
             text.push_str(&line);
+        }
+        text.push_str(render::DATA_CLOSE);
+        if cut {
+            text.push_str("…more fields not shown as text (the structured content has them all); ask for fewer with fields\n");
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(with_url(Value::Object(record), &links));
@@ -407,10 +407,11 @@ fn preview(
     result
 }
 
+/// A value on one of sfmcp's own lines: quoted and escaped, record text cannot end the line
+/// or pass for sfmcp's words.
 fn show(value: &Value) -> String {
     match value {
         Value::Null => "(empty)".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => render::quoted(other),
     }
 }
