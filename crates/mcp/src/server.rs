@@ -109,7 +109,8 @@ pub struct SfServer {
 impl SfServer {
     pub fn new(state: Arc<ServerState>) -> Self {
         let router = Self::router(&state.policy);
-        Self::with_routers(state, Arc::new(router), Arc::new(Self::prompt_router()))
+        let prompts = Self::prompts_for(&state.policy);
+        Self::with_routers(state, Arc::new(router), Arc::new(prompts))
     }
 
     /// HTTP builds a server per session (stateless: per request): build the routers once
@@ -128,8 +129,8 @@ impl SfServer {
     }
 
     /// The prompts every session offers, built once per server.
-    pub fn shared_prompt_router() -> Arc<PromptRouter<SfServer>> {
-        Arc::new(Self::prompt_router())
+    pub fn shared_prompt_router(policy: &Policy) -> Arc<PromptRouter<SfServer>> {
+        Arc::new(Self::prompts_for(policy))
     }
 
     /// Every tool family's routes, with schemas trimmed and write tools removed when the

@@ -12,6 +12,9 @@ use crate::describe_view;
 use crate::error::ToolError;
 use crate::render;
 use crate::server::SfServer;
+use sfmcp_salesforce::SalesforceClient;
+use sfmcp_soql::schema::{ObjectSchema, StaticSchema};
+use sfmcp_soql::validate::{similar_fields, similar_objects};
 
 /// Without a filter, an org's thousand objects would flood the context.
 const MAX_LISTED: usize = 150;
@@ -104,10 +107,9 @@ impl SfServer {
         Parameters(args): Parameters<DescribeObjectArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let object = args.object.trim();
-        self.policy().check_object(object)?;
         let client = self.client(&context)?;
-        let schema = client.describe(object).await?;
+        let object = self.known_object(&client, &args.object).await?;
+        let schema = client.describe(&object).await?;
         let visible = self.without_denied_fields(&schema);
         let text = describe_view::render(&visible, args.fields_matching.as_deref());
         let fields: Vec<_> = visible
@@ -130,5 +132,127 @@ impl SfServer {
             ("fields", Value::Array(fields)),
         ]));
         Ok(result)
+    }
+}
+
+/// Object API names are letters, digits and underscores, at most 80 of them (custom ones
+/// with a namespace and `__c`).
+pub(crate) fn is_api_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 80
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", suggestions.join(", "))
+    }
+}
+
+impl SfServer {
+    /// `typed` as the org spells it, when it names an object this server lets tools use.
+    /// The operator's allow-list is checked first, without a request; then the describe
+    /// global, fetched once per connection and cached as the describes are. A misspelled or
+    /// refused name costs no request of its own, and its "did you mean" offers only objects
+    /// the allow-list lets through.
+    pub(crate) async fn known_object(
+        &self,
+        client: &SalesforceClient,
+        typed: &str,
+    ) -> Result<String, ToolError> {
+        let typed = typed.trim();
+        self.allowed_object(typed)?;
+        let policy = self.policy();
+        let global = client.objects().await?;
+        if let Some(found) = global
+            .sobjects
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(typed))
+        {
+            return Ok(found.name.clone());
+        }
+        let suggestions = similar_objects(&client.schema(), typed, |name| {
+            policy.check_object(name).is_ok()
+        });
+        Err(ToolError::Input(format!(
+            "No object named {typed} exists that the connected user can see; nothing was sent to Salesforce.{} list_objects shows the objects.",
+            did_you_mean(&suggestions)
+        )))
+    }
+
+    /// Refuses, without any request, a name that is not an API name or that the operator's
+    /// allow-list leaves out; the refusal suggests close names from the allow-list.
+    pub(crate) fn allowed_object(&self, typed: &str) -> Result<(), ToolError> {
+        if !is_api_name(typed) {
+            // Not quoted back: it could forge lines or links in the answer.
+            return Err(ToolError::Input(
+                "object is not an object's API name: send letters, digits and underscores, like Contact or Invoice__c; list_objects shows the names".into(),
+            ));
+        }
+        let policy = self.policy();
+        if policy.check_object(typed).is_ok() {
+            return Ok(());
+        }
+        let mut allowed = StaticSchema::new();
+        for name in &policy.allow_objects {
+            allowed.add_known(name);
+        }
+        let suggestions = similar_objects(&allowed, typed, |_| true);
+        Err(ToolError::Denied(format!(
+            "{typed} is not among the objects this server allows ({}); the operator decides this with --allow-objects.{}",
+            policy.allow_objects.join(", "),
+            did_you_mean(&suggestions)
+        )))
+    }
+
+    /// `requested` as `schema` spells them, when each is a field of the object this server
+    /// lets tools read: the record's own fields only (related records' go through
+    /// soql_query, where the policy sees the whole path). Misspelled names get a "did you
+    /// mean" among the visible fields; nothing is sent.
+    pub(crate) fn known_fields(
+        &self,
+        schema: &ObjectSchema,
+        requested: &[String],
+    ) -> Result<Vec<String>, ToolError> {
+        let visible = self.without_denied_fields(schema);
+        let mut known = Vec::new();
+        let mut problems = Vec::new();
+        for typed in requested {
+            let typed = typed.trim();
+            let quoted = crate::write_check::quoted(typed);
+            if typed.contains('.') {
+                problems.push(format!(
+                    "{quoted} is a related record's field; get_record reads {}'s own fields, soql_query reads related ones",
+                    schema.name
+                ));
+            } else if self.policy().is_field_denied(&schema.name, typed) {
+                problems.push(format!(
+                    "{}.{quoted} is denied by the operator (--deny-fields)",
+                    schema.name
+                ));
+            } else if let Some(field) = visible.field(typed) {
+                known.push(field.name.clone());
+            } else {
+                problems.push(format!(
+                    "{} has no field {quoted} the connected user can see.{}",
+                    schema.name,
+                    did_you_mean(&similar_fields(&visible, typed))
+                ));
+            }
+            if problems.len() == 5 {
+                break;
+            }
+        }
+        if problems.is_empty() {
+            Ok(known)
+        } else {
+            Err(ToolError::Input(format!(
+                "Nothing was sent to Salesforce: {}. describe_object {} lists the fields.",
+                problems.join("; "),
+                schema.name
+            )))
+        }
     }
 }

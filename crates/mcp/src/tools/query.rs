@@ -47,9 +47,9 @@ pub struct QueryMoreArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SoslSearchArgs {
     pub text: String,
-    /// default: all searchable
+    /// default: Account Contact Lead Opportunity Case
     pub objects: Option<Vec<String>>,
-    /// default 20
+    /// per object, default 20, max 200
     pub limit: Option<u32>,
 }
 
@@ -235,7 +235,7 @@ impl SfServer {
             .await
     }
 
-    /// Full-text search (SOSL) across objects; plain text.
+    /// Full-text search (SOSL) across objects; plain text. Says which objects have more matches.
     #[tool(annotations(read_only_hint = true))]
     async fn sosl_search(
         &self,
@@ -254,60 +254,274 @@ impl SfServer {
                 "search text must have at least 2 characters".into(),
             ));
         }
-        let objects = args.objects.unwrap_or_default();
-        for object in &objects {
-            self.policy().check_object(object)?;
+        let named = args.objects.filter(|objects| !objects.is_empty());
+        if named.as_ref().is_some_and(|o| o.len() > MAX_SEARCH_OBJECTS) {
+            return Err(ToolError::Input(format!(
+                "search at most {MAX_SEARCH_OBJECTS} objects at once; split the search"
+            )));
+        }
+        // Every named object is checked against the allow-list before any request.
+        for object in named.iter().flatten() {
+            self.allowed_object(object.trim())?;
         }
         let client = self.client(&context)?;
-        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let plan = self.plan_search(&client, named.as_deref()).await?;
+        let limits = SearchLimits::new(args.limit, plan.len());
         let search = ParameterizedSearch {
             text: text.to_string(),
-            objects: objects
+            objects: plan
                 .iter()
-                .map(|name| SearchObject {
-                    name: name.clone(),
-                    fields: Vec::new(),
-                    limit: None,
+                .map(|object| SearchObject {
+                    name: object.name.clone(),
+                    fields: object.fields.clone(),
+                    // One more than is shown: whether it comes back says if there are more.
+                    limit: Some(limits.per_object + 1),
                 })
                 .collect(),
-            overall_limit: Some(limit),
+            overall_limit: Some(limits.requested_total()),
         };
         let found = client.parameterized_search(&search).await?;
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let mut text_out = format!("{} records found\n", found.search_records.len());
-        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
-        for record in found.search_records {
-            let object = record_type(&record).unwrap_or("?").to_string();
-            if !self.policy().allow_objects.is_empty()
-                && self.policy().check_object(&object).is_err()
-            {
+        let answer = SearchAnswer::sort(&plan, limits.per_object, found.search_records, |o, f| {
+            self.policy().is_field_denied(o, f)
+        });
+        Ok(answer.render(&limits, &links))
+    }
+}
+
+/// Searched when a call names no objects and the operator allows every object.
+const DEFAULT_SEARCH_OBJECTS: [&str; 5] = ["Account", "Contact", "Lead", "Opportunity", "Case"];
+/// Objects one search names at most.
+const MAX_SEARCH_OBJECTS: usize = 20;
+/// Salesforce returns at most 2,000 search results in all (SOSL reference, LIMIT).
+const MAX_SEARCH_RESULTS: u32 = 2_000;
+/// Records per object unless the call asks otherwise, and at most.
+const DEFAULT_SEARCH_LIMIT: u32 = 20;
+const MAX_SEARCH_LIMIT: u32 = 200;
+
+/// One object a search returns, and the fields it asks for: the Id and the name fields the
+/// operator does not deny.
+struct SearchedObject {
+    name: String,
+    fields: Vec<String>,
+}
+
+/// The limits a search uses, said in its answer.
+struct SearchLimits {
+    /// What the call asked for per object.
+    asked: u32,
+    /// What each object gets: `asked`, unless the objects together would pass Salesforce's
+    /// 2,000 (one record each is spent finding out whether there are more).
+    per_object: u32,
+    objects: u32,
+}
+
+impl SearchLimits {
+    fn new(asked: Option<u32>, objects: usize) -> SearchLimits {
+        let asked = asked
+            .unwrap_or(DEFAULT_SEARCH_LIMIT)
+            .clamp(1, MAX_SEARCH_LIMIT);
+        let objects = u32::try_from(objects.max(1)).unwrap_or(u32::MAX);
+        let per_object = asked.min((MAX_SEARCH_RESULTS / objects).saturating_sub(1).max(1));
+        SearchLimits {
+            asked,
+            per_object,
+            objects,
+        }
+    }
+
+    fn requested_total(&self) -> u32 {
+        ((self.per_object + 1) * self.objects).min(MAX_SEARCH_RESULTS)
+    }
+}
+
+/// A search's records, object by object, and which objects had more.
+struct SearchAnswer {
+    objects: Vec<(String, Vec<Value>, bool)>,
+}
+
+impl SearchAnswer {
+    /// Groups `records` by the object each belongs to, keeps `per_object` of each, and notes
+    /// which had more. A record of an object not searched, or a denied field, is dropped:
+    /// the request never asked for either.
+    fn sort(
+        plan: &[SearchedObject],
+        per_object: u32,
+        records: Vec<Value>,
+        denied: impl Fn(&str, &str) -> bool,
+    ) -> SearchAnswer {
+        let mut objects: Vec<(String, Vec<Value>, bool)> = plan
+            .iter()
+            .map(|o| (o.name.clone(), Vec::new(), false))
+            .collect();
+        for mut record in records {
+            let Some(object) = record_type(&record).map(str::to_string) else {
                 continue;
+            };
+            let Some((name, rows, more)) = objects
+                .iter_mut()
+                .find(|(name, _, _)| name.eq_ignore_ascii_case(&object))
+            else {
+                continue;
+            };
+            if let Some(fields) = record.as_object_mut() {
+                fields.retain(|field, _| field == "attributes" || !denied(name, field));
             }
-            match by_type.iter_mut().find(|(o, _)| *o == object) {
-                Some((_, rows)) => rows.push(record),
-                None => by_type.push((object, vec![record])),
+            if rows.len() < per_object as usize {
+                rows.push(record);
+            } else {
+                *more = true;
             }
         }
+        SearchAnswer { objects }
+    }
+
+    fn render(self, limits: &SearchLimits, links: &RecordLinks) -> CallToolResult {
+        let shown: usize = self.objects.iter().map(|(_, rows, _)| rows.len()).sum();
+        let counts: Vec<String> = self
+            .objects
+            .iter()
+            .map(|(name, rows, more)| {
+                format!("{name} {}{}", rows.len(), if *more { "+" } else { "" })
+            })
+            .collect();
+        let with_more: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(_, _, more)| *more)
+            .map(|(name, _, _)| name.clone())
+            .collect();
+        let mut text = format!(
+            "{shown} records found (up to {} per object): {}\n",
+            limits.per_object,
+            counts.join(", ")
+        );
+        if limits.per_object < limits.asked {
+            // The objects together would pass Salesforce's 2,000: said, not hidden.
+            text.push_str(&format!(
+                "{} objects share Salesforce's {MAX_SEARCH_RESULTS} results, so each got {} rather than {}.\n",
+                limits.objects, limits.per_object, limits.asked
+            ));
+        }
+        if !with_more.is_empty() {
+            let how = if limits.per_object < MAX_SEARCH_LIMIT && limits.objects > 1 {
+                format!(
+                    "search them alone with a higher limit (up to {MAX_SEARCH_LIMIT}): objects {}",
+                    serde_json::to_string(&with_more).unwrap_or_default()
+                )
+            } else if limits.per_object < MAX_SEARCH_LIMIT {
+                format!("search again with a higher limit (up to {MAX_SEARCH_LIMIT})")
+            } else {
+                "search for more specific text".to_string()
+            };
+            text.push_str(&format!(
+                "Not complete: {} had more matches than the {} shown. To see them, {how}; or list every match with soql_query and a WHERE clause.\n",
+                with_more.join(", "),
+                limits.per_object
+            ));
+        }
         let mut records = Vec::new();
-        for (object, rows) in by_type {
-            text_out.push_str(&format!("{object}:\n"));
+        let mut summary = Vec::new();
+        for (object, rows, more) in self.objects {
+            summary.push(render::object([
+                ("object", object.clone().into()),
+                ("returned", rows.len().into()),
+                ("more", more.into()),
+            ]));
+            if rows.is_empty() {
+                continue;
+            }
+            text.push_str(&format!("{object}:\n"));
             let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
-            text_out.push_str(&table.text);
+            text.push_str(&table.text);
             if table.rows_shown < rows.len() {
-                text_out.push_str(&format!(
+                text.push_str(&format!(
                     "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
                     rows.len() - table.rows_shown
                 ));
             }
-            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+            records.extend(rows.into_iter().map(|r| with_url(r, links)));
         }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
-        result.structured_content = Some(render::object([("records", Value::Array(records))]));
-        Ok(result)
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(render::object([
+            ("complete", with_more.is_empty().into()),
+            ("perObjectLimit", limits.per_object.into()),
+            ("objects", Value::Array(summary)),
+            ("records", Value::Array(records)),
+        ]));
+        result
     }
 }
 
 impl SfServer {
+    /// The objects a search returns, as the org spells them, and the fields to ask for.
+    /// Without named objects: the allowed objects, else the five core ones, so a search never
+    /// looks at an object the operator refuses. Names are checked against the cached describe
+    /// global (a misspelled one costs no search); the fields are the Id and the name fields,
+    /// less any the operator denies.
+    async fn plan_search(
+        &self,
+        client: &SalesforceClient,
+        named: Option<&[String]>,
+    ) -> Result<Vec<SearchedObject>, ToolError> {
+        let policy = self.policy();
+        let defaults: Vec<String> = if policy.allow_objects.is_empty() {
+            DEFAULT_SEARCH_OBJECTS
+                .iter()
+                .map(|o| o.to_string())
+                .collect()
+        } else {
+            policy.allow_objects.clone()
+        };
+        let explicit = named.is_some();
+        let global = client.objects().await?;
+        let mut plan: Vec<SearchedObject> = Vec::new();
+        for typed in named.unwrap_or(&defaults) {
+            let name = match self.known_object(client, typed).await {
+                Ok(name) => name,
+                Err(error) if explicit => return Err(error),
+                // A default the org lacks is simply not searched.
+                Err(_) => continue,
+            };
+            if plan.iter().any(|o| o.name == name) {
+                continue;
+            }
+            let searchable = global
+                .sobjects
+                .iter()
+                .any(|o| o.name == name && o.searchable);
+            if !searchable {
+                if explicit {
+                    return Err(ToolError::Input(format!(
+                        "{name} cannot be searched; find its records with soql_query"
+                    )));
+                }
+                continue;
+            }
+            if policy.is_field_denied(&name, "Id") {
+                return Err(ToolError::Denied(format!(
+                    "{name}.Id is denied by the operator (--deny-fields), and every search result carries its Id; leave {name} out of objects"
+                )));
+            }
+            let schema = client.describe(&name).await?;
+            let mut fields = vec!["Id".to_string()];
+            fields.extend(
+                schema
+                    .fields
+                    .iter()
+                    .filter(|f| f.name_field && !policy.is_field_denied(&name, &f.name))
+                    .map(|f| f.name.clone()),
+            );
+            plan.push(SearchedObject { name, fields });
+        }
+        if plan.is_empty() {
+            return Err(ToolError::Input(
+                "none of the objects to search exists or can be searched here; name them in objects (list_objects shows them)".into(),
+            ));
+        }
+        Ok(plan)
+    }
+
     /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
     /// pages, and notes where the next rows start.
     async fn gather(
@@ -556,7 +770,16 @@ async fn validate_with_describes(
                 return Err(ToolError::Soql { rendered });
             }
             Err(ValidateError::NeedsDescribe(object)) => {
-                client.describe(&object).await?;
+                // Describe global first (cached per connection): a misspelled object is then
+                // unknown to validation, which suggests the right name, and costs no describe.
+                let global = client.objects().await?;
+                if global
+                    .sobjects
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&object))
+                {
+                    client.describe(&object).await?;
+                }
             }
         }
     }
