@@ -177,7 +177,7 @@ impl SfServer {
             policy.check_object(name).is_ok()
         });
         Err(ToolError::Input(format!(
-            "No object named {typed} exists that the connected user can see; nothing was sent to Salesforce.{} list_objects shows the objects.",
+            "NOT_FOUND: no object has the API name {typed}, or the connected user cannot see it; nothing was sent to Salesforce.{}\nNext step: list_objects shows the objects this user can see.",
             did_you_mean(&suggestions)
         )))
     }

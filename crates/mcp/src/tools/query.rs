@@ -47,9 +47,9 @@ pub struct QueryMoreArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SoslSearchArgs {
     pub text: String,
-    /// default: Account Contact Lead Opportunity Case
+    /// default: 5 core objects
     pub objects: Option<Vec<String>>,
-    /// per object, default 20, max 200
+    /// per object, default 20
     pub limit: Option<u32>,
 }
 
@@ -235,7 +235,7 @@ impl SfServer {
             .await
     }
 
-    /// Full-text search (SOSL) across objects; plain text. Says which objects have more matches.
+    /// Full-text search (SOSL); plain text.
     #[tool(annotations(read_only_hint = true))]
     async fn sosl_search(
         &self,
