@@ -169,10 +169,7 @@ async fn sosl_search_is_complete_or_names_what_it_left_out() {
         let returned = summary["returned"].as_u64().expect("returned");
         assert_eq!(returned, truth[i].min(20), "{object}: {message}");
         assert_eq!(summary["more"], truth[i] > 20, "{object}: {message}");
-        let rows = records
-            .iter()
-            .filter(|r| is_a(r, object))
-            .count();
+        let rows = records.iter().filter(|r| is_a(r, object)).count();
         assert_eq!(rows as u64, returned, "{object}");
         if truth[i] > 20 {
             incomplete.push(*object);

@@ -12,11 +12,14 @@ use rmcp::handler::server::router::prompt::PromptRouter;
 use super::server::{Policy, SfServer};
 use sfmcp_soql::like_literal;
 
+/// Objects, each with the fields used on it.
+type Reads = &'static [(&'static str, &'static [&'static str])];
+
 /// What each prompt's queries read: objects, and the fields used on each (selected, filtered,
 /// followed or grouped). A prompt is offered only when the operator's policy allows all of
 /// it: a prompt would otherwise steer the model to queries the server refuses, and name
 /// objects and fields the operator keeps out of view.
-const PROMPT_READS: [(&str, &[(&str, &[&str])]); 3] = [
+const PROMPT_READS: [(&str, Reads); 3] = [
     (
         "pipeline_review",
         &[

@@ -11,9 +11,9 @@ use crate::args::Parameters;
 use crate::describe_view;
 use crate::error::ToolError;
 use crate::render;
-use crate::server::SfServer;
-use sfmcp_salesforce::SalesforceClient;
-use sfmcp_soql::schema::{ObjectSchema, StaticSchema};
+use crate::server::{Policy, SfServer};
+use sfmcp_salesforce::{GlobalDescribe, SalesforceClient};
+use sfmcp_soql::schema::{ObjectSchema, Schema, StaticSchema};
 use sfmcp_soql::validate::{similar_fields, similar_objects};
 
 /// Without a filter, an org's thousand objects would flood the context.
@@ -151,6 +151,54 @@ fn did_you_mean(suggestions: &[String]) -> String {
     }
 }
 
+/// Refuses, without any request, a name that is not an API name or that the operator's
+/// allow-list leaves out; the refusal suggests close names from the allow-list.
+pub(crate) fn allowed_object(policy: &Policy, typed: &str) -> Result<(), ToolError> {
+    if !is_api_name(typed) {
+        // Not quoted back: it could forge lines or links in the answer.
+        return Err(ToolError::Input(
+            "object is not an object's API name: send letters, digits and underscores, like Contact or Invoice__c; list_objects shows the names".into(),
+        ));
+    }
+    if policy.check_object(typed).is_ok() {
+        return Ok(());
+    }
+    let mut allowed = StaticSchema::new();
+    for name in &policy.allow_objects {
+        allowed.add_known(name);
+    }
+    let suggestions = similar_objects(&allowed, typed, |_| true);
+    Err(ToolError::Denied(format!(
+        "{typed} is not among the objects this server allows ({}); the operator decides this with --allow-objects.{}",
+        policy.allow_objects.join(", "),
+        did_you_mean(&suggestions)
+    )))
+}
+
+/// `typed` as `global` spells it, when the policy allows it and the org has it; otherwise a
+/// refusal or a "did you mean" among the allowed objects `names` knows.
+pub(crate) fn resolve_object(
+    policy: &Policy,
+    global: &GlobalDescribe,
+    names: &dyn Schema,
+    typed: &str,
+) -> Result<String, ToolError> {
+    let typed = typed.trim();
+    allowed_object(policy, typed)?;
+    if let Some(found) = global
+        .sobjects
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(typed))
+    {
+        return Ok(found.name.clone());
+    }
+    let suggestions = similar_objects(names, typed, |name| policy.check_object(name).is_ok());
+    Err(ToolError::Input(format!(
+        "NOT_FOUND: no object has the API name {typed}, or the connected user cannot see it; nothing was sent to Salesforce.{}\nNext step: list_objects shows the objects this user can see.",
+        did_you_mean(&suggestions)
+    )))
+}
+
 impl SfServer {
     /// `typed` as the org spells it, when it names an object this server lets tools use.
     /// The operator's allow-list is checked first, without a request; then the describe
@@ -162,49 +210,13 @@ impl SfServer {
         client: &SalesforceClient,
         typed: &str,
     ) -> Result<String, ToolError> {
-        let typed = typed.trim();
-        self.allowed_object(typed)?;
-        let policy = self.policy();
+        allowed_object(self.policy(), typed.trim())?;
         let global = client.objects().await?;
-        if let Some(found) = global
-            .sobjects
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(typed))
-        {
-            return Ok(found.name.clone());
-        }
-        let suggestions = similar_objects(&client.schema(), typed, |name| {
-            policy.check_object(name).is_ok()
-        });
-        Err(ToolError::Input(format!(
-            "NOT_FOUND: no object has the API name {typed}, or the connected user cannot see it; nothing was sent to Salesforce.{}\nNext step: list_objects shows the objects this user can see.",
-            did_you_mean(&suggestions)
-        )))
+        resolve_object(self.policy(), &global, &client.schema(), typed)
     }
 
-    /// Refuses, without any request, a name that is not an API name or that the operator's
-    /// allow-list leaves out; the refusal suggests close names from the allow-list.
     pub(crate) fn allowed_object(&self, typed: &str) -> Result<(), ToolError> {
-        if !is_api_name(typed) {
-            // Not quoted back: it could forge lines or links in the answer.
-            return Err(ToolError::Input(
-                "object is not an object's API name: send letters, digits and underscores, like Contact or Invoice__c; list_objects shows the names".into(),
-            ));
-        }
-        let policy = self.policy();
-        if policy.check_object(typed).is_ok() {
-            return Ok(());
-        }
-        let mut allowed = StaticSchema::new();
-        for name in &policy.allow_objects {
-            allowed.add_known(name);
-        }
-        let suggestions = similar_objects(&allowed, typed, |_| true);
-        Err(ToolError::Denied(format!(
-            "{typed} is not among the objects this server allows ({}); the operator decides this with --allow-objects.{}",
-            policy.allow_objects.join(", "),
-            did_you_mean(&suggestions)
-        )))
+        allowed_object(self.policy(), typed)
     }
 
     /// `requested` as `schema` spells them, when each is a field of the object this server

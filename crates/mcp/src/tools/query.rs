@@ -14,12 +14,15 @@ use crate::args::Parameters;
 use crate::cursor::{CURSOR_TTL_SECS, CursorState};
 use crate::error::ToolError;
 use crate::render::{self, record_type, with_url};
-use crate::server::SfServer;
+use crate::server::{Policy, SfServer};
+use crate::tools::objects::resolve_object;
 use sfmcp_salesforce::{
-    ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient, SearchObject,
+    GlobalDescribe, ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient,
+    SearchObject,
 };
 use sfmcp_soql::access::{AccessPolicy, footprint};
 use sfmcp_soql::error::ErrorCode;
+use sfmcp_soql::schema::{ObjectSchema, Schema};
 use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use sfmcp_soql::{self as soql, ast};
 
@@ -299,6 +302,77 @@ const MAX_SEARCH_RESULTS: u32 = 2_000;
 const DEFAULT_SEARCH_LIMIT: u32 = 20;
 const MAX_SEARCH_LIMIT: u32 = 200;
 
+/// The objects a search names, as `global` spells them. Without named objects: the allowed
+/// objects, else the five core ones, so a search never looks at an object the operator
+/// refuses. A named object that is refused, unknown (with "did you mean") or not searchable
+/// fails the search; a default the org lacks is left out.
+fn search_targets(
+    policy: &Policy,
+    named: Option<&[String]>,
+    global: &GlobalDescribe,
+    names: &dyn Schema,
+) -> Result<Vec<String>, ToolError> {
+    let defaults: Vec<String> = if policy.allow_objects.is_empty() {
+        DEFAULT_SEARCH_OBJECTS
+            .iter()
+            .map(|o| o.to_string())
+            .collect()
+    } else {
+        policy.allow_objects.clone()
+    };
+    let explicit = named.is_some();
+    let mut targets: Vec<String> = Vec::new();
+    for typed in named.unwrap_or(&defaults) {
+        let name = match resolve_object(policy, global, names, typed) {
+            Ok(name) => name,
+            Err(error) if explicit => return Err(error),
+            Err(_) => continue,
+        };
+        if targets.contains(&name) {
+            continue;
+        }
+        if !global
+            .sobjects
+            .iter()
+            .any(|o| o.name == name && o.searchable)
+        {
+            if explicit {
+                return Err(ToolError::Input(format!(
+                    "{name} cannot be searched; find its records with soql_query"
+                )));
+            }
+            continue;
+        }
+        targets.push(name);
+    }
+    if targets.is_empty() {
+        return Err(ToolError::Input(
+            "none of the objects to search exists or can be searched here; name them in objects (list_objects shows them)".into(),
+        ));
+    }
+    Ok(targets)
+}
+
+/// The fields a search asks for on `schema`'s object: the Id and the name fields the
+/// operator does not deny. Salesforce returns only these, so no denied value can come back.
+fn search_fields(policy: &Policy, schema: &ObjectSchema) -> Result<Vec<String>, ToolError> {
+    let name = &schema.name;
+    if policy.is_field_denied(name, "Id") {
+        return Err(ToolError::Denied(format!(
+            "{name}.Id is denied by the operator (--deny-fields), and every search result carries its Id; leave {name} out of objects"
+        )));
+    }
+    let mut fields = vec!["Id".to_string()];
+    fields.extend(
+        schema
+            .fields
+            .iter()
+            .filter(|f| f.name_field && !policy.is_field_denied(name, &f.name))
+            .map(|f| f.name.clone()),
+    );
+    Ok(fields)
+}
+
 /// One object a search returns, and the fields it asks for: the Id and the name fields the
 /// operator does not deny.
 struct SearchedObject {
@@ -454,70 +528,20 @@ impl SearchAnswer {
 }
 
 impl SfServer {
-    /// The objects a search returns, as the org spells them, and the fields to ask for.
-    /// Without named objects: the allowed objects, else the five core ones, so a search never
-    /// looks at an object the operator refuses. Names are checked against the cached describe
-    /// global (a misspelled one costs no search); the fields are the Id and the name fields,
-    /// less any the operator denies.
+    /// The objects a search returns, as the org spells them, and the fields to ask for
+    /// ([`search_targets`], [`search_fields`]); describes come from the cache.
     async fn plan_search(
         &self,
         client: &SalesforceClient,
         named: Option<&[String]>,
     ) -> Result<Vec<SearchedObject>, ToolError> {
-        let policy = self.policy();
-        let defaults: Vec<String> = if policy.allow_objects.is_empty() {
-            DEFAULT_SEARCH_OBJECTS
-                .iter()
-                .map(|o| o.to_string())
-                .collect()
-        } else {
-            policy.allow_objects.clone()
-        };
-        let explicit = named.is_some();
         let global = client.objects().await?;
-        let mut plan: Vec<SearchedObject> = Vec::new();
-        for typed in named.unwrap_or(&defaults) {
-            let name = match self.known_object(client, typed).await {
-                Ok(name) => name,
-                Err(error) if explicit => return Err(error),
-                // A default the org lacks is simply not searched.
-                Err(_) => continue,
-            };
-            if plan.iter().any(|o| o.name == name) {
-                continue;
-            }
-            let searchable = global
-                .sobjects
-                .iter()
-                .any(|o| o.name == name && o.searchable);
-            if !searchable {
-                if explicit {
-                    return Err(ToolError::Input(format!(
-                        "{name} cannot be searched; find its records with soql_query"
-                    )));
-                }
-                continue;
-            }
-            if policy.is_field_denied(&name, "Id") {
-                return Err(ToolError::Denied(format!(
-                    "{name}.Id is denied by the operator (--deny-fields), and every search result carries its Id; leave {name} out of objects"
-                )));
-            }
+        let targets = search_targets(self.policy(), named, &global, &client.schema())?;
+        let mut plan = Vec::new();
+        for name in targets {
             let schema = client.describe(&name).await?;
-            let mut fields = vec!["Id".to_string()];
-            fields.extend(
-                schema
-                    .fields
-                    .iter()
-                    .filter(|f| f.name_field && !policy.is_field_denied(&name, &f.name))
-                    .map(|f| f.name.clone()),
-            );
+            let fields = search_fields(self.policy(), &schema)?;
             plan.push(SearchedObject { name, fields });
-        }
-        if plan.is_empty() {
-            return Err(ToolError::Input(
-                "none of the objects to search exists or can be searched here; name them in objects (list_objects shows them)".into(),
-            ));
         }
         Ok(plan)
     }
@@ -877,6 +901,161 @@ mod tests {
             Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
         );
         assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
+    }
+
+    mod search_policy {
+        //! Random searches under random policies (issue 15, item 1): whatever is named and
+        //! whatever Salesforce answers, a search asks only for allowed objects and fields
+        //! that are not denied, and shows no row of another object and no denied value.
+
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+        use sfmcp_soql::schema::StaticSchema;
+
+        const OBJECTS: [&str; 6] = ["Account", "Contact", "Lead", "Opportunity", "Case", "User"];
+        const FIELDS: [&str; 6] = ["Id", "Name", "Email", "Subject", "AnnualRevenue", "Phone"];
+        /// What a caller may type: real names in any case, misspellings, and junk.
+        const TYPED: [&str; 10] = [
+            "Account",
+            "contact",
+            "LEAD",
+            "Opportunity",
+            "Case",
+            "User",
+            "Acount",
+            "Opportunty",
+            "Invoice__c",
+            "Account/../x",
+        ];
+
+        fn global() -> GlobalDescribe {
+            let sobjects: Vec<Value> = OBJECTS
+                .iter()
+                .map(|o| json!({"name": o, "label": o, "searchable": *o != "User"}))
+                .collect();
+            serde_json::from_value(json!({ "sobjects": sobjects })).expect("global")
+        }
+
+        /// Every object has every field; `Name` and `Subject` are its name fields.
+        fn describe(object: &str) -> ObjectSchema {
+            let fields: Vec<Value> = FIELDS
+                .iter()
+                .map(|f| {
+                    json!({"name": f, "label": f, "type": "string",
+                    "nameField": *f == "Name" || *f == "Subject"})
+                })
+                .collect();
+            serde_json::from_value::<ObjectSchema>(
+                json!({"name": object, "label": object, "fields": fields}),
+            )
+            .expect("describe")
+            .index()
+        }
+
+        fn policy_strategy() -> impl Strategy<Value = Policy> {
+            (
+                proptest::sample::subsequence(OBJECTS.to_vec(), 0..=3),
+                proptest::collection::vec(
+                    (
+                        proptest::option::of(proptest::sample::select(OBJECTS.to_vec())),
+                        proptest::sample::select(FIELDS.to_vec()),
+                    ),
+                    0..4,
+                ),
+            )
+                .prop_map(|(allow, deny)| Policy {
+                    allow_objects: allow.iter().map(|o| o.to_string()).collect(),
+                    deny_fields: deny
+                        .iter()
+                        .map(|(o, f)| o.map_or(f.to_string(), |o| format!("{o}.{f}")))
+                        .collect(),
+                    ..Policy::default()
+                })
+        }
+
+        /// What Salesforce might send back, including rows and fields it was not asked for.
+        fn answer_strategy() -> impl Strategy<Value = Vec<Value>> {
+            proptest::collection::vec(
+                (
+                    proptest::sample::select(OBJECTS.to_vec()),
+                    proptest::sample::subsequence(FIELDS.to_vec(), 0..=FIELDS.len()),
+                ),
+                0..40,
+            )
+            .prop_map(|rows| {
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(i, (object, fields))| {
+                        let mut record = json!({"attributes": {"type": object}});
+                        for field in fields {
+                            record[field] = json!(format!("{object}-{field}-{i}"));
+                        }
+                        record
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn searches_ask_for_and_show_only_what_the_policy_allows(
+                policy in policy_strategy(),
+                named in proptest::option::of(
+                    proptest::sample::subsequence(TYPED.to_vec(), 1..=4)),
+                answer in answer_strategy(),
+                per_object in 1u32..5,
+            ) {
+                let global = global();
+                let mut names = StaticSchema::new();
+                for object in OBJECTS {
+                    names.add_known(object);
+                }
+                let named: Option<Vec<String>> =
+                    named.map(|n| n.iter().map(|s| s.to_string()).collect());
+                let Ok(targets) = search_targets(&policy, named.as_deref(), &global, &names)
+                else {
+                    return Ok(());
+                };
+                let mut plan = Vec::new();
+                for name in &targets {
+                    // The request: only allowed objects, never a denied field.
+                    prop_assert!(policy.check_object(name).is_ok(), "{name} searched");
+                    prop_assert!(name != "User", "an unsearchable object was searched");
+                    let Ok(fields) = search_fields(&policy, &describe(name)) else {
+                        continue;
+                    };
+                    for field in &fields {
+                        prop_assert!(!policy.is_field_denied(name, field), "{name}.{field} asked");
+                    }
+                    plan.push(SearchedObject { name: name.clone(), fields });
+                }
+                if named.is_none() && !policy.allow_objects.is_empty() {
+                    for name in &targets {
+                        prop_assert!(policy.allow_objects.iter().any(|a| a == name));
+                    }
+                }
+                // The answer: whatever came back, nothing refused is shown.
+                let shown = SearchAnswer::sort(&plan, per_object, answer, |o, f| {
+                    policy.is_field_denied(o, f)
+                });
+                for (object, rows, _) in &shown.objects {
+                    prop_assert!(plan.iter().any(|p| &p.name == object));
+                    prop_assert!(rows.len() <= per_object as usize);
+                    for row in rows {
+                        prop_assert_eq!(record_type(row), Some(object.as_str()));
+                        for field in row.as_object().into_iter().flat_map(|r| r.keys()) {
+                            prop_assert!(
+                                field == "attributes" || !policy.is_field_denied(object, field),
+                                "{}.{} shown", object, field
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
