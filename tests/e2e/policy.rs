@@ -384,6 +384,17 @@ async fn records_links_describes_and_prompts_follow_the_policy() {
         text(&described)
     );
 
+    // A misspelled field is not corrected into a denied one.
+    let typo = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Emial FROM Contact"}),
+    )
+    .await;
+    assert!(is_error(&typo), "{}", text(&typo));
+    assert!(text(&typo).contains("Emial"), "{}", text(&typo));
+    assert!(!text(&typo).contains("Email"), "{}", text(&typo));
+
     let prompts = client.list_prompts(None).await.expect("prompts");
     assert!(
         prompts.prompts.is_empty(),

@@ -779,7 +779,11 @@ async fn validate_with_describes(
                 }
                 return Ok(validated);
             }
-            Err(ValidateError::Invalid(error)) => {
+            Err(ValidateError::Invalid(mut error)) => {
+                // "Did you mean" never offers what the operator keeps out of view.
+                error
+                    .suggestions
+                    .retain(|suggestion| !access.hides_field(suggestion));
                 let mut rendered = error.render(text);
                 if error.code == ErrorCode::InvalidField
                     && error.message.starts_with("No such column")
