@@ -69,6 +69,18 @@ impl Policy {
         )))
     }
 
+    /// `schema` without the fields this policy denies.
+    pub fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
+        let mut visible = schema.clone();
+        if !self.deny_fields.is_empty() {
+            visible
+                .fields
+                .retain(|f| !self.is_field_denied(&schema.name, &f.name));
+            visible = visible.index();
+        }
+        visible
+    }
+
     pub fn is_field_denied(&self, object: &str, field: &str) -> bool {
         self.deny_fields
             .iter()
@@ -186,15 +198,7 @@ impl SfServer {
 
     /// The describe as this server lets tools see it.
     pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
-        let policy = self.policy();
-        let mut visible = schema.clone();
-        if !policy.deny_fields.is_empty() {
-            visible
-                .fields
-                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
-            visible = visible.index();
-        }
-        visible
+        self.policy().without_denied_fields(schema)
     }
 }
 

@@ -218,53 +218,127 @@ impl SfServer {
     pub(crate) fn allowed_object(&self, typed: &str) -> Result<(), ToolError> {
         allowed_object(self.policy(), typed)
     }
+}
 
-    /// `requested` as `schema` spells them, when each is a field of the object this server
-    /// lets tools read: the record's own fields only (related records' go through
-    /// soql_query, where the policy sees the whole path). Misspelled names get a "did you
-    /// mean" among the visible fields; nothing is sent.
-    pub(crate) fn known_fields(
-        &self,
-        schema: &ObjectSchema,
-        requested: &[String],
-    ) -> Result<Vec<String>, ToolError> {
-        let visible = self.without_denied_fields(schema);
-        let mut known = Vec::new();
-        let mut problems = Vec::new();
-        for typed in requested {
-            let typed = typed.trim();
-            let quoted = crate::write_check::quoted(typed);
-            if typed.contains('.') {
-                problems.push(format!(
-                    "{quoted} is a related record's field; get_record reads {}'s own fields, soql_query reads related ones",
-                    schema.name
-                ));
-            } else if self.policy().is_field_denied(&schema.name, typed) {
-                problems.push(format!(
-                    "{}.{quoted} is denied by the operator (--deny-fields)",
-                    schema.name
-                ));
-            } else if let Some(field) = visible.field(typed) {
-                known.push(field.name.clone());
-            } else {
-                problems.push(format!(
-                    "{} has no field {quoted} the connected user can see.{}",
-                    schema.name,
-                    did_you_mean(&similar_fields(&visible, typed))
-                ));
-            }
-            if problems.len() == 5 {
-                break;
-            }
-        }
-        if problems.is_empty() {
-            Ok(known)
-        } else {
-            Err(ToolError::Input(format!(
-                "Nothing was sent to Salesforce: {}. describe_object {} lists the fields.",
-                problems.join("; "),
+/// `requested` as `schema` spells them, when each is a field of the object this server
+/// lets tools read: the record's own fields only (related records' go through
+/// soql_query, where the policy sees the whole path). Misspelled names get a "did you
+/// mean" among the visible fields; nothing is sent.
+pub(crate) fn known_fields(
+    policy: &Policy,
+    schema: &ObjectSchema,
+    requested: &[String],
+) -> Result<Vec<String>, ToolError> {
+    let visible = policy.without_denied_fields(schema);
+    let mut known = Vec::new();
+    let mut problems = Vec::new();
+    for typed in requested {
+        let typed = typed.trim();
+        let quoted = crate::write_check::quoted(typed);
+        if typed.contains('.') {
+            problems.push(format!(
+                "{quoted} is a related record's field; get_record reads {}'s own fields, soql_query reads related ones",
                 schema.name
-            )))
+            ));
+        } else if policy.is_field_denied(&schema.name, typed) {
+            problems.push(format!(
+                "{}.{quoted} is denied by the operator (--deny-fields)",
+                schema.name
+            ));
+        } else if let Some(field) = visible.field(typed) {
+            known.push(field.name.clone());
+        } else {
+            problems.push(format!(
+                "{} has no field {quoted} the connected user can see.{}",
+                schema.name,
+                did_you_mean(&similar_fields(&visible, typed))
+            ));
+        }
+        if problems.len() == 5 {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(known)
+    } else {
+        Err(ToolError::Input(format!(
+            "Nothing was sent to Salesforce: {}. describe_object {} lists the fields.",
+            problems.join("; "),
+            schema.name
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Random `get_record` field lists under random deny-lists (issue 15, item 1): the fields
+    //! sent are fields of the object, never denied, and the default set holds none denied.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const FIELDS: [&str; 6] = ["Id", "Name", "Email", "AnnualRevenue", "Phone", "OwnerId"];
+    const TYPED: [&str; 10] = [
+        "Id",
+        "name",
+        "EMAIL",
+        "AnnualRevenue",
+        "Phone",
+        "Nme",
+        "Owner.Email",
+        "Account.AnnualRevenue",
+        "Secret__c",
+        " Phone ",
+    ];
+
+    fn account() -> ObjectSchema {
+        let fields: Vec<Value> = FIELDS
+            .iter()
+            .map(|f| json!({"name": f, "label": f, "type": "string"}))
+            .collect();
+        serde_json::from_value::<ObjectSchema>(
+            json!({"name": "Account", "label": "Account", "fields": fields}),
+        )
+        .expect("describe")
+        .index()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn record_fields_sent_are_known_and_never_denied(
+            deny in proptest::sample::subsequence(
+                vec!["Email", "Account.AnnualRevenue", "Contact.Phone", "Account.OwnerId"], 0..=4),
+            requested in proptest::sample::subsequence(TYPED.to_vec(), 1..=5),
+        ) {
+            let policy = Policy {
+                deny_fields: deny.iter().map(|d| d.to_string()).collect(),
+                ..Policy::default()
+            };
+            let schema = account();
+            let requested: Vec<String> = requested.iter().map(|s| s.to_string()).collect();
+            if let Ok(fields) = known_fields(&policy, &schema, &requested) {
+                prop_assert_eq!(fields.len(), requested.len());
+                for field in &fields {
+                    prop_assert!(FIELDS.contains(&field.as_str()), "{} sent", field);
+                    prop_assert!(!policy.is_field_denied("Account", field), "{} sent", field);
+                }
+            } else {
+                // Refused only for a reason: a denied, related or unknown field.
+                let explained = requested.iter().any(|r| {
+                    let r = r.trim();
+                    r.contains('.')
+                        || policy.is_field_denied("Account", r)
+                        || schema.field(r).is_none()
+                });
+                prop_assert!(explained, "refused without cause: {:?}", requested);
+            }
+            let default_set = policy.without_denied_fields(&schema);
+            for field in &default_set.fields {
+                prop_assert!(!policy.is_field_denied("Account", &field.name));
+            }
         }
     }
 }

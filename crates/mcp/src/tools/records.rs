@@ -16,6 +16,7 @@ use crate::error::ToolError;
 use crate::render;
 use crate::render::with_url;
 use crate::server::SfServer;
+use crate::tools::objects::known_fields;
 use crate::write_check::{self, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
@@ -98,7 +99,7 @@ impl SfServer {
                 // Checked against the cached describe: a misspelled field costs no request
                 // for the record.
                 let schema = client.describe(&object).await?;
-                Some(self.known_fields(&schema, &fields)?)
+                Some(known_fields(self.policy(), &schema, &fields)?)
             }
             // With fields denied, name the visible ones so the denied never leave Salesforce.
             None if !self.policy().deny_fields.is_empty() => {
