@@ -34,6 +34,7 @@ struct Fixture {
     stderr: Stderr,
     lead_id: String,
     cursor: String,
+    env: Vec<(&'static str, String)>,
 }
 
 impl Fixture {
@@ -71,6 +72,7 @@ impl Fixture {
             stderr,
             lead_id,
             cursor,
+            env,
         }
     }
 
@@ -174,6 +176,16 @@ impl Fixture {
 
     /// A tool call that must come back (an answer or a tool error) rather than hang.
     async fn call(&self, tool: &str, args: Value) -> rmcp::model::CallToolResult {
+        if tool == "list_objects" {
+            // list_objects reads the describe global, which the server caches per connection
+            // once any tool needs it: only a fresh connection still sends the request.
+            let (cold, stderr) = spawn_server(&self.env, &[]).await;
+            let answer = tokio::time::timeout(Duration::from_secs(30), call(&cold, tool, args))
+                .await
+                .unwrap_or_else(|_| panic!("{tool} did not answer within 30 s"));
+            stop(cold, stderr).await;
+            return answer;
+        }
         tokio::time::timeout(Duration::from_secs(30), call(&self.client, tool, args))
             .await
             .unwrap_or_else(|_| panic!("{tool} did not answer within 30 s"))

@@ -343,9 +343,9 @@ async fn metrics_count_tool_calls_and_usage_per_tenant_without_secrets() {
         .lines()
         .find(|l| l.starts_with("sfmcp_upstream_api_used{") && l.contains(&alpha_user))
         .unwrap_or_else(|| panic!("usage of {alpha_user}: {body}"));
-    // One describe of Account (validation; cached after) and three queries. The malformed
-    // query was refused locally.
-    assert!(usage_line.ends_with(" 4"), "{usage_line}");
+    // The describe global and Account's describe (validation; cached after) and three
+    // queries. The malformed query was refused locally.
+    assert!(usage_line.ends_with(" 5"), "{usage_line}");
     assert!(
         !body.contains(&field(&paragon(&emulator, 1), "user_id")),
         "bravo made no call: {body}"

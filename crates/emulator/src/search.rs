@@ -15,15 +15,31 @@ type Outcome = Result<axum::response::Response, Vec<ApiError>>;
 
 /// Searched when the request names no `sobject`.
 const DEFAULT_OBJECTS: [&str; 5] = ["Account", "Contact", "Lead", "Opportunity", "Case"];
-const DEFAULT_LIMIT: usize = 20;
+/// Salesforce's limits, from the SOSL reference's LIMIT page: without a limit a search
+/// returns up to 2,000 records, and no limit may exceed that
+/// (developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_sosl_limit.htm);
+/// `defaultLimit` and `overallLimit` are capped at 2,000 too (REST API guide, "Parameterized
+/// Search").
 const MAX_LIMIT: usize = 2_000;
 
+/// `GET /parameterizedSearch?q=..&sobject=A&A.fields=Id,Name&A.limit=10&overallLimit=50`.
+///
+/// What it returns follows the REST guide and the SOSL LIMIT page:
+/// - each `sobject`'s `fields` (only `Id` without them);
+/// - at most `{Obj}.limit` records of an object, else `defaultLimit`, else 2,000;
+/// - at most `overallLimit` (default 2,000) in all, "evenly distributed among the objects
+///   returned": an object with fewer matches than its share leaves the rest to the others
+///   (`Account(LIMIT 20), Contact LIMIT 100` with 7 accounts gives up to 93 contacts).
+///
+/// Records come grouped by object, in the order the objects are named.
 pub fn parameterized(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome {
-    let text = params
-        .iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v.trim())
-        .unwrap_or("");
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let text = param("q").unwrap_or("");
     // Salesforce refuses search terms shorter than two characters.
     if text.chars().count() < 2 {
         return Err(vec![ApiError::bad_request(
@@ -31,6 +47,18 @@ pub fn parameterized(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -
             "search term must be longer than one character",
         )]);
     }
+    let limit_param = |name: &str| -> Result<Option<usize>, Vec<ApiError>> {
+        match param(name) {
+            None => Ok(None),
+            Some(value) => match value.parse::<usize>() {
+                Ok(n) if n <= MAX_LIMIT => Ok(Some(n)),
+                _ => Err(vec![ApiError::bad_request(
+                    "INVALID_SEARCH",
+                    format!("{name} must be a number between 0 and {MAX_LIMIT}"),
+                )]),
+            },
+        }
+    };
     let named: Vec<&str> = params
         .iter()
         .filter(|(k, _)| k == "sobject")
@@ -41,13 +69,10 @@ pub fn parameterized(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -
     } else {
         named
     };
-    let limit = params
-        .iter()
-        .find(|(k, _)| k == "overallLimit")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(DEFAULT_LIMIT)
-        .clamp(1, MAX_LIMIT);
-    let mut found = Vec::new();
+    let default_limit = limit_param("defaultLimit")?.unwrap_or(MAX_LIMIT);
+    let overall = limit_param("overallLimit")?.unwrap_or(MAX_LIMIT);
+    // Every object's matches up to its own limit, before the overall limit shares them out.
+    let mut matched: Vec<Vec<Json>> = Vec::new();
     for object in objects {
         let Some(index) = ctx.org.schema.index_of(object) else {
             return Err(vec![ApiError::bad_request(
@@ -56,36 +81,69 @@ pub fn parameterized(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -
             )]);
         };
         let def = &ctx.org.schema.objects[index];
-        let name_field = if def.field_index("Name").is_some() {
+        let own_limit = limit_param(&format!("{object}.limit"))?.unwrap_or(default_limit);
+        let match_field = if def.field_index("Name").is_some() {
             "Name"
         } else if def.field_index("Subject").is_some() {
             "Subject"
         } else {
+            matched.push(Vec::new());
             continue;
         };
+        if own_limit == 0 {
+            matched.push(Vec::new());
+            continue;
+        }
+        let fields = match param(&format!("{object}.fields")) {
+            Some(list) if !list.is_empty() => list.to_string(),
+            _ => "Id".to_string(),
+        };
         let soql = format!(
-            "SELECT Id, {name_field} FROM {} WHERE {name_field} LIKE '%{}%' ORDER BY {name_field} LIMIT {}",
+            "SELECT {fields} FROM {} WHERE {match_field} LIKE '%{}%' ORDER BY {match_field}, Id LIMIT {own_limit}",
             def.name,
             like_literal(text),
-            limit - found.len().min(limit - 1)
         );
         let evaluated = super::engine::run(state, ctx, &soql, false, MAX_LIMIT)?;
-        for record in evaluated.records {
-            if found.len() == limit {
-                break;
-            }
-            if let Ok(value) = serde_json::from_slice::<Json>(&record) {
-                found.push(value);
-            }
-        }
-        if found.len() == limit {
-            break;
-        }
+        matched.push(
+            evaluated
+                .records
+                .iter()
+                .filter_map(|record| serde_json::from_slice::<Json>(record).ok())
+                .collect(),
+        );
     }
+    let shares = even_shares(&matched.iter().map(Vec::len).collect::<Vec<_>>(), overall);
+    let found: Vec<Json> = matched
+        .into_iter()
+        .zip(shares)
+        .flat_map(|(records, share)| records.into_iter().take(share))
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({ "searchRecords": found }),
     ))
+}
+
+/// How many of each object's `available` records fit in `overall`, shared evenly: each object
+/// gets an equal share, an object with fewer leaves its rest to the others, and what cannot
+/// be split evenly goes to the objects named first.
+fn even_shares(available: &[usize], overall: usize) -> Vec<usize> {
+    let mut shares = vec![0; available.len()];
+    let mut left = overall;
+    loop {
+        let wanting: Vec<usize> = (0..available.len())
+            .filter(|&i| shares[i] < available[i])
+            .collect();
+        if wanting.is_empty() || left == 0 {
+            return shares;
+        }
+        let each = (left / wanting.len()).max(1);
+        for i in wanting {
+            let give = each.min(available[i] - shares[i]).min(left);
+            shares[i] += give;
+            left -= give;
+        }
+    }
 }
 
 /// Searched when a SOSL query has no `RETURNING` clause.
@@ -597,7 +655,8 @@ fn record_words(record: &Json, names: &[String]) -> Vec<Vec<String>> {
 
 /// `GET /search?q=FIND {...} ...`: SOSL, answered through the SOQL engine so sharing and
 /// field-level security apply. Records come object by object in `RETURNING` order, each
-/// object's in its `ORDER BY` (else table) order; real SOSL ranks by relevance.
+/// object's in its `ORDER BY` (else table) order; real SOSL ranks by relevance. An overall
+/// `LIMIT` is shared evenly among the objects ([`even_shares`]).
 pub fn sosl(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome {
     let q = params
         .iter()
@@ -616,8 +675,10 @@ pub fn sosl(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome
     } else {
         sosl.returning.clone()
     };
-    let mut remaining = sosl.limit.unwrap_or(SOSL_MAX_ROWS).min(SOSL_MAX_ROWS);
-    let mut found = Vec::new();
+    let overall = sosl.limit.unwrap_or(SOSL_MAX_ROWS).min(SOSL_MAX_ROWS);
+    // Each object's matches up to its own limit; the overall limit then shares them out
+    // evenly, as the SOSL reference's LIMIT page describes ([`even_shares`]).
+    let mut matched: Vec<Vec<Json>> = Vec::new();
     for spec in &returning {
         let Some(index) = ctx.org.schema.index_of(&spec.object) else {
             return Err(vec![ApiError::bad_request(
@@ -652,8 +713,9 @@ pub fn sosl(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome
             .filter(|record| sosl.term.matches(&record_words(record, &search_fields)))
             .filter_map(|record| record.get("Id").and_then(Json::as_str).map(str::to_string))
             .collect();
-        let limit = spec.limit.unwrap_or(SOSL_MAX_ROWS).min(remaining);
+        let limit = spec.limit.unwrap_or(SOSL_MAX_ROWS).min(SOSL_MAX_ROWS);
         if ids.is_empty() || limit == 0 {
+            matched.push(Vec::new());
             // Still validate the field list, as Salesforce does for every RETURNING object.
             if !spec.fields.is_empty() {
                 super::engine::run(
@@ -687,15 +749,20 @@ pub fn sosl(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome
             id_list.join(", ")
         );
         let evaluated = super::engine::run(state, ctx, &soql, false, SOSL_MAX_ROWS)?;
-        for record in evaluated.records {
-            if let Ok(value) = serde_json::from_slice::<Json>(&record) {
-                found.push(value);
-            }
-        }
-        remaining = SOSL_MAX_ROWS
-            .min(sosl.limit.unwrap_or(SOSL_MAX_ROWS))
-            .saturating_sub(found.len());
+        matched.push(
+            evaluated
+                .records
+                .iter()
+                .filter_map(|record| serde_json::from_slice::<Json>(record).ok())
+                .collect(),
+        );
     }
+    let shares = even_shares(&matched.iter().map(Vec::len).collect::<Vec<_>>(), overall);
+    let found: Vec<Json> = matched
+        .into_iter()
+        .zip(shares)
+        .flat_map(|(records, share)| records.into_iter().take(share))
+        .collect();
     let legacy = ctx
         .version
         .split('.')
@@ -713,6 +780,19 @@ pub fn sosl(state: &AppState, ctx: &Ctx, params: &[(String, String)]) -> Outcome
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overall_limits_are_shared_as_the_sosl_reference_describes() {
+        // "overall query limit of 20 .. 19 accounts and 35 contacts .. only 10 accounts and
+        // 10 contacts are returned".
+        assert_eq!(even_shares(&[19, 35], 20), vec![10, 10]);
+        // "only seven accounts match .. at most 93 contact records".
+        assert_eq!(even_shares(&[7, 200], 100), vec![7, 93]);
+        // "15 accounts and 30 contacts, then only 55 opportunities".
+        assert_eq!(even_shares(&[15, 30, 75], 100), vec![15, 30, 55]);
+        assert_eq!(even_shares(&[5, 5, 5], 4), vec![2, 1, 1]);
+        assert_eq!(even_shares(&[3, 0], 2_000), vec![3, 0]);
+    }
 
     fn phrase(words: &[&str]) -> Term {
         Term::Phrase(words.iter().map(|w| (*w).to_string()).collect())

@@ -7,8 +7,148 @@ use rmcp::{prompt, prompt_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::server::SfServer;
+use rmcp::handler::server::router::prompt::PromptRouter;
+
+use super::server::{Policy, SfServer};
 use sfmcp_soql::like_literal;
+
+/// Objects, each with the fields used on it.
+type Reads = &'static [(&'static str, &'static [&'static str])];
+
+/// What each prompt's queries read: objects, and the fields used on each (selected, filtered,
+/// followed or grouped). A prompt is offered only when the operator's policy allows all of
+/// it: a prompt would otherwise steer the model to queries the server refuses, and name
+/// objects and fields the operator keeps out of view.
+const PROMPT_READS: [(&str, Reads); 3] = [
+    (
+        "pipeline_review",
+        &[
+            (
+                "Opportunity",
+                &[
+                    "Id",
+                    "Name",
+                    "StageName",
+                    "Amount",
+                    "IsClosed",
+                    "CloseDate",
+                    "LastActivityDate",
+                    "AccountId",
+                    "OwnerId",
+                ],
+            ),
+            ("Account", &["Id", "Name"]),
+            ("User", &["Id", "Name"]),
+        ],
+    ),
+    (
+        "account_brief",
+        &[
+            (
+                "Account",
+                &[
+                    "Id",
+                    "Name",
+                    "Industry",
+                    "Type",
+                    "AnnualRevenue",
+                    "NumberOfEmployees",
+                    "OwnerId",
+                ],
+            ),
+            ("User", &["Id", "Name"]),
+            ("Contact", &["Id", "Name", "Title", "Email", "AccountId"]),
+            (
+                "Opportunity",
+                &[
+                    "Id",
+                    "Name",
+                    "StageName",
+                    "Amount",
+                    "CloseDate",
+                    "IsClosed",
+                    "AccountId",
+                ],
+            ),
+            (
+                "Case",
+                &[
+                    "Id",
+                    "CaseNumber",
+                    "Subject",
+                    "Status",
+                    "Priority",
+                    "IsClosed",
+                    "AccountId",
+                ],
+            ),
+        ],
+    ),
+    (
+        "access_review",
+        &[
+            (
+                "PermissionSetAssignment",
+                &["Id", "AssigneeId", "PermissionSetId"],
+            ),
+            (
+                "User",
+                &[
+                    "Id",
+                    "Name",
+                    "Username",
+                    "IsActive",
+                    "LastLoginDate",
+                    "UserType",
+                    "ProfileId",
+                ],
+            ),
+            (
+                "PermissionSet",
+                &[
+                    "Id",
+                    "Label",
+                    "IsOwnedByProfile",
+                    "ProfileId",
+                    "PermissionsModifyAllData",
+                    "PermissionsViewAllData",
+                ],
+            ),
+            ("Profile", &["Id", "Name"]),
+        ],
+    ),
+];
+
+/// Whether `policy` allows everything the prompt `name` reads.
+fn prompt_allowed(policy: &Policy, name: &str) -> bool {
+    PROMPT_READS
+        .iter()
+        .find(|(prompt, _)| *prompt == name)
+        .is_some_and(|(_, reads)| {
+            reads.iter().all(|(object, fields)| {
+                policy.check_object(object).is_ok()
+                    && fields.iter().all(|f| !policy.is_field_denied(object, f))
+            })
+        })
+}
+
+impl SfServer {
+    /// The prompts this server offers under `policy`: those whose queries it would run.
+    pub fn prompts_for(policy: &Policy) -> PromptRouter<SfServer> {
+        let mut router = Self::prompt_router();
+        let names: Vec<String> = router
+            .list_all()
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        for name in names {
+            if !prompt_allowed(policy, &name) {
+                router.remove_route(&name);
+            }
+        }
+        router
+    }
+}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PipelineArgs {
@@ -65,5 +205,60 @@ impl SfServer {
              3. Report: each user with Modify All Data or View All Data and through which profile, permission set or group; active users who have not logged in for 90 days. Suggest what to remove, but change nothing.";
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("Access review")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prompt_says_what_it_reads() {
+        let names: Vec<String> = SfServer::prompt_router()
+            .list_all()
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        for name in &names {
+            assert!(
+                PROMPT_READS.iter().any(|(p, _)| p == name),
+                "{name} is missing from PROMPT_READS, so no policy would offer it"
+            );
+        }
+    }
+
+    #[test]
+    fn prompts_reading_refused_objects_or_denied_fields_are_not_offered() {
+        let offered = |allow: &[&str], deny: &[&str]| -> Vec<String> {
+            let policy = Policy {
+                allow_objects: allow.iter().map(|s| s.to_string()).collect(),
+                deny_fields: deny.iter().map(|s| s.to_string()).collect(),
+                ..Policy::default()
+            };
+            let mut names: Vec<String> = SfServer::prompts_for(&policy)
+                .list_all()
+                .into_iter()
+                .map(|p| p.name.to_string())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            offered(&[], &[]),
+            ["access_review", "account_brief", "pipeline_review"]
+        );
+        assert!(offered(&["Account", "Contact"], &[]).is_empty());
+        assert_eq!(
+            offered(&["Opportunity", "Account", "User"], &[]),
+            ["pipeline_review"]
+        );
+        assert_eq!(
+            offered(&[], &["Email"]),
+            ["access_review", "pipeline_review"]
+        );
+        assert_eq!(
+            offered(&[], &["Account.AnnualRevenue"]),
+            ["access_review", "pipeline_review"]
+        );
     }
 }

@@ -14,6 +14,7 @@ use rmcp::service::RequestContext;
 use super::describe_view;
 use super::error::ToolError;
 use super::server::SfServer;
+use super::tools::objects::is_api_name;
 
 const OBJECTS_URI: &str = "salesforce://objects";
 const OBJECT_PREFIX: &str = "salesforce://objects/";
@@ -44,7 +45,7 @@ impl SfServer {
     ) -> Result<ReadResourceResult, McpError> {
         let text = if uri == OBJECTS_URI {
             self.objects_text(context).await
-        } else if let Some(name) = uri.strip_prefix(OBJECT_PREFIX).filter(|n| valid_name(n)) {
+        } else if let Some(name) = uri.strip_prefix(OBJECT_PREFIX).filter(|n| is_api_name(n)) {
             self.describe_text(name, context).await
         } else {
             return Err(McpError::resource_not_found(
@@ -81,9 +82,9 @@ impl SfServer {
         name: &str,
         context: &RequestContext<RoleServer>,
     ) -> Result<String, ToolError> {
-        self.policy().check_object(name)?;
         let client = self.client(context)?;
-        let schema = client.describe(name).await?;
+        let name = self.known_object(&client, name).await?;
+        let schema = client.describe(&name).await?;
         Ok(describe_view::render(
             &self.without_denied_fields(&schema),
             None,
@@ -124,11 +125,4 @@ impl SfServer {
                 .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(CompleteResult::new(info))
     }
-}
-
-/// API names are letters, digits and underscores; anything else is not an object.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 80
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

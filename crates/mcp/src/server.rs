@@ -69,6 +69,18 @@ impl Policy {
         )))
     }
 
+    /// `schema` without the fields this policy denies.
+    pub fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
+        let mut visible = schema.clone();
+        if !self.deny_fields.is_empty() {
+            visible
+                .fields
+                .retain(|f| !self.is_field_denied(&schema.name, &f.name));
+            visible = visible.index();
+        }
+        visible
+    }
+
     pub fn is_field_denied(&self, object: &str, field: &str) -> bool {
         self.deny_fields
             .iter()
@@ -109,7 +121,8 @@ pub struct SfServer {
 impl SfServer {
     pub fn new(state: Arc<ServerState>) -> Self {
         let router = Self::router(&state.policy);
-        Self::with_routers(state, Arc::new(router), Arc::new(Self::prompt_router()))
+        let prompts = Self::prompts_for(&state.policy);
+        Self::with_routers(state, Arc::new(router), Arc::new(prompts))
     }
 
     /// HTTP builds a server per session (stateless: per request): build the routers once
@@ -128,8 +141,8 @@ impl SfServer {
     }
 
     /// The prompts every session offers, built once per server.
-    pub fn shared_prompt_router() -> Arc<PromptRouter<SfServer>> {
-        Arc::new(Self::prompt_router())
+    pub fn shared_prompt_router(policy: &Policy) -> Arc<PromptRouter<SfServer>> {
+        Arc::new(Self::prompts_for(policy))
     }
 
     /// Every tool family's routes, with schemas trimmed and write tools removed when the
@@ -189,15 +202,7 @@ impl SfServer {
 
     /// The describe as this server lets tools see it.
     pub(crate) fn without_denied_fields(&self, schema: &ObjectSchema) -> ObjectSchema {
-        let policy = self.policy();
-        let mut visible = schema.clone();
-        if !policy.deny_fields.is_empty() {
-            visible
-                .fields
-                .retain(|f| !policy.is_field_denied(&schema.name, &f.name));
-            visible = visible.index();
-        }
-        visible
+        self.policy().without_denied_fields(schema)
     }
 }
 

@@ -11,7 +11,10 @@ use crate::args::Parameters;
 use crate::describe_view;
 use crate::error::ToolError;
 use crate::render;
-use crate::server::SfServer;
+use crate::server::{Policy, SfServer};
+use sfmcp_salesforce::{GlobalDescribe, SalesforceClient};
+use sfmcp_soql::schema::{ObjectSchema, Schema, StaticSchema};
+use sfmcp_soql::validate::{similar_fields, similar_objects};
 
 /// Without a filter, an org's thousand objects would flood the context.
 const MAX_LISTED: usize = 150;
@@ -104,10 +107,9 @@ impl SfServer {
         Parameters(args): Parameters<DescribeObjectArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
-        let object = args.object.trim();
-        self.policy().check_object(object)?;
         let client = self.client(&context)?;
-        let schema = client.describe(object).await?;
+        let object = self.known_object(&client, &args.object).await?;
+        let schema = client.describe(&object).await?;
         let visible = self.without_denied_fields(&schema);
         let text = describe_view::render(&visible, args.fields_matching.as_deref());
         let fields: Vec<_> = visible
@@ -130,5 +132,213 @@ impl SfServer {
             ("fields", Value::Array(fields)),
         ]));
         Ok(result)
+    }
+}
+
+/// Object API names are letters, digits and underscores, at most 80 of them (custom ones
+/// with a namespace and `__c`).
+pub(crate) fn is_api_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 80
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", suggestions.join(", "))
+    }
+}
+
+/// Refuses, without any request, a name that is not an API name or that the operator's
+/// allow-list leaves out; the refusal suggests close names from the allow-list.
+pub(crate) fn allowed_object(policy: &Policy, typed: &str) -> Result<(), ToolError> {
+    if !is_api_name(typed) {
+        // Not quoted back: it could forge lines or links in the answer.
+        return Err(ToolError::Input(
+            "object is not an object's API name: send letters, digits and underscores, like Contact or Invoice__c; list_objects shows the names".into(),
+        ));
+    }
+    if policy.check_object(typed).is_ok() {
+        return Ok(());
+    }
+    let mut allowed = StaticSchema::new();
+    for name in &policy.allow_objects {
+        allowed.add_known(name);
+    }
+    let suggestions = similar_objects(&allowed, typed, |_| true);
+    Err(ToolError::Denied(format!(
+        "{typed} is not among the objects this server allows ({}); the operator decides this with --allow-objects.{}",
+        policy.allow_objects.join(", "),
+        did_you_mean(&suggestions)
+    )))
+}
+
+/// `typed` as `global` spells it, when the policy allows it and the org has it; otherwise a
+/// refusal or a "did you mean" among the allowed objects `names` knows.
+pub(crate) fn resolve_object(
+    policy: &Policy,
+    global: &GlobalDescribe,
+    names: &dyn Schema,
+    typed: &str,
+) -> Result<String, ToolError> {
+    let typed = typed.trim();
+    allowed_object(policy, typed)?;
+    if let Some(found) = global
+        .sobjects
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(typed))
+    {
+        return Ok(found.name.clone());
+    }
+    let suggestions = similar_objects(names, typed, |name| policy.check_object(name).is_ok());
+    Err(ToolError::Input(format!(
+        "NOT_FOUND: no object has the API name {typed}, or the connected user cannot see it; nothing was sent to Salesforce.{}\nNext step: list_objects shows the objects this user can see.",
+        did_you_mean(&suggestions)
+    )))
+}
+
+impl SfServer {
+    /// `typed` as the org spells it, when it names an object this server lets tools use.
+    /// The operator's allow-list is checked first, without a request; then the describe
+    /// global, fetched once per connection and cached as the describes are. A misspelled or
+    /// refused name costs no request of its own, and its "did you mean" offers only objects
+    /// the allow-list lets through.
+    pub(crate) async fn known_object(
+        &self,
+        client: &SalesforceClient,
+        typed: &str,
+    ) -> Result<String, ToolError> {
+        allowed_object(self.policy(), typed.trim())?;
+        let global = client.objects().await?;
+        resolve_object(self.policy(), &global, &client.schema(), typed)
+    }
+
+    pub(crate) fn allowed_object(&self, typed: &str) -> Result<(), ToolError> {
+        allowed_object(self.policy(), typed)
+    }
+}
+
+/// `requested` as `schema` spells them, when each is a field of the object this server
+/// lets tools read: the record's own fields only (related records' go through
+/// soql_query, where the policy sees the whole path). Misspelled names get a "did you
+/// mean" among the visible fields; nothing is sent.
+pub(crate) fn known_fields(
+    policy: &Policy,
+    schema: &ObjectSchema,
+    requested: &[String],
+) -> Result<Vec<String>, ToolError> {
+    let visible = policy.without_denied_fields(schema);
+    let mut known = Vec::new();
+    let mut problems = Vec::new();
+    for typed in requested {
+        let typed = typed.trim();
+        let quoted = crate::write_check::quoted(typed);
+        if typed.contains('.') {
+            problems.push(format!(
+                "{quoted} is a related record's field; get_record reads {}'s own fields, soql_query reads related ones",
+                schema.name
+            ));
+        } else if policy.is_field_denied(&schema.name, typed) {
+            problems.push(format!(
+                "{}.{quoted} is denied by the operator (--deny-fields)",
+                schema.name
+            ));
+        } else if let Some(field) = visible.field(typed) {
+            known.push(field.name.clone());
+        } else {
+            problems.push(format!(
+                "{} has no field {quoted} the connected user can see.{}",
+                schema.name,
+                did_you_mean(&similar_fields(&visible, typed))
+            ));
+        }
+        if problems.len() == 5 {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(known)
+    } else {
+        Err(ToolError::Input(format!(
+            "Nothing was sent to Salesforce: {}. describe_object {} lists the fields.",
+            problems.join("; "),
+            schema.name
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Random `get_record` field lists under random deny-lists (issue 15, item 1): the fields
+    //! sent are fields of the object, never denied, and the default set holds none denied.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const FIELDS: [&str; 6] = ["Id", "Name", "Email", "AnnualRevenue", "Phone", "OwnerId"];
+    const TYPED: [&str; 10] = [
+        "Id",
+        "name",
+        "EMAIL",
+        "AnnualRevenue",
+        "Phone",
+        "Nme",
+        "Owner.Email",
+        "Account.AnnualRevenue",
+        "Secret__c",
+        " Phone ",
+    ];
+
+    fn account() -> ObjectSchema {
+        let fields: Vec<Value> = FIELDS
+            .iter()
+            .map(|f| json!({"name": f, "label": f, "type": "string"}))
+            .collect();
+        serde_json::from_value::<ObjectSchema>(
+            json!({"name": "Account", "label": "Account", "fields": fields}),
+        )
+        .expect("describe")
+        .index()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn record_fields_sent_are_known_and_never_denied(
+            deny in proptest::sample::subsequence(
+                vec!["Email", "Account.AnnualRevenue", "Contact.Phone", "Account.OwnerId"], 0..=4),
+            requested in proptest::sample::subsequence(TYPED.to_vec(), 1..=5),
+        ) {
+            let policy = Policy {
+                deny_fields: deny.iter().map(|d| d.to_string()).collect(),
+                ..Policy::default()
+            };
+            let schema = account();
+            let requested: Vec<String> = requested.iter().map(|s| s.to_string()).collect();
+            if let Ok(fields) = known_fields(&policy, &schema, &requested) {
+                prop_assert_eq!(fields.len(), requested.len());
+                for field in &fields {
+                    prop_assert!(FIELDS.contains(&field.as_str()), "{} sent", field);
+                    prop_assert!(!policy.is_field_denied("Account", field), "{} sent", field);
+                }
+            } else {
+                // Refused only for a reason: a denied, related or unknown field.
+                let explained = requested.iter().any(|r| {
+                    let r = r.trim();
+                    r.contains('.')
+                        || policy.is_field_denied("Account", r)
+                        || schema.field(r).is_none()
+                });
+                prop_assert!(explained, "refused without cause: {:?}", requested);
+            }
+            let default_set = policy.without_denied_fields(&schema);
+            for field in &default_set.fields {
+                prop_assert!(!policy.is_field_denied("Account", &field.name));
+            }
+        }
     }
 }

@@ -14,12 +14,15 @@ use crate::args::Parameters;
 use crate::cursor::{CURSOR_TTL_SECS, CursorState};
 use crate::error::ToolError;
 use crate::render::{self, record_type, with_url};
-use crate::server::SfServer;
+use crate::server::{Policy, SfServer};
+use crate::tools::objects::resolve_object;
 use sfmcp_salesforce::{
-    ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient, SearchObject,
+    GlobalDescribe, ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient,
+    SearchObject,
 };
 use sfmcp_soql::access::{AccessPolicy, footprint};
 use sfmcp_soql::error::ErrorCode;
+use sfmcp_soql::schema::{ObjectSchema, Schema};
 use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use sfmcp_soql::{self as soql, ast};
 
@@ -47,9 +50,9 @@ pub struct QueryMoreArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SoslSearchArgs {
     pub text: String,
-    /// default: all searchable
+    /// default: 5 core objects
     pub objects: Option<Vec<String>>,
-    /// default 20
+    /// per object, default 20
     pub limit: Option<u32>,
 }
 
@@ -236,7 +239,7 @@ impl SfServer {
             .await
     }
 
-    /// Full-text search (SOSL) across objects; plain text.
+    /// Full-text search (SOSL); plain text.
     #[tool(annotations(read_only_hint = true))]
     async fn sosl_search(
         &self,
@@ -255,60 +258,295 @@ impl SfServer {
                 "search text must have at least 2 characters".into(),
             ));
         }
-        let objects = args.objects.unwrap_or_default();
-        for object in &objects {
-            self.policy().check_object(object)?;
+        let named = args.objects.filter(|objects| !objects.is_empty());
+        if named.as_ref().is_some_and(|o| o.len() > MAX_SEARCH_OBJECTS) {
+            return Err(ToolError::Input(format!(
+                "search at most {MAX_SEARCH_OBJECTS} objects at once; split the search"
+            )));
+        }
+        // Every named object is checked against the allow-list before any request.
+        for object in named.iter().flatten() {
+            self.allowed_object(object.trim())?;
         }
         let client = self.client(&context)?;
-        let limit = args.limit.unwrap_or(20).clamp(1, 200);
+        let plan = self.plan_search(&client, named.as_deref()).await?;
+        let limits = SearchLimits::new(args.limit, plan.len());
         let search = ParameterizedSearch {
             text: text.to_string(),
-            objects: objects
+            objects: plan
                 .iter()
-                .map(|name| SearchObject {
-                    name: name.clone(),
-                    fields: Vec::new(),
-                    limit: None,
+                .map(|object| SearchObject {
+                    name: object.name.clone(),
+                    fields: object.fields.clone(),
+                    // One more than is shown: whether it comes back says if there are more.
+                    limit: Some(limits.per_object + 1),
                 })
                 .collect(),
-            overall_limit: Some(limit),
+            overall_limit: Some(limits.requested_total()),
         };
         let found = client.parameterized_search(&search).await?;
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let mut text_out = format!("{} records found\n", found.search_records.len());
-        let mut by_type: Vec<(String, Vec<Value>)> = Vec::new();
-        for record in found.search_records {
-            let object = record_type(&record).unwrap_or("?").to_string();
-            if !self.policy().allow_objects.is_empty()
-                && self.policy().check_object(&object).is_err()
-            {
-                continue;
+        let answer = SearchAnswer::sort(&plan, limits.per_object, found.search_records, |o, f| {
+            self.policy().is_field_denied(o, f)
+        });
+        Ok(answer.render(&limits, &links))
+    }
+}
+
+/// Searched when a call names no objects and the operator allows every object.
+const DEFAULT_SEARCH_OBJECTS: [&str; 5] = ["Account", "Contact", "Lead", "Opportunity", "Case"];
+/// Objects one search names at most.
+const MAX_SEARCH_OBJECTS: usize = 20;
+/// Salesforce returns at most 2,000 search results in all (SOSL reference, LIMIT).
+const MAX_SEARCH_RESULTS: u32 = 2_000;
+/// Records per object unless the call asks otherwise, and at most.
+const DEFAULT_SEARCH_LIMIT: u32 = 20;
+const MAX_SEARCH_LIMIT: u32 = 200;
+
+/// The objects a search names, as `global` spells them. Without named objects: the allowed
+/// objects, else the five core ones, so a search never looks at an object the operator
+/// refuses. A named object that is refused, unknown (with "did you mean") or not searchable
+/// fails the search; a default the org lacks is left out.
+fn search_targets(
+    policy: &Policy,
+    named: Option<&[String]>,
+    global: &GlobalDescribe,
+    names: &dyn Schema,
+) -> Result<Vec<String>, ToolError> {
+    let defaults: Vec<String> = if policy.allow_objects.is_empty() {
+        DEFAULT_SEARCH_OBJECTS
+            .iter()
+            .map(|o| o.to_string())
+            .collect()
+    } else {
+        policy.allow_objects.clone()
+    };
+    let explicit = named.is_some();
+    let mut targets: Vec<String> = Vec::new();
+    for typed in named.unwrap_or(&defaults) {
+        let name = match resolve_object(policy, global, names, typed) {
+            Ok(name) => name,
+            Err(error) if explicit => return Err(error),
+            Err(_) => continue,
+        };
+        if targets.contains(&name) {
+            continue;
+        }
+        if !global
+            .sobjects
+            .iter()
+            .any(|o| o.name == name && o.searchable)
+        {
+            if explicit {
+                return Err(ToolError::Input(format!(
+                    "{name} cannot be searched; find its records with soql_query"
+                )));
             }
-            match by_type.iter_mut().find(|(o, _)| *o == object) {
-                Some((_, rows)) => rows.push(record),
-                None => by_type.push((object, vec![record])),
+            continue;
+        }
+        targets.push(name);
+    }
+    if targets.is_empty() {
+        return Err(ToolError::Input(
+            "none of the objects to search exists or can be searched here; name them in objects (list_objects shows them)".into(),
+        ));
+    }
+    Ok(targets)
+}
+
+/// The fields a search asks for on `schema`'s object: the Id and the name fields the
+/// operator does not deny. Salesforce returns only these, so no denied value can come back.
+fn search_fields(policy: &Policy, schema: &ObjectSchema) -> Result<Vec<String>, ToolError> {
+    let name = &schema.name;
+    if policy.is_field_denied(name, "Id") {
+        return Err(ToolError::Denied(format!(
+            "{name}.Id is denied by the operator (--deny-fields), and every search result carries its Id; leave {name} out of objects"
+        )));
+    }
+    let mut fields = vec!["Id".to_string()];
+    fields.extend(
+        schema
+            .fields
+            .iter()
+            .filter(|f| f.name_field && !policy.is_field_denied(name, &f.name))
+            .map(|f| f.name.clone()),
+    );
+    Ok(fields)
+}
+
+/// One object a search returns, and the fields it asks for: the Id and the name fields the
+/// operator does not deny.
+struct SearchedObject {
+    name: String,
+    fields: Vec<String>,
+}
+
+/// The limits a search uses, said in its answer.
+struct SearchLimits {
+    /// What the call asked for per object.
+    asked: u32,
+    /// What each object gets: `asked`, unless the objects together would pass Salesforce's
+    /// 2,000 (one record each is spent finding out whether there are more).
+    per_object: u32,
+    objects: u32,
+}
+
+impl SearchLimits {
+    fn new(asked: Option<u32>, objects: usize) -> SearchLimits {
+        let asked = asked
+            .unwrap_or(DEFAULT_SEARCH_LIMIT)
+            .clamp(1, MAX_SEARCH_LIMIT);
+        let objects = u32::try_from(objects.max(1)).unwrap_or(u32::MAX);
+        let per_object = asked.min((MAX_SEARCH_RESULTS / objects).saturating_sub(1).max(1));
+        SearchLimits {
+            asked,
+            per_object,
+            objects,
+        }
+    }
+
+    fn requested_total(&self) -> u32 {
+        ((self.per_object + 1) * self.objects).min(MAX_SEARCH_RESULTS)
+    }
+}
+
+/// A search's records, object by object, and which objects had more.
+struct SearchAnswer {
+    objects: Vec<(String, Vec<Value>, bool)>,
+}
+
+impl SearchAnswer {
+    /// Groups `records` by the object each belongs to, keeps `per_object` of each, and notes
+    /// which had more. A record of an object not searched, or a denied field, is dropped:
+    /// the request never asked for either.
+    fn sort(
+        plan: &[SearchedObject],
+        per_object: u32,
+        records: Vec<Value>,
+        denied: impl Fn(&str, &str) -> bool,
+    ) -> SearchAnswer {
+        let mut objects: Vec<(String, Vec<Value>, bool)> = plan
+            .iter()
+            .map(|o| (o.name.clone(), Vec::new(), false))
+            .collect();
+        for mut record in records {
+            let Some(object) = record_type(&record).map(str::to_string) else {
+                continue;
+            };
+            let Some((name, rows, more)) = objects
+                .iter_mut()
+                .find(|(name, _, _)| name.eq_ignore_ascii_case(&object))
+            else {
+                continue;
+            };
+            if let Some(fields) = record.as_object_mut() {
+                fields.retain(|field, _| field == "attributes" || !denied(name, field));
+            }
+            if rows.len() < per_object as usize {
+                rows.push(record);
+            } else {
+                *more = true;
             }
         }
+        SearchAnswer { objects }
+    }
+
+    fn render(self, limits: &SearchLimits, links: &RecordLinks) -> CallToolResult {
+        let shown: usize = self.objects.iter().map(|(_, rows, _)| rows.len()).sum();
+        let counts: Vec<String> = self
+            .objects
+            .iter()
+            .map(|(name, rows, more)| {
+                format!("{name} {}{}", rows.len(), if *more { "+" } else { "" })
+            })
+            .collect();
+        let with_more: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(_, _, more)| *more)
+            .map(|(name, _, _)| name.clone())
+            .collect();
+        let mut text = format!(
+            "{shown} records found (up to {} per object): {}\n",
+            limits.per_object,
+            counts.join(", ")
+        );
+        if limits.per_object < limits.asked {
+            // The objects together would pass Salesforce's 2,000: said, not hidden.
+            text.push_str(&format!(
+                "{} objects share Salesforce's {MAX_SEARCH_RESULTS} results, so each got {} rather than {}.\n",
+                limits.objects, limits.per_object, limits.asked
+            ));
+        }
+        if !with_more.is_empty() {
+            let how = if limits.per_object < MAX_SEARCH_LIMIT && limits.objects > 1 {
+                format!(
+                    "search them alone with a higher limit (up to {MAX_SEARCH_LIMIT}): objects {}",
+                    serde_json::to_string(&with_more).unwrap_or_default()
+                )
+            } else if limits.per_object < MAX_SEARCH_LIMIT {
+                format!("search again with a higher limit (up to {MAX_SEARCH_LIMIT})")
+            } else {
+                "search for more specific text".to_string()
+            };
+            text.push_str(&format!(
+                "Not complete: {} had more matches than the {} shown. To see them, {how}; or list every match with soql_query and a WHERE clause.\n",
+                with_more.join(", "),
+                limits.per_object
+            ));
+        }
         let mut records = Vec::new();
-        for (object, rows) in by_type {
-            text_out.push_str(&format!("{object}:\n"));
+        let mut summary = Vec::new();
+        for (object, rows, more) in self.objects {
+            summary.push(render::object([
+                ("object", object.clone().into()),
+                ("returned", rows.len().into()),
+                ("more", more.into()),
+            ]));
+            if rows.is_empty() {
+                continue;
+            }
+            text.push_str(&format!("{object}:\n"));
             let table = render::table(&rows, &[], render::MAX_TEXT_BYTES / 4);
-            text_out.push_str(&table.text);
+            text.push_str(&table.text);
             if table.rows_shown < rows.len() {
-                text_out.push_str(&format!(
+                text.push_str(&format!(
                     "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
                     rows.len() - table.rows_shown
                 ));
             }
-            records.extend(rows.into_iter().map(|r| with_url(r, &links)));
+            records.extend(rows.into_iter().map(|r| with_url(r, links)));
         }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text_out)]);
-        result.structured_content = Some(render::object([("records", Value::Array(records))]));
-        Ok(result)
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(render::object([
+            ("complete", with_more.is_empty().into()),
+            ("perObjectLimit", limits.per_object.into()),
+            ("objects", Value::Array(summary)),
+            ("records", Value::Array(records)),
+        ]));
+        result
     }
 }
 
 impl SfServer {
+    /// The objects a search returns, as the org spells them, and the fields to ask for
+    /// ([`search_targets`], [`search_fields`]); describes come from the cache.
+    async fn plan_search(
+        &self,
+        client: &SalesforceClient,
+        named: Option<&[String]>,
+    ) -> Result<Vec<SearchedObject>, ToolError> {
+        let global = client.objects().await?;
+        let targets = search_targets(self.policy(), named, &global, &client.schema())?;
+        let mut plan = Vec::new();
+        for name in targets {
+            let schema = client.describe(&name).await?;
+            let fields = search_fields(self.policy(), &schema)?;
+            plan.push(SearchedObject { name, fields });
+        }
+        Ok(plan)
+    }
+
     /// Follows `nextRecordsUrl` until `max_rows` rows are in hand, completes child-subquery
     /// pages, and notes where the next rows start.
     async fn gather(
@@ -556,7 +794,11 @@ async fn validate_with_describes(
                 }
                 return Ok(validated);
             }
-            Err(ValidateError::Invalid(error)) => {
+            Err(ValidateError::Invalid(mut error)) => {
+                // "Did you mean" never offers what the operator keeps out of view.
+                error
+                    .suggestions
+                    .retain(|suggestion| !access.hides_field(suggestion));
                 let mut rendered = error.render(text);
                 if error.code == ErrorCode::InvalidField
                     && error.message.starts_with("No such column")
@@ -571,7 +813,16 @@ async fn validate_with_describes(
                 return Err(ToolError::Soql { rendered });
             }
             Err(ValidateError::NeedsDescribe(object)) => {
-                client.describe(&object).await?;
+                // Describe global first (cached per connection): a misspelled object is then
+                // unknown to validation, which suggests the right name, and costs no describe.
+                let global = client.objects().await?;
+                if global
+                    .sobjects
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&object))
+                {
+                    client.describe(&object).await?;
+                }
             }
         }
     }
@@ -669,6 +920,161 @@ mod tests {
             Some("/services/data/v62.0/query/01gD0000002HU6KIAW-250".into())
         );
         assert_eq!(relocate("/services/data/v62.0/query/nodash", 1), None);
+    }
+
+    mod search_policy {
+        //! Random searches under random policies (issue 15, item 1): whatever is named and
+        //! whatever Salesforce answers, a search asks only for allowed objects and fields
+        //! that are not denied, and shows no row of another object and no denied value.
+
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+        use sfmcp_soql::schema::StaticSchema;
+
+        const OBJECTS: [&str; 6] = ["Account", "Contact", "Lead", "Opportunity", "Case", "User"];
+        const FIELDS: [&str; 6] = ["Id", "Name", "Email", "Subject", "AnnualRevenue", "Phone"];
+        /// What a caller may type: real names in any case, misspellings, and junk.
+        const TYPED: [&str; 10] = [
+            "Account",
+            "contact",
+            "LEAD",
+            "Opportunity",
+            "Case",
+            "User",
+            "Acount",
+            "Opportunty",
+            "Invoice__c",
+            "Account/../x",
+        ];
+
+        fn global() -> GlobalDescribe {
+            let sobjects: Vec<Value> = OBJECTS
+                .iter()
+                .map(|o| json!({"name": o, "label": o, "searchable": *o != "User"}))
+                .collect();
+            serde_json::from_value(json!({ "sobjects": sobjects })).expect("global")
+        }
+
+        /// Every object has every field; `Name` and `Subject` are its name fields.
+        fn describe(object: &str) -> ObjectSchema {
+            let fields: Vec<Value> = FIELDS
+                .iter()
+                .map(|f| {
+                    json!({"name": f, "label": f, "type": "string",
+                    "nameField": *f == "Name" || *f == "Subject"})
+                })
+                .collect();
+            serde_json::from_value::<ObjectSchema>(
+                json!({"name": object, "label": object, "fields": fields}),
+            )
+            .expect("describe")
+            .index()
+        }
+
+        fn policy_strategy() -> impl Strategy<Value = Policy> {
+            (
+                proptest::sample::subsequence(OBJECTS.to_vec(), 0..=3),
+                proptest::collection::vec(
+                    (
+                        proptest::option::of(proptest::sample::select(OBJECTS.to_vec())),
+                        proptest::sample::select(FIELDS.to_vec()),
+                    ),
+                    0..4,
+                ),
+            )
+                .prop_map(|(allow, deny)| Policy {
+                    allow_objects: allow.iter().map(|o| o.to_string()).collect(),
+                    deny_fields: deny
+                        .iter()
+                        .map(|(o, f)| o.map_or(f.to_string(), |o| format!("{o}.{f}")))
+                        .collect(),
+                    ..Policy::default()
+                })
+        }
+
+        /// What Salesforce might send back, including rows and fields it was not asked for.
+        fn answer_strategy() -> impl Strategy<Value = Vec<Value>> {
+            proptest::collection::vec(
+                (
+                    proptest::sample::select(OBJECTS.to_vec()),
+                    proptest::sample::subsequence(FIELDS.to_vec(), 0..=FIELDS.len()),
+                ),
+                0..40,
+            )
+            .prop_map(|rows| {
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(i, (object, fields))| {
+                        let mut record = json!({"attributes": {"type": object}});
+                        for field in fields {
+                            record[field] = json!(format!("{object}-{field}-{i}"));
+                        }
+                        record
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn searches_ask_for_and_show_only_what_the_policy_allows(
+                policy in policy_strategy(),
+                named in proptest::option::of(
+                    proptest::sample::subsequence(TYPED.to_vec(), 1..=4)),
+                answer in answer_strategy(),
+                per_object in 1u32..5,
+            ) {
+                let global = global();
+                let mut names = StaticSchema::new();
+                for object in OBJECTS {
+                    names.add_known(object);
+                }
+                let named: Option<Vec<String>> =
+                    named.map(|n| n.iter().map(|s| s.to_string()).collect());
+                let Ok(targets) = search_targets(&policy, named.as_deref(), &global, &names)
+                else {
+                    return Ok(());
+                };
+                let mut plan = Vec::new();
+                for name in &targets {
+                    // The request: only allowed objects, never a denied field.
+                    prop_assert!(policy.check_object(name).is_ok(), "{name} searched");
+                    prop_assert!(name != "User", "an unsearchable object was searched");
+                    let Ok(fields) = search_fields(&policy, &describe(name)) else {
+                        continue;
+                    };
+                    for field in &fields {
+                        prop_assert!(!policy.is_field_denied(name, field), "{name}.{field} asked");
+                    }
+                    plan.push(SearchedObject { name: name.clone(), fields });
+                }
+                if named.is_none() && !policy.allow_objects.is_empty() {
+                    for name in &targets {
+                        prop_assert!(policy.allow_objects.iter().any(|a| a == name));
+                    }
+                }
+                // The answer: whatever came back, nothing refused is shown.
+                let shown = SearchAnswer::sort(&plan, per_object, answer, |o, f| {
+                    policy.is_field_denied(o, f)
+                });
+                for (object, rows, _) in &shown.objects {
+                    prop_assert!(plan.iter().any(|p| &p.name == object));
+                    prop_assert!(rows.len() <= per_object as usize);
+                    for row in rows {
+                        prop_assert_eq!(record_type(row), Some(object.as_str()));
+                        for field in row.as_object().into_iter().flat_map(|r| r.keys()) {
+                            prop_assert!(
+                                field == "attributes" || !policy.is_field_denied(object, field),
+                                "{}.{} shown", object, field
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

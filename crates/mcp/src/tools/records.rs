@@ -16,6 +16,7 @@ use crate::error::ToolError;
 use crate::render;
 use crate::render::with_url;
 use crate::server::SfServer;
+use crate::tools::objects::known_fields;
 use crate::write_check::{self, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
@@ -70,18 +71,35 @@ impl SfServer {
     ) -> Result<CallToolResult, ToolError> {
         let id = parse_id(&args.id)?;
         let client = self.client(&context)?;
-        let object = object_for(&client, &id, args.object.as_deref()).await?;
-        self.policy().check_object(&object)?;
+        let object = match args.object.as_deref().map(str::trim) {
+            Some(given) if !given.is_empty() => self.known_object(&client, given).await?,
+            _ => {
+                let object = object_for(&client, &id, None).await?;
+                self.policy().check_object(&object)?;
+                object
+            }
+        };
         let fields = match args.fields {
+            Some(fields) if fields.is_empty() => {
+                return Err(ToolError::Input(
+                    "fields is empty: name the fields to read, or leave fields out for all of them"
+                        .into(),
+                ));
+            }
             Some(fields) => {
+                // Denied before anything is sent, describes included.
                 for field in &fields {
-                    if self.policy().is_field_denied(&object, field) {
+                    if self.policy().is_field_denied(&object, field.trim()) {
                         return Err(ToolError::Denied(format!(
-                            "{object}.{field} is hidden by this server's settings (--deny-fields)"
+                            "{object}.{} is denied by the operator (--deny-fields); leave it out of fields",
+                            crate::write_check::quoted(field.trim())
                         )));
                     }
                 }
-                Some(fields)
+                // Checked against the cached describe: a misspelled field costs no request
+                // for the record.
+                let schema = client.describe(&object).await?;
+                Some(known_fields(self.policy(), &schema, &fields)?)
             }
             // With fields denied, name the visible ones so the denied never leave Salesforce.
             None if !self.policy().deny_fields.is_empty() => {
@@ -254,7 +272,7 @@ impl SfServer {
         // The object goes into every URL's path and the text's lines: only an object the org
         // has, under its own name, may.
         let given = match args.object.as_deref().map(str::trim) {
-            Some(object) if !object.is_empty() => Some(known_object(&client, object).await?),
+            Some(object) if !object.is_empty() => Some(self.known_object(&client, object).await?),
             _ => None,
         };
         let mut text = String::new();
@@ -262,6 +280,8 @@ impl SfServer {
         for raw in &args.ids {
             let id = parse_id(raw)?;
             let object = object_for(&client, &id, given.as_deref()).await?;
+            // A link names the object and the record: not for objects the operator refuses.
+            self.policy().check_object(&object)?;
             let url = links.url(&object, &id).ok_or_else(|| {
                 ToolError::Input(
                     "this connection does not know its org's instance URL, so it cannot link records; set SF_INSTANCE_URL".into(),
@@ -336,29 +356,6 @@ fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
             "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
         ))
     })
-}
-
-/// `given`'s API name as the org spells it, if it is the name of an object this user can see.
-async fn known_object(client: &SalesforceClient, given: &str) -> Result<String, ToolError> {
-    let how = "send an object's API name (letters, digits and underscores, like Contact or Invoice__c), or leave object out to infer it from each Id";
-    // Anything else is not quoted back: it could forge lines or links in the answer.
-    if !given.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(ToolError::Input(format!(
-            "object is not an object's API name; {how}"
-        )));
-    }
-    let global = client.objects().await?;
-    global
-        .sobjects
-        .iter()
-        .find(|o| o.name.eq_ignore_ascii_case(given))
-        .map(|o| o.name.clone())
-        .ok_or_else(|| {
-            ToolError::Input(format!(
-                "object {} is not an object this user can see; {how}",
-                write_check::quoted(given)
-            ))
-        })
 }
 
 /// The object an Id belongs to: as given, or from its key prefix.

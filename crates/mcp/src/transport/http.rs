@@ -93,7 +93,7 @@ pub fn router(
     let mut tool_router = SfServer::router(&state.policy);
     middleware::wrap(&mut tool_router, Arc::clone(&options.limiter));
     let tool_router = Arc::new(tool_router);
-    let prompt_router = SfServer::shared_prompt_router();
+    let prompt_router = SfServer::shared_prompt_router(&state.policy);
     let factory_state = Arc::clone(&state);
     let factory = move || {
         Ok(SfServer::with_routers(

@@ -57,6 +57,18 @@ impl AccessPolicy {
             })
     }
 
+    /// Whether a field name offered as a suggestion (`Email`, `Account.AnnualRevenue`) could
+    /// be a field the policy denies, on any object. Errs on the side of hiding: a suggestion
+    /// is only a convenience. (An unknown FROM object is refused by the allow-list before
+    /// validation suggests anything.)
+    pub fn hides_field(&self, suggestion: &str) -> bool {
+        let last = suggestion.rsplit('.').next().unwrap_or(suggestion);
+        self.deny_fields.iter().any(|denied| {
+            let field = denied.split_once('.').map_or(denied.as_str(), |(_, f)| f);
+            field.eq_ignore_ascii_case(last)
+        })
+    }
+
     /// Allows the footprint, or refuses it naming every disallowed object and denied field
     /// and where the query uses it.
     pub fn check(&self, footprint: &Footprint) -> Result<(), Refusal> {

@@ -81,6 +81,36 @@ pub fn similar_fields(object: &ObjectSchema, typed: &str) -> Vec<String> {
     suggestions.finish()
 }
 
+/// Objects in `schema` whose API name (or, when loaded, label) is close to `typed`, closest
+/// first, among those `offered` lets through: the "did you mean" of an unknown FROM object,
+/// for callers that check object names outside a query (search, describe, records), which
+/// pass the operator's allow-list as `offered` so a refused object is never suggested.
+pub fn similar_objects(
+    schema: &dyn Schema,
+    typed: &str,
+    offered: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut suggestions = Suggestions::new(typed);
+    let with_suffix = format!("{typed}__c");
+    for candidate in schema.object_names() {
+        if !offered(&candidate) {
+            continue;
+        }
+        if candidate.eq_ignore_ascii_case(&with_suffix) {
+            suggestions.offer_scored(candidate, 0);
+        } else if let Lookup::Found(object) = schema.object(&candidate) {
+            // Loaded describes also match by label: `Projects` finds `Project__c`.
+            suggestions.offer(
+                &candidate,
+                &[&candidate, &object.label, &object.label_plural],
+            );
+        } else {
+            suggestions.offer(&candidate, &[&candidate]);
+        }
+    }
+    suggestions.finish()
+}
+
 /// Checks `query` against `schema` and says what its results will look like.
 pub fn validate(query: &Query, schema: &dyn Schema) -> Result<Validated, ValidateError> {
     let validator = Validator { schema };
@@ -192,27 +222,12 @@ impl Validator<'_> {
     }
 
     fn unknown_object(&self, name: &str, span: Span) -> SoqlError {
-        let mut suggestions = Suggestions::new(name);
-        let with_suffix = format!("{name}__c");
-        for candidate in self.schema.object_names() {
-            if candidate.eq_ignore_ascii_case(&with_suffix) {
-                suggestions.offer_scored(candidate, 0);
-            } else if let Lookup::Found(object) = self.schema.object(&candidate) {
-                // Loaded describes also match by label: `Projects` finds `Project__c`.
-                suggestions.offer(
-                    &candidate,
-                    &[&candidate, &object.label, &object.label_plural],
-                );
-            } else {
-                suggestions.offer(&candidate, &[&candidate]);
-            }
-        }
         SoqlError::new(
             ErrorCode::InvalidType,
             format!("sObject type '{name}' is not supported. {CUSTOM_OBJECT_HINT}"),
             span,
         )
-        .with_suggestions(suggestions.finish())
+        .with_suggestions(similar_objects(self.schema, name, |_| true))
     }
 
     /// Looks up the object a relationship points to. `None` when the user cannot see it.
