@@ -216,7 +216,7 @@ impl FieldDef {
             })
             .collect();
         let digits = if self.field_type == FieldType::Int {
-            9
+            crate::write::INT_DIGITS
         } else {
             0
         };
