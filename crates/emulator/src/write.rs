@@ -337,13 +337,11 @@ fn check_value(
                 );
             }
         }
-        FieldType::Email => {
-            if !is_email_address(text) && !text.is_empty() {
-                return one(
-                    "INVALID_EMAIL_ADDRESS",
-                    format!("{}: invalid email address: {text}", field.label),
-                );
-            }
+        FieldType::Email if !is_email_address(text) && !text.is_empty() => {
+            return one(
+                "INVALID_EMAIL_ADDRESS",
+                format!("{}: invalid email address: {text}", field.label),
+            );
         }
         _ => {}
     }
