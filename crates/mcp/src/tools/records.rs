@@ -41,19 +41,17 @@ pub struct CreateRecordArgs {
     /// API name to value
     pub fields: Map<String, Value>,
     pub dry_run: Option<bool>,
-    /// send picklist values not in the list
     pub allow_unlisted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateRecordArgs {
     pub id: String,
-    /// API name to value
+    // Not described: tools/list has 400 bytes a tool, create_record describes `fields`, and
+    // the description says the Id is enough.
     pub fields: Map<String, Value>,
-    /// default: from the Id
     pub object: Option<String>,
     pub dry_run: Option<bool>,
-    /// send picklist values not in the list
     pub allow_unlisted: Option<bool>,
 }
 
@@ -128,7 +126,7 @@ impl SfServer {
         Ok(result)
     }
 
-    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    /// Create a record (checked first); dry_run previews.
     #[tool(annotations(destructive_hint = false))]
     async fn create_record(
         &self,
@@ -186,7 +184,7 @@ impl SfServer {
         Ok(result.into())
     }
 
-    /// Update a record; returns before/after values; dry_run previews.
+    /// Update a record by Id; returns before/after; dry_run previews.
     #[tool(annotations(destructive_hint = false))]
     async fn update_record(
         &self,
