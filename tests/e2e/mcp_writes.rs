@@ -310,6 +310,108 @@ async fn the_emulator_refuses_bad_formats_with_salesforces_codes() {
     assert_eq!(stored.body["Amount"], json!(12.345));
 }
 
+/// The recorded dependent picklist (`restforce/describe-custom-object-legacy.json`,
+/// `Whizbang`) as a seeded custom object: describe carries the same `validFor` bits, the
+/// preflight checks the dependency (reading the stored controlling value when the update
+/// leaves it alone), and the emulator, like Salesforce's API, does not enforce it.
+#[tokio::test]
+async fn dependent_picklists_are_checked_where_describe_carries_them() {
+    let controlling = [
+        "one",
+        "two",
+        "three",
+        "control_four",
+        "control_five",
+        "control_six",
+        "control_seven",
+        "control_eight",
+        "control_nine",
+        "control_ten",
+    ];
+    let seed = json!({
+        "objects": [{"name": "Whizbang__c", "fields": [
+            {"name": "Picklist_Field__c", "type": "picklist", "values": controlling},
+            {"name": "Dependent_Picklist_Field__c", "type": "picklist",
+             "values": ["seven", "eight", "nine", "ten"],
+             "controlling_field": "Picklist_Field__c",
+             "valid_for": {"seven": ["one"], "eight": ["one"], "nine": ["two"], "ten": ["control_ten"]}},
+        ]}],
+        "users": [{"username": "admin@acme.test", "profile": "System Administrator", "default": true}],
+        "records": {"Whizbang__c": [
+            {"Name": "W1", "Picklist_Field__c": "two", "Dependent_Picklist_Field__c": "nine"},
+        ]},
+    });
+    let emulator = crate::common::seeded_emulator(seed).await;
+    let rest = emulator_common::Client::for_org(&emulator, 0);
+
+    let recorded = emulator_common::fixture("restforce/describe-custom-object-legacy.json");
+    let valid_for = |describe: &Value, field: &str| -> Vec<(Value, Value)> {
+        let field = describe["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .find(|f| f["name"] == json!(field))
+            .cloned()
+            .expect("the dependent field");
+        assert_eq!(field["dependentPicklist"], json!(true));
+        field["picklistValues"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .map(|v| (v["value"].clone(), v["validFor"].clone()))
+            .collect()
+    };
+    let served = rest.get("/sobjects/Whizbang__c/describe").await.body;
+    assert_eq!(
+        valid_for(&served, "Dependent_Picklist_Field__c"),
+        valid_for(&recorded, "Dependent_Picklist_Field"),
+        "the same bits as the recording"
+    );
+
+    let id = rest.first_id("SELECT Id FROM Whizbang__c").await;
+    let (client, _stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let before = writes_sent(&emulator).await;
+    let refused = call(
+        &client,
+        "update_record",
+        json!({"id": id, "fields": {"Dependent_Picklist_Field__c": "seven"}}),
+    )
+    .await;
+    assert!(is_error(&refused), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("INVALID_DEPENDENT_PICKLIST_VALUE")
+            && text(&refused).contains("when Picklist_Field__c is 'two'")
+            && text(&refused).contains("valid values are 'nine'"),
+        "{}",
+        text(&refused)
+    );
+    let created = call(
+        &client,
+        "create_record",
+        json!({"object": "Whizbang__c", "fields": {"Picklist_Field__c": "two", "Dependent_Picklist_Field__c": "ten"}}),
+    )
+    .await;
+    assert!(is_error(&created), "{}", text(&created));
+    assert_eq!(writes_sent(&emulator).await, before, "nothing was sent");
+
+    let both = call(
+        &client,
+        "update_record",
+        json!({"id": id, "fields": {"Picklist_Field__c": "one", "Dependent_Picklist_Field__c": "seven"}}),
+    )
+    .await;
+    assert!(!is_error(&both), "{}", text(&both));
+
+    // Salesforce's API stores a value that breaks the dependency; so does the emulator.
+    let stored = rest
+        .patch(
+            &format!("/sobjects/Whizbang__c/{id}"),
+            &json!({"Dependent_Picklist_Field__c": "ten"}),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::NO_CONTENT, "{}", stored.body);
+}
+
 // ---- The preflight never accepts what the emulator refuses ----------------------------
 
 async fn lead_describe(emulator: &EmulatorHandle) -> ObjectSchema {
