@@ -140,6 +140,72 @@ async fn a_value_outside_an_unrestricted_picklist_is_sent_only_when_meant() {
     );
 }
 
+/// A person who declines every confirmation and remembers what they were asked.
+#[derive(Clone, Default)]
+struct DecliningPerson {
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl rmcp::ClientHandler for DecliningPerson {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::new(
+            rmcp::model::ClientCapabilities::builder()
+                .enable_elicitation()
+                .build(),
+            rmcp::model::Implementation::new("person", "1.0.0"),
+        )
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::model::ErrorData> {
+        if let rmcp::model::ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        Ok(rmcp::model::ElicitResult::new(
+            rmcp::model::ElicitationAction::Decline,
+        ))
+    }
+}
+
+/// With `--confirm-writes`, an unlisted value goes to the person instead of back to the
+/// model, and the question leads with it.
+#[tokio::test]
+async fn a_confirming_person_sees_an_unlisted_value_first() {
+    let emulator = demo_emulator().await;
+    let id = first_id(&emulator, "SELECT Id FROM Lead LIMIT 1").await;
+    let person = DecliningPerson::default();
+    let (client, _stderr) = crate::common::spawn_server_as(
+        &org_env(&emulator.orgs[0]),
+        &["--confirm-writes"],
+        person.clone(),
+        rmcp::ClientLifecycleMode::Initialize,
+    )
+    .await;
+    let before = writes_sent(&emulator).await;
+    let declined = call(
+        &client,
+        "update_record",
+        json!({"id": id, "fields": {"Status": "Working"}}),
+    )
+    .await;
+    assert!(
+        text(&declined).starts_with("Not sent."),
+        "{}",
+        text(&declined)
+    );
+    let asked = person.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0].starts_with("⚠ Status: 'Working' is NOT one of the picklist's values"),
+        "{}",
+        asked[0]
+    );
+    assert_eq!(writes_sent(&emulator).await, before, "nothing was sent");
+}
+
 /// "E-mail, phone and URL formats are not checked." Nor were numbers' precision or the
 /// object a lookup's id belongs to.
 #[tokio::test]

@@ -485,4 +485,31 @@ mod tests {
         );
         assert_eq!(write.request_line(), format!("PATCH /sobjects/Lead/{id}"));
     }
+
+    #[test]
+    fn what_the_person_must_not_miss_comes_first() {
+        let fields = json!({"StageName": "Verbal"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let notes = vec!["StageName: 'Verbal' is NOT one of the picklist's values".to_string()];
+        let write = PendingWrite {
+            method: "POST",
+            object: "Opportunity",
+            id: None,
+            fields: &fields,
+            before: None,
+            notes: &notes,
+        };
+        assert!(
+            write.summary().starts_with(
+                "⚠ StageName: 'Verbal' is NOT one of the picklist's values\nCreate a Opportunity"
+            ),
+            "{}",
+            write.summary()
+        );
+        let refusal = refused(&write);
+        let shown = format!("{:?}", refusal.content);
+        assert!(shown.contains("⚠ StageName"), "{shown}");
+    }
 }
