@@ -68,7 +68,8 @@ pub struct WriteContext<'a> {
     /// see). Prefixes not in the map are left to Salesforce.
     pub objects_by_prefix: HashMap<String, Option<String>>,
     /// For an update: the record's current values of fields the write leaves alone (the
-    /// controlling fields of dependent picklists it sets).
+    /// controlling fields of dependent picklists it sets); a controller missing here is not
+    /// checked. `None` for a create, where a field not written is empty.
     pub current: Option<&'a Map<String, Value>>,
 }
 
@@ -550,11 +551,13 @@ fn dependency<'f>(
         return None;
     }
     let controller = object.field(controller_name)?;
-    let value = written
-        .get(&controller.name)
-        .or_else(|| context.current.and_then(|c| c.get(&controller.name)))
-        .cloned()
-        .unwrap_or(Value::Null);
+    let value = match (written.get(&controller.name), context.current) {
+        (Some(value), _) => value.clone(),
+        // An update whose controlling value was not read (this server may not read it):
+        // Salesforce decides.
+        (None, Some(current)) => current.get(&controller.name)?.clone(),
+        (None, None) => Value::Null,
+    };
     let index = match (&controller.field_type, &value) {
         (FieldType::Boolean, Value::Bool(b)) => Some(usize::from(*b)),
         (_, Value::String(s)) => controller
@@ -1116,6 +1119,17 @@ mod tests {
             current: Some(&stored),
             ..WriteContext::default()
         };
+        // A controlling value this server did not read (a denied field) is Salesforce's call.
+        let unread = Map::new();
+        let unread_context = WriteContext {
+            current: Some(&unread),
+            ..WriteContext::default()
+        };
+        accepted(
+            &whizbang,
+            &unread_context,
+            json!({"Dependent_Picklist_Field": "seven"}),
+        );
         let sent = accepted(
             &whizbang,
             &meant,

@@ -213,17 +213,21 @@ impl SfServer {
         }
         let object = schema.name.clone();
         // A dependent picklist is checked against its controlling field's value: when the
-        // write leaves the controller alone, read what it holds.
-        let controllers = write_check::controllers_to_read(&schema, &args.fields);
+        // write leaves the controller alone, read what it holds (unless the operator hides
+        // it: then Salesforce decides).
+        let controllers: Vec<String> = write_check::controllers_to_read(&schema, &args.fields)
+            .into_iter()
+            .filter(|c| !self.policy().is_field_denied(&object, c))
+            .collect();
         let current = if controllers.is_empty() {
-            None
+            Map::new()
         } else {
-            Some(client.get_record(&object, &id, Some(&controllers)).await?)
+            client.get_record(&object, &id, Some(&controllers)).await?
         };
         let write_context = WriteContext {
             allow_unlisted: self.unlisted_meant(args.allow_unlisted),
             objects_by_prefix: reference_targets(&client, &schema, &args.fields).await,
-            current: current.as_ref(),
+            current: Some(&current),
         };
         let Checked { fields, notes } =
             write_check::check(&schema, WriteKind::Update, &args.fields, &write_context)
