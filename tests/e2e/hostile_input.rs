@@ -80,14 +80,14 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
         if !name.is_empty() {
             // An empty object means "infer it from the id".
             refused.push(("get_record", json!({"id": account_id, "object": name})));
+            refused.push((
+                "update_record",
+                json!({"object": name, "id": account_id, "fields": {"Name": "x"}}),
+            ));
         }
         refused.push((
             "create_record",
             json!({"object": name, "fields": {"Name": "x"}}),
-        ));
-        refused.push((
-            "update_record",
-            json!({"object": name, "id": account_id, "fields": {"Name": "x"}}),
         ));
         refused.push(("sosl_search", json!({"text": "acme", "objects": [name]})));
         // As a field name, in every place a field name goes.

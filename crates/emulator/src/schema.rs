@@ -51,6 +51,9 @@ pub struct FieldDef {
     pub id_lookup: bool,
     pub compound_field_name: Option<String>,
     pub default_value: Option<Json>,
+    /// A dependent picklist's controlling field, and each value's `validFor` (base64).
+    pub controller: Option<String>,
+    pub valid_for: HashMap<String, String>,
 }
 
 impl FieldDef {
@@ -80,6 +83,8 @@ impl FieldDef {
             id_lookup: false,
             compound_field_name: None,
             default_value: None,
+            controller: None,
+            valid_for: HashMap::new(),
         }
     }
 
@@ -210,13 +215,13 @@ impl FieldDef {
                     "active": true,
                     "defaultValue": self.default_picklist.as_deref() == Some(value.as_str()),
                     "label": value,
-                    "validFor": null,
+                    "validFor": self.valid_for.get(value),
                     "value": value,
                 })
             })
             .collect();
         let digits = if self.field_type == FieldType::Int {
-            9
+            crate::write::INT_DIGITS
         } else {
             0
         };
@@ -234,13 +239,13 @@ impl FieldDef {
             ("cascadeDelete", json!(false)),
             ("caseSensitive", json!(false)),
             ("compoundFieldName", json!(self.compound_field_name)),
-            ("controllerName", json!(null)),
+            ("controllerName", json!(self.controller)),
             ("createable", json!(self.createable)),
             ("custom", json!(self.custom)),
             ("defaultValue", json!(self.default_value)),
             ("defaultValueFormula", json!(null)),
             ("defaultedOnCreate", json!(self.defaulted)),
-            ("dependentPicklist", json!(false)),
+            ("dependentPicklist", json!(self.controller.is_some())),
             ("deprecatedAndHidden", json!(false)),
             ("digits", json!(digits)),
             ("displayLocationInDecimal", json!(false)),

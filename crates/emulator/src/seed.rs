@@ -15,6 +15,8 @@
 //!                "sharing": "Private", "fields": [
 //!       {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
 //!       {"name": "Status__c", "type": "picklist", "values": ["Draft", "Sent"], "restricted": true},
+//!       {"name": "Reason__c", "type": "picklist", "values": ["Typo", "Late"],
+//!        "controlling_field": "Status__c", "valid_for": {"Typo": ["Draft"], "Late": ["Sent"]}},
 //!       {"name": "Account__c", "type": "reference", "reference_to": ["Account"],
 //!        "relationship_name": "Account__r", "required": true}]}],
 //!   "profiles": [{"name": "Sales", "permissions": ["ApiEnabled"],
@@ -86,7 +88,7 @@
 //!   (`reference_to`, `relationship_name`). Custom objects get key prefixes `a00`, `a01`, ...
 //!   and a `Name` field unless they declare one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -101,6 +103,7 @@ use super::schema::{self, FieldDef, ObjectDef, OrgSchema, Sharing};
 use super::store::{Record, Tables};
 use super::write;
 use sfmcp_soql::data::Value;
+use sfmcp_soql::schema::FieldType;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +222,15 @@ pub struct CustomFieldSeed {
     pub relationship_name: Option<String>,
     #[serde(default)]
     pub default: Option<Json>,
+    /// For a dependent picklist: the picklist or checkbox field of the same object that
+    /// controls it.
+    #[serde(default)]
+    pub controlling_field: Option<String>,
+    /// For a dependent picklist: each of its values and the controlling values it is valid
+    /// for (`"true"`/`"false"` for a checkbox controller); values not listed are valid for
+    /// none.
+    #[serde(default)]
+    pub valid_for: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,6 +414,78 @@ fn custom_field(object: &str, seed: &CustomFieldSeed) -> Result<FieldDef, String
     Ok(field)
 }
 
+/// Makes `seed`'s field a dependent picklist of its `controlling_field`: describe then
+/// carries `controllerName`, `dependentPicklist: true` and each value's `validFor`, a base64
+/// bit set over the controller's values in describe order, most significant bit first (a
+/// checkbox controller: bit 0 false, bit 1 true), padded to whole groups of three bytes, as
+/// the recorded `restforce/describe-custom-object-legacy.json` shows (`gAAA` for the first
+/// controlling value, `AEAA` for the tenth). Salesforce's API stores values that break the
+/// dependency (the user interface enforces it, not the API), so the emulator only describes
+/// it.
+fn make_dependent(
+    object: &str,
+    fields: &mut [FieldDef],
+    seed: &CustomFieldSeed,
+) -> Result<(), String> {
+    use base64::Engine;
+    let name = &seed.name;
+    let controller_name = seed.controlling_field.as_deref().unwrap_or_default();
+    let controller = fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(controller_name))
+        .ok_or_else(|| {
+            format!(
+                "{object}.{name}: controlling_field '{controller_name}' is not a field of {object}"
+            )
+        })?;
+    let controlling_values: Vec<String> = match controller.field_type {
+        FieldType::Picklist | FieldType::Multipicklist => controller.picklist.clone(),
+        FieldType::Boolean => vec!["false".into(), "true".into()],
+        _ => {
+            return Err(format!(
+                "{object}.{name}: controlling_field '{controller_name}' must be a picklist or a checkbox"
+            ));
+        }
+    };
+    let controller_name = controller.name.clone();
+    let field = fields
+        .iter_mut()
+        .find(|f| f.name == *name)
+        .ok_or_else(|| format!("{object}.{name}: no such field"))?;
+    if !matches!(
+        field.field_type,
+        FieldType::Picklist | FieldType::Multipicklist
+    ) {
+        return Err(format!("{object}.{name}: only a picklist can be dependent"));
+    }
+    let bytes = controlling_values.len().div_ceil(8).div_ceil(3).max(1) * 3;
+    let mut valid_for = HashMap::new();
+    for value in &field.picklist {
+        let mut bits = vec![0u8; bytes];
+        for controlling in seed.valid_for.get(value).into_iter().flatten() {
+            let index = controlling_values
+                .iter()
+                .position(|v| v == controlling)
+                .ok_or_else(|| {
+                    format!("{object}.{name}: valid_for names '{controlling}', which is not a value of {controller_name}")
+                })?;
+            bits[index / 8] |= 0x80 >> (index % 8);
+        }
+        valid_for.insert(
+            value.clone(),
+            base64::engine::general_purpose::STANDARD.encode(&bits),
+        );
+    }
+    if let Some(unknown) = seed.valid_for.keys().find(|k| !field.picklist.contains(k)) {
+        return Err(format!(
+            "{object}.{name}: valid_for names '{unknown}', which is not one of its values"
+        ));
+    }
+    field.controller = Some(controller_name);
+    field.valid_for = valid_for;
+    Ok(())
+}
+
 /// Builds the org's objects: the standard ones, the seed's custom ones, and sharing.
 fn build_schema(seed: &SeedFile) -> Result<OrgSchema, String> {
     let mut objects = standard_objects();
@@ -429,11 +513,18 @@ fn build_schema(seed: &SeedFile) -> Result<OrgSchema, String> {
                 name.default_value = None;
             }
         }
-        let fields = custom
+        let mut fields = custom
             .fields
             .iter()
             .map(|f| custom_field(&custom.name, f))
             .collect::<Result<Vec<_>, _>>()?;
+        for seed in custom
+            .fields
+            .iter()
+            .filter(|f| f.controlling_field.is_some())
+        {
+            make_dependent(&custom.name, &mut fields, seed)?;
+        }
         def = def
             .fields(fields)
             .sharing(custom.sharing.unwrap_or(Sharing::ReadWrite))

@@ -83,6 +83,18 @@ pub fn check(
             continue;
         }
         let value = canonical_picklist(field, coerce(field, json)?)?;
+        if let Some(shown) = outside_valid_range(field, json) {
+            return Err(vec![
+                ApiError::bad_request(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    format!(
+                        "{}: value outside of valid range on numeric field: {shown}",
+                        field.label
+                    ),
+                )
+                .with_fields(vec![field.name.clone()]),
+            ]);
+        }
         check_value(org, tables, field, &value)?;
         // Salesforce answers every id in its 18-character form, whichever was written; the
         // lookup indexes key on it (check_value has refused anything that is not an id).
@@ -286,13 +298,13 @@ fn check_value(
     field: &FieldDef,
     value: &Value,
 ) -> Result<(), Vec<ApiError>> {
-    let Value::String(text) = value else {
-        return Ok(());
-    };
     let one = |code: &'static str, message: String| {
         Err(vec![
             ApiError::bad_request(code, message).with_fields(vec![field.name.clone()]),
         ])
+    };
+    let Value::String(text) = value else {
+        return Ok(());
     };
     match field.field_type {
         FieldType::Reference => {
@@ -325,16 +337,11 @@ fn check_value(
                 );
             }
         }
-        FieldType::Email => {
-            let valid = text.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-            }) && !text.contains(char::is_whitespace);
-            if !valid && !text.is_empty() {
-                return one(
-                    "INVALID_EMAIL_ADDRESS",
-                    format!("{}: invalid email address: {text}", field.label),
-                );
-            }
+        FieldType::Email if !is_email_address(text) && !text.is_empty() => {
+            return one(
+                "INVALID_EMAIL_ADDRESS",
+                format!("{}: invalid email address: {text}", field.label),
+            );
         }
         _ => {}
     }
@@ -357,6 +364,82 @@ fn check_value(
         );
     }
     Ok(())
+}
+
+/// Digits an `int` field holds, as the emulator's describe gives them.
+pub const INT_DIGITS: u32 = 9;
+
+/// The number as written when it has more whole digits than the field holds: `precision -
+/// scale` for doubles, currencies and percents, [`INT_DIGITS`] for ints. Salesforce refuses
+/// those with `NUMBER_OUTSIDE_VALID_RANGE`, "{label}: value outside of valid range on
+/// numeric field: {value}" (the wording a Bulk API upsert met, developer forums,
+/// <https://dfc-org-production.force.com/forums/ForumsMain?id=9060G000000BfsuQAC>), and
+/// takes more decimal places than the scale through the API, storing them as sent
+/// (knowledge article 000212661, "Why is the field of data type number storing more
+/// numbers in decimal places than defined?": "the length and decimal places are only
+/// enforced when editing data via the standard web UI"; the length is enforced by the API
+/// too, as the forum answer shows).
+///
+/// The digits are counted in the number as written (JSON text, or a numeric string), so the
+/// check is exact where a double would round (Salesforce keeps numbers as decimals).
+fn outside_valid_range(field: &FieldDef, json: &Json) -> Option<String> {
+    let whole_digits = match field.field_type {
+        FieldType::Int => INT_DIGITS,
+        FieldType::Double | FieldType::Currency | FieldType::Percent if field.precision > 0 => {
+            field.precision.saturating_sub(field.scale)
+        }
+        _ => return None,
+    };
+    let written = match json {
+        Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            // Display of an f64 never uses an exponent.
+            (_, _, Some(f)) => format!("{f}"),
+            _ => n.to_string(),
+        },
+        Json::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    let whole = written
+        .trim_start_matches(['-', '+'])
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('0')
+        .len();
+    (whole > whole_digits as usize).then_some(written)
+}
+
+/// An address Salesforce's e-mail fields accept: a local part of ASCII letters, digits and
+/// ``!#$%&'*+/=?^_`{|}~.-`` (no leading, trailing or doubled dot; no accents) and a domain
+/// of at least two dot-separated labels of letters, digits and inner hyphens. Salesforce
+/// documents no grammar; this is the rule the `salesforce-email` package
+/// (<https://npmjs.com/package/salesforce-email>) gives for Salesforce ("Like Salesforce, it
+/// does not respect the RFC 6532 and will reject emails with accents"), without the
+/// comments Salesforce also tolerates. The product's preflight keeps its own copy: this one
+/// is the oracle its tests compare with.
+fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    let labels: Vec<&str> = domain.split('.').collect();
+    local_ok
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 /// Permissions that need another: `(permission, what it depends on)`. Salesforce enables

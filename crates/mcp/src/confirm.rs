@@ -49,15 +49,21 @@ pub(crate) struct PendingWrite<'a> {
     pub fields: &'a Map<String, Value>,
     /// For an update, the values the fields hold now, so the person sees what changes.
     pub before: Option<&'a Map<String, Value>>,
+    /// What the person must not miss: values outside a picklist, values respelled.
+    pub notes: &'a [String],
 }
 
 impl PendingWrite<'_> {
     /// What the person reads: the change in Salesforce's terms, one field a line.
     pub fn summary(&self) -> String {
-        let mut text = match self.id {
+        let mut text = String::new();
+        for note in self.notes {
+            text.push_str(&format!("⚠ {note}\n"));
+        }
+        text.push_str(&match self.id {
             Some(id) => format!("Update {} {id} in Salesforce:\n", self.object),
             None => format!("Create a {} record in Salesforce:\n", self.object),
-        };
+        });
         for (name, value) in self.fields {
             match self.before {
                 Some(before) => text.push_str(&format!(
@@ -306,8 +312,9 @@ fn not_sent(write: &PendingWrite<'_>, reason: &str, message: &str) -> CallToolRe
 /// No way to ask anyone: the preview, and what would let the write go.
 fn refused(write: &PendingWrite<'_>) -> CallToolResult {
     let body = serde_json::to_string_pretty(write.fields).unwrap_or_default();
+    let notes: String = write.notes.iter().map(|n| format!("⚠ {n}\n")).collect();
     let text = format!(
-        "Not sent: this server requires a person to confirm every write (confirm_writes), and this MCP client offers no way to ask them (neither input-required results nor elicitation). This is the change:\n{}\n{}\nTo proceed, show it to the person and have them make it in Salesforce, or use an MCP client that supports elicitation; the server's operator can turn off confirm_writes.",
+        "Not sent: this server requires a person to confirm every write (confirm_writes), and this MCP client offers no way to ask them (neither input-required results nor elicitation). This is the change:\n{notes}{}\n{}\nTo proceed, show it to the person and have them make it in Salesforce, or use an MCP client that supports elicitation; the server's operator can turn off confirm_writes.",
         write.request_line(),
         body
     );
@@ -380,6 +387,7 @@ mod tests {
             id: None,
             fields: &fields,
             before: None,
+            notes: &[],
         };
         let far = chrono::Utc::now().timestamp() + 60;
         let state = sealed(&key, write.digest("tenant-a"), far);
@@ -421,6 +429,7 @@ mod tests {
             id: None,
             fields: &fields,
             before: None,
+            notes: &[],
         };
         let far = chrono::Utc::now().timestamp() + 60;
         for (responses, reason) in [
@@ -466,6 +475,7 @@ mod tests {
             id: Some(&id),
             fields: &fields,
             before: Some(&before),
+            notes: &[],
         };
         assert_eq!(
             write.summary(),
@@ -474,5 +484,32 @@ mod tests {
             )
         );
         assert_eq!(write.request_line(), format!("PATCH /sobjects/Lead/{id}"));
+    }
+
+    #[test]
+    fn what_the_person_must_not_miss_comes_first() {
+        let fields = json!({"StageName": "Verbal"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let notes = vec!["StageName: 'Verbal' is NOT one of the picklist's values".to_string()];
+        let write = PendingWrite {
+            method: "POST",
+            object: "Opportunity",
+            id: None,
+            fields: &fields,
+            before: None,
+            notes: &notes,
+        };
+        assert!(
+            write.summary().starts_with(
+                "⚠ StageName: 'Verbal' is NOT one of the picklist's values\nCreate a Opportunity"
+            ),
+            "{}",
+            write.summary()
+        );
+        let refusal = refused(&write);
+        let shown = format!("{:?}", refusal.content);
+        assert!(shown.contains("⚠ StageName"), "{shown}");
     }
 }

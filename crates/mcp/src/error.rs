@@ -109,6 +109,7 @@ mod tests {
                 &schema,
                 crate::write_check::WriteKind::Create,
                 &fields,
+                &crate::write_check::WriteContext::default(),
             ) {
                 Ok(_) => panic!("unknown fields were accepted"),
                 Err(issues) => ToolError::Write(issues).message(),

@@ -136,6 +136,9 @@ pub struct FieldSchema {
     pub precision: u32,
     #[serde(default)]
     pub scale: u32,
+    /// Most digits an `int` field holds (describe's `digits`; 0 for other types).
+    #[serde(default)]
+    pub digits: u32,
     #[serde(default)]
     pub nillable: bool,
     #[serde(default)]
@@ -168,6 +171,10 @@ pub struct FieldSchema {
     pub restricted_picklist: bool,
     #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
+    /// The field whose value decides which of this dependent picklist's values are valid
+    /// (each value's `valid_for`).
+    #[serde(default)]
+    pub controller_name: Option<String>,
     #[serde(default)]
     pub reference_to: Vec<String>,
     #[serde(default)]
@@ -263,6 +270,11 @@ pub struct PicklistValue {
     pub active: bool,
     #[serde(default)]
     pub default_value: bool,
+    /// For a dependent picklist's value: base64 of a bit set over the controlling field's
+    /// values (bit i, most significant first, set when the value is valid for the
+    /// controller's i-th value; for a checkbox controller, bit 0 is false and bit 1 true).
+    #[serde(default)]
+    pub valid_for: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use crate::render;
 use crate::render::with_url;
 use crate::server::SfServer;
 use crate::tools::objects::known_fields;
-use crate::write_check::{self, WriteKind};
+use crate::write_check::{self, Checked, WriteContext, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
 /// A field value longer than this is cut in `get_record`'s text (long text areas run to
@@ -42,15 +42,18 @@ pub struct CreateRecordArgs {
     /// API name to value
     pub fields: Map<String, Value>,
     pub dry_run: Option<bool>,
+    pub allow_unlisted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateRecordArgs {
-    pub object: String,
     pub id: String,
-    /// API name to value
+    // Not described: tools/list has 400 bytes a tool, create_record describes `fields`, and
+    // the description says the Id is enough.
     pub fields: Map<String, Value>,
+    pub object: Option<String>,
     pub dry_run: Option<bool>,
+    pub allow_unlisted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -141,7 +144,7 @@ impl SfServer {
         Ok(result)
     }
 
-    /// Create a record; fields are checked against the schema before sending. dry_run previews.
+    /// Create a record (checked first); dry_run previews.
     #[tool(annotations(destructive_hint = false))]
     async fn create_record(
         &self,
@@ -157,11 +160,17 @@ impl SfServer {
         self.check_writable(&args.object, &args.fields)?;
         let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
-        let fields = write_check::check(&schema, WriteKind::Create, &args.fields)
-            .map_err(ToolError::Write)?;
+        let write_context = WriteContext {
+            allow_unlisted: self.unlisted_meant(args.allow_unlisted),
+            objects_by_prefix: reference_targets(&client, &schema, &args.fields).await,
+            current: None,
+        };
+        let Checked { fields, notes } =
+            write_check::check(&schema, WriteKind::Create, &args.fields, &write_context)
+                .map_err(ToolError::Write)?;
         let object = schema.name.clone();
         if args.dry_run.unwrap_or(false) {
-            return Ok(preview("POST", &object, None, &fields).into());
+            return Ok(preview("POST", &object, None, &fields, &notes).into());
         }
         let write = PendingWrite {
             method: "POST",
@@ -169,6 +178,7 @@ impl SfServer {
             id: None,
             fields: &fields,
             before: None,
+            notes: &notes,
         };
         if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
@@ -182,6 +192,7 @@ impl SfServer {
         if let Some(url) = &url {
             text.push_str(&format!(": {url}"));
         }
+        push_notes(&mut text, &notes);
         let mut structured = json!({ "id": created.id });
         if let Some(url) = url {
             structured["url"] = Value::String(url);
@@ -191,7 +202,7 @@ impl SfServer {
         Ok(result.into())
     }
 
-    /// Update a record; returns before/after values; dry_run previews.
+    /// Update a record by Id; returns before/after; dry_run previews.
     #[tool(annotations(destructive_hint = false))]
     async fn update_record(
         &self,
@@ -204,23 +215,43 @@ impl SfServer {
             request_state,
             input_responses,
         };
-        self.check_writable(&args.object, &args.fields)?;
+        self.check_not_read_only()?;
         let id = parse_id(&args.id)?;
         let client = self.client(&context)?;
-        let schema = client.describe(args.object.trim()).await?;
+        let object = object_for(&client, &id, args.object.as_deref()).await?;
+        self.check_writable(&object, &args.fields)?;
+        let schema = client.describe(object.trim()).await?;
         if let Some(prefix) = schema.key_prefix.as_deref()
             && prefix != id.key_prefix()
         {
             return Err(ToolError::Input(format!(
-                "{id} is not a {} Id ({} Ids start with {prefix}); check the object or the Id",
+                "{id} is not a {} Id ({} Ids start with {prefix}); check the object or the Id, or leave object out to infer it from the Id",
                 schema.name, schema.name
             )));
         }
-        let fields = write_check::check(&schema, WriteKind::Update, &args.fields)
-            .map_err(ToolError::Write)?;
         let object = schema.name.clone();
+        // A dependent picklist is checked against its controlling field's value: when the
+        // write leaves the controller alone, read what it holds (unless the operator hides
+        // it: then Salesforce decides).
+        let controllers: Vec<String> = write_check::controllers_to_read(&schema, &args.fields)
+            .into_iter()
+            .filter(|c| !self.policy().is_field_denied(&object, c))
+            .collect();
+        let current = if controllers.is_empty() {
+            Map::new()
+        } else {
+            client.get_record(&object, &id, Some(&controllers)).await?
+        };
+        let write_context = WriteContext {
+            allow_unlisted: self.unlisted_meant(args.allow_unlisted),
+            objects_by_prefix: reference_targets(&client, &schema, &args.fields).await,
+            current: Some(&current),
+        };
+        let Checked { fields, notes } =
+            write_check::check(&schema, WriteKind::Update, &args.fields, &write_context)
+                .map_err(ToolError::Write)?;
         if args.dry_run.unwrap_or(false) {
-            return Ok(preview("PATCH", &object, Some(&id), &fields).into());
+            return Ok(preview("PATCH", &object, Some(&id), &fields, &notes).into());
         }
         let names: Vec<String> = fields.keys().cloned().collect();
         let before = client.get_record(&object, &id, Some(&names)).await?;
@@ -230,6 +261,7 @@ impl SfServer {
             id: Some(&id),
             fields: &fields,
             before: Some(&before),
+            notes: &notes,
         };
         if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
@@ -242,6 +274,7 @@ impl SfServer {
         if let Some(url) = links.url(&object, &id) {
             text.push_str(&format!(": {url}"));
         }
+        push_notes(&mut text, &notes);
         text.push('\n');
         let mut changes = Vec::new();
         for name in &names {
@@ -325,14 +358,25 @@ impl SfServer {
         })
     }
 
-    fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
-        let policy = self.policy();
-        if policy.read_only {
+    /// A value outside a picklist is meant when the caller says so, or when a person
+    /// confirms the write (the question shows it prominently, see `PendingWrite::summary`).
+    fn unlisted_meant(&self, allow_unlisted: Option<bool>) -> bool {
+        allow_unlisted.unwrap_or(false) || self.policy().confirm_writes
+    }
+
+    fn check_not_read_only(&self) -> Result<(), ToolError> {
+        if self.policy().read_only {
             return Err(ToolError::Denied(
                 "this server is read-only (--read-only): no record can be created or changed"
                     .into(),
             ));
         }
+        Ok(())
+    }
+
+    fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
+        self.check_not_read_only()?;
+        let policy = self.policy();
         policy.check_object(object.trim())?;
         if fields.is_empty() {
             return Err(ToolError::Input(
@@ -385,22 +429,62 @@ async fn object_for(
         })
 }
 
+/// The object each record id written to a lookup belongs to, by key prefix, from the
+/// well-known prefixes and the (cached) describe global; a prefix it could not resolve is
+/// left out, and Salesforce decides.
+async fn reference_targets(
+    client: &SalesforceClient,
+    schema: &sfmcp_soql::schema::ObjectSchema,
+    fields: &Map<String, Value>,
+) -> std::collections::HashMap<String, Option<String>> {
+    let mut targets = std::collections::HashMap::new();
+    for (name, value) in fields {
+        let is_reference = schema
+            .field(name)
+            .is_some_and(|f| f.field_type == sfmcp_soql::schema::FieldType::Reference);
+        let Some(id) = value
+            .as_str()
+            .filter(|_| is_reference)
+            .and_then(|v| SalesforceId::parse(v).ok())
+        else {
+            continue;
+        };
+        if targets.contains_key(id.key_prefix()) {
+            continue;
+        }
+        if let Ok(object) = client.object_for_id(&id).await {
+            targets.insert(id.key_prefix().to_string(), object);
+        }
+    }
+    targets
+}
+
+fn push_notes(text: &mut String, notes: &[String]) {
+    for note in notes {
+        text.push_str(&format!("\nNote: {note}"));
+    }
+}
+
 fn preview(
     method: &str,
     object: &str,
     id: Option<&SalesforceId>,
     fields: &Map<String, Value>,
+    notes: &[String],
 ) -> CallToolResult {
     let path = match id {
         Some(id) => format!("/sobjects/{object}/{id}"),
         None => format!("/sobjects/{object}"),
     };
     let body = serde_json::to_string_pretty(fields).unwrap_or_default();
-    let text =
-        format!("Dry run: nothing was sent. This is the request:\n{method} {path}\n{body}\n");
+    let mut text =
+        format!("Dry run: nothing was sent. This is the request:\n{method} {path}\n{body}");
+    push_notes(&mut text, notes);
+    text.push('\n');
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content =
-        Some(json!({ "dryRun": true, "method": method, "path": path, "body": fields }));
+    result.structured_content = Some(
+        json!({ "dryRun": true, "method": method, "path": path, "body": fields, "notes": notes }),
+    );
     result
 }
 

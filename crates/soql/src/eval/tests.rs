@@ -84,12 +84,14 @@ pub(crate) fn org() -> MemOrg {
             label: Some("Technology".into()),
             active: true,
             default_value: false,
+            valid_for: None,
         },
         PicklistValue {
             value: "Retail".into(),
             label: Some("Retail Trade".into()),
             active: true,
             default_value: false,
+            valid_for: None,
         },
     ];
     let mut org = MemOrg::new(vec![

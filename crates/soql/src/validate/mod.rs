@@ -111,6 +111,36 @@ pub fn similar_objects(
     suggestions.finish()
 }
 
+/// Values among `candidates` (value and label pairs, as a picklist lists them) close to
+/// `typed`, closest first: a value equal but for case, spaces and punctuation first
+/// (`closed won`, `Closed-Won` for `Closed Won`), then a few edits away, then values that
+/// contain what was typed (`Working` for `Working - Contacted`).
+pub fn similar_values<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Vec<String> {
+    let mut suggestions = Suggestions::new(typed);
+    let wanted = suggest::normalize(typed);
+    for (value, label) in candidates {
+        let names: Vec<&str> = std::iter::once(value).chain(label).collect();
+        if let Some(distance) = suggest::closeness(&wanted, &names) {
+            suggestions.offer_scored(value.to_string(), distance);
+            continue;
+        }
+        let containing = names
+            .iter()
+            .map(|n| suggest::normalize(n))
+            .filter(|n| wanted.chars().count() >= 3 && n.contains(&wanted))
+            .map(|n| n.len())
+            .min();
+        if let Some(length) = containing {
+            // Behind every near spelling; shorter candidates first.
+            suggestions.offer_scored(value.to_string(), 100 + length);
+        }
+    }
+    suggestions.finish()
+}
+
 /// Checks `query` against `schema` and says what its results will look like.
 pub fn validate(query: &Query, schema: &dyn Schema) -> Result<Validated, ValidateError> {
     let validator = Validator { schema };

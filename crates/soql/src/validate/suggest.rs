@@ -97,4 +97,31 @@ mod tests {
         s.offer("Name", &["Name", "Account Name"]);
         assert!(s.finish().is_empty());
     }
+
+    #[test]
+    fn picklist_values_match_by_letters_then_spelling_then_containment() {
+        let stages = [
+            ("Prospecting", None),
+            ("Closed Won", None),
+            ("Closed Lost", None),
+        ];
+        let similar = |typed: &str| super::super::similar_values(typed, stages);
+        assert_eq!(similar("Closed-Won"), ["Closed Won", "Closed Lost"]);
+        assert_eq!(similar("closed won")[0], "Closed Won");
+        assert_eq!(similar("Prospectng"), ["Prospecting"]);
+        let statuses = [
+            ("Open - Not Contacted", None),
+            ("Working - Contacted", Some("Working")),
+            ("Closed - Converted", None),
+        ];
+        assert_eq!(
+            super::super::similar_values("working", statuses),
+            ["Working - Contacted"]
+        );
+        assert_eq!(
+            super::super::similar_values("Contacted", statuses),
+            ["Open - Not Contacted", "Working - Contacted"]
+        );
+        assert!(super::super::similar_values("zz", statuses).is_empty());
+    }
 }
