@@ -21,7 +21,7 @@ use sfmcp_salesforce::SalesforceClient;
 use crate::settings::ConnectionSettings;
 
 #[cfg(feature = "demo")]
-mod demo_directories;
+pub(crate) mod demo_directories;
 mod output;
 use sfmcp_salesforce::client::ClientContext;
 
