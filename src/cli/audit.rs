@@ -58,7 +58,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub connection: ConnectionSettings,
 
-    /// Output format: table, json, ocsf, sarif or html.
+    /// Output format: table, json, ocsf (an array), ocsf-jsonl (one event per line), sarif,
+    /// csv or html.
     #[arg(long, default_value = "table", value_parser = parse_format)]
     pub format: Format,
 
@@ -71,8 +72,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
 
-    /// Expected admin (e-mail or username): no SF-PRV-001/002 finding for them. Repeatable.
-    #[arg(long = "allow-admin", value_name = "EMAIL")]
+    /// Expected admin (username, or an e-mail that only one admin account carries): no
+    /// SF-PRV-001/002 finding for them. Repeatable.
+    #[arg(long = "allow-admin", value_name = "USERNAME|EMAIL")]
     pub allow_admin: Vec<String>,
 
     /// Treat ALIAS as the same mail domain as CANONICAL when matching. Repeatable.
@@ -149,7 +151,7 @@ pub enum AuditCliError {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error("cannot render the report: {0}")]
-    Render(#[from] serde_json::Error),
+    Render(#[from] sfmcp_audit::export::RenderError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

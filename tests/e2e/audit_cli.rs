@@ -131,6 +131,8 @@ fn every_format_renders_and_output_files_are_written_whole() {
         ("table", "SEVERITY"),
         ("ocsf", "\"class_uid\": 2003"),
         ("sarif", "\"version\": \"2.1.0\""),
+        ("ocsf-jsonl", "{\"activity_id\":1,"),
+        ("csv", "finding_id,rule_id,rule_version,"),
         ("html", "<svg"),
     ] {
         let out = fx.audit(&["--format", format]);
@@ -149,6 +151,58 @@ fn every_format_renders_and_output_files_are_written_whole() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+/// `--format ocsf-jsonl` and `--format csv` to a file: one line per finding (plus the CSV
+/// header), each line whole.
+#[test]
+fn ocsf_lines_and_csv_exports_write_one_line_per_finding() {
+    let fx = Fixture::new(false);
+    let lines_path = fx.path("events.jsonl");
+    let out = fx.audit(&[
+        "--format",
+        "ocsf-jsonl",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        lines_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = std::fs::read_to_string(&lines_path).unwrap();
+    let parsed: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The five findings of json_report_on_stdout_progress_on_stderr_exit_0_without_fail_on.
+    assert_eq!(parsed.len(), 5);
+    assert!(
+        parsed
+            .iter()
+            .all(|e| e["metadata"]["log_name"] == "sfmcp-audit")
+    );
+    let csv_path = fx.path("findings.csv");
+    let out = fx.audit(&[
+        "--format",
+        "csv",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rules: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    assert_eq!(
+        rules,
+        vec![
+            "SF-IDP-001",
+            "SF-IDP-002",
+            "SF-PRV-001",
+            "SF-PRV-002",
+            "SF-EXP-001"
+        ]
+    );
 }
 
 fn assert_error(out: &Output, fragment: &str) {
@@ -213,7 +267,7 @@ fn bad_flags_are_usage_errors() {
     let fx = Fixture::new(false);
     let out = fx.audit(&["--format", "pdf"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("use table, json, ocsf, sarif or html"));
+    assert!(stderr(&out).contains("use table, json, ocsf, ocsf-jsonl, sarif, csv or html"));
     let out = fx.audit(&["--fail-on", "severe"]);
     assert_eq!(out.status.code(), Some(2));
     let out = fx.audit(&["--window-days", "0"]);

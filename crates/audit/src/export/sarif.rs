@@ -13,6 +13,9 @@ use crate::finding::Severity;
 use crate::report::AuditReport;
 use crate::rules::{CATALOGUE, RuleId};
 
+/// `driver.informationUri`: where the tool is described (an absolute URI, as SARIF asks).
+pub const INFORMATION_URI: &str = "https://crates.io/crates/sfmcp";
+
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 fn level(sev: Severity) -> &'static str {
@@ -123,6 +126,7 @@ pub fn to_sarif(report: &AuditReport) -> Value {
                 "driver": {
                     "name": report.tool,
                     "version": report.tool_version,
+                    "informationUri": INFORMATION_URI,
                     "rules": rules,
                 },
             },
