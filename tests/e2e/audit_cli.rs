@@ -205,6 +205,87 @@ fn ocsf_lines_and_csv_exports_write_one_line_per_finding() {
     );
 }
 
+/// A scheduled audit compares with the previous run's JSON export: root joined the IdP, so
+/// its SF-IDP-001 is resolved and the rest unchanged; OCSF closes the resolved one.
+#[test]
+fn baseline_reports_new_resolved_and_unchanged_findings() {
+    let before = Fixture::new(false);
+    let previous = before.path("previous.json");
+    let out = before.audit(&[
+        "--format",
+        "json",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        previous.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let old: Value = serde_json::from_str(&std::fs::read_to_string(&previous).unwrap()).unwrap();
+    let idp_001 = old["findings"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(old["findings"][0]["rule_id"], "SF-IDP-001");
+
+    let after = Fixture::new(true);
+    let baseline = ["--baseline", previous.to_str().unwrap()];
+    let out = after.audit(
+        &[
+            &["--format", "json", "--allow-admin", "alice@corp.com"][..],
+            &baseline,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let diff = &v["baseline"];
+    assert_eq!(diff["new"].as_array().unwrap().len(), 0, "{diff}");
+    assert_eq!(diff["unchanged"].as_array().unwrap().len(), 4, "{diff}");
+    let resolved = diff["resolved"].as_array().unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["id"], idp_001.as_str());
+    assert_eq!(resolved[0]["status"], "resolved");
+    assert!(
+        stderr(&out).contains("0 new, 1 resolved, 4 unchanged"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = after.audit(
+        &[
+            &["--format", "ocsf-jsonl", "--allow-admin", "alice@corp.com"][..],
+            &baseline,
+        ]
+        .concat(),
+    );
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 5);
+    let closed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["status"] == "Resolved")
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["finding_info"]["uid"], idp_001.as_str());
+
+    let out = after.audit(&[&["--format", "sarif"][..], &baseline].concat());
+    let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let states: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"new"),
+        "alice's PRV findings were allow-listed before: {states:?}"
+    );
+    assert!(states.contains(&"unchanged"));
+
+    // Not an earlier run's JSON export: a usage error that says which file to pass.
+    let out = after.audit(&["--baseline", after.path("idp.csv").to_str().unwrap()]);
+    assert_error(&out, "--format json");
+}
+
 fn assert_error(out: &Output, fragment: &str) {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
     assert!(stdout(out).is_empty());

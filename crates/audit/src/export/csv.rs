@@ -10,13 +10,14 @@ use crate::finding::Finding;
 use crate::report::AuditReport;
 use crate::sanitize::printable_line;
 
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "finding_id",
     "rule_id",
     "rule_version",
     "severity",
     "confidence",
     "status",
+    "change",
     "title",
     "subject_kind",
     "subject_id",
@@ -42,7 +43,8 @@ fn cell(text: &str) -> String {
     }
 }
 
-fn row(f: &Finding) -> [String; 19] {
+/// `change` is `new`, `unchanged` or `resolved` after a `--baseline` comparison, else empty.
+fn row(f: &Finding, change: &str) -> [String; 20] {
     let mut remediation = f.remediation.summary.clone();
     for (i, step) in f.remediation.steps.iter().enumerate() {
         remediation.push_str(&format!(" {}. {}", i + 1, step));
@@ -57,6 +59,7 @@ fn row(f: &Finding) -> [String; 19] {
             crate::finding::FindingStatus::Open => "open".into(),
             crate::finding::FindingStatus::Resolved => "resolved".into(),
         },
+        change.to_owned(),
         cell(&f.title),
         f.subject.kind.as_str().to_owned(),
         cell(&f.subject.id),
@@ -80,8 +83,16 @@ pub fn render_csv(report: &AuditReport) -> Result<String, csv::Error> {
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     writer.write_record(CSV_COLUMNS)?;
+    let change = |f: &Finding| match &report.baseline {
+        None => "",
+        Some(b) if b.new.contains(&f.id) => "new",
+        Some(_) => "unchanged",
+    };
     for f in &report.findings {
-        writer.write_record(row(f))?;
+        writer.write_record(row(f, change(f)))?;
+    }
+    for f in report.baseline.iter().flat_map(|b| b.resolved.iter()) {
+        writer.write_record(row(f, "resolved"))?;
     }
     let bytes = writer
         .into_inner()

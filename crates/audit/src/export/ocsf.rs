@@ -160,22 +160,23 @@ pub fn finding_to_ocsf(report: &AuditReport, f: &Finding) -> Value {
     event
 }
 
+/// The findings an export carries: this run's, then (after a `--baseline` comparison) the
+/// baseline's findings that are gone, as Resolved events, so a SIEM closes them.
+fn events(report: &AuditReport) -> impl Iterator<Item = &Finding> {
+    let resolved = report.baseline.iter().flat_map(|b| b.resolved.iter());
+    report.findings.iter().chain(resolved)
+}
+
 /// The whole report as a JSON array of OCSF events.
 pub fn to_ocsf(report: &AuditReport) -> Value {
-    Value::Array(
-        report
-            .findings
-            .iter()
-            .map(|f| finding_to_ocsf(report, f))
-            .collect(),
-    )
+    Value::Array(events(report).map(|f| finding_to_ocsf(report, f)).collect())
 }
 
 /// One compact event per line (JSON Lines), the shape SIEM pipelines ingest; an empty
 /// report is an empty file.
 pub fn render_ocsf_lines(report: &AuditReport) -> Result<String, serde_json::Error> {
     let mut out = String::new();
-    for f in &report.findings {
+    for f in events(report) {
         out.push_str(&serde_json::to_string(&finding_to_ocsf(report, f))?);
         out.push('\n');
     }
