@@ -524,7 +524,8 @@ fn summary_text(report: &AuditReport) -> String {
         "{} finding(s) in org {} against {} ({} Salesforce users, {} IdP accounts, exports in the \
          last {} days).\nBy severity: {}\nBy rule:\n",
         s.total,
-        report.org_id,
+        // The org id comes from the identity URL the token endpoint returned.
+        printable_clipped(&report.org_id, 40),
         report.idp_kind,
         report.salesforce_users,
         report.idp_users,
