@@ -15,8 +15,8 @@ use sfmcp_emulator::idp::{IdpServer, Vendor};
 use crate::common::{call, capture, structured, text};
 use crate::http_common::{SHARED_CURSOR_KEY, connect, start_server, tenant, two_orgs};
 
-const DATA_BEGIN: &str = "--- begin data: audit findings";
-const DATA_END: &str = "--- end data ---";
+const DATA_BEGIN: &str = "<data untrusted>";
+const DATA_END: &str = "</data>";
 
 /// The lines between the data fence lines of a result's text.
 fn fenced_lines(result: &CallToolResult) -> Vec<String> {
