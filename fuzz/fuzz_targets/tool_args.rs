@@ -83,6 +83,7 @@ fn harness() -> &'static Harness {
                 ),
                 policy: Policy::default(),
                 cursor_key: CursorKey::random(),
+                audit: Default::default(),
             });
             let (server_io, client_io) = tokio::io::duplex(1 << 20);
             tokio::spawn(async move {

@@ -21,7 +21,7 @@ use sfmcp_salesforce::SalesforceClient;
 use crate::settings::ConnectionSettings;
 
 #[cfg(feature = "demo")]
-mod demo_directories;
+pub(crate) mod demo_directories;
 mod output;
 use sfmcp_salesforce::client::ClientContext;
 
@@ -58,7 +58,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub connection: ConnectionSettings,
 
-    /// Output format: table, json, ocsf, sarif or html.
+    /// Output format: table, json, ocsf (an array), ocsf-jsonl (one event per line), sarif,
+    /// csv or html.
     #[arg(long, default_value = "table", value_parser = parse_format)]
     pub format: Format,
 
@@ -71,8 +72,14 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
 
-    /// Expected admin (e-mail or username): no SF-PRV-001/002 finding for them. Repeatable.
-    #[arg(long = "allow-admin", value_name = "EMAIL")]
+    /// A previous run's `--format json` export: findings are marked new or unchanged, and the
+    /// ones gone since are reported as resolved (table, CSV, OCSF, SARIF and JSON).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// Expected admin (username, or an e-mail that only one admin account carries): no
+    /// SF-PRV-001/002 finding for them. Repeatable.
+    #[arg(long = "allow-admin", value_name = "USERNAME|EMAIL")]
     pub allow_admin: Vec<String>,
 
     /// Treat ALIAS as the same mail domain as CANONICAL when matching. Repeatable.
@@ -149,7 +156,7 @@ pub enum AuditCliError {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error("cannot render the report: {0}")]
-    Render(#[from] serde_json::Error),
+    Render(#[from] sfmcp_audit::export::RenderError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -194,14 +201,33 @@ pub async fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCli
     if !args.rules.is_empty() {
         config.rules = Some(args.rules.clone());
     }
-    let report = if let Some(snapshot_path) = &args.salesforce_snapshot {
+    // Read before the (slow) run, so a wrong path fails at once.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AuditCliError::Usage(format!("cannot read the baseline {}: {e}", path.display()))
+            })?;
+            sfmcp_audit::baseline::parse_baseline(&text)
+                .map_err(|e| AuditCliError::Usage(format!("{}: {e}", path.display())))
+        })
+        .transpose()?;
+    let mut report = if let Some(snapshot_path) = &args.salesforce_snapshot {
         from_snapshot(args, snapshot_path, &config).await?
     } else if args.demo {
         demo_run(args, &mut config).await?
     } else {
         live_run(args, &config).await?
     };
+    if let Some(baseline) = &baseline {
+        sfmcp_audit::baseline::apply_baseline(&mut report, baseline)
+            .map_err(|e| AuditCliError::Usage(e.to_string()))?;
+    }
     let rendered = render(&report, args.format)?;
+    if let Some(diff) = &report.baseline {
+        eprintln!("audit: {}", diff.summary_line());
+    }
     eprintln!(
         "audit: {} finding(s): {}",
         report.summary.total,

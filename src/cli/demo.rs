@@ -9,13 +9,14 @@ use std::sync::Arc;
 use sfmcp_emulator::objects::standard_objects;
 use sfmcp_emulator::schema::OrgSchema;
 use sfmcp_emulator::{Emulator, EmulatorConfig, OrgSource};
-use sfmcp_mcp::{Connections, ServerState};
+use sfmcp_mcp::{AuditSettings, Connections, ServerState};
 use sfmcp_salesforce::client::ClientContext;
 use sfmcp_salesforce::{
     ClientOptions, Connection, DirectCredential, OAuthClient, SalesforceClient, Secret,
 };
 use url::Url;
 
+use super::audit::demo_directories::DemoIdps;
 use super::fail;
 use super::serve::PolicyArgs;
 
@@ -40,7 +41,15 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let Some(org) = emulator.orgs.first().cloned() else {
         return fail("the demo org could not start: no org was built");
     };
-    let state = match connect(&org).and_then(|client| single_org_state(client, &args.policy)) {
+    // The audit tools collect from the five directories this emulator serves; the Google
+    // key file they need lives until the server stops.
+    let idps = match DemoIdps::attach(&emulator.base_url) {
+        Ok(idps) => idps,
+        Err(message) => return fail(&message),
+    };
+    let audit = idps.audit_settings(args.scale);
+    let state = match connect(&org).and_then(|client| single_org_state(client, &args.policy, audit))
+    {
         Ok(state) => state,
         Err(message) => return fail(&message),
     };
@@ -51,6 +60,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         org.username, org.instance_url
     );
     let served = sfmcp_mcp::transport::stdio::serve(state).await;
+    drop(idps);
     emulator.shutdown().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,11 +72,13 @@ pub async fn run(args: DemoArgs) -> ExitCode {
 fn single_org_state(
     client: SalesforceClient,
     policy: &PolicyArgs,
+    audit: AuditSettings,
 ) -> Result<Arc<ServerState>, String> {
     Ok(Arc::new(ServerState {
         connections: Connections::Single(client),
         policy: policy.policy(),
         cursor_key: policy.cursor_key()?,
+        audit,
     }))
 }
 

@@ -201,6 +201,7 @@ pub fn server_state(
         connections: Connections::Single(client),
         policy: policy.policy_with_file(connection_settings)?,
         cursor_key: policy.cursor_key()?,
+        audit: Default::default(),
     }))
 }
 
@@ -282,6 +283,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         connections,
         policy: args.policy.policy_with_file(&args.connection)?,
         cursor_key: args.policy.cursor_key()?,
+        audit: Default::default(),
     });
     let mut allowed_origins = Vec::new();
     for origin in clean(&http.allowed_origins) {

@@ -131,6 +131,8 @@ fn every_format_renders_and_output_files_are_written_whole() {
         ("table", "SEVERITY"),
         ("ocsf", "\"class_uid\": 2003"),
         ("sarif", "\"version\": \"2.1.0\""),
+        ("ocsf-jsonl", "{\"activity_id\":1,"),
+        ("csv", "finding_id,rule_id,rule_version,"),
         ("html", "<svg"),
     ] {
         let out = fx.audit(&["--format", format]);
@@ -149,6 +151,139 @@ fn every_format_renders_and_output_files_are_written_whole() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+/// `--format ocsf-jsonl` and `--format csv` to a file: one line per finding (plus the CSV
+/// header), each line whole.
+#[test]
+fn ocsf_lines_and_csv_exports_write_one_line_per_finding() {
+    let fx = Fixture::new(false);
+    let lines_path = fx.path("events.jsonl");
+    let out = fx.audit(&[
+        "--format",
+        "ocsf-jsonl",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        lines_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = std::fs::read_to_string(&lines_path).unwrap();
+    let parsed: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The five findings of json_report_on_stdout_progress_on_stderr_exit_0_without_fail_on.
+    assert_eq!(parsed.len(), 5);
+    assert!(
+        parsed
+            .iter()
+            .all(|e| e["metadata"]["log_name"] == "sfmcp-audit")
+    );
+    let csv_path = fx.path("findings.csv");
+    let out = fx.audit(&[
+        "--format",
+        "csv",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rules: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    assert_eq!(
+        rules,
+        vec![
+            "SF-IDP-001",
+            "SF-IDP-002",
+            "SF-PRV-001",
+            "SF-PRV-002",
+            "SF-EXP-001"
+        ]
+    );
+}
+
+/// A scheduled audit compares with the previous run's JSON export: root joined the IdP, so
+/// its SF-IDP-001 is resolved and the rest unchanged; OCSF closes the resolved one.
+#[test]
+fn baseline_reports_new_resolved_and_unchanged_findings() {
+    let before = Fixture::new(false);
+    let previous = before.path("previous.json");
+    let out = before.audit(&[
+        "--format",
+        "json",
+        "--allow-admin",
+        "alice@corp.com",
+        "-o",
+        previous.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let old: Value = serde_json::from_str(&std::fs::read_to_string(&previous).unwrap()).unwrap();
+    let idp_001 = old["findings"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(old["findings"][0]["rule_id"], "SF-IDP-001");
+
+    let after = Fixture::new(true);
+    let baseline = ["--baseline", previous.to_str().unwrap()];
+    let out = after.audit(
+        &[
+            &["--format", "json", "--allow-admin", "alice@corp.com"][..],
+            &baseline,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let diff = &v["baseline"];
+    assert_eq!(diff["new"].as_array().unwrap().len(), 0, "{diff}");
+    assert_eq!(diff["unchanged"].as_array().unwrap().len(), 4, "{diff}");
+    let resolved = diff["resolved"].as_array().unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["id"], idp_001.as_str());
+    assert_eq!(resolved[0]["status"], "resolved");
+    assert!(
+        stderr(&out).contains("0 new, 1 resolved, 4 unchanged"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = after.audit(
+        &[
+            &["--format", "ocsf-jsonl", "--allow-admin", "alice@corp.com"][..],
+            &baseline,
+        ]
+        .concat(),
+    );
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 5);
+    let closed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["status"] == "Resolved")
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["finding_info"]["uid"], idp_001.as_str());
+
+    let out = after.audit(&[&["--format", "sarif"][..], &baseline].concat());
+    let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let states: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"new"),
+        "alice's PRV findings were allow-listed before: {states:?}"
+    );
+    assert!(states.contains(&"unchanged"));
+
+    // Not an earlier run's JSON export: a usage error that says which file to pass.
+    let out = after.audit(&["--baseline", after.path("idp.csv").to_str().unwrap()]);
+    assert_error(&out, "--format json");
 }
 
 fn assert_error(out: &Output, fragment: &str) {
@@ -213,7 +348,7 @@ fn bad_flags_are_usage_errors() {
     let fx = Fixture::new(false);
     let out = fx.audit(&["--format", "pdf"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("use table, json, ocsf, sarif or html"));
+    assert!(stderr(&out).contains("use table, json, ocsf, ocsf-jsonl, sarif, csv or html"));
     let out = fx.audit(&["--fail-on", "severe"]);
     assert_eq!(out.status.code(), Some(2));
     let out = fx.audit(&["--window-days", "0"]);

@@ -1,4 +1,5 @@
-//! The five renderings of one report: JSON, OCSF, SARIF, HTML and the table.
+//! The renderings of one report: JSON, OCSF (array and JSON lines), SARIF, CSV, HTML and the
+//! table.
 
 use crate::audit_support;
 
@@ -132,6 +133,9 @@ fn sarif_has_the_2_1_0_shape() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 9);
     assert_eq!(run["tool"]["driver"]["name"], "sfmcp");
+    // SARIF asks for an absolute URI; GitHub shows it as the tool's home.
+    let home = url::Url::parse(run["tool"]["driver"]["informationUri"].as_str().unwrap()).unwrap();
+    assert_eq!(home.scheme(), "https");
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), r.findings.len());
     for (res, f) in results.iter().zip(&r.findings) {
@@ -359,4 +363,80 @@ fn sarif_results_have_a_physical_location() {
         assert!(!uri.is_empty() && !uri.contains(' '), "{uri}");
         assert!(physical["region"]["startLine"].as_u64().unwrap() >= 1);
     }
+}
+
+#[test]
+fn ocsf_lines_are_one_event_each_with_tenant_and_log_name() {
+    let r = sample();
+    let lines = render(&r, Format::OcsfLines).unwrap();
+    assert!(lines.ends_with('\n'));
+    let events: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events.len(), r.findings.len());
+    let array = to_ocsf(&r);
+    assert_eq!(
+        Value::Array(events.clone()),
+        array,
+        "same events as the array form"
+    );
+    for e in &events {
+        assert_eq!(e["metadata"]["tenant_uid"], r.org_id.as_str());
+        assert_eq!(e["metadata"]["log_name"], "sfmcp-audit");
+    }
+    let uids: std::collections::HashSet<&str> = events
+        .iter()
+        .map(|e| e["metadata"]["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), events.len());
+}
+
+#[test]
+fn csv_has_one_row_per_finding_and_neutralises_formulas() {
+    let mut snap = snapshot(
+        vec![
+            user(1, "alice@corp.com.prod", "alice@corp.com"),
+            user(
+                2,
+                "=HYPERLINK(\"https://evil.example\",\"x\")@corp.com",
+                "eve@corp.com",
+            ),
+            user(3, "@SUM(1+1)\u{1b}[31m@corp.com", "mallory@corp.com"),
+        ],
+        vec![sysadmin(1)],
+    );
+    snap.session_settings = None;
+    let idp = directory(vec![idp_user("alice@corp.com", IdpStatus::Active)]);
+    let report = sfmcp_audit::evaluate(&snap, &idp, &config());
+    let text = render(&report, Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, sfmcp_audit::export::CSV_COLUMNS.to_vec());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), report.findings.len());
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (row, f) in rows.iter().zip(&report.findings) {
+        assert_eq!(&row[column("finding_id")], f.id.as_str());
+        assert_eq!(&row[column("rule_id")], f.rule_id.as_str());
+        assert!(!row[column("remediation")].is_empty());
+        for cell in row.iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell:?}");
+            assert!(!cell.chars().any(char::is_control), "{cell:?}");
+        }
+    }
+    let usernames: Vec<&str> = rows
+        .iter()
+        .map(|r| &r[column("subject_username")])
+        .collect();
+    assert!(
+        usernames.contains(&"'=HYPERLINK(\"https://evil.example\",\"x\")@corp.com"),
+        "{usernames:?}"
+    );
+    assert!(usernames.contains(&"'@SUM(1+1)@corp.com"), "{usernames:?}");
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sfmcp_audit::collect::{CollectError, CollectOptions, collect_with};
 use sfmcp_audit::{IdpDirectory, IdpKind, IdpStatus};
 use sfmcp_emulator::idp::{
@@ -234,6 +234,76 @@ async fn entra_statuses_proxy_addresses_and_deleted_items() {
         ann.aliases
     );
     assert_eq!(ann.login.as_deref(), Some("ann@acme.test"));
+}
+
+/// Graph as tenants have it: a UPN that is not the mail address (renamed user, or the
+/// `onmicrosoft` suffix), and accounts without a mailbox (`mail: null`, no proxyAddresses),
+/// whose UPN is their only address.
+#[tokio::test]
+async fn entra_upn_apart_from_mail_and_users_without_a_mailbox() {
+    let people = vec![
+        Person::new("gus@acme.test")
+            .login("g.old@acme.onmicrosoft.test")
+            .entra(EntraStatus::Enabled),
+        Person::new("svc-sync@acme.onmicrosoft.test")
+            .without_mailbox()
+            .entra(EntraStatus::Enabled),
+    ];
+    let dir = Directory::start(people).await;
+    let collected = dir.collect(IdpKind::Entra, 10, &[]).await.expect("entra");
+    let by_email = |email: &str| {
+        collected
+            .users
+            .iter()
+            .find(|u| u.email == email)
+            .unwrap_or_else(|| panic!("{email}: {:?}", collected.users))
+    };
+    let gus = by_email("gus@acme.test");
+    assert_eq!(gus.login.as_deref(), Some("g.old@acme.onmicrosoft.test"));
+    assert_eq!(gus.proxy_addresses, vec!["SMTP:gus@acme.test"]);
+    let svc = by_email("svc-sync@acme.onmicrosoft.test");
+    assert_eq!(svc.login.as_deref(), Some("svc-sync@acme.onmicrosoft.test"));
+    assert!(svc.proxy_addresses.is_empty(), "{:?}", svc.proxy_addresses);
+    assert_eq!(svc.status, IdpStatus::Active);
+
+    // On the wire: `mail` is null, as Graph sends it for an account without a mailbox.
+    let token: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            dir.base, dir.env["AZURE_TENANT_ID"]
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", dir.env["AZURE_CLIENT_ID"].as_str()),
+            ("client_secret", dir.env["AZURE_CLIENT_SECRET"].as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let users: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1.0/users?$select=mail,userPrincipalName,proxyAddresses",
+            dir.base
+        ))
+        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .send()
+        .await
+        .expect("users")
+        .json()
+        .await
+        .expect("users json");
+    let svc = users["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .find(|u| u["userPrincipalName"] == "svc-sync@acme.onmicrosoft.test")
+        .expect("svc on the wire");
+    assert!(svc["mail"].is_null(), "{svc}");
+    assert_eq!(svc["proxyAddresses"], json!([]));
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod audit_exports;
 mod audit_file_idp;
 mod audit_html_chromium;
 mod audit_mcp;
+mod audit_mcp_demo;
 mod audit_robustness;
 mod audit_rules;
 mod audit_salesforce_collector;

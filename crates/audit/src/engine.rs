@@ -50,6 +50,7 @@ pub fn evaluate(
         non_human_identities: non_human,
         not_evaluated,
         notes,
+        baseline: None,
     }
 }
 

@@ -42,6 +42,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+pub mod baseline;
 pub mod collect;
 pub mod config;
 pub mod engine;

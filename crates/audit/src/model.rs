@@ -321,6 +321,15 @@ pub enum IdpKind {
 }
 
 impl IdpKind {
+    /// The directories collected over a vendor API (every kind but `File`).
+    pub const VENDORS: [IdpKind; 5] = [
+        IdpKind::Okta,
+        IdpKind::Entra,
+        IdpKind::Google,
+        IdpKind::JumpCloud,
+        IdpKind::OneLogin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IdpKind::Okta => "okta",

@@ -94,6 +94,9 @@ pub struct AuditReport {
     pub not_evaluated: Vec<NotEvaluated>,
     /// Coverage caveats (e.g. no Event Monitoring), in plain words.
     pub notes: Vec<String>,
+    /// What changed since a previous run, when one was given (`--baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineDiff>,
 }
 
 /// Which findings a caller wants (MCP `audit_findings`, CLI filters).

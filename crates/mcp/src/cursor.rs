@@ -92,6 +92,11 @@ mod tenant_digest {
     }
 }
 
+/// The short digest a sealed value carries instead of its tenant.
+pub(crate) fn tenant_digest(tenant: &str) -> String {
+    tenant_digest::digest(tenant)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
     #[error("this cursor is not one this server issued, or it was altered; run the query again")]

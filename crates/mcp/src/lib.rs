@@ -21,3 +21,4 @@ pub mod transport;
 pub mod write_check;
 
 pub use server::{Connections, Policy, ServerState, SfServer};
+pub use tools::audit::{AuditRuns, AuditSettings};

@@ -107,6 +107,8 @@ pub struct ServerState {
     pub connections: Connections,
     pub policy: Policy,
     pub cursor_key: CursorKey,
+    /// Where `audit_run` reads IdP settings and expected admins.
+    pub audit: crate::tools::audit::AuditSettings,
 }
 
 #[derive(Clone)]
@@ -138,6 +140,13 @@ impl SfServer {
             prompt_router,
             audit_runs: Arc::default(),
         }
+    }
+
+    /// This server keeps its audit runs in `runs` (the store a stateless HTTP server shares
+    /// between its per-request servers) instead of its own.
+    pub fn with_audit_runs(mut self, runs: Arc<crate::tools::audit::AuditRuns>) -> Self {
+        self.audit_runs = runs;
+        self
     }
 
     /// The prompts every session offers, built once per server.

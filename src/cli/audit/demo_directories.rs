@@ -1,5 +1,6 @@
-//! `sfmcp audit --demo`: the emulator's demo org and its five IdP directories, started in this
-//! process, with the connection settings both collectors need.
+//! `sfmcp audit --demo` and `sfmcp demo`'s audit tools: the emulator's demo org and its five
+//! IdP directories, started in this process, with the connection settings both collectors
+//! need.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,8 +18,7 @@ pub struct DemoDirectories {
     pub client: SalesforceClient,
     pub expected_admins: Vec<String>,
     emulator: EmulatorHandle,
-    announcement: Value,
-    google_key_file: Option<KeyFile>,
+    idps: DemoIdps,
 }
 
 impl DemoDirectories {
@@ -36,16 +36,41 @@ impl DemoDirectories {
             .cloned()
             .ok_or("the demo org could not start: no org was built")?;
         let client = crate::cli::demo::connect(&org)?;
-        let server = IdpServer::shared();
-        let announcement = server.announcement(&emulator.base_url);
-        // Google reads its service-account key from a file, as in production.
-        let key = serde_json::to_string(&server.google_key_file(&emulator.base_url))
-            .map_err(|e| format!("the demo Google key could not be written: {e}"))?;
-        let google_key_file = KeyFile::write(&key).ok();
+        let idps = DemoIdps::attach(&emulator.base_url)?;
         Ok(DemoDirectories {
             client,
             expected_admins: sfmcp_emulator::demo::identity::expected_admins(1),
             emulator,
+            idps,
+        })
+    }
+
+    /// The variables the collector for `kind` reads, pointing at the demo's directory.
+    pub fn idp_env(&self, kind: IdpKind) -> HashMap<String, String> {
+        self.idps.idp_env(kind)
+    }
+
+    pub async fn shutdown(self) {
+        self.emulator.shutdown().await;
+    }
+}
+
+/// The five directories an emulator at `base_url` serves, as collector settings. Holds the
+/// Google key file, which is removed when this is dropped.
+pub struct DemoIdps {
+    announcement: Value,
+    google_key_file: Option<KeyFile>,
+}
+
+impl DemoIdps {
+    pub fn attach(base_url: &str) -> Result<Self, String> {
+        let server = IdpServer::shared();
+        let announcement = server.announcement(base_url);
+        // Google reads its service-account key from a file, as in production.
+        let key = serde_json::to_string(&server.google_key_file(base_url))
+            .map_err(|e| format!("the demo Google key could not be written: {e}"))?;
+        let google_key_file = KeyFile::write(&key).ok();
+        Ok(DemoIdps {
             announcement,
             google_key_file,
         })
@@ -73,8 +98,14 @@ impl DemoDirectories {
         env
     }
 
-    pub async fn shutdown(self) {
-        self.emulator.shutdown().await;
+    /// `audit_run`'s settings for the demo at `scale`: every directory, and the admins the
+    /// demo documents as expected.
+    pub fn audit_settings(&self, scale: u32) -> sfmcp_mcp::AuditSettings {
+        IdpKind::VENDORS.into_iter().fold(
+            sfmcp_mcp::AuditSettings::default()
+                .with_expected_admins(sfmcp_emulator::demo::identity::expected_admins(scale)),
+            |settings, kind| settings.with_directory(kind, self.idp_env(kind)),
+        )
     }
 }
 

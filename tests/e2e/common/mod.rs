@@ -39,6 +39,7 @@ pub fn offline_state(policy: sfmcp_mcp::Policy) -> Arc<sfmcp_mcp::ServerState> {
         connections: sfmcp_mcp::Connections::Single(client),
         policy,
         cursor_key: sfmcp_mcp::cursor::CursorKey::random(),
+        audit: Default::default(),
     })
 }
 

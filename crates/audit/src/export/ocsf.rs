@@ -13,6 +13,9 @@ pub const OCSF_VERSION: &str = "1.6.0";
 
 const ACTIVITY_CREATE: u32 = 1;
 
+/// OCSF `metadata.log_name` of every event.
+pub const LOG_NAME: &str = "sfmcp-audit";
+
 fn resource_type(kind: SubjectKind) -> &'static str {
     match kind {
         SubjectKind::User => "Salesforce User",
@@ -82,6 +85,10 @@ pub fn finding_to_ocsf(report: &AuditReport, f: &Finding) -> Value {
                 "version": report.tool_version,
             },
             "uid": event_uid(report, f),
+            // The Salesforce org is the tenant the finding is about; one log per tool, so a
+            // SIEM can route these events without reading their content.
+            "tenant_uid": f.org_id,
+            "log_name": LOG_NAME,
         },
         "finding_info": {
             "uid": f.id,
@@ -153,15 +160,27 @@ pub fn finding_to_ocsf(report: &AuditReport, f: &Finding) -> Value {
     event
 }
 
+/// The findings an export carries: this run's, then (after a `--baseline` comparison) the
+/// baseline's findings that are gone, as Resolved events, so a SIEM closes them.
+fn events(report: &AuditReport) -> impl Iterator<Item = &Finding> {
+    let resolved = report.baseline.iter().flat_map(|b| b.resolved.iter());
+    report.findings.iter().chain(resolved)
+}
+
 /// The whole report as a JSON array of OCSF events.
 pub fn to_ocsf(report: &AuditReport) -> Value {
-    Value::Array(
-        report
-            .findings
-            .iter()
-            .map(|f| finding_to_ocsf(report, f))
-            .collect(),
-    )
+    Value::Array(events(report).map(|f| finding_to_ocsf(report, f)).collect())
+}
+
+/// One compact event per line (JSON Lines), the shape SIEM pipelines ingest; an empty
+/// report is an empty file.
+pub fn render_ocsf_lines(report: &AuditReport) -> Result<String, serde_json::Error> {
+    let mut out = String::new();
+    for f in events(report) {
+        out.push_str(&serde_json::to_string(&finding_to_ocsf(report, f))?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 pub fn render_ocsf(report: &AuditReport) -> Result<String, serde_json::Error> {

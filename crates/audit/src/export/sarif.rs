@@ -13,6 +13,9 @@ use crate::finding::Severity;
 use crate::report::AuditReport;
 use crate::rules::{CATALOGUE, RuleId};
 
+/// `driver.informationUri`: where the tool is described (an absolute URI, as SARIF asks).
+pub const INFORMATION_URI: &str = "https://crates.io/crates/sfmcp";
+
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 fn level(sev: Severity) -> &'static str {
@@ -47,6 +50,16 @@ fn uri_segment(s: &str) -> String {
     out
 }
 
+/// SARIF `baselineState`, after a `--baseline` comparison only.
+fn baseline_state(report: &AuditReport, id: &str) -> Option<Value> {
+    let baseline = report.baseline.as_ref()?;
+    Some(if baseline.new.iter().any(|n| n == id) {
+        json!("new")
+    } else {
+        json!("unchanged")
+    })
+}
+
 fn rule_index(rule: RuleId) -> usize {
     RuleId::ALL.iter().position(|r| *r == rule).unwrap_or(0)
 }
@@ -78,7 +91,7 @@ pub fn to_sarif(report: &AuditReport) -> Value {
         .findings
         .iter()
         .map(|f| {
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule_id.as_str(),
                 "ruleIndex": rule_index(f.rule_id),
                 "level": level(f.severity),
@@ -112,7 +125,11 @@ pub fn to_sarif(report: &AuditReport) -> Value {
                     "firstSeen": f.first_seen.to_rfc3339(),
                     "lastSeen": f.last_seen.to_rfc3339(),
                 },
-            })
+            });
+            if let Some(state) = baseline_state(report, &f.id) {
+                result["baselineState"] = state;
+            }
+            result
         })
         .collect();
     json!({
@@ -123,6 +140,7 @@ pub fn to_sarif(report: &AuditReport) -> Value {
                 "driver": {
                     "name": report.tool,
                     "version": report.tool_version,
+                    "informationUri": INFORMATION_URI,
                     "rules": rules,
                 },
             },

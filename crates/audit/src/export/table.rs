@@ -79,5 +79,16 @@ pub fn render_table(report: &AuditReport) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "Note: {}", printable_line(note));
     }
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(out, "{}", baseline.summary_line());
+        for f in &baseline.resolved {
+            let _ = writeln!(
+                out,
+                "  resolved: {} {}",
+                f.rule_id.as_str(),
+                printable_clipped(&f.subject.display, 60)
+            );
+        }
+    }
     out
 }

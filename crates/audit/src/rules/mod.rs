@@ -9,7 +9,7 @@
 //! vocabulary (`crate::finding`) and re-exported here, while its catalogue lookups
 //! ([`RuleId::info`]) are implemented here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -151,6 +151,11 @@ struct Ctx<'a> {
     admin: HashMap<&'a str, AdminPerms<'a>>,
     /// Normalised allow-list entries (addresses folded, usernames lower-cased).
     allow: HashSet<String>,
+    /// Allow-listed addresses that more than one active admin account carries, with those
+    /// accounts' usernames: an address names a person, not an account, so it allow-lists
+    /// none of them (a second admin account made with the expected admin's address must not
+    /// hide behind the first).
+    shared_allow_addresses: BTreeMap<String, Vec<String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -169,8 +174,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn is_allow_listed(&self, user: &SfUser) -> bool {
-        sandbox_free(&user.email).is_some_and(|(k, _)| self.allow.contains(&k))
-            || self.allow.contains(&user.username.trim().to_lowercase())
+        sandbox_free(&user.email).is_some_and(|(k, _)| {
+            self.allow.contains(&k) && !self.shared_allow_addresses.contains_key(&k)
+        }) || self.allow.contains(&user.username.trim().to_lowercase())
     }
 
     fn finding(
@@ -389,7 +395,20 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|a| normalise_address(a).unwrap_or_else(|| a.trim().to_lowercase()))
             .filter(|a| !a.is_empty())
-            .collect();
+            .collect::<HashSet<String>>();
+        let mut shared_allow_addresses: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for user in snapshot.users.iter().filter(|u| u.is_standard_active()) {
+            let is_admin = admin.get(id15(&user.id)).is_some_and(AdminPerms::is_admin);
+            if let Some((key, _)) = sandbox_free(&user.email).filter(|_| is_admin)
+                && allow.contains(&key)
+            {
+                shared_allow_addresses
+                    .entry(key)
+                    .or_default()
+                    .push(user.username.clone());
+            }
+        }
+        shared_allow_addresses.retain(|_, usernames| usernames.len() > 1);
         Ctx {
             snapshot,
             config,
@@ -398,6 +417,7 @@ impl<'a> Ctx<'a> {
             users_by_username,
             admin,
             allow,
+            shared_allow_addresses,
         }
     }
 }
@@ -644,6 +664,7 @@ fn note_unused_allow_list(ctx: &Ctx<'_>, admins: &[AdminEntry], out: &mut Outcom
     let mut unused: Vec<&str> = ctx
         .allow
         .iter()
+        .filter(|entry| !ctx.shared_allow_addresses.contains_key(*entry))
         .filter(|entry| {
             !admins.iter().any(|a| {
                 a.expected
@@ -658,6 +679,14 @@ fn note_unused_allow_list(ctx: &Ctx<'_>, admins: &[AdminEntry], out: &mut Outcom
         out.notes.push(format!(
             "Allow-list entries matching no active admin: {}",
             unused.join(", ")
+        ));
+    }
+    for (address, usernames) in &ctx.shared_allow_addresses {
+        out.notes.push(format!(
+            "Allow-list entry {address} is the address of {} active admin accounts ({}), so it \
+             allow-lists none of them: list the expected account by username instead",
+            usernames.len(),
+            usernames.join(", ")
         ));
     }
 }
@@ -970,5 +999,72 @@ mod tests {
             match_confidence(&m(MatchMethod::None, None)),
             Confidence::Low
         );
+    }
+
+    /// Two active admin accounts carrying the allow-listed address: the address names a
+    /// person, so neither account is allow-listed by it, both are reported, and a note says
+    /// to list the expected account by username.
+    #[test]
+    fn an_allow_listed_address_shared_by_two_admin_accounts_allow_lists_neither() {
+        let grant = |user: &str| {
+            serde_json::json!({
+                "assignee_id": user, "permission_set_id": "0PS000000000001",
+                "source_name": "System Administrator", "path": "profile",
+                "modify_all_data": true,
+            })
+        };
+        let user = |id: &str, username: &str| {
+            serde_json::json!({
+                "id": id, "username": username, "email": "dana@corp.example",
+                "is_active": true, "user_type": "Standard",
+            })
+        };
+        let snapshot: SalesforceSnapshot = serde_json::from_value(serde_json::json!({
+            "org_id": "00D000000000001AAA",
+            "users": [user("005000000000001", "dana@corp.example.prod"),
+                      user("005000000000002", "dana.backdoor@corp.example")],
+            "permission_grants": [grant("005000000000001"), grant("005000000000002")],
+        }))
+        .unwrap();
+        let idp = IdpDirectory {
+            kind: crate::model::IdpKind::File,
+            source: "test".into(),
+            users: Vec::new(),
+        };
+        let run = |allow: &str| {
+            let mut config = AuditConfig::new(chrono::Utc::now());
+            config.allow_admins = vec![allow.to_owned()];
+            config.rules = Some(vec![RuleId::PrvModifyAllData]);
+            crate::evaluate(&snapshot, &idp, &config)
+        };
+        let by_address = run("Dana@Corp.example");
+        let reported: Vec<&str> = by_address
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == RuleId::PrvModifyAllData)
+            .filter_map(|f| f.subject.username.as_deref())
+            .collect();
+        assert_eq!(reported.len(), 2, "{reported:?}");
+        let note = by_address
+            .notes
+            .iter()
+            .find(|n| n.contains("2 active admin accounts"))
+            .unwrap_or_else(|| panic!("{:?}", by_address.notes));
+        assert!(note.contains("dana.backdoor@corp.example"), "{note}");
+        assert!(
+            !by_address
+                .notes
+                .iter()
+                .any(|n| n.contains("matching no active admin"))
+        );
+        // Naming the account by username allow-lists that one only (a username that equals
+        // the shared address also names one account: usernames are unique).
+        let by_login = run("DANA@corp.example.prod");
+        let left: Vec<&str> = by_login
+            .findings
+            .iter()
+            .filter_map(|f| f.subject.username.as_deref())
+            .collect();
+        assert_eq!(left, vec!["dana.backdoor@corp.example"]);
     }
 }

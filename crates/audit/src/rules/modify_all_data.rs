@@ -20,7 +20,10 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
         "If not, remove the permission from the named grant path (or unassign it).",
         "If so, add the user to the allow-list (--allow-admin) with a recorded justification.",
     ],
-    references: &[],
+    references: &[
+        "https://developer.salesforce.com/docs/atlas.en-us.224.0.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_PermissionSet.htm",
+        "https://docs.securitybenchmark.org/controls-at-a-glance.html",
+    ],
     controls: &[("SBS", "SBS-ACS-004")],
 };
 

@@ -26,7 +26,10 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
         "Remove \"Weekly Data Export\" / API access granted outside the admin group.",
         "If a Login-As delegate was involved, review why they exported as another user.",
     ],
-    references: &[],
+    references: &[
+        "https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_setupaudittrail.htm",
+        "https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_eventlogfile_supportedeventtypes.htm",
+    ],
     controls: &[],
 };
 

@@ -32,7 +32,9 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
         "Resolve the user's SF-IDP-001/002 finding.",
         "Set the app to \"Admin approved users are pre-authorized\".",
     ],
-    references: &[],
+    references: &[
+        "https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_oauthtoken.htm",
+    ],
     controls: &[],
 };
 

@@ -14,7 +14,9 @@ use crate::report::AdminEntry;
 
 pub(crate) const INFO: RuleInfo = RuleInfo {
     id: RuleId::CfgSessionIp,
-    version: 1,
+    // 2: a profile's ranges are judged as their union (version 1 took any narrow range as
+    // restricting), so a consumer comparing runs knows the verdicts may differ.
+    version: 2,
     title: "Session IP restriction not enforced",
     severity: Severity::Medium,
     kind: FindingKind::Posture,
@@ -250,5 +252,12 @@ mod tests {
         assert!(!cover(&[("0.0.0.0", "not an address")]));
         assert!(!cover(&[]));
         assert!(cover(&[("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")]));
+    }
+
+    #[test]
+    fn the_union_judgement_is_a_new_rule_version() {
+        // Version 1 passed profiles whose ranges add up to everything; consumers that diff
+        // runs must see the change. The other rules are unchanged and stay at 1.
+        assert_eq!(RuleId::CfgSessionIp.info().version, 2);
     }
 }

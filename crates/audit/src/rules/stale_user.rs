@@ -23,7 +23,10 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
         "Deactivate the Salesforce user and reassign the records they own.",
         "Automate deprovisioning (SCIM or the IdP's Salesforce connector).",
     ],
-    references: &[],
+    references: &[
+        "https://help.salesforce.com/s/articleView?id=platform.deactivating_users.htm",
+        "https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_userlogin.htm",
+    ],
     controls: &[],
 };
 

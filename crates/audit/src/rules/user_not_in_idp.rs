@@ -23,7 +23,10 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
          it or add the domain as an alias in the audit configuration.",
         "If the person has left, deactivate the Salesforce user.",
     ],
-    references: &[],
+    references: &[
+        "https://help.salesforce.com/s/articleView?id=platform.deactivating_users.htm",
+        "https://docs.securitybenchmark.org/controls-at-a-glance.html",
+    ],
     controls: &[],
 };
 

@@ -131,8 +131,17 @@ fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn user_json(person: &Person, status: EntraStatus) -> Map<String, Value> {
     let (first, last) = person.names();
-    let mut proxy = vec![format!("SMTP:{}", person.email)];
-    proxy.extend(person.aliases.iter().map(|a| format!("smtp:{a}")));
+    // Without a mailbox Exchange holds no addresses for the account.
+    let mut proxy = Vec::new();
+    if !person.no_mailbox {
+        proxy.push(format!("SMTP:{}", person.email));
+        proxy.extend(person.aliases.iter().map(|a| format!("smtp:{a}")));
+    }
+    let mail = if person.no_mailbox {
+        Value::Null
+    } else {
+        json!(person.email)
+    };
     let other_mails: Vec<&String> = person.personal_email.iter().collect();
     let mut user = Map::new();
     for (key, value) in [
@@ -142,11 +151,13 @@ fn user_json(person: &Person, status: EntraStatus) -> Map<String, Value> {
         ("givenName", json!(first)),
         ("surname", json!(last)),
         ("jobTitle", Value::Null),
-        ("mail", json!(person.email)),
+        ("mail", mail),
         ("mobilePhone", Value::Null),
         ("officeLocation", Value::Null),
         ("preferredLanguage", json!("en-US")),
-        ("userPrincipalName", json!(person.email)),
+        // The sign-in name, which differs from `mail` after a rename or in a tenant whose
+        // UPN suffix is not the mail domain (`onmicrosoft.com`).
+        ("userPrincipalName", json!(person.login_name())),
         ("accountEnabled", json!(status == EntraStatus::Enabled)),
         ("userType", json!("Member")),
         ("otherMails", json!(other_mails)),

@@ -179,8 +179,8 @@ pub struct Person {
     /// Primary corporate address; also the login unless [`Person::login`] says otherwise.
     pub email: String,
     /// A sign-in name other than the address, where the vendor keeps one apart: Okta
-    /// `profile.login`, OneLogin `username` / `userprincipalname` (often the address the
-    /// person had before a rename).
+    /// `profile.login`, Entra `userPrincipalName`, OneLogin `username` / `userprincipalname`
+    /// (often the address the person had before a rename).
     #[serde(default)]
     pub login: Option<String>,
     #[serde(default)]
@@ -194,6 +194,10 @@ pub struct Person {
     /// JumpCloud `recoveryEmail`, Entra `otherMails`); collectors must not match on it.
     #[serde(default)]
     pub personal_email: Option<String>,
+    /// An Entra account without an Exchange mailbox (a service or cloud-only account): Graph
+    /// returns `mail: null` and no `proxyAddresses`, and the UPN is the only address.
+    #[serde(default)]
+    pub no_mailbox: bool,
     #[serde(default)]
     pub okta: Option<OktaStatus>,
     #[serde(default)]
@@ -216,6 +220,7 @@ impl Person {
             last_name: None,
             aliases: Vec::new(),
             personal_email: None,
+            no_mailbox: false,
             okta: None,
             entra: None,
             google: None,
@@ -247,6 +252,12 @@ impl Person {
 
     pub fn personal_email(mut self, address: impl Into<String>) -> Self {
         self.personal_email = Some(address.into());
+        self
+    }
+
+    /// No mailbox in Entra: `mail` null, no `proxyAddresses`, the UPN alone.
+    pub fn without_mailbox(mut self) -> Self {
+        self.no_mailbox = true;
         self
     }
 

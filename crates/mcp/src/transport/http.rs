@@ -95,12 +95,18 @@ pub fn router(
     let tool_router = Arc::new(tool_router);
     let prompt_router = SfServer::shared_prompt_router(&state.policy);
     let factory_state = Arc::clone(&state);
+    // Stateless: a server per request, so audit runs need a store that outlives it.
+    let audit_runs = options.stateless.then(crate::AuditRuns::shared);
     let factory = move || {
-        Ok(SfServer::with_routers(
+        let server = SfServer::with_routers(
             Arc::clone(&factory_state),
             Arc::clone(&tool_router),
             Arc::clone(&prompt_router),
-        ))
+        );
+        Ok(match &audit_runs {
+            Some(runs) => server.with_audit_runs(Arc::clone(runs)),
+            None => server,
+        })
     };
     let mcp = if options.stateless {
         Router::new().nest_service(
