@@ -123,6 +123,11 @@ impl ClientContext {
         Ok(client)
     }
 
+    /// The shared HTTP pool (no redirects followed), for Salesforce's OAuth endpoints.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Drops what is kept for a tenant (describes, usage, concurrency slots), so tenants
     /// keyed by a hash of a rotating token do not pile up.
     pub fn forget_tenant(&self, tenant: &TenantKey) {
