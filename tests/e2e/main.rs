@@ -38,6 +38,7 @@ mod emulator_search;
 mod emulator_security;
 mod faults;
 mod hostile_input;
+mod http_oauth;
 mod http_planes;
 mod http_replicas;
 mod http_tenants;
