@@ -354,16 +354,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         policy: args.policy.policy_with_file(&args.connection)?,
         cursor_key: args.policy.cursor_key()?,
     });
-    let mut allowed_origins = Vec::new();
-    for origin in clean(&http.allowed_origins) {
-        let parsed = Url::parse(&origin).ok().filter(|u| u.host_str().is_some());
-        if parsed.is_none() && origin != "null" {
-            return Err(format!(
-                "--allowed-origin {origin} is not an origin: give scheme, host and port, e.g. https://app.example.com:443"
-            ));
-        }
-        allowed_origins.push(origin);
-    }
+    let allowed_origins = allowed_origins(http)?;
     let limiter = Arc::new(CallLimiter::new(
         http.max_calls_per_tenant as usize,
         Duration::from_millis(http.tenant_wait_ms),
@@ -385,6 +376,21 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         header_timeout: Duration::from_secs(http.header_timeout_secs),
         oauth: None,
     })
+}
+
+/// `--allowed-origin` values, each checked to be an origin.
+fn allowed_origins(http: &HttpArgs) -> Result<Vec<String>, String> {
+    let mut allowed = Vec::new();
+    for origin in clean(&http.allowed_origins) {
+        let parsed = Url::parse(&origin).ok().filter(|u| u.host_str().is_some());
+        if parsed.is_none() && origin != "null" {
+            return Err(format!(
+                "--allowed-origin {origin} is not an origin: give scheme, host and port, e.g. https://app.example.com:443"
+            ));
+        }
+        allowed.push(origin);
+    }
+    Ok(allowed)
 }
 
 /// `--oauth`: people sign in; no caller tokens for /mcp, no tenant headers, no default org.
@@ -478,7 +484,7 @@ fn plan_oauth(
         options: HttpOptions {
             stateless: http.stateless,
             allowed_hosts,
-            allowed_origins: clean(&http.allowed_origins),
+            allowed_origins: allowed_origins(http)?,
             caller_tokens,
             limiter,
             body_timeout: Duration::from_secs(http.header_timeout_secs),
@@ -674,5 +680,73 @@ mod tests {
         });
         let error = plan(&bad_origin).err().unwrap_or_default();
         assert!(error.contains("--allowed-origin"), "{error}");
+    }
+
+    #[test]
+    fn oauth_needs_the_connected_app_an_https_public_url_off_loopback_and_shared_keys_for_replicas()
+    {
+        let oauth =
+            |addr: SocketAddr, public_url: Option<&str>, stateless: bool, keys: Vec<String>| {
+                let mut args = serve_args(HttpArgs {
+                    http: Some(addr),
+                    stateless,
+                    oauth: OAuthArgs {
+                        oauth: true,
+                        public_url: public_url.map(String::from),
+                        keys,
+                        allow_local_client_metadata: false,
+                    },
+                    ..HttpArgs::default()
+                });
+                args.connection.client_id = Some("3MVG9-connected-app".into());
+                args
+            };
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let open = SocketAddr::from(([0, 0, 0, 0], 8787));
+        let key = vec!["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string()];
+        let mut no_app = oauth(loopback, None, false, Vec::new());
+        no_app.connection.client_id = None;
+        let error = plan(&no_app).err().unwrap_or_default();
+        assert!(error.contains("SF_CLIENT_ID"), "{error}");
+        assert!(plan(&oauth(loopback, None, false, Vec::new())).is_ok());
+        let error = plan(&oauth(open, None, false, key.clone()))
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("SFMCP_PUBLIC_URL"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("http://mcp.example.com"),
+            false,
+            key.clone(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("https"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("https://mcp.example.com/mcp"),
+            false,
+            key.clone(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("without /mcp"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("https://mcp.example.com"),
+            true,
+            Vec::new(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("SFMCP_OAUTH_KEYS"), "{error}");
+        let ok = plan(&oauth(open, Some("https://mcp.example.com"), true, key));
+        assert!(
+            ok.as_ref().is_ok_and(|p| p
+                .options
+                .allowed_hosts
+                .contains(&"mcp.example.com".to_string())),
+            "the public host is an allowed Host"
+        );
     }
 }

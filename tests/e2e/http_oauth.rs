@@ -28,6 +28,8 @@ const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
 struct OAuthServer {
     url: String,
+    /// The canonical resource: `url`, unless the server was given another public URL.
+    resource: String,
     child: tokio::process::Child,
 }
 
@@ -48,7 +50,15 @@ async fn start(emulator: &EmulatorHandle, key: &str, extra: &[&str]) -> OAuthSer
     let mut args = vec!["--oauth"];
     args.extend_from_slice(extra);
     let (child, url) = common::spawn_http(env, &args).await;
-    OAuthServer { url, child }
+    let resource = match args.iter().position(|a| *a == "--public-url") {
+        Some(i) => format!("{}/mcp", args[i + 1]),
+        None => url.clone(),
+    };
+    OAuthServer {
+        url,
+        resource,
+        child,
+    }
 }
 
 fn http() -> reqwest::Client {
@@ -118,7 +128,7 @@ async fn authorize(
     pkce: &Pkce,
     overrides: &[(&str, Option<&str>)],
 ) -> reqwest::Response {
-    let resource = server.url.clone();
+    let resource = server.resource.clone();
     let mut params: Vec<(&str, Option<String>)> = vec![
         ("response_type", Some("code".into())),
         ("client_id", Some(client_id.into())),
@@ -147,6 +157,17 @@ async fn authorize(
 /// The whole browser part: consent page, Salesforce, sfmcp's callback. Returns the redirect
 /// to the client.
 async fn sign_in(server: &OAuthServer, client_id: &str, pkce: &Pkce, scope: Option<&str>) -> Url {
+    sign_in_via(server, server, client_id, pkce, scope).await
+}
+
+/// [`sign_in`], with Salesforce's redirect back delivered to `via` (another replica).
+async fn sign_in_via(
+    server: &OAuthServer,
+    via: &OAuthServer,
+    client_id: &str,
+    pkce: &Pkce,
+    scope: Option<&str>,
+) -> Url {
     let consent = authorize(server, client_id, pkce, &[("scope", scope)]).await;
     assert_eq!(consent.status(), StatusCode::OK);
     let cookie = consent
@@ -168,8 +189,14 @@ async fn sign_in(server: &OAuthServer, client_id: &str, pkce: &Pkce, scope: Opti
         .replace("&amp;", "&");
     let salesforce = http().get(&link).send().await.expect("salesforce");
     assert_eq!(salesforce.status(), StatusCode::FOUND);
+    let back = location(&salesforce);
     let callback = http()
-        .get(location(&salesforce))
+        .get(format!(
+            "{}{}?{}",
+            via.base(),
+            back.path(),
+            back.query().unwrap_or("")
+        ))
         .header("cookie", cookie)
         .send()
         .await
@@ -208,7 +235,7 @@ async fn exchange(
             ("client_id", client_id),
             ("redirect_uri", REDIRECT),
             ("code_verifier", &pkce.verifier),
-            ("resource", &server.url),
+            ("resource", &server.resource),
         ],
     )
     .await
@@ -746,4 +773,101 @@ async fn client_metadata_documents_are_fetched_safely_or_refused() {
         StatusCode::OK
     );
     let _ = local.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_in_salesforce_ends_access() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let (client_id, issued) = tokens(&server, None).await;
+    let access = issued["access_token"].as_str().unwrap();
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(access);
+    let client =
+        ().serve(StreamableHttpClientTransport::from_config(config))
+            .await
+            .expect("MCP session");
+    let before = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+    assert!(!common::is_error(&before), "{}", common::text(&before));
+
+    // The person (or an admin) revokes the connected app's grant in Salesforce. The test
+    // holds the sealing key, so it can find which Salesforce token that is.
+    let keys = SealingKeys::from_base64_list(&[KEY.into()]).unwrap();
+    let grant = keys.open_access(access).expect("opens").grant;
+    let revoked = http()
+        .post(format!(
+            "{}/services/oauth2/revoke",
+            emulator.orgs[0].login_url
+        ))
+        .form(&[("token", grant.refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+
+    // Calls fail at once (Salesforce refuses the session and its renewal) ...
+    let after = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+    assert!(common::is_error(&after), "{}", common::text(&after));
+    let _ = client.cancel().await;
+    // ... and the next refresh ends the sign-in: no new tokens, the access token is dead.
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert_eq!(
+        mcp_post(&server, Some(access), initialize()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateless_replicas_sharing_keys_serve_a_sign_in_made_through_another() {
+    let emulator = common::demo_emulator().await;
+    // One public URL for all, as behind a load balancer (the test delivers each step to a
+    // chosen replica itself).
+    let replica = || {
+        start(
+            &emulator,
+            KEY,
+            &["--stateless", "--public-url", "http://localhost:9"],
+        )
+    };
+    let (mut a, mut b, mut c) = (replica().await, replica().await, replica().await);
+    let client_id = register(&a, REDIRECT).await;
+    let pkce = pkce();
+    let back = sign_in_via(&a, &b, &client_id, &pkce, None).await;
+    assert_eq!(param(&back, "iss").as_deref(), Some("http://localhost:9"));
+    let code = param(&back, "code").unwrap();
+    let (status, issued) = exchange(&c, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    for server in [&a, &b, &c] {
+        let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
+            .auth_header(issued["access_token"].as_str().unwrap());
+        let client =
+            ().serve(StreamableHttpClientTransport::from_config(config))
+                .await
+                .expect("MCP session");
+        let result = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+        assert!(!common::is_error(&result), "{}", common::text(&result));
+        let _ = client.cancel().await;
+    }
+    let (status, refreshed) = token(
+        &b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    for server in [&mut a, &mut b, &mut c] {
+        let _ = server.child.start_kill();
+    }
 }

@@ -15,7 +15,7 @@ use super::{OAuthPlane, REFRESH_TOKEN_TTL_SECS, no_store, now, oauth_error};
 pub async fn revoke(State(plane): State<Arc<OAuthPlane>>, body: Bytes) -> Response {
     let fields = match super::token::form(&body) {
         Ok(fields) => fields,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(presented) = fields.get("token").filter(|t| !t.is_empty()) else {
         return oauth_error(

@@ -29,15 +29,15 @@ fn bad(error: &str, description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, error, description)
 }
 
-/// The form's fields; a field sent twice is refused (RFC 6749 §3.2).
-pub(crate) fn form(body: &Bytes) -> Result<HashMap<String, String>, Response> {
+/// The form's fields; a field sent twice is refused (RFC 6749 §3.2) with an answer to send.
+pub(crate) fn form(body: &Bytes) -> Result<HashMap<String, String>, Box<Response>> {
     let mut fields = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(body) {
         if fields.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "invalid_request",
                 &format!("{name} was sent more than once"),
-            ));
+            )));
         }
     }
     Ok(fields)
@@ -46,7 +46,7 @@ pub(crate) fn form(body: &Bytes) -> Result<HashMap<String, String>, Response> {
 pub async fn token(State(plane): State<Arc<OAuthPlane>>, body: Bytes) -> Response {
     let fields = match form(&body) {
         Ok(fields) => fields,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let field = |name: &str| {
         fields
