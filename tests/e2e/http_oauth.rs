@@ -21,8 +21,8 @@ use url::Url;
 
 use crate::common;
 
-const KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
-const OTHER_KEY: &str = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+const KEY: &str = "Mz00K3oHAY6xm/pG02qB7kO00ADUpemeTmIfjUeLZcE=";
+const OTHER_KEY: &str = "c9gGcV9qD7hijdhdNKlz9NW3PEtgX6bTesFMCto0cDc=";
 const QUERY: &str = "SELECT Id, Name FROM Account ORDER BY Name LIMIT 3";
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
