@@ -441,6 +441,16 @@ async fn discovery_challenges_and_metadata_point_clients_to_sign_in() {
         assert_eq!(asm["client_id_metadata_document_supported"], true);
         assert_eq!(asm["authorization_response_iss_parameter_supported"], true);
     }
+    // Browser-based clients may fetch the token endpoint from their own origin.
+    let preflight = http()
+        .request(reqwest::Method::OPTIONS, format!("{base}/token"))
+        .header("origin", "https://inspector.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     // A Salesforce token is never accepted in place of sfmcp's.
     let (status, challenge) =
         mcp_post(&server, Some(&emulator.orgs[0].access_token), initialize()).await;

@@ -270,7 +270,9 @@ pub(crate) fn random_id() -> String {
 
 /// The plane's endpoints; mounted beside `/mcp` by [`super::http::router`].
 pub fn routes(plane: Arc<OAuthPlane>) -> Router {
-    Router::new()
+    // Browser-based MCP clients call these with fetch from their own origin; none of them
+    // relies on cookies or ambient credentials, so any origin may read their answers.
+    let api = Router::new()
         .route(
             "/.well-known/oauth-protected-resource",
             get(metadata::protected_resource),
@@ -289,14 +291,47 @@ pub fn routes(plane: Arc<OAuthPlane>) -> Router {
             get(metadata::authorization_server),
         )
         .route("/register", post(registration::register))
+        .route("/token", post(token::token))
+        .route("/revoke", post(revocation::revoke))
+        .layer(axum::middleware::from_fn(open_to_any_origin));
+    // Pages the person's browser navigates to: no CORS.
+    let pages = Router::new()
         .route("/authorize", get(authorize::authorize))
         .route(
             sfmcp_salesforce::login::CALLBACK_PATH,
             get(callback::callback),
-        )
-        .route("/token", post(token::token))
-        .route("/revoke", post(revocation::revoke))
-        .with_state(plane)
+        );
+    api.merge(pages).with_state(plane)
+}
+
+/// CORS for the endpoints that browser-based clients fetch: preflights are answered here.
+async fn open_to_any_origin(request: Request, next: Next) -> Response {
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if preflight {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    response
 }
 
 /// An OAuth error body (RFC 6749 §5.2), never cached.
