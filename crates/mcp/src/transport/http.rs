@@ -7,6 +7,9 @@
 //! are checked (loopback by default). The binary decides what is allowed (a non-loopback
 //! address needs caller tokens); this module serves what it is given.
 //!
+//! With [`HttpOptions::oauth`], people sign in instead (see [`super::oauth`]): `/mcp` takes
+//! the sfmcp access tokens that plane issues, and its endpoints are served beside `/mcp`.
+//!
 //! [`router`] builds the whole application; [`serve`] runs it on a listener the caller bound,
 //! so tests serve in-process on port 0.
 
