@@ -281,19 +281,17 @@ fn initialize() -> Value {
         "clientInfo": {"name": "t", "version": "1"}}})
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
+/// Runs `tests/e2e/http_oauth_client.py` (the Python SDK's OAuth client) against `server`.
+async fn python_client(server: &OAuthServer, mode: &str) -> Value {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-env/venv/bin/python");
     assert!(
         python.exists(),
         "the Python MCP SDK is not installed: run `bash tools/setup-test-env` (make test does)"
     );
-    let emulator = common::demo_emulator().await;
-    let mut server = start(&emulator, KEY, &[]).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/http_oauth_client.py");
     let output = tokio::process::Command::new(&python)
         .arg(&script)
-        .args([server.url.as_str(), QUERY])
+        .args([server.url.as_str(), QUERY, mode])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .stdin(Stdio::null())
@@ -304,10 +302,43 @@ async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
     common::capture::record_output("python-sdk-oauth-client", &output);
     assert!(
         output.status.success(),
-        "the Python OAuth client failed:\n{}",
+        "the Python OAuth client failed ({mode}):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let seen: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    serde_json::from_slice(&output.stdout).expect("one JSON line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_steps_up_from_read_to_write_when_a_write_tool_is_refused() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let seen = python_client(&server, "stepup").await;
+    let tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        tools.contains(&"soql_query") && !tools.contains(&"create_record"),
+        "a read token lists no write tool: {tools:?}"
+    );
+    assert_eq!(seen["scope"], Value::Null, "not read in this mode");
+    assert_eq!(seen["created"]["is_error"], false, "{}", seen["created"]);
+    assert_eq!(
+        seen["sign_ins"], 2,
+        "the 403 made the SDK sign in again for more"
+    );
+    let scope = seen["scope_after"].as_str().unwrap();
+    assert!(scope.split(' ').any(|s| s == "sfmcp.write"), "{scope}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let seen = python_client(&server, "refresh").await;
     let tools: Vec<&str> = seen["tools"]
         .as_array()
         .unwrap()

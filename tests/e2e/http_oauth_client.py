@@ -6,7 +6,10 @@ callback) driven with plain HTTP, the token exchange, tools/list and tools/call;
 access token is made to look expired so the SDK refreshes, and a call runs again.
 Prints one JSON line for the Rust test to check.
 
-argv: MCP URL, SOQL query.
+With mode `stepup` the client asks for `sfmcp.read` only, then calls a write tool: the
+server's 403 `insufficient_scope` makes the SDK sign in again for more, and the call runs.
+
+argv: MCP URL, SOQL query, mode (`refresh` or `stepup`).
 """
 
 import asyncio
@@ -44,11 +47,12 @@ class Memory(TokenStorage):
         self.client = info
 
 
-async def main(url, query):
-    seen = {"consent": None, "redirect": None}
+async def main(url, query, mode):
+    seen = {"consent": None, "redirect": None, "sign_ins": 0}
     browser = httpx2.AsyncClient(follow_redirects=False, timeout=30)
 
     async def redirect_handler(authorization_url):
+        seen["sign_ins"] += 1
         consent = await browser.get(authorization_url)
         assert consent.status_code == 200, consent.text
         seen["consent"] = consent.text
@@ -66,6 +70,22 @@ async def main(url, query):
             code=params["code"][0], state=params.get("state", [None])[0], iss=params.get("iss", [None])[0]
         )
 
+    if mode == "stepup":
+        # A client that asks for least privilege: the SDK takes the 401's scope list, so its
+        # first choice is narrowed to read here; the step-up after the 403 is the SDK's own.
+        from mcp.client.auth import oauth2
+
+        choose = oauth2.get_client_metadata_scopes
+        first = {"done": False}
+
+        def read_first(*args, **kwargs):
+            if not first["done"]:
+                first["done"] = True
+                return "sfmcp.read"
+            return choose(*args, **kwargs)
+
+        oauth2.get_client_metadata_scopes = read_first
+
     storage = Memory()
     provider = OAuthClientProvider(
         server_url=url,
@@ -75,6 +95,7 @@ async def main(url, query):
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             token_endpoint_auth_method="none",
+            scope="sfmcp.read" if mode == "stepup" else None,
         ),
         storage=storage,
         redirect_handler=redirect_handler,
@@ -87,6 +108,15 @@ async def main(url, query):
                 await session.initialize()
                 tools = await session.list_tools()
                 out["tools"] = sorted(t.name for t in tools.tools)
+                if mode == "stepup":
+                    created = await session.call_tool(
+                        "create_record", {"object": "Account", "fields": {"Name": "Step-up Co"}}
+                    )
+                    out["created"] = {"is_error": created.is_error, "structured": created.structured_content}
+                    out["scope_after"] = storage.tokens.scope
+                    out["sign_ins"] = seen["sign_ins"]
+                    print(json.dumps(out))
+                    return
                 first = await session.call_tool("soql_query", {"query": query})
                 out["first"] = {"is_error": first.is_error, "structured": first.structured_content}
                 out["access_before"] = storage.tokens.access_token
@@ -105,4 +135,4 @@ async def main(url, query):
     print(json.dumps(out))
 
 
-asyncio.run(main(*sys.argv[1:3]))
+asyncio.run(main(*sys.argv[1:4]))
