@@ -912,3 +912,27 @@ async fn stateless_replicas_sharing_keys_serve_a_sign_in_made_through_another() 
         let _ = server.child.start_kill();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_whose_body_dribbles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &["--header-timeout-secs", "1"]).await;
+    let address = Url::parse(&server.url).unwrap();
+    let mut stream =
+        tokio::net::TcpStream::connect((address.host_str().unwrap(), address.port().unwrap()))
+            .await
+            .unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server ended the connection");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let _ = server.child.start_kill();
+}

@@ -139,7 +139,7 @@ pub fn router(
         let mut router = Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
             .merge(mcp)
-            .merge(oauth::routes(plane));
+            .merge(oauth::routes(plane, options.body_timeout));
         // Metrics are the operator's: served only to a caller token, when there are any.
         if !options.caller_tokens.is_empty() {
             router = router.merge(metrics_route(&state, &context, options.limiter).layer(

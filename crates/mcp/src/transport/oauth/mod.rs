@@ -269,7 +269,7 @@ pub(crate) fn random_id() -> String {
 }
 
 /// The plane's endpoints; mounted beside `/mcp` by [`super::http::router`].
-pub fn routes(plane: Arc<OAuthPlane>) -> Router {
+pub fn routes(plane: Arc<OAuthPlane>, body_timeout: std::time::Duration) -> Router {
     // Browser-based MCP clients call these with fetch from their own origin; none of them
     // relies on cookies or ambient credentials, so any origin may read their answers.
     let api = Router::new()
@@ -293,6 +293,10 @@ pub fn routes(plane: Arc<OAuthPlane>) -> Router {
         .route("/register", post(registration::register))
         .route("/token", post(token::token))
         .route("/revoke", post(revocation::revoke))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            read_small_body,
+        ))
         .layer(axum::middleware::from_fn(open_to_any_origin));
     // Pages the person's browser navigates to: no CORS.
     let pages = Router::new()
@@ -302,6 +306,50 @@ pub fn routes(plane: Arc<OAuthPlane>) -> Router {
             get(callback::callback),
         );
     api.merge(pages).with_state(plane)
+}
+
+/// The largest registration, token or revocation request read: a form or a small JSON.
+const MAX_OAUTH_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads a POST's body whole, within [`MAX_OAUTH_BODY_BYTES`] and under the same deadline
+/// as `/mcp`'s bodies, so a client sending a byte a second cannot hold a connection.
+async fn read_small_body(
+    State(deadline): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let refused = match tokio::time::timeout(
+        deadline,
+        axum::body::to_bytes(body, MAX_OAUTH_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => {
+            return next
+                .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await;
+        }
+        Ok(Err(_)) => oauth_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is larger than 64 KiB, or broke off",
+        ),
+        Err(_) => oauth_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            "the request body did not arrive in time; send it at once",
+        ),
+    };
+    let mut refused = refused;
+    // The unread rest of the body cannot be skipped safely: end the connection.
+    refused
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refused
 }
 
 /// CORS for the endpoints that browser-based clients fetch: preflights are answered here.
