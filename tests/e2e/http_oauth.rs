@@ -846,11 +846,15 @@ async fn a_grant_revoked_in_salesforce_ends_access() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
 
-    // Calls fail at once (Salesforce refuses the session and its renewal) ...
+    // The next call fails at once (Salesforce refuses the session and its renewal) ...
     let after = common::call(&client, "soql_query", json!({"query": QUERY})).await;
     assert!(common::is_error(&after), "{}", common::text(&after));
     let _ = client.cancel().await;
-    // ... and the next refresh ends the sign-in: no new tokens, the access token is dead.
+    // ... the request after it is told to sign in again ...
+    let (status, challenge) = mcp_post(&server, Some(access), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("Salesforce revoked"), "{challenge}");
+    // ... and no refresh brings it back: no new tokens, the access token is dead.
     let (_, body) = token(
         &server,
         &[

@@ -354,6 +354,12 @@ impl SalesforceClient {
         self.inner.usage.level()
     }
 
+    /// Whether Salesforce refused this connection's grant (`invalid_grant`: a refresh token
+    /// revoked or expired there), so no call on it can succeed until someone signs in again.
+    pub fn grant_revoked(&self) -> bool {
+        self.inner.auth.grant_revoked()
+    }
+
     /// Tokens fetched or minted so far by this connection (for metrics and tests).
     pub fn token_renewals(&self) -> u64 {
         self.inner.auth.renewals()

@@ -494,6 +494,15 @@ pub async fn require_access_token(
     request.headers_mut().remove(header::AUTHORIZATION);
     if request.method() == Method::POST {
         let resolved = plane.client_for(&token);
+        // Salesforce refused the person's grant on an earlier call: the sign-in is over,
+        // and the client learns it now rather than at its next refresh.
+        if resolved.as_ref().is_ok_and(|client| client.grant_revoked()) {
+            let now = now();
+            plane
+                .store
+                .revoke_family(&token.family, now + REFRESH_TOKEN_TTL_SECS, now);
+            return invalid("Salesforce revoked this sign-in; sign in again");
+        }
         request.extensions_mut().insert(ResolvedTenant(resolved));
     }
     request.extensions_mut().insert(TokenGrant {
