@@ -665,6 +665,14 @@ async fn foreign_expired_and_revoked_tokens_are_refused_and_read_tokens_cannot_w
         "{challenge}"
     );
 
+    let batch = json!([{"jsonrpc": "2.0", "id": 3, "method": "ping"}, {"jsonrpc": "2.0", "id": 4,
+        "method": "tools/call", "params": {"name": "update_record", "arguments": {}}}]);
+    assert_eq!(
+        mcp_post(&server, Some(read_token), batch).await.0,
+        StatusCode::FORBIDDEN,
+        "a write in a batch"
+    );
+
     // Through a real MCP client, the read-only token lists no write tool and reads.
     let config =
         StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(read_token);

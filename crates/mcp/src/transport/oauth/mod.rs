@@ -534,11 +534,19 @@ pub async fn require_scope_for_call(
             "the request body broke off",
         );
     };
-    let message: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let calls_write_tool = message["method"] == "tools/call"
-        && message["params"]["name"]
-            .as_str()
-            .is_some_and(|name| crate::server::WRITE_TOOLS.contains(&name));
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    // A batch (older JSON-RPC framing) is checked message by message, so a write cannot
+    // hide in one.
+    let messages = match &body {
+        serde_json::Value::Array(messages) => messages.iter().collect(),
+        message => vec![message],
+    };
+    let calls_write_tool = messages.iter().any(|message| {
+        message["method"] == "tools/call"
+            && message["params"]["name"]
+                .as_str()
+                .is_some_and(|name| crate::server::WRITE_TOOLS.contains(&name))
+    });
     if calls_write_tool && plane.writes_offered {
         return challenge(
             &plane,
