@@ -560,6 +560,20 @@ async fn hostile_authorization_requests_are_refused_and_nothing_is_issued() {
         "invalid_redirect_uri"
     );
 
+    // A sign-in link completed in another browser (no login cookie) issues no code.
+    let consent = authorize(&server, &client_id, &pkce, &[]).await;
+    let page = consent.text().await.unwrap();
+    let link = page
+        .split("id=continue href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let salesforce = http().get(&link).send().await.unwrap();
+    let elsewhere = http().get(location(&salesforce)).send().await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert!(elsewhere.headers().get("location").is_none());
+
     // A code: wrong verifier, wrong redirect, wrong resource are refused; a replay is
     // refused and revokes what the first exchange issued.
     let back = sign_in(&server, &client_id, &pkce, None).await;
@@ -946,5 +960,80 @@ async fn a_token_request_whose_body_dribbles_in_is_cut_off() {
     assert!(read.is_ok(), "the server ended the connection");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_chromium_completes_the_browser_sign_in() {
+    use axum::routing::get;
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    // The client's redirect URI: a page on loopback, as a native client serves.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!("http://{}/callback", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/callback", get(|| async { "signed in" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client_id = register(&server, &redirect).await;
+    let pkce = pkce();
+    let mut authorize = Url::parse(&format!("{}/authorize", server.base())).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("state", "browser-state")
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("resource", &server.resource);
+    let profile = tempfile::tempdir().unwrap();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-env/venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/http_oauth_chromium.py");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(&python)
+            .arg(&script)
+            .args([
+                authorize.as_str(),
+                redirect.as_str(),
+                &profile.path().display().to_string(),
+            ])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("chromium finishes within 120 s")
+    .expect("python runs");
+    common::capture::record_output("chromium-sign-in", &output);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let landed = Url::parse(String::from_utf8_lossy(&output.stdout).trim()).expect("the final URL");
+    assert_eq!(param(&landed, "state").as_deref(), Some("browser-state"));
+    assert_eq!(
+        param(&landed, "iss").as_deref(),
+        Some(server.base().as_str())
+    );
+    let code = param(&landed, "code").expect("a code");
+    let (status, body) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client_id),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        mcp_post(&server, body["access_token"].as_str(), initialize())
+            .await
+            .0,
+        StatusCode::OK
+    );
     let _ = server.child.start_kill();
 }
