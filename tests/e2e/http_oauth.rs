@@ -654,7 +654,7 @@ async fn foreign_expired_and_revoked_tokens_are_refused_and_read_tokens_cannot_w
     assert_eq!(body["error"], "invalid_grant");
 
     // An expired token, sealed with this server's own key, is refused for its expiry.
-    let (_, mine) = tokens(&server, None).await;
+    let (mine_client, mine) = tokens(&server, None).await;
     let keys = SealingKeys::from_base64_list(&[KEY.into()]).unwrap();
     let mut opened: AccessToken = keys
         .open_access(mine["access_token"].as_str().unwrap())
@@ -712,6 +712,17 @@ async fn foreign_expired_and_revoked_tokens_are_refused_and_read_tokens_cannot_w
     assert!(!common::is_error(&result), "{}", common::text(&result));
     let _ = client.cancel().await;
 
+    // A refresh must name its client (public clients, OAuth 2.1).
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", mine["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
     // Revocation (RFC 7009) ends the sign-in at once, and the grant at Salesforce too.
     let access = mine["access_token"].as_str().unwrap();
     assert_eq!(
@@ -734,6 +745,7 @@ async fn foreign_expired_and_revoked_tokens_are_refused_and_read_tokens_cannot_w
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", mine["refresh_token"].as_str().unwrap()),
+            ("client_id", &mine_client),
         ],
     )
     .await;
@@ -930,6 +942,7 @@ async fn stateless_replicas_sharing_keys_serve_a_sign_in_made_through_another() 
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
         ],
     )
     .await;
