@@ -154,13 +154,17 @@ async fn refresh<'a>(plane: &OAuthPlane, field: &impl Fn(&str) -> Option<&'a str
     if token.audience != plane.resource {
         return bad("invalid_grant", "the refresh token is for another resource");
     }
-    if let Some(client_id) = field("client_id")
-        && client_id != token.client_id
-    {
-        return bad(
-            "invalid_grant",
-            "the refresh token was issued to another client",
-        );
+    // Public clients name themselves (OAuth 2.1 §3.2.2): a refresh token works only for its
+    // own client.
+    match field("client_id") {
+        None => return bad("invalid_request", "client_id is required"),
+        Some(client_id) if client_id != token.client_id => {
+            return bad(
+                "invalid_grant",
+                "the refresh token was issued to another client",
+            );
+        }
+        Some(_) => {}
     }
     let scope = match field("scope") {
         None => token.scope.clone(),
