@@ -316,6 +316,24 @@ impl ConnectionSettings {
         Ok(options)
     }
 
+    /// The connected app people sign in through when `sfmcp serve --oauth` is the
+    /// authorization server: SF_LOGIN_URL (or My Domain) and SF_CLIENT_ID / SF_CLIENT_SECRET.
+    pub fn connected_app(&self) -> Result<(Url, OAuthClient), ConfigError> {
+        let s = self.clone().with_file()?;
+        let login_url = match present(s.login_url.as_deref()) {
+            Some(url) => parse_url("SF_LOGIN_URL", url)?,
+            None => parse_url("SF_LOGIN_URL", DEFAULT_LOGIN_URL)?,
+        };
+        let client_id = present(s.client_id.clone()).ok_or_else(|| config_error("SF_CLIENT_ID", "--oauth signs people in through your connected app (or external client app): set SF_CLIENT_ID to its consumer key, and SF_CLIENT_SECRET to its secret unless it does not require one."))?;
+        Ok((
+            login_url,
+            OAuthClient {
+                client_id,
+                client_secret: present_secret(s.client_secret.clone()),
+            },
+        ))
+    }
+
     /// Reads the `--config` file (if any) and builds the connection, or says which setting
     /// is missing or wrong and what to do.
     pub fn resolve(&self) -> Result<Connection, ConfigError> {

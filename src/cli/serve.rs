@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use sfmcp_mcp::cursor::CursorKey;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
+use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
+use sfmcp_mcp::transport::oauth::{OAuthPlane, OAuthSettings};
 use sfmcp_mcp::transport::tenants::{self, CallLimiter, ParagonProject, TenantClients};
 use sfmcp_mcp::{Connections, Policy, ServerState};
 use sfmcp_salesforce::{
@@ -182,6 +184,43 @@ pub struct HttpArgs {
     #[arg(long, env = "SFMCP_HEADER_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3_600), value_name = "SECS")]
     pub header_timeout_secs: u64,
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// `--oauth`: every person signs in with their own Salesforce account (MCP authorization).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OAuthArgs {
+    /// Be an OAuth authorization server and protected resource: MCP clients sign people in
+    /// through Salesforce (SF_LOGIN_URL, with the connected app SF_CLIENT_ID and
+    /// SF_CLIENT_SECRET), and every call runs as that person.
+    #[arg(long, env = "SFMCP_OAUTH", requires = "http")]
+    pub oauth: bool,
+    /// The URL people reach this server at, without /mcp (e.g. https://mcp.example.com).
+    /// The connected app's callback URL must be this plus /oauth/callback. Default on
+    /// loopback: http://ADDR.
+    #[arg(long, env = "SFMCP_PUBLIC_URL", value_name = "URL", requires = "oauth")]
+    pub public_url: Option<String>,
+    /// Keys that seal sign-ins and tokens (each 32 random bytes, base64; comma-separated):
+    /// the first seals, all open, so a new key goes first and the old one stays until its
+    /// tokens expire. Replicas must share them. Default: a fresh key per process.
+    #[arg(
+        long = "oauth-keys",
+        env = "SFMCP_OAUTH_KEYS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "BASE64",
+        requires = "oauth"
+    )]
+    pub keys: Vec<String>,
+    /// Fetch client metadata documents over http and from loopback or private addresses.
+    /// For local testing only: it lets any client make this server fetch internal URLs.
+    #[arg(
+        long,
+        env = "SFMCP_OAUTH_ALLOW_LOCAL_CLIENT_METADATA",
+        requires = "oauth"
+    )]
+    pub allow_local_client_metadata: bool,
 }
 
 /// Builds the shared server state, or says which setting is wrong. Nothing is sent to
@@ -234,7 +273,27 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
     };
     let local = listener.local_addr().unwrap_or(plan.addr);
     let stateless = plan.options.stateless;
-    let app = http::router(plan.state, plan.context, plan.options);
+    let mut options = plan.options;
+    if let Some(pending) = plan.oauth {
+        let mut settings = pending.settings;
+        if pending.public_url_from_address {
+            settings.public_url = match Url::parse(&format!("http://{local}")) {
+                Ok(url) => url,
+                Err(e) => return fail(&format!("cannot name http://{local}: {e}")),
+            };
+        }
+        let plane = match OAuthPlane::new(settings, Arc::clone(&plan.context), pending.tenants) {
+            Ok(plane) => plane,
+            Err(message) => return fail(&message),
+        };
+        eprintln!(
+            "sfmcp: OAuth sign-in through Salesforce: people add {} to their MCP client; the connected app's callback URL must be {}",
+            plane.resource(),
+            plane.salesforce_callback()
+        );
+        options.oauth = Some(plane);
+    }
+    let app = http::router(plan.state, plan.context, options);
     let shutdown = shutdown_signal();
     eprintln!(
         "sfmcp: serving MCP on http://{local}/mcp ({})",
@@ -251,6 +310,15 @@ struct Plan {
     context: Arc<ClientContext>,
     options: HttpOptions,
     header_timeout: Duration,
+    oauth: Option<PendingOAuth>,
+}
+
+/// The OAuth plane's settings, completed once the address is bound.
+struct PendingOAuth {
+    settings: OAuthSettings,
+    /// No SFMCP_PUBLIC_URL on loopback: the bound address, port included, is the URL.
+    public_url_from_address: bool,
+    tenants: Arc<TenantClients>,
 }
 
 fn plan(args: &ServeArgs) -> Result<Plan, String> {
@@ -259,6 +327,9 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         .http
         .ok_or("--http ADDR is needed to serve over HTTP")?;
     let caller_tokens = CallerTokens::new(&http.tokens)?;
+    if http.oauth.oauth {
+        return plan_oauth(args, addr, caller_tokens);
+    }
     if !addr.ip().is_loopback() {
         if caller_tokens.is_empty() {
             return Err(format!(
@@ -285,16 +356,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         cursor_key: args.policy.cursor_key()?,
         audit: Default::default(),
     });
-    let mut allowed_origins = Vec::new();
-    for origin in clean(&http.allowed_origins) {
-        let parsed = Url::parse(&origin).ok().filter(|u| u.host_str().is_some());
-        if parsed.is_none() && origin != "null" {
-            return Err(format!(
-                "--allowed-origin {origin} is not an origin: give scheme, host and port, e.g. https://app.example.com:443"
-            ));
-        }
-        allowed_origins.push(origin);
-    }
+    let allowed_origins = allowed_origins(http)?;
     let limiter = Arc::new(CallLimiter::new(
         http.max_calls_per_tenant as usize,
         Duration::from_millis(http.tenant_wait_ms),
@@ -311,8 +373,131 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
             caller_tokens,
             limiter,
             body_timeout: Duration::from_secs(http.header_timeout_secs),
+            oauth: None,
         },
         header_timeout: Duration::from_secs(http.header_timeout_secs),
+        oauth: None,
+    })
+}
+
+/// `--allowed-origin` values, each checked to be an origin.
+fn allowed_origins(http: &HttpArgs) -> Result<Vec<String>, String> {
+    let mut allowed = Vec::new();
+    for origin in clean(&http.allowed_origins) {
+        let parsed = Url::parse(&origin).ok().filter(|u| u.host_str().is_some());
+        if parsed.is_none() && origin != "null" {
+            return Err(format!(
+                "--allowed-origin {origin} is not an origin: give scheme, host and port, e.g. https://app.example.com:443"
+            ));
+        }
+        allowed.push(origin);
+    }
+    Ok(allowed)
+}
+
+/// `--oauth`: people sign in; no caller tokens for /mcp, no tenant headers, no default org.
+fn plan_oauth(
+    args: &ServeArgs,
+    addr: SocketAddr,
+    caller_tokens: CallerTokens,
+) -> Result<Plan, String> {
+    let http = &args.http;
+    let oauth = &http.oauth;
+    if http.allow_direct_tenants || args.connection.paragon_project_id.is_some() {
+        return Err("--oauth serves people who sign in themselves: drop --allow-direct-tenants and PARAGON_* (run a separate server for those planes)".into());
+    }
+    let (login_url, connected_app) = args.connection.connected_app().map_err(|e| e.to_string())?;
+    let public_url = match oauth
+        .public_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(text) => {
+            let url = Url::parse(text)
+                .ok()
+                .filter(|u| u.host_str().is_some() && u.path().trim_end_matches('/').is_empty())
+                .ok_or_else(|| format!("SFMCP_PUBLIC_URL {text} must be the server's base URL, like https://mcp.example.com (without /mcp)"))?;
+            let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if url.scheme() != "https" && !loopback {
+                return Err(format!(
+                    "SFMCP_PUBLIC_URL {text} must be https: tokens and sign-ins travel over it"
+                ));
+            }
+            Some(url)
+        }
+        None if addr.ip().is_loopback() => None,
+        None => {
+            return Err(format!(
+                "{addr} is not loopback: set SFMCP_PUBLIC_URL to the https URL people reach this server at (e.g. https://mcp.example.com)"
+            ));
+        }
+    };
+    let keys = if oauth.keys.iter().all(|k| k.trim().is_empty()) {
+        if http.stateless {
+            return Err("--stateless --oauth needs SFMCP_OAUTH_KEYS shared by every replica, or sign-ins made through one replica fail on the others".into());
+        }
+        eprintln!("sfmcp: SFMCP_OAUTH_KEYS is not set: sign-ins last until this process stops");
+        SealingKeys::random()
+    } else {
+        SealingKeys::from_base64_list(&oauth.keys).map_err(|e| e.to_string())?
+    };
+    let mut options = args
+        .connection
+        .client_options()
+        .map_err(|e| e.to_string())?;
+    options.max_concurrent_per_tenant = http.max_calls_per_tenant.max(1) as usize;
+    let context = ClientContext::new(options).map_err(|e| e.to_string())?;
+    let tenants = Arc::new(
+        TenantClients::new(Arc::clone(&context), None, false, None)
+            .with_capacity(http.max_tenants as usize),
+    );
+    let policy = args.policy.policy_with_file(&args.connection)?;
+    let mut allowed_hosts = clean(&http.allowed_hosts);
+    if let Some(url) = &public_url
+        && let Some(host) = url.host_str()
+    {
+        allowed_hosts.push(host.to_string());
+        if let Some(port) = url.port() {
+            allowed_hosts.push(format!("{host}:{port}"));
+        }
+    }
+    let settings = OAuthSettings {
+        public_url: public_url.clone().unwrap_or_else(|| login_url.clone()),
+        login_url,
+        connected_app,
+        keys,
+        writes_offered: !policy.read_only,
+        allow_local_client_metadata: oauth.allow_local_client_metadata,
+    };
+    let limiter = Arc::new(CallLimiter::new(
+        http.max_calls_per_tenant as usize,
+        Duration::from_millis(http.tenant_wait_ms),
+        http.max_tenants as usize,
+    ));
+    Ok(Plan {
+        addr,
+        state: Arc::new(ServerState {
+            connections: Connections::PerRequest(Arc::clone(&tenants)),
+            policy,
+            cursor_key: args.policy.cursor_key()?,
+        }),
+        context,
+        options: HttpOptions {
+            stateless: http.stateless,
+            allowed_hosts,
+            allowed_origins: allowed_origins(http)?,
+            caller_tokens,
+            limiter,
+            body_timeout: Duration::from_secs(http.header_timeout_secs),
+            oauth: None,
+        },
+        header_timeout: Duration::from_secs(http.header_timeout_secs),
+        oauth: Some(PendingOAuth {
+            settings,
+            public_url_from_address: public_url.is_none(),
+            tenants,
+        }),
     })
 }
 
@@ -497,5 +682,73 @@ mod tests {
         });
         let error = plan(&bad_origin).err().unwrap_or_default();
         assert!(error.contains("--allowed-origin"), "{error}");
+    }
+
+    #[test]
+    fn oauth_needs_the_connected_app_an_https_public_url_off_loopback_and_shared_keys_for_replicas()
+    {
+        let oauth =
+            |addr: SocketAddr, public_url: Option<&str>, stateless: bool, keys: Vec<String>| {
+                let mut args = serve_args(HttpArgs {
+                    http: Some(addr),
+                    stateless,
+                    oauth: OAuthArgs {
+                        oauth: true,
+                        public_url: public_url.map(String::from),
+                        keys,
+                        allow_local_client_metadata: false,
+                    },
+                    ..HttpArgs::default()
+                });
+                args.connection.client_id = Some("3MVG9-connected-app".into());
+                args
+            };
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let open = SocketAddr::from(([0, 0, 0, 0], 8787));
+        let key = vec!["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string()];
+        let mut no_app = oauth(loopback, None, false, Vec::new());
+        no_app.connection.client_id = None;
+        let error = plan(&no_app).err().unwrap_or_default();
+        assert!(error.contains("SF_CLIENT_ID"), "{error}");
+        assert!(plan(&oauth(loopback, None, false, Vec::new())).is_ok());
+        let error = plan(&oauth(open, None, false, key.clone()))
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("SFMCP_PUBLIC_URL"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("http://mcp.example.com"),
+            false,
+            key.clone(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("https"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("https://mcp.example.com/mcp"),
+            false,
+            key.clone(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("without /mcp"), "{error}");
+        let error = plan(&oauth(
+            open,
+            Some("https://mcp.example.com"),
+            true,
+            Vec::new(),
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(error.contains("SFMCP_OAUTH_KEYS"), "{error}");
+        let ok = plan(&oauth(open, Some("https://mcp.example.com"), true, key));
+        assert!(
+            ok.as_ref().is_ok_and(|p| p
+                .options
+                .allowed_hosts
+                .contains(&"mcp.example.com".to_string())),
+            "the public host is an allowed Host"
+        );
     }
 }

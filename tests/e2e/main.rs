@@ -42,6 +42,7 @@ mod emulator_signin;
 mod emulator_signin_chromium;
 mod faults;
 mod hostile_input;
+mod http_oauth;
 mod http_planes;
 mod http_replicas;
 mod http_tenants;

@@ -123,6 +123,11 @@ impl ClientContext {
         Ok(client)
     }
 
+    /// The shared HTTP pool (no redirects followed), for Salesforce's OAuth endpoints.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Drops what is kept for a tenant (describes, usage, concurrency slots), so tenants
     /// keyed by a hash of a rotating token do not pile up.
     pub fn forget_tenant(&self, tenant: &TenantKey) {
@@ -347,6 +352,12 @@ impl SalesforceClient {
     /// Where the org's API usage stands, from the last response.
     pub fn usage(&self) -> UsageLevel {
         self.inner.usage.level()
+    }
+
+    /// Whether Salesforce refused this connection's grant (`invalid_grant`: a refresh token
+    /// revoked or expired there), so no call on it can succeed until someone signs in again.
+    pub fn grant_revoked(&self) -> bool {
+        self.inner.auth.grant_revoked()
     }
 
     /// Tokens fetched or minted so far by this connection (for metrics and tests).

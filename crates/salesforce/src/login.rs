@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::auth::TokenResponse;
+use super::auth::{OAuthClient, TokenResponse};
 use super::errors::{AuthFlow, SfError};
 use super::secret::Secret;
 
@@ -108,24 +108,158 @@ impl std::fmt::Debug for StoredCredentials {
     }
 }
 
+/// One connected app's web-server flow (authorization code + PKCE) with one redirect URI:
+/// `sfmcp login` runs it on a loopback port, `sfmcp serve --oauth` on its public callback.
+/// The one place that talks to Salesforce's authorize, token and revoke endpoints for it.
+#[derive(Debug, Clone)]
+pub struct WebServerFlow {
+    pub login_url: Url,
+    pub client: OAuthClient,
+    /// Must be one of the connected app's callback URLs, character for character.
+    pub redirect_uri: String,
+    pub scopes: String,
+}
+
+impl WebServerFlow {
+    fn endpoint(&self, name: &str) -> Result<Url, SfError> {
+        let base = self.login_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/services/oauth2/{name}")).map_err(|_| {
+            SfError::InvalidRequest {
+                message: format!("SF_LOGIN_URL {} cannot be used as a base URL", self.login_url),
+                next_step: "Use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL.".into(),
+            }
+        })
+    }
+
+    /// The authorize URL the person opens.
+    pub fn authorize_url(&self, challenge: &str, state: &str) -> Result<Url, SfError> {
+        let mut url = self.endpoint("authorize")?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.client.client_id)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("scope", &self.scopes)
+            .append_pair("state", state);
+        Ok(url)
+    }
+
+    /// Exchanges an authorization code (with the PKCE verifier) for tokens.
+    pub async fn exchange_code(
+        &self,
+        http: &reqwest::Client,
+        code: &str,
+        verifier: &Secret,
+    ) -> Result<StoredCredentials, SfError> {
+        let endpoint = self.endpoint("token")?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", self.client.client_id.as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("code_verifier", verifier.expose()),
+        ];
+        if let Some(secret) = &self.client.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        let (status, token): (u16, TokenResponse) = super::auth::post_oauth_form(
+            http,
+            &endpoint,
+            AuthFlow::AuthorizationCode,
+            &form,
+            "the authorization-code grant",
+            "the token response is not the JSON Salesforce sends",
+        )
+        .await?;
+        let refresh_token = token.refresh_token.ok_or_else(|| SfError::Auth {
+            flow: AuthFlow::AuthorizationCode,
+            status: Some(status),
+            error: "no_refresh_token".into(),
+            description: "Salesforce issued no refresh token".into(),
+        })?;
+        Ok(StoredCredentials {
+            instance_url: token
+                .instance_url
+                .unwrap_or_else(|| self.login_url.to_string()),
+            login_url: self.login_url.to_string(),
+            client_id: self.client.client_id.clone(),
+            refresh_token,
+            client_secret: self.client.client_secret.clone(),
+            identity_url: token.id,
+        })
+    }
+
+    /// Uses a refresh token once, which tells whether Salesforce still honours it (the
+    /// person or an admin may have revoked it). Returns the rotated refresh token when the
+    /// app rotates them.
+    pub async fn check_refresh_token(
+        &self,
+        http: &reqwest::Client,
+        refresh_token: &Secret,
+    ) -> Result<Option<Secret>, SfError> {
+        let endpoint = self.endpoint("token")?;
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", self.client.client_id.as_str()),
+        ];
+        if let Some(secret) = &self.client.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        let (_, token): (u16, TokenResponse) = super::auth::post_oauth_form(
+            http,
+            &endpoint,
+            AuthFlow::RefreshToken,
+            &form,
+            "the refresh-token grant",
+            "the token response is not the JSON Salesforce sends",
+        )
+        .await?;
+        Ok(token.refresh_token)
+    }
+
+    /// Revokes a refresh token (and with it the access tokens issued through it).
+    pub async fn revoke(&self, http: &reqwest::Client, token: &Secret) -> Result<(), SfError> {
+        let endpoint = self.endpoint("revoke")?;
+        let response = http
+            .post(endpoint.clone())
+            .form(&[("token", token.expose())])
+            .send()
+            .await
+            .map_err(|e| super::transport::unreachable(&e, &endpoint, "SF_LOGIN_URL"))?;
+        let status = response.status().as_u16();
+        // Salesforce answers 400 invalid_token for a token it no longer knows: already gone.
+        if (200..300).contains(&status) || status == 400 {
+            return Ok(());
+        }
+        Err(SfError::Auth {
+            flow: AuthFlow::RefreshToken,
+            status: Some(status),
+            error: "revoke_failed".into(),
+            description: "Salesforce did not revoke the token".into(),
+        })
+    }
+}
+
+impl LoginOptions {
+    /// `sfmcp login`'s flow: the loopback callback on [`LoginOptions::port`].
+    pub fn flow(&self) -> WebServerFlow {
+        WebServerFlow {
+            login_url: self.login_url.clone(),
+            client: OAuthClient {
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+            },
+            redirect_uri: redirect_uri(self.port),
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
 /// The authorize URL the person opens.
 pub fn authorize_url(options: &LoginOptions, pkce: &Pkce, state: &str) -> Result<Url, SfError> {
-    let base = options.login_url.as_str().trim_end_matches('/');
-    let mut url = Url::parse(&format!("{base}/services/oauth2/authorize")).map_err(|_| {
-        SfError::InvalidRequest {
-            message: format!("SF_LOGIN_URL {} cannot be used as a base URL", options.login_url),
-            next_step: "Use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL.".into(),
-        }
-    })?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &options.client_id)
-        .append_pair("redirect_uri", &redirect_uri(options.port))
-        .append_pair("code_challenge", &pkce.challenge)
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("scope", &options.scopes)
-        .append_pair("state", state);
-    Ok(url)
+    options.flow().authorize_url(&pkce.challenge, state)
 }
 
 pub fn redirect_uri(port: u16) -> String {
@@ -139,49 +273,10 @@ pub async fn exchange_code(
     code: &str,
     pkce: &Pkce,
 ) -> Result<StoredCredentials, SfError> {
-    let base = options.login_url.as_str().trim_end_matches('/');
-    let endpoint = Url::parse(&format!("{base}/services/oauth2/token")).map_err(|_| {
-        SfError::InvalidRequest {
-            message: format!("SF_LOGIN_URL {} cannot be used as a base URL", options.login_url),
-            next_step: "Use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL.".into(),
-        }
-    })?;
-    let redirect = redirect_uri(options.port);
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("client_id", options.client_id.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("code_verifier", pkce.verifier.expose()),
-    ];
-    if let Some(secret) = &options.client_secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    let (status, token): (u16, TokenResponse) = super::auth::post_oauth_form(
-        http,
-        &endpoint,
-        AuthFlow::AuthorizationCode,
-        &form,
-        "the authorization-code grant",
-        "the token response is not the JSON Salesforce sends",
-    )
-    .await?;
-    let refresh_token = token.refresh_token.ok_or_else(|| SfError::Auth {
-        flow: AuthFlow::AuthorizationCode,
-        status: Some(status),
-        error: "no_refresh_token".into(),
-        description: "Salesforce issued no refresh token".into(),
-    })?;
-    Ok(StoredCredentials {
-        instance_url: token
-            .instance_url
-            .unwrap_or_else(|| options.login_url.to_string()),
-        login_url: options.login_url.to_string(),
-        client_id: options.client_id.clone(),
-        refresh_token,
-        client_secret: options.client_secret.clone(),
-        identity_url: token.id,
-    })
+    options
+        .flow()
+        .exchange_code(http, code, &pkce.verifier)
+        .await
 }
 
 /// Where `sfmcp login` keeps its credentials: `$SFMCP_CONFIG_DIR`, else

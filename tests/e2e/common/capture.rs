@@ -174,12 +174,13 @@ pub fn secret(kind: &str, value: &str) {
 
 /// The settings that carry a secret of the server's own (not only one an emulator issued:
 /// tests also pass made-up and foreign ones, which must not be echoed either).
-const SECRET_VARIABLES: [&str; 5] = [
+const SECRET_VARIABLES: [&str; 6] = [
     "SF_ACCESS_TOKEN",
     "SF_REFRESH_TOKEN",
     "SF_CLIENT_SECRET",
     "SFMCP_HTTP_TOKENS",
     "SFMCP_CURSOR_KEY",
+    "SFMCP_OAUTH_KEYS",
 ];
 
 /// Notes the secrets among a server's settings (see [`secret`]).
@@ -192,7 +193,7 @@ pub fn secrets_in_env<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
             continue;
         }
         let value = value.as_ref().to_string_lossy();
-        // SFMCP_HTTP_TOKENS lists the callers' tokens, comma-separated.
+        // SFMCP_HTTP_TOKENS and SFMCP_OAUTH_KEYS are comma-separated lists.
         for one in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
             secret(&name, one);
         }

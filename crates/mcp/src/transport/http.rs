@@ -7,6 +7,9 @@
 //! are checked (loopback by default). The binary decides what is allowed (a non-loopback
 //! address needs caller tokens); this module serves what it is given.
 //!
+//! With [`HttpOptions::oauth`], people sign in instead (see [`super::oauth`]): `/mcp` takes
+//! the sfmcp access tokens that plane issues, and its endpoints are served beside `/mcp`.
+//!
 //! [`router`] builds the whole application; [`serve`] runs it on a listener the caller bound,
 //! so tests serve in-process on port 0.
 
@@ -24,6 +27,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use sfmcp_salesforce::{ClientContext, Secret};
 
+use super::oauth::{self, OAuthPlane};
 use super::tenants::{CallLimiter, ResolvedTenant, TenantClients};
 use crate::metrics::{Metrics, TenantGauges};
 use crate::middleware;
@@ -56,6 +60,9 @@ pub struct HttpOptions {
     pub limiter: Arc<CallLimiter>,
     /// How long a client may take to send a request's body.
     pub body_timeout: Duration,
+    /// Callers sign in with OAuth (see [`super::oauth`]): `/mcp` takes sfmcp access tokens
+    /// instead of caller tokens, and each token is its person's Salesforce connection.
+    pub oauth: Option<Arc<OAuthPlane>>,
 }
 
 /// The largest request body read, as rmcp's own limit: an MCP message is small.
@@ -119,6 +126,37 @@ pub fn router(
             StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
         )
     };
+    if let Some(plane) = options.oauth {
+        // Innermost the step-up check, which reads the body the deadline has read whole;
+        // outermost the token check, so nobody unauthenticated gets a body read at all.
+        let mcp = mcp
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&plane),
+                oauth::require_scope_for_call,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                options.body_timeout,
+                read_body,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&plane),
+                oauth::require_access_token,
+            ));
+        let mut router = Router::new()
+            .route("/healthz", get(|| async { "ok\n" }))
+            .merge(mcp)
+            .merge(oauth::routes(plane, options.body_timeout));
+        // Metrics are the operator's: served only to a caller token, when there are any.
+        if !options.caller_tokens.is_empty() {
+            router = router.merge(metrics_route(&state, &context, options.limiter).layer(
+                axum::middleware::from_fn_with_state(
+                    Arc::new(options.caller_tokens),
+                    require_caller_token,
+                ),
+            ));
+        }
+        return HttpApp { router, streams };
+    }
     // Tenants are resolved here, once per request, and only when requests name them: tools
     // read the result and never a header.
     let mcp = mcp.layer(axum::middleware::from_fn_with_state(
@@ -132,31 +170,8 @@ pub fn router(
         )),
         Connections::Single(_) => mcp,
     };
-    let limiter = options.limiter;
     let protected = mcp
-        .route(
-            "/metrics",
-            get(move || {
-                let gauges = TenantGauges {
-                    clients: match &state.connections {
-                        Connections::Single(_) => 1,
-                        Connections::PerRequest(tenants) => tenants.len(),
-                    },
-                    call_slots: limiter.tenants(),
-                    held: context.tenants_held(),
-                };
-                let body = Metrics::global().render(Some(&context), Some(gauges));
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        body,
-                    )
-                }
-            }),
-        )
+        .merge(metrics_route(&state, &context, options.limiter))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(options.caller_tokens),
             require_caller_token,
@@ -165,6 +180,39 @@ pub fn router(
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(protected);
     HttpApp { router, streams }
+}
+
+/// `/metrics`: the Prometheus exposition, with the tenant gauges.
+fn metrics_route(
+    state: &Arc<ServerState>,
+    context: &Arc<ClientContext>,
+    limiter: Arc<CallLimiter>,
+) -> Router {
+    let state = Arc::clone(state);
+    let context = Arc::clone(context);
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let gauges = TenantGauges {
+                clients: match &state.connections {
+                    Connections::Single(_) => 1,
+                    Connections::PerRequest(tenants) => tenants.len(),
+                },
+                call_slots: limiter.tenants(),
+                held: context.tenants_held(),
+            };
+            let body = Metrics::global().render(Some(&context), Some(gauges));
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    body,
+                )
+            }
+        }),
+    )
 }
 
 /// Reads a POST's whole body under a deadline before anything else sees it. hyper bounds the

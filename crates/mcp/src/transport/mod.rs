@@ -2,5 +2,6 @@
 //! Tenants are resolved here, at the HTTP edge; tools see only the resolved connection.
 
 pub mod http;
+pub mod oauth;
 pub mod stdio;
 pub mod tenants;

@@ -201,6 +201,17 @@ impl TenantClients {
             return self.without_request();
         };
         let (cache_key, connection) = self.connection_for(request)?;
+        self.client_for_connection(cache_key, connection)
+    }
+
+    /// The kept client under `cache_key`, or a new one for `connection`: for tenants the
+    /// edge resolved some other way (an sfmcp OAuth token). `cache_key` must digest every
+    /// credential that reaches upstream, so two credentials never share a client.
+    pub fn client_for_connection(
+        &self,
+        cache_key: String,
+        connection: Connection,
+    ) -> Result<SalesforceClient, TenantError> {
         let mut kept = self.lock();
         if let Some(client) = kept.clients.get(&cache_key) {
             return Ok(client.clone());

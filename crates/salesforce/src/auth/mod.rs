@@ -16,7 +16,7 @@ mod paragon;
 mod token;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -170,6 +170,9 @@ pub(crate) struct Authenticator {
     /// Rotated refresh token, when Salesforce hands out a new one.
     rotated_refresh_token: RwLock<Option<Secret>>,
     renewals: AtomicU64,
+    /// Salesforce answered `invalid_grant`: the grant itself (a refresh token, say) was
+    /// revoked or expired, and nothing here can renew it.
+    grant_revoked: AtomicBool,
 }
 
 impl fmt::Debug for Authenticator {
@@ -190,6 +193,7 @@ impl Authenticator {
             renewal: tokio::sync::Mutex::new(()),
             rotated_refresh_token: RwLock::new(None),
             renewals: AtomicU64::new(0),
+            grant_revoked: AtomicBool::new(false),
         }
     }
 
@@ -200,6 +204,11 @@ impl Authenticator {
     /// How many tokens were fetched or minted so far.
     pub fn renewals(&self) -> u64 {
         self.renewals.load(Ordering::Relaxed)
+    }
+
+    /// Whether Salesforce refused the grant itself (`invalid_grant`) when asked for a token.
+    pub fn grant_revoked(&self) -> bool {
+        self.grant_revoked.load(Ordering::Relaxed)
     }
 
     /// Whether a rejected token can be replaced without a person.
@@ -259,7 +268,15 @@ impl Authenticator {
         }
         let generation = current.as_ref().map_or(0, |s| s.generation + 1);
         let first = current.is_none();
-        let mut session = self.obtain(first).await?;
+        let mut session = match self.obtain(first).await {
+            Ok(session) => session,
+            Err(error) => {
+                if matches!(&error, SfError::Auth { error, .. } if error == "invalid_grant") {
+                    self.grant_revoked.store(true, Ordering::Relaxed);
+                }
+                return Err(error);
+            }
+        };
         session.generation = generation;
         let session = Arc::new(session);
         *self.session.write().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());

@@ -1,0 +1,1052 @@
+//! `sfmcp serve --http --oauth`: MCP authorization with Salesforce as the login, end to end
+//! against the emulator (whose authorize endpoint approves as the org's user and redirects).
+//!
+//! The happy path is driven by a client nobody here wrote, the Python MCP SDK's OAuth
+//! provider; the hostile cases use plain HTTP so each can be bent one way, and each must be
+//! refused with the right OAuth error and nothing issued.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Stdio;
+
+use base64::Engine;
+use reqwest::StatusCode;
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use sfmcp_emulator::EmulatorHandle;
+use sfmcp_mcp::transport::oauth::sealed::{AccessToken, SealingKeys};
+use url::Url;
+
+use crate::common;
+
+const KEY: &str = "Mz00K3oHAY6xm/pG02qB7kO00ADUpemeTmIfjUeLZcE=";
+const OTHER_KEY: &str = "c9gGcV9qD7hijdhdNKlz9NW3PEtgX6bTesFMCto0cDc=";
+const QUERY: &str = "SELECT Id, Name FROM Account ORDER BY Name LIMIT 3";
+const REDIRECT: &str = "http://127.0.0.1:8765/callback";
+
+struct OAuthServer {
+    url: String,
+    /// The canonical resource: `url`, unless the server was given another public URL.
+    resource: String,
+    child: tokio::process::Child,
+}
+
+impl OAuthServer {
+    fn base(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_string()
+    }
+}
+
+async fn start(emulator: &EmulatorHandle, key: &str, extra: &[&str]) -> OAuthServer {
+    let org = &emulator.orgs[0];
+    let env = vec![
+        ("SF_LOGIN_URL", org.login_url.clone()),
+        ("SF_CLIENT_ID", org.client_id.clone()),
+        ("SF_CLIENT_SECRET", org.client_secret.clone()),
+        ("SFMCP_OAUTH_KEYS", key.to_string()),
+    ];
+    let mut args = vec!["--oauth"];
+    args.extend_from_slice(extra);
+    let (child, url) = common::spawn_http(env, &args).await;
+    let resource = match args.iter().position(|a| *a == "--public-url") {
+        Some(i) => format!("{}/mcp", args[i + 1]),
+        None => url.clone(),
+    };
+    OAuthServer {
+        url,
+        resource,
+        child,
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn location(response: &reqwest::Response) -> Url {
+    Url::parse(
+        response
+            .headers()
+            .get("location")
+            .expect("a redirect")
+            .to_str()
+            .expect("ascii"),
+    )
+    .expect("absolute URL")
+}
+
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn register(server: &OAuthServer, redirect: &str) -> String {
+    let answer: Value = http()
+        .post(format!("{}/register", server.base()))
+        .json(&json!({"redirect_uris": [redirect], "client_name": "Rust test client"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    answer["client_id"].as_str().expect("client_id").to_string()
+}
+
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn pkce() -> Pkce {
+    let verifier = format!(
+        "verifier-{}-0123456789abcdefghijklmnopqrstuvwxyz",
+        rand_suffix()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sfmcp_salesforce::crypto::sha256(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+fn rand_suffix() -> String {
+    sfmcp_salesforce::crypto::hex(&sfmcp_salesforce::crypto::random_bytes::<8>())
+}
+
+/// `/authorize` with these parameters (overrides replace, `None` removes).
+async fn authorize(
+    server: &OAuthServer,
+    client_id: &str,
+    pkce: &Pkce,
+    overrides: &[(&str, Option<&str>)],
+) -> reqwest::Response {
+    let resource = server.resource.clone();
+    let mut params: Vec<(&str, Option<String>)> = vec![
+        ("response_type", Some("code".into())),
+        ("client_id", Some(client_id.into())),
+        ("redirect_uri", Some(REDIRECT.into())),
+        ("state", Some("client-state".into())),
+        ("code_challenge", Some(pkce.challenge.clone())),
+        ("code_challenge_method", Some("S256".into())),
+        ("resource", Some(resource)),
+    ];
+    for (name, value) in overrides {
+        params.retain(|(n, _)| n != name);
+        params.push((name, value.map(String::from)));
+    }
+    let query: Vec<(&str, String)> = params
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect();
+    http()
+        .get(format!("{}/authorize", server.base()))
+        .query(&query)
+        .send()
+        .await
+        .expect("authorize")
+}
+
+/// The whole browser part: consent page, Salesforce, sfmcp's callback. Returns the redirect
+/// to the client.
+async fn sign_in(server: &OAuthServer, client_id: &str, pkce: &Pkce, scope: Option<&str>) -> Url {
+    sign_in_via(server, server, client_id, pkce, scope).await
+}
+
+/// [`sign_in`], with Salesforce's redirect back delivered to `via` (another replica).
+async fn sign_in_via(
+    server: &OAuthServer,
+    via: &OAuthServer,
+    client_id: &str,
+    pkce: &Pkce,
+    scope: Option<&str>,
+) -> Url {
+    let consent = authorize(server, client_id, pkce, &[("scope", scope)]).await;
+    assert_eq!(consent.status(), StatusCode::OK);
+    let cookie = consent
+        .headers()
+        .get("set-cookie")
+        .expect("the consent page sets the login cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = consent.text().await.unwrap();
+    let link = page
+        .split("id=continue href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a continue link")
+        .replace("&amp;", "&");
+    let salesforce = http().get(&link).send().await.expect("salesforce");
+    assert_eq!(salesforce.status(), StatusCode::FOUND);
+    let back = location(&salesforce);
+    let callback = http()
+        .get(format!(
+            "{}{}?{}",
+            via.base(),
+            back.path(),
+            back.query().unwrap_or("")
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(
+        callback.status(),
+        StatusCode::FOUND,
+        "{:?}",
+        callback.text().await
+    );
+    location(&callback)
+}
+
+async fn token(server: &OAuthServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = http()
+        .post(format!("{}/token", server.base()))
+        .form(form)
+        .send()
+        .await
+        .expect("token");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn exchange(
+    server: &OAuthServer,
+    client_id: &str,
+    code: &str,
+    pkce: &Pkce,
+) -> (StatusCode, Value) {
+    token(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &pkce.verifier),
+            ("resource", &server.resource),
+        ],
+    )
+    .await
+}
+
+/// A signed-in token pair for a new client.
+async fn tokens(server: &OAuthServer, scope: Option<&str>) -> (String, Value) {
+    let client_id = register(server, REDIRECT).await;
+    let pkce = pkce();
+    let back = sign_in(server, &client_id, &pkce, scope).await;
+    let code = param(&back, "code").expect("a code");
+    let (status, body) = exchange(server, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (client_id, body)
+}
+
+/// One JSON-RPC message to /mcp with a bearer token: the HTTP status and the
+/// WWW-Authenticate header.
+async fn mcp_post(
+    server: &OAuthServer,
+    bearer: Option<&str>,
+    message: Value,
+) -> (StatusCode, String) {
+    let mut request = http()
+        .post(&server.url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&message);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("mcp");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (response.status(), challenge)
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}})
+}
+
+/// Runs `tests/e2e/http_oauth_client.py` (the Python SDK's OAuth client) against `server`.
+async fn python_client(server: &OAuthServer, mode: &str) -> Value {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-env/venv/bin/python");
+    assert!(
+        python.exists(),
+        "the Python MCP SDK is not installed: run `bash tools/setup-test-env` (make test does)"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/http_oauth_client.py");
+    let output = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([server.url.as_str(), QUERY, mode])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    common::capture::record_output("python-sdk-oauth-client", &output);
+    assert!(
+        output.status.success(),
+        "the Python OAuth client failed ({mode}):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_steps_up_from_read_to_write_when_a_write_tool_is_refused() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let seen = python_client(&server, "stepup").await;
+    let tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        tools.contains(&"soql_query") && !tools.contains(&"create_record"),
+        "a read token lists no write tool: {tools:?}"
+    );
+    assert_eq!(seen["scope"], Value::Null, "not read in this mode");
+    assert_eq!(seen["created"]["is_error"], false, "{}", seen["created"]);
+    assert_eq!(
+        seen["sign_ins"], 2,
+        "the 403 made the SDK sign in again for more"
+    );
+    let scope = seen["scope_after"].as_str().unwrap();
+    assert!(scope.split(' ').any(|s| s == "sfmcp.write"), "{scope}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let seen = python_client(&server, "refresh").await;
+    let tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        tools.contains(&"soql_query") && tools.contains(&"create_record"),
+        "{tools:?}"
+    );
+    for call in ["first", "second"] {
+        assert_eq!(seen[call]["is_error"], false, "{call}: {}", seen[call]);
+        assert_eq!(
+            seen[call]["structured"]["records"].as_array().map(Vec::len),
+            Some(3),
+            "{call}: {}",
+            seen[call]
+        );
+    }
+    assert_eq!(seen["scope"], "sfmcp.read sfmcp.write");
+    assert_ne!(
+        seen["access_before"], seen["access_after"],
+        "the SDK refreshed"
+    );
+    assert_ne!(
+        seen["refresh_before"], seen["refresh_after"],
+        "refresh tokens rotate"
+    );
+    let redirect = Url::parse(seen["redirect"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        param(&redirect, "iss").as_deref(),
+        Some(server.base().as_str()),
+        "RFC 9207 iss"
+    );
+    let consent = seen["consent"].as_str().unwrap();
+    assert!(
+        consent.contains("Python SDK test client") && consent.contains("create and update records"),
+        "{consent}"
+    );
+
+    // No Salesforce token ever reached the client: sfmcp's tokens are sealed and prefixed.
+    let org = &emulator.orgs[0];
+    for name in [
+        "access_before",
+        "access_after",
+        "refresh_before",
+        "refresh_after",
+    ] {
+        let token = seen[name].as_str().unwrap();
+        assert!(token.starts_with("sfmcp_"), "{name}");
+        assert!(!token.contains(&org.refresh_token) && !token.contains(&org.access_token));
+    }
+
+    // The rotated-away refresh token comes back: reuse detection revokes the family, so the
+    // newest refresh token and access token stop working too.
+    let client_id = seen["client_id"].as_str().unwrap();
+    let (status, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", seen["refresh_before"].as_str().unwrap()),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", seen["refresh_after"].as_str().unwrap()),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant", "{status} {body}");
+    let (status, challenge) = mcp_post(&server, seen["access_after"].as_str(), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_challenges_and_metadata_point_clients_to_sign_in() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let base = server.base();
+    let (status, challenge) = mcp_post(&server, None, initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge.starts_with("Bearer ")
+            && challenge.contains(&format!(
+                "resource_metadata=\"{base}/.well-known/oauth-protected-resource/mcp\""
+            ))
+            && challenge.contains("scope=\"sfmcp.read sfmcp.write\""),
+        "{challenge}"
+    );
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let prm: Value = http()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(prm["resource"], server.url, "{path}");
+        assert_eq!(prm["authorization_servers"], json!([base]), "{path}");
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let asm: Value = http()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(asm["issuer"], base);
+        assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(asm["client_id_metadata_document_supported"], true);
+        assert_eq!(asm["authorization_response_iss_parameter_supported"], true);
+    }
+    // Browser-based clients may fetch the token endpoint from their own origin.
+    let preflight = http()
+        .request(reqwest::Method::OPTIONS, format!("{base}/token"))
+        .header("origin", "https://inspector.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    // A Salesforce token is never accepted in place of sfmcp's.
+    let (status, challenge) =
+        mcp_post(&server, Some(&emulator.orgs[0].access_token), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_authorization_requests_are_refused_and_nothing_is_issued() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let client_id = register(&server, REDIRECT).await;
+    let pkce = pkce();
+
+    // Refused back at the client's redirect URI, with state and iss, and never a code.
+    for (overrides, error) in [
+        (
+            vec![("resource", Some("https://evil.example.com/mcp"))],
+            "invalid_target",
+        ),
+        (vec![("code_challenge", None)], "invalid_request"),
+        (
+            vec![("code_challenge_method", Some("plain"))],
+            "invalid_request",
+        ),
+        (vec![("code_challenge_method", None)], "invalid_request"),
+        (vec![("scope", Some("sfmcp.admin"))], "invalid_scope"),
+        (
+            vec![("response_type", Some("token"))],
+            "unsupported_response_type",
+        ),
+    ] {
+        let response = authorize(&server, &client_id, &pkce, &overrides).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{overrides:?}");
+        let back = location(&response);
+        assert!(back.as_str().starts_with(REDIRECT), "{back}");
+        assert_eq!(
+            param(&back, "error").as_deref(),
+            Some(error),
+            "{overrides:?}"
+        );
+        assert_eq!(param(&back, "state").as_deref(), Some("client-state"));
+        assert_eq!(param(&back, "iss").as_deref(), Some(server.base().as_str()));
+        assert_eq!(param(&back, "code"), None);
+    }
+    // A redirect URI the client did not register, or an unknown client: shown, never followed.
+    for (client, redirect) in [
+        (client_id.as_str(), "https://evil.example.com/callback"),
+        (client_id.as_str(), "http://127.0.0.1:8765/other"),
+        ("sfmcp_client_forged", REDIRECT),
+    ] {
+        let response = authorize(&server, client, &pkce, &[("redirect_uri", Some(redirect))]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{redirect}");
+        assert!(response.headers().get("location").is_none());
+    }
+    // A loopback redirect may use another port (RFC 8252).
+    let other_port = authorize(
+        &server,
+        &client_id,
+        &pkce,
+        &[("redirect_uri", Some("http://127.0.0.1:9999/callback"))],
+    )
+    .await;
+    assert_eq!(other_port.status(), StatusCode::OK);
+    // DCR refuses a non-loopback http redirect.
+    let refused = http()
+        .post(format!("{}/register", server.base()))
+        .json(&json!({"redirect_uris": ["http://evil.example.com/cb"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_redirect_uri"
+    );
+
+    // A sign-in link completed in another browser (no login cookie) issues no code.
+    let consent = authorize(&server, &client_id, &pkce, &[]).await;
+    let page = consent.text().await.unwrap();
+    let link = page
+        .split("id=continue href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let salesforce = http().get(&link).send().await.unwrap();
+    let elsewhere = http().get(location(&salesforce)).send().await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert!(elsewhere.headers().get("location").is_none());
+
+    // A code: wrong verifier, wrong redirect, wrong resource are refused; a replay is
+    // refused and revokes what the first exchange issued.
+    let back = sign_in(&server, &client_id, &pkce, None).await;
+    let code = param(&back, "code").unwrap();
+    let wrong = pkce_with("another-verifier-0123456789abcdefghijklmnopqrstuvwxyz");
+    let (_, body) = exchange(&server, &client_id, &code, &wrong).await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client_id),
+            ("redirect_uri", "http://127.0.0.1:8765/other"),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &pkce.verifier),
+            ("resource", "https://evil.example.com/mcp"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_target", "{body}");
+    let (status, first) = exchange(&server, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let access = first["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        mcp_post(&server, Some(&access), initialize()).await.0,
+        StatusCode::OK
+    );
+    let (_, replay) = exchange(&server, &client_id, &code, &pkce).await;
+    assert_eq!(replay["error"], "invalid_grant", "{replay}");
+    assert!(replay.get("access_token").is_none());
+    assert_eq!(
+        mcp_post(&server, Some(&access), initialize()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the replay revoked the first exchange's tokens"
+    );
+    let _ = server.child.start_kill();
+}
+
+fn pkce_with(verifier: &str) -> Pkce {
+    Pkce {
+        verifier: verifier.into(),
+        challenge: String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_expired_and_revoked_tokens_are_refused_and_read_tokens_cannot_write() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let mut other = start(&emulator, OTHER_KEY, &[]).await;
+
+    // Another deployment's token (another key) opens nowhere here.
+    let (_, foreign) = tokens(&other, None).await;
+    let (status, challenge) =
+        mcp_post(&server, foreign["access_token"].as_str(), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", foreign["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+
+    // An expired token, sealed with this server's own key, is refused for its expiry.
+    let (mine_client, mine) = tokens(&server, None).await;
+    let keys = SealingKeys::from_base64_list(&[KEY.into()]).unwrap();
+    let mut opened: AccessToken = keys
+        .open_access(mine["access_token"].as_str().unwrap())
+        .expect("opens with the key");
+    opened.expires_at = chrono::Utc::now().timestamp() - 1;
+    let expired = keys.seal_access(&opened);
+    let (status, challenge) = mcp_post(&server, Some(&expired), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("expired"), "{challenge}");
+
+    // A read-only token may list and read, but a write call gets the step-up challenge.
+    let (_, read_only) = tokens(&server, Some("sfmcp.read")).await;
+    assert_eq!(read_only["scope"], "sfmcp.read");
+    let read_token = read_only["access_token"].as_str().unwrap();
+    let create = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "create_record", "arguments": {"object": "Account", "fields": {"Name": "Nope"}}}});
+    let (status, challenge) = mcp_post(&server, Some(read_token), create).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"")
+            && challenge.contains("scope=\"sfmcp.read sfmcp.write\""),
+        "{challenge}"
+    );
+
+    let batch = json!([{"jsonrpc": "2.0", "id": 3, "method": "ping"}, {"jsonrpc": "2.0", "id": 4,
+        "method": "tools/call", "params": {"name": "update_record", "arguments": {}}}]);
+    assert_eq!(
+        mcp_post(&server, Some(read_token), batch).await.0,
+        StatusCode::FORBIDDEN,
+        "a write in a batch"
+    );
+
+    // Through a real MCP client, the read-only token lists no write tool and reads.
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(read_token);
+    let client =
+        ().serve(StreamableHttpClientTransport::from_config(config))
+            .await
+            .expect("MCP session with the token");
+    let tools: Vec<String> = client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(tools.contains(&"soql_query".to_string()), "{tools:?}");
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t == "create_record" || t == "update_record"),
+        "{tools:?}"
+    );
+    let result = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+    assert!(!common::is_error(&result), "{}", common::text(&result));
+    let _ = client.cancel().await;
+
+    // A refresh must name its client (public clients, OAuth 2.1).
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", mine["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
+    // Revocation (RFC 7009) ends the sign-in at once, and the grant at Salesforce too.
+    let access = mine["access_token"].as_str().unwrap();
+    assert_eq!(
+        mcp_post(&server, Some(access), initialize()).await.0,
+        StatusCode::OK
+    );
+    let revoked = http()
+        .post(format!("{}/revoke", server.base()))
+        .form(&[("token", mine["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        mcp_post(&server, Some(access), initialize()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", mine["refresh_token"].as_str().unwrap()),
+            ("client_id", &mine_client),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    let revokes = common::requests(&emulator)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/services/oauth2/revoke"))
+        })
+        .count();
+    assert!(revokes >= 1, "the Salesforce grant was revoked too");
+    let _ = server.child.start_kill();
+    let _ = other.child.start_kill();
+}
+
+/// Serves client metadata documents on loopback: `/good`, `/large` (20 KiB), `/slow`
+/// (answers after 8 s), `/liar` (names another client_id).
+async fn metadata_host() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = |base: &str, path: &str, client_id: &str| {
+        json!({"client_id": client_id.replace("{base}", base), "client_name": "Metadata client",
+               "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+               "padding": if path == "large" { "x".repeat(20 * 1024) } else { String::new() }})
+    };
+    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base.clone());
+    let app = axum::Router::new()
+        .route(
+            "/good",
+            get(move || async move { axum::Json(doc(&b1, "good", "{base}/good")) }),
+        )
+        .route(
+            "/large",
+            get(move || async move { axum::Json(doc(&b2, "large", "{base}/large")) }),
+        )
+        .route(
+            "/slow",
+            get(move || async move {
+                tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+                axum::Json(doc(&b3, "slow", "{base}/slow"))
+            }),
+        )
+        .route(
+            "/liar",
+            get(move || async move { axum::Json(doc(&b4, "liar", "{base}/good")) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_metadata_documents_are_fetched_safely_or_refused() {
+    let emulator = common::demo_emulator().await;
+    let host = metadata_host().await;
+    let pkce = pkce();
+
+    // By default: https only, and never a loopback or private address (SSRF).
+    let mut strict = start(&emulator, KEY, &[]).await;
+    for client_id in [
+        format!("{host}/good"),
+        "https://127.0.0.1:1/client.json".to_string(),
+        "https://10.0.0.1/client.json".to_string(),
+    ] {
+        let response = authorize(&strict, &client_id, &pkce, &[]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{client_id}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("https") || page.contains("private, loopback"),
+            "{client_id}: {page}"
+        );
+    }
+    let _ = strict.child.start_kill();
+
+    // Allowed for local testing: a good document signs in end to end; a large, slow or
+    // lying one is refused.
+    let mut local = start(&emulator, KEY, &["--allow-local-client-metadata"]).await;
+    for (path, why) in [
+        ("large", "larger than"),
+        ("slow", "did not arrive"),
+        ("liar", "not its own URL"),
+    ] {
+        let response = authorize(&local, &format!("{host}/{path}"), &pkce, &[]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(why), "{path}: {page}");
+    }
+    let client_id = format!("{host}/good");
+    let back = sign_in(&local, &client_id, &pkce, None).await;
+    let code = param(&back, "code").expect("a code");
+    let (status, body) = exchange(&local, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        mcp_post(&local, body["access_token"].as_str(), initialize())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let _ = local.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_in_salesforce_ends_access() {
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let (client_id, issued) = tokens(&server, None).await;
+    let access = issued["access_token"].as_str().unwrap();
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(access);
+    let client =
+        ().serve(StreamableHttpClientTransport::from_config(config))
+            .await
+            .expect("MCP session");
+    let before = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+    assert!(!common::is_error(&before), "{}", common::text(&before));
+
+    // The person (or an admin) revokes the connected app's grant in Salesforce. The test
+    // holds the sealing key, so it can find which Salesforce token that is.
+    let keys = SealingKeys::from_base64_list(&[KEY.into()]).unwrap();
+    let grant = keys.open_access(access).expect("opens").grant;
+    let revoked = http()
+        .post(format!(
+            "{}/services/oauth2/revoke",
+            emulator.orgs[0].login_url
+        ))
+        .form(&[("token", grant.refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+
+    // The next call fails at once (Salesforce refuses the session and its renewal) ...
+    let after = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+    assert!(common::is_error(&after), "{}", common::text(&after));
+    let _ = client.cancel().await;
+    // ... the request after it is told to sign in again ...
+    let (status, challenge) = mcp_post(&server, Some(access), initialize()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("Salesforce revoked"), "{challenge}");
+    // ... and no refresh brings it back: no new tokens, the access token is dead.
+    let (_, body) = token(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert_eq!(
+        mcp_post(&server, Some(access), initialize()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateless_replicas_sharing_keys_serve_a_sign_in_made_through_another() {
+    let emulator = common::demo_emulator().await;
+    // One public URL for all, as behind a load balancer (the test delivers each step to a
+    // chosen replica itself).
+    let replica = || {
+        start(
+            &emulator,
+            KEY,
+            &["--stateless", "--public-url", "http://localhost:9"],
+        )
+    };
+    let (mut a, mut b, mut c) = (replica().await, replica().await, replica().await);
+    let client_id = register(&a, REDIRECT).await;
+    let pkce = pkce();
+    let back = sign_in_via(&a, &b, &client_id, &pkce, None).await;
+    assert_eq!(param(&back, "iss").as_deref(), Some("http://localhost:9"));
+    let code = param(&back, "code").unwrap();
+    let (status, issued) = exchange(&c, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    for server in [&a, &b, &c] {
+        let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
+            .auth_header(issued["access_token"].as_str().unwrap());
+        let client =
+            ().serve(StreamableHttpClientTransport::from_config(config))
+                .await
+                .expect("MCP session");
+        let result = common::call(&client, "soql_query", json!({"query": QUERY})).await;
+        assert!(!common::is_error(&result), "{}", common::text(&result));
+        let _ = client.cancel().await;
+    }
+    let (status, refreshed) = token(
+        &b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    for server in [&mut a, &mut b, &mut c] {
+        let _ = server.child.start_kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_whose_body_dribbles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &["--header-timeout-secs", "1"]).await;
+    let address = Url::parse(&server.url).unwrap();
+    let mut stream =
+        tokio::net::TcpStream::connect((address.host_str().unwrap(), address.port().unwrap()))
+            .await
+            .unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server ended the connection");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let _ = server.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_chromium_completes_the_browser_sign_in() {
+    use axum::routing::get;
+    let emulator = common::demo_emulator().await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    // The client's redirect URI: a page on loopback, as a native client serves.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!("http://{}/callback", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/callback", get(|| async { "signed in" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client_id = register(&server, &redirect).await;
+    let pkce = pkce();
+    let mut authorize = Url::parse(&format!("{}/authorize", server.base())).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("state", "browser-state")
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("resource", &server.resource);
+    let profile = tempfile::tempdir().unwrap();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-env/venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/http_oauth_chromium.py");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(&python)
+            .arg(&script)
+            .args([
+                authorize.as_str(),
+                redirect.as_str(),
+                &profile.path().display().to_string(),
+            ])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("chromium finishes within 120 s")
+    .expect("python runs");
+    common::capture::record_output("chromium-sign-in", &output);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let landed = Url::parse(String::from_utf8_lossy(&output.stdout).trim()).expect("the final URL");
+    assert_eq!(param(&landed, "state").as_deref(), Some("browser-state"));
+    assert_eq!(
+        param(&landed, "iss").as_deref(),
+        Some(server.base().as_str())
+    );
+    let code = param(&landed, "code").expect("a code");
+    let (status, body) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client_id),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        mcp_post(&server, body["access_token"].as_str(), initialize())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let _ = server.child.start_kill();
+}
