@@ -481,6 +481,7 @@ fn plan_oauth(
             connections: Connections::PerRequest(Arc::clone(&tenants)),
             policy,
             cursor_key: args.policy.cursor_key()?,
+            audit: Default::default(),
         }),
         context,
         options: HttpOptions {
