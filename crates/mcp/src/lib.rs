@@ -15,9 +15,11 @@ mod prompts;
 pub mod render;
 mod resources;
 pub mod schema_budget;
+pub mod scopes;
 pub mod server;
 mod tools;
 pub mod transport;
 pub mod write_check;
 
 pub use server::{Connections, Policy, ServerState, SfServer};
+pub use tools::identity::connected_line;

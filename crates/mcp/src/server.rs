@@ -7,9 +7,10 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, Implementation, ListResourceTemplatesResult,
-    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig,
+    CompleteRequestParams, CompleteResult, Implementation, InitializeRequestParams,
+    InitializeResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, prompt_handler, tool_handler};
@@ -21,6 +22,47 @@ use super::schema_budget;
 use crate::transport::tenants::{ResolvedTenant, TenantClients};
 use sfmcp_salesforce::SalesforceClient;
 use sfmcp_soql::schema::ObjectSchema;
+
+/// What every session is told at initialize, whoever it connects as; [`instructions`] adds
+/// who and where when known.
+pub const INSTRUCTIONS: &str = "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.";
+
+/// How long `initialize` and `tools/list` wait for the connection's identity and scopes,
+/// fetched since the server started (see [`SalesforceClient::prefetch_identity`]): long
+/// enough for a token, a version list and two queries to a live org, short enough that an
+/// unreachable one does not hold a client's start-up.
+pub const IDENTITY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The instructions for a session: [`INSTRUCTIONS`], then who and where (so "my" and "this
+/// quarter" resolve), or a pointer to `whoami` when that is not known yet; and a warning when
+/// the grant lacks `api`.
+pub fn instructions(identity: Option<&sfmcp_salesforce::Identity>) -> String {
+    let mut text = INSTRUCTIONS.to_string();
+    let line = identity.and_then(crate::tools::identity::connected_line);
+    match (line, identity) {
+        (Some(line), Some(identity)) => {
+            text.push_str(&format!(" {line}."));
+            if let Some(user) = &identity.user {
+                text.push_str(&format!(" Their user Id is {}", user.id));
+                if let Some(zone) = &user.time_zone {
+                    let zone = sfmcp_audit::sanitize::printable_clipped(zone, 40);
+                    text.push_str(&format!(", time zone {zone}"));
+                }
+                text.push('.');
+            }
+        }
+        _ => text.push_str(" whoami tells who and which org this is."),
+    }
+    if identity
+        .and_then(|i| i.scopes.as_ref())
+        .is_some_and(|scopes| !scopes.allows_api())
+    {
+        text.push_str(
+            " The OAuth grant lacks the api scope: only whoami works until it is granted.",
+        );
+    }
+    text
+}
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
 pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
@@ -97,6 +139,16 @@ pub struct ServerState {
     pub cursor_key: CursorKey,
 }
 
+impl ServerState {
+    /// With one connection for every request, starts learning its identity and scopes now,
+    /// in the background, so `initialize` and `tools/list` find them ready.
+    pub fn prefetch_identity(&self) {
+        if let Connections::Single(client) = &self.connections {
+            client.prefetch_identity();
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SfServer {
     pub(crate) state: Arc<ServerState>,
@@ -139,6 +191,7 @@ impl SfServer {
             + Self::objects_router()
             + Self::records_router()
             + Self::limits_router()
+            + Self::identity_router()
             + Self::audit_router();
         if policy.read_only {
             for name in WRITE_TOOLS {
@@ -146,6 +199,7 @@ impl SfServer {
             }
         }
         crate::middleware::warn_on_usage(&mut router);
+        crate::middleware::require_scopes(&mut router);
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
@@ -176,6 +230,19 @@ impl SfServer {
                 }
                 .map_err(|e| ToolError::Denied(e.0))
             }
+        }
+    }
+
+    /// Who this session's connection is, when known: on one connection for every request,
+    /// waiting up to [`IDENTITY_WAIT`] for the fetch started with the server; per tenant,
+    /// only what that tenant's connection already learnt (nothing is fetched for it here).
+    async fn known_identity(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<Arc<sfmcp_salesforce::Identity>> {
+        match &self.state.connections {
+            Connections::Single(client) => client.identity_within(IDENTITY_WAIT).await,
+            Connections::PerRequest(_) => self.client(context).ok()?.identity_if_known(),
         }
     }
 
@@ -210,9 +277,47 @@ impl ServerHandler for SfServer {
         ServerConfig::new(capabilities)
             // The product's name, not this crate's: clients show it to people.
             .with_server_info(Implementation::new("sfmcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.",
-            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        let identity = self.known_identity(&context).await;
+        result.instructions = Some(instructions(identity.as_deref()));
+        Ok(result)
+    }
+
+    /// Every routed tool, less those the connection's grant is known to lack a scope for
+    /// (one connection for every request: its scopes are learnt at start; per-tenant
+    /// servers list every tool and refuse at call time).
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let supports_cache_hints = context
+            .protocol_version()
+            .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        let mut tools = self.tool_router.list_all();
+        if let Connections::Single(client) = &self.state.connections {
+            let _ = self.known_identity(&context).await;
+            tools.retain(|tool| {
+                crate::scopes::missing_for(&tool.name, |s| client.scope_granted(s)).is_none()
+            });
+        }
+        Ok(ListToolsResult {
+            result_type: Some(rmcp::model::ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            ttl_ms: supports_cache_hints.then_some(0),
+            cache_scope: supports_cache_hints.then_some(rmcp::model::CacheScope::Public),
+        })
     }
 
     async fn list_resources(

@@ -201,6 +201,10 @@ pub(crate) struct Inner {
     /// Whether the org is known to offer that version (it was picked from the org's list, or
     /// checked after a 404): a configured version the org lacks makes every call a 404.
     pub(crate) version_offered: std::sync::atomic::AtomicBool,
+    /// Who and where, once fetched (see `api/identity.rs`).
+    pub(crate) identity: tokio::sync::OnceCell<Arc<super::api::identity::Identity>>,
+    /// Set once [`SalesforceClient::prefetch_identity`] started; turns true when it ended.
+    pub(crate) prefetch: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -243,6 +247,8 @@ impl SalesforceClient {
                 learned_instance: std::sync::RwLock::new(None),
                 version_path,
                 version_offered: std::sync::atomic::AtomicBool::new(false),
+                identity: tokio::sync::OnceCell::new(),
+                prefetch: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -263,7 +269,7 @@ impl SalesforceClient {
         let session = self.inner.auth.session().await?;
         if matches!(session.scopes, ScopeInfo::Unknown) {
             match self.inner.auth.introspect(&session.access_token).await {
-                Ok(Some(scopes)) => self.inner.auth.set_scopes(scopes),
+                Ok(Some(introspected)) => self.inner.auth.learn(introspected),
                 Ok(None) => {}
                 Err(e) => {
                     // Scopes are advisory: a failed introspection must not block the

@@ -14,6 +14,7 @@ pub async fn serve(state: Arc<ServerState>) -> Result<(), String> {
     // The pipes are reopened, so the non-blocking flag never reaches the process's own
     // stderr, which may share stdout's open file under `2>&1`. Other stdin or stdout kinds
     // (a file, a terminal) fall back to the blocking handles.
+    state.prefetch_identity();
     let running = SfServer::new(state)
         .serve(rmcp::transport::stdio_pipes())
         .await
