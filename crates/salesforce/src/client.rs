@@ -266,18 +266,7 @@ impl SalesforceClient {
     /// Gets a token, settles the API version (the newest the org offers unless one was
     /// configured) and learns the granted scopes.
     pub async fn connect(&self) -> Result<ConnectInfo, SfError> {
-        let session = self.inner.auth.session().await?;
-        if matches!(session.scopes, ScopeInfo::Unknown) {
-            match self.inner.auth.introspect(&session.access_token).await {
-                Ok(Some(introspected)) => self.inner.auth.learn(introspected),
-                Ok(None) => {}
-                Err(e) => {
-                    // Scopes are advisory: a failed introspection must not block the
-                    // connection, the API calls themselves will tell.
-                    tracing::warn!(error = %e, "could not introspect the access token's scopes");
-                }
-            }
-        }
+        self.learn_grant().await?;
         let api_version = match self.plane() {
             PlaneKind::Direct => Some(self.version_path().await?),
             PlaneKind::Paragon => self.inner.version_path.get().cloned(),
@@ -291,6 +280,24 @@ impl SalesforceClient {
             identity_url: session.identity_url.clone(),
             tenant: self.inner.tenant.clone(),
         })
+    }
+
+    /// Gets a token and learns the granted scopes: from the token response, else by
+    /// introspection (when the connection has a client to introspect with).
+    pub(crate) async fn learn_grant(&self) -> Result<ScopeInfo, SfError> {
+        let session = self.inner.auth.session().await?;
+        if matches!(session.scopes, ScopeInfo::Unknown) {
+            match self.inner.auth.introspect(&session.access_token).await {
+                Ok(Some(introspected)) => self.inner.auth.learn(introspected),
+                Ok(None) => {}
+                Err(e) => {
+                    // Scopes are advisory: a failed introspection must not block the
+                    // connection, the API calls themselves will tell.
+                    tracing::warn!(error = %e, "could not introspect the access token's scopes");
+                }
+            }
+        }
+        Ok(self.inner.auth.session().await?.scopes.clone())
     }
 
     pub fn tenant(&self) -> &TenantKey {

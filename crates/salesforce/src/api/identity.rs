@@ -143,14 +143,13 @@ impl SalesforceClient {
     }
 
     async fn fetch_identity(&self) -> Result<Identity, SfError> {
-        // Connecting settles the token, the API version and (by introspection) the scopes.
-        let info = self.connect().await?;
-        let scopes = match &info.scopes {
-            ScopeInfo::Granted(scopes) => Some(scopes.clone()),
-            ScopeInfo::Unknown => None,
-        };
+        // The token and, by introspection when the token response did not say, the scopes.
+        let grant = self.learn_grant().await?;
         let mut identity = Identity {
-            scopes,
+            scopes: match &grant {
+                ScopeInfo::Granted(scopes) => Some(scopes.clone()),
+                ScopeInfo::Unknown => None,
+            },
             ..Identity::default()
         };
         if identity.scopes.is_none() {
@@ -159,41 +158,60 @@ impl SalesforceClient {
                 PlaneKind::Direct => "the granted scopes: the token came without them and could not be introspected (set SF_CLIENT_ID and SF_CLIENT_SECRET)".into(),
             });
         }
-        let api = info.scopes.grants("api") != Some(false);
-        let identity_scope = match &info.scopes {
+        let identity_scope = match &grant {
             ScopeInfo::Unknown => true,
             known => IDENTITY_SCOPES
                 .iter()
                 .any(|s| known.grants(s) == Some(true)),
         };
-        let mut ids = info.identity_url.as_deref().and_then(ids_from_identity_url);
-        let mut from_userinfo = None;
-        if self.plane() == PlaneKind::Direct && identity_scope && (ids.is_none() || !api) {
-            match self.userinfo().await {
-                Ok(found) => {
-                    ids = Some((found.organization_id.clone(), found.user_id.clone()));
-                    from_userinfo = Some(found);
-                }
-                Err(e) => tracing::debug!(error = %e, "userinfo did not answer"),
-            }
+        let may_ask_userinfo = self.plane() == PlaneKind::Direct && identity_scope;
+        let session = self.inner.auth.session().await?;
+        let mut ids = session
+            .identity_url
+            .as_deref()
+            .and_then(ids_from_identity_url);
+        // Userinfo first only when nothing else names the user; otherwise only when the
+        // records cannot be read (no `api`), for the name, zone and locale it has.
+        let userinfo_first = may_ask_userinfo && ids.is_none();
+        let mut from_userinfo = if userinfo_first {
+            self.userinfo_if_answered().await
+        } else {
+            None
+        };
+        if let Some(found) = &from_userinfo {
+            ids = Some((found.organization_id.clone(), found.user_id.clone()));
         }
-        let (org_id, user_id) = ids.unzip();
-        let (user, org) = if api {
+        let mut records = None;
+        if grant.grants("api") != Some(false) {
+            let (org_id, user_id) = ids.clone().unzip();
             let user = async {
                 match &user_id {
                     Some(id) => self.user_record(id).await.map(Some),
                     None => Ok(None),
                 }
             };
-            let (user, org) = tokio::join!(user, self.org_record());
-            (user?, Some(org?))
-        } else {
+            match tokio::join!(user, self.org_record(org_id.as_deref())) {
+                (Ok(user), Ok(org)) => records = Some((user, org)),
+                // The scopes were unknown, and Salesforce's answer says `api` is missing.
+                (Err(SfError::MissingScope { .. }), _) | (_, Err(SfError::MissingScope { .. })) => {
+                }
+                (Err(e), _) | (_, Err(e)) => return Err(e),
+            }
+        }
+        if may_ask_userinfo && !userinfo_first && records.is_none() {
+            from_userinfo = self.userinfo_if_answered().await;
+            if let Some(found) = &from_userinfo {
+                ids = Some((found.organization_id.clone(), found.user_id.clone()));
+            }
+        }
+        if records.is_none() {
             identity.unknown.push(
                 "the org's name, edition and sandbox flag, and the user's profile and role: they need the `api` scope".into(),
             );
-            (None, None)
-        };
-        identity.user = match (user, from_userinfo, user_id) {
+        }
+        let (user, org) = records.unzip();
+        let (org_id, user_id) = ids.unzip();
+        identity.user = match (user.flatten(), from_userinfo, user_id) {
             (Some(user), _, _) => Some(user),
             (None, Some(info), _) => Some(ConnectedUser {
                 id: info.user_id,
@@ -225,6 +243,15 @@ impl SalesforceClient {
         Ok(identity)
     }
 
+    /// [`Self::userinfo`], `None` when it does not answer (the lack of it is reported by
+    /// what stays unknown).
+    async fn userinfo_if_answered(&self) -> Option<UserInfo> {
+        self.userinfo()
+            .await
+            .inspect_err(|e| tracing::debug!(error = %e, "userinfo did not answer"))
+            .ok()
+    }
+
     /// `GET /services/oauth2/userinfo` on the org's instance (the direct plane).
     async fn userinfo(&self) -> Result<UserInfo, SfError> {
         let request = ApiRequest::get(
@@ -234,45 +261,61 @@ impl SalesforceClient {
         self.execute(request).await?.json("the userinfo answer")
     }
 
+    /// The User record (all its fields: `DefaultCurrencyIsoCode` is there only in
+    /// multi-currency orgs), then its profile's and role's names. No SOQL: `GET
+    /// /sobjects/User/{id}`, `/sobjects/Profile/{id}?fields=Name`, `/sobjects/UserRole/…`.
     async fn user_record(&self, id: &str) -> Result<ConnectedUser, SfError> {
-        let id = SalesforceId::parse(id).map_err(SfError::InvalidId)?;
-        // Only multi-currency orgs have a currency on User; asking elsewhere is an error.
-        let currency = self
-            .describe("User")
-            .await?
-            .field("DefaultCurrencyIsoCode")
-            .is_some();
-        let soql = format!(
-            "SELECT Id, Name, Username, Profile.Name, UserRole.Name, TimeZoneSidKey, LocaleSidKey{} FROM User WHERE Id = '{}'",
-            if currency {
-                ", DefaultCurrencyIsoCode"
-            } else {
-                ""
-            },
-            id.as_str()
+        let id = SalesforceId::parse(id)?;
+        let record = Value::Object(self.get_record("User", &id, None).await?);
+        let name_of = |object: &'static str, field: &'static str| {
+            let related = text(&record, &[field]).and_then(|r| SalesforceId::parse(&r).ok());
+            async move {
+                match related {
+                    Some(related) => self
+                        .get_record(object, &related, Some(&["Name".to_string()]))
+                        .await
+                        .map(|r| r.get("Name").and_then(Value::as_str).map(str::to_string)),
+                    None => Ok(None),
+                }
+            }
+        };
+        let (profile, role) = tokio::join!(
+            name_of("Profile", "ProfileId"),
+            name_of("UserRole", "UserRoleId")
         );
-        let page = self.query(&soql, QueryOptions::default()).await?;
-        let record = page.records.first().cloned().unwrap_or(Value::Null);
         Ok(ConnectedUser {
             id: text(&record, &["Id"]).unwrap_or_else(|| id.as_str().to_string()),
             name: text(&record, &["Name"]),
             username: text(&record, &["Username"]),
-            profile: text(&record, &["Profile", "Name"]),
-            role: text(&record, &["UserRole", "Name"]),
+            profile: profile?,
+            role: role?,
             time_zone: text(&record, &["TimeZoneSidKey"]),
             locale: text(&record, &["LocaleSidKey"]),
             currency: text(&record, &["DefaultCurrencyIsoCode"]),
         })
     }
 
-    async fn org_record(&self) -> Result<ConnectedOrg, SfError> {
-        let page = self
-            .query(
-                "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization LIMIT 1",
-                QueryOptions::default(),
-            )
-            .await?;
-        let record = page.records.first().cloned().unwrap_or(Value::Null);
+    /// The Organization record: `GET /sobjects/Organization/{id}` when the id is known (as
+    /// recorded in `fixtures/cumulusci/sobject-get-organization.json`), else a SOQL query.
+    async fn org_record(&self, id: Option<&str>) -> Result<ConnectedOrg, SfError> {
+        const FIELDS: [&str; 5] = [
+            "Id",
+            "Name",
+            "OrganizationType",
+            "IsSandbox",
+            "InstanceName",
+        ];
+        let record = match id.map(SalesforceId::parse).transpose()? {
+            Some(id) => {
+                let fields: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
+                Value::Object(self.get_record("Organization", &id, Some(&fields)).await?)
+            }
+            None => {
+                let soql = format!("SELECT {} FROM Organization LIMIT 1", FIELDS.join(", "));
+                let page = self.query(&soql, QueryOptions::default()).await?;
+                page.records.first().cloned().unwrap_or(Value::Null)
+            }
+        };
         Ok(ConnectedOrg {
             id: text(&record, &["Id"]).unwrap_or_default(),
             name: text(&record, &["Name"]),
