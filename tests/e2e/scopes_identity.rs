@@ -317,3 +317,91 @@ async fn the_emulators_identity_endpoints_need_an_identity_scope() {
         }
     }
 }
+
+#[tokio::test]
+async fn on_the_paragon_plane_the_scopes_and_user_are_said_to_be_unknown_and_the_org_is_named() {
+    let emulator = common::demo_emulator().await;
+    let project = emulator.orgs[0].paragon.clone().expect("Paragon project");
+    let field = |name: &str| project[name].as_str().expect(name).to_string();
+    let files = tempfile::tempdir().expect("temp dir");
+    let key_file = files.path().join("signing.pem");
+    std::fs::write(&key_file, field("signing_key_pem")).expect("key file");
+    let env = vec![
+        ("PARAGON_PROXY_URL", field("proxy_url")),
+        ("PARAGON_PROJECT_ID", field("project_id")),
+        (
+            "PARAGON_SIGNING_KEY_FILE",
+            key_file.to_string_lossy().to_string(),
+        ),
+        ("PARAGON_USER_ID", field("user_id")),
+        ("PARAGON_CREDENTIAL_ID", field("credential_id")),
+    ];
+    let (_, organization) = rest_truth(&emulator).await;
+    let (client, stderr) = common::spawn_server(&env, &[]).await;
+    // Nothing known to be missing: every tool stays listed.
+    assert!(tool_names(&client).await.contains("soql_query"));
+    let who = call(&client, "whoami", json!({})).await;
+    assert!(!is_error(&who), "{}", text(&who));
+    let answer = structured(&who);
+    assert_eq!(answer["scopes"], Value::Null);
+    assert_eq!(answer["user"], Value::Null);
+    assert_eq!(answer["org"]["name"], organization["Name"]);
+    assert_eq!(answer["org"]["sandbox"], json!(false));
+    let shown = text(&who);
+    assert!(shown.contains("Paragon holds the grant"), "{shown}");
+    assert!(
+        shown.contains("Connected as an unknown user to Emulated Demo Org — production"),
+        "{shown}"
+    );
+    common::stop(client, stderr).await;
+}
+
+#[tokio::test]
+async fn over_http_one_org_gets_the_same_instructions_and_tool_filter() {
+    use rmcp::transport::StreamableHttpClientTransport;
+    let emulator = common::demo_emulator().await;
+    let env = env_with_scopes(&emulator, &["refresh_token", "web", "id"]);
+    let (mut child, url) = common::spawn_http(env, &[]).await;
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP session over HTTP");
+    let told = client
+        .peer_info()
+        .and_then(|info| info.instructions.clone())
+        .unwrap_or_default();
+    // `id` opens userinfo: the name and username are known without `api`; the org's name
+    // and kind are not.
+    let org = &emulator.orgs[0];
+    assert!(
+        told.contains("Connected as ") && told.contains(&format!("({})", org.username)),
+        "{told}"
+    );
+    assert!(told.contains("production or sandbox unknown"), "{told}");
+    assert!(told.contains("lacks the api scope"), "{told}");
+    let names: BTreeSet<String> = client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["audit_rules".to_string(), "whoami".to_string()])
+    );
+    let before = common::requests(&emulator).await.len();
+    let refused = client
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("get_record").with_arguments(
+                serde_json::Map::from_iter([("id".to_string(), json!(org.user_id))]),
+            ),
+        )
+        .await
+        .expect("a tool result");
+    assert!(is_error(&refused));
+    assert!(text(&refused).contains("scope `api`"), "{}", text(&refused));
+    assert_eq!(common::requests(&emulator).await.len(), before);
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
