@@ -51,7 +51,6 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         sfmcp_audit::sanitize::printable_clipped(&org.username, 80),
         org.instance_url
     );
-    state.prefetch_identity();
     super::serve::announce_identity(&state, "sfmcp demo");
     let served = sfmcp_mcp::transport::stdio::serve(state).await;
     emulator.shutdown().await;

@@ -213,7 +213,6 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         Ok(state) => state,
         Err(message) => return fail(&message),
     };
-    state.prefetch_identity();
     announce_identity(&state, "sfmcp");
     match sfmcp_mcp::transport::stdio::serve(state).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -235,7 +234,6 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
     };
     let local = listener.local_addr().unwrap_or(plan.addr);
     let stateless = plan.options.stateless;
-    plan.state.prefetch_identity();
     announce_identity(&plan.state, "sfmcp");
     let app = http::router(plan.state, plan.context, plan.options);
     let shutdown = shutdown_signal();
@@ -247,24 +245,13 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Longest the start line about who this is waits for Salesforce.
-const ANNOUNCE_WAIT: Duration = Duration::from_secs(60);
-
-/// Prints "PREFIX: Connected as … to … — production" on stderr once the identity the server
-/// fetches at start is known (one connection for every request); never delays serving. A
-/// failure is logged by the fetch itself, and the tools report it.
+/// Starts learning who and where the connection is (one connection for every request), and
+/// prints "PREFIX: Connected as … to … — production" on stderr once known, before
+/// `initialize` answers with it; never delays serving. A failure is logged by the fetch
+/// itself, and the tools report it.
 pub(crate) fn announce_identity(state: &ServerState, prefix: &'static str) {
-    let Connections::Single(client) = &state.connections else {
-        return;
-    };
-    let client = client.clone();
-    tokio::spawn(async move {
-        if let Some(line) = client
-            .identity_within(ANNOUNCE_WAIT)
-            .await
-            .as_deref()
-            .and_then(sfmcp_mcp::connected_line)
-        {
+    state.prefetch_identity_and(move |identity| {
+        if let Some(line) = sfmcp_mcp::connected_line(identity) {
             eprintln!("{prefix}: {line}");
         }
     });

@@ -143,8 +143,17 @@ impl ServerState {
     /// With one connection for every request, starts learning its identity and scopes now,
     /// in the background, so `initialize` and `tools/list` find them ready.
     pub fn prefetch_identity(&self) {
+        self.prefetch_identity_and(|_| {});
+    }
+
+    /// [`Self::prefetch_identity`], then `then` with the identity once known (to print it),
+    /// before `initialize` uses it. Only the first call starts anything.
+    pub fn prefetch_identity_and(
+        &self,
+        then: impl FnOnce(&sfmcp_salesforce::Identity) + Send + 'static,
+    ) {
         if let Connections::Single(client) = &self.connections {
-            client.prefetch_identity();
+            client.prefetch_identity_and(then);
         }
     }
 }

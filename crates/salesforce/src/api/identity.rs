@@ -118,14 +118,22 @@ impl SalesforceClient {
     /// background, once; a server calls it at start so none of it delays the first answer.
     /// A failure is logged and left for the tools to report.
     pub fn prefetch_identity(&self) {
+        self.prefetch_identity_and(|_| {});
+    }
+
+    /// [`Self::prefetch_identity`], running `then` with the identity once fetched, before
+    /// anyone waiting in [`Self::identity_within`] goes on (a start line printed there comes
+    /// before any answer that used the identity). Only the first call starts anything.
+    pub fn prefetch_identity_and(&self, then: impl FnOnce(&Identity) + Send + 'static) {
         let (done, watch) = tokio::sync::watch::channel(false);
         if self.inner.prefetch.set(watch).is_err() {
             return;
         }
         let client = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = client.identity().await {
-                tracing::warn!(error = %e, "could not learn who this connection is");
+            match client.identity().await {
+                Ok(identity) => then(&identity),
+                Err(e) => tracing::warn!(error = %e, "could not learn who this connection is"),
             }
             let _ = done.send(true);
         });
