@@ -405,3 +405,36 @@ async fn over_http_one_org_gets_the_same_instructions_and_tool_filter() {
     let _ = client.cancel().await;
     let _ = child.kill().await;
 }
+
+#[tokio::test]
+async fn a_slow_org_holds_the_start_once_and_never_blocks_serving() {
+    let emulator = common::demo_emulator().await;
+    // Every REST call takes 4 s: the identity fetch cannot finish within the 2 s the
+    // handshake waits for it.
+    reqwest::Client::new()
+        .post(format!("{}/__emulator/faults", emulator.base_url))
+        .json(&json!({"path_prefix": "/services/data", "latency_ms": 4000}))
+        .send()
+        .await
+        .expect("fault set");
+    let started = std::time::Instant::now();
+    let (client, stderr) = common::spawn_server(&common::org_env(&emulator.orgs[0]), &[]).await;
+    let initialized = started.elapsed();
+    assert!(
+        initialized < std::time::Duration::from_millis(3500),
+        "initialize took {initialized:?}"
+    );
+    assert!(
+        instructions(&client).contains("whoami tells who"),
+        "{}",
+        instructions(&client)
+    );
+    let listing = std::time::Instant::now();
+    assert!(tool_names(&client).await.contains("whoami"));
+    assert!(
+        listing.elapsed() < std::time::Duration::from_millis(1000),
+        "tools/list waited again: {:?}",
+        listing.elapsed()
+    );
+    common::stop(client, stderr).await;
+}

@@ -27,10 +27,11 @@ use sfmcp_soql::schema::ObjectSchema;
 /// who and where when known.
 pub const INSTRUCTIONS: &str = "Salesforce CRM as the connected user. Write SOQL with soql_query (checked before it is sent); describe_object shows fields. There is no delete.";
 
-/// How long `initialize` and `tools/list` wait for the connection's identity and scopes,
-/// fetched since the server started (see [`SalesforceClient::prefetch_identity`]): long
-/// enough for a token, a version list and two queries to a live org, short enough that an
-/// unreachable one does not hold a client's start-up.
+/// Until when `initialize` and `tools/list` wait for the connection's identity and scopes,
+/// counted from the start of their fetch at server start (see
+/// [`SalesforceClient::prefetch_identity`]): long enough for a token, a version list and two
+/// rounds of record reads from a live org, short enough that an unreachable one holds a
+/// client's start-up once, and nothing after.
 pub const IDENTITY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The instructions for a session: [`INSTRUCTIONS`], then who and where (so "my" and "this

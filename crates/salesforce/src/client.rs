@@ -203,8 +203,10 @@ pub(crate) struct Inner {
     pub(crate) version_offered: std::sync::atomic::AtomicBool,
     /// Who and where, once fetched (see `api/identity.rs`).
     pub(crate) identity: tokio::sync::OnceCell<Arc<super::api::identity::Identity>>,
-    /// Set once [`SalesforceClient::prefetch_identity`] started; turns true when it ended.
-    pub(crate) prefetch: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
+    /// Set once [`SalesforceClient::prefetch_identity`] started (and when): turns true when
+    /// it ended.
+    pub(crate) prefetch:
+        std::sync::OnceLock<(tokio::sync::watch::Receiver<bool>, tokio::time::Instant)>,
 }
 
 impl std::fmt::Debug for SalesforceClient {

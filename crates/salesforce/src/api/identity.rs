@@ -126,7 +126,12 @@ impl SalesforceClient {
     /// before any answer that used the identity). Only the first call starts anything.
     pub fn prefetch_identity_and(&self, then: impl FnOnce(&Identity) + Send + 'static) {
         let (done, watch) = tokio::sync::watch::channel(false);
-        if self.inner.prefetch.set(watch).is_err() {
+        if self
+            .inner
+            .prefetch
+            .set((watch, tokio::time::Instant::now()))
+            .is_err()
+        {
             return;
         }
         let client = self.clone();
@@ -139,14 +144,16 @@ impl SalesforceClient {
         });
     }
 
-    /// The identity, waiting at most `wait` for a fetch [`Self::prefetch_identity`] started;
-    /// `None` when unknown by then, or when no fetch was started (nothing is sent here).
+    /// The identity, waiting for a fetch [`Self::prefetch_identity`] started until `wait`
+    /// after it started (so a slow org costs that once, not on every call); `None` when
+    /// unknown by then, or when no fetch was started (nothing is sent here).
     pub async fn identity_within(&self, wait: std::time::Duration) -> Option<Arc<Identity>> {
         if let Some(known) = self.identity_if_known() {
             return Some(known);
         }
-        let mut watch = self.inner.prefetch.get()?.clone();
-        let _ = tokio::time::timeout(wait, watch.wait_for(|done| *done)).await;
+        let (watch, started) = self.inner.prefetch.get()?;
+        let mut watch = watch.clone();
+        let _ = tokio::time::timeout_at(*started + wait, watch.wait_for(|done| *done)).await;
         self.identity_if_known()
     }
 
