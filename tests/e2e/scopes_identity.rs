@@ -438,3 +438,42 @@ async fn a_slow_org_holds_the_start_once_and_never_blocks_serving() {
     );
     common::stop(client, stderr).await;
 }
+
+#[tokio::test]
+async fn per_tenant_instructions_name_only_that_tenants_org_once_known() {
+    use crate::http_common;
+    let emulator = http_common::two_orgs().await;
+    let server = http_common::start_server(&emulator, &[], &[]).await;
+    let org_name = |index: usize| emulator.orgs[index].name.clone();
+    assert_ne!(org_name(0), org_name(1));
+
+    let first = http_common::connect(&server, http_common::tenant(&emulator, 0)).await;
+    assert!(
+        instructions(&first).contains("whoami tells who"),
+        "{}",
+        instructions(&first)
+    );
+    let who = call(&first, "whoami", json!({})).await;
+    assert_eq!(
+        structured(&who)["org"]["name"],
+        json!(org_name(0)),
+        "{}",
+        text(&who)
+    );
+    let _ = first.cancel().await;
+
+    // The tenant's connection now knows its org: a new session of that tenant is told it;
+    // another tenant's is not.
+    let again = http_common::connect(&server, http_common::tenant(&emulator, 0)).await;
+    let told = instructions(&again);
+    assert!(
+        told.contains(&format!("to {} — production", org_name(0))),
+        "{told}"
+    );
+    let other = http_common::connect(&server, http_common::tenant(&emulator, 1)).await;
+    let told_other = instructions(&other);
+    assert!(!told_other.contains(&org_name(0)), "{told_other}");
+    assert!(told_other.contains("whoami tells who"), "{told_other}");
+    let _ = again.cancel().await;
+    let _ = other.cancel().await;
+}
