@@ -57,8 +57,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         "sfmcp demo: MCP on stdio, connected as {} to a local demo org at {}.\n\
          Point an MCP client at this command (README: Claude Desktop, Claude Code, Inspector)\n\
          and ask, for example: \"show me the ten biggest open opportunities and their accounts\".",
-        org.username, org.instance_url
+        sfmcp_audit::sanitize::printable_clipped(&org.username, 80),
+        org.instance_url
     );
+    super::serve::announce_identity(&state, "sfmcp demo");
     let served = sfmcp_mcp::transport::stdio::serve(state).await;
     drop(idps);
     emulator.shutdown().await;

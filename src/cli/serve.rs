@@ -253,6 +253,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         Ok(state) => state,
         Err(message) => return fail(&message),
     };
+    announce_identity(&state, "sfmcp");
     match sfmcp_mcp::transport::stdio::serve(state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
@@ -293,6 +294,7 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
         );
         options.oauth = Some(plane);
     }
+    announce_identity(&plan.state, "sfmcp");
     let app = http::router(plan.state, plan.context, options);
     let shutdown = shutdown_signal();
     eprintln!(
@@ -301,6 +303,18 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
     );
     http::serve(listener, app, plan.header_timeout, shutdown).await;
     ExitCode::SUCCESS
+}
+
+/// Starts learning who and where the connection is (one connection for every request), and
+/// prints "PREFIX: Connected as … to … — production" on stderr once known, before
+/// `initialize` answers with it; never delays serving. A failure is logged by the fetch
+/// itself, and the tools report it.
+pub(crate) fn announce_identity(state: &ServerState, prefix: &'static str) {
+    state.prefetch_identity_and(move |identity| {
+        if let Some(line) = sfmcp_mcp::connected_line(identity) {
+            eprintln!("{prefix}: {line}");
+        }
+    });
 }
 
 /// Everything the HTTP server needs, checked before it binds.

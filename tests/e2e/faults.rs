@@ -584,7 +584,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         .list_all_tools()
         .await
         .expect("the server still answers");
-    assert_eq!(tools.len(), 13);
+    assert_eq!(tools.len(), 14);
     stop(client, stderr).await;
 }
 

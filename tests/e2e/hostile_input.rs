@@ -18,7 +18,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 /// Every path the product may request: anything else in the log means an argument leaked
 /// into a URL path.
-const ALLOWED_PATHS: &str = r"^/services/(oauth2/token|data/|data/v\d+\.\d+/(sobjects|sobjects/[A-Za-z][A-Za-z0-9_]*(/describe|/[A-Za-z0-9]{15,18})?|query|query/[A-Za-z0-9]+-\d+|parameterizedSearch|search|limits))$";
+const ALLOWED_PATHS: &str = r"^/services/(oauth2/(token|introspect|userinfo)|data/|data/v\d+\.\d+/(sobjects|sobjects/[A-Za-z][A-Za-z0-9_]*(/describe|/[A-Za-z0-9]{15,18})?|query|query/[A-Za-z0-9]+-\d+|parameterizedSearch|search|limits))$";
 
 async fn assert_paths_allowed(emulator: &EmulatorHandle) {
     let allowed = regex::Regex::new(ALLOWED_PATHS).expect("regex");

@@ -18,7 +18,7 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 13] = [
+const TOOLS: [&str; 14] = [
     "audit_findings",
     "audit_rules",
     "audit_run",
@@ -32,6 +32,7 @@ const TOOLS: [&str; 13] = [
     "soql_query",
     "sosl_search",
     "update_record",
+    "whoami",
 ];
 
 /// The Python client: connects with the SDK's `Client` (a URL means Streamable HTTP, the

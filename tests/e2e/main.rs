@@ -62,6 +62,7 @@ mod salesforce_auth;
 mod salesforce_client;
 mod salesforce_no_delete;
 mod salesforce_paragon;
+mod scopes_identity;
 mod secrets;
 mod secrets_sweep;
 mod soql_cli;

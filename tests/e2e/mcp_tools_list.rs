@@ -50,6 +50,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "soql_query",
             "sosl_search",
             "update_record",
+            "whoami",
         ]
     );
     assert_eq!(info.name, "sfmcp");
@@ -98,7 +99,7 @@ async fn read_only_servers_offer_no_write_tools() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     assert!(
         tools
             .iter()

@@ -647,6 +647,15 @@ pub(super) fn user_fields(org: &Org, user_id: &str) -> Option<HashMap<&'static s
     Some(out)
 }
 
+/// `Organization.IsSandbox` of `org`.
+pub(super) fn org_is_sandbox(org: &Org) -> bool {
+    let tables = org.snapshot();
+    org.schema.index_of("Organization").and_then(|object| {
+        let (row, _) = tables.table(object).get(&org.id)?;
+        tables.value(&org.schema, object, row, "IsSandbox").cloned()
+    }) == Some(Value::Boolean(true))
+}
+
 fn text_of(fields: &HashMap<&'static str, Value>, name: &str) -> Json {
     super::json::value_to_json(fields.get(name).unwrap_or(&Value::Null))
 }
@@ -680,7 +689,9 @@ pub async fn userinfo(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let Some(session) = bearer_session(&state, &headers, raw.as_deref()) else {
+    let Some(session) = bearer_session(&state, &headers, raw.as_deref())
+        .filter(|session| opens_identity(&session.scopes))
+    else {
         return unauthorized_identity();
     };
     let Some(org) = state.org(session.org).cloned() else {
@@ -720,6 +731,20 @@ pub async fn userinfo(
     with_log(json_response(StatusCode::OK, &body), &org, &session.user_id)
 }
 
+/// The identity URL and userinfo need an identity scope: `id` (`profile`, `email`,
+/// `address` and `phone` are its synonyms), `openid`, or `full`, which covers them [doc:
+/// https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_tokens_scopes.htm;
+/// notes/salesforce-api.md 2.3]. What Salesforce answers a token without one is not recorded;
+/// the emulator answers as it does for a token it rejects.
+fn opens_identity(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| {
+        matches!(
+            s.as_str(),
+            "id" | "openid" | "profile" | "email" | "address" | "phone" | "full"
+        )
+    })
+}
+
 fn unauthorized_identity() -> Response {
     let mut response = (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
     response.headers_mut().insert(
@@ -735,7 +760,9 @@ pub async fn identity(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let Some(session) = bearer_session(&state, &headers, raw.as_deref()) else {
+    let Some(session) = bearer_session(&state, &headers, raw.as_deref())
+        .filter(|session| opens_identity(&session.scopes))
+    else {
         return unauthorized_identity();
     };
     let Some(org) = state.org(session.org).cloned() else {

@@ -143,6 +143,13 @@ pub struct OrgSeed {
     /// Org trusted IP ranges (`SecuritySettings.networkAccess.ipRanges`).
     #[serde(default)]
     pub trusted_ip_ranges: Vec<IpRangeSeed>,
+    /// A sandbox (`Organization.IsSandbox`); production unless set.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// `Organization.OrganizationType`, e.g. "Enterprise Edition"; "Developer Edition"
+    /// unless set.
+    #[serde(default)]
+    pub edition: Option<String>,
 }
 
 /// An IPv4 or IPv6 address range.
@@ -968,9 +975,16 @@ pub fn build_org(
         ("UiSkin", json!("Theme3")),
         ("SignupCountryIsoCode", json!("US")),
         ("NumKnowledgeService", json!(0)),
-        ("OrganizationType", json!("Developer Edition")),
-        ("InstanceName", json!("EMU1")),
-        ("IsSandbox", json!(false)),
+        (
+            "OrganizationType",
+            json!(seed.org.edition.as_deref().unwrap_or("Developer Edition")),
+        ),
+        // Sandboxes run on CS instances (the recorded sandbox record shows "CS420").
+        (
+            "InstanceName",
+            json!(if seed.org.sandbox { "CS1" } else { "EMU1" }),
+        ),
+        ("IsSandbox", json!(seed.org.sandbox)),
         ("WebToCaseDefaultOrigin", json!("Web")),
         ("MonthlyPageViewsUsed", json!(0)),
         ("MonthlyPageViewsEntitlement", json!(0)),

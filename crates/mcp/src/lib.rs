@@ -15,6 +15,7 @@ mod prompts;
 pub mod render;
 mod resources;
 pub mod schema_budget;
+pub mod scopes;
 pub mod server;
 mod tools;
 pub mod transport;
@@ -22,3 +23,4 @@ pub mod write_check;
 
 pub use server::{Connections, Policy, ServerState, SfServer};
 pub use tools::audit::{AuditRuns, AuditSettings};
+pub use tools::identity::connected_line;

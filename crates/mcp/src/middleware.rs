@@ -4,9 +4,12 @@
 //!    [`Metrics::global`], with how it ended (a result, an `isError` result, a JSON-RPC error);
 //! 2. **the per-tenant call cap** ([`limit_calls_per_tenant`], HTTP): a call first takes one
 //!    of its tenant's slots in the [`CallLimiter`], or is refused with a tool error;
-//! 3. **the usage warning** ([`warn_on_usage`], every transport): a result of a tenant whose
+//! 3. **the scope check** ([`require_scopes`], every transport): a call needing an OAuth scope
+//!    the connection's grant is known to lack is refused before any request (see
+//!    [`crate::scopes`]);
+//! 4. **the usage warning** ([`warn_on_usage`], every transport): a result of a tenant whose
 //!    org is past `SFMCP_USAGE_WARN_PERCENT` of its daily API allocation says so;
-//! 4. **the tool** itself.
+//! 5. **the tool** itself.
 //!
 //! The cap sits inside the metrics, so a call it refuses is counted as a tool error of that
 //! tool and the time spent waiting for a slot is part of its latency: an operator sees the
@@ -57,6 +60,31 @@ pub fn warn_on_usage(router: &mut ToolRouter<SfServer>) {
                     }
                     result
                 })
+            },
+        ));
+    }
+}
+
+/// Makes every call of `router` first check that its connection's grant has the scopes the
+/// tool needs ([`crate::scopes::refusal`]). A call whose connection cannot be resolved runs
+/// as is: the tool itself reports why.
+pub fn require_scopes(router: &mut ToolRouter<SfServer>) {
+    for (name, route) in router.map.iter_mut() {
+        let inner = Arc::clone(&route.call);
+        let name = name.to_string();
+        route.call = Arc::new(route_handler(
+            move |context: ToolCallContext<'_, SfServer>| {
+                let refusal = context
+                    .service
+                    .client(&context.request_context)
+                    .ok()
+                    .and_then(|client| crate::scopes::refusal(&name, &client));
+                match refusal {
+                    Some(refusal) => Box::pin(std::future::ready(Ok(CallToolResponse::Complete(
+                        refusal.into_result(),
+                    )))),
+                    None => inner(context),
+                }
             },
         ));
     }

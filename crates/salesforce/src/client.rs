@@ -206,6 +206,12 @@ pub(crate) struct Inner {
     /// Whether the org is known to offer that version (it was picked from the org's list, or
     /// checked after a 404): a configured version the org lacks makes every call a 404.
     pub(crate) version_offered: std::sync::atomic::AtomicBool,
+    /// Who and where, once fetched (see `api/identity.rs`).
+    pub(crate) identity: tokio::sync::OnceCell<Arc<super::api::identity::Identity>>,
+    /// Set once [`SalesforceClient::prefetch_identity`] started (and when): turns true when
+    /// it ended.
+    pub(crate) prefetch:
+        std::sync::OnceLock<(tokio::sync::watch::Receiver<bool>, tokio::time::Instant)>,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -248,6 +254,8 @@ impl SalesforceClient {
                 learned_instance: std::sync::RwLock::new(None),
                 version_path,
                 version_offered: std::sync::atomic::AtomicBool::new(false),
+                identity: tokio::sync::OnceCell::new(),
+                prefetch: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -265,18 +273,7 @@ impl SalesforceClient {
     /// Gets a token, settles the API version (the newest the org offers unless one was
     /// configured) and learns the granted scopes.
     pub async fn connect(&self) -> Result<ConnectInfo, SfError> {
-        let session = self.inner.auth.session().await?;
-        if matches!(session.scopes, ScopeInfo::Unknown) {
-            match self.inner.auth.introspect(&session.access_token).await {
-                Ok(Some(scopes)) => self.inner.auth.set_scopes(scopes),
-                Ok(None) => {}
-                Err(e) => {
-                    // Scopes are advisory: a failed introspection must not block the
-                    // connection, the API calls themselves will tell.
-                    tracing::warn!(error = %e, "could not introspect the access token's scopes");
-                }
-            }
-        }
+        self.learn_grant().await?;
         let api_version = match self.plane() {
             PlaneKind::Direct => Some(self.version_path().await?),
             PlaneKind::Paragon => self.inner.version_path.get().cloned(),
@@ -290,6 +287,24 @@ impl SalesforceClient {
             identity_url: session.identity_url.clone(),
             tenant: self.inner.tenant.clone(),
         })
+    }
+
+    /// Gets a token and learns the granted scopes: from the token response, else by
+    /// introspection (when the connection has a client to introspect with).
+    pub(crate) async fn learn_grant(&self) -> Result<ScopeInfo, SfError> {
+        let session = self.inner.auth.session().await?;
+        if matches!(session.scopes, ScopeInfo::Unknown) {
+            match self.inner.auth.introspect(&session.access_token).await {
+                Ok(Some(introspected)) => self.inner.auth.learn(introspected),
+                Ok(None) => {}
+                Err(e) => {
+                    // Scopes are advisory: a failed introspection must not block the
+                    // connection, the API calls themselves will tell.
+                    tracing::warn!(error = %e, "could not introspect the access token's scopes");
+                }
+            }
+        }
+        Ok(self.inner.auth.session().await?.scopes.clone())
     }
 
     pub fn tenant(&self) -> &TenantKey {

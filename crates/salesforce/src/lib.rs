@@ -32,6 +32,8 @@
 //!   subqueries) / `tooling_query`, `describe` (cached) / `objects` (describe global,
 //!   cached) / `describe_object` (uncached, conditional), `get_record`, `create`, `update`,
 //!   `search` (SOSL; the caller escapes), `parameterized_search`, `limits`, `object_for_id`.
+//! - **Who and where**: [`SalesforceClient::identity`] (user, org, scopes; fetched once),
+//!   [`SalesforceClient::scope_granted`] before a call.
 //! - **Validation**: [`SalesforceClient::schema`] is a `soql::schema::Schema`; on
 //!   `Lookup::NotLoaded`, call `describe(name)` and validate again.
 //! - **Links**: [`SalesforceClient::record_links`] → [`RecordLinks::template`] once per
@@ -77,6 +79,7 @@ pub mod urls;
 pub mod usage;
 
 pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
+pub use api::identity::{ConnectedOrg, ConnectedUser, IDENTITY_SCOPES, Identity};
 pub use api::limits::LimitInfo;
 pub use api::query::{QueryOptions, QueryPage};
 pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};

@@ -47,6 +47,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    state.prefetch_identity();
     let (server_end, pump_end) = tokio::io::duplex(PIPE_BYTES);
     // Running before rmcp starts: the session starts with the client's `initialize`.
     let pump = tokio::spawn(pump(input, output, pump_end));

@@ -2,6 +2,7 @@
 //! with the types its calls return. They build an `ApiRequest` and hand it to `transport.rs`.
 
 pub mod describe;
+pub mod identity;
 pub mod limits;
 pub mod query;
 pub mod search;

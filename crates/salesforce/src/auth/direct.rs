@@ -98,6 +98,16 @@ struct IntrospectionBody {
     active: bool,
     #[serde(default)]
     scope: Option<String>,
+    /// The token's identity URL (`.../id/{orgId}/{userId}`).
+    #[serde(default)]
+    sub: Option<String>,
+}
+
+/// What introspection says of an active token.
+#[derive(Debug, Clone, Default)]
+pub struct Introspected {
+    pub scopes: Option<Scopes>,
+    pub identity_url: Option<String>,
 }
 
 /// Claims of a Salesforce JWT bearer assertion.
@@ -263,7 +273,7 @@ impl Authenticator {
 
     /// Asks Salesforce which scopes a token carries (RFC 7662 introspection). Needs the
     /// connected app's id and secret; `Ok(None)` when the connection has no such client.
-    pub async fn introspect(&self, token: &Secret) -> Result<Option<Scopes>, SfError> {
+    pub async fn introspect(&self, token: &Secret) -> Result<Option<Introspected>, SfError> {
         let Plane::Direct(direct) = &self.plane else {
             return Ok(None);
         };
@@ -305,6 +315,9 @@ impl Authenticator {
                 description: "Salesforce says the access token is no longer active".into(),
             });
         }
-        Ok(parsed.scope.as_deref().map(Scopes::parse))
+        Ok(Some(Introspected {
+            scopes: parsed.scope.as_deref().map(Scopes::parse),
+            identity_url: parsed.sub,
+        }))
     }
 }

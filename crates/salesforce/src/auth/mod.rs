@@ -25,7 +25,7 @@ use url::Url;
 use super::errors::{AuthFlow, SfError};
 use super::secret::Secret;
 
-pub use direct::{DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient};
+pub use direct::{DirectAuth, DirectCredential, Introspected, JwtBearerClaims, OAuthClient};
 pub use paragon::{PARAGON_DEFAULT_PROXY, ParagonAuth, ParagonClaims, ParagonUser};
 pub(crate) use token::post_oauth_form;
 pub use token::{ScopeInfo, Scopes, SigningKey, TokenResponse};
@@ -292,12 +292,18 @@ impl Authenticator {
         }
     }
 
-    /// Records scopes learnt after the token was obtained (introspection).
-    pub fn set_scopes(&self, scopes: Scopes) {
+    /// Records what introspection learnt after the token was obtained: its scopes, and its
+    /// identity URL when the token response gave none.
+    pub fn learn(&self, introspected: Introspected) {
         let mut guard = self.session.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(current) = guard.as_ref() {
             let mut updated = (**current).clone();
-            updated.scopes = ScopeInfo::Granted(scopes);
+            if let Some(scopes) = introspected.scopes {
+                updated.scopes = ScopeInfo::Granted(scopes);
+            }
+            if updated.identity_url.is_none() {
+                updated.identity_url = introspected.identity_url;
+            }
             *guard = Some(Arc::new(updated));
         }
     }
