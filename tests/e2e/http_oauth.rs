@@ -352,7 +352,7 @@ async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
     for call in ["first", "second"] {
         assert_eq!(seen[call]["is_error"], false, "{call}: {}", seen[call]);
         assert_eq!(
-            seen[call]["structured"]["records"].as_array().map(Vec::len),
+            seen[call]["structured"]["rows"].as_array().map(Vec::len),
             Some(3),
             "{call}: {}",
             seen[call]

@@ -77,7 +77,7 @@ async fn a_stage_outside_the_list_comes_back_with_the_closest_and_case_is_fixed(
     .await;
     assert!(!is_error(&won), "{}", text(&won));
     assert!(
-        text(&won).contains("StageName: ") && text(&won).contains("→ Closed Won"),
+        text(&won).contains("StageName: ") && text(&won).contains("→ \"Closed Won\""),
         "{}",
         text(&won)
     );
