@@ -54,13 +54,6 @@ const MAX_QUOTED_CHARS: usize = 200;
 const PAGE_SIZE: usize = 10;
 /// Expected admins for every run of this server.
 const ALLOW_ADMINS_VAR: &str = "SFMCP_AUDIT_ALLOW_ADMINS";
-/// Around third-party text in tool results: the same tags as record data
-/// (`render::DATA_OPEN` / `DATA_CLOSE` once the answers work is merged). Every line between
-/// them starts with `- ` or two spaces and quotes each value as a JSON string in which `<`,
-/// `>` and invisible characters are escaped, so no value can close the block or start a line
-/// of its own.
-const DATA_BEGIN: &str = "<data untrusted>";
-const DATA_END: &str = "</data>";
 
 /// Where `audit_run` finds what the org cannot tell it: each IdP's connection settings and
 /// the admins the operator expects. Empty by default: settings then come from the process
@@ -570,7 +563,7 @@ fn data_block(notes: &[String], findings: &[&Finding]) -> String {
     if notes.is_empty() && findings.is_empty() {
         return String::new();
     }
-    let mut text = format!("{DATA_BEGIN}\n");
+    let mut text = String::from(render::DATA_OPEN);
     for note in notes {
         text.push_str(&format!("- note: {}\n", quoted(note)));
     }
@@ -586,46 +579,17 @@ fn data_block(notes: &[String], findings: &[&Finding]) -> String {
             printable_line(&f.remediation.summary),
         ));
     }
-    text.push_str(DATA_END);
-    text.push('\n');
+    text.push_str(render::DATA_CLOSE);
     text
 }
 
-/// A third-party value as a one-line JSON string: escapes removed first (they must not reach
-/// a terminal even escaped), then bounded, then every character that could end the string or
-/// the line, or hide from a reader (bidi, zero-width, tag characters), and `<` / `>`, written
-/// as `\u` escapes. The rule of `render::push_json_str`; use it once the answers work is
-/// merged.
+/// A third-party value inside the data fence: terminal escapes removed first (they must not
+/// reach a terminal even escaped), then bounded, then written as record values are
+/// ([`render::push_json_str`]), so no value can close the block or start a line of its own.
 fn quoted(text: &str) -> String {
     let clean = printable_clipped(text, MAX_QUOTED_CHARS);
     let mut out = String::with_capacity(clean.len() + 2);
-    out.push('"');
-    for c in clean.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '<'
-            | '>'
-            | '\u{0}'..='\u{1f}'
-            | '\u{7f}'..='\u{9f}'
-            | '\u{ad}'
-            | '\u{61c}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{e0000}'..='\u{e007f}' => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    render::push_json_str(&mut out, &clean);
     out
 }
 
@@ -712,8 +676,8 @@ mod tests {
             &findings,
         );
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.first(), Some(&DATA_BEGIN));
-        assert_eq!(lines.last(), Some(&DATA_END));
+        assert_eq!(lines.first().copied(), Some(render::DATA_OPEN.trim_end()));
+        assert_eq!(lines.last().copied(), Some(render::DATA_CLOSE.trim_end()));
         for line in &lines[1..lines.len() - 1] {
             assert!(line.starts_with("- ") || line.starts_with("  "), "{line:?}");
             assert!(!line.chars().any(char::is_control), "{line:?}");
