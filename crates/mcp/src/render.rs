@@ -884,7 +884,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+        #![proptest_config(sfmcp_soql::test_support::guarantee_config(512, 0x000f_e4ce))]
         /// Whatever a record holds, every byte of it stays inside the fence, on lines that
         /// decode back to it: nothing a value holds can close the block or start a line.
         #[test]

@@ -21,6 +21,28 @@ use crate::access::AccessPolicy;
 use crate::data::{DataSource, Value};
 use crate::schema::{ChildRelationship, FieldSchema, FieldType, Lookup, ObjectSchema, Schema};
 
+/// Settings for a property test of a guarantee: `cases` at a fixed `seed`, so CI runs the
+/// same cases every time; proptest's own `PROPTEST_CASES` and `PROPTEST_RNG_SEED` override
+/// them, which is how `tools/soak-properties` runs the same properties far longer, at seeds
+/// nobody chose.
+pub fn guarantee_config(cases: u32, seed: u64) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    let from_env = Config::default();
+    Config {
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            from_env.cases
+        } else {
+            cases
+        },
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            from_env.rng_seed
+        } else {
+            RngSeed::Fixed(seed)
+        },
+        ..from_env
+    }
+}
+
 /// A stream of random choices. Reading past the end wraps around: a tape of any length makes
 /// a case, and a shrunk tape still does.
 pub struct Tape {

@@ -305,7 +305,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #![proptest_config(sfmcp_soql::test_support::guarantee_config(256, 0x0b1e_c75e))]
 
         #[test]
         fn record_fields_sent_are_known_and_never_denied(

@@ -1017,7 +1017,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+            #![proptest_config(sfmcp_soql::test_support::guarantee_config(256, 0x005e_a2c4))]
 
             #[test]
             fn searches_ask_for_and_show_only_what_the_policy_allows(

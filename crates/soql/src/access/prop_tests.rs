@@ -6,14 +6,14 @@
 //!   denied field, to return it or to filter, sort, group or aggregate on it;
 //! - and a refusal names something the footprint really holds.
 //!
-//! The seed is fixed, so CI runs the same cases every time; a failure is kept in
-//! `proptest-regressions/` and replayed first.
+//! The seed is fixed, so CI runs the same cases every time (`tools/soak-properties` runs
+//! more, at random seeds); a failure is kept in `proptest-regressions/` and replayed first.
 
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
 use crate::eval::{Cell, EvalContext, QueryResult, RecordKind, evaluate};
@@ -24,11 +24,7 @@ use crate::validate::validate;
 const CASES: u32 = 384;
 
 fn config() -> Config {
-    Config {
-        cases: CASES,
-        rng_seed: RngSeed::Fixed(0x5f_ac_c3_55),
-        ..Config::default()
-    }
+    crate::test_support::guarantee_config(CASES, 0x5f_ac_c3_55)
 }
 
 fn in_footprint(footprint: &Footprint, object: &str, field: &str) -> bool {
