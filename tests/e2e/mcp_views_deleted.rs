@@ -329,3 +329,123 @@ async fn a_list_views_query_is_held_to_the_operators_policy() {
     );
     stop(client, stderr).await;
 }
+
+/// The emulator's list view resources against the REST API Developer Guide's examples
+/// ("List Views for an Object", "List View Describe"): the same keys and JSON types, and the
+/// documented column values for Account's Name, Site, BillingState, Phone and Type.
+#[tokio::test]
+async fn the_emulators_list_views_have_the_documented_shapes() {
+    let emulator = start_seed(sales_seed()).await;
+    let rest = Client::for_org(&emulator, 0);
+    let listed = rest.get("/sobjects/Account/listviews").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let base = "/services/data/v62.0/sobjects/Account/listviews/00BD0000005WcBeMAK";
+    crate::emulator_common::assert_shape(
+        &listed.body,
+        &json!({
+            "done": true,
+            "listviews": [{
+                "describeUrl": format!("{base}/describe"),
+                "developerName": "NewThisWeek",
+                "id": "00BD0000005WcBeMAK",
+                "label": "New This Week",
+                "resultsUrl": format!("{base}/results"),
+                "soqlCompatible": true,
+                "url": base,
+            }],
+            "nextRecordsUrl": null,
+            "size": 4,
+            "sobjectType": "Account",
+        }),
+    );
+    let all = listed.body["listviews"]
+        .as_array()
+        .expect("listviews")
+        .iter()
+        .find(|v| v["developerName"] == json!("AllAccounts"))
+        .expect("All Accounts")
+        .clone();
+    assert!(all["id"].as_str().expect("id").starts_with("00B"));
+    let one = rest
+        .get(&format!(
+            "/sobjects/Account/listviews/{}",
+            all["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(one.body, all);
+
+    let describe = rest
+        .get(&format!(
+            "/sobjects/Account/listviews/{}/describe",
+            all["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(describe.status, StatusCode::OK, "{}", describe.body);
+    let documented = |path: &str, label: &str, item: &str, kind: &str, sort: (&str, &str)| {
+        json!({"ascendingLabel": sort.0, "descendingLabel": sort.1, "fieldNameOrPath": path,
+               "hidden": false, "label": label, "selectListItem": item,
+               "sortDirection": null, "sortIndex": null, "sortable": true, "type": kind})
+    };
+    let columns = describe.body["columns"].as_array().expect("columns");
+    let mut name = documented("Name", "Account Name", "Name", "string", ("Z-A", "A-Z"));
+    name["sortDirection"] = json!("ascending");
+    name["sortIndex"] = json!(0);
+    let expected = [
+        name,
+        documented("Site", "Account Site", "Site", "string", ("Z-A", "A-Z")),
+        documented(
+            "BillingState",
+            "Billing State/Province",
+            "BillingState",
+            "string",
+            ("Z-A", "A-Z"),
+        ),
+        documented("Phone", "Account Phone", "Phone", "phone", ("9-0", "0-9")),
+        documented(
+            "Type",
+            "Account Type",
+            "toLabel(Type)",
+            "picklist",
+            ("Low to High", "High to Low"),
+        ),
+    ];
+    for (got, want) in columns.iter().zip(&expected) {
+        crate::emulator_common::assert_shape(got, want);
+        for key in [
+            "fieldNameOrPath",
+            "selectListItem",
+            "type",
+            "ascendingLabel",
+            "descendingLabel",
+            "sortDirection",
+            "sortIndex",
+        ] {
+            assert_eq!(got[key], want[key], "{key} of {}", want["fieldNameOrPath"]);
+        }
+    }
+    assert!(
+        columns
+            .iter()
+            .any(|c| c["fieldNameOrPath"] == json!("Id") && c["hidden"] == json!(true))
+    );
+    let query = describe.body["query"].as_str().expect("query");
+    assert!(
+        query.starts_with("SELECT Name, Site, BillingState, Phone, toLabel(Type), Owner.Alias, Id")
+            && query.ends_with("FROM Account ORDER BY Name ASC NULLS FIRST, Id ASC NULLS FIRST"),
+        "{query}"
+    );
+    assert_eq!(
+        describe.body["orderBy"][0],
+        json!({"fieldNameOrPath": "Name", "nullsPosition": "first", "sortDirection": "ascending"})
+    );
+    assert_eq!(describe.body["sobjectType"], json!("Account"));
+    // A view of another object, or no view at all, is not found.
+    let elsewhere = rest
+        .get(&format!(
+            "/sobjects/Contact/listviews/{}/describe",
+            all["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(elsewhere.body[0]["errorCode"], json!("NOT_FOUND"));
+}

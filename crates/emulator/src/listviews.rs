@@ -11,10 +11,13 @@
 //!
 //! Every org has the standard views a new org has for its core objects (All Accounts, My
 //! Accounts, New This Week, Recently Viewed ...), and the Opportunity view "My Team's
-//! Deals" a sales admin typically adds (open deals by close date). The `query` is composed
-//! as Salesforce composes it: lower-cased select items, `tolabel()` around picklists, the
-//! hidden `id, createddate, lastmodifieddate, systemmodstamp` columns, `USING SCOPE mine`
-//! for "My" views, and `ORDER BY ... NULLS FIRST, Id ASC NULLS FIRST`.
+//! Deals" a sales admin typically adds (open deals by close date). Columns are as the
+//! documented example shows them (`selectListItem` `toLabel(Type)` for a picklist, the sort
+//! labels per type, no `searchable` in REST), followed by hidden `Id`, `CreatedDate`,
+//! `LastModifiedDate` and `SystemModstamp` columns; the `query` selects the items in that
+//! order, with `USING SCOPE mine` for "My" views and `ORDER BY ... NULLS FIRST, Id`. The
+//! `results` resource takes `limit` (1..2000, default 25) and does not page (`offset` is
+//! not served).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -314,11 +317,10 @@ fn compose(ctx: &Ctx, index: usize, view: &Definition) -> Composed {
         .filter(|name| !view.columns.contains(name))
         .filter_map(|path| resolve(ctx, def, path).map(|field| (path, field, true)));
     for (path, field, is_hidden) in shown.chain(hidden) {
-        let lower = path.to_ascii_lowercase();
         let item = if matches!(field.field_type, FieldType::Picklist) {
-            format!("tolabel({lower})")
+            format!("toLabel({path})")
         } else {
-            lower
+            path.to_string()
         };
         let (ascending_label, descending_label) = sort_labels(&field.field_type);
         let sorted = path.eq_ignore_ascii_case(sort_field);
@@ -333,7 +335,6 @@ fn compose(ctx: &Ctx, index: usize, view: &Definition) -> Composed {
             "fieldNameOrPath": path,
             "hidden": is_hidden,
             "label": field.label,
-            "searchable": field.field_type.is_text(),
             "selectListItem": item,
             "sortDirection": if sorted { Json::from(direction) } else { Json::Null },
             "sortIndex": if sorted { Json::from(0) } else { Json::Null },
@@ -369,14 +370,17 @@ fn compose(ctx: &Ctx, index: usize, view: &Definition) -> Composed {
     }
 }
 
-/// The sort labels Salesforce shows per column type ("A-Z", "0-9", "Low to High" ...).
+/// The sort labels per column type, as the documented example has them (its text columns
+/// say ascending "Z-A", its phone column "9-0", its picklist "Low to High").
 fn sort_labels(field_type: &FieldType) -> (&'static str, &'static str) {
     match field_type {
         FieldType::Int
         | FieldType::Long
         | FieldType::Double
         | FieldType::Currency
-        | FieldType::Percent => ("9-0", "0-9"),
+        | FieldType::Percent
+        | FieldType::Phone => ("9-0", "0-9"),
+        FieldType::Picklist => ("Low to High", "High to Low"),
         FieldType::Date | FieldType::Datetime | FieldType::Time => ("New to Old", "Old to New"),
         FieldType::Boolean => ("Checked to Unchecked", "Unchecked to Checked"),
         _ => ("Z-A", "A-Z"),
