@@ -449,3 +449,73 @@ async fn the_emulators_list_views_have_the_documented_shapes() {
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
     assert_eq!(elsewhere.body[0]["errorCode"], json!("NOT_FOUND"));
 }
+
+/// The same questions over Streamable HTTP: "show My Team's Deals" and "include deleted
+/// opportunities", cursors included, answered as the emulator's REST API answers them.
+#[tokio::test]
+async fn over_http_list_views_and_deleted_rows_answer_the_same() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    let emulator = start_seed(sales_seed()).await;
+    let rest = Client::for_org(&emulator, 0);
+    let deleted = delete_where(&rest, "SELECT Id FROM Opportunity WHERE Name = 'Beta lost'").await;
+    let (mut child, url) = crate::common::spawn_http(org_env(&emulator.orgs[0]), &[]).await;
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP session over HTTP");
+
+    let first = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Id, Name, IsDeleted FROM Opportunity ORDER BY Name",
+               "include_deleted": true, "max_rows": 1}),
+    )
+    .await;
+    assert!(!is_error(&first), "{}", text(&first));
+    let rows = follow(&client, &structured(&first)).await;
+    let expected = rest
+        .send(rest.http.get(rest.data_url("/queryAll")).query(&[(
+            "q",
+            "SELECT Id, Name, IsDeleted FROM Opportunity ORDER BY Name",
+        )]))
+        .await;
+    let want: Vec<&Value> = expected.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| &r["Id"])
+        .collect();
+    let got: Vec<&Value> = rows.iter().map(|r| &r["Id"]).collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 4);
+    assert!(got.contains(&&json!(deleted[0])));
+
+    let ran = call(
+        &client,
+        "list_views",
+        json!({"object": "Opportunity", "view": "My_Team_s_Deals"}),
+    )
+    .await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let ran = structured(&ran);
+    let direct = rest
+        .query(ran["listView"]["query"].as_str().expect("query"))
+        .await;
+    let want: Vec<&Value> = direct.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| &r["Name"])
+        .collect();
+    let got: Vec<&Value> = ran["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| &r["Name"])
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 2);
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
