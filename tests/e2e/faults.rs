@@ -568,6 +568,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
             json!({"object": "Lead", "id": "00Q000000000001AAA", "fields": {"Title": "x"}}),
         ),
         ("org_limits", json!({})),
+        ("list_views", json!({"object": "Account"})),
     ];
     for (tool, args) in probes {
         let result = call(&client, tool, args).await;
@@ -584,7 +585,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         .list_all_tools()
         .await
         .expect("the server still answers");
-    assert_eq!(tools.len(), 14);
+    assert_eq!(tools.len(), 15);
     stop(client, stderr).await;
 }
 

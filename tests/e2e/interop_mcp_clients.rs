@@ -18,7 +18,7 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 14] = [
+const TOOLS: [&str; 15] = [
     "audit_findings",
     "audit_rules",
     "audit_run",
@@ -26,6 +26,7 @@ const TOOLS: [&str; 14] = [
     "describe_object",
     "get_record",
     "list_objects",
+    "list_views",
     "org_limits",
     "query_more",
     "record_url",

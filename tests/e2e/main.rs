@@ -56,6 +56,7 @@ mod mcp_http;
 mod mcp_protocol;
 mod mcp_stdio;
 mod mcp_tools_list;
+mod mcp_views_deleted;
 mod mcp_writes;
 mod policy;
 mod salesforce_auth;

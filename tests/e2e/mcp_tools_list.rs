@@ -44,6 +44,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "describe_object",
             "get_record",
             "list_objects",
+            "list_views",
             "org_limits",
             "query_more",
             "record_url",
@@ -99,7 +100,7 @@ async fn read_only_servers_offer_no_write_tools() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(tools.len(), 12);
+    assert_eq!(tools.len(), 13);
     assert!(
         tools
             .iter()

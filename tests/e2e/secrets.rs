@@ -188,6 +188,10 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
         ("get_record", json!({"id": contact})),
         ("record_url", json!({"ids": [contact]})),
         ("org_limits", json!({})),
+        (
+            "list_views",
+            json!({"object": "Contact", "view": "All Contacts"}),
+        ),
     ] {
         let result = call(client, tool, args).await;
         assert!(!is_error(&result), "{tool}: {}", text(&result));

@@ -28,6 +28,7 @@ pub mod idp;
 pub mod ids;
 pub mod journal;
 pub mod json;
+pub mod listviews;
 pub mod oauth;
 pub mod objects;
 pub mod org;

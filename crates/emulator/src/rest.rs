@@ -207,6 +207,18 @@ pub(super) fn dispatch(
         ["sobjects", object, "describe"] if get => describe(state, ctx, object, headers),
         ["sobjects", object, "updated"] if get => updated(ctx, object, params, false),
         ["sobjects", object, "deleted"] if get => updated(ctx, object, params, true),
+        ["sobjects", object, "listviews"] if get => super::listviews::list(ctx, object),
+        ["sobjects", object, "listviews", id] if get => super::listviews::one(ctx, object, id),
+        ["sobjects", object, "listviews", id, "describe"] if get => {
+            super::listviews::describe(ctx, object, id)
+        }
+        ["sobjects", object, "listviews", id, "results"] if get => {
+            let limit = params
+                .iter()
+                .find(|(k, _)| k == "limit")
+                .map(|(_, v)| v.as_str());
+            super::listviews::results(state, ctx, object, id, limit)
+        }
         ["sobjects", object, field, value] => {
             let index = object_index(ctx, object)?;
             super::upsert::by_external_id(ctx, method, index, field, value, body)

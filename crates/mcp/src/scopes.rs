@@ -38,6 +38,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("update_record", &["api"]),
     ("record_url", &["api"]),
     ("org_limits", &["api"]),
+    ("list_views", &["api"]),
 ];
 
 /// The scopes `tool` needs.

@@ -224,6 +224,7 @@ impl SfServer {
             + Self::objects_router()
             + Self::records_router()
             + Self::limits_router()
+            + Self::listviews_router()
             + Self::identity_router()
             + Self::audit_router();
         if policy.read_only {

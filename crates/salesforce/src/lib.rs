@@ -81,6 +81,7 @@ pub mod usage;
 pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
 pub use api::identity::{ConnectedOrg, ConnectedUser, IDENTITY_SCOPES, Identity};
 pub use api::limits::LimitInfo;
+pub use api::listviews::{ListView, ListViewColumn, ListViewDescribe, ListViews};
 pub use api::query::{QueryOptions, QueryPage};
 pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};
 pub use api::sobjects::CreateResult;

@@ -5,6 +5,7 @@
 pub(crate) mod audit;
 pub mod identity;
 pub(crate) mod limits;
+pub(crate) mod listviews;
 pub(crate) mod objects;
 pub(crate) mod query;
 pub(crate) mod records;

@@ -40,6 +40,8 @@ pub struct SoqlQueryArgs {
     pub query: String,
     /// up to 2000
     pub max_rows: Option<u32>,
+    // Undescribed: the name says it, and soql_query's listing has no bytes to spare.
+    pub include_deleted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -57,26 +59,45 @@ pub struct SoslSearchArgs {
 }
 
 /// The locator of a cursor that runs its query again (sealed, so it cannot be edited): a
-/// query whose answer fit one page has no Salesforce locator to continue from.
+/// query whose answer fit one page has no Salesforce locator to continue from. A query that
+/// included deleted rows runs again through `queryAll`, as a Salesforce locator of it
+/// continues on `/queryAll/`.
 const RERUN: &str = "/rerun:";
+const RERUN_ALL: &str = "/rerun-all:";
+
+fn rerun_locator(query: &str, include_deleted: bool) -> String {
+    let prefix = if include_deleted { RERUN_ALL } else { RERUN };
+    format!("{prefix}{query}")
+}
+
+/// The query a re-run locator holds, and whether it included deleted rows.
+fn parse_rerun(locator: &str) -> Option<(&str, bool)> {
+    locator
+        .strip_prefix(RERUN_ALL)
+        .map(|query| (query, true))
+        .or_else(|| locator.strip_prefix(RERUN).map(|query| (query, false)))
+}
 
 /// How the rows after a budget can be reached when the page holding them has no locator.
 struct WayOn<'a> {
     /// A locator of this query from an earlier page (any row of it can be named).
     locator: Option<String>,
-    /// The query, to run again.
-    query: Option<&'a str>,
+    /// The query, to run again, and whether it includes deleted rows.
+    query: Option<(&'a str, bool)>,
 }
 
 /// What the query shape says about rendering.
 struct Shape {
     object: Option<String>,
     child_relationships: Vec<String>,
+    /// Deleted and archived rows are included (`queryAll`).
+    include_deleted: bool,
 }
 
 impl Shape {
-    fn of(validated: &Validated) -> Shape {
+    fn of(validated: &Validated, include_deleted: bool) -> Shape {
         Shape {
+            include_deleted,
             object: (validated.kind == QueryKind::Records).then(|| validated.object.clone()),
             child_relationships: validated
                 .columns
@@ -139,7 +160,7 @@ impl Progress {
 
 #[tool_router(router = query_router, vis = "pub(crate)")]
 impl SfServer {
-    /// SOQL SELECT as the connected user, prechecked. Rows by columns (Account.Name; children nested), cursor if more
+    /// Prechecked SOQL SELECT as the connected user; columnar rows, cursor if more
     #[tool(annotations(read_only_hint = true))]
     async fn soql_query(
         &self,
@@ -154,37 +175,13 @@ impl SfServer {
                 "The query is {length} characters; Salesforce accepts at most {MAX_SOQL_CHARS}. Select fewer fields, or split a long IN list over several queries."
             )));
         }
-        let query = soql::parse(text).map_err(|e| ToolError::Soql {
-            rendered: e.render(text),
-        })?;
-        self.check_query_policy(&query)?;
-        let client = self.client(&context)?;
-        let validated =
-            validate_with_describes(&client, &query, text, &self.access_policy()).await?;
         let max_rows = self.row_budget(args.max_rows)?;
-        let shape = Shape::of(&validated);
-        let first = client
-            .query(
-                text,
-                QueryOptions {
-                    include_deleted: false,
-                    batch_size: Some(batch_size(max_rows)),
-                },
-            )
-            .await?;
-        let progress = Progress::of(&context);
-        let way_on = WayOn {
-            locator: None,
-            query: Some(text),
-        };
-        let gathered = self
-            .gather(&client, first, 0, max_rows, way_on, &progress)
-            .await?;
-        self.answer(&client, gathered, 0, max_rows, shape, Some(text))
+        let include_deleted = args.include_deleted.unwrap_or(false);
+        self.run_checked_query(text, max_rows, include_deleted, &context)
             .await
     }
 
-    /// Next rows for a cursor from soql_query.
+    /// Next rows for a cursor from soql_query or list_views.
     #[tool(annotations(read_only_hint = true))]
     async fn query_more(
         &self,
@@ -198,16 +195,16 @@ impl SfServer {
             chrono::Utc::now().timestamp(),
         )?;
         let max_rows = state.max_rows.clamp(1, 2_000);
-        let rerun = state.locator.strip_prefix(RERUN);
+        let rerun = parse_rerun(&state.locator);
         let page = match rerun {
             // The answer had fit one page, so Salesforce gave no locator: run the query again
             // and skip the rows already served.
-            Some(query) => {
+            Some((query, include_deleted)) => {
                 let mut page = client
                     .query(
                         query,
                         QueryOptions {
-                            include_deleted: false,
+                            include_deleted,
                             batch_size: Some(batch_size(max_rows)),
                         },
                     )
@@ -222,6 +219,8 @@ impl SfServer {
                     .await?
             }
         };
+        let include_deleted =
+            rerun.is_some_and(|(_, all)| all) || state.locator.contains("/queryAll/");
         let progress = Progress::of(&context);
         let way_on = WayOn {
             locator: rerun.is_none().then(|| state.locator.clone()),
@@ -232,6 +231,7 @@ impl SfServer {
             .await?;
         gathered.locator.get_or_insert(state.locator);
         let shape = Shape {
+            include_deleted,
             object: state.object,
             child_relationships: state.child_relationships,
         };
@@ -529,6 +529,45 @@ impl SearchAnswer {
 }
 
 impl SfServer {
+    /// A SOQL text checked (syntax, the operator's policy on everything it touches, the
+    /// org's describes) and run, its rows paged within `max_rows` and the byte budget:
+    /// soql_query, and every tool that runs a query it did not write (a list view's).
+    pub(crate) async fn run_checked_query(
+        &self,
+        text: &str,
+        max_rows: u32,
+        include_deleted: bool,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let query = soql::parse(text).map_err(|e| ToolError::Soql {
+            rendered: e.render(text),
+        })?;
+        self.check_query_policy(&query)?;
+        let client = self.client(context)?;
+        let validated =
+            validate_with_describes(&client, &query, text, &self.access_policy()).await?;
+        let shape = Shape::of(&validated, include_deleted);
+        let first = client
+            .query(
+                text,
+                QueryOptions {
+                    include_deleted,
+                    batch_size: Some(batch_size(max_rows)),
+                },
+            )
+            .await?;
+        let progress = Progress::of(context);
+        let way_on = WayOn {
+            locator: None,
+            query: Some((text, include_deleted)),
+        };
+        let gathered = self
+            .gather(&client, first, 0, max_rows, way_on, &progress)
+            .await?;
+        self.answer(&client, gathered, 0, max_rows, shape, Some(text))
+            .await
+    }
+
     /// The objects a search returns, as the org spells them, and the fields to ask for
     /// ([`search_targets`], [`search_fields`]); describes come from the cache.
     async fn plan_search(
@@ -578,7 +617,7 @@ impl SfServer {
                     .as_deref()
                     .or(locator.as_deref())
                     .and_then(|url| relocate(url, served))
-                    .or_else(|| way_on.query.map(|query| format!("{RERUN}{query}")))
+                    .or_else(|| way_on.query.map(|(query, all)| rerun_locator(query, all)))
                 {
                     records.extend(page.records.drain(..room));
                     return self
@@ -664,7 +703,7 @@ impl SfServer {
                 .locator
                 .as_deref()
                 .and_then(|l| relocate(l, first_unshown))
-                .or_else(|| rerun.map(|query| format!("{RERUN}{query}")))
+                .or_else(|| rerun.map(|query| rerun_locator(query, shape.include_deleted)))
             {
                 Some(next) => {
                     gathered.records.truncate(kept);
@@ -697,11 +736,19 @@ impl SfServer {
         let mut text = String::new();
         let label = shape.object.as_deref().unwrap_or("AggregateResult");
         let first_row = served_before + 1;
+        let deleted = if shape.include_deleted {
+            " (deleted and archived rows included; IsDeleted tells them apart)"
+        } else {
+            ""
+        };
         if returned == 0 {
-            text.push_str(&format!("{label}: totalSize {}\n", gathered.total_size));
+            text.push_str(&format!(
+                "{label}: totalSize {}{deleted}\n",
+                gathered.total_size
+            ));
         } else {
             text.push_str(&format!(
-                "{label}: rows {first_row}-{served} of {}\n",
+                "{label}: rows {first_row}-{served} of {}{deleted}\n",
                 gathered.total_size
             ));
         }
@@ -752,7 +799,7 @@ impl SfServer {
         AccessPolicy::new(&policy.allow_objects, &policy.deny_fields)
     }
 
-    fn row_budget(&self, requested: Option<u32>) -> Result<u32, ToolError> {
+    pub(crate) fn row_budget(&self, requested: Option<u32>) -> Result<u32, ToolError> {
         match requested {
             None => Ok(self.policy().max_rows),
             Some(0) => Err(ToolError::Input(
@@ -896,7 +943,7 @@ fn stalled_paging() -> ToolError {
 /// `/services/data/v62.0/query/01gXX-2000` with the row number replaced by `row`. A re-run
 /// cursor's locator names every row already: the cursor's count of rows served says where.
 fn relocate(locator: &str, row: u64) -> Option<String> {
-    if locator.starts_with(RERUN) {
+    if parse_rerun(locator).is_some() {
         return Some(locator.to_string());
     }
     let (base, number) = locator.rsplit_once('-')?;

@@ -4,6 +4,7 @@
 pub mod describe;
 pub mod identity;
 pub mod limits;
+pub mod listviews;
 pub mod query;
 pub mod search;
 pub mod sobjects;
