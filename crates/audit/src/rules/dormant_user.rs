@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Ctx, Outcome, RuleInfo, user_evidence, user_subject};
+use super::{Ctx, Outcome, RuleInfo, days_since, user_evidence, user_subject};
 use crate::finding::{Confidence, Finding, FindingKind, RuleId, Severity};
 use crate::model::SfUser;
 
@@ -70,12 +70,12 @@ pub(super) fn evaluate(ctx: &Ctx<'_>, out: &mut Outcome) {
             Some(login) => format!(
                 "{} has not logged in for {} days",
                 user.username,
-                (now - login).num_days()
+                days_since(login, now)
             ),
             None => format!(
                 "{} has never logged in ({} days since the account was created)",
                 user.username,
-                user.created_date.map_or(0, |c| (now - c).num_days())
+                user.created_date.map_or(0, |c| days_since(c, now))
             ),
         };
         if let Some(perms) = ctx.perms(user).filter(|p| p.is_admin()) {

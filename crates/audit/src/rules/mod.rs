@@ -219,6 +219,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Whole days from `then` to `now`, to the nearest day: a run's "now" is taken moments before
+/// the data is read, and 200 days less a second should read as 200.
+fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    ((now - then).num_hours() + 12).div_euclid(24)
+}
+
 /// Selects the grants that confer one permission.
 type GrantFilter = fn(&PermissionGrant) -> bool;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Ctx, Outcome, RuleInfo, fields, id15, salesforce_related};
+use super::{Ctx, Outcome, RuleInfo, days_since, fields, id15, salesforce_related};
 use crate::finding::{
     Confidence, Evidence, Finding, FindingKind, RelatedIdentity, RuleId, Severity, Subject,
     SubjectKind,
@@ -95,7 +95,7 @@ fn finding(ctx: &Ctx<'_>, app: &str, user: &SfUser, tokens: &[&OauthGrant]) -> F
     let last_used = tokens.iter().filter_map(|t| t.last_used_date).max();
     let last_activity = tokens.iter().filter_map(|t| last_activity(t)).max();
     let created = tokens.iter().filter_map(|t| t.created_date).min();
-    let idle_days = last_activity.map_or(0, |at| (now - at).num_days());
+    let idle_days = last_activity.map_or(0, |at| days_since(at, now));
     let subject = Subject {
         kind: SubjectKind::OauthGrant,
         id: format!("{app}|{}", id15(&user.id)),
