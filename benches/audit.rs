@@ -165,6 +165,7 @@ fn generate(percent: usize, seed: u64) -> Data {
             last_login_date: Some(now - chrono::Duration::days(rng.random_range(0..120))),
             federation_identifier: None,
             is_frozen: None,
+            created_date: None,
         });
         if admin || non_human {
             grants.push(PermissionGrant {

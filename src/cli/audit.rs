@@ -27,7 +27,7 @@ use sfmcp_salesforce::client::ClientContext;
 
 #[derive(Debug, Clone, Args)]
 #[command(
-    about = "Find Salesforce access the identity provider does not know about (nine rules)",
+    about = "Find Salesforce access the identity provider does not know about (nine rules, more opt-in)",
     after_help = "Exit status: 0 when nothing at or above --fail-on was found, 1 when something \
                   was, 2 when the audit could not run.\n\n\
                   IdP file (--idp file:PATH): CSV with a header row holding `email` and \
@@ -91,9 +91,19 @@ pub struct AuditArgs {
     #[arg(long = "subaddress-domain", value_name = "DOMAIN")]
     pub subaddress_domain: Vec<String>,
 
-    /// Evaluate only this rule (e.g. SF-IDP-001). Repeatable; default all nine.
+    /// Evaluate only this rule (e.g. SF-IDP-001), or `core` (the nine) or `extended` (every
+    /// extended rule). Repeatable; default the nine core rules.
     #[arg(long = "rule", value_name = "RULE", value_parser = parse_rule)]
-    pub rules: Vec<RuleId>,
+    pub rules: Vec<RuleSelection>,
+
+    /// Also evaluate the extended rules (SF-HYG-*), beside the selected or core rules.
+    #[arg(long)]
+    pub extended: bool,
+
+    /// SF-HYG-001/002: no login or token use in this many days makes an account dormant.
+    #[arg(long, default_value_t = sfmcp_audit::config::DEFAULT_DORMANT_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub dormant_days: u32,
 
     /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -112,8 +122,12 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-fn parse_rule(s: &str) -> Result<RuleId, String> {
-    s.parse()
+/// One `--rule` value: a rule id or a named set.
+#[derive(Debug, Clone)]
+pub struct RuleSelection(Vec<RuleId>);
+
+fn parse_rule(s: &str) -> Result<RuleSelection, String> {
+    RuleId::parse_selection(&[s]).map(RuleSelection)
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -198,8 +212,20 @@ pub async fn execute(args: &AuditArgs) -> Result<(AuditReport, String), AuditCli
     for d in &args.subaddress_domain {
         config.matching.add_subaddress_domain(d);
     }
-    if !args.rules.is_empty() {
-        config.rules = Some(args.rules.clone());
+    config.dormant_days = args.dormant_days;
+    if !args.rules.is_empty() || args.extended {
+        let mut names: Vec<&str> = if args.rules.is_empty() {
+            vec!["core"]
+        } else {
+            args.rules
+                .iter()
+                .flat_map(|s| s.0.iter().map(|r| r.as_str()))
+                .collect()
+        };
+        if args.extended {
+            names.push("extended");
+        }
+        config.rules = Some(RuleId::parse_selection(&names).map_err(AuditCliError::Usage)?);
     }
     // Read before the (slow) run, so a wrong path fails at once.
     let baseline = args

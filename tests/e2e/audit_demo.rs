@@ -8,15 +8,20 @@ use std::process::Command;
 use crate::common::capture;
 
 use serde_json::Value;
-use sfmcp_emulator::demo::identity::planted_gaps;
+use sfmcp_emulator::demo::identity::{planted_extended_gaps, planted_gaps};
 use sfmcp_emulator::idp::Vendor;
 
 /// (rule, subject, connected app): how the manifest names a gap.
 type Gap = (String, String, Option<String>);
 
 fn audit(idp: &str) -> (Value, String) {
+    audit_with(idp, &[])
+}
+
+fn audit_with(idp: &str, extra: &[&str]) -> (Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
         .args(["audit", "--demo", "--idp", idp, "--format", "json"])
+        .args(extra)
         .env_remove("SFMCP_CONFIG")
         .envs(capture::env())
         .output()
@@ -76,11 +81,15 @@ fn planted(vendor: Vendor) -> Vec<Gap> {
 fn check(vendor: Vendor) {
     let (report, stderr) = audit(vendor.as_str());
     let expected = planted(vendor);
+    check_report(&report, &stderr, vendor, &expected, 9);
+}
+
+fn check_report(report: &Value, stderr: &str, vendor: Vendor, expected: &[Gap], rules: usize) {
     assert!(
         !expected.is_empty(),
         "the manifest plants nothing for {vendor:?}"
     );
-    let actual = found(&report);
+    let actual = found(report);
     let missing: Vec<&Gap> = expected.iter().filter(|g| !actual.contains(g)).collect();
     let extra: Vec<&Gap> = actual.iter().filter(|g| !expected.contains(g)).collect();
     assert!(
@@ -94,7 +103,7 @@ fn check(vendor: Vendor) {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(by_rule.len(), 9, "{report}");
+    assert_eq!(by_rule.len(), rules, "{report}");
     for rule in &by_rule {
         assert_eq!(
             rule["evaluated"], true,
@@ -117,6 +126,69 @@ fn check(vendor: Vendor) {
     // Progress went to stderr while collecting; stdout held only the report.
     assert!(stderr.contains("admin permission grants"), "{stderr}");
     assert!(stderr.contains("Salesforce API call"), "{stderr}");
+}
+
+/// The extended rules are off by default (the runs above find no SF-HYG-*); `--extended`
+/// adds exactly their planted cases, and `--rule extended` runs them alone.
+#[test]
+fn extended_rules_find_exactly_their_planted_cases() {
+    let vendor = Vendor::Entra;
+    let extended: Vec<Gap> = planted_extended_gaps()
+        .into_iter()
+        .map(|g| (g.rule.to_owned(), g.subject, g.app.map(str::to_owned)))
+        .collect();
+    assert!(!extended.is_empty());
+    let mut expected = planted(vendor);
+    expected.extend(extended.iter().cloned());
+    expected.sort();
+    let (report, stderr) = audit_with(vendor.as_str(), &["--extended"]);
+    check_report(&report, &stderr, vendor, &expected, 11);
+
+    // The SARIF export describes the extended rules it ran, and each result points at its rule.
+    let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+        .args([
+            "audit",
+            "--demo",
+            "--idp",
+            "entra",
+            "--extended",
+            "--format",
+            "sarif",
+        ])
+        .env_remove("SFMCP_CONFIG")
+        .envs(capture::env())
+        .output()
+        .unwrap_or_else(|e| panic!("sfmcp audit could not run: {e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 11);
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), expected.len());
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"], "{r}");
+    }
+    assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-002"));
+
+    let (alone, stderr) = audit_with(vendor.as_str(), &["--rule", "extended"]);
+    assert_eq!(found(&alone), extended, "{stderr}");
+    // A shorter dormant period reaches the near miss who logged in 75 days ago (and nobody
+    // who logged in within the generated people's 60 days).
+    let (shorter, stderr) = audit_with(
+        vendor.as_str(),
+        &["--rule", "SF-HYG-001", "--dormant-days", "70"],
+    );
+    let dormant: Vec<String> = found(&shorter).into_iter().map(|g| g.1).collect();
+    assert!(
+        dormant.contains(&"quinn.ellis@demo.emulator".to_owned()) && dormant.len() == 3,
+        "{dormant:?}\n{stderr}"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use rmcp::model::ProgressNotificationParam;
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
 use serde_json::json;
-use sfmcp_emulator::demo::identity::{EXPECTED_ADMINS, planted_gaps};
+use sfmcp_emulator::demo::identity::{EXPECTED_ADMINS, planted_extended_gaps, planted_gaps};
 use sfmcp_emulator::idp::{IdpServer, Vendor};
 
 /// A client that records every progress notification.
@@ -60,9 +60,14 @@ async fn audit_run_reports_the_planted_gaps_with_progress_and_pages_them() {
 
     let rules = call(&client, "audit_rules", json!({})).await;
     assert_ne!(rules.is_error, Some(true), "{}", text(&rules));
+    let catalogue = structured(&rules)["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(catalogue.len(), 11);
     assert_eq!(
-        structured(&rules)["rules"].as_array().map(Vec::len),
-        Some(9)
+        catalogue.iter().filter(|r| r["extended"] == false).count(),
+        9
     );
     assert!(
         text(&rules).contains("SF-IDP-001 [critical]"),
@@ -150,6 +155,51 @@ async fn audit_run_reports_the_planted_gaps_with_progress_and_pages_them() {
     assert_eq!(bad.is_error, Some(true));
     let unknown = call(&client, "audit_findings", json!({"run_id": "run-99"})).await;
     assert!(text(&unknown).contains(&run_id), "{}", text(&unknown));
+
+    // Extended rules run when named, and find exactly their planted cases besides the nine's.
+    let run = call(
+        &client,
+        "audit_run",
+        json!({"idp": "okta", "rules": ["core", "extended"]}),
+    )
+    .await;
+    assert_ne!(run.is_error, Some(true), "{}", text(&run));
+    let body = structured(&run);
+    let extended = planted_extended_gaps();
+    assert_eq!(
+        body["summary"]["total"].as_u64(),
+        Some((planted.len() + extended.len()) as u64),
+        "{}",
+        text(&run)
+    );
+    let page = structured(
+        &call(
+            &client,
+            "audit_findings",
+            json!({"run_id": body["run_id"], "rule": "SF-HYG-001"}),
+        )
+        .await,
+    );
+    let mut dormant: Vec<String> = page["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            assert!(f["remediation"]["summary"].is_string(), "{f}");
+            f["subject"]["username"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    dormant.sort();
+    let mut expected: Vec<String> = extended
+        .iter()
+        .filter(|g| g.rule == "SF-HYG-001")
+        .map(|g| g.subject.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(dormant, expected, "{page}");
 
     let _ = client.cancel().await;
 

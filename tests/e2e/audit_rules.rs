@@ -804,3 +804,121 @@ fn addresses_in_nfd_and_nfc_match_exactly() {
         report.findings
     );
 }
+
+/// SF-HYG-001 (extended): off by default; when on, only active internal humans past the
+/// dormant period, admins named in the title.
+#[test]
+fn hyg_001_fires_for_dormant_humans_only_when_selected() {
+    let mut dormant = user(1, "dormant@corp.com", "dormant@corp.com");
+    dormant.last_login_date = Some(days_ago(120));
+    let mut admin = user(2, "admin@corp.com", "admin@corp.com");
+    admin.last_login_date = None;
+    admin.created_date = Some(days_ago(300));
+    admin.is_frozen = Some(true);
+    let mut recent = user(3, "recent@corp.com", "recent@corp.com");
+    recent.last_login_date = Some(days_ago(89));
+    let mut new_hire = user(4, "new@corp.com", "new@corp.com");
+    new_hire.last_login_date = None;
+    new_hire.created_date = Some(days_ago(5));
+    let mut etl = integration_user(5, "etl");
+    etl.last_login_date = Some(days_ago(400));
+    let mut gone = user(6, "gone@corp.com", "gone@corp.com");
+    gone.is_active = false;
+    gone.last_login_date = Some(days_ago(400));
+    let mut unknown = user(7, "unknown@corp.com", "unknown@corp.com");
+    unknown.last_login_date = None;
+    let mut mad = grant(2, "System Administrator", GrantPath::Profile);
+    mad.modify_all_data = true;
+    let snap = snapshot(
+        vec![dormant, admin, recent, new_hire, etl, gone, unknown],
+        vec![mad],
+    );
+    let idp = directory(
+        (1..=7)
+            .map(|n| {
+                let name = [
+                    "dormant", "admin", "recent", "new", "etl", "gone", "unknown",
+                ];
+                idp_user(&format!("{}@corp.com", name[n - 1]), IdpStatus::Active)
+            })
+            .collect(),
+    );
+    assert_eq!(count(&run(&snap, &idp), RuleId::HygDormantUser), 0);
+
+    let mut config = config();
+    config.rules = Some(vec![RuleId::HygDormantUser]);
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(subjects(&report, RuleId::HygDormantUser), [uid(1), uid(2)]);
+    let admin = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == uid(2))
+        .unwrap();
+    assert!(admin.title.contains("never logged in"), "{}", admin.title);
+    assert!(admin.title.contains("ModifyAllData"), "{}", admin.title);
+    assert!(admin.title.contains("(frozen)"), "{}", admin.title);
+    assert_eq!(admin.severity, Severity::Medium);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("SF-HYG-001: 1 active user"))
+    );
+
+    // A shorter period reaches the user who logged in 89 days ago.
+    config.dormant_days = 60;
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(count(&report, RuleId::HygDormantUser), 3);
+}
+
+/// SF-HYG-002 (extended): per app, every grant of an active integration user idle.
+#[test]
+fn hyg_002_fires_for_idle_integration_grants_only() {
+    let etl = integration_user(1, "etl");
+    let mut retired = integration_user(2, "retired");
+    retired.is_active = false;
+    let person = user(3, "person@corp.com", "person@corp.com");
+    let idle = |app: &str, n: u32, days: i64| {
+        let mut t = token(app, n, 5);
+        t.last_used_date = Some(days_ago(days));
+        t.created_date = Some(days_ago(500));
+        t
+    };
+    let mut snap = snapshot(vec![etl, retired, person], Vec::new());
+    snap.oauth_grants = Some(vec![
+        idle("Informatica Cloud", 1, 200),
+        idle("Informatica Cloud", 1, 150),
+        idle("MuleSoft Anypoint", 1, 200),
+        idle("MuleSoft Anypoint", 1, 2),
+        idle("Informatica Cloud", 2, 300),
+        idle("Slack", 3, 300),
+    ]);
+    let idp = directory(vec![idp_user("person@corp.com", IdpStatus::Active)]);
+    let mut config = config();
+    config.rules = Some(RuleId::parse_selection(&["core", "extended"]).unwrap());
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(
+        subjects(&report, RuleId::HygUnusedIntegrationTokens),
+        [format!("Informatica Cloud|{}", &uid(1)[..15])]
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule_id == RuleId::HygUnusedIntegrationTokens)
+        .unwrap();
+    assert!(
+        f.title.contains("2 OAuth grant(s)") && f.title.contains("150 days"),
+        "{}",
+        f.title
+    );
+
+    // Without OauthToken the rule says it was not evaluated.
+    snap.oauth_grants = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygUnusedIntegrationTokens)
+    );
+}

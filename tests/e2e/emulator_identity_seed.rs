@@ -19,9 +19,14 @@ use sfmcp_audit::model::{
     AuditTrailRow, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SessionSettings,
     SfUser, sf_datetime,
 };
-use sfmcp_audit::{AuditConfig, IdpDirectory, IdpKind, IdpStatus, SalesforceSnapshot, evaluate};
+use sfmcp_audit::{
+    AuditConfig, AuditReport, IdpDirectory, IdpKind, IdpStatus, RuleId, SalesforceSnapshot,
+    evaluate,
+};
 use sfmcp_emulator::EmulatorHandle;
-use sfmcp_emulator::demo::identity::{EXPECTED_ADMINS, PlantedGap, planted_gaps};
+use sfmcp_emulator::demo::identity::{
+    EXPECTED_ADMINS, PlantedGap, planted_extended_gaps, planted_gaps,
+};
 use sfmcp_emulator::idp::{IdpServer, Vendor};
 
 /// Every record of a query, following `nextRecordsUrl`.
@@ -82,7 +87,7 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
         &client,
         "SELECT Id, Username, Email, Name, IsActive, UserType, ProfileId, Profile.Name, \
          Profile.UserLicense.Name, Profile.PermissionsApiUserOnly, LastLoginDate, \
-         FederationIdentifier FROM User",
+         CreatedDate, FederationIdentifier FROM User",
     )
     .await;
     let frozen: BTreeSet<String> = query_all(
@@ -99,6 +104,7 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
             let id = text(u, "/Id").unwrap();
             SfUser {
                 is_frozen: Some(frozen.contains(&id)),
+                created_date: time(u, "/CreatedDate"),
                 id,
                 username: text(u, "/Username").unwrap(),
                 email: text(u, "/Email").unwrap_or_default(),
@@ -631,6 +637,42 @@ async fn each_idp_lists_the_planted_people_in_its_own_states() {
     handle.shutdown().await;
 }
 
+/// (rule, subject, connected app) of each finding, sorted.
+fn found_gaps(report: &AuditReport) -> Vec<(String, String, Option<String>)> {
+    let mut found: Vec<(String, String, Option<String>)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let subject = f
+                .subject
+                .username
+                .clone()
+                .unwrap_or_else(|| f.subject.id.clone());
+            let app = matches!(f.rule_id.as_str(), "SF-IDP-004" | "SF-HYG-002").then(|| {
+                f.subject
+                    .id
+                    .split('|')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+            (f.rule_id.as_str().to_owned(), subject, app)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn manifest(gaps: impl IntoIterator<Item = PlantedGap>) -> Vec<(String, String, Option<String>)> {
+    gaps.into_iter()
+        .map(
+            |PlantedGap {
+                 rule, subject, app, ..
+             }| (rule.to_owned(), subject, app.map(str::to_owned)),
+        )
+        .collect()
+}
+
 /// The manifest, checked against the audit engine over what the emulator serves.
 #[tokio::test]
 async fn the_audit_finds_exactly_the_planted_gaps_for_every_idp() {
@@ -641,37 +683,19 @@ async fn the_audit_finds_exactly_the_planted_gaps_for_every_idp() {
         let directory = collect(&handle, vendor, key_dir.path()).await;
         let mut config = AuditConfig::new(Utc::now());
         config.allow_admins = EXPECTED_ADMINS.iter().map(|s| s.to_string()).collect();
-        let report = evaluate(&snapshot, &directory, &config);
-        let mut found: Vec<(String, String, Option<String>)> = report
-            .findings
-            .iter()
-            .map(|f| {
-                let subject = f
-                    .subject
-                    .username
-                    .clone()
-                    .unwrap_or_else(|| f.subject.id.clone());
-                let app = (f.rule_id.as_str() == "SF-IDP-004").then(|| {
-                    f.subject
-                        .id
-                        .split('|')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned()
-                });
-                (f.rule_id.as_str().to_owned(), subject, app)
-            })
-            .collect();
-        found.sort();
-        let planted: Vec<(String, String, Option<String>)> = planted_gaps(vendor)
-            .into_iter()
-            .map(
-                |PlantedGap {
-                     rule, subject, app, ..
-                 }| { (rule.to_owned(), subject, app.map(str::to_owned)) },
-            )
-            .collect();
+        let found = found_gaps(&evaluate(&snapshot, &directory, &config));
+        let planted = manifest(planted_gaps(vendor));
         assert_eq!(found, planted, "{}: findings vs manifest", vendor.as_str());
+        // The extended rules, when selected, add exactly their own planted cases.
+        config.rules = Some(RuleId::parse_selection(&["core", "extended"]).unwrap());
+        let found = found_gaps(&evaluate(&snapshot, &directory, &config));
+        let mut planted = manifest(
+            planted_gaps(vendor)
+                .into_iter()
+                .chain(planted_extended_gaps()),
+        );
+        planted.sort();
+        assert_eq!(found, planted, "{}: extended vs manifest", vendor.as_str());
         // Every rule fires at least once for every IdP.
         let rules: BTreeSet<&str> = planted_gaps(vendor).iter().map(|g| g.rule).collect();
         assert_eq!(rules.len(), 9, "{}: {rules:?}", vendor.as_str());

@@ -19,8 +19,19 @@ pub struct AuditConfig {
     /// in the summary instead.
     pub allow_admins: Vec<String>,
     pub matching: MatchConfig,
-    /// Evaluate only these rules; `None` means all nine.
+    /// Evaluate only these rules; `None` means the nine core rules (extended rules run only
+    /// when selected).
     pub rules: Option<Vec<RuleId>>,
+    /// SF-HYG-001/002: no login (or token use) in this many days makes an account dormant.
+    #[serde(default = "default_dormant_days")]
+    pub dormant_days: u32,
+}
+
+/// 90 days, the common SSPM default (Palo Alto SSPM, the SBS notes); sfdx-hardis uses 180.
+pub const DEFAULT_DORMANT_DAYS: u32 = 90;
+
+fn default_dormant_days() -> u32 {
+    DEFAULT_DORMANT_DAYS
 }
 
 impl AuditConfig {
@@ -31,6 +42,7 @@ impl AuditConfig {
             allow_admins: Vec::new(),
             matching: MatchConfig::default(),
             rules: None,
+            dormant_days: DEFAULT_DORMANT_DAYS,
         }
     }
 
@@ -39,6 +51,14 @@ impl AuditConfig {
     }
 
     pub(crate) fn enabled(&self, rule: RuleId) -> bool {
-        self.rules.as_ref().is_none_or(|r| r.contains(&rule))
+        match &self.rules {
+            Some(selected) => selected.contains(&rule),
+            None => !rule.is_extended(),
+        }
+    }
+
+    /// The instant before which an account counts as dormant.
+    pub fn dormant_since(&self) -> DateTime<Utc> {
+        self.now - Duration::days(i64::from(self.dormant_days))
     }
 }

@@ -30,7 +30,7 @@ pub fn evaluate(
     admins.sort_by(|a, b| (!a.expected, &a.username).cmp(&(!b.expected, &b.username)));
     non_human.sort_by(|a, b| a.username.cmp(&b.username));
     not_evaluated.sort_by_key(|n| n.rule_id);
-    let summary = summarise(&findings, &admins, non_human.len(), &not_evaluated);
+    let summary = summarise(&findings, &admins, non_human.len(), &not_evaluated, config);
 
     AuditReport {
         tool: "sfmcp".into(),
@@ -59,6 +59,7 @@ fn summarise(
     admins: &[AdminEntry],
     non_human: usize,
     not_evaluated: &[NotEvaluated],
+    config: &AuditConfig,
 ) -> Summary {
     let mut by_severity: BTreeMap<Severity, usize> =
         Severity::ALL.iter().map(|s| (*s, 0)).collect();
@@ -70,8 +71,10 @@ fn summarise(
     Summary {
         total: findings.len(),
         by_severity,
+        // The nine always (an unselected one shows as not evaluated); extended rules when on.
         by_rule: RuleId::ALL
             .iter()
+            .filter(|r| !r.is_extended() || config.enabled(**r))
             .map(|r| RuleCount {
                 rule_id: *r,
                 title: r.info().title.to_owned(),

@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::matching::MatchMethod;
 
-/// The nine rules, in catalogue order (which is also the report's tie-break order).
+/// The nine core rules, then the extended ones, in catalogue order (which is also the report's
+/// tie-break order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleId {
     /// SF-IDP-001
@@ -31,10 +32,31 @@ pub enum RuleId {
     ExpBulkExport,
     /// SF-EXP-002
     ExpNonAdminExport,
+    /// SF-HYG-001 (extended)
+    HygDormantUser,
+    /// SF-HYG-002 (extended)
+    HygUnusedIntegrationTokens,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 9] = [
+    /// Every rule, core then extended.
+    pub const ALL: [RuleId; 11] = [
+        RuleId::IdpAdminNotInIdp,
+        RuleId::IdpUserNotInIdp,
+        RuleId::IdpStaleUser,
+        RuleId::IdpOauthUnknownUser,
+        RuleId::PrvModifyAllData,
+        RuleId::PrvViewAllData,
+        RuleId::CfgSessionIp,
+        RuleId::ExpBulkExport,
+        RuleId::ExpNonAdminExport,
+        RuleId::HygDormantUser,
+        RuleId::HygUnusedIntegrationTokens,
+    ];
+
+    /// The nine rules a run evaluates unless told otherwise (Thalian's set: ids and severities
+    /// are fixed).
+    pub const CORE: [RuleId; 9] = [
         RuleId::IdpAdminNotInIdp,
         RuleId::IdpUserNotInIdp,
         RuleId::IdpStaleUser,
@@ -57,7 +79,40 @@ impl RuleId {
             RuleId::CfgSessionIp => "SF-CFG-001",
             RuleId::ExpBulkExport => "SF-EXP-001",
             RuleId::ExpNonAdminExport => "SF-EXP-002",
+            RuleId::HygDormantUser => "SF-HYG-001",
+            RuleId::HygUnusedIntegrationTokens => "SF-HYG-002",
         }
+    }
+
+    /// Extended rules run only when selected (`--rule`, `--extended`, `audit_run`'s `rules`),
+    /// so a default run keeps the nine rules' results.
+    pub fn is_extended(self) -> bool {
+        !RuleId::CORE.contains(&self)
+    }
+
+    /// Parses a rule selection: rule ids, `core` (the nine) and `extended` (every extended
+    /// rule), in any mix; duplicates collapse.
+    pub fn parse_selection<S: AsRef<str>>(items: &[S]) -> Result<Vec<RuleId>, String> {
+        let mut selected = Vec::new();
+        for item in items {
+            let item = item.as_ref().trim();
+            let rules: Vec<RuleId> = if item.eq_ignore_ascii_case("core") {
+                RuleId::CORE.to_vec()
+            } else if item.eq_ignore_ascii_case("extended") {
+                RuleId::ALL
+                    .into_iter()
+                    .filter(|r| r.is_extended())
+                    .collect()
+            } else {
+                vec![item.parse()?]
+            };
+            for r in rules {
+                if !selected.contains(&r) {
+                    selected.push(r);
+                }
+            }
+        }
+        Ok(selected)
     }
 }
 
@@ -77,7 +132,10 @@ impl FromStr for RuleId {
             .find(|r| r.as_str().eq_ignore_ascii_case(wanted))
             .ok_or_else(|| {
                 let ids: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown rule `{wanted}`: use one of {}", ids.join(", "))
+                format!(
+                    "unknown rule `{wanted}`: use one of {}, `core` or `extended`",
+                    ids.join(", ")
+                )
             })
     }
 }

@@ -105,6 +105,9 @@ pub struct SfUser {
     pub api_only: bool,
     #[serde(default, with = "sf_datetime::option")]
     pub last_login_date: Option<DateTime<Utc>>,
+    /// When the account was created: a never-used account is dormant only once it is old.
+    #[serde(default, with = "sf_datetime::option")]
+    pub created_date: Option<DateTime<Utc>>,
     #[serde(default)]
     pub federation_identifier: Option<String>,
     /// From `UserLogin.IsFrozen`, when readable.

@@ -41,6 +41,7 @@ pub fn user(n: u32, username: &str, email: &str) -> SfUser {
         last_login_date: Some(days_ago(1)),
         federation_identifier: None,
         is_frozen: None,
+        created_date: None,
     }
 }
 

@@ -355,6 +355,7 @@ impl Collector<'_> {
                     license_name: text(r, "Profile.UserLicense.Name"),
                     api_only: flag(r, "Profile.PermissionsApiUserOnly"),
                     last_login_date: datetime(r, "LastLoginDate"),
+                    created_date: datetime(r, "CreatedDate"),
                     federation_identifier: text(r, "FederationIdentifier"),
                     is_frozen: None,
                 })
@@ -734,6 +735,7 @@ fn users_soql(caps: &Capabilities, condition: &str) -> String {
         "ProfileId",
         "Profile.Name",
         "LastLoginDate",
+        "CreatedDate",
     ];
     if caps.user_license {
         fields.push("Profile.UserLicense.Name");

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::finding::Severity;
 use crate::report::AuditReport;
-use crate::rules::{CATALOGUE, RuleId};
+use crate::rules::RuleId;
 
 /// `driver.informationUri`: where the tool is described (an absolute URI, as SARIF asks).
 pub const INFORMATION_URI: &str = "https://crates.io/crates/sfmcp";
@@ -60,14 +60,26 @@ fn baseline_state(report: &AuditReport, id: &str) -> Option<Value> {
     })
 }
 
-fn rule_index(rule: RuleId) -> usize {
-    RuleId::ALL.iter().position(|r| *r == rule).unwrap_or(0)
+/// The rules the run describes: the nine, and the extended ones it ran (or that a finding
+/// carries); `ruleIndex` points into this list.
+fn run_rules(report: &AuditReport) -> Vec<RuleId> {
+    RuleId::ALL
+        .into_iter()
+        .filter(|id| {
+            !id.is_extended()
+                || report.summary.by_rule.iter().any(|r| r.rule_id == *id)
+                || report.findings.iter().any(|f| f.rule_id == *id)
+        })
+        .collect()
 }
 
 pub fn to_sarif(report: &AuditReport) -> Value {
-    let rules: Vec<Value> = CATALOGUE
+    let described = run_rules(report);
+    let rule_index = |rule: RuleId| described.iter().position(|r| *r == rule).unwrap_or(0);
+    let rules: Vec<Value> = described
         .iter()
-        .map(|r| {
+        .map(|id| {
+            let r = id.info();
             let mut help = r.remediation.to_owned();
             for step in r.steps {
                 help.push_str("\n- ");

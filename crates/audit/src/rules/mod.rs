@@ -31,11 +31,13 @@ use crate::report::{AdminEntry, NonHumanIdentity, NotEvaluated};
 
 mod admin_not_in_idp;
 mod bulk_export;
+mod dormant_user;
 mod modify_all_data;
 mod non_admin_export;
 mod oauth_unknown_user;
 mod session_ip;
 mod stale_user;
+mod unused_integration_tokens;
 mod user_not_in_idp;
 mod view_all_data;
 
@@ -62,7 +64,7 @@ const ADMIN_DEFINITION: &str = "\"Admin\" means holding ModifyAllData, ViewAllDa
      group), never a profile name.";
 
 /// The catalogue, in [`RuleId::ALL`] order.
-pub static CATALOGUE: [RuleInfo; 9] = [
+pub static CATALOGUE: [RuleInfo; 11] = [
     admin_not_in_idp::INFO,
     user_not_in_idp::INFO,
     stale_user::INFO,
@@ -72,6 +74,8 @@ pub static CATALOGUE: [RuleInfo; 9] = [
     session_ip::INFO,
     bulk_export::INFO,
     non_admin_export::INFO,
+    dormant_user::INFO,
+    unused_integration_tokens::INFO,
 ];
 
 impl RuleId {
@@ -213,6 +217,12 @@ impl<'a> Ctx<'a> {
             last_seen: seen.1,
         }
     }
+}
+
+/// Whole days from `then` to `now`, to the nearest day: a run's "now" is taken moments before
+/// the data is read, and 200 days less a second should read as 200.
+fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    ((now - then).num_hours() + 12).div_euclid(24)
 }
 
 /// Selects the grants that confer one permission.
@@ -538,10 +548,13 @@ pub(crate) fn run(
     view_all_data::evaluate(&ctx, &people.admins, &mut out);
     session_ip::evaluate(&ctx, &people.admins, &mut out);
     export_rules(&ctx, &mut out);
+    dormant_user::evaluate(&ctx, &mut out);
+    unused_integration_tokens::evaluate(&ctx, &mut out);
     note_unused_allow_list(&ctx, &people.admins, &mut out);
     note_unknown_statuses(&ctx, &mut out);
     if let Some(selected) = &config.rules {
-        for r in RuleId::ALL {
+        // Extended rules are off unless selected: only an unselected core rule is news.
+        for r in RuleId::CORE {
             if !selected.contains(&r) {
                 out.skip(r, "not selected for this run");
             }
@@ -946,7 +959,33 @@ mod tests {
             assert_eq!(info.severity, *sev);
             assert_eq!(info.id.info().id, info.id);
             assert_eq!(id.parse::<RuleId>(), Ok(info.id));
+            assert!(!info.id.is_extended());
         }
+        assert_eq!(RuleId::CORE.len(), table.len());
+        // Extended rules follow the nine, each with its own id, remediation and sources.
+        for info in &CATALOGUE[table.len()..] {
+            assert!(info.id.is_extended(), "{}", info.id);
+            assert!(!info.remediation.is_empty() && !info.references.is_empty());
+            assert!(
+                info.description
+                    .contains("Extended rule: off unless selected")
+            );
+        }
+    }
+
+    #[test]
+    fn extended_rules_are_off_unless_selected() {
+        let config = AuditConfig::new(Utc::now());
+        assert!(RuleId::CORE.iter().all(|r| config.enabled(*r)));
+        assert!(!config.enabled(RuleId::HygDormantUser));
+        let all = RuleId::parse_selection(&["core", "Extended", "SF-HYG-001"]).unwrap();
+        assert_eq!(all, RuleId::ALL.to_vec());
+        assert_eq!(
+            RuleId::parse_selection(&["extended"]).unwrap(),
+            [RuleId::HygDormantUser, RuleId::HygUnusedIntegrationTokens]
+        );
+        let err = RuleId::parse_selection(&["SF-HYG-999"]).unwrap_err();
+        assert!(err.contains("`core` or `extended`"), "{err}");
     }
 
     #[test]
@@ -962,7 +1001,7 @@ mod tests {
     fn the_catalogue_serialises_for_the_audit_rules_tool() {
         let v = serde_json::to_value(&CATALOGUE).unwrap();
         let rules = v.as_array().unwrap();
-        assert_eq!(rules.len(), 9);
+        assert_eq!(rules.len(), RuleId::ALL.len());
         assert_eq!(rules[0]["id"], "SF-IDP-001");
         assert_eq!(rules[0]["severity"], "critical");
         assert_eq!(rules[0]["kind"], "posture");

@@ -45,6 +45,22 @@
 //! | SF-EXP-001, SF-EXP-002 | `ethan.brooks@demo.emulator` | all | non-admin holding Weekly Data Export, 3 days ago |
 //! | SF-EXP-001, SF-EXP-002 | `harper.lane@demo.emulator` | all | `admin@demo.emulator` logged in as this non-admin, 17 days ago |
 //!
+//! # Planted for the extended rules ([`planted_extended_gaps`])
+//!
+//! Off by default; `sfmcp audit --demo --extended` (or `--rule extended`, or `audit_run` with
+//! `rules: ["core", "extended"]`) finds these besides the above, for every IdP, with the
+//! default 90-day dormant period:
+//!
+//! | rule | subject | why |
+//! |---|---|---|
+//! | SF-HYG-001 | `owen.hart@demo.emulator` | active in Salesforce and every IdP; last login 200 days ago |
+//! | SF-HYG-001 | `paula.grant@demo.emulator` | never logged in; account created 150 days ago |
+//! | SF-HYG-002 | `svc.datasync@demo.emulator` × Informatica Cloud | integration user's grant last used 200 days ago |
+//!
+//! Near misses: `quinn.ellis@demo.emulator` last logged in 75 days ago; the IT admins never
+//! logged in but were just created; `svc.datasync` × MuleSoft Anypoint and every generated
+//! integration user's grants are in daily use; people's idle grants are not integrations'.
+//!
 //! # Near misses (must not fire)
 //!
 //! - Every generated person is active in all five IdPs; every fifth one's IdP address differs
@@ -299,6 +315,33 @@ pub fn planted_gaps(idp: Vendor) -> Vec<PlantedGap> {
     gaps
 }
 
+/// What the extended rules (off by default) must find besides [`planted_gaps`] when selected
+/// (`sfmcp audit --demo --extended`): exactly these, sorted, for every IdP.
+pub fn planted_extended_gaps() -> Vec<PlantedGap> {
+    let mut gaps = vec![
+        PlantedGap {
+            rule: "SF-HYG-001",
+            subject: user("owen.hart"),
+            app: None,
+            why: "active, last login 200 days ago",
+        },
+        PlantedGap {
+            rule: "SF-HYG-001",
+            subject: user("paula.grant"),
+            app: None,
+            why: "active, never logged in, account created 150 days ago",
+        },
+        PlantedGap {
+            rule: "SF-HYG-002",
+            subject: user("svc.datasync"),
+            app: Some(IDLE_INTEGRATION_APP),
+            why: "integration user's grant last used 200 days ago",
+        },
+    ];
+    gaps.sort();
+    gaps
+}
+
 /// The demo's profiles: licences, permissions and Login IP Ranges.
 pub(super) fn profiles() -> Vec<ProfileSeed> {
     let profile = |name: &str, permissions: &[&str], hidden: &[&str]| ProfileSeed {
@@ -434,11 +477,44 @@ pub(super) fn planted_users() -> Vec<UserSeed> {
     let mut ethan = person("ethan.brooks", "Ethan", "Brooks", "Sales User");
     ethan.permission_sets = vec!["Weekly_Data_Export".into()];
     let harper = person("harper.lane", "Harper", "Lane", "Support User");
-    vec![
+    // Login and creation dates for the dormant-account rule (SF-HYG-001). The org is built
+    // at the wall clock (`build_org`), so these are relative to it too.
+    let now = Utc::now();
+    let dated = |mut seed: UserSeed, (login, created): (Option<i64>, i64)| {
+        if let Some(days) = login {
+            seed.fields
+                .insert("LastLoginDate".into(), at(now - Duration::days(days)));
+        }
+        seed.fields
+            .insert("CreatedDate".into(), at(now - Duration::days(created)));
+        seed
+    };
+    let mut dormant: Vec<UserSeed> = DORMANT_PEOPLE
+        .iter()
+        .map(|(local, first, last, dates)| dated(person(local, first, last, "Sales User"), *dates))
+        .collect();
+    let mut users = vec![
         victor, olivia, marcus, svc, jordan, alex, kenji, grace, nina, sam, lucas, liam, mia,
         ethan, harper,
-    ]
+    ];
+    users.append(&mut dormant);
+    users
 }
+
+/// (last login days ago, none for never; account created days ago).
+type LoginDates = (Option<i64>, i64);
+
+/// (local part, first, last, login dates): planted people for
+/// SF-HYG-001, active in every IdP. They have no recent LoginHistory rows.
+const DORMANT_PEOPLE: [(&str, &str, &str, LoginDates); 3] = [
+    // Last login 200 days ago: dormant.
+    ("owen.hart", "Owen", "Hart", (Some(200), 700)),
+    // Never logged in, account 150 days old: dormant.
+    ("paula.grant", "Paula", "Grant", (None, 150)),
+    // Last login 75 days ago: inside the 90-day period, a near miss (generated people logged
+    // in within 60 days).
+    ("quinn.ellis", "Quinn", "Ellis", (Some(75), 500)),
+];
 
 /// The planted people's IdP side (people absent everywhere are simply not listed).
 fn planted_people() -> Vec<Person> {
@@ -497,6 +573,9 @@ fn planted_people() -> Vec<Person> {
             .onelogin(OneLoginStatus::status(7)),
         everywhere("ethan.brooks", "Ethan", "Brooks"),
         everywhere("harper.lane", "Harper", "Lane"),
+        everywhere("owen.hart", "Owen", "Hart"),
+        everywhere("paula.grant", "Paula", "Grant"),
+        everywhere("quinn.ellis", "Quinn", "Ellis"),
     ]
 }
 
@@ -525,6 +604,9 @@ const PEOPLE_APPS: [&str; 7] = [
 ];
 
 const INTEGRATION_APPS: [&str; 2] = ["MuleSoft Anypoint", "Informatica Cloud"];
+
+/// The connected app `svc.datasync` stopped using 200 days ago (SF-HYG-002).
+const IDLE_INTEGRATION_APP: &str = "Informatica Cloud";
 
 /// One generated or planted user, as the identity seed needs it.
 struct UserRow {
@@ -659,10 +741,14 @@ fn oauth_token(
     app: &str,
     user_id: &str,
     now: DateTime<Utc>,
+    integration: bool,
 ) -> Result<(), String> {
     let created = now - Duration::days(20 + rng.below(400) as i64);
-    // One grant in ten has not been used for three months.
-    let idle_days = if rng.chance(10) {
+    // One person's grant in ten has not been used for three months. Integrations run daily:
+    // their idle grants are planted (SF-HYG-002), never random. The draw is made either way so
+    // the rest of the seed stays as it was.
+    let idle = rng.chance(10) && !integration;
+    let idle_days = if idle {
         95 + rng.below(200)
     } else {
         rng.below(20)
@@ -784,16 +870,32 @@ pub(super) fn seed(
         for _ in 0..count {
             let app = *rng.pick(apps);
             if chosen.insert(app) {
-                oauth_token(builder, rng, app, &user.id, now)?;
+                oauth_token(builder, rng, app, &user.id, now, user.integration)?;
             }
         }
     }
     for (app, local, grants) in PLANTED_GRANTS {
         let id = id_of(builder, &user(local))?;
         for _ in 0..grants {
-            oauth_token(builder, rng, app, &id, now)?;
+            oauth_token(builder, rng, app, &id, now, local.starts_with("svc."))?;
         }
     }
+    // An integration retired 200 days ago whose grant was never revoked (SF-HYG-002). Fixed
+    // dates, no draws: the seed's other random data stays as it was.
+    let svc = id_of(builder, &user("svc.datasync"))?;
+    insert(
+        builder,
+        "OauthToken",
+        vec![
+            ("AppName", json!(IDLE_INTEGRATION_APP)),
+            ("UserId", json!(svc)),
+            ("CreatedDate", at(now - Duration::days(400))),
+            ("LastUsedDate", at(now - Duration::days(200))),
+            ("UseCount", json!(4210)),
+            ("DeleteToken", json!("0f1e2d3c4b5a69788796a5b4c3d2e1f0")),
+            ("RequestToken", json!("1f2e3d4c5b6a7988")),
+        ],
+    )?;
 
     // 90 days of audit trail: two setup changes a day per copy, by the admins, plus exports.
     let admins: Vec<String> = generated
@@ -837,11 +939,23 @@ pub(super) fn seed(
     }
 
     // Login history: a few logins per active user over the last 30 days.
+    // The dormant people's logins are their LastLoginDate alone (LoginHistory keeps six
+    // months; none of theirs is recent).
+    let dormant: HashSet<String> = DORMANT_PEOPLE
+        .iter()
+        .map(|(local, ..)| user(local))
+        .collect();
     let logins: Vec<(&String, bool)> = generated
         .iter()
         .filter(|u| u.active)
         .map(|u| (&u.id, u.integration))
-        .chain(planted_ids.iter().map(|id| (id, false)))
+        .chain(
+            planted
+                .iter()
+                .zip(&planted_ids)
+                .filter(|(name, _)| !dormant.contains(*name))
+                .map(|(_, id)| (id, false)),
+        )
         .collect();
     for (id, integration) in logins {
         for _ in 0..1 + rng.below(3) {

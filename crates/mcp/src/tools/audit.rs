@@ -304,7 +304,7 @@ pub struct AuditFindingsArgs {
 
 #[tool_router(router = audit_router, vis = "pub(crate)")]
 impl SfServer {
-    /// The nine identity-gap audit rules: id, severity, what each checks.
+    /// Audit rules (nine core, extended opt-in): id, severity, what each checks.
     #[tool(annotations(read_only_hint = true))]
     async fn audit_rules(&self, Parameters(_args): Parameters<AuditRulesArgs>) -> CallToolResult {
         rules_result()
@@ -470,28 +470,35 @@ fn rules_result() -> CallToolResult {
     let mut text = String::new();
     let mut rules = Vec::new();
     for rule in &CATALOGUE {
+        let extended = rule.id.is_extended();
         text.push_str(&format!(
-            "{} [{}] {}: {}\n",
-            rule.id, rule.severity, rule.title, rule.description
+            "{} [{}]{} {}: {}\n",
+            rule.id,
+            rule.severity,
+            if extended { " (extended)" } else { "" },
+            rule.title,
+            rule.description
         ));
         rules.push(json!({
             "id": rule.id,
             "severity": rule.severity,
+            "extended": extended,
             "title": rule.title,
             "description": rule.description,
             "inputs": rule.inputs,
         }));
     }
+    text.push_str(
+        "audit_run evaluates the nine core rules by default; extended rules run when named in \
+         `rules` (ids, or `core` and `extended` for the two sets).\n",
+    );
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(json!({ "rules": rules }));
     result
 }
 
 fn parse_rules(rules: &[String]) -> Result<Vec<RuleId>, ToolError> {
-    rules
-        .iter()
-        .map(|r| r.parse::<RuleId>().map_err(ToolError::Input))
-        .collect()
+    RuleId::parse_selection(rules).map_err(ToolError::Input)
 }
 
 fn summary_json(report: &AuditReport) -> Value {
