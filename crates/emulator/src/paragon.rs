@@ -43,6 +43,33 @@ pub struct ParagonCredential {
     pub org: usize,
 }
 
+/// The project's RS256 key pair. Generating one costs tens of milliseconds, so the emulator
+/// does it beside the org build rather than after it.
+pub struct SigningKey {
+    private_pem: String,
+    public_pem: String,
+    public_der: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn generate() -> Result<Self, String> {
+        let pair = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| "cannot generate the Paragon signing key".to_string())?;
+        let private: Pkcs8V1Der = pair
+            .as_der()
+            .map_err(|_| "cannot encode the Paragon signing key".to_string())?;
+        let public: PublicKeyX509Der = pair
+            .public_key()
+            .as_der()
+            .map_err(|_| "cannot encode the Paragon public key".to_string())?;
+        Ok(SigningKey {
+            private_pem: pem("PRIVATE KEY", private.as_ref()),
+            public_pem: pem("PUBLIC KEY", public.as_ref()),
+            public_der: public.as_ref().to_vec(),
+        })
+    }
+}
+
 /// The emulated Paragon project.
 pub struct ParagonProject {
     pub project_id: String,
@@ -64,17 +91,8 @@ impl std::fmt::Debug for ParagonProject {
 }
 
 impl ParagonProject {
-    /// A project with a fresh RS256 key pair and one user + credential per org.
-    pub fn generate(orgs: &[Arc<Org>]) -> Result<Self, String> {
-        let pair = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| "cannot generate the Paragon signing key".to_string())?;
-        let private: Pkcs8V1Der = pair
-            .as_der()
-            .map_err(|_| "cannot encode the Paragon signing key".to_string())?;
-        let public: PublicKeyX509Der = pair
-            .public_key()
-            .as_der()
-            .map_err(|_| "cannot encode the Paragon public key".to_string())?;
+    /// A project signing with `key`, with one user + credential per org.
+    pub fn signed_by(key: SigningKey, orgs: &[Arc<Org>]) -> Self {
         let credentials = orgs
             .iter()
             .map(|org| ParagonCredential {
@@ -83,13 +101,13 @@ impl ParagonProject {
                 org: org.index,
             })
             .collect();
-        Ok(ParagonProject {
+        ParagonProject {
             project_id: uuid(),
-            signing_key_pem: pem("PRIVATE KEY", private.as_ref()),
-            public_key_pem: pem("PUBLIC KEY", public.as_ref()),
-            public_key_der: public.as_ref().to_vec(),
+            signing_key_pem: key.private_pem,
+            public_key_pem: key.public_pem,
+            public_key_der: key.public_der,
             credentials,
-        })
+        }
     }
 
     /// What `sfmcp emulator` announces for one org's account.
