@@ -511,7 +511,10 @@ async fn a_preset_login_works_for_a_client_that_called_before_the_org_was_built(
         "nothing answers before the org is built"
     );
 
-    let emulator = pending.finish(&[login.clone()]).await.expect("finish");
+    let emulator = pending
+        .finish(std::slice::from_ref(&login))
+        .await
+        .expect("finish");
     assert_eq!(emulator.orgs[0].refresh_token, login.refresh_token);
     assert_eq!(emulator.orgs[0].client_id, login.client_id);
     let reply = early
