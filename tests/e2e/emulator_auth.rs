@@ -517,6 +517,10 @@ async fn a_preset_login_works_for_a_client_that_called_before_the_org_was_built(
         .expect("finish");
     assert_eq!(emulator.orgs[0].refresh_token, login.refresh_token);
     assert_eq!(emulator.orgs[0].client_id, login.client_id);
+    assert!(
+        emulator.orgs[0].paragon.is_none(),
+        "a preset org announces no Paragon account, so its key pair is not made"
+    );
     let reply = early
         .await
         .expect("task")

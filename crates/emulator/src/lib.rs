@@ -356,7 +356,6 @@ impl PendingEmulator {
         let sources = config.orgs.clone();
         let app_presets = presets.to_vec();
         let (orgs, paragon) = tokio::task::spawn_blocking(move || {
-            let signing_key = std::thread::spawn(paragon::SigningKey::generate);
             let orgs = sources
                 .iter()
                 .enumerate()
@@ -370,11 +369,7 @@ impl PendingEmulator {
                     Ok(Arc::new(org))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let signing_key = signing_key
-                .join()
-                .map_err(|_| EmulatorError::Config("the Paragon key thread failed".into()))?
-                .map_err(EmulatorError::Config)?;
-            let paragon = paragon::ParagonProject::signed_by(signing_key, &orgs);
+            let paragon = paragon::ParagonProject::new(&orgs);
             Ok::<_, EmulatorError>((orgs, paragon))
         })
         .await
@@ -382,7 +377,6 @@ impl PendingEmulator {
         for org in &orgs {
             journal::record("client secret", &org.app.client_secret);
         }
-        journal::record("Paragon signing key", &paragon.signing_key_pem);
         let tls_cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
         let state = Arc::new(AppState {
             orgs,
@@ -451,9 +445,13 @@ impl PendingEmulator {
                     user_id: org.default_user.clone(),
                     username,
                     password: soap::DEMO_PASSWORD,
+                    // An org reached through a preset login is its caller's (the demo's):
+                    // announcing no Paragon account leaves the key pair unmade until a
+                    // Paragon token is first verified.
                     paragon: state
                         .paragon
                         .as_ref()
+                        .filter(|_| presets.get(org.index).is_none())
                         .and_then(|p| p.announcement(&base_url, org.index)),
                 }
             })
