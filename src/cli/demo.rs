@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sfmcp_emulator::objects::standard_objects;
 use sfmcp_emulator::schema::OrgSchema;
-use sfmcp_emulator::{Emulator, EmulatorConfig, OrgSource};
+use sfmcp_emulator::{Emulator, EmulatorConfig, OrgSource, PresetLogin};
 use sfmcp_mcp::{AuditSettings, Connections, ServerState};
 use sfmcp_salesforce::client::ClientContext;
 use sfmcp_salesforce::{
@@ -34,36 +34,51 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         orgs: vec![OrgSource::Demo { scale: args.scale }],
         ..EmulatorConfig::default()
     };
-    let emulator = match Emulator::start(config).await {
-        Ok(emulator) => emulator,
+    // The listener is bound first and the org is built behind it: `tools/list` and the other
+    // contract requests need no org, and a first query simply waits in the listen backlog
+    // until the org is served (issue 19: 430 ms to `tools/list` when the build came first).
+    let pending = match Emulator::bind(config).await {
+        Ok(pending) => pending,
         Err(e) => return fail(&format!("the demo org could not start: {e}")),
     };
-    let Some(org) = emulator.orgs.first().cloned() else {
-        return fail("the demo org could not start: no org was built");
-    };
+    let base_url = pending.base_url.clone();
+    let login = PresetLogin::generate();
+    let presets = [login.clone()];
+    let building = tokio::spawn(async move { pending.finish(&presets).await });
     // The audit tools collect from the five directories this emulator serves; the Google
     // key file they need lives until the server stops.
-    let idps = match DemoIdps::attach(&emulator.base_url) {
+    let idps = match DemoIdps::attach(&base_url) {
         Ok(idps) => idps,
         Err(message) => return fail(&message),
     };
     let audit = idps.audit_settings(args.scale);
-    let state = match connect(&org).and_then(|client| single_org_state(client, &args.policy, audit))
+    let state = match refreshing_client(&base_url, &login, None)
+        .and_then(|client| single_org_state(client, &args.policy, audit))
     {
         Ok(state) => state,
         Err(message) => return fail(&message),
     };
     eprintln!(
-        "sfmcp demo: MCP on stdio, connected as {} to a local demo org at {}.\n\
+        "sfmcp demo: MCP on stdio, connected to a local demo org at {base_url}.\n\
          Point an MCP client at this command (README: Claude Desktop, Claude Code, Inspector)\n\
-         and ask, for example: \"show me the ten biggest open opportunities and their accounts\".",
-        sfmcp_audit::sanitize::printable_clipped(&org.username, 80),
-        org.instance_url
+         and ask, for example: \"show me the ten biggest open opportunities and their accounts\"."
     );
     super::serve::announce_identity(&state, "sfmcp demo");
-    let served = sfmcp_mcp::transport::stdio::serve(state).await;
+    let serving = sfmcp_mcp::transport::stdio::serve(state);
+    tokio::pin!(serving);
+    // A failed build must end the demo with its reason, not leave queries waiting forever.
+    let (served, emulator) = tokio::select! {
+        served = &mut serving => (served, None),
+        built = building => match built {
+            Ok(Ok(emulator)) => ((&mut serving).await, Some(emulator)),
+            Ok(Err(e)) => return fail(&format!("the demo org could not start: {e}")),
+            Err(e) => return fail(&format!("the demo org could not start: {e}")),
+        },
+    };
     drop(idps);
-    emulator.shutdown().await;
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
@@ -91,17 +106,32 @@ pub fn schema() -> Box<dyn sfmcp_soql::schema::Schema> {
 }
 
 pub(crate) fn connect(org: &sfmcp_emulator::OrgCredentials) -> Result<SalesforceClient, String> {
-    let parse = |text: &str| Url::parse(text).map_err(|e| format!("demo org URL {text}: {e}"));
+    let login = PresetLogin {
+        client_id: org.client_id.clone(),
+        client_secret: org.client_secret.clone(),
+        refresh_token: org.refresh_token.clone(),
+    };
+    refreshing_client(&org.instance_url, &login, Some(&org.access_token))
+}
+
+/// A client of the demo org at `base_url` holding `login`'s refresh token; without an access
+/// token it refreshes on its first call, so it can exist before the org is built.
+fn refreshing_client(
+    base_url: &str,
+    login: &PresetLogin,
+    access_token: Option<&str>,
+) -> Result<SalesforceClient, String> {
+    let url = Url::parse(base_url).map_err(|e| format!("demo org URL {base_url}: {e}"))?;
     let connection = Connection::direct(
-        Some(parse(&org.instance_url)?),
+        Some(url.clone()),
         DirectCredential::RefreshToken {
-            login_url: parse(&org.login_url)?,
+            login_url: url,
             client: OAuthClient {
-                client_id: org.client_id.clone(),
-                client_secret: Some(Secret::new(org.client_secret.clone())),
+                client_id: login.client_id.clone(),
+                client_secret: Some(Secret::new(login.client_secret.clone())),
             },
-            refresh_token: Secret::new(org.refresh_token.clone()),
-            access_token: Some(Secret::new(org.access_token.clone())),
+            refresh_token: Secret::new(login.refresh_token.clone()),
+            access_token: access_token.map(|token| Secret::new(token.to_owned())),
         },
     );
     let context = ClientContext::new(ClientOptions::default()).map_err(|e| e.to_string())?;

@@ -476,3 +476,84 @@ async fn the_daily_allocation_runs_out_with_request_limit_exceeded() {
         .expect("versions");
     assert_eq!(versions.status(), StatusCode::OK);
 }
+
+/// `sfmcp demo` binds first and builds the org behind the listener: a client holding the
+/// preset login may call before the org exists, waits in the backlog, then gets a token and
+/// the org's data on its first query. Another refresh token gets nothing.
+#[tokio::test]
+async fn a_preset_login_works_for_a_client_that_called_before_the_org_was_built() {
+    use sfmcp_emulator::{Emulator, EmulatorConfig, OrgSource, PresetLogin};
+
+    let pending = Emulator::bind(EmulatorConfig {
+        orgs: vec![OrgSource::Demo { scale: 1 }],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("bind");
+    let base = pending.base_url.clone();
+    let login = PresetLogin::generate();
+    let form = |refresh_token: &str| {
+        [
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", refresh_token.to_string()),
+            ("client_id", login.client_id.clone()),
+            ("client_secret", login.client_secret.clone()),
+        ]
+    };
+    let early = {
+        let url = format!("{base}/services/oauth2/token");
+        let form = form(&login.refresh_token);
+        tokio::spawn(async move { reqwest::Client::new().post(url).form(&form).send().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !early.is_finished(),
+        "nothing answers before the org is built"
+    );
+
+    let emulator = pending
+        .finish(std::slice::from_ref(&login))
+        .await
+        .expect("finish");
+    assert_eq!(emulator.orgs[0].refresh_token, login.refresh_token);
+    assert_eq!(emulator.orgs[0].client_id, login.client_id);
+    assert!(
+        emulator.orgs[0].paragon.is_none(),
+        "a preset org announces no Paragon account, so its key pair is not made"
+    );
+    let reply = early
+        .await
+        .expect("task")
+        .expect("the early request is answered");
+    assert_eq!(reply.status(), StatusCode::OK);
+    let token: Json = reply.json().await.expect("json");
+    let access = token["access_token"].as_str().expect("access token");
+
+    let query = reqwest::Client::new()
+        .get(format!(
+            "{base}/services/data/v{}/query",
+            emulator.api_version
+        ))
+        .query(&[("q", "SELECT Id, Name FROM Account LIMIT 5")])
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(query.status(), StatusCode::OK);
+    let body: Json = query.json().await.expect("json");
+    assert_eq!(body["records"].as_array().map(Vec::len), Some(5), "{body}");
+
+    let other = PresetLogin::generate();
+    let form = form(&other.refresh_token);
+    let (status, refused) = token_request(
+        &base,
+        &form
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
+    emulator.shutdown().await;
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of sfmcp and peer Salesforce MCP servers against the emulator.
 
-Run through tools/bench/run (which builds sfmcp --release and installs the peers first).
-Every server is driven over stdio by the same client (the Python `mcp` SDK) on the same tasks;
+Run through tools/bench/run (which builds sfmcp --profile dist and installs the peers first).
+Every server is driven over stdio by the same clients (the Python `mcp` SDK, and a thin client
+writing raw JSON-RPC lines) on the same tasks;
 servers are interleaved round by round (the order rotates), and figures are medians over the
 rounds. Prints a table, writes JSON and a PNG chart.
 """
@@ -17,6 +18,7 @@ import math
 import os
 import platform
 import re
+import select
 import shutil
 import ssl
 import statistics
@@ -745,6 +747,227 @@ async def throughput(session, server, args):
 
 
 # --------------------------------------------------------------------------------------------
+# The thin client: raw JSON-RPC lines over the server's pipes, no SDK on the hot path, so the
+# figures are the server's and not the client's (issue 19: the SDK added tens of ms per call
+# and bunched every server together).
+
+THIN_TASKS = (("query 1", LIGHT_QUERY), ("query 200", Q200))
+
+
+class ThinClient:
+    """One server process driven by writing JSON-RPC lines to its stdin and timing the answer
+    line on its stdout. Requests the server sends (roots, sampling) get a method-not-found
+    error so that it never waits on us."""
+
+    def __init__(self, params: StdioServerParameters, errlog):
+        self.proc = subprocess.Popen(
+            [params.command, *params.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errlog,
+            env=params.env,
+            cwd=params.cwd,
+        )
+        self.next_id = 0
+        self.buffer = b""
+
+    def _line(self, deadline) -> bytes:
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no answer within {CALL_TIMEOUT:.0f} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("the server closed its stdout")
+                self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def send(self, message: dict):
+        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def request(self, method: str, params: dict | None = None) -> tuple[dict, int, float]:
+        """(the answer, its bytes on the wire, seconds from writing the request)."""
+        self.next_id += 1
+        wanted = self.next_id
+        message = {"jsonrpc": "2.0", "id": wanted, "method": method}
+        if params is not None:
+            message["params"] = params
+        started = time.perf_counter()
+        self.send(message)
+        deadline = started + CALL_TIMEOUT
+        while True:
+            line = self._line(deadline)
+            elapsed = time.perf_counter() - started
+            if not line.strip():
+                continue
+            answer = json.loads(line)
+            if answer.get("id") == wanted and "method" not in answer:
+                return answer, len(line) + 1, elapsed
+            if "method" in answer and "id" in answer:
+                self.send({"jsonrpc": "2.0", "id": answer["id"],
+                           "error": {"code": -32601, "message": "not supported by the bench"}})
+
+    def initialize(self):
+        answer, _, _ = self.request("initialize", {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "sfmcp-bench-thin", "version": "1"},
+        })
+        if "error" in answer:
+            raise RuntimeError(f"initialize failed: {answer['error']}")
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def model_text(answer: dict) -> str:
+    """What a model reads of a tool result: its text content."""
+    content = (answer.get("result") or {}).get("content") or []
+    return "\n".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def launch_thin(server: Server, args) -> dict:
+    """One launch through the thin client: cold start, tools/list, then the 1-row and 200-row
+    queries `args.reps` times each; returns this round's figures."""
+    out = {"tasks": {}}
+    server.home = Path(tempfile.mkdtemp(prefix=f"bench-thin-{server.name}-"))
+    try:
+        params = server.params()
+    except Unavailable as u:
+        return {"error": str(u)}
+    errlog = open(server.home / "stderr.log", "w")
+    client = None
+    try:
+        started = time.perf_counter()
+        client = ThinClient(params, errlog)
+        client.initialize()
+        _, list_bytes, list_seconds = client.request("tools/list")
+        out["tools_list_ms"], out["tools_list_bytes"] = list_seconds * 1000, list_bytes
+        for name, soql in THIN_TASKS:
+            c = server.query_call(soql)
+            samples = []
+            for _ in range(args.reps):
+                answer, wire, seconds = client.request("tools/call", {"name": c.tool, "arguments": c.args})
+                if "cold_start" not in out:
+                    out["cold_start"] = time.perf_counter() - started
+                samples.append(seconds)
+                result = answer.get("result") or {}
+                if "error" in answer or result.get("isError"):
+                    out["error"] = f"{name} failed: {json.dumps(answer)[:300]}"
+                    return out
+            text = model_text(answer)
+            structured = result.get("structuredContent")
+            out["tasks"][name] = {
+                "seconds": samples,
+                "wire_bytes": wire,
+                "text_bytes": len(text.encode()),
+                "structured_bytes": len(json.dumps(structured, separators=(",", ":")).encode())
+                if structured is not None else 0,
+            }
+    except Exception as ex:  # the server died, could not start or answered garbage
+        out["error"] = f"{type(ex).__name__}: {ex}"[:400]
+    finally:
+        if client:
+            client.close()
+        errlog.close()
+        if "error" in out:
+            out["stderr_tail"] = (server.home / "stderr.log").read_text(errors="replace")[-400:]
+        if not args.keep_homes:
+            shutil.rmtree(server.home, ignore_errors=True)
+    return out
+
+
+def demo_start(sfmcp: Path, args) -> float | None:
+    """`sfmcp demo` from spawn to its `tools/list` answer (ms): the newcomer's first wait."""
+    with open(os.devnull, "w") as errlog:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+        params = StdioServerParameters(command=str(sfmcp), args=["demo"], env=env)
+        started = time.perf_counter()
+        client = ThinClient(params, errlog)
+        try:
+            client.initialize()
+            answer, _, _ = client.request("tools/list")
+            if "error" in answer:
+                return None
+            return (time.perf_counter() - started) * 1000
+        except Exception as ex:
+            print(f"  sfmcp demo: {type(ex).__name__}: {ex}", file=sys.stderr)
+            return None
+        finally:
+            client.close()
+
+
+def aggregate_thin(servers, rounds):
+    summary = {}
+    for s in servers:
+        launches = [r[s.name] for r in rounds if s.name in r]
+        ok = [l for l in launches if "error" not in l]
+        entry = {"label": s.label, "launches": len(launches), "failed_launches": len(launches) - len(ok)}
+        if not ok:
+            entry["unavailable"] = s.unavailable or (launches[0].get("error") if launches else "did not run")
+            summary[s.name] = entry
+            continue
+        entry["cold_start_ms"] = statistics.median(l["cold_start"] for l in ok) * 1000
+        entry["tools_list_ms"] = statistics.median(l["tools_list_ms"] for l in ok)
+        entry["tools_list_bytes"] = ok[-1]["tools_list_bytes"]
+        entry["tasks"] = {}
+        for name, _ in THIN_TASKS:
+            seconds = [x for l in ok for x in l["tasks"][name]["seconds"]]
+            last = ok[-1]["tasks"][name]
+            entry["tasks"][name] = {
+                "median_ms": statistics.median(seconds) * 1000,
+                "p99_ms": pct(seconds, 0.99) * 1000,
+                "samples": len(seconds),
+                "wire_bytes": last["wire_bytes"],
+                "text_bytes": last["text_bytes"],
+                "structured_bytes": last["structured_bytes"],
+            }
+        summary[s.name] = entry
+    return summary
+
+
+def render_thin(summary, floor):
+    lines = [
+        "Thin client (raw JSON-RPC over stdio, no SDK): round trip per call, and what the answer "
+        "costs on the wire and to a model.",
+        "",
+        "| server | cold start ms | tools/list ms | task | median ms | p99 ms | added ms over raw HTTP "
+        "| wire bytes | text bytes (model reads) | structured bytes |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ours = summary.get("sfmcp", {})
+    for name, s in summary.items():
+        if "tasks" not in s:
+            lines.append(f"| {s['label']} | - | - | - | - | - | - | - | - | - | {s.get('unavailable', '')[:80]} |")
+            continue
+        for task, _ in THIN_TASKS:
+            t = s["tasks"][task]
+            added = t["median_ms"] - floor[task] * 1000 if task in floor else None
+            ratio_note = ""
+            ours_t = ours.get("tasks", {}).get(task)
+            if name != "sfmcp" and ours_t and added is not None:
+                ours_added = ours_t["median_ms"] - floor[task] * 1000
+                ratio_note = f" ({ratio(added, ours_added)})" if ours_added > 0 else ""
+            lines.append(
+                f"| {s['label']} | {fmt(s['cold_start_ms'])} | {fmt(s['tools_list_ms'])} | {task} | "
+                f"{fmt(t['median_ms'], 2)} | {fmt(t['p99_ms'], 2)} | {fmt(added, 2)}{ratio_note} | "
+                f"{fmt(t['wire_bytes'])} | {fmt(t['text_bytes'])} | {fmt(t['structured_bytes'])} |"
+            )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
 # The raw-HTTP floor, aggregation, output.
 
 
@@ -752,14 +975,25 @@ def raw_floor(e: Emulator, reps: int) -> dict:
     """The same REST request over one keep-alive connection: what no MCP server can beat."""
     conn = e._conn()
     out = {}
-    for name, soql in (("query 200", Q200), ("query 5000", Q5000), ("parent+child", QCHILD)):
+    for name, soql in (
+        ("query 1", LIGHT_QUERY),
+        ("query 200", Q200),
+        ("query 5000", Q5000),
+        ("parent+child", QCHILD),
+    ):
         times = []
-        for _ in range(reps):
+        path = f"/services/data/v{e.version}/query?" + urllib.parse.urlencode({"q": soql})
+        for rep in range(reps + 3):
             started = time.perf_counter()
-            e.query_all(soql) if name == "query 5000" else e.rest(
-                "/query?" + urllib.parse.urlencode({"q": soql}), conn
-            )
-            times.append(time.perf_counter() - started)
+            if name == "query 5000":
+                e.query_all(soql)
+            else:
+                # The bytes only: parsing them is the client's cost, not the floor's.
+                status, _ = e.request("GET", path, headers={"Authorization": f"Bearer {e.token}"}, conn=conn)
+                if status != 200:
+                    raise RuntimeError(f"raw floor {name}: HTTP {status}")
+            if rep >= 3:  # the first three warm the connection and the emulator's caches
+                times.append(time.perf_counter() - started)
         out[name] = statistics.median(times)
     conn.close()
     return out
@@ -961,6 +1195,13 @@ async def main():
     parser.add_argument("--only", help="comma-separated server names to run")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--keep-homes", action="store_true")
+    parser.add_argument(
+        "--client",
+        choices=("both", "sdk", "thin"),
+        default="both",
+        help="sdk: the Python MCP SDK (every task); thin: raw JSON-RPC lines (cold start, "
+        "tools/list, 1- and 200-row queries); both, interleaved launch by launch",
+    )
     args = parser.parse_args()
     load_start = os.getloadavg()
 
@@ -981,23 +1222,33 @@ async def main():
         if args.only:
             wanted = set(args.only.split(","))
             servers = [s for s in servers if s.name in wanted]
-        rounds = []
+        rounds, thin_rounds, demo_starts = [], [], []
         for r in range(args.rounds):
             order = servers[r % len(servers):] + servers[: r % len(servers)]
-            this_round = {}
+            this_round, this_thin = {}, {}
             for s in order:
                 if s.unavailable:
                     continue
-                print(f"round {r + 1}/{args.rounds}: {s.name}", file=sys.stderr, flush=True)
-                this_round[s.name] = await launch(s, args, args.rounds - r)
-                if "error" in this_round[s.name]:
-                    print(f"  {s.name}: {this_round[s.name]['error']}", file=sys.stderr)
+                if args.client in ("both", "thin"):
+                    print(f"round {r + 1}/{args.rounds}: {s.name} (thin)", file=sys.stderr, flush=True)
+                    this_thin[s.name] = launch_thin(s, args)
+                    if "error" in this_thin[s.name]:
+                        print(f"  {s.name} (thin): {this_thin[s.name]['error']}", file=sys.stderr)
+                if args.client in ("both", "sdk"):
+                    print(f"round {r + 1}/{args.rounds}: {s.name}", file=sys.stderr, flush=True)
+                    this_round[s.name] = await launch(s, args, args.rounds - r)
+                    if "error" in this_round[s.name]:
+                        print(f"  {s.name}: {this_round[s.name]['error']}", file=sys.stderr)
+            if args.client in ("both", "thin"):
+                demo_starts.append(demo_start(sfmcp, args))
             rounds.append(this_round)
-        floor = raw_floor(plain, max(5, args.reps))
+            thin_rounds.append(this_thin)
+        floor = raw_floor(plain, max(20, args.reps))
     finally:
         plain.stop()
         secure.stop()
-    summary = aggregate(servers, rounds)
+    summary = aggregate(servers, rounds) if args.client != "thin" else {}
+    thin_summary = aggregate_thin(servers, thin_rounds) if args.client != "sdk" else {}
     meta = {
         "rounds": args.rounds,
         "reps": args.reps,
@@ -1007,16 +1258,33 @@ async def main():
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    table = render(summary, floor, meta)
+    sections = []
+    if summary:
+        sections.append(render(summary, floor, meta))
+    if thin_summary:
+        sections.append(render_thin(thin_summary, floor))
+        started = [d for d in demo_starts if d is not None]
+        if started:
+            meta["sfmcp_demo_tools_list_ms"] = statistics.median(started)
+            sections.append(
+                f"`sfmcp demo`, spawn to the `tools/list` answer: median {statistics.median(started):.1f} ms "
+                f"over {len(started)} launches"
+            )
+    table = "\n\n".join(sections)
     print(table)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(
-        json.dumps({"meta": meta, "raw_http_floor_s": floor, "servers": summary}, indent=2) + "\n"
+        json.dumps(
+            {"meta": meta, "raw_http_floor_s": floor, "servers": summary, "thin_client": thin_summary},
+            indent=2,
+        )
+        + "\n"
     )
     (out / "latest.md").write_text(table + "\n")
     try:
-        chart(summary, out / "latest.png")
+        if summary:
+            chart(summary, out / "latest.png")
     except Exception as ex:
         print(f"chart not drawn: {ex}", file=sys.stderr)
     print(f"\nwrote {out / 'latest.json'}, {out / 'latest.md'}, {out / 'latest.png'}", file=sys.stderr)

@@ -240,9 +240,57 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 pub struct Emulator;
 
+/// A login the caller chooses before the orgs exist: the org's connected app takes this
+/// client id and secret, and `refresh_token` is a grant to its default user. With it a client
+/// can be configured the moment the listener is bound (see [`Emulator::bind`]).
+#[derive(Clone)]
+pub struct PresetLogin {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for PresetLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresetLogin")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PresetLogin {
+    /// Fresh random credentials shaped like Salesforce's.
+    pub fn generate() -> Self {
+        let alnum = |len| state::random_token(len).replace(['.', '_'], "A");
+        PresetLogin {
+            client_id: format!("3MVG9emulator{}", alnum(40)),
+            client_secret: alnum(64),
+            refresh_token: format!("5Aep{}", alnum(79)),
+        }
+    }
+}
+
+/// An emulator whose listener is bound but whose orgs are not built yet. Clients may connect
+/// at once: their connections wait in the listen backlog until [`PendingEmulator::finish`]
+/// serves, so a caller can start its own work while the orgs (seconds for a large seed, and
+/// two RSA key generations) are built.
+pub struct PendingEmulator {
+    pub base_url: String,
+    config: EmulatorConfig,
+    api_major: u32,
+    token_ttl: chrono::Duration,
+    listener: TcpListener,
+    tls: Option<tls::SelfSigned>,
+}
+
 impl Emulator {
     /// Builds the orgs, binds the listener and serves in a background task.
     pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+        Self::bind(config).await?.finish(&[]).await
+    }
+
+    /// Checks the configuration and binds the listener; nothing is built or served yet.
+    pub async fn bind(config: EmulatorConfig) -> Result<PendingEmulator, EmulatorError> {
         if !config.listen.ip().is_loopback() {
             return Err(EmulatorError::NotLoopback(config.listen));
         }
@@ -264,28 +312,6 @@ impl Emulator {
             })?;
         let token_ttl = chrono::Duration::from_std(config.token_ttl)
             .map_err(|_| EmulatorError::Config("token TTL out of range".into()))?;
-        let sources = config.orgs.clone();
-        let (orgs, paragon) = tokio::task::spawn_blocking(move || {
-            let orgs = sources
-                .iter()
-                .enumerate()
-                .map(|(index, source)| {
-                    seed::build(index, source)
-                        .map(Arc::new)
-                        .map_err(|message| EmulatorError::Seed { index, message })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let paragon =
-                paragon::ParagonProject::generate(&orgs).map_err(EmulatorError::Config)?;
-            Ok::<_, EmulatorError>((orgs, paragon))
-        })
-        .await
-        .map_err(|e| EmulatorError::Config(format!("org build task failed: {e}")))??;
-        for org in &orgs {
-            journal::record("client secret", &org.app.client_secret);
-        }
-        journal::record("Paragon signing key", &paragon.signing_key_pem);
-
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -305,7 +331,53 @@ impl Emulator {
             None
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let base_url = format!("{scheme}://{addr}");
+        Ok(PendingEmulator {
+            base_url: format!("{scheme}://{addr}"),
+            config,
+            api_major,
+            token_ttl,
+            listener,
+            tls,
+        })
+    }
+}
+
+impl PendingEmulator {
+    /// Builds the orgs and serves them in a background task. `presets[i]`, when given, is
+    /// org `i`'s login.
+    pub async fn finish(self, presets: &[PresetLogin]) -> Result<EmulatorHandle, EmulatorError> {
+        let PendingEmulator {
+            base_url,
+            config,
+            api_major,
+            token_ttl,
+            listener,
+            tls,
+        } = self;
+        let sources = config.orgs.clone();
+        let app_presets = presets.to_vec();
+        let (orgs, paragon) = tokio::task::spawn_blocking(move || {
+            let orgs = sources
+                .iter()
+                .enumerate()
+                .map(|(index, source)| {
+                    let mut org = seed::build(index, source)
+                        .map_err(|message| EmulatorError::Seed { index, message })?;
+                    if let Some(preset) = app_presets.get(index) {
+                        org.app.client_id.clone_from(&preset.client_id);
+                        org.app.client_secret.clone_from(&preset.client_secret);
+                    }
+                    Ok(Arc::new(org))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let paragon = paragon::ParagonProject::new(&orgs);
+            Ok::<_, EmulatorError>((orgs, paragon))
+        })
+        .await
+        .map_err(|e| EmulatorError::Config(format!("org build task failed: {e}")))??;
+        for org in &orgs {
+            journal::record("client secret", &org.app.client_secret);
+        }
         let tls_cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
         let state = Arc::new(AppState {
             orgs,
@@ -332,12 +404,24 @@ impl Emulator {
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
-                let refresh_token = state.issue_refresh_token(
-                    org.index,
-                    &org.default_user,
-                    &org.app.client_id,
-                    &scopes,
-                );
+                let refresh_token = match presets.get(org.index) {
+                    Some(preset) => {
+                        state.grant_refresh_token(
+                            preset.refresh_token.clone(),
+                            org.index,
+                            &org.default_user,
+                            &org.app.client_id,
+                            &scopes,
+                        );
+                        preset.refresh_token.clone()
+                    }
+                    None => state.issue_refresh_token(
+                        org.index,
+                        &org.default_user,
+                        &org.app.client_id,
+                        &scopes,
+                    ),
+                };
                 let (access_token, _) = state.issue_access_token_under(
                     org.index,
                     &org.default_user,
@@ -362,9 +446,13 @@ impl Emulator {
                     user_id: org.default_user.clone(),
                     username,
                     password: soap::DEMO_PASSWORD,
+                    // An org reached through a preset login is its caller's (the demo's):
+                    // announcing no Paragon account leaves the key pair unmade until a
+                    // Paragon token is first verified.
                     paragon: state
                         .paragon
                         .as_ref()
+                        .filter(|_| presets.get(org.index).is_none())
                         .and_then(|p| p.announcement(&base_url, org.index)),
                 }
             })

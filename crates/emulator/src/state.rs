@@ -243,9 +243,22 @@ impl AppState {
             .get(org)
             .map_or(String::new(), |o| o.id.chars().take(15).collect());
         let token = format!("5Aep{prefix}{}", random_token(64).replace(['.', '_'], "A"));
+        self.grant_refresh_token(token.clone(), org, user_id, client_id, scopes);
+        token
+    }
+
+    /// Makes `token` a refresh token of `user_id` (a token chosen before the org existed).
+    pub fn grant_refresh_token(
+        &self,
+        token: String,
+        org: usize,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) {
         super::journal::record("refresh token", &token);
         self.lock_sessions().refresh.insert(
-            token.clone(),
+            token,
             RefreshGrant {
                 org,
                 user_id: user_id.to_string(),
@@ -253,7 +266,6 @@ impl AppState {
                 scopes: scopes.to_vec(),
             },
         );
-        token
     }
 
     pub fn lock_sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
