@@ -163,16 +163,17 @@ impl SalesforceClient {
     ) -> Result<(Url, &'static str), SfError> {
         match self.inner.auth.plane() {
             Plane::Direct(_) => {
+                let setting = self.inner.instance_url_setting;
                 let base = session.instance_url.as_ref().ok_or_else(|| SfError::InvalidRequest {
                     message: "the org's instance URL is unknown: the token response did not include one".into(),
-                    next_step: "Set SF_INSTANCE_URL to the org's URL, e.g. https://acme.my.salesforce.com.".into(),
+                    next_step: format!("Set {setting} to the org's URL, e.g. https://acme.my.salesforce.com."),
                 })?;
                 let path = match target {
                     Target::Versions => "/services/data/".to_string(),
                     Target::Versioned(p) => format!("{}{p}", version_path.unwrap_or_default()),
                     Target::ServerPath(p) => p.clone(),
                 };
-                Ok((join(base, &path, "SF_INSTANCE_URL")?, "SF_INSTANCE_URL"))
+                Ok((join(base, &path, setting)?, setting))
             }
             Plane::Paragon(paragon) => {
                 let relative = match target {

@@ -344,7 +344,10 @@ impl TenantClients {
                         login_url: instance_url,
                         client: None,
                     },
-                );
+                )
+                // The caller chose this URL: errors must point at the header, not at a
+                // variable only the operator can set.
+                .with_instance_url_setting("X-Salesforce-Instance-Url");
                 Ok((cache_key, connection))
             }
         }

@@ -41,7 +41,13 @@ pub struct Connection {
     /// derived from the connection: for tenants nothing verifies, a hash of the whole
     /// credential, so a forged credential can never share another tenant's caches.
     pub tenant: Option<TenantKey>,
+    /// Where the direct plane's instance URL came from (an environment variable, a request
+    /// header), named in errors that ask to fix it. Paragon errors name PARAGON_PROXY_URL.
+    pub instance_url_setting: &'static str,
 }
+
+/// The setting a single-org server reads the instance URL from.
+const INSTANCE_URL_SETTING: &str = "SF_INSTANCE_URL";
 
 impl Connection {
     pub fn direct(instance_url: Option<Url>, credential: DirectCredential) -> Self {
@@ -52,6 +58,7 @@ impl Connection {
             }),
             api_version: None,
             tenant: None,
+            instance_url_setting: INSTANCE_URL_SETTING,
         }
     }
 
@@ -60,7 +67,14 @@ impl Connection {
             plane: Plane::Paragon(auth),
             api_version: None,
             tenant: None,
+            instance_url_setting: INSTANCE_URL_SETTING,
         }
+    }
+
+    /// Names where the instance URL came from, for errors (see `instance_url_setting`).
+    pub fn with_instance_url_setting(mut self, setting: &'static str) -> Self {
+        self.instance_url_setting = setting;
+        self
     }
 
     /// The key caches and usage are filed under.
