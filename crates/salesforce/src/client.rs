@@ -246,7 +246,11 @@ impl SalesforceClient {
         let instance_url_setting = connection.instance_url_setting;
         let usage = context.usage.tracker(tenant.as_str());
         let permits = context.tenant_permits(&tenant);
-        let auth = Authenticator::new(connection.plane, context.http.clone());
+        let auth = Authenticator::new(
+            connection.plane,
+            connection.access_token_setting,
+            context.http.clone(),
+        );
         Ok(SalesforceClient {
             inner: Arc::new(Inner {
                 context,

@@ -394,14 +394,20 @@ impl SalesforceClient {
                 });
             }
             let err = error_from_body(status, &body, paragon, &request.what);
-            if status == 401 && paragon && !self.inner.auth.can_renew() {
-                // A fixed Paragon token cannot be renewed: say which setting to fix.
-                if let SfError::Paragon { .. } = err {
+            if status == 401 && !self.inner.auth.can_renew() {
+                // A fixed token cannot be renewed: say where it came from, so that is what
+                // gets fixed (a variable, or a header the caller sends).
+                let refused = match &err {
+                    SfError::Paragon { .. } => Some(("invalid_token".to_string(), err.to_string())),
+                    SfError::Api { code, message, .. } => Some((code.clone(), message.clone())),
+                    _ => None,
+                };
+                if let Some((error, description)) = refused {
                     return Err(SfError::Auth {
                         flow: self.inner.auth.flow(),
                         status: Some(401),
-                        error: "invalid_token".into(),
-                        description: err.to_string(),
+                        error,
+                        description,
                     });
                 }
             }

@@ -347,7 +347,7 @@ impl TenantClients {
                 )
                 // The caller chose this URL: errors must point at the header, not at a
                 // variable only the operator can set.
-                .with_instance_url_setting("X-Salesforce-Instance-Url");
+                .with_setting_names("X-Salesforce-Instance-Url", "X-Salesforce-Access-Token");
                 Ok((cache_key, connection))
             }
         }
