@@ -1050,3 +1050,145 @@ async fn headless_chromium_completes_the_browser_sign_in() {
     );
     let _ = server.child.start_kill();
 }
+
+/// One person's whole sign-in through sfmcp, playing the browser: sfmcp's consent page,
+/// Salesforce's login page as `username`, "Allow Access?", sfmcp's callback; then the token.
+async fn person_signs_in(
+    server: &OAuthServer,
+    emulator: &EmulatorHandle,
+    username: &str,
+) -> String {
+    use crate::emulator_signin::{Browser, PASSWORD, Page};
+    let client_id = register(server, REDIRECT).await;
+    let pkce = pkce();
+    let consent = authorize(server, &client_id, &pkce, &[]).await;
+    assert_eq!(consent.status(), StatusCode::OK);
+    let sfmcp_cookie = consent
+        .headers()
+        .get("set-cookie")
+        .expect("the consent page sets the login cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let link = consent
+        .text()
+        .await
+        .unwrap()
+        .split("id=continue href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a continue link")
+        .replace("&amp;", "&");
+    let mut browser = Browser::new(emulator);
+    let to_salesforce = Page {
+        status: StatusCode::FOUND,
+        location: Some(Url::parse(&link).expect("the link to Salesforce")),
+        html: String::new(),
+    };
+    let login = browser.follow(&to_salesforce).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.html);
+    let to_approval = browser.log_in(&login, username, PASSWORD).await;
+    assert_eq!(
+        to_approval.status,
+        StatusCode::FOUND,
+        "{}",
+        to_approval.html
+    );
+    let approval = browser.follow(&to_approval).await;
+    assert_eq!(approval.status, StatusCode::OK, "{}", approval.html);
+    let back = browser.decide(&approval, "allow").await;
+    let back = back.location.expect("Salesforce redirects back to sfmcp");
+    assert!(back.as_str().starts_with(&server.base()), "{back}");
+    let callback = http()
+        .get(back.as_str())
+        .header("cookie", sfmcp_cookie)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(callback.status(), StatusCode::FOUND);
+    let code = param(&location(&callback), "code").expect("a code");
+    let (status, body) = exchange(server, &client_id, &code, &pkce).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+async fn mcp_client(server: &OAuthServer, access_token: &str) -> common::Client {
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(access_token);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("MCP session over HTTP starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_of_one_org_each_see_only_what_salesforce_shows_them() {
+    use crate::emulator_signin::{start_login_page, two_people_seed};
+    let emulator = start_login_page(two_people_seed()).await;
+    let admin_view = crate::emulator_common::Client::for_org(&emulator, 0);
+    let private_deal = admin_view
+        .first_id("SELECT Id FROM Opportunity WHERE Name = 'Admin deal B'")
+        .await;
+    let account = admin_view
+        .first_id("SELECT Id FROM Account WHERE Name = 'Acme'")
+        .await;
+    let mut server = start(&emulator, KEY, &[]).await;
+
+    let admin_token = person_signs_in(&server, &emulator, "admin@acme.test").await;
+    let rep_token = person_signs_in(&server, &emulator, "rep@acme.test").await;
+    assert_ne!(admin_token, rep_token);
+    let admin = mcp_client(&server, &admin_token).await;
+    let rep = mcp_client(&server, &rep_token).await;
+
+    let deals = json!({"query": "SELECT Name FROM Opportunity ORDER BY Name"});
+    let admin_deals = common::text(&common::call(&admin, "soql_query", deals.clone()).await);
+    for name in ["Admin deal A", "Admin deal B", "Rep deal"] {
+        assert!(admin_deals.contains(name), "{admin_deals}");
+    }
+    let rep_deals = common::call(&rep, "soql_query", deals).await;
+    let rep_text = common::text(&rep_deals);
+    assert!(!common::is_error(&rep_deals), "{rep_text}");
+    assert!(rep_text.contains("Rep deal"), "{rep_text}");
+    assert!(!rep_text.contains("Admin deal"), "{rep_text}");
+
+    // Field-level security: the rep's profile hides AnnualRevenue.
+    let of_account = json!({"id": account});
+    let admin_account = common::call(&admin, "get_record", of_account.clone()).await;
+    assert!(
+        common::text(&admin_account).contains("AnnualRevenue"),
+        "{}",
+        common::text(&admin_account)
+    );
+    let rep_account = common::call(&rep, "get_record", of_account).await;
+    let rep_account_text = common::text(&rep_account);
+    assert!(!common::is_error(&rep_account), "{rep_account_text}");
+    assert!(rep_account_text.contains("Acme"), "{rep_account_text}");
+    assert!(
+        !rep_account_text.contains("AnnualRevenue") && !rep_account_text.contains("5000000"),
+        "{rep_account_text}"
+    );
+
+    // The rep's token, with the id of a record only the admin can see: Salesforce's answer
+    // for the rep, never the admin's data.
+    let probe = json!({"id": private_deal});
+    let admin_sees = common::call(&admin, "get_record", probe.clone()).await;
+    assert!(
+        common::text(&admin_sees).contains("Admin deal B"),
+        "{}",
+        common::text(&admin_sees)
+    );
+    let rep_probe = common::call(&rep, "get_record", probe).await;
+    let rep_probe_text = common::text(&rep_probe);
+    assert!(common::is_error(&rep_probe), "{rep_probe_text}");
+    assert!(!rep_probe_text.contains("Admin deal B"), "{rep_probe_text}");
+    assert!(rep_probe_text.contains("NOT_FOUND"), "{rep_probe_text}");
+
+    let _ = admin.cancel().await;
+    let _ = rep.cancel().await;
+    let _ = server.child.start_kill();
+}

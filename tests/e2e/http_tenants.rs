@@ -181,3 +181,81 @@ async fn many_tenants_leave_no_more_state_than_the_cap() {
         assert!(usage_lines <= 4, "{metrics}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_per_request_org_names_the_header_to_fix() {
+    // A port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let host = format!("127.0.0.1:{port}");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = spawn(
+        vec![("SFMCP_HTTP_TOKENS".into(), CALLER_TOKEN.into())],
+        &["--allow-direct-tenants", "--direct-tenant-host", &host],
+        files,
+    )
+    .await;
+    let client = connect(
+        &server,
+        headers(&[
+            ("x-salesforce-instance-url", format!("http://{host}")),
+            ("x-salesforce-access-token", "00Dx!unused".to_string()),
+        ]),
+    )
+    .await;
+    let result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Name FROM Account LIMIT 1"}),
+    )
+    .await;
+    let message = text(&result);
+    assert!(is_error(&result), "{message}");
+    assert!(message.contains(&host), "{message}");
+    assert!(message.contains("X-Salesforce-Instance-Url"), "{message}");
+    assert!(!message.contains("SF_INSTANCE_URL"), "{message}");
+    let _ = client.cancel().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_per_request_token_names_the_header_to_fix() {
+    let emulator = crate::common::demo_emulator().await;
+    let org = &emulator.orgs[0];
+    let url = url::Url::parse(&org.instance_url).expect("url");
+    let host = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().expect("port")
+    );
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = spawn(
+        vec![("SFMCP_HTTP_TOKENS".into(), CALLER_TOKEN.into())],
+        &["--allow-direct-tenants", "--direct-tenant-host", &host],
+        files,
+    )
+    .await;
+    let client = connect(
+        &server,
+        headers(&[
+            ("x-salesforce-instance-url", org.instance_url.clone()),
+            (
+                "x-salesforce-access-token",
+                "00Dx!revoked-long-ago".to_string(),
+            ),
+        ]),
+    )
+    .await;
+    let result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Name FROM Account LIMIT 1"}),
+    )
+    .await;
+    let message = text(&result);
+    assert!(is_error(&result), "{message}");
+    assert!(message.contains("X-Salesforce-Access-Token"), "{message}");
+    assert!(!message.contains("SF_ACCESS_TOKEN"), "{message}");
+    assert!(!message.contains("SF_REFRESH_TOKEN"), "{message}");
+    let _ = client.cancel().await;
+}

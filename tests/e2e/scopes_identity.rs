@@ -409,19 +409,21 @@ async fn over_http_one_org_gets_the_same_instructions_and_tool_filter() {
 #[tokio::test]
 async fn a_slow_org_holds_the_start_once_and_never_blocks_serving() {
     let emulator = common::demo_emulator().await;
-    // Every REST call takes 4 s: the identity fetch cannot finish within the 2 s the
-    // handshake waits for it.
+    // Every REST call takes 2 s: the identity fetch cannot finish within the 150 ms the
+    // handshake waits for it (IDENTITY_WAIT).
     reqwest::Client::new()
         .post(format!("{}/__emulator/faults", emulator.base_url))
-        .json(&json!({"path_prefix": "/services/data", "latency_ms": 4000}))
+        .json(&json!({"path_prefix": "/services/data", "latency_ms": 2000}))
         .send()
         .await
         .expect("fault set");
     let started = std::time::Instant::now();
     let (client, stderr) = common::spawn_server(&common::org_env(&emulator.orgs[0]), &[]).await;
     let initialized = started.elapsed();
+    // Spawning a debug binary on a busy machine takes part of this; waiting for the org
+    // (2 s) would take all of it.
     assert!(
-        initialized < std::time::Duration::from_millis(3500),
+        initialized < std::time::Duration::from_millis(1500),
         "initialize took {initialized:?}"
     );
     assert!(
@@ -432,7 +434,7 @@ async fn a_slow_org_holds_the_start_once_and_never_blocks_serving() {
     let listing = std::time::Instant::now();
     assert!(tool_names(&client).await.contains("whoami"));
     assert!(
-        listing.elapsed() < std::time::Duration::from_millis(1000),
+        listing.elapsed() < std::time::Duration::from_millis(500),
         "tools/list waited again: {:?}",
         listing.elapsed()
     );

@@ -30,10 +30,12 @@ pub const INSTRUCTIONS: &str = "Salesforce CRM as the connected user. Write SOQL
 
 /// Until when `initialize` and `tools/list` wait for the connection's identity and scopes,
 /// counted from the start of their fetch at server start (see
-/// [`SalesforceClient::prefetch_identity`]): long enough for a token, a version list and two
-/// rounds of record reads from a live org, short enough that an unreachable one holds a
-/// client's start-up once, and nothing after.
-pub const IDENTITY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// [`SalesforceClient::prefetch_identity`]). A nearby org answers a token, a version list and
+/// two rounds of record reads well within it (about 15 ms against the local emulator); a
+/// remote one may not, and then the instructions point to `whoami` instead. Short, because a
+/// black-holed org must not hold a client's start-up: cold start to tools/list is meant to
+/// take at most 30 ms plus this.
+pub const IDENTITY_WAIT: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The instructions for a session: [`INSTRUCTIONS`], then who and where (so "my" and "this
 /// quarter" resolve), or a pointer to `whoami` when that is not known yet; and a warning when

@@ -212,6 +212,8 @@ pub(crate) struct Inner {
     /// it ended.
     pub(crate) prefetch:
         std::sync::OnceLock<(tokio::sync::watch::Receiver<bool>, tokio::time::Instant)>,
+    /// See [`Connection::instance_url_setting`].
+    pub(crate) instance_url_setting: &'static str,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -241,9 +243,14 @@ impl SalesforceClient {
             });
         }
         let tenant = connection.tenant_key();
+        let instance_url_setting = connection.instance_url_setting;
         let usage = context.usage.tracker(tenant.as_str());
         let permits = context.tenant_permits(&tenant);
-        let auth = Authenticator::new(connection.plane, context.http.clone());
+        let auth = Authenticator::new(
+            connection.plane,
+            connection.access_token_setting,
+            context.http.clone(),
+        );
         Ok(SalesforceClient {
             inner: Arc::new(Inner {
                 context,
@@ -256,6 +263,7 @@ impl SalesforceClient {
                 version_offered: std::sync::atomic::AtomicBool::new(false),
                 identity: tokio::sync::OnceCell::new(),
                 prefetch: std::sync::OnceLock::new(),
+                instance_url_setting,
             }),
         })
     }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::ACCESS_TOKEN_SETTING;
 use super::ids::IdError;
 
 /// One entry of Salesforce's error array. sObject Collections call the code `statusCode`.
@@ -27,8 +28,11 @@ pub enum AuthFlow {
     ClientCredentials,
     JwtBearer,
     Introspection,
-    /// A fixed access token that Salesforce no longer accepts and nothing can renew.
-    StaticToken,
+    /// A fixed access token that Salesforce no longer accepts and nothing can renew; `setting`
+    /// is where it came from.
+    StaticToken {
+        setting: &'static str,
+    },
     /// Minting a Paragon user token from the signing key.
     ParagonSigning,
     /// `sfmcp login`: the web-server flow with PKCE.
@@ -48,7 +52,7 @@ impl AuthFlow {
             }
             AuthFlow::JwtBearer => "SF_CLIENT_ID, SF_USERNAME, SF_JWT_KEY_FILE and SF_LOGIN_URL",
             AuthFlow::Introspection => "SF_CLIENT_ID and SF_CLIENT_SECRET",
-            AuthFlow::StaticToken => "SF_ACCESS_TOKEN",
+            AuthFlow::StaticToken { setting } => setting,
             AuthFlow::ParagonSigning => "PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID",
             AuthFlow::ParagonStaticToken => "PARAGON_USER_TOKEN",
             AuthFlow::AuthorizationCode => {
@@ -65,7 +69,7 @@ impl fmt::Display for AuthFlow {
             AuthFlow::ClientCredentials => "client-credentials grant",
             AuthFlow::JwtBearer => "JWT bearer grant",
             AuthFlow::Introspection => "token introspection",
-            AuthFlow::StaticToken => "access token",
+            AuthFlow::StaticToken { .. } => "access token",
             AuthFlow::ParagonSigning => "Paragon user token signing",
             AuthFlow::ParagonStaticToken => "Paragon user token",
             AuthFlow::AuthorizationCode => "login",
@@ -431,7 +435,8 @@ fn auth_next_step(flow: AuthFlow, error: &str, description: &str) -> String {
     let settings = flow.settings();
     let description = description.to_ascii_lowercase();
     match (flow, error) {
-        (AuthFlow::StaticToken, _) => "Reauthorize the connection: the access token in SF_ACCESS_TOKEN is expired or revoked and nothing can renew it. Set a fresh one, or set SF_REFRESH_TOKEN with SF_CLIENT_ID and SF_CLIENT_SECRET so sfmcp renews it itself.".to_string(),
+        (AuthFlow::StaticToken { setting: ACCESS_TOKEN_SETTING }, _) => "Reauthorize the connection: the access token in SF_ACCESS_TOKEN is expired or revoked and nothing can renew it. Set a fresh one, or set SF_REFRESH_TOKEN with SF_CLIENT_ID and SF_CLIENT_SECRET so sfmcp renews it itself.".to_string(),
+        (AuthFlow::StaticToken { setting }, _) => format!("Reauthorize the connection: the access token sent in {setting} is expired or revoked, and sfmcp cannot renew a token it was handed. Send a fresh one."),
         (AuthFlow::ParagonStaticToken, _) => "The Paragon user token in PARAGON_USER_TOKEN was refused (expired or for another project). Mint a fresh one, or set PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID so sfmcp mints short-lived tokens itself.".to_string(),
         (AuthFlow::AuthorizationCode, "no_refresh_token") => "Add the refresh_token (or offline_access) scope to the connected app's OAuth scopes, then run `sfmcp login` again.".to_string(),
         (AuthFlow::AuthorizationCode, "access_denied") => "The login was not approved in the browser; run `sfmcp login` again and allow access.".to_string(),

@@ -163,16 +163,17 @@ impl SalesforceClient {
     ) -> Result<(Url, &'static str), SfError> {
         match self.inner.auth.plane() {
             Plane::Direct(_) => {
+                let setting = self.inner.instance_url_setting;
                 let base = session.instance_url.as_ref().ok_or_else(|| SfError::InvalidRequest {
                     message: "the org's instance URL is unknown: the token response did not include one".into(),
-                    next_step: "Set SF_INSTANCE_URL to the org's URL, e.g. https://acme.my.salesforce.com.".into(),
+                    next_step: format!("Set {setting} to the org's URL, e.g. https://acme.my.salesforce.com."),
                 })?;
                 let path = match target {
                     Target::Versions => "/services/data/".to_string(),
                     Target::Versioned(p) => format!("{}{p}", version_path.unwrap_or_default()),
                     Target::ServerPath(p) => p.clone(),
                 };
-                Ok((join(base, &path, "SF_INSTANCE_URL")?, "SF_INSTANCE_URL"))
+                Ok((join(base, &path, setting)?, setting))
             }
             Plane::Paragon(paragon) => {
                 let relative = match target {
@@ -393,14 +394,20 @@ impl SalesforceClient {
                 });
             }
             let err = error_from_body(status, &body, paragon, &request.what);
-            if status == 401 && paragon && !self.inner.auth.can_renew() {
-                // A fixed Paragon token cannot be renewed: say which setting to fix.
-                if let SfError::Paragon { .. } = err {
+            if status == 401 && !self.inner.auth.can_renew() {
+                // A fixed token cannot be renewed: say where it came from, so that is what
+                // gets fixed (a variable, or a header the caller sends).
+                let refused = match &err {
+                    SfError::Paragon { .. } => Some(("invalid_token".to_string(), err.to_string())),
+                    SfError::Api { code, message, .. } => Some((code.clone(), message.clone())),
+                    _ => None,
+                };
+                if let Some((error, description)) = refused {
                     return Err(SfError::Auth {
                         flow: self.inner.auth.flow(),
                         status: Some(401),
-                        error: "invalid_token".into(),
-                        description: err.to_string(),
+                        error,
+                        description,
                     });
                 }
             }

@@ -344,7 +344,10 @@ impl TenantClients {
                         login_url: instance_url,
                         client: None,
                     },
-                );
+                )
+                // The caller chose this URL: errors must point at the header, not at a
+                // variable only the operator can set.
+                .with_setting_names("X-Salesforce-Instance-Url", "X-Salesforce-Access-Token");
                 Ok((cache_key, connection))
             }
         }

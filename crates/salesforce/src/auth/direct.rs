@@ -155,7 +155,7 @@ impl Authenticator {
                     Ok(plain(access_token))
                 } else {
                     Err(SfError::Auth {
-                        flow: AuthFlow::StaticToken,
+                        flow: self.flow(),
                         status: Some(401),
                         error: "INVALID_SESSION_ID".into(),
                         description: "Session expired or invalid".into(),

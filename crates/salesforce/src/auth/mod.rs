@@ -41,7 +41,16 @@ pub struct Connection {
     /// derived from the connection: for tenants nothing verifies, a hash of the whole
     /// credential, so a forged credential can never share another tenant's caches.
     pub tenant: Option<TenantKey>,
+    /// Where the direct plane's instance URL came from (an environment variable, a request
+    /// header), named in errors that ask to fix it. Paragon errors name PARAGON_PROXY_URL.
+    pub instance_url_setting: &'static str,
+    /// Where a fixed access token came from, likewise.
+    pub access_token_setting: &'static str,
 }
+
+/// The settings a single-org server reads the instance URL and a fixed token from.
+const INSTANCE_URL_SETTING: &str = "SF_INSTANCE_URL";
+pub(crate) const ACCESS_TOKEN_SETTING: &str = "SF_ACCESS_TOKEN";
 
 impl Connection {
     pub fn direct(instance_url: Option<Url>, credential: DirectCredential) -> Self {
@@ -52,6 +61,8 @@ impl Connection {
             }),
             api_version: None,
             tenant: None,
+            instance_url_setting: INSTANCE_URL_SETTING,
+            access_token_setting: ACCESS_TOKEN_SETTING,
         }
     }
 
@@ -60,7 +71,21 @@ impl Connection {
             plane: Plane::Paragon(auth),
             api_version: None,
             tenant: None,
+            instance_url_setting: INSTANCE_URL_SETTING,
+            access_token_setting: ACCESS_TOKEN_SETTING,
         }
+    }
+
+    /// Names where the instance URL and a fixed access token came from, for errors that ask
+    /// to fix them (see `instance_url_setting`).
+    pub fn with_setting_names(
+        mut self,
+        instance_url: &'static str,
+        access_token: &'static str,
+    ) -> Self {
+        self.instance_url_setting = instance_url;
+        self.access_token_setting = access_token;
+        self
     }
 
     /// The key caches and usage are filed under.
@@ -164,6 +189,8 @@ fn now_secs() -> u64 {
 /// Holds the current token of one connection and renews it, one renewal at a time.
 pub(crate) struct Authenticator {
     plane: Plane,
+    /// See [`Connection::access_token_setting`].
+    access_token_setting: &'static str,
     http: reqwest::Client,
     session: RwLock<Option<Arc<Session>>>,
     renewal: tokio::sync::Mutex<()>,
@@ -185,9 +212,10 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(plane: Plane, http: reqwest::Client) -> Self {
+    pub fn new(plane: Plane, access_token_setting: &'static str, http: reqwest::Client) -> Self {
         Authenticator {
             plane,
+            access_token_setting,
             http,
             session: RwLock::new(None),
             renewal: tokio::sync::Mutex::new(()),
@@ -223,7 +251,9 @@ impl Authenticator {
     pub fn flow(&self) -> AuthFlow {
         match &self.plane {
             Plane::Direct(d) => match d.credential {
-                DirectCredential::AccessToken { .. } => AuthFlow::StaticToken,
+                DirectCredential::AccessToken { .. } => AuthFlow::StaticToken {
+                    setting: self.access_token_setting,
+                },
                 DirectCredential::RefreshToken { .. } => AuthFlow::RefreshToken,
                 DirectCredential::ClientCredentials { .. } => AuthFlow::ClientCredentials,
                 DirectCredential::JwtBearer { .. } => AuthFlow::JwtBearer,
