@@ -52,10 +52,11 @@ fn main() -> ExitCode {
         Command::Soql(args) => return cli::soql::run(&args),
         _ => {}
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = single_client_workers(&cli.command) {
+        builder.worker_threads(workers);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return cli::fail(&format!("the async runtime could not start: {e}")),
     };
@@ -73,6 +74,21 @@ fn main() -> ExitCode {
             Command::Soql(args) => cli::soql::run(&args),
         }
     })
+}
+
+/// Worker threads for a command that serves one client (stdio, a single call, a login):
+/// two, so a call can run while the next message is decoded, rather than tokio's one per
+/// core, each with its own stack and glibc malloc arena. `None`: the default, one per core,
+/// for the servers many clients share (`serve --http`, the emulator).
+fn single_client_workers(command: &Command) -> Option<usize> {
+    let single_client = match command {
+        Command::Serve(args) => args.http.http.is_none(),
+        #[cfg(feature = "demo")]
+        Command::Emulator(_) => false,
+        _ => true,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    single_client.then_some(cores.min(2))
 }
 
 /// Diagnostics go to stderr only: in stdio mode stdout is the MCP channel.

@@ -178,6 +178,11 @@ pub struct HttpArgs {
     #[arg(long, env = "SFMCP_MAX_TENANTS", default_value_t = tenants::DEFAULT_TENANT_CAPACITY as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
     pub max_tenants: u32,
+    /// Live MCP sessions at most; a client opening one more gets HTTP 503 until sessions
+    /// close (DELETE) or idle out (5 minutes without a request).
+    #[arg(long, env = "SFMCP_MAX_SESSIONS", default_value_t = http::DEFAULT_MAX_SESSIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_sessions: u32,
     /// Seconds a client may take to send a request's headers, or its body, or to start its
     /// next request on a kept-alive connection; slower connections are closed rather than
     /// held open (a slow client could otherwise pin memory and sockets forever).
@@ -382,6 +387,7 @@ fn plan(args: &ServeArgs) -> Result<Plan, String> {
         context,
         options: HttpOptions {
             stateless: http.stateless,
+            max_sessions: http.max_sessions as usize,
             allowed_hosts: clean(&http.allowed_hosts),
             allowed_origins,
             caller_tokens,
@@ -500,6 +506,7 @@ fn plan_oauth(
         context,
         options: HttpOptions {
             stateless: http.stateless,
+            max_sessions: http.max_sessions as usize,
             allowed_hosts,
             allowed_origins: allowed_origins(http)?,
             caller_tokens,

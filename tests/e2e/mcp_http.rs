@@ -673,3 +673,60 @@ async fn a_sessions_audit_runs_are_shown_only_to_the_tenant_that_ran_them() {
         assert!(!shown.contains("SF-IDP"), "{tenant:?}: {shown}");
     }
 }
+
+/// A raw `initialize`: the request that opens a session. Returns the status and the body.
+async fn open_session(server: &Server) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(&server.url)
+        .bearer_auth(CALLER_TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "cap-test", "version": "1"}
+            }}),
+        )
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn sessions_past_the_cap_are_refused_until_one_closes() {
+    let emulator = two_orgs().await;
+    let server = start_server(&emulator, &[("SFMCP_MAX_SESSIONS", "2".into())], &[]).await;
+    let first = connect(&server, tenant(&emulator, 0)).await;
+    let second = connect(&server, tenant(&emulator, 1)).await;
+
+    let (status, body) = open_session(&server).await;
+    assert_eq!(status, 503, "{body}");
+    let refusal: serde_json::Value = serde_json::from_str(&body).expect("a JSON-RPC error");
+    assert_eq!(refusal["error"]["code"], json!(-32000), "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("SFMCP_MAX_SESSIONS") && message.contains("--max-sessions"),
+        "the refusal names the setting: {message}"
+    );
+    // Sessions already open keep working at the cap.
+    assert!(!first.list_all_tools().await.expect("tools/list").is_empty());
+
+    // Closing a session (rmcp's client sends DELETE) frees its place.
+    let _ = second.cancel().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = open_session(&server).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed session's place was not freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = first.cancel().await;
+}

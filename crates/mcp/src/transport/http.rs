@@ -63,7 +63,13 @@ pub struct HttpOptions {
     /// Callers sign in with OAuth (see [`super::oauth`]): `/mcp` takes sfmcp access tokens
     /// instead of caller tokens, and each token is its person's Salesforce connection.
     pub oauth: Option<Arc<OAuthPlane>>,
+    /// Live MCP sessions at most (stateful serving): each holds tens of KB and a task until
+    /// it is closed or idles out, so an unbounded count is a memory exhaustion.
+    pub max_sessions: usize,
 }
+
+/// The default of [`HttpOptions::max_sessions`] (`--max-sessions`, `SFMCP_MAX_SESSIONS`).
+pub const DEFAULT_MAX_SESSIONS: usize = 1_000;
 
 /// The largest request body read, as rmcp's own limit: an MCP message is small.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -121,10 +127,20 @@ pub fn router(
             StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config),
         )
     } else {
-        Router::new().nest_service(
-            "/mcp",
-            StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
-        )
+        let sessions = Arc::new(LocalSessionManager::default());
+        let cap = SessionCap {
+            sessions: Arc::clone(&sessions),
+            max: options.max_sessions,
+        };
+        Router::new()
+            .nest_service(
+                "/mcp",
+                StreamableHttpService::new(factory, sessions, config),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(cap),
+                refuse_sessions_past_cap,
+            ))
     };
     if let Some(plane) = options.oauth {
         // Innermost the step-up check, which reads the body the deadline has read whole;
@@ -333,6 +349,48 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The live sessions, and how many may be.
+struct SessionCap {
+    sessions: Arc<LocalSessionManager>,
+    max: usize,
+}
+
+/// A POST without `Mcp-Session-Id` asks for a new session: past the cap it is refused with
+/// 503 and a JSON-RPC error naming the setting, before rmcp allocates anything. Checked, not
+/// reserved: initializations in flight at the same moment may pass together, so the count
+/// can exceed the cap by at most the requests being initialized at once.
+async fn refuse_sessions_past_cap(
+    State(cap): State<Arc<SessionCap>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let opens_session =
+        request.method() == Method::POST && !request.headers().contains_key("mcp-session-id");
+    if opens_session {
+        let live = cap.sessions.sessions.read().await.len();
+        if live >= cap.max {
+            let refusal = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {
+                    "code": -32000,
+                    "message": format!(
+                        "this server holds its maximum of {} live MCP sessions (--max-sessions, SFMCP_MAX_SESSIONS); close unused sessions (HTTP DELETE) or retry later",
+                        cap.max
+                    ),
+                }
+            });
+            let mut response =
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(refusal)).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
+    }
+    next.run(request).await
 }
 
 /// The bearer tokens callers may present, kept as SHA-256 digests so every comparison has
