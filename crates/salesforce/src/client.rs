@@ -28,6 +28,9 @@ pub struct ClientOptions {
     /// Requests one tenant may have in flight at once: protects the org's concurrent-request
     /// limit, and keeps one busy tenant from starving the others.
     pub max_concurrent_per_tenant: usize,
+    /// How long, from server start, a session's start waits for the connection's identity
+    /// and scopes before going on without them (`SFMCP_IDENTITY_WAIT_MS`).
+    pub identity_wait: Duration,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +42,7 @@ impl Default for ClientOptions {
             usage: UsagePolicy::default(),
             describe_ttl: Duration::from_secs(15 * 60),
             max_concurrent_per_tenant: 8,
+            identity_wait: Duration::from_millis(150),
         }
     }
 }
@@ -313,6 +317,11 @@ impl SalesforceClient {
             }
         }
         Ok(self.inner.auth.session().await?.scopes.clone())
+    }
+
+    /// How long a session's start waits for this connection's identity ([`ClientOptions`]).
+    pub fn identity_wait(&self) -> Duration {
+        self.inner.context.options.identity_wait
     }
 
     pub fn tenant(&self) -> &TenantKey {

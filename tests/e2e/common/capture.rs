@@ -54,11 +54,17 @@ pub fn secrets_dir() -> Option<PathBuf> {
 }
 
 /// The environment every spawned `sfmcp` gets on top of its own: a verbose log (captured or
-/// not, so a test behaves the same under `make` and outside it), and, with the capture on,
-/// the journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`,
-/// `demo`).
+/// not, so a test behaves the same under `make` and outside it); a longer wait for the
+/// connection's identity than the product's 150 ms, because on a machine busy with the whole
+/// suite the emulator can take longer than that to answer, and tests that check the
+/// "Connected as" instructions or the scope filter of `tools/list` would then see the
+/// fallback instead (a test of the fallback sets its own); and, with the capture on, the
+/// journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`, `demo`).
 pub fn env() -> Vec<(&'static str, String)> {
-    let mut env = vec![("RUST_LOG", LOG_FILTER.to_string())];
+    let mut env = vec![
+        ("RUST_LOG", LOG_FILTER.to_string()),
+        ("SFMCP_IDENTITY_WAIT_MS", "5000".to_string()),
+    ];
     env.extend(journal_env());
     env
 }
