@@ -18,7 +18,7 @@
 //! | [`report`] | [`AuditReport`], its summary and inventories, paging with [`FindingFilter`] |
 //! | [`rules`] | the [`CATALOGUE`] and what rules share (`rules/mod.rs`); one file per rule, named after what it checks (`rules/admin_not_in_idp.rs`, `rules/session_ip.rs`, ...) |
 //! | [`engine`] | [`evaluate`]: run the rules, order and summarise |
-//! | [`export`] | one file per format: `table`, `json`, `ocsf`, `sarif`, `html` |
+//! | [`export`] | one file per format: `table`, `json`, `ocsf` (and JSON lines), `sarif`, `html`, `csv` |
 //! | [`collect`] | reading Salesforce (read-only queries), each IdP's directory API, or a file |
 //! | [`live`] | one audit run end to end: collect both sides, then evaluate |
 //! | [`sanitize`] | third-party text made safe to print (escape sequences and controls removed) |
@@ -39,7 +39,7 @@
 //! assert!(!report.not_evaluated.is_empty());
 //! let html = render(&report, Format::Html)?;
 //! assert!(html.contains("<svg"));
-//! # Ok::<(), serde_json::Error>(())
+//! # Ok::<(), sfmcp_audit::export::RenderError>(())
 //! ```
 
 pub mod baseline;
