@@ -25,6 +25,11 @@ pub struct DemoArgs {
     /// Multiply the demo org's people and grants (for trying large results).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub scale: u32,
+    /// Milliseconds a session's start waits for the demo org to say who is connected (default
+    /// 150); past it, the instructions point to `whoami`.
+    #[arg(long, env = "SFMCP_IDENTITY_WAIT_MS", value_name = "MILLISECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub identity_wait_ms: Option<u64>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -52,7 +57,11 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Err(message) => return fail(&message),
     };
     let audit = idps.audit_settings(args.scale);
-    let state = match refreshing_client(&base_url, &login, None)
+    let mut options = ClientOptions::default();
+    if let Some(millis) = args.identity_wait_ms {
+        options.identity_wait = std::time::Duration::from_millis(millis);
+    }
+    let state = match refreshing_client(&base_url, &login, None, options)
         .and_then(|client| single_org_state(client, &args.policy, audit))
     {
         Ok(state) => state,
@@ -111,7 +120,12 @@ pub(crate) fn connect(org: &sfmcp_emulator::OrgCredentials) -> Result<Salesforce
         client_secret: org.client_secret.clone(),
         refresh_token: org.refresh_token.clone(),
     };
-    refreshing_client(&org.instance_url, &login, Some(&org.access_token))
+    refreshing_client(
+        &org.instance_url,
+        &login,
+        Some(&org.access_token),
+        ClientOptions::default(),
+    )
 }
 
 /// A client of the demo org at `base_url` holding `login`'s refresh token; without an access
@@ -120,6 +134,7 @@ fn refreshing_client(
     base_url: &str,
     login: &PresetLogin,
     access_token: Option<&str>,
+    options: ClientOptions,
 ) -> Result<SalesforceClient, String> {
     let url = Url::parse(base_url).map_err(|e| format!("demo org URL {base_url}: {e}"))?;
     let connection = Connection::direct(
@@ -134,6 +149,6 @@ fn refreshing_client(
             access_token: access_token.map(|token| Secret::new(token.to_owned())),
         },
     );
-    let context = ClientContext::new(ClientOptions::default()).map_err(|e| e.to_string())?;
+    let context = ClientContext::new(options).map_err(|e| e.to_string())?;
     SalesforceClient::new(context, connection).map_err(|e| e.to_string())
 }

@@ -260,6 +260,7 @@ async fn demo_says_who_and_where_when_it_starts() {
         .arg("demo")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(common::capture::env())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
