@@ -267,15 +267,9 @@ async fn read_body(State(deadline): State<Duration>, request: Request, next: Nex
                 );
             }
         };
-    // Parsed whole: serde's IgnoredAny skips strings without checking their UTF-8 and nests
-    // without a depth limit, and rmcp would then refuse what slipped through with a bare 415.
-    if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
-        let parse_error = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": {"code": -32700, "message": "Parse error: the request body is not valid JSON"}
-        });
-        return (StatusCode::BAD_REQUEST, axum::Json(parse_error)).into_response();
+    if super::not_json(&bytes).is_some() {
+        let answer = super::parse_error("the request body is not valid JSON");
+        return (StatusCode::BAD_REQUEST, axum::Json(answer)).into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await

@@ -121,7 +121,7 @@ where
                     continue;
                 }
                 let forward = if oversized {
-                    answers.extend_from_slice(&parse_error(&format!(
+                    answers.extend_from_slice(&parse_error_line(&format!(
                         "the message is longer than {MAX_LINE_BYTES} bytes"
                     )));
                     false
@@ -174,12 +174,10 @@ fn check_line(line: &[u8], answers: &mut Vec<u8>) -> bool {
     if text.iter().all(u8::is_ascii_whitespace) {
         return false;
     }
-    // Parsed whole, as the HTTP transport does: serde's IgnoredAny would skip strings
-    // without checking their UTF-8 and nest without a depth limit.
-    match serde_json::from_slice::<serde_json::Value>(text) {
-        Ok(_) => true,
-        Err(e) => {
-            answers.extend_from_slice(&parse_error(&format!(
+    match super::not_json(text) {
+        None => true,
+        Some(e) => {
+            answers.extend_from_slice(&parse_error_line(&format!(
                 "the line is not valid JSON ({e}); send one JSON-RPC message per line, as JSON without NaN or Infinity, in UTF-8"
             )));
             false
@@ -187,14 +185,9 @@ fn check_line(line: &[u8], answers: &mut Vec<u8>) -> bool {
     }
 }
 
-/// A JSON-RPC parse error (-32700) with id null, as one line.
-fn parse_error(why: &str) -> Vec<u8> {
-    let answer = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": null,
-        "error": {"code": -32700, "message": format!("Parse error: {why}")}
-    });
-    let mut line = answer.to_string().into_bytes();
+/// [`super::parse_error`] as one line of output.
+fn parse_error_line(why: &str) -> Vec<u8> {
+    let mut line = super::parse_error(why).to_string().into_bytes();
     line.push(b'\n');
     line
 }
