@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sfmcp_mcp::cursor::CursorKey;
+use sfmcp_mcp::toolsets::Toolsets;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
 use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
 use sfmcp_mcp::transport::oauth::{OAuthPlane, OAuthSettings};
@@ -62,6 +63,17 @@ pub struct PolicyArgs {
     /// the preview and a refusal. Also `[policy] confirm_writes = true` in the --config file.
     #[arg(long, env = "SF_CONFIRM_WRITES")]
     pub confirm_writes: bool,
+    /// Groups of tools to offer, besides core (comma-separated): writes, reports, audit,
+    /// history, files, tooling, or all. Each tool listed costs context in every conversation.
+    #[arg(
+        long,
+        env = "SFMCP_TOOLSETS",
+        value_delimiter = ',',
+        value_name = "SETS",
+        default_value = "writes,reports,audit",
+        value_parser = Toolsets::parse_one
+    )]
+    pub toolsets: Vec<Toolsets>,
 }
 
 impl PolicyArgs {
@@ -78,6 +90,10 @@ impl PolicyArgs {
             deny_fields: clean(&self.deny_fields),
             max_rows: self.max_rows,
             confirm_writes: self.confirm_writes,
+            toolsets: self
+                .toolsets
+                .iter()
+                .fold(Toolsets::CORE, |all, sets| all.union(*sets)),
         }
     }
 
@@ -654,6 +670,7 @@ mod tests {
                 max_rows: 200,
                 cursor_key: None,
                 confirm_writes: false,
+                toolsets: vec![Toolsets::DEFAULT],
             },
             http,
         }

@@ -98,6 +98,16 @@ async fn tools_list_read_only() {
     insta::assert_json_snapshot!("tools_list_read_only", tools(policy).await);
 }
 
+/// Every toolset chosen: the contract of the tools a default server does not list.
+#[tokio::test]
+async fn tools_list_every_toolset() {
+    let policy = Policy {
+        toolsets: sfmcp_mcp::toolsets::Toolsets::all(),
+        ..Policy::default()
+    };
+    insta::assert_json_snapshot!("tools_list_every_toolset", tools(policy).await);
+}
+
 #[tokio::test]
 async fn tools_list_with_an_object_allow_list() {
     let policy = Policy {

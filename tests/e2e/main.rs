@@ -72,3 +72,4 @@ mod soql_eval;
 mod soql_parser;
 mod soql_proptest;
 mod soql_validate;
+mod toolsets;

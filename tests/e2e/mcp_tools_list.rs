@@ -4,6 +4,7 @@
 
 use rmcp::ServiceExt;
 use rmcp::model::Tool;
+use sfmcp_mcp::toolsets::{TOOLSET_OF, Toolset, Toolsets};
 use sfmcp_mcp::{Policy, SfServer};
 
 use crate::common::offline_state;
@@ -29,13 +30,24 @@ async fn list(policy: Policy) -> (Vec<Tool>, rmcp::model::Implementation) {
     (tools, info)
 }
 
-#[tokio::test]
-async fn every_tool_is_listed_within_its_byte_budget() {
-    let (tools, info) = list(Policy::default()).await;
-    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+fn every_toolset() -> Policy {
+    Policy {
+        toolsets: Toolsets::all(),
+        ..Policy::default()
+    }
+}
+
+async fn names(policy: Policy) -> Vec<String> {
+    let (tools, _) = list(policy).await;
+    let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     names.sort_unstable();
+    names
+}
+
+#[tokio::test]
+async fn the_default_toolsets_are_core_writes_reports_and_audit() {
     assert_eq!(
-        names,
+        names(Policy::default()).await,
         [
             "audit_findings",
             "audit_rules",
@@ -54,6 +66,60 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "whoami",
         ]
     );
+}
+
+/// Each group's tools are listed exactly when it is chosen, core always; and what each group
+/// costs in every conversation is printed for the README's toolsets table.
+#[tokio::test]
+async fn each_toolset_lists_its_tools_only_when_chosen() {
+    let core = names(Policy {
+        toolsets: Toolsets::CORE,
+        ..Policy::default()
+    })
+    .await;
+    let core_only: Vec<&str> = TOOLSET_OF
+        .iter()
+        .filter(|(_, set)| *set == Toolset::Core)
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(core.len(), core_only.len(), "{core:?}");
+    assert!(core.iter().all(|name| core_only.contains(&name.as_str())));
+    for set in Toolset::ALL {
+        let policy = Policy {
+            toolsets: Toolsets::CORE.with(set),
+            ..Policy::default()
+        };
+        let (tools, _) = list(policy).await;
+        let mut bytes = 0;
+        for tool in &tools {
+            let group = sfmcp_mcp::toolsets::toolset_of(&tool.name);
+            assert!(
+                group == Toolset::Core || group == set,
+                "{} ({group:?}) listed with only {set:?} chosen",
+                tool.name
+            );
+            if group == set {
+                bytes += serde_json::to_string(tool).expect("serializes").len();
+            }
+        }
+        let members = TOOLSET_OF.iter().filter(|(_, s)| *s == set).count();
+        assert_eq!(
+            tools.len(),
+            if set == Toolset::Core {
+                members
+            } else {
+                core.len() + members
+            },
+            "{set:?}"
+        );
+        eprintln!("toolset {}: {members} tools, {bytes} bytes", set.name());
+    }
+}
+
+#[tokio::test]
+async fn every_tool_is_listed_within_its_byte_budget() {
+    let (tools, info) = list(every_toolset()).await;
+    assert_eq!(tools.len(), TOOLSET_OF.len());
     assert_eq!(info.name, "sfmcp");
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
     let mut total = 0;
@@ -97,10 +163,13 @@ async fn every_tool_is_listed_within_its_byte_budget() {
 async fn read_only_servers_offer_no_write_tools() {
     let (tools, _) = list(Policy {
         read_only: true,
-        ..Policy::default()
+        ..every_toolset()
     })
     .await;
-    assert_eq!(tools.len(), 13);
+    assert_eq!(
+        tools.len(),
+        TOOLSET_OF.len() - sfmcp_mcp::server::WRITE_TOOLS.len()
+    );
     assert!(
         tools
             .iter()

@@ -18,6 +18,7 @@ pub mod schema_budget;
 pub mod scopes;
 pub mod server;
 mod tools;
+pub mod toolsets;
 pub mod transport;
 pub mod write_check;
 

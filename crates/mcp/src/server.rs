@@ -7,10 +7,10 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CacheScope, CompleteRequestParams, CompleteResult, Implementation, InitializeRequestParams,
-    InitializeResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-    ResultType, ServerCapabilities, ServerConfig,
+    CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    Implementation, InitializeRequestParams, InitializeResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, prompt_handler, tool_handler};
@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::cursor::CursorKey;
 use super::error::ToolError;
 use super::schema_budget;
+use crate::toolsets::Toolsets;
 use crate::transport::oauth::TokenGrant;
 use crate::transport::tenants::{ResolvedTenant, TenantClients};
 use sfmcp_salesforce::SalesforceClient;
@@ -75,6 +76,8 @@ pub struct Policy {
     pub max_rows: u32,
     /// A person confirms each create and update before it is sent (see [`super::confirm`]).
     pub confirm_writes: bool,
+    /// The groups of tools offered (see [`crate::toolsets`]).
+    pub toolsets: Toolsets,
 }
 
 impl Default for Policy {
@@ -85,6 +88,7 @@ impl Default for Policy {
             deny_fields: Vec::new(),
             max_rows: 200,
             confirm_writes: false,
+            toolsets: Toolsets::DEFAULT,
         }
     }
 }
@@ -210,8 +214,8 @@ impl SfServer {
         Arc::new(Self::prompts_for(policy))
     }
 
-    /// Every tool family's routes, with schemas trimmed and write tools removed when the
-    /// policy is read-only.
+    /// Every tool family's routes, with schemas trimmed, and only the chosen toolsets' tools,
+    /// less the write tools when the policy is read-only.
     pub fn router(policy: &Policy) -> ToolRouter<SfServer> {
         let mut router = Self::query_router()
             + Self::objects_router()
@@ -220,9 +224,11 @@ impl SfServer {
             + Self::listviews_router()
             + Self::identity_router()
             + Self::audit_router();
-        if policy.read_only {
-            for name in WRITE_TOOLS {
-                router.remove_route(name);
+        let names: Vec<String> = router.map.keys().map(|name| name.to_string()).collect();
+        for name in names {
+            let is_write = WRITE_TOOLS.contains(&name.as_str());
+            if !policy.toolsets.offers(&name) || (policy.read_only && is_write) {
+                router.remove_route(&name);
             }
         }
         crate::middleware::warn_on_usage(&mut router);
@@ -281,6 +287,47 @@ impl SfServer {
         }
     }
 
+    /// Why `tool` is not among this server's tools, and what would make it so.
+    fn not_offered(&self, tool: &str) -> String {
+        let known = crate::toolsets::TOOLSET_OF
+            .iter()
+            .any(|(name, _)| *name == tool);
+        let set = crate::toolsets::toolset_of(tool);
+        if known && !self.policy().toolsets.contains(set) {
+            let mut wanted = self.policy().toolsets.with(set).names();
+            wanted.retain(|name| *name != "core");
+            format!(
+                "{tool} is in the `{set}` toolset, which this server does not offer; the operator can add it: \
+                 --toolsets {} (SFMCP_TOOLSETS)",
+                wanted.join(","),
+                set = set.name()
+            )
+        } else if known && WRITE_TOOLS.contains(&tool) && self.policy().read_only {
+            format!(
+                "{tool} is not offered: this server is read-only (--read-only, SFMCP_READ_ONLY); nothing was sent to Salesforce"
+            )
+        } else {
+            let offered: Vec<String> = self
+                .tool_router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            let close =
+                sfmcp_soql::validate::similar_words(tool, offered.iter().map(String::as_str));
+            let hint = close
+                .first()
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            format!(
+                "there is no tool `{}`; {hint}tools/list names the tools this server offers",
+                crate::write_check::quoted(
+                    &tool.chars().filter(|c| !c.is_control()).collect::<String>()
+                )
+            )
+        }
+    }
+
     pub(crate) fn policy(&self) -> &Policy {
         &self.state.policy
     }
@@ -317,6 +364,24 @@ impl ServerHandler for SfServer {
         let identity = self.known_identity(&context).await;
         result.instructions = Some(instructions(identity.as_deref()));
         Ok(result)
+    }
+
+    /// A routed tool runs; a tool this server does not offer gets the JSON-RPC invalid-params
+    /// error the spec asks for, saying why it is missing and who can change that, rather than
+    /// rmcp's bare "tool not found".
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if !self.tool_router.has_route(&request.name) {
+            return Err(McpError::invalid_params(
+                self.not_offered(&request.name),
+                None,
+            ));
+        }
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
     }
 
     /// Every routed tool, less those the caller cannot use: with one connection for every

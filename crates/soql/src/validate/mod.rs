@@ -81,6 +81,19 @@ pub fn similar_fields(object: &ObjectSchema, typed: &str) -> Vec<String> {
     suggestions.finish()
 }
 
+/// Words among `candidates` close to `typed`, closest first: the same "did you mean" for names
+/// that are neither fields nor objects (settings' values, tool groups).
+pub fn similar_words<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut suggestions = Suggestions::new(typed);
+    for candidate in candidates {
+        suggestions.offer(candidate, &[candidate]);
+    }
+    suggestions.finish()
+}
+
 /// Objects in `schema` whose API name (or, when loaded, label) is close to `typed`, closest
 /// first, among those `offered` lets through: the "did you mean" of an unknown FROM object,
 /// for callers that check object names outside a query (search, describe, records), which
