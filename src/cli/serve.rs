@@ -12,6 +12,7 @@ use sfmcp_mcp::cursor::CursorKey;
 use sfmcp_mcp::toolsets::Toolsets;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
 use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
+use sfmcp_mcp::transport::oauth::store::GrantStore;
 use sfmcp_mcp::transport::oauth::{OAuthPlane, OAuthSettings};
 use sfmcp_mcp::transport::tenants::{self, CallLimiter, ParagonProject, TenantClients};
 use sfmcp_mcp::{Connections, Policy, ServerState};
@@ -242,6 +243,17 @@ pub struct OAuthArgs {
         requires = "oauth"
     )]
     pub allow_local_client_metadata: bool,
+    /// Redis shared by replicas for the little state sealed tokens cannot carry (redeemed
+    /// codes, refresh generations, revocations): redis://host:6379, rediss:// for TLS, or
+    /// redis+unix:///path. Default: this process's memory, right for one machine.
+    #[arg(
+        long = "oauth-store",
+        env = "SFMCP_OAUTH_STORE",
+        hide_env_values = true,
+        value_name = "URL",
+        requires = "oauth"
+    )]
+    pub store: Option<String>,
 }
 
 /// Builds the shared server state, or says which setting is wrong. Nothing is sent to
@@ -304,6 +316,10 @@ async fn serve_http(args: ServeArgs) -> ExitCode {
                 Err(e) => return fail(&format!("cannot name http://{local}: {e}")),
             };
         }
+        settings.store = match GrantStore::open(pending.store_url.as_deref()).await {
+            Ok(store) => Arc::new(store),
+            Err(message) => return fail(&message),
+        };
         let plane = match OAuthPlane::new(settings, Arc::clone(&plan.context), pending.tenants) {
             Ok(plane) => plane,
             Err(message) => return fail(&message),
@@ -354,6 +370,8 @@ struct PendingOAuth {
     /// No SFMCP_PUBLIC_URL on loopback: the bound address, port included, is the URL.
     public_url_from_address: bool,
     tenants: Arc<TenantClients>,
+    /// `SFMCP_OAUTH_STORE`, connected to once the address is bound.
+    store_url: Option<String>,
 }
 
 fn plan(args: &ServeArgs) -> Result<Plan, String> {
@@ -505,7 +523,13 @@ fn plan_oauth(
         keys,
         writes_offered: !policy.read_only,
         allow_local_client_metadata: oauth.allow_local_client_metadata,
+        store: Arc::default(),
     };
+    if http.stateless && oauth.store.is_none() {
+        eprintln!(
+            "sfmcp: SFMCP_OAUTH_STORE is not set: each replica keeps its own record of used codes, refresh tokens and revocations; behind a load balancer, share one Redis"
+        );
+    }
     let limiter = Arc::new(CallLimiter::new(
         http.max_calls_per_tenant as usize,
         Duration::from_millis(http.tenant_wait_ms),
@@ -535,6 +559,7 @@ fn plan_oauth(
             settings,
             public_url_from_address: public_url.is_none(),
             tenants,
+            store_url: oauth.store.clone(),
         }),
     })
 }
@@ -736,6 +761,7 @@ mod tests {
                         public_url: public_url.map(String::from),
                         keys,
                         allow_local_client_metadata: false,
+                        store: None,
                     },
                     ..HttpArgs::default()
                 });

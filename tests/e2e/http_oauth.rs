@@ -1192,3 +1192,200 @@ async fn two_people_of_one_org_each_see_only_what_salesforce_shows_them() {
     let _ = rep.cancel().await;
     let _ = server.child.start_kill();
 }
+
+/// A Redis of its own on a unix socket in a temp dir (Debian's `redis-server`), gone when
+/// dropped.
+struct Redis {
+    url: String,
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_redis() -> Redis {
+    let binary = common::system_binary("redis-server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("redis.sock");
+    let child = tokio::process::Command::new(binary)
+        .args(["--port", "0", "--save", "", "--appendonly", "no"])
+        .arg("--unixsocket")
+        .arg(&socket)
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server starts");
+    for _ in 0..100 {
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Redis {
+        url: format!("redis+unix://{}", socket.display()),
+        child,
+        _dir: dir,
+    }
+}
+
+async fn refresh_at(
+    server: &OAuthServer,
+    refresh_token: &str,
+    client_id: &str,
+) -> (StatusCode, Value) {
+    token(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// Behind a load balancer each step may land on another replica: with one Redis named by
+/// SFMCP_OAUTH_STORE, a code replayed to another replica, a refresh token used twice across
+/// replicas, and a revocation made on one, are each seen by all. When the store stops
+/// answering, nothing is issued or accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_a_redis_store_see_each_others_codes_refreshes_and_revocations() {
+    let emulator = common::demo_emulator().await;
+    let mut redis = start_redis().await;
+    let args = [
+        "--stateless",
+        "--public-url",
+        "http://localhost:9",
+        "--oauth-store",
+        &redis.url,
+    ];
+    let (mut a, mut b, mut c) = (
+        start(&emulator, KEY, &args).await,
+        start(&emulator, KEY, &args).await,
+        start(&emulator, KEY, &args).await,
+    );
+
+    // A code redeemed through c and replayed to a: refused, and what its first use issued is
+    // revoked everywhere.
+    let client_id = register(&a, REDIRECT).await;
+    let first = pkce();
+    let back = sign_in_via(&a, &b, &client_id, &first, None).await;
+    let code = param(&back, "code").unwrap();
+    let (status, issued) = exchange(&c, &client_id, &code, &first).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let access = issued["access_token"].as_str().unwrap();
+    assert_eq!(
+        mcp_post(&b, Some(access), initialize()).await.0,
+        StatusCode::OK
+    );
+    let (status, replay) = exchange(&a, &client_id, &code, &first).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{replay}");
+    assert_eq!(replay["error"], "invalid_grant");
+    assert!(replay.get("access_token").is_none());
+    for server in [&a, &b, &c] {
+        let (status, challenge) = mcp_post(server, Some(access), initialize()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{challenge}");
+        assert!(challenge.contains("revoked"), "{challenge}");
+    }
+
+    // A refresh token rotated at b and presented again at c: the whole sign-in is revoked,
+    // so the token b gave fails at a.
+    let client_id = register(&a, REDIRECT).await;
+    let pkce_two = pkce();
+    let back = sign_in_via(&a, &a, &client_id, &pkce_two, None).await;
+    let (status, issued) =
+        exchange(&a, &client_id, &param(&back, "code").unwrap(), &pkce_two).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let first_refresh = issued["refresh_token"].as_str().unwrap();
+    let (status, rotated) = refresh_at(&b, first_refresh, &client_id).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, reused) = refresh_at(&c, first_refresh, &client_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reused}");
+    assert_eq!(reused["error"], "invalid_grant");
+    let (status, after) =
+        refresh_at(&a, rotated["refresh_token"].as_str().unwrap(), &client_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{after}");
+    let (status, _) = mcp_post(
+        &a,
+        Some(rotated["access_token"].as_str().unwrap()),
+        initialize(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A revocation made at a holds at c.
+    let (client_id, issued) = tokens(&a, None).await;
+    let access = issued["access_token"].as_str().unwrap();
+    assert_eq!(
+        mcp_post(&c, Some(access), initialize()).await.0,
+        StatusCode::OK
+    );
+    let revoked = http()
+        .post(format!("{}/revoke", a.base()))
+        .form(&[("token", access), ("client_id", client_id.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        mcp_post(&c, Some(access), initialize()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The store stops: fail closed, with the setting named and nothing issued.
+    let (client_id, issued) = tokens(&b, None).await;
+    let access = issued["access_token"].as_str().unwrap().to_string();
+    let _ = redis.child.kill().await;
+    let (status, refused) =
+        refresh_at(&b, issued["refresh_token"].as_str().unwrap(), &client_id).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    assert_eq!(refused["error"], "temporarily_unavailable");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("SFMCP_OAUTH_STORE"),
+        "{refused}"
+    );
+    assert!(refused.get("access_token").is_none());
+    let (status, _) = mcp_post(&a, Some(&access), initialize()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    for server in [&mut a, &mut b, &mut c] {
+        let _ = server.child.start_kill();
+    }
+}
+
+/// A store named but not reachable stops the server at start, naming the setting and never
+/// the URL's password.
+#[tokio::test]
+async fn an_unreachable_oauth_store_stops_the_server_at_start() {
+    let emulator = common::demo_emulator().await;
+    let org = &emulator.orgs[0];
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_sfmcp"))
+            .env_clear()
+            .env("SF_LOGIN_URL", &org.login_url)
+            .env("SF_CLIENT_ID", &org.client_id)
+            .env("SF_CLIENT_SECRET", &org.client_secret)
+            .env("SFMCP_OAUTH_KEYS", KEY)
+            .env(
+                "SFMCP_OAUTH_STORE",
+                "redis://:hunter2-store-password@127.0.0.1:9/0",
+            )
+            .args(["serve", "--http", "127.0.0.1:0", "--oauth"])
+            .output(),
+    )
+    .await
+    .expect("the server gives up within its connect timeout")
+    .expect("sfmcp runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SFMCP_OAUTH_STORE redis://127.0.0.1:9/0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("serving MCP"), "{stderr}");
+}

@@ -6,31 +6,13 @@
 
 use crate::http_common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use http_common::*;
 use serde_json::json;
 use sfmcp_mcp::cursor::{CursorKey, CursorState};
-
-/// nginx from Debian's package, wherever PATH or /usr/sbin has it.
-fn nginx_binary() -> PathBuf {
-    let candidates = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
-        .map(|dir| dir.join("nginx"));
-    for candidate in candidates {
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "nginx is not installed: run tools/setup-system-deps (as root, or with sudo) to install the Debian packages in tools/system-packages.txt"
-    );
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -85,7 +67,7 @@ http {{
 
 /// nginx on a loopback port, round-robin over `upstreams`, everything in a temp dir.
 async fn start_nginx(upstreams: &[u16]) -> Nginx {
-    let binary = nginx_binary();
+    let binary = common::system_binary("nginx");
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let conf = dir.path().join("nginx.conf");

@@ -341,3 +341,20 @@ fn echo_if_notable(line: &str) {
         eprintln!("sfmcp: {line}");
     }
 }
+
+/// A Debian package's program the suite drives (`tools/system-packages.txt`), wherever PATH or
+/// the system directories have it; a clear failure, never a skip, when it is missing.
+pub fn system_binary(name: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin", "/usr/local/sbin", "/usr/bin"].map(std::path::PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not installed: run tools/setup-system-deps (as root, or with sudo) to install the Debian packages in tools/system-packages.txt"
+            )
+        })
+}

@@ -40,7 +40,7 @@ use sfmcp_salesforce::{
 use url::Url;
 
 use self::sealed::{AccessToken, SealingKeys};
-use self::store::{GrantStore, MemoryGrantStore};
+use self::store::GrantStore;
 use super::tenants::{ResolvedTenant, TenantClients, TenantError};
 
 /// Reading records, running queries and describing objects.
@@ -75,6 +75,8 @@ pub struct OAuthSettings {
     /// Client ID Metadata Documents may be fetched over http and from private or loopback
     /// addresses: for local testing only.
     pub allow_local_client_metadata: bool,
+    /// Redeemed codes, refresh generations and revocations (see [`store`]).
+    pub store: Arc<GrantStore>,
 }
 
 /// The scopes a token was granted, put in the request's extensions at the edge so the
@@ -98,7 +100,7 @@ pub struct OAuthPlane {
     resource: String,
     salesforce: WebServerFlow,
     keys: SealingKeys,
-    store: Arc<dyn GrantStore>,
+    store: Arc<GrantStore>,
     context: Arc<ClientContext>,
     tenants: Arc<TenantClients>,
     writes_offered: bool,
@@ -140,7 +142,7 @@ impl OAuthPlane {
             },
             issuer,
             keys: settings.keys,
-            store: Arc::new(MemoryGrantStore::default()),
+            store: settings.store,
             context,
             tenants,
             writes_offered: settings.writes_offered,
@@ -393,6 +395,17 @@ pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
     )
 }
 
+/// The answer when the shared grant store does not answer: 503, fail closed. The operator's
+/// log gets where the store is and why; the client, only that it should retry.
+pub(crate) fn store_unavailable(error: &store::StoreUnavailable) -> Response {
+    tracing::error!(error = %error, "the OAuth grant store did not answer; refusing");
+    oauth_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "this server's shared sign-in store (SFMCP_OAUTH_STORE) is not answering; nothing was issued or accepted; try again shortly",
+    )
+}
+
 pub(crate) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -488,8 +501,10 @@ pub async fn require_access_token(
     if token.audience != plane.resource {
         return invalid("the access token is for another resource");
     }
-    if plane.store.is_revoked(&token.family) {
-        return invalid("the access token was revoked; sign in again");
+    match plane.store.is_revoked(&token.family).await {
+        Ok(false) => {}
+        Ok(true) => return invalid("the access token was revoked; sign in again"),
+        Err(unavailable) => return store_unavailable(&unavailable),
     }
     request.headers_mut().remove(header::AUTHORIZATION);
     if request.method() == Method::POST {
@@ -498,9 +513,13 @@ pub async fn require_access_token(
         // and the client learns it now rather than at its next refresh.
         if resolved.as_ref().is_ok_and(|client| client.grant_revoked()) {
             let now = now();
-            plane
+            if let Err(unavailable) = plane
                 .store
-                .revoke_family(&token.family, now + REFRESH_TOKEN_TTL_SECS, now);
+                .revoke_family(&token.family, now + REFRESH_TOKEN_TTL_SECS, now)
+                .await
+            {
+                tracing::warn!(error = %unavailable, "recording a revoked sign-in failed");
+            }
             return invalid("Salesforce revoked this sign-in; sign in again");
         }
         request.extensions_mut().insert(ResolvedTenant(resolved));

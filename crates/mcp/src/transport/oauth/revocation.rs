@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sfmcp_salesforce::Secret;
 
-use super::{OAuthPlane, REFRESH_TOKEN_TTL_SECS, no_store, now, oauth_error};
+use super::{OAuthPlane, REFRESH_TOKEN_TTL_SECS, no_store, now, oauth_error, store_unavailable};
 
 pub async fn revoke(State(plane): State<Arc<OAuthPlane>>, body: Bytes) -> Response {
     let fields = match super::token::form(&body) {
@@ -39,10 +39,13 @@ pub async fn revoke(State(plane): State<Arc<OAuthPlane>>, body: Bytes) -> Respon
         let same_client = fields.get("client_id").is_none_or(|id| *id == client_id);
         if same_client {
             let now = now();
-            let already = plane.store.is_revoked(&family);
-            plane
+            // With the shared store down, the Salesforce grant is still revoked (which ends
+            // every use of these tokens at their next call) and the client is told to retry.
+            let already = plane.store.is_revoked(&family).await.unwrap_or(false);
+            let recorded = plane
                 .store
-                .revoke_family(&family, now + REFRESH_TOKEN_TTL_SECS, now);
+                .revoke_family(&family, now + REFRESH_TOKEN_TTL_SECS, now)
+                .await;
             if !already
                 && let Err(error) = plane
                     .salesforce
@@ -50,6 +53,9 @@ pub async fn revoke(State(plane): State<Arc<OAuthPlane>>, body: Bytes) -> Respon
                     .await
             {
                 tracing::warn!(error = %error, "revoking a Salesforce grant failed; the sfmcp tokens are revoked");
+            }
+            if let Err(unavailable) = recorded {
+                return store_unavailable(&unavailable);
             }
         }
     }

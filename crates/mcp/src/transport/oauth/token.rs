@@ -23,6 +23,7 @@ use super::sealed::{AccessToken, RefreshToken, SalesforceGrant};
 use super::store::Rotation;
 use super::{
     ACCESS_TOKEN_TTL_SECS, OAuthPlane, REFRESH_TOKEN_TTL_SECS, no_store, now, oauth_error,
+    store_unavailable,
 };
 
 fn bad(error: &str, description: &str) -> Response {
@@ -120,10 +121,22 @@ async fn authorization_code<'a>(
         );
     }
     // The code's id is also the family of what it issues, so a replay can revoke that.
-    if !plane.store.redeem_code(&code.id, code.expires_at, now) {
-        plane
+    let redeemed = match plane
+        .store
+        .redeem_code(&code.id, code.expires_at, now)
+        .await
+    {
+        Ok(redeemed) => redeemed,
+        Err(unavailable) => return store_unavailable(&unavailable),
+    };
+    if !redeemed {
+        if let Err(unavailable) = plane
             .store
-            .revoke_family(&code.id, now + REFRESH_TOKEN_TTL_SECS, now);
+            .revoke_family(&code.id, now + REFRESH_TOKEN_TTL_SECS, now)
+            .await
+        {
+            return store_unavailable(&unavailable);
+        }
         return bad(
             "invalid_grant",
             "the authorization code was already used; the tokens it gave are revoked",
@@ -179,8 +192,10 @@ async fn refresh<'a>(plane: &OAuthPlane, field: &impl Fn(&str) -> Option<&'a str
             asked.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
-    if plane.store.is_revoked(&token.family) {
-        return bad("invalid_grant", "this sign-in was revoked; sign in again");
+    match plane.store.is_revoked(&token.family).await {
+        Ok(false) => {}
+        Ok(true) => return bad("invalid_grant", "this sign-in was revoked; sign in again"),
+        Err(unavailable) => return store_unavailable(&unavailable),
     }
     let salesforce_token = Secret::new(token.grant.refresh_token.clone());
     let rotated = match plane
@@ -190,9 +205,13 @@ async fn refresh<'a>(plane: &OAuthPlane, field: &impl Fn(&str) -> Option<&'a str
     {
         Ok(rotated) => rotated,
         Err(SfError::Auth { error, .. }) if error == "invalid_grant" => {
-            plane
+            if let Err(unavailable) = plane
                 .store
-                .revoke_family(&token.family, token.expires_at, now);
+                .revoke_family(&token.family, token.expires_at, now)
+                .await
+            {
+                tracing::warn!(error = %unavailable, "recording a sign-in Salesforce revoked failed");
+            }
             return bad(
                 "invalid_grant",
                 "Salesforce no longer honours this sign-in (it was revoked or expired there); sign in again",
@@ -210,12 +229,14 @@ async fn refresh<'a>(plane: &OAuthPlane, field: &impl Fn(&str) -> Option<&'a str
     match plane
         .store
         .rotate(&token.family, token.generation, token.expires_at, now)
+        .await
     {
-        Rotation::Fresh => {}
-        Rotation::Revoked => {
+        Err(unavailable) => return store_unavailable(&unavailable),
+        Ok(Rotation::Fresh) => {}
+        Ok(Rotation::Revoked) => {
             return bad("invalid_grant", "this sign-in was revoked; sign in again");
         }
-        Rotation::Reused => {
+        Ok(Rotation::Reused) => {
             tracing::warn!(
                 family = %sfmcp_salesforce::crypto::digest_hex(&[&token.family], 6),
                 "a refresh token was used twice: its family is revoked"
