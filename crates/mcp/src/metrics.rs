@@ -119,6 +119,12 @@ impl Metrics {
                 stats.calls
             );
         }
+        out.push_str("# HELP sfmcp_heap_releases_total Times freed heap memory was given back to the OS after HTTP sessions ended.\n# TYPE sfmcp_heap_releases_total counter\n");
+        let _ = writeln!(
+            out,
+            "sfmcp_heap_releases_total {}",
+            crate::transport::heap::RELEASES.load(std::sync::atomic::Ordering::Relaxed)
+        );
         if let Some(context) = context {
             let usage = context.usage().snapshot();
             out.push_str("# HELP sfmcp_upstream_api_used Daily API requests the tenant's org has used, from its last Sforce-Limit-Info header.\n# TYPE sfmcp_upstream_api_used gauge\n");

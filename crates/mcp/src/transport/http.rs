@@ -128,9 +128,12 @@ pub fn router(
         )
     } else {
         let sessions = Arc::new(LocalSessionManager::default());
+        let high_water = Arc::new(super::heap::SessionHighWater::default());
+        super::heap::release_after_sessions_end(Arc::clone(&sessions), Arc::clone(&high_water));
         let cap = SessionCap {
             sessions: Arc::clone(&sessions),
             max: options.max_sessions,
+            high_water,
         };
         Router::new()
             .nest_service(
@@ -349,6 +352,8 @@ pub async fn serve(
 struct SessionCap {
     sessions: Arc<LocalSessionManager>,
     max: usize,
+    /// Raised as sessions open, so memory is given back once they end ([`super::heap`]).
+    high_water: Arc<super::heap::SessionHighWater>,
 }
 
 /// A POST without `Mcp-Session-Id` asks for a new session: past the cap it is refused with
@@ -383,6 +388,7 @@ async fn refuse_sessions_past_cap(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             return response;
         }
+        cap.high_water.opening(live);
     }
     next.run(request).await
 }

@@ -1,6 +1,7 @@
 //! How MCP reaches the server: stdio for one local client, Streamable HTTP for remote ones.
 //! Tenants are resolved here, at the HTTP edge; tools see only the resolved connection.
 
+pub(crate) mod heap;
 pub mod http;
 pub mod oauth;
 pub mod stdio;
