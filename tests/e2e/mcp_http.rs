@@ -789,3 +789,36 @@ async fn freed_memory_is_given_back_once_many_sessions_have_ended() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A stateless server keeps no session, but each open connection holds hyper's buffers and a
+/// task: once many have closed, their memory is given back too.
+#[tokio::test]
+async fn freed_memory_is_given_back_once_many_connections_have_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = two_orgs().await;
+    let server = start_server(&emulator, &[], &["--stateless"]).await;
+    let before = sample(&server.metrics().await, "sfmcp_heap_releases_total");
+    let mut connections = Vec::new();
+    for _ in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connects");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.expect("an answer");
+        assert_eq!(&head, b"HTTP/1.1 200");
+        connections.push(stream);
+    }
+    drop(connections);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sample(&server.metrics().await, "sfmcp_heap_releases_total") <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "40 connections closed and no memory was given back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -136,21 +136,25 @@ def post(port, body, session=None, method="POST"):
     return response.status, response.getheader("mcp-session-id")
 
 
-def sessions(args, env) -> dict:
+def serve_http(args, env, extra: list[str]) -> tuple[subprocess.Popen, int]:
+    """`sfmcp serve --http` on a free loopback port; the process and the port it printed."""
     server = subprocess.Popen(
-        [args.sfmcp, "serve", "--http", "127.0.0.1:0", "--max-sessions", str(args.sessions)],
+        [args.sfmcp, "serve", "--http", "127.0.0.1:0", *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, **env},
         text=True,
     )
-    url = ""
     for line in server.stderr:
         if line.startswith("sfmcp: serving MCP on "):
             url = line.split()[4]
-            break
-    port = int(url.split(":")[2].split("/")[0])
+            return server, int(url.split(":")[2].split("/")[0])
+    raise SystemExit("sfmcp serve --http ended before it served")
+
+
+def sessions(args, env) -> dict:
+    server, port = serve_http(args, env, ["--max-sessions", str(args.sessions)])
     # Drained, so a full pipe never stalls the server; kept for the count of finished sessions.
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(server.stderr), daemon=True).start()
@@ -184,10 +188,45 @@ def sessions(args, env) -> dict:
     return {"sessions": args.sessions, "rss_kib": samples, "services_finished": finished}
 
 
+def stateless(args, env) -> dict:
+    """`--sessions` clients of a `--stateless` server, each on its own keep-alive connection:
+    initialize and tools/list, then held open and idle. What each costs is what stays per
+    connection once no session exists (the socket, hyper's buffers, the connection task)."""
+    server, port = serve_http(args, env, ["--stateless"])
+    threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+    headers = {"accept": "application/json, text/event-stream",
+               "content-type": "application/json", "mcp-protocol-version": PROTOCOL}
+    samples = [("start", status_kib(server.pid, "VmRSS"))]
+    for cycle in range(args.cycles):
+        clients = []
+        for i in range(args.sessions):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for message in ({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT},
+                            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}):
+                conn.request("POST", "/mcp", body=json.dumps(message), headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise SystemExit(f"client {i}: HTTP {response.status}")
+            clients.append(conn)
+        samples.append((f"cycle {cycle}: {len(clients)} clients connected, idle",
+                        status_kib(server.pid, "VmRSS")))
+        for conn in clients:
+            conn.close()
+        time.sleep(1)
+        samples.append((f"cycle {cycle}: disconnected", status_kib(server.pid, "VmRSS")))
+    server.terminate()
+    server.wait(timeout=10)
+    per_client = (max(kib for label, kib in samples if "connected" in label)
+                  - samples[0][1]) / max(args.sessions, 1)
+    return {"clients": args.sessions, "rss_kib": samples,
+            "kib_per_connected_client": round(per_client, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sfmcp", default="target/dist/sfmcp")
-    parser.add_argument("mode", choices=["stdio", "sessions"])
+    parser.add_argument("mode", choices=["stdio", "sessions", "stateless"])
     parser.add_argument("--queries", type=int, default=0, help="stdio: 200-row queries after")
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--cycles", type=int, default=2)
@@ -196,7 +235,8 @@ def main() -> None:
     args = parser.parse_args()
     emulator, env = start_emulator(args.sfmcp)
     try:
-        report = stdio(args, env) if args.mode == "stdio" else sessions(args, env)
+        report = {"stdio": stdio, "sessions": sessions, "stateless": stateless}[args.mode](
+            args, env)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)

@@ -80,6 +80,8 @@ pub struct HttpApp {
     /// Ends the open MCP streams (SSE) when the server shuts down, so they do not hold the
     /// graceful shutdown open.
     streams: tokio_util::sync::CancellationToken,
+    /// What is watched to give memory back once much of it has ended.
+    watched: super::heap::Watched,
 }
 
 /// The whole HTTP application: `/mcp`, `/metrics` (both behind the caller token) and
@@ -121,6 +123,7 @@ pub fn router(
             None => server,
         })
     };
+    let mut watched = super::heap::Watched::default();
     let mcp = if options.stateless {
         Router::new().nest_service(
             "/mcp",
@@ -128,8 +131,8 @@ pub fn router(
         )
     } else {
         let sessions = Arc::new(LocalSessionManager::default());
-        let high_water = Arc::new(super::heap::SessionHighWater::default());
-        super::heap::release_after_sessions_end(Arc::clone(&sessions), Arc::clone(&high_water));
+        let high_water = Arc::new(super::heap::HighWater::default());
+        watched.sessions = Some((Arc::clone(&sessions), Arc::clone(&high_water)));
         let cap = SessionCap {
             sessions: Arc::clone(&sessions),
             max: options.max_sessions,
@@ -174,7 +177,11 @@ pub fn router(
                 ),
             ));
         }
-        return HttpApp { router, streams };
+        return HttpApp {
+            router,
+            streams,
+            watched,
+        };
     }
     // Tenants are resolved here, once per request, and only when requests name them: tools
     // read the result and never a header.
@@ -198,7 +205,11 @@ pub fn router(
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(protected);
-    HttpApp { router, streams }
+    HttpApp {
+        router,
+        streams,
+        watched,
+    }
 }
 
 /// `/metrics`: the Prometheus exposition, with the tenant gauges.
@@ -307,7 +318,13 @@ pub async fn serve(
     use hyper_util::server::graceful::GracefulShutdown;
     use hyper_util::service::TowerToHyperService;
 
-    let HttpApp { router, streams } = app;
+    let HttpApp {
+        router,
+        streams,
+        watched,
+    } = app;
+    let connections = Arc::clone(&watched.connections);
+    super::heap::release_after_many_end(watched);
     let app = router.with_state(());
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -338,7 +355,9 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let live = connections.enter();
         tokio::spawn(async move {
+            let _live = live;
             if let Err(error) = connection.await {
                 tracing::trace!(%error, "connection ended");
             }
@@ -353,7 +372,7 @@ struct SessionCap {
     sessions: Arc<LocalSessionManager>,
     max: usize,
     /// Raised as sessions open, so memory is given back once they end ([`super::heap`]).
-    high_water: Arc<super::heap::SessionHighWater>,
+    high_water: Arc<super::heap::HighWater>,
 }
 
 /// A POST without `Mcp-Session-Id` asks for a new session: past the cap it is refused with
