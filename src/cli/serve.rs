@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sfmcp_mcp::cursor::CursorKey;
+use sfmcp_mcp::render::AnswerForm;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
 use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
 use sfmcp_mcp::transport::oauth::{OAuthPlane, OAuthSettings};
@@ -62,6 +63,17 @@ pub struct PolicyArgs {
     /// the preview and a refusal. Also `[policy] confirm_writes = true` in the --config file.
     #[arg(long, env = "SF_CONFIRM_WRITES")]
     pub confirm_writes: bool,
+    /// What an answer carries: text (default; the text holds every value and link, and
+    /// tools declare no output schema), or both (the text, and structured content with an
+    /// output schema, for hosts that read it in code). docs/answers.md says which clients
+    /// read which.
+    #[arg(long, env = "SFMCP_ANSWER_FORM", value_name = "FORM", default_value = "text",
+          value_parser = parse_answer_form)]
+    pub answer_form: AnswerForm,
+}
+
+fn parse_answer_form(text: &str) -> Result<AnswerForm, String> {
+    text.parse()
 }
 
 impl PolicyArgs {
@@ -78,6 +90,7 @@ impl PolicyArgs {
             deny_fields: clean(&self.deny_fields),
             max_rows: self.max_rows,
             confirm_writes: self.confirm_writes,
+            answer_form: self.answer_form,
         }
     }
 
@@ -654,6 +667,7 @@ mod tests {
                 max_rows: 200,
                 cursor_key: None,
                 confirm_writes: false,
+                answer_form: AnswerForm::Text,
             },
             http,
         }

@@ -75,6 +75,8 @@ pub struct Policy {
     pub max_rows: u32,
     /// A person confirms each create and update before it is sent (see [`super::confirm`]).
     pub confirm_writes: bool,
+    /// Whether answers carry structured content besides the text.
+    pub answer_form: crate::render::AnswerForm,
 }
 
 impl Default for Policy {
@@ -85,6 +87,7 @@ impl Default for Policy {
             deny_fields: Vec::new(),
             max_rows: 200,
             confirm_writes: false,
+            answer_form: Default::default(),
         }
     }
 }
@@ -231,11 +234,16 @@ impl SfServer {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
             route.attr.input_schema = Arc::new(input);
-            route.attr.output_schema = Some(if QUERY_TOOLS.contains(&route.attr.name.as_ref()) {
-                rows_schema()
-            } else {
-                output_schema()
+            route.attr.output_schema = policy.answer_form.structured().then(|| {
+                if QUERY_TOOLS.contains(&route.attr.name.as_ref()) {
+                    rows_schema()
+                } else {
+                    output_schema()
+                }
             });
+        }
+        if !policy.answer_form.structured() {
+            crate::middleware::text_only(&mut router);
         }
         router
     }
