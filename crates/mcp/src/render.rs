@@ -770,6 +770,24 @@ mod tests {
         let row = text.lines().nth(2).expect("one row");
         assert!(row.starts_with("[\"a|b\\nc\","), "{row}");
         assert!(row.contains("…[+40 chars]\",false,12.5]"), "{row}");
+        // After the fence, how to read the whole value.
+        assert!(text.ends_with(&format!("{DATA_CLOSE}{CUT_NOTE}")), "{text}");
+        let whole = table(&records[..], &[], MAX_TEXT_BYTES);
+        let short = vec![record("Case", json!({"Subject": "short"}))];
+        assert!(!table(&short, &[], MAX_TEXT_BYTES).text.contains(CUT_NOTE));
+        assert_eq!(whole.rows_shown, 1);
+    }
+
+    #[test]
+    fn answer_forms_parse_with_text_as_the_default() {
+        assert_eq!(AnswerForm::default(), AnswerForm::Text);
+        assert_eq!("text".parse(), Ok(AnswerForm::Text));
+        assert_eq!(" Both ".parse(), Ok(AnswerForm::Both));
+        let error = "structured".parse::<AnswerForm>().expect_err("not a form");
+        assert!(
+            error.contains("use text") && error.contains("or both"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -792,7 +810,8 @@ mod tests {
         let records: Vec<Value> = (0..50)
             .map(|_| record("Case", Value::Object(wide.clone())))
             .collect();
-        let fence = DATA_OPEN.len() + DATA_CLOSE.len();
+        // The fence, and the line after it saying how to read the cut values whole.
+        let fence = DATA_OPEN.len() + DATA_CLOSE.len() + CUT_NOTE.len();
         let rendered = table(&records, &[], 20_000);
         assert!(
             rendered.text.len() <= 20_000 + fence,
@@ -802,7 +821,8 @@ mod tests {
         let row_bytes = rendered.text.lines().nth(2).map_or(0, |l| l.len() + 1);
         let header_bytes = rendered.text.lines().nth(1).map_or(0, |l| l.len() + 1);
         assert_eq!(rendered.rows_shown, (20_000 - header_bytes) / row_bytes);
-        assert_eq!(rendered.text.lines().count(), rendered.rows_shown + 3);
+        assert_eq!(rendered.text.lines().count(), rendered.rows_shown + 4);
+        assert!(rendered.text.ends_with(CUT_NOTE));
 
         // A single row wider than the budget is cut, marked, and counted as shown.
         let one = table(&records[..1], &[], 1_000);
@@ -811,7 +831,10 @@ mod tests {
             "{}",
             one.text.len()
         );
-        assert!(one.text.ends_with("…[row cut]\n</data>\n"));
+        assert!(
+            one.text
+                .ends_with(&format!("…[row cut]\n</data>\n{CUT_NOTE}"))
+        );
         assert_eq!(one.rows_shown, 1);
     }
 
