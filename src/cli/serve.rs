@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sfmcp_mcp::cursor::CursorKey;
 use sfmcp_mcp::toolsets::Toolsets;
+use sfmcp_mcp::render::AnswerForm;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
 use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
 use sfmcp_mcp::transport::oauth::store::GrantStore;
@@ -75,6 +76,17 @@ pub struct PolicyArgs {
         value_parser = Toolsets::parse_one
     )]
     pub toolsets: Vec<Toolsets>,
+    /// What an answer carries: text (default; the text holds every value and link, and
+    /// tools declare no output schema), or both (the text, and structured content with an
+    /// output schema, for hosts that read it in code). docs/answers.md says which clients
+    /// read which.
+    #[arg(long, env = "SFMCP_ANSWER_FORM", value_name = "FORM", default_value = "text",
+          value_parser = parse_answer_form)]
+    pub answer_form: AnswerForm,
+}
+
+fn parse_answer_form(text: &str) -> Result<AnswerForm, String> {
+    text.parse()
 }
 
 impl PolicyArgs {
@@ -95,6 +107,7 @@ impl PolicyArgs {
                 .toolsets
                 .iter()
                 .fold(Toolsets::CORE, |all, sets| all.union(*sets)),
+            answer_form: self.answer_form,
         }
     }
 
@@ -696,6 +709,7 @@ mod tests {
                 cursor_key: None,
                 confirm_writes: false,
                 toolsets: vec![Toolsets::DEFAULT],
+                answer_form: AnswerForm::Text,
             },
             http,
         }

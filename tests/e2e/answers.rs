@@ -12,7 +12,8 @@ use sfmcp_emulator::demo::{PlantedValue, injection_corpus};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::common::{
-    call, demo_emulator, is_error, org_env, serve_command, spawn_server, stop, structured, text,
+    call, capture, demo_emulator, is_error, org_env, serve_command, spawn_server, stop, structured,
+    text,
 };
 
 const OPEN: &str = "<data untrusted>";
@@ -343,87 +344,259 @@ fn assert_same_rows(sc: &Value, rest: &[Value], instance: &str) {
     }
 }
 
+/// A bare client of `sfmcp serve` over stdio: it writes JSON-RPC lines and reads answer
+/// lines, so what is measured is the server's bytes, not an SDK's.
+struct BareClient {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: BufReader<tokio::process::ChildStdout>,
+    next_id: u64,
+}
+
+impl BareClient {
+    /// A server on `org`; `answer_form` is `SFMCP_ANSWER_FORM`, `None` for the default.
+    async fn start(org: &sfmcp_emulator::OrgCredentials, answer_form: Option<&str>) -> Self {
+        let mut command = serve_command(&org_env(org), &[]);
+        match answer_form {
+            Some(form) => command.env(capture::ANSWER_FORM, form),
+            None => command.env_remove(capture::ANSWER_FORM),
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("sfmcp spawns");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut client = BareClient {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        };
+        client
+            .request("initialize", json!({"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bare","version":"0"}}))
+            .await;
+        client
+            .send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+            .await;
+        client
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .expect("write");
+    }
+
+    /// The answer line, as it came over the wire.
+    async fn request(&mut self, method: &str, params: Value) -> String {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}))
+            .await;
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(20), self.stdout.read_line(&mut line))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        line
+    }
+
+    async fn call(&mut self, tool: &str, arguments: Value) -> String {
+        self.request("tools/call", json!({"name": tool, "arguments": arguments}))
+            .await
+    }
+
+    async fn stop(self) {
+        drop(self.stdin);
+        let mut child = self.child;
+        let _ = child.wait().await;
+    }
+}
+
+/// A query answer's text, decoded: the record-URL template, and each row as an object of its
+/// columns (parents by dotted path, children under their relationship as a list of such
+/// objects), from the fenced table alone.
+fn text_rows(text: &str) -> (Option<String>, Vec<Map<String, Value>>) {
+    let template = text
+        .lines()
+        .find_map(|l| l.strip_prefix("record URL: "))
+        .map(str::to_string);
+    let (_, data) = split_fenced(text);
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
+    let mut header: Vec<String> = Vec::new();
+    let mut child: Option<(String, Vec<String>)> = None;
+    for line in data {
+        if let Some(nested) = line.strip_prefix("  ") {
+            if nested.starts_with('[') {
+                let cells: Vec<Value> = serde_json::from_str(nested).expect("a child row is JSON");
+                match child.as_mut() {
+                    Some((_, columns)) if columns.is_empty() => {
+                        *columns = cells
+                            .iter()
+                            .filter_map(|c| c.as_str().map(str::to_string))
+                            .collect();
+                    }
+                    Some((relationship, columns)) => {
+                        let record: Map<String, Value> =
+                            columns.iter().cloned().zip(cells).collect();
+                        let parent = rows.last_mut().expect("a child row follows its parent");
+                        parent
+                            .entry(relationship.clone())
+                            .or_insert_with(|| json!([]))
+                            .as_array_mut()
+                            .expect("children")
+                            .push(Value::Object(record));
+                    }
+                    None => panic!("a child row outside a child section: {nested}"),
+                }
+            } else {
+                let relationship = nested.split(' ').next().expect("a name").to_string();
+                child = Some((relationship, Vec::new()));
+            }
+            continue;
+        }
+        child = None;
+        let cells: Vec<Value> = serde_json::from_str(line).expect("a row is JSON");
+        if header.is_empty() {
+            header = cells
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect();
+        } else {
+            rows.push(header.iter().cloned().zip(cells).collect());
+        }
+    }
+    (template, rows)
+}
+
+/// A cell the text cut for length (`…[+N chars]`).
+fn is_cut(cell: &Value) -> bool {
+    cell.as_str().is_some_and(|s| s.contains("…[+"))
+}
+
 #[tokio::test]
 async fn the_200_row_answer_is_lean_and_decodes_to_the_rows_rest_returns() {
     let emulator = demo_emulator().await;
     let org = emulator.orgs[0].clone();
-    let mut child = serve_command(&org_env(&org), &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("sfmcp spawns");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    let mut exchange = async |message: Value, answer: bool| -> String {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .expect("write");
-        line.clear();
-        if answer {
-            tokio::time::timeout(Duration::from_secs(20), stdout.read_line(&mut line))
-                .await
-                .expect("an answer in time")
-                .expect("read");
-        }
-        line.clone()
-    };
-    exchange(
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bare","version":"0"}}}),
-        true,
-    )
-    .await;
-    exchange(
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        false,
-    )
-    .await;
     let q200 = "SELECT Id, Name, Industry, AnnualRevenue FROM Account ORDER BY Name LIMIT 200";
-    let wire = exchange(
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"soql_query","arguments":{"query": q200}}}),
-        true,
-    )
-    .await;
-    // 49,490 bytes before the columnar form; both forms carry every value, so the floor is
-    // about twice the values' own bytes (see docs/answers.md).
-    assert!(wire.len() < 30_000, "{} bytes on the wire", wire.len());
-    let answer: Value = serde_json::from_str(&wire).expect("JSON-RPC answer");
-    let sc = &answer["result"]["structuredContent"];
     let rest = rest_query(&emulator, q200).await;
     assert_eq!(rest.len(), 200);
-    assert_same_rows(sc, &rest, &org.instance_url);
 
-    // The text holds the same rows, fenced: every value not cut for length decodes equal.
+    // The default form: the text alone, paid once. 49,490 bytes with a row-per-object
+    // structured content next to the text, 28,491 with columnar structured content.
+    let mut client = BareClient::start(&org, None).await;
+    let wire = client.call("soql_query", json!({"query": q200})).await;
+    assert!(wire.len() < 16_000, "{} bytes on the wire", wire.len());
+    let answer: Value = serde_json::from_str(&wire).expect("JSON-RPC answer");
+    assert!(
+        answer["result"].get("structuredContent").is_none(),
+        "{}",
+        answer["result"]
+    );
     let shown = answer["result"]["content"][0]["text"]
         .as_str()
         .expect("text");
-    let (_, data) = split_fenced(shown);
-    assert_eq!(data.len(), 201, "a header and 200 rows");
-    for (line, record) in data[1..].iter().zip(&rest) {
-        let row: Vec<Value> = serde_json::from_str(line).expect("a row is JSON");
-        for (cell, column) in row.iter().zip(["Id", "Name", "Industry", "AnnualRevenue"]) {
-            if !cell.as_str().is_some_and(|s| s.contains("…[+")) {
-                assert_eq!(cell, at_path(record, column));
+    let (template, rows) = text_rows(shown);
+    let template = template.expect("a record URL line");
+    assert_eq!(rows.len(), 200, "{shown}");
+    for (row, record) in rows.iter().zip(&rest) {
+        for column in ["Id", "Name", "Industry", "AnnualRevenue"] {
+            let cell = &row[column];
+            if is_cut(cell) {
+                // The text says how to read it whole: get_record with the Id and field.
+                assert!(shown.contains("get_record with its record's Id"), "{shown}");
+                let whole = client
+                    .call("get_record", json!({"id": row["Id"], "fields": [column]}))
+                    .await;
+                let whole: Value = serde_json::from_str(&whole).expect("JSON-RPC answer");
+                let text = whole["result"]["content"][0]["text"]
+                    .as_str()
+                    .expect("text");
+                let (_, fields) = split_fenced(text);
+                let member = fields
+                    .iter()
+                    .filter_map(|l| decode_data_line(l))
+                    .find_map(|m| m.get(column).cloned())
+                    .expect("the field");
+                assert_eq!(&member, at_path(record, column), "{column}, read whole");
+            } else {
+                assert_eq!(cell, at_path(record, column), "{column}");
             }
         }
+        let id = row["Id"].as_str().expect("an Id");
+        assert_eq!(
+            template.replace("{object}", "Account").replace("{id}", id),
+            format!("{}/lightning/r/Account/{id}/view", org.instance_url)
+        );
     }
 
-    // Parents and children: nested rows under their own columns, every link recoverable.
+    // Parents and children, from the text: nested rows under their parent.
     let nested = "SELECT Id, Name, Owner.Id, Owner.Name, (SELECT Id, LastName FROM Contacts) FROM Account ORDER BY Name LIMIT 10";
-    let wire = exchange(
-        json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"soql_query","arguments":{"query": nested}}}),
-        true,
-    )
-    .await;
+    let wire = client.call("soql_query", json!({"query": nested})).await;
+    let answer: Value = serde_json::from_str(&wire).expect("JSON-RPC answer");
+    let shown = answer["result"]["content"][0]["text"]
+        .as_str()
+        .expect("text");
+    let (_, rows) = text_rows(shown);
+    let rest_nested = rest_query(&emulator, nested).await;
+    assert_eq!(rows.len(), rest_nested.len());
+    let mut children_seen = 0;
+    for (row, record) in rows.iter().zip(&rest_nested) {
+        for column in ["Id", "Name", "Owner.Id", "Owner.Name"] {
+            if !is_cut(&row[column]) {
+                assert_eq!(&row[column], at_path(record, column), "{column}");
+            }
+        }
+        let expected = record["Contacts"]["records"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let got = row
+            .get("Contacts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(got.len(), expected.len(), "{shown}");
+        for (child, rest_child) in got.iter().zip(&expected) {
+            assert_eq!(child["Id"], rest_child["Id"]);
+            assert_eq!(child["LastName"], rest_child["LastName"]);
+        }
+        children_seen += got.len();
+    }
+    assert!(
+        children_seen > 0,
+        "the demo accounts have contacts: {shown}"
+    );
+    client.stop().await;
+
+    // Both forms, for hosts that read structured content in code: the columnar form
+    // decodes to the same rows and links, the text still carries them.
+    let mut client = BareClient::start(&org, Some("both")).await;
+    let wire = client.call("soql_query", json!({"query": q200})).await;
+    // Both forms carry every value, so the floor is about twice the values' own bytes.
+    assert!(wire.len() < 30_000, "{} bytes on the wire", wire.len());
+    let answer: Value = serde_json::from_str(&wire).expect("JSON-RPC answer");
+    assert_same_rows(
+        &answer["result"]["structuredContent"],
+        &rest,
+        &org.instance_url,
+    );
+    let shown = answer["result"]["content"][0]["text"]
+        .as_str()
+        .expect("text");
+    let (_, rows) = text_rows(shown);
+    assert_eq!(rows.len(), 200);
+    let wire = client.call("soql_query", json!({"query": nested})).await;
     let answer: Value = serde_json::from_str(&wire).expect("JSON-RPC answer");
     let sc = &answer["result"]["structuredContent"];
     assert_eq!(sc["children"]["Contacts"]["ids"]["Id"], "Contact");
-    assert_same_rows(sc, &rest_query(&emulator, nested).await, &org.instance_url);
-    drop(stdin);
-    let _ = child.wait().await;
+    assert_same_rows(sc, &rest_nested, &org.instance_url);
+    client.stop().await;
 }
 
 #[tokio::test]

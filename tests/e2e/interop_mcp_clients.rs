@@ -1,7 +1,8 @@
 //! MCP clients nobody here wrote drive the real binary in front of the emulator's demo org:
 //! the MCP Inspector CLI (tools/list, a tool call) and the official Python SDK's client
 //! (initialize, tools/list, soql_query), each over stdio and over Streamable HTTP. The rows
-//! they show are checked against the emulator's own REST answer to the same query.
+//! they show are checked against the emulator's own REST answer to the same query: over
+//! stdio from the text of the default answer form, over HTTP from the structured content too.
 //! `make test` installs both (tools/setup-test-env runs tools/setup/mcp-clients.sh).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -61,6 +62,7 @@ async def main(transport, target, mode, query):
             "tools": sorted(t.name for t in tools.tools),
             "is_error": result.is_error,
             "structured": result.structured_content,
+            "text": "\n".join(c.text for c in result.content if c.type == "text"),
         }))
 
 asyncio.run(main(*sys.argv[1:5]))
@@ -109,6 +111,37 @@ async fn expected_names(emulator: &EmulatorHandle) -> Vec<String> {
     let names = record_names(&body);
     assert_eq!(names.len(), 3, "the demo org has at least three accounts");
     names
+}
+
+/// Names from the fenced table of a query's text: the header row names the columns, the
+/// rows follow, each a JSON array.
+fn text_names(text: &str) -> Vec<String> {
+    let mut rows = text
+        .split('\n')
+        .skip_while(|line| *line != "<data untrusted>")
+        .skip(1)
+        .take_while(|line| *line != "</data>")
+        .map(|line| serde_json::from_str::<Vec<Value>>(line).expect("a row is a JSON array"));
+    let header = rows.next().expect("a header row");
+    let at = header
+        .iter()
+        .position(|c| c == "Name")
+        .expect("a Name column");
+    rows.filter_map(|row| row[at].as_str().map(str::to_string))
+        .collect()
+}
+
+/// What a client showed of a query: the structured content's rows from a server in the
+/// `both` answer form (the suite's HTTP servers, [`common::capture::env`]); over stdio the
+/// client spawns the server with the default, text-only form, so there is no structured
+/// content and the text alone carries the rows.
+fn shown_names(transport: &str, structured: &Value, text: &str, context: &str) -> Vec<String> {
+    if transport == "stdio" {
+        assert!(structured.is_null(), "{context}: {structured}");
+        text_names(text)
+    } else {
+        record_names(structured)
+    }
 }
 
 /// Names from a REST body's records, or from a query's columnar structured content.
@@ -214,12 +247,12 @@ async fn inspector_cli_lists_tools_and_runs_a_query_over_stdio_and_http() {
         ]);
         let result = inspector(org, &call).await;
         assert_eq!(result["isError"], false, "{transport}: {result}");
+        let text = result["content"][0]["text"].as_str().expect("text content");
         assert_eq!(
-            record_names(&result["structuredContent"]),
+            shown_names(transport, &result["structuredContent"], text, transport),
             expected,
             "{transport}"
         );
-        let text = result["content"][0]["text"].as_str().expect("text content");
         for name in &expected {
             assert!(text.contains(name.as_str()), "{transport}: {text}");
         }
@@ -275,8 +308,20 @@ async fn python_sdk_client_initializes_lists_and_queries_over_stdio_and_http() {
                 .collect();
             assert_eq!(tools, TOOLS, "{context}");
             assert_eq!(seen["is_error"], false, "{context}: {seen}");
-            assert_eq!(record_names(&seen["structured"]), expected, "{context}");
-            assert_eq!(seen["structured"]["returned"], 3, "{context}");
+            let text = seen["text"].as_str().expect("text content");
+            assert_eq!(
+                shown_names(transport, &seen["structured"], text, &context),
+                expected,
+                "{context}"
+            );
+            assert_eq!(
+                text_names(text),
+                expected,
+                "{context}: the text carries the rows"
+            );
+            if transport != "stdio" {
+                assert_eq!(seen["structured"]["returned"], 3, "{context}");
+            }
         }
     }
     let _ = server.start_kill();

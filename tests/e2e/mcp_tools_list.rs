@@ -131,9 +131,10 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             over.push(format!("{} bytes: {text}", text.len()));
         }
         let annotations = tool.annotations.as_ref().expect("annotations");
+        // The default answer form is the text alone: no tool declares an output schema.
         assert!(
-            tool.output_schema.is_some(),
-            "{} has no output schema",
+            tool.output_schema.is_none(),
+            "{} declares an output schema",
             tool.name
         );
         assert!(
@@ -157,6 +158,25 @@ async fn every_tool_is_listed_within_its_byte_budget() {
         over.join("\n")
     );
     eprintln!("tools/list: {} tools, {total} bytes", tools.len());
+}
+
+#[tokio::test]
+async fn with_both_answer_forms_every_tool_declares_its_output_schema_within_budget() {
+    let (tools, _) = list(Policy {
+        answer_form: sfmcp_mcp::render::AnswerForm::Both,
+        ..every_toolset()
+    })
+    .await;
+    assert_eq!(tools.len(), TOOLSET_OF.len());
+    for tool in &tools {
+        let schema = tool.output_schema.as_ref().expect("an output schema");
+        assert_eq!(schema["type"], "object", "{}", tool.name);
+        if ["soql_query", "query_more"].contains(&tool.name.as_ref()) {
+            assert_eq!(schema["required"], serde_json::json!(["columns", "rows"]));
+        }
+        let bytes = serde_json::to_string(tool).expect("serializes").len();
+        assert!(bytes <= MAX_BYTES_PER_TOOL, "{}: {bytes} bytes", tool.name);
+    }
 }
 
 #[tokio::test]

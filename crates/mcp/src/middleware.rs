@@ -4,12 +4,14 @@
 //!    [`Metrics::global`], with how it ended (a result, an `isError` result, a JSON-RPC error);
 //! 2. **the per-tenant call cap** ([`limit_calls_per_tenant`], HTTP): a call first takes one
 //!    of its tenant's slots in the [`CallLimiter`], or is refused with a tool error;
-//! 3. **the scope check** ([`require_scopes`], every transport): a call needing an OAuth scope
+//! 3. **the text-only form** ([`text_only`], every transport, unless `SFMCP_ANSWER_FORM=both`):
+//!    results carry no structured content;
+//! 4. **the scope check** ([`require_scopes`], every transport): a call needing an OAuth scope
 //!    the connection's grant is known to lack is refused before any request (see
 //!    [`crate::scopes`]);
-//! 4. **the usage warning** ([`warn_on_usage`], every transport): a result of a tenant whose
+//! 5. **the usage warning** ([`warn_on_usage`], every transport): a result of a tenant whose
 //!    org is past `SFMCP_USAGE_WARN_PERCENT` of its daily API allocation says so;
-//! 5. **the tool** itself.
+//! 6. **the tool** itself.
 //!
 //! The cap sits inside the metrics, so a call it refuses is counted as a tool error of that
 //! tool and the time spent waiting for a slot is part of its latency: an operator sees the
@@ -57,6 +59,29 @@ pub fn warn_on_usage(router: &mut ToolRouter<SfServer>) {
                         && let Some(warning) = client.usage().warning()
                     {
                         add_warning(done, &warning);
+                    }
+                    result
+                })
+            },
+        ));
+    }
+}
+
+/// Drops the structured content of every result of `router`: in the text answer form
+/// ([`crate::render::AnswerForm::Text`]) no tool declares an `outputSchema`, and clients that
+/// prefer structured content then give the model the text, which carries everything. Tools
+/// whose structured content costs real work (queries) skip building it; this is the one
+/// place that makes sure none is sent.
+pub fn text_only(router: &mut ToolRouter<SfServer>) {
+    for route in router.map.values_mut() {
+        let inner = Arc::clone(&route.call);
+        route.call = Arc::new(route_handler(
+            move |context: ToolCallContext<'_, SfServer>| {
+                let call = inner(context);
+                Box::pin(async move {
+                    let mut result = call.await;
+                    if let Ok(CallToolResponse::Complete(done)) = &mut result {
+                        done.structured_content = None;
                     }
                     result
                 })

@@ -16,8 +16,45 @@ pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
     )
 }
 
-/// A cell longer than this is cut in the text (the structured content keeps it whole).
+/// A cell longer than this is cut in the text; the cut says how many characters are left
+/// out, and the table ends with [`CUT_NOTE`] saying how to read them whole.
 const MAX_CELL_CHARS: usize = 160;
+
+/// Follows a table with a cut cell: `get_record` gives a field it is asked for whole.
+pub const CUT_NOTE: &str = "a value ending …[+N chars] is cut: get_record with its record's Id and fields [\"<field>\"] returns it whole\n";
+
+/// Which forms a tool answer takes (`SFMCP_ANSWER_FORM`), see `docs/answers.md`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AnswerForm {
+    /// The text alone, carrying every row and link: no `outputSchema`, no
+    /// `structuredContent`, so every client gives the model the text, and the answer is
+    /// paid once on the wire.
+    #[default]
+    Text,
+    /// The text and the structured content (columnar for queries), with an `outputSchema`,
+    /// for hosts that read structured content in code.
+    Both,
+}
+
+impl AnswerForm {
+    pub fn structured(self) -> bool {
+        self == AnswerForm::Both
+    }
+}
+
+impl std::str::FromStr for AnswerForm {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(AnswerForm::Text),
+            "both" => Ok(AnswerForm::Both),
+            _ => Err(format!(
+                "'{text}' is not an answer form: use text (the default: the text carries everything) or both (text, and structured content with an outputSchema)"
+            )),
+        }
+    }
+}
 
 /// The text of one answer stays under this many bytes (about 16k tokens), whatever the rows
 /// hold: wide rows and many children end the table early instead of flooding the context.
@@ -57,15 +94,28 @@ pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -
         };
     }
     let mut out = String::from(DATA_OPEN);
-    let rows_shown = table_lines(&mut out, records, &columns, child_relationships, "", budget);
+    let mut cut = false;
+    let rows_shown = table_lines(
+        &mut out,
+        records,
+        &columns,
+        child_relationships,
+        "",
+        budget,
+        &mut cut,
+    );
     out.push_str(DATA_CLOSE);
+    if cut {
+        out.push_str(CUT_NOTE);
+    }
     Table {
         text: out,
         rows_shown,
     }
 }
 
-/// The header and rows of a table, each line after `indent`; returns the rows shown.
+/// The header and rows of a table, each line after `indent`; returns the rows shown, and
+/// sets `cut` when a cell shown was cut.
 fn table_lines(
     out: &mut String,
     records: &[Value],
@@ -73,6 +123,7 @@ fn table_lines(
     child_relationships: &[String],
     indent: &str,
     budget: usize,
+    cut: &mut bool,
 ) -> usize {
     let start = out.len();
     out.push_str(indent);
@@ -94,11 +145,12 @@ fn table_lines(
         row.clear();
         row.push_str(indent);
         row.push('[');
+        let mut row_cut = false;
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 row.push(',');
             }
-            push_json_cell(
+            row_cut |= push_json_cell(
                 &mut row,
                 cell(fields, column).unwrap_or(&Value::Null),
                 MAX_CELL_CHARS,
@@ -107,7 +159,14 @@ fn table_lines(
         row.push_str("]\n");
         for relationship in child_relationships {
             if let Some(children) = child_result(fields, relationship) {
-                render_children(&mut row, relationship, children, indent, budget / 2);
+                render_children(
+                    &mut row,
+                    relationship,
+                    children,
+                    indent,
+                    budget / 2,
+                    &mut row_cut,
+                );
             }
         }
         if out.len() - start + row.len() > budget {
@@ -116,9 +175,11 @@ fn table_lines(
                 out.push_str(cut_to(&row, room));
                 out.push_str("…[row cut]\n");
                 rows_shown = 1;
+                *cut = true;
             }
             break;
         }
+        *cut |= row_cut;
         out.push_str(&row);
         rows_shown += 1;
     }
@@ -149,6 +210,7 @@ fn render_children(
     result: &Map<String, Value>,
     indent: &str,
     budget: usize,
+    cut: &mut bool,
 ) {
     let records = child_records(result);
     let total = result
@@ -164,10 +226,10 @@ fn render_children(
     // The relationship name was checked against describe; only the rows are record data.
     out.push_str(&format!("{indent}  {relationship} ({count}):\n"));
     let nested_indent = format!("{indent}  ");
-    let shown = table_lines(out, records, &columns, &[], &nested_indent, budget);
+    let shown = table_lines(out, records, &columns, &[], &nested_indent, budget, cut);
     if shown < records.len() {
         out.push_str(&format!(
-            "{nested_indent}…{} more {relationship} rows not shown as text\n",
+            "{nested_indent}…{} more {relationship} rows not shown as text: query them on their own, with a WHERE clause on this row's Id\n",
             records.len() - shown
         ));
     }
@@ -506,21 +568,25 @@ pub fn push_json_value(out: &mut String, value: &Value) {
 }
 
 /// A cell as JSON; a string longer than `max_chars` is cut, with a note of how many
-/// characters were left out inside the string.
-fn push_json_cell(out: &mut String, value: &Value, max_chars: usize) {
+/// characters were left out inside the string. Returns whether anything was cut.
+fn push_json_cell(out: &mut String, value: &Value, max_chars: usize) -> bool {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::String(s) => match s.char_indices().nth(max_chars) {
             None => push_json_str(out, s),
-            Some((end, _)) => push_json_str(
-                out,
-                &format!("{}…[+{} chars]", &s[..end], s[end..].chars().count()),
-            ),
+            Some((end, _)) => {
+                push_json_str(
+                    out,
+                    &format!("{}…[+{} chars]", &s[..end], s[end..].chars().count()),
+                );
+                return true;
+            }
         },
-        Value::Array(items) => push_json_array(out, items.iter(), max_chars),
+        Value::Array(items) => return push_json_array(out, items.iter(), max_chars),
         Value::Object(fields) => {
+            let mut cut = false;
             out.push('{');
             for (i, (key, value)) in fields.iter().enumerate() {
                 if i > 0 {
@@ -528,31 +594,41 @@ fn push_json_cell(out: &mut String, value: &Value, max_chars: usize) {
                 }
                 push_json_str(out, key);
                 out.push(':');
-                push_json_cell(out, value, max_chars);
+                cut |= push_json_cell(out, value, max_chars);
             }
             out.push('}');
+            return cut;
         }
     }
+    false
 }
 
-fn push_json_array<'a>(out: &mut String, items: impl Iterator<Item = &'a Value>, max_chars: usize) {
+fn push_json_array<'a>(
+    out: &mut String,
+    items: impl Iterator<Item = &'a Value>,
+    max_chars: usize,
+) -> bool {
+    let mut cut = false;
     out.push('[');
     for (i, item) in items.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_json_cell(out, item, max_chars);
+        cut |= push_json_cell(out, item, max_chars);
     }
     out.push(']');
+    cut
 }
 
 /// Appends one field of a record as a line of fenced data: `"Name":"Acme"`, a string value
-/// cut at `max_chars` characters with a note of how many more there are.
-pub fn push_member(out: &mut String, name: &str, value: &Value, max_chars: usize) {
+/// cut at `max_chars` characters with a note of how many more there are. Returns whether
+/// the value was cut.
+pub fn push_member(out: &mut String, name: &str, value: &Value, max_chars: usize) -> bool {
     push_json_str(out, name);
     out.push(':');
-    push_json_cell(out, value, max_chars);
+    let cut = push_json_cell(out, value, max_chars);
     out.push('\n');
+    cut
 }
 
 /// `value` as fenced JSON, for a value quoted on one of sfmcp's own lines (a confirmation's
@@ -694,6 +770,24 @@ mod tests {
         let row = text.lines().nth(2).expect("one row");
         assert!(row.starts_with("[\"a|b\\nc\","), "{row}");
         assert!(row.contains("…[+40 chars]\",false,12.5]"), "{row}");
+        // After the fence, how to read the whole value.
+        assert!(text.ends_with(&format!("{DATA_CLOSE}{CUT_NOTE}")), "{text}");
+        let whole = table(&records[..], &[], MAX_TEXT_BYTES);
+        let short = vec![record("Case", json!({"Subject": "short"}))];
+        assert!(!table(&short, &[], MAX_TEXT_BYTES).text.contains(CUT_NOTE));
+        assert_eq!(whole.rows_shown, 1);
+    }
+
+    #[test]
+    fn answer_forms_parse_with_text_as_the_default() {
+        assert_eq!(AnswerForm::default(), AnswerForm::Text);
+        assert_eq!("text".parse(), Ok(AnswerForm::Text));
+        assert_eq!(" Both ".parse(), Ok(AnswerForm::Both));
+        let error = "structured".parse::<AnswerForm>().expect_err("not a form");
+        assert!(
+            error.contains("use text") && error.contains("or both"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -716,7 +810,8 @@ mod tests {
         let records: Vec<Value> = (0..50)
             .map(|_| record("Case", Value::Object(wide.clone())))
             .collect();
-        let fence = DATA_OPEN.len() + DATA_CLOSE.len();
+        // The fence, and the line after it saying how to read the cut values whole.
+        let fence = DATA_OPEN.len() + DATA_CLOSE.len() + CUT_NOTE.len();
         let rendered = table(&records, &[], 20_000);
         assert!(
             rendered.text.len() <= 20_000 + fence,
@@ -726,7 +821,8 @@ mod tests {
         let row_bytes = rendered.text.lines().nth(2).map_or(0, |l| l.len() + 1);
         let header_bytes = rendered.text.lines().nth(1).map_or(0, |l| l.len() + 1);
         assert_eq!(rendered.rows_shown, (20_000 - header_bytes) / row_bytes);
-        assert_eq!(rendered.text.lines().count(), rendered.rows_shown + 3);
+        assert_eq!(rendered.text.lines().count(), rendered.rows_shown + 4);
+        assert!(rendered.text.ends_with(CUT_NOTE));
 
         // A single row wider than the budget is cut, marked, and counted as shown.
         let one = table(&records[..1], &[], 1_000);
@@ -735,7 +831,10 @@ mod tests {
             "{}",
             one.text.len()
         );
-        assert!(one.text.ends_with("…[row cut]\n</data>\n"));
+        assert!(
+            one.text
+                .ends_with(&format!("…[row cut]\n</data>\n{CUT_NOTE}"))
+        );
         assert_eq!(one.rows_shown, 1);
     }
 

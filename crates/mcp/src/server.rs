@@ -78,6 +78,8 @@ pub struct Policy {
     pub confirm_writes: bool,
     /// The groups of tools offered (see [`crate::toolsets`]).
     pub toolsets: Toolsets,
+    /// Whether answers carry structured content besides the text.
+    pub answer_form: crate::render::AnswerForm,
 }
 
 impl Default for Policy {
@@ -89,6 +91,7 @@ impl Default for Policy {
             max_rows: 200,
             confirm_writes: false,
             toolsets: Toolsets::DEFAULT,
+            answer_form: Default::default(),
         }
     }
 }
@@ -237,11 +240,16 @@ impl SfServer {
             let mut input = (*route.attr.input_schema).clone();
             schema_budget::compact(&mut input);
             route.attr.input_schema = Arc::new(input);
-            route.attr.output_schema = Some(if QUERY_TOOLS.contains(&route.attr.name.as_ref()) {
-                rows_schema()
-            } else {
-                output_schema()
+            route.attr.output_schema = policy.answer_form.structured().then(|| {
+                if QUERY_TOOLS.contains(&route.attr.name.as_ref()) {
+                    rows_schema()
+                } else {
+                    output_schema()
+                }
             });
+        }
+        if !policy.answer_form.structured() {
+            crate::middleware::text_only(&mut router);
         }
         router
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -59,25 +60,38 @@ impl DemoDirectories {
 /// Google key file, which is removed when this is dropped.
 pub struct DemoIdps {
     announcement: Value,
-    google_key_file: Option<KeyFile>,
+    google_key_file: Arc<KeyFile>,
 }
 
 impl DemoIdps {
+    /// Cheap: the Google key (an RSA key generation) and its file are made when a collector
+    /// first needs them, not here on `sfmcp demo`'s way to its first answer.
     pub fn attach(base_url: &str) -> Result<Self, String> {
         let server = IdpServer::shared();
-        let announcement = server.announcement(base_url);
+        let announcement = server.directories(base_url);
+        let base_url = base_url.to_owned();
         // Google reads its service-account key from a file, as in production.
-        let key = serde_json::to_string(&server.google_key_file(base_url))
-            .map_err(|e| format!("the demo Google key could not be written: {e}"))?;
-        let google_key_file = KeyFile::write(&key).ok();
+        let google_key_file = Arc::new(KeyFile::new(move || {
+            serde_json::to_string(&IdpServer::shared().google_key_file(&base_url))
+                .map_err(|e| format!("the demo Google key could not be written: {e}"))
+        }));
         Ok(DemoIdps {
             announcement,
             google_key_file,
         })
     }
 
-    /// The variables the collector for `kind` reads, pointing at the demo's directory.
+    /// The variables the collector for `kind` reads, pointing at the demo's directory; for
+    /// Google, its key file is written first.
     pub fn idp_env(&self, kind: IdpKind) -> HashMap<String, String> {
+        if kind == IdpKind::Google {
+            self.google_key_file.ensure_written();
+        }
+        self.idp_env_unwritten(kind)
+    }
+
+    /// [`Self::idp_env`] without writing the Google key file (its path is known up front).
+    fn idp_env_unwritten(&self, kind: IdpKind) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = self
             .announcement
             .get(kind.as_str())
@@ -89,40 +103,75 @@ impl DemoIdps {
                     .collect()
             })
             .unwrap_or_default();
-        if let (IdpKind::Google, Some(file)) = (kind, &self.google_key_file) {
+        if kind == IdpKind::Google {
             env.insert(
                 "GOOGLE_SERVICE_ACCOUNT_KEY_FILE".into(),
-                file.path.display().to_string(),
+                self.google_key_file.path.display().to_string(),
             );
         }
         env
     }
 
     /// `audit_run`'s settings for the demo at `scale`: every directory, and the admins the
-    /// demo documents as expected.
+    /// demo documents as expected. The Google key file is written before a run first reads
+    /// the directories' settings.
     pub fn audit_settings(&self, scale: u32) -> sfmcp_mcp::AuditSettings {
-        IdpKind::VENDORS.into_iter().fold(
-            sfmcp_mcp::AuditSettings::default()
-                .with_expected_admins(sfmcp_emulator::demo::identity::expected_admins(scale)),
-            |settings, kind| settings.with_directory(kind, self.idp_env(kind)),
-        )
+        let key_file = Arc::downgrade(&self.google_key_file);
+        IdpKind::VENDORS
+            .into_iter()
+            .fold(
+                sfmcp_mcp::AuditSettings::default()
+                    .with_expected_admins(sfmcp_emulator::demo::identity::expected_admins(scale)),
+                |settings, kind| settings.with_directory(kind, self.idp_env_unwritten(kind)),
+            )
+            .with_preparation(move || {
+                if let Some(file) = key_file.upgrade() {
+                    file.ensure_written();
+                }
+            })
     }
 }
 
-/// A private key file readable only by this user, removed when dropped.
+type KeyContent = Box<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+/// A private key file readable only by this user, written on first use, removed when
+/// dropped.
 struct KeyFile {
     path: PathBuf,
+    content: KeyContent,
+    written: OnceLock<()>,
 }
 
 impl KeyFile {
-    fn write(content: &str) -> std::io::Result<Self> {
-        use std::io::Write;
+    /// A file at a fresh path in the temporary directory, to hold `content` once asked.
+    fn new(content: impl Fn() -> Result<String, String> + Send + Sync + 'static) -> Self {
         let name = format!(
             "sfmcp-demo-google-key-{}-{:016x}.json",
             std::process::id(),
             u64::from_le_bytes(sfmcp_salesforce::crypto::random_bytes())
         );
-        let path = std::env::temp_dir().join(name);
+        KeyFile {
+            path: std::env::temp_dir().join(name),
+            content: Box::new(content),
+            written: OnceLock::new(),
+        }
+    }
+
+    /// Writes the file unless done already. A failure is logged: the Google collector then
+    /// reports the missing file, naming it.
+    fn ensure_written(&self) {
+        self.written.get_or_init(|| {
+            if let Err(message) = (self.content)().and_then(|content| {
+                self.write(&content)
+                    .map_err(|e| format!("{}: {e}", self.path.display()))
+            }) {
+                tracing::warn!(%message, "the demo Google key file could not be written");
+            }
+        });
+    }
+
+    fn write(&self, content: &str) -> std::io::Result<()> {
+        use std::io::Write;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -130,15 +179,44 @@ impl KeyFile {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&path)?;
-        let key = KeyFile { path };
-        file.write_all(content.as_bytes())?;
-        Ok(key)
+        options.open(&self.path)?.write_all(content.as_bytes())
     }
 }
 
 impl Drop for KeyFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_google_key_file_is_written_on_first_use_and_removed_with_the_directories() {
+        let idps = DemoIdps::attach("http://127.0.0.1:9").expect("attach");
+        let _settings = idps.audit_settings(1);
+        let path = PathBuf::from(
+            idps.idp_env_unwritten(IdpKind::Google)["GOOGLE_SERVICE_ACCOUNT_KEY_FILE"].clone(),
+        );
+        assert!(!path.exists(), "written before any use: {}", path.display());
+        let env = idps.idp_env(IdpKind::Google);
+        assert_eq!(
+            env.get("GOOGLE_SERVICE_ACCOUNT_KEY_FILE")
+                .map(PathBuf::from),
+            Some(path.clone())
+        );
+        let key: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("the key file"))
+                .expect("JSON");
+        assert!(
+            key["private_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("-----BEGIN PRIVATE KEY-----")),
+            "a key"
+        );
+        drop(idps);
+        assert!(!path.exists(), "left behind: {}", path.display());
     }
 }

@@ -58,16 +58,24 @@ pub fn secrets_dir() -> Option<PathBuf> {
 /// connection's identity than the product's 150 ms, because on a machine busy with the whole
 /// suite the emulator can take longer than that to answer, and tests that check the
 /// "Connected as" instructions or the scope filter of `tools/list` would then see the
-/// fallback instead (a test of the fallback sets its own); and, with the capture on, the
-/// journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`, `demo`).
+/// fallback instead (a test of the fallback sets its own); both answer forms
+/// (`SFMCP_ANSWER_FORM=both`), so tests check the structured content next to the text (tests
+/// of the default, text-only form remove it: [`ANSWER_FORM`]); and, with the capture
+/// on, the journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`,
+/// `demo`).
 pub fn env() -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("RUST_LOG", LOG_FILTER.to_string()),
         ("SFMCP_IDENTITY_WAIT_MS", "5000".to_string()),
+        (ANSWER_FORM, "both".to_string()),
     ];
     env.extend(journal_env());
     env
 }
+
+/// The setting [`env`] gives `both`; `command.env_remove(ANSWER_FORM)` leaves a server on
+/// the default form.
+pub const ANSWER_FORM: &str = "SFMCP_ANSWER_FORM";
 
 /// [`env`] without the log filter, for a process whose test sets `RUST_LOG` itself.
 pub fn journal_env() -> Option<(&'static str, String)> {

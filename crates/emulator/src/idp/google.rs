@@ -57,16 +57,13 @@ fn verify_assertion(server: &IdpServer, assertion: &str) -> Result<(), Box<Respo
         .ok_or_else(|| invalid("Invalid JWT."))?;
     let c = server.credentials();
     let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or("");
-    if c.google_client_email.is_empty() || issuer != c.google_client_email {
+    let Some(key) = c.google_key().filter(|_| issuer == c.google_client_email) else {
         return Err(invalid("Invalid grant: account not found"));
-    }
+    };
     let signature_bytes = decode(sig).ok_or_else(|| invalid("Invalid JWT Signature."))?;
-    signature::UnparsedPublicKey::new(
-        &signature::RSA_PKCS1_2048_8192_SHA256,
-        &c.google_public_key_der,
-    )
-    .verify(format!("{head}.{payload}").as_bytes(), &signature_bytes)
-    .map_err(|_| invalid("Invalid JWT Signature."))?;
+    signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &key.public_key_der)
+        .verify(format!("{head}.{payload}").as_bytes(), &signature_bytes)
+        .map_err(|_| invalid("Invalid JWT Signature."))?;
     let now = chrono::Utc::now().timestamp();
     let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);

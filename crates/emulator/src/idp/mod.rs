@@ -341,13 +341,44 @@ pub struct IdpCredentials {
     pub google_client_email: String,
     pub google_customer: String,
     pub google_admin_subject: String,
-    /// PKCS#8 PEM of the service account's private key.
-    pub google_private_key_pem: String,
-    google_public_key_der: Vec<u8>,
+    /// The service account's key pair, made on first use ([`IdpCredentials::google_key`]):
+    /// an RSA-2048 generation costs more than everything else `sfmcp demo` does before it
+    /// answers `tools/list`, and most runs never call Google.
+    google_key: Arc<OnceLock<Option<GoogleKey>>>,
     pub jumpcloud_api_key: String,
     pub onelogin_client_id: String,
     pub onelogin_client_secret: String,
     pub onelogin_subdomain: String,
+}
+
+/// The Google service account's key pair.
+pub struct GoogleKey {
+    /// PKCS#8 PEM of the private key.
+    pub private_key_pem: String,
+    public_key_der: Vec<u8>,
+}
+
+impl IdpCredentials {
+    /// The Google service account's key pair, generated on the first call. `None` when the
+    /// crypto library refuses (it cannot on a working system): Google's token endpoint then
+    /// rejects every assertion, and the other four directories are served as usual.
+    pub fn google_key(&self) -> Option<&GoogleKey> {
+        self.google_key
+            .get_or_init(|| match service_account_key() {
+                Ok((private_key_pem, public_key_der)) => {
+                    super::journal::record("Google service-account key", &private_key_pem);
+                    Some(GoogleKey {
+                        private_key_pem,
+                        public_key_der,
+                    })
+                }
+                Err(message) => {
+                    tracing::error!(%message, "Google directory disabled");
+                    None
+                }
+            })
+            .as_ref()
+    }
 }
 
 impl std::fmt::Debug for IdpCredentials {
@@ -400,9 +431,8 @@ fn service_account_key() -> Result<(String, Vec<u8>), String> {
 }
 
 impl IdpCredentials {
-    fn generate() -> Result<Self, String> {
-        let (google_private_key_pem, google_public_key_der) = service_account_key()?;
-        Ok(IdpCredentials {
+    fn generate() -> Self {
+        IdpCredentials {
             okta_api_token: format!("00{}", random_token(30)),
             azure_tenant_id: random_guid(),
             azure_client_id: random_guid(),
@@ -410,13 +440,12 @@ impl IdpCredentials {
             google_client_email: "sfmcp-audit@sfmcp-emulator.iam.gserviceaccount.com".into(),
             google_customer: "C03az79cb".into(),
             google_admin_subject: "admin@example.com".into(),
-            google_private_key_pem,
-            google_public_key_der,
+            google_key: Arc::default(),
             jumpcloud_api_key: random_token(30),
             onelogin_client_id: random_token(24),
             onelogin_client_secret: random_token(32),
             onelogin_subdomain: "sfmcp-emulator".into(),
-        })
+        }
     }
 }
 
@@ -443,37 +472,13 @@ impl std::fmt::Debug for IdpServer {
 }
 
 impl IdpServer {
-    /// Directories over `people`, with fresh random credentials.
-    ///
-    /// Generating the Google service-account key cannot fail on a working system; if the
-    /// crypto library refuses, the server still serves the other four IdPs and Google's token
-    /// endpoint rejects every assertion.
+    /// Directories over `people`, with fresh random credentials (the Google key is made on
+    /// first use).
     pub fn new(people: Vec<Person>) -> Arc<Self> {
-        let credentials = IdpCredentials::generate().unwrap_or_else(|message| {
-            tracing::error!(%message, "Google directory disabled");
-            IdpCredentials {
-                okta_api_token: format!("00{}", random_token(30)),
-                azure_tenant_id: random_guid(),
-                azure_client_id: random_guid(),
-                azure_client_secret: random_token(30),
-                google_client_email: String::new(),
-                google_customer: String::new(),
-                google_admin_subject: String::new(),
-                google_private_key_pem: String::new(),
-                google_public_key_der: Vec::new(),
-                jumpcloud_api_key: random_token(30),
-                onelogin_client_id: random_token(24),
-                onelogin_client_secret: random_token(32),
-                onelogin_subdomain: "sfmcp-emulator".into(),
-            }
-        });
+        let credentials = IdpCredentials::generate();
         for (kind, value) in [
             ("Okta API token", &credentials.okta_api_token),
             ("Entra client secret", &credentials.azure_client_secret),
-            (
-                "Google service-account key",
-                &credentials.google_private_key_pem,
-            ),
             ("JumpCloud API key", &credentials.jumpcloud_api_key),
             (
                 "OneLogin client secret",
@@ -573,12 +578,20 @@ impl IdpServer {
     }
 
     /// Everything a client needs, per IdP: base URLs, credentials and the environment the
-    /// audit collectors read. Contains secrets: print it only where the emulator's own
-    /// credentials are printed.
+    /// audit collectors read, the Google service-account key included. Contains secrets:
+    /// print it only where the emulator's own credentials are printed.
     pub fn announcement(&self, base_url: &str) -> Value {
+        let mut announcement = self.directories(base_url);
+        announcement["google"]["service_account_key"] =
+            self.google_key_file(base_url.trim_end_matches('/'));
+        announcement
+    }
+
+    /// [`Self::announcement`] without the Google key, which it does not make: the Google
+    /// collector reads the key from a file (`google_key_file`), written when first needed.
+    pub fn directories(&self, base_url: &str) -> Value {
         let c = &self.credentials;
         let base = base_url.trim_end_matches('/');
-        let google_key = self.google_key_file(base);
         json!({
             "okta": {
                 "org_url": base,
@@ -604,7 +617,6 @@ impl IdpServer {
                 "token_url": format!("{base}/oauth2/v4/token"),
                 "customer": c.google_customer,
                 "admin_subject": c.google_admin_subject,
-                "service_account_key": google_key,
                 "env": {
                     "GOOGLE_ADMIN_SUBJECT": c.google_admin_subject,
                     "GOOGLE_CUSTOMER": c.google_customer,
@@ -640,7 +652,7 @@ impl IdpServer {
             "type": "service_account",
             "project_id": "sfmcp-emulator",
             "private_key_id": "emulator",
-            "private_key": c.google_private_key_pem,
+            "private_key": c.google_key().map_or("", |key| key.private_key_pem.as_str()),
             "client_email": c.google_client_email,
             "client_id": "100000000000000000001",
             "auth_uri": "https://accounts.google.com/o/oauth2/auth",

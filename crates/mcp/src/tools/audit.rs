@@ -64,6 +64,9 @@ pub struct AuditSettings {
     /// demo's emulated directories).
     idp_env: HashMap<IdpKind, HashMap<String, String>>,
     expected_admins: Vec<String>,
+    /// Runs before a run reads the directories' settings (the demo writes its Google key
+    /// file then, rather than at start).
+    preparation: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for AuditSettings {
@@ -80,6 +83,13 @@ impl AuditSettings {
     /// `kind`'s collector reads `env` instead of the process environment.
     pub fn with_directory(mut self, kind: IdpKind, env: HashMap<String, String>) -> Self {
         self.idp_env.insert(kind, env);
+        self
+    }
+
+    /// `prepare` runs (off the async workers) before each run reads the directories'
+    /// settings; it makes them ready once, and returns at once after.
+    pub fn with_preparation(mut self, prepare: impl Fn() + Send + Sync + 'static) -> Self {
+        self.preparation = Some(Arc::new(prepare));
         self
     }
 
@@ -366,6 +376,9 @@ impl SfServer {
         let progress = move |p: RunProgress| {
             let _ = sender.send(p);
         };
+        if let Some(prepare) = settings.preparation.clone() {
+            let _ = tokio::task::spawn_blocking(move || prepare()).await;
+        }
         let env = |name: &str| settings.idp_variable(kind, name);
         let source = IdpSource::Vendor { kind, env: &env };
         let outcome = tokio::select! {

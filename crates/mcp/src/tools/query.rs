@@ -511,7 +511,7 @@ impl SearchAnswer {
             text.push_str(&table.text);
             if table.rows_shown < rows.len() {
                 text.push_str(&format!(
-                    "…{} more {object} rows not shown as text (the structured content has them); search for fewer objects or pass a smaller limit\n",
+                    "…{} more {object} rows not shown as text; search for fewer objects or pass a smaller limit\n",
                     rows.len() - table.rows_shown
                 ));
             }
@@ -667,9 +667,9 @@ impl SfServer {
         })
     }
 
-    /// The answer as the model reads it (a fenced table) and as a program reads it (the
-    /// same rows in columns), both within the byte budget: rows past it are left for the
-    /// cursor. `rerun` is the query, for a cursor that runs it again when Salesforce gave no
+    /// The answer as the model reads it (a fenced table) and, in the `both` answer form, as
+    /// a program reads it (the same rows in columns), both within the byte budget: rows past
+    /// it are left for the cursor. `rerun` is the query, for a cursor that runs it again when Salesforce gave no
     /// locator to continue from.
     async fn answer(
         &self,
@@ -681,19 +681,27 @@ impl SfServer {
         rerun: Option<&str>,
     ) -> Result<CallToolResult, ToolError> {
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
-        let mut columnar = render::Columnar::of(
-            &gathered.records,
-            &shape.child_relationships,
-            render::MAX_TEXT_BYTES,
-        );
-        let fit = columnar.rows.len().min(gathered.records.len());
+        // The text-only form builds no columns: they would be dropped unread.
+        let mut columnar = self.policy().answer_form.structured().then(|| {
+            render::Columnar::of(
+                &gathered.records,
+                &shape.child_relationships,
+                render::MAX_TEXT_BYTES,
+            )
+        });
+        let fit = columnar
+            .as_ref()
+            .map_or(gathered.records.len(), |c| c.rows.len())
+            .min(gathered.records.len());
         let table = render::table(
             &gathered.records[..fit],
             &shape.child_relationships,
             render::MAX_TEXT_BYTES,
         );
         let kept = table.rows_shown.min(fit);
-        columnar.rows.truncate(kept);
+        if let Some(columnar) = columnar.as_mut() {
+            columnar.rows.truncate(kept);
+        }
         // Rows that do not fit the budget are left for the next call, so the model loses none
         // of them.
         let mut unshown_note = None;
@@ -765,6 +773,10 @@ impl SfServer {
                 "more rows remain: call query_more with cursor {cursor}\n"
             ));
         }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        let Some(columnar) = columnar else {
+            return Ok(result);
+        };
         let mut structured = Map::new();
         structured.insert("totalSize".into(), gathered.total_size.into());
         structured.insert("returned".into(), returned.into());
@@ -778,7 +790,6 @@ impl SfServer {
         if let Some(cursor) = cursor {
             structured.insert("cursor".into(), Value::String(cursor));
         }
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(Value::Object(structured));
         Ok(result)
     }

@@ -20,8 +20,9 @@ use crate::tools::objects::known_fields;
 use crate::write_check::{self, Checked, WriteContext, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
 
-/// A field value longer than this is cut in `get_record`'s text (long text areas run to
-/// 131,072 characters); the structured content keeps it whole.
+/// A field value longer than this is cut in `get_record`'s text when the call names no
+/// fields (long text areas run to 131,072 characters); a field named in `fields` comes
+/// whole, so every value can be read in full from the text alone.
 const MAX_VALUE_CHARS: usize = 4_000;
 
 /// Ids one `record_url` call converts at most.
@@ -82,6 +83,7 @@ impl SfServer {
                 object
             }
         };
+        let named_fields = args.fields.is_some();
         let fields = match args.fields {
             Some(fields) if fields.is_empty() => {
                 return Err(ToolError::Input(
@@ -122,22 +124,36 @@ impl SfServer {
         }
         text.push_str(render::DATA_OPEN);
         let mut line = String::new();
-        let mut cut = false;
+        let mut fields_left_out = false;
+        let mut values_cut = false;
+        let mut shown = 0;
+        let max_chars = if named_fields {
+            usize::MAX
+        } else {
+            MAX_VALUE_CHARS
+        };
         for (name, value) in &record {
             if name == "attributes" || value.is_null() {
                 continue;
             }
             line.clear();
-            render::push_member(&mut line, name, value, MAX_VALUE_CHARS);
-            if text.len() + line.len() > render::MAX_TEXT_BYTES {
-                cut = true;
+            let value_cut = render::push_member(&mut line, name, value, max_chars);
+            // The first field is shown whatever its length: a field asked for by name is
+            // read whole (Salesforce's longest is 131,072 characters).
+            if shown > 0 && text.len() + line.len() > render::MAX_TEXT_BYTES {
+                fields_left_out = true;
                 break;
             }
+            values_cut |= value_cut;
+            shown += 1;
             text.push_str(&line);
         }
         text.push_str(render::DATA_CLOSE);
-        if cut {
-            text.push_str("…more fields not shown as text (the structured content has them all); ask for fewer with fields\n");
+        if values_cut {
+            text.push_str(&format!("a value ending …[+N chars] is cut at {MAX_VALUE_CHARS} characters: name its field in fields to read it whole\n"));
+        }
+        if fields_left_out {
+            text.push_str("…more fields not shown as text; name the ones you need in fields\n");
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(with_url(Value::Object(record), &links));
