@@ -627,9 +627,10 @@ async fn an_instance_url_that_is_not_salesforce_names_the_setting() {
     assert!(is_error(&result), "{shown}");
     assert!(shown.contains("HTTP 404"), "{shown}");
     assert!(
-        shown.contains("Check that SF_INSTANCE_URL (or PARAGON_PROXY_URL) points at Salesforce"),
+        shown.contains("Check that SF_INSTANCE_URL points at Salesforce"),
         "{shown}"
     );
+    assert!(!shown.contains("PARAGON_PROXY_URL"), "{shown}");
     stop(client, stderr).await;
 }
 

@@ -88,8 +88,8 @@ pub use api::sobjects::CreateResult;
 pub use api::versions::ApiVersion;
 pub use auth::{
     Connection, DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient, PARAGON_DEFAULT_PROXY,
-    ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SigningKey, TenantKey,
-    TokenResponse,
+    ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SettingNames, SigningKey,
+    TenantKey, TokenResponse,
 };
 pub use client::{
     ClientContext, ClientOptions, ConnectInfo, PlaneKind, SalesforceClient, TenantsHeld,
