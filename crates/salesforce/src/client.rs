@@ -214,6 +214,8 @@ pub(crate) struct Inner {
     pub(crate) identity: tokio::sync::OnceCell<Arc<super::api::identity::Identity>>,
     /// See [`Connection::known_scopes`].
     pub(crate) known_scopes: ScopeInfo,
+    /// Whether the org is known unreachable (`outage.rs`).
+    pub(crate) outage: super::outage::Outage,
     /// Set once [`SalesforceClient::prefetch_identity`] started (and when): turns true when
     /// it ended.
     pub(crate) prefetch:
@@ -264,6 +266,7 @@ impl SalesforceClient {
                 identity: tokio::sync::OnceCell::new(),
                 prefetch: std::sync::OnceLock::new(),
                 known_scopes,
+                outage: super::outage::Outage::default(),
             }),
         })
     }

@@ -91,6 +91,11 @@ pub enum NetworkFailure {
     Timeout,
     /// The connection itself was not made in time: the host is unreachable or drops packets.
     ConnectTimeout,
+    /// Not tried: the last connection attempt, `seconds_ago`, timed out, and a check in the
+    /// background has not reached the org since (see `outage.rs`).
+    KnownUnreachable {
+        seconds_ago: u64,
+    },
     /// The connection dropped or failed some other way.
     Other,
     /// The answer began but the connection dropped before its end.
@@ -108,8 +113,15 @@ impl fmt::Display for NetworkFailure {
                 "HTTP {status} from a server in between, not from Salesforce"
             );
         }
+        if let NetworkFailure::KnownUnreachable { seconds_ago } = self {
+            return write!(
+                f,
+                "no connection could be made {seconds_ago} s ago (SFMCP_CONNECT_TIMEOUT_SECS ran out), and sfmcp has not reached it since"
+            );
+        }
         f.write_str(match self {
             NetworkFailure::Gateway(_) => "a server in between failed",
+            NetworkFailure::KnownUnreachable { .. } => "known to be unreachable",
             NetworkFailure::Refused => "connection refused",
             NetworkFailure::Dns => "host name not found",
             NetworkFailure::Tls => "TLS handshake failed",
@@ -349,7 +361,10 @@ impl SfError {
                     "{target} did not answer in time: the request timeout (SFMCP_REQUEST_TIMEOUT_SECS) ran out first. Raise SFMCP_REQUEST_TIMEOUT_SECS if calls are slow (large queries, a busy org), or narrow the call; if every call times out, check {setting} and the network."
                 ),
                 NetworkFailure::ConnectTimeout => format!(
-                    "{target} did not answer in time. Check {setting} and the network, then try again."
+                    "{target} did not accept a connection within SFMCP_CONNECT_TIMEOUT_SECS. Check {setting} and the network (a firewall or VPN that drops packets), then try again."
+                ),
+                NetworkFailure::KnownUnreachable { .. } => format!(
+                    "sfmcp is checking {target} again in the background and calls go through as soon as it answers; try again in a few seconds. If it stays unreachable, check {setting} and the network (a firewall or VPN that drops packets), or raise SFMCP_CONNECT_TIMEOUT_SECS if the org is only slow to connect to."
                 ),
                 NetworkFailure::Other => format!(
                     "The connection to {target} failed. Check {setting} and the network, then try again."

@@ -71,6 +71,7 @@ pub mod describe_cache;
 pub mod errors;
 pub mod ids;
 pub mod login;
+mod outage;
 mod records;
 pub mod retry;
 pub mod secret;

@@ -253,7 +253,38 @@ impl SalesforceClient {
         })
     }
 
+    /// Sends `request`, or fails at once while the org is known unreachable (`outage.rs`).
     pub(crate) async fn send(
+        &self,
+        request: ApiRequest,
+        version_path: Option<String>,
+    ) -> Result<ApiResponse, SfError> {
+        if let Some(fail) = self.inner.outage.fail_fast() {
+            if fail.start_check {
+                self.check_reachable();
+            }
+            return Err(fail.error);
+        }
+        self.send_now(request, version_path).await
+    }
+
+    /// The background check of a known outage: the version list, which needs no token, and
+    /// any answer at all means the org can be reached again.
+    fn check_reachable(&self) {
+        let client = self.clone();
+        tokio::spawn(async move {
+            let check = ApiRequest::get(Target::Versions, "the API version list");
+            match client.send_now(check, None).await {
+                Err(SfError::Unreachable {
+                    failure: NetworkFailure::ConnectTimeout,
+                    ..
+                }) => client.inner.outage.check_failed(),
+                _ => client.inner.outage.closed(),
+            }
+        });
+    }
+
+    async fn send_now(
         &self,
         request: ApiRequest,
         version_path: Option<String>,
@@ -297,6 +328,11 @@ impl SalesforceClient {
                 Ok(response) => response,
                 Err(e) => {
                     let failure = classify(&e);
+                    if failure == NetworkFailure::ConnectTimeout {
+                        self.inner
+                            .outage
+                            .opened(url.origin().ascii_serialization(), setting);
+                    }
                     // A timeout is not retried: asking again would multiply the wait past
                     // what an MCP client waits for a tool (often 60 s in all).
                     if request.method == HttpMethod::Get
@@ -317,6 +353,7 @@ impl SalesforceClient {
                 }
             };
 
+            self.inner.outage.closed();
             let status = response.status().as_u16();
             if let Some(info) = response
                 .headers()
