@@ -18,7 +18,8 @@
 //! - `crypto`: SHA-256 and constant-time comparison (aws-lc-rs) and random bytes (the OS's
 //!   `getrandom`), for every crate
 //!   above this one. `retry`: the backoff helper shared with the audit's collectors.
-//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`.
+//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`; `outage`: after a
+//!   connection attempt times out, calls fail at once while one background check tries again.
 //!
 //! # For the MCP layer
 //!
