@@ -144,6 +144,10 @@ pub struct ConnectionSettings {
     /// Seconds one Salesforce request may take (default 60; fractions such as 0.5 allowed).
     #[arg(long, env = "SFMCP_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
     pub request_timeout_secs: Option<f64>,
+    /// Seconds to wait for a connection to the org (default 5; fractions allowed): a host
+    /// that drops packets fails after this, not after the whole request timeout.
+    #[arg(long, env = "SFMCP_CONNECT_TIMEOUT_SECS", value_name = "SECONDS")]
+    pub connect_timeout_secs: Option<f64>,
     /// Milliseconds a session's start waits for the org to say who is connected (default
     /// 150; 0 to 10000): past it, the instructions point to `whoami` and every tool is listed.
     #[arg(long, env = "SFMCP_IDENTITY_WAIT_MS", value_name = "MILLISECONDS")]
@@ -174,6 +178,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("usage_warn_percent", &self.usage_warn_percent)
             .field("usage_ceiling_percent", &self.usage_ceiling_percent)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
             .field("identity_wait_ms", &self.identity_wait_ms)
             .finish()
     }
@@ -317,6 +322,15 @@ impl ConnectionSettings {
                 ));
             }
             options.request_timeout = Duration::from_secs_f64(secs);
+        }
+        if let Some(secs) = self.connect_timeout_secs {
+            if !(secs > 0.0 && secs <= 120.0) {
+                return Err(config_error(
+                    "SFMCP_CONNECT_TIMEOUT_SECS",
+                    format!("{secs} is out of range: use more than 0 and at most 120 seconds."),
+                ));
+            }
+            options.connect_timeout = Duration::from_secs_f64(secs);
         }
         if let Some(millis) = self.identity_wait_ms {
             if millis > 10_000 {

@@ -39,6 +39,27 @@ def closed_port():
         return s.getsockname()[1]
 
 
+def black_hole():
+    """A loopback port that answers no connection attempt, as a host dropping packets does:
+    a listener with a backlog of one whose queue is full, so the kernel drops further SYNs.
+    Returns the port and the sockets to keep open."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    held = [listener]
+    for _ in range(8):
+        filler = socket.socket()
+        filler.settimeout(0.3)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except socket.timeout:
+            held.append(filler)
+            return port, held
+        held.append(filler)
+    sys.exit("the black-hole listener's queue never filled")
+
+
 class NotSalesforce(BaseHTTPRequestHandler):
     """A web server that is not Salesforce: every path is an HTML 404."""
 
@@ -129,7 +150,12 @@ def main():
             "SF_CLIENT_ID": org["client_id"],
             "SF_CLIENT_SECRET": org["client_secret"],
         }
+        hole, _held = black_hole()
         scenarios = [
+            (
+                "host drops packets (black hole; SFMCP_CONNECT_TIMEOUT_SECS default 5)",
+                {"SF_INSTANCE_URL": f"http://127.0.0.1:{hole}", "SF_ACCESS_TOKEN": "00Dxx!x"},
+            ),
             (
                 "nothing listening (closed port)",
                 {"SF_INSTANCE_URL": f"http://127.0.0.1:{closed_port()}", "SF_ACCESS_TOKEN": "00Dxx!x"},

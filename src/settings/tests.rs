@@ -292,6 +292,25 @@ fn usage_thresholds_and_timeout_become_client_options() {
         too_long.client_options().expect_err("zero timeout").setting,
         "SFMCP_REQUEST_TIMEOUT_SECS"
     );
+    let connect = ConnectionSettings {
+        connect_timeout_secs: Some(1.5),
+        ..none()
+    };
+    assert_eq!(
+        connect.client_options().expect("valid").connect_timeout,
+        std::time::Duration::from_millis(1500)
+    );
+    let no_connect = ConnectionSettings {
+        connect_timeout_secs: Some(0.0),
+        ..none()
+    };
+    assert_eq!(
+        no_connect
+            .client_options()
+            .expect_err("zero connect timeout")
+            .setting,
+        "SFMCP_CONNECT_TIMEOUT_SECS"
+    );
 }
 
 fn settings_with_file(text: &str) -> (tempfile::TempDir, ConnectionSettings) {

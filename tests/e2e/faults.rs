@@ -627,9 +627,124 @@ async fn an_instance_url_that_is_not_salesforce_names_the_setting() {
     assert!(is_error(&result), "{shown}");
     assert!(shown.contains("HTTP 404"), "{shown}");
     assert!(
-        shown.contains("Check that SF_INSTANCE_URL (or PARAGON_PROXY_URL) points at Salesforce"),
+        shown.contains("Check that SF_INSTANCE_URL points at Salesforce"),
         "{shown}"
     );
+    assert!(!shown.contains("PARAGON_PROXY_URL"), "{shown}");
+    stop(client, stderr).await;
+}
+
+/// A loopback port that answers no connection attempt, as a host dropping packets does:
+/// a listener with a backlog of one whose queue is already full, so the kernel drops every
+/// further SYN. Returns the listener (to serve from later) and the connections filling it.
+async fn black_hole() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let address = listener.local_addr().expect("addr");
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            // The queue is full: connection attempts now go unanswered.
+            Err(_) => return (listener, fillers),
+            Ok(Err(e)) => panic!("connect: {e}"),
+        }
+    }
+    panic!("the listener's queue never filled");
+}
+
+/// An org that answers no connection attempt (a black hole): the first call waits out
+/// SFMCP_CONNECT_TIMEOUT_SECS, not the request timeout; later calls fail at once naming the
+/// cause and the setting while sfmcp checks in the background; once the address answers
+/// again, calls go through to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_org_fails_fast_after_the_first_connect_timeout_and_recovers() {
+    let (listener, _fillers) = black_hole().await;
+    let address = listener.local_addr().expect("addr");
+    let instance = format!("http://{address}");
+    let env = vec![
+        ("SF_INSTANCE_URL", instance.clone()),
+        ("SF_ACCESS_TOKEN", "00Dxx!black-hole-token".to_string()),
+        ("SFMCP_CONNECT_TIMEOUT_SECS", "1".to_string()),
+        ("SFMCP_REQUEST_TIMEOUT_SECS", "30".to_string()),
+    ];
+    let (client, stderr) = spawn_server(&env, &[]).await;
+    let query = json!({"query": "SELECT Id FROM Account"});
+
+    let started = std::time::Instant::now();
+    let first = call(&client, "soql_query", query.clone()).await;
+    let first_text = text(&first);
+    assert!(is_error(&first), "{first_text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(first_text.contains(&instance), "{first_text}");
+    assert!(first_text.contains("SF_INSTANCE_URL"), "{first_text}");
+    assert!(
+        first_text.contains("SFMCP_CONNECT_TIMEOUT_SECS"),
+        "{first_text}"
+    );
+
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let again = call(&client, "soql_query", query.clone()).await;
+        let elapsed = started.elapsed();
+        let again_text = text(&again);
+        assert!(is_error(&again), "{again_text}");
+        // Well under the one-second connect timeout: nothing waited for a connection.
+        assert!(
+            elapsed < Duration::from_millis(500),
+            "{elapsed:?}: {again_text}"
+        );
+        assert!(
+            again_text.contains("checking") && again_text.contains("in the background"),
+            "{again_text}"
+        );
+        assert!(again_text.contains("SF_INSTANCE_URL"), "{again_text}");
+    }
+
+    // The address answers again (as a web server that is not Salesforce): the background
+    // check sees it and calls reach it.
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 16 * 1024];
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer)).await;
+                let body = "<html><body>Not Found</body></html>";
+                let answer = format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    let reached = loop {
+        let result = call(&client, "soql_query", query.clone()).await;
+        let shown = text(&result);
+        if shown.contains("HTTP 404") {
+            break shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached again: {shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(reached.contains("points at Salesforce"), "{reached}");
     stop(client, stderr).await;
 }
 

@@ -1058,6 +1058,17 @@ async fn person_signs_in(
     emulator: &EmulatorHandle,
     username: &str,
 ) -> String {
+    person_signs_in_granting(server, emulator, username, None).await
+}
+
+/// [`person_signs_in`], with Salesforce granting `salesforce_scope` instead of what sfmcp
+/// asks for (as a connected app whose Selected OAuth Scopes lack some of them does).
+async fn person_signs_in_granting(
+    server: &OAuthServer,
+    emulator: &EmulatorHandle,
+    username: &str,
+    salesforce_scope: Option<&str>,
+) -> String {
     use crate::emulator_signin::{Browser, PASSWORD, Page};
     let client_id = register(server, REDIRECT).await;
     let pkce = pkce();
@@ -1082,10 +1093,21 @@ async fn person_signs_in(
         .and_then(|rest| rest.split('"').next())
         .expect("a continue link")
         .replace("&amp;", "&");
+    let mut link = Url::parse(&link).expect("the link to Salesforce");
+    if let Some(granted) = salesforce_scope {
+        let pairs: Vec<(String, String)> = link
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "scope" { granted.into() } else { v };
+                (k.into_owned(), v.into_owned())
+            })
+            .collect();
+        link.query_pairs_mut().clear().extend_pairs(pairs);
+    }
     let mut browser = Browser::new(emulator);
     let to_salesforce = Page {
         status: StatusCode::FOUND,
-        location: Some(Url::parse(&link).expect("the link to Salesforce")),
+        location: Some(link),
         html: String::new(),
     };
     let login = browser.follow(&to_salesforce).await;
@@ -1388,4 +1410,68 @@ async fn an_unreachable_oauth_store_stops_the_server_at_start() {
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(!stderr.contains("serving MCP"), "{stderr}");
+}
+
+/// A person whose Salesforce grant lacks `api` (the connected app's scopes leave it out):
+/// tools/list shows only what works with that grant, and a tool needing `api` is refused
+/// naming the scope, before any request reaches Salesforce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_without_api_lists_only_what_works_and_refuses_before_any_request() {
+    use crate::emulator_signin::{start_login_page, two_people_seed};
+    let emulator = start_login_page(two_people_seed()).await;
+    let mut server = start(&emulator, KEY, &[]).await;
+    let token = person_signs_in_granting(
+        &server,
+        &emulator,
+        "admin@acme.test",
+        Some("refresh_token id"),
+    )
+    .await;
+    let client = mcp_client(&server, &token).await;
+    let mut listed: Vec<String> = client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|tool| tool.name.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["audit_rules", "whoami"]);
+
+    let rest_calls = || async {
+        common::requests(&emulator)
+            .await
+            .into_iter()
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/services/"))
+            })
+            .count()
+    };
+    let before = rest_calls().await;
+    let refused = common::call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Name FROM Account"}),
+    )
+    .await;
+    let shown = common::text(&refused);
+    assert!(common::is_error(&refused), "{shown}");
+    assert!(shown.contains("needs the OAuth scope `api`"), "{shown}");
+    assert!(shown.contains("nothing was sent to Salesforce"), "{shown}");
+    assert_eq!(
+        rest_calls().await,
+        before,
+        "no request, not even a token refresh"
+    );
+
+    // The same server still lists everything for a person whose grant has `api`.
+    let full = person_signs_in(&server, &emulator, "rep@acme.test").await;
+    let full_client = mcp_client(&server, &full).await;
+    let all = full_client.list_all_tools().await.expect("tools/list");
+    assert!(all.iter().any(|tool| tool.name == "soql_query"));
+    let _ = client.cancel().await;
+    let _ = full_client.cancel().await;
+    let _ = server.child.start_kill();
 }

@@ -259,3 +259,97 @@ async fn a_refused_per_request_token_names_the_header_to_fix() {
     assert!(!message.contains("SF_REFRESH_TOKEN"), "{message}");
     let _ = client.cancel().await;
 }
+
+/// A web server that is not Salesforce (a portal's login page, a typo'd host that serves
+/// something): answers every request with an HTML 404.
+async fn not_salesforce() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buffer).await;
+                let body = "<html><body>Not Found</body></html>";
+                let answer = format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    host
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_request_org_that_is_not_salesforce_names_the_header_to_fix() {
+    let host = not_salesforce().await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = spawn(
+        vec![("SFMCP_HTTP_TOKENS".into(), CALLER_TOKEN.into())],
+        &["--allow-direct-tenants", "--direct-tenant-host", &host],
+        files,
+    )
+    .await;
+    let client = connect(
+        &server,
+        headers(&[
+            ("x-salesforce-instance-url", format!("http://{host}")),
+            ("x-salesforce-access-token", "00Dx!unused".to_string()),
+        ]),
+    )
+    .await;
+    let result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Name FROM Account LIMIT 1"}),
+    )
+    .await;
+    let message = text(&result);
+    assert!(is_error(&result), "{message}");
+    assert!(message.contains("HTTP 404"), "{message}");
+    assert!(
+        message.contains("Check that X-Salesforce-Instance-Url points at Salesforce"),
+        "{message}"
+    );
+    assert!(!message.contains("SF_INSTANCE_URL"), "{message}");
+    assert!(!message.contains("PARAGON_PROXY_URL"), "{message}");
+    let _ = client.cancel().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paragon_credential_the_user_lacks_names_the_header_to_fix() {
+    let emulator = two_orgs().await;
+    let server = start_server(&emulator, &[], &[]).await;
+    let project = paragon(&emulator, 0);
+    let client = connect(
+        &server,
+        headers(&[
+            ("x-paragon-user", field(&project, "user_id")),
+            (
+                "x-paragon-credential",
+                "00000000-0000-4000-a000-000000000000".to_string(),
+            ),
+        ]),
+    )
+    .await;
+    let result = call(
+        &client,
+        "soql_query",
+        json!({"query": "SELECT Name FROM Account LIMIT 1"}),
+    )
+    .await;
+    let message = text(&result);
+    assert!(is_error(&result), "{message}");
+    assert!(message.contains("Integration not enabled"), "{message}");
+    assert!(
+        message.contains("X-Paragon-Credential names another account"),
+        "{message}"
+    );
+    assert!(!message.contains("PARAGON_CREDENTIAL_ID"), "{message}");
+    let _ = client.cancel().await;
+}

@@ -216,7 +216,7 @@ async fn a_rejected_fixed_user_token_names_its_setting() {
     assert!(matches!(
         err,
         SfError::Auth {
-            flow: AuthFlow::ParagonStaticToken,
+            flow: AuthFlow::ParagonStaticToken { .. },
             ..
         }
     ));

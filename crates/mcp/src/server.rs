@@ -392,12 +392,13 @@ impl ServerHandler for SfServer {
         self.tool_router.call(call).await
     }
 
-    /// Every routed tool, less those the caller cannot use: with one connection for every
-    /// request, tools its grant is known to lack a scope for (learnt at start; per-tenant
-    /// servers list every tool and refuse at call time); over OAuth, the write tools for a
-    /// token not granted `sfmcp.write` (the HTTP edge put the token's grant in the request;
-    /// calling one without it gets a 403 step-up there), so the list depends on the caller
-    /// and is cached privately.
+    /// Every routed tool, less those the caller cannot use: tools the connection's grant is
+    /// known to lack a scope for (with one connection, learnt at start; per request, what the
+    /// tenant's connection knows, such as the scopes of an OAuth sign-in; where unknown,
+    /// every tool is listed and Salesforce's refusal is mapped at call time); over OAuth, the
+    /// write tools for a token not granted `sfmcp.write` (the HTTP edge put the token's grant
+    /// in the request; calling one without it gets a 403 step-up there). With tenants the
+    /// list depends on the caller, so it is cached privately.
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -411,12 +412,20 @@ impl ServerHandler for SfServer {
         if grant.is_some_and(|grant| !grant.allows_writes()) {
             tools.retain(|tool| !WRITE_TOOLS.contains(&tool.name.as_ref()));
         }
-        if let Connections::Single(client) = &self.state.connections {
-            let _ = self.known_identity(&context).await;
+        let client = match &self.state.connections {
+            Connections::Single(client) => {
+                let _ = self.known_identity(&context).await;
+                Some(client.clone())
+            }
+            Connections::PerRequest(_) => self.client(&context).ok(),
+        };
+        if let Some(client) = client {
             tools.retain(|tool| {
                 crate::scopes::missing_for(&tool.name, |s| client.scope_granted(s)).is_none()
             });
         }
+        let per_caller =
+            grant.is_some() || matches!(self.state.connections, Connections::PerRequest(_));
         let supports_cache_hints = context
             .protocol_version()
             .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
@@ -426,7 +435,7 @@ impl ServerHandler for SfServer {
             meta: None,
             next_cursor: None,
             ttl_ms: supports_cache_hints.then_some(0),
-            cache_scope: supports_cache_hints.then_some(if grant.is_some() {
+            cache_scope: supports_cache_hints.then_some(if per_caller {
                 CacheScope::Private
             } else {
                 CacheScope::Public

@@ -212,12 +212,14 @@ pub(crate) struct Inner {
     pub(crate) version_offered: std::sync::atomic::AtomicBool,
     /// Who and where, once fetched (see `api/identity.rs`).
     pub(crate) identity: tokio::sync::OnceCell<Arc<super::api::identity::Identity>>,
+    /// See [`Connection::known_scopes`].
+    pub(crate) known_scopes: ScopeInfo,
+    /// Whether the org is known unreachable (`outage.rs`).
+    pub(crate) outage: super::outage::Outage,
     /// Set once [`SalesforceClient::prefetch_identity`] started (and when): turns true when
     /// it ended.
     pub(crate) prefetch:
         std::sync::OnceLock<(tokio::sync::watch::Receiver<bool>, tokio::time::Instant)>,
-    /// See [`Connection::instance_url_setting`].
-    pub(crate) instance_url_setting: &'static str,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -247,14 +249,10 @@ impl SalesforceClient {
             });
         }
         let tenant = connection.tenant_key();
-        let instance_url_setting = connection.instance_url_setting;
+        let known_scopes = connection.known_scopes.clone();
         let usage = context.usage.tracker(tenant.as_str());
         let permits = context.tenant_permits(&tenant);
-        let auth = Authenticator::new(
-            connection.plane,
-            connection.access_token_setting,
-            context.http.clone(),
-        );
+        let auth = Authenticator::new(connection.plane, connection.settings, context.http.clone());
         Ok(SalesforceClient {
             inner: Arc::new(Inner {
                 context,
@@ -267,7 +265,8 @@ impl SalesforceClient {
                 version_offered: std::sync::atomic::AtomicBool::new(false),
                 identity: tokio::sync::OnceCell::new(),
                 prefetch: std::sync::OnceLock::new(),
-                instance_url_setting,
+                known_scopes,
+                outage: super::outage::Outage::default(),
             }),
         })
     }
@@ -328,6 +327,15 @@ impl SalesforceClient {
         &self.inner.tenant
     }
 
+    /// The setting (a variable, or a request header) that decides where this connection's
+    /// requests go, for errors that ask to fix it.
+    pub fn url_setting(&self) -> &'static str {
+        match self.inner.auth.plane() {
+            Plane::Direct(_) => self.inner.auth.settings().instance_url,
+            Plane::Paragon(_) => "PARAGON_PROXY_URL",
+        }
+    }
+
     pub fn plane(&self) -> PlaneKind {
         match self.inner.auth.plane() {
             Plane::Direct(_) => PlaneKind::Direct,
@@ -341,13 +349,15 @@ impl SalesforceClient {
     }
 
     /// Whether the connection's grant includes `scope`, from what is known now (the token
-    /// response's `scope`, else introspection): `Some(true/false)`, or `None` when unknown (the
-    /// Paragon plane; before [`SalesforceClient::connect`]). For checking before a call.
+    /// response's `scope`, else introspection, else what the connection was built knowing):
+    /// `Some(true/false)`, or `None` when unknown (the Paragon plane; before
+    /// [`SalesforceClient::connect`]). For checking before a call.
     pub fn scope_granted(&self, scope: &str) -> Option<bool> {
         self.inner
             .auth
             .current_session()
             .and_then(|session| session.scopes.grants(scope))
+            .or_else(|| self.inner.known_scopes.grants(scope))
     }
 
     /// How record links are made for this org (needs the instance URL: after connecting on

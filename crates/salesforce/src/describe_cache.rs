@@ -150,6 +150,7 @@ impl DescribeCache {
                 what: format!("describe {object}"),
                 status: 304,
                 detail: "Not Modified for an unconditional request".into(),
+                setting: client.url_setting(),
             }),
         }
     }

@@ -37,8 +37,11 @@ pub enum AuthFlow {
     ParagonSigning,
     /// `sfmcp login`: the web-server flow with PKCE.
     AuthorizationCode,
-    /// A fixed Paragon user token the proxy no longer accepts.
-    ParagonStaticToken,
+    /// A fixed Paragon user token the proxy no longer accepts; `setting` is where it came
+    /// from.
+    ParagonStaticToken {
+        setting: &'static str,
+    },
 }
 
 impl AuthFlow {
@@ -54,7 +57,7 @@ impl AuthFlow {
             AuthFlow::Introspection => "SF_CLIENT_ID and SF_CLIENT_SECRET",
             AuthFlow::StaticToken { setting } => setting,
             AuthFlow::ParagonSigning => "PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID",
-            AuthFlow::ParagonStaticToken => "PARAGON_USER_TOKEN",
+            AuthFlow::ParagonStaticToken { setting } => setting,
             AuthFlow::AuthorizationCode => {
                 "--client-id, --login-url (or --sandbox) and the connected app's callback URL"
             }
@@ -71,7 +74,7 @@ impl fmt::Display for AuthFlow {
             AuthFlow::Introspection => "token introspection",
             AuthFlow::StaticToken { .. } => "access token",
             AuthFlow::ParagonSigning => "Paragon user token signing",
-            AuthFlow::ParagonStaticToken => "Paragon user token",
+            AuthFlow::ParagonStaticToken { .. } => "Paragon user token",
             AuthFlow::AuthorizationCode => "login",
         })
     }
@@ -88,6 +91,11 @@ pub enum NetworkFailure {
     Timeout,
     /// The connection itself was not made in time: the host is unreachable or drops packets.
     ConnectTimeout,
+    /// Not tried: the last connection attempt, `seconds_ago`, timed out, and a check in the
+    /// background has not reached the org since (see `outage.rs`).
+    KnownUnreachable {
+        seconds_ago: u64,
+    },
     /// The connection dropped or failed some other way.
     Other,
     /// The answer began but the connection dropped before its end.
@@ -105,8 +113,15 @@ impl fmt::Display for NetworkFailure {
                 "HTTP {status} from a server in between, not from Salesforce"
             );
         }
+        if let NetworkFailure::KnownUnreachable { seconds_ago } = self {
+            return write!(
+                f,
+                "no connection could be made {seconds_ago} s ago (SFMCP_CONNECT_TIMEOUT_SECS ran out), and sfmcp has not reached it since"
+            );
+        }
         f.write_str(match self {
             NetworkFailure::Gateway(_) => "a server in between failed",
+            NetworkFailure::KnownUnreachable { .. } => "known to be unreachable",
             NetworkFailure::Refused => "connection refused",
             NetworkFailure::Dns => "host name not found",
             NetworkFailure::Tls => "TLS handshake failed",
@@ -166,6 +181,11 @@ pub enum SfError {
         status: u16,
         message: String,
         code: Option<String>,
+        /// Where the connection's Paragon credential is configured
+        /// ([`crate::auth::SettingNames::paragon_credential`]).
+        credential_setting: &'static str,
+        /// Where its Paragon user is configured ([`crate::auth::SettingNames::paragon_user`]).
+        user_setting: &'static str,
     },
 
     /// No HTTP answer at all, or one cut off before its end.
@@ -227,6 +247,8 @@ pub enum SfError {
         what: String,
         status: u16,
         detail: String,
+        /// The setting that decides where the request went.
+        setting: &'static str,
     },
 }
 
@@ -315,8 +337,12 @@ impl SfError {
                 flow, error, description, ..
             } => auth_next_step(*flow, error, description),
             SfError::Paragon {
-                status, message, ..
-            } => paragon_next_step(*status, message),
+                status,
+                message,
+                credential_setting,
+                user_setting,
+                ..
+            } => paragon_next_step(*status, message, credential_setting, user_setting),
             SfError::Unreachable {
                 target,
                 setting,
@@ -335,7 +361,10 @@ impl SfError {
                     "{target} did not answer in time: the request timeout (SFMCP_REQUEST_TIMEOUT_SECS) ran out first. Raise SFMCP_REQUEST_TIMEOUT_SECS if calls are slow (large queries, a busy org), or narrow the call; if every call times out, check {setting} and the network."
                 ),
                 NetworkFailure::ConnectTimeout => format!(
-                    "{target} did not answer in time. Check {setting} and the network, then try again."
+                    "{target} did not accept a connection within SFMCP_CONNECT_TIMEOUT_SECS. Check {setting} and the network (a firewall or VPN that drops packets), then try again."
+                ),
+                NetworkFailure::KnownUnreachable { .. } => format!(
+                    "sfmcp is checking {target} again in the background and calls go through as soon as it answers; try again in a few seconds. If it stays unreachable, check {setting} and the network (a firewall or VPN that drops packets), or raise SFMCP_CONNECT_TIMEOUT_SECS if the org is only slow to connect to."
                 ),
                 NetworkFailure::Other => format!(
                     "The connection to {target} failed. Check {setting} and the network, then try again."
@@ -372,7 +401,7 @@ impl SfError {
             SfError::UnexpectedResponse { status, .. } if *status >= 500 => {
                 "Salesforce (or a proxy in front of it) failed; try again shortly.".to_string()
             }
-            SfError::UnexpectedResponse { .. } => "Check that SF_INSTANCE_URL (or PARAGON_PROXY_URL) points at Salesforce and not at another web server.".to_string(),
+            SfError::UnexpectedResponse { setting, .. } => format!("Check that {setting} points at Salesforce and not at another web server."),
         }
     }
 }
@@ -437,7 +466,8 @@ fn auth_next_step(flow: AuthFlow, error: &str, description: &str) -> String {
     match (flow, error) {
         (AuthFlow::StaticToken { setting: ACCESS_TOKEN_SETTING }, _) => "Reauthorize the connection: the access token in SF_ACCESS_TOKEN is expired or revoked and nothing can renew it. Set a fresh one, or set SF_REFRESH_TOKEN with SF_CLIENT_ID and SF_CLIENT_SECRET so sfmcp renews it itself.".to_string(),
         (AuthFlow::StaticToken { setting }, _) => format!("Reauthorize the connection: the access token sent in {setting} is expired or revoked, and sfmcp cannot renew a token it was handed. Send a fresh one."),
-        (AuthFlow::ParagonStaticToken, _) => "The Paragon user token in PARAGON_USER_TOKEN was refused (expired or for another project). Mint a fresh one, or set PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID so sfmcp mints short-lived tokens itself.".to_string(),
+        (AuthFlow::ParagonStaticToken { setting: "PARAGON_USER_TOKEN" }, _) => "The Paragon user token in PARAGON_USER_TOKEN was refused (expired or for another project). Mint a fresh one, or set PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID so sfmcp mints short-lived tokens itself.".to_string(),
+        (AuthFlow::ParagonStaticToken { setting }, _) => format!("The Paragon user token sent in {setting} was refused (expired or for another project). Send a fresh one."),
         (AuthFlow::AuthorizationCode, "no_refresh_token") => "Add the refresh_token (or offline_access) scope to the connected app's OAuth scopes, then run `sfmcp login` again.".to_string(),
         (AuthFlow::AuthorizationCode, "access_denied") => "The login was not approved in the browser; run `sfmcp login` again and allow access.".to_string(),
         (AuthFlow::AuthorizationCode, "redirect_uri_mismatch") => "Add http://127.0.0.1:{port}/oauth/callback (the port sfmcp login uses) to the connected app's callback URLs.".to_string(),
@@ -455,16 +485,25 @@ fn auth_next_step(flow: AuthFlow, error: &str, description: &str) -> String {
     }
 }
 
-fn paragon_next_step(status: u16, message: &str) -> String {
+fn paragon_next_step(
+    status: u16,
+    message: &str,
+    paragon_credential: &str,
+    paragon_user: &str,
+) -> String {
     let lower = message.to_ascii_lowercase();
     if lower.contains("integration not enabled") || lower.contains("not connected") {
-        "This Paragon user has not connected Salesforce (or PARAGON_CREDENTIAL_ID names another account). Connect Salesforce for the user in the app's Paragon Connect portal.".to_string()
+        format!(
+            "This Paragon user has not connected Salesforce (or {paragon_credential} names another account). Connect Salesforce for the user in the app's Paragon Connect portal."
+        )
     } else if status == 401 || status == 403 || lower.contains("token") {
-        "The Paragon proxy refused the user token. Check PARAGON_PROJECT_ID, and PARAGON_USER_TOKEN or PARAGON_SIGNING_KEY_FILE with PARAGON_USER_ID (the key must be the project's signing key).".to_string()
+        format!(
+            "The Paragon proxy refused the user token. Check PARAGON_PROJECT_ID, and {paragon_user} (tokens must be signed with the project's signing key)."
+        )
     } else if status >= 500 {
         "The Paragon proxy failed; try again shortly.".to_string()
     } else {
-        "Check PARAGON_PROXY_URL, PARAGON_PROJECT_ID and PARAGON_CREDENTIAL_ID.".to_string()
+        format!("Check PARAGON_PROXY_URL, PARAGON_PROJECT_ID and {paragon_credential}.")
     }
 }
 

@@ -18,7 +18,8 @@
 //! - `crypto`: SHA-256 and constant-time comparison (aws-lc-rs) and random bytes (the OS's
 //!   `getrandom`), for every crate
 //!   above this one. `retry`: the backoff helper shared with the audit's collectors.
-//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`.
+//! - `errors`, `ids`, `urls`, `describe_cache`, `usage`, `secret`; `outage`: after a
+//!   connection attempt times out, calls fail at once while one background check tries again.
 //!
 //! # For the MCP layer
 //!
@@ -71,6 +72,7 @@ pub mod describe_cache;
 pub mod errors;
 pub mod ids;
 pub mod login;
+mod outage;
 mod records;
 pub mod retry;
 pub mod secret;
@@ -88,8 +90,8 @@ pub use api::sobjects::CreateResult;
 pub use api::versions::ApiVersion;
 pub use auth::{
     Connection, DirectAuth, DirectCredential, JwtBearerClaims, OAuthClient, PARAGON_DEFAULT_PROXY,
-    ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SigningKey, TenantKey,
-    TokenResponse,
+    ParagonAuth, ParagonClaims, ParagonUser, Plane, ScopeInfo, Scopes, SettingNames, SigningKey,
+    TenantKey, TokenResponse,
 };
 pub use client::{
     ClientContext, ClientOptions, ConnectInfo, PlaneKind, SalesforceClient, TenantsHeld,

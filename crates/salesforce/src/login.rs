@@ -78,6 +78,9 @@ pub struct StoredCredentials {
     /// The identity URL (`.../id/{orgId}/{userId}`), to tell people which org this is.
     #[serde(default)]
     pub identity_url: Option<String>,
+    /// The scopes Salesforce granted (the token response's `scope`), space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Only the credentials file writes a secret out; `Secret` itself is not `Serialize`, so no
@@ -187,6 +190,7 @@ impl WebServerFlow {
             refresh_token,
             client_secret: self.client.client_secret.clone(),
             identity_url: token.id,
+            scope: token.scope,
         })
     }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::auth::{Plane, ScopeInfo, Session};
+use super::auth::{Plane, ScopeInfo, Session, SettingNames};
 use super::client::{PlaneKind, SalesforceClient};
 use super::errors::{ApiErrorItem, NetworkFailure, RecordWrite, SfError};
 use super::retry::Backoff;
@@ -121,15 +121,24 @@ pub(crate) struct ApiResponse {
     pub(crate) status: u16,
     pub(crate) last_modified: Option<String>,
     pub(crate) body: Vec<u8>,
+    /// The setting that decided where the request went, for an answer that is not
+    /// Salesforce's.
+    pub(crate) setting: &'static str,
 }
 
 impl ApiResponse {
     pub(crate) fn json<T: for<'de> Deserialize<'de>>(&self, what: &str) -> Result<T, SfError> {
-        serde_json::from_slice(&self.body).map_err(|e| SfError::UnexpectedResponse {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| self.unexpected(what, format!("the body is not the JSON expected ({e})")))
+    }
+
+    pub(crate) fn unexpected(&self, what: &str, detail: String) -> SfError {
+        SfError::UnexpectedResponse {
             what: what.to_string(),
             status: self.status,
-            detail: format!("the body is not the JSON expected ({e})"),
-        })
+            detail,
+            setting: self.setting,
+        }
     }
 }
 
@@ -145,6 +154,7 @@ impl SalesforceClient {
                     what: "the API version list".into(),
                     status: 200,
                     detail: "the org offers no API version".into(),
+                    setting: self.url_setting(),
                 })?;
                 let path =
                     check_server_path(&newest.url).map(|p| p.trim_end_matches('/').to_string())?;
@@ -161,9 +171,9 @@ impl SalesforceClient {
         target: &Target,
         version_path: Option<&str>,
     ) -> Result<(Url, &'static str), SfError> {
+        let setting = self.url_setting();
         match self.inner.auth.plane() {
             Plane::Direct(_) => {
-                let setting = self.inner.instance_url_setting;
                 let base = session.instance_url.as_ref().ok_or_else(|| SfError::InvalidRequest {
                     message: "the org's instance URL is unknown: the token response did not include one".into(),
                     next_step: format!("Set {setting} to the org's URL, e.g. https://acme.my.salesforce.com."),
@@ -185,10 +195,7 @@ impl SalesforceClient {
                     "/projects/{}/sdk/proxy/salesforce{relative}",
                     paragon.project_id
                 );
-                Ok((
-                    join(&paragon.proxy_url, &path, "PARAGON_PROXY_URL")?,
-                    "PARAGON_PROXY_URL",
-                ))
+                Ok((join(&paragon.proxy_url, &path, setting)?, setting))
             }
         }
     }
@@ -246,7 +253,38 @@ impl SalesforceClient {
         })
     }
 
+    /// Sends `request`, or fails at once while the org is known unreachable (`outage.rs`).
     pub(crate) async fn send(
+        &self,
+        request: ApiRequest,
+        version_path: Option<String>,
+    ) -> Result<ApiResponse, SfError> {
+        if let Some(fail) = self.inner.outage.fail_fast() {
+            if fail.start_check {
+                self.check_reachable();
+            }
+            return Err(fail.error);
+        }
+        self.send_now(request, version_path).await
+    }
+
+    /// The background check of a known outage: the version list, which needs no token, and
+    /// any answer at all means the org can be reached again.
+    fn check_reachable(&self) {
+        let client = self.clone();
+        tokio::spawn(async move {
+            let check = ApiRequest::get(Target::Versions, "the API version list");
+            match client.send_now(check, None).await {
+                Err(SfError::Unreachable {
+                    failure: NetworkFailure::ConnectTimeout,
+                    ..
+                }) => client.inner.outage.check_failed(),
+                _ => client.inner.outage.closed(),
+            }
+        });
+    }
+
+    async fn send_now(
         &self,
         request: ApiRequest,
         version_path: Option<String>,
@@ -290,6 +328,11 @@ impl SalesforceClient {
                 Ok(response) => response,
                 Err(e) => {
                     let failure = classify(&e);
+                    if failure == NetworkFailure::ConnectTimeout {
+                        self.inner
+                            .outage
+                            .opened(url.origin().ascii_serialization(), setting);
+                    }
                     // A timeout is not retried: asking again would multiply the wait past
                     // what an MCP client waits for a tool (often 60 s in all).
                     if request.method == HttpMethod::Get
@@ -310,6 +353,7 @@ impl SalesforceClient {
                 }
             };
 
+            self.inner.outage.closed();
             let status = response.status().as_u16();
             if let Some(info) = response
                 .headers()
@@ -380,9 +424,13 @@ impl SalesforceClient {
                     status,
                     last_modified,
                     body,
+                    setting,
                 });
             }
-            let paragon = self.plane() == PlaneKind::Paragon;
+            let paragon = match self.inner.auth.plane() {
+                Plane::Paragon(_) => Some(self.inner.auth.settings()),
+                Plane::Direct(_) => None,
+            };
             if matches!(status, 401 | 403) && says_no_api_scope(&body) {
                 return Err(SfError::MissingScope {
                     status,
@@ -393,7 +441,7 @@ impl SalesforceClient {
                     },
                 });
             }
-            let err = error_from_body(status, &body, paragon, &request.what);
+            let err = error_from_body(status, &body, &request.what, setting, paragon);
             if status == 401 && !self.inner.auth.can_renew() {
                 // A fixed token cannot be renewed: say where it came from, so that is what
                 // gets fixed (a variable, or a header the caller sends).
@@ -601,7 +649,15 @@ pub(crate) fn tidy_message(message: &str) -> String {
         .join("\n")
 }
 
-pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &str) -> SfError {
+/// `setting` decided where the request went; `paragon` holds the connection's Paragon
+/// settings on that plane.
+pub(crate) fn error_from_body(
+    status: u16,
+    body: &[u8],
+    what: &str,
+    setting: &'static str,
+    paragon: Option<&SettingNames>,
+) -> SfError {
     if let Ok(items) = serde_json::from_slice::<Vec<ApiErrorItem>>(body)
         && !items.is_empty()
     {
@@ -631,7 +687,7 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &st
                 others: Vec::new(),
             };
         }
-        if paragon {
+        if let Some(settings) = paragon {
             let message = match object.get("message") {
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
@@ -645,6 +701,8 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &st
                 status,
                 message,
                 code,
+                credential_setting: settings.paragon_credential,
+                user_setting: settings.paragon_user,
             };
         }
     }
@@ -661,6 +719,7 @@ pub(crate) fn error_from_body(status: u16, body: &[u8], paragon: bool, what: &st
         what: what.to_string(),
         status,
         detail: snippet(body),
+        setting,
     }
 }
 
@@ -766,7 +825,8 @@ mod tests {
     #[test]
     fn soql_error_messages_lose_the_caret_line_and_runs_of_spaces() {
         let body = br#"[{"message": "\nselect count() from XYZZY\n                              ^\nERROR at Row:1:Column:31\nsObject type 'XYZZY' is not supported.", "errorCode": "INVALID_TYPE"}]"#;
-        let SfError::Api { message, code, .. } = error_from_body(400, body, false, "the query")
+        let SfError::Api { message, code, .. } =
+            error_from_body(400, body, "the query", "SF_INSTANCE_URL", None)
         else {
             panic!("a Salesforce error");
         };

@@ -173,6 +173,7 @@ fn credentials_are_saved_owner_only_and_serve_falls_back_to_them() {
         refresh_token: Secret::new("5Aep-stored-refresh"),
         client_secret: None,
         identity_url: None,
+        scope: None,
     };
     save_credentials(&file, &stored).expect("saved");
     #[cfg(unix)]

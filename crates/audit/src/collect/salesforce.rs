@@ -303,6 +303,7 @@ impl Collector<'_> {
                     what: "the Organization query".into(),
                     status: 200,
                     detail: "no Organization row".into(),
+                    setting: self.client.url_setting(),
                 },
             })
     }

@@ -31,7 +31,7 @@ use url::Url;
 
 use sfmcp_salesforce::{
     ClientContext, Connection, DirectCredential, ParagonAuth, ParagonClaims, ParagonUser,
-    SalesforceClient, Secret, SigningKey, TenantKey,
+    SalesforceClient, Secret, SettingNames, SigningKey, TenantKey,
 };
 
 pub const PARAGON_USER_HEADER: &str = "x-paragon-user";
@@ -39,6 +39,18 @@ pub const PARAGON_CREDENTIAL_HEADER: &str = "x-paragon-credential";
 pub const PARAGON_USER_TOKEN_HEADER: &str = "x-paragon-user-token";
 pub const SALESFORCE_INSTANCE_HEADER: &str = "x-salesforce-instance-url";
 pub const SALESFORCE_TOKEN_HEADER: &str = "x-salesforce-access-token";
+
+/// What an error tells the caller to fix on a per-request tenant: the headers its host
+/// sends, never a variable only the operator can set. `paragon_user` differs between a
+/// token sent and a user sfmcp mints for.
+fn header_settings(paragon_user: &'static str) -> SettingNames {
+    SettingNames {
+        instance_url: "X-Salesforce-Instance-Url",
+        access_token: "X-Salesforce-Access-Token",
+        paragon_credential: "X-Paragon-Credential",
+        paragon_user,
+    }
+}
 
 /// How many tenants' clients are kept; the least recently used one goes first.
 pub const DEFAULT_TENANT_CAPACITY: usize = 1024;
@@ -282,7 +294,8 @@ impl TenantClients {
                     user: ParagonUser::Signing { key, user_id: user },
                     credential_id: credential,
                     instance_url,
-                });
+                })
+                .with_settings(header_settings("X-Paragon-User"));
                 Ok((cache_key, connection))
             }
             TenantRequest::ParagonToken {
@@ -309,7 +322,8 @@ impl TenantClients {
                     user: ParagonUser::Token(token),
                     credential_id: credential.clone(),
                     instance_url,
-                });
+                })
+                .with_settings(header_settings("X-Paragon-User-Token"));
                 if let Some(user) = verified_user {
                     // The same key minted tokens get: a tenant's caches and cursors outlive
                     // any one of its tokens.
@@ -345,9 +359,7 @@ impl TenantClients {
                         client: None,
                     },
                 )
-                // The caller chose this URL: errors must point at the header, not at a
-                // variable only the operator can set.
-                .with_setting_names("X-Salesforce-Instance-Url", "X-Salesforce-Access-Token");
+                .with_settings(header_settings("X-Paragon-User-Token"));
                 Ok((cache_key, connection))
             }
         }

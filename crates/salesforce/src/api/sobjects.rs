@@ -117,14 +117,13 @@ impl SalesforceClient {
             && !response.body.is_empty()
             && serde_json::from_slice::<Value>(&response.body).is_err()
         {
-            return Err(SfError::UnexpectedResponse {
-                what: format!("updating {object} {id}"),
-                status: response.status,
-                detail: format!(
+            return Err(response.unexpected(
+                &format!("updating {object} {id}"),
+                format!(
                     "the body is not Salesforce's answer: {}",
                     snippet(&response.body)
                 ),
-            });
+            ));
         }
         Ok(())
     }

@@ -41,50 +41,76 @@ pub struct Connection {
     /// derived from the connection: for tenants nothing verifies, a hash of the whole
     /// credential, so a forged credential can never share another tenant's caches.
     pub tenant: Option<TenantKey>,
-    /// Where the direct plane's instance URL came from (an environment variable, a request
-    /// header), named in errors that ask to fix it. Paragon errors name PARAGON_PROXY_URL.
-    pub instance_url_setting: &'static str,
-    /// Where a fixed access token came from, likewise.
-    pub access_token_setting: &'static str,
+    /// Where each part of this connection is configured, named in errors that ask to fix it.
+    pub settings: SettingNames,
+    /// The scopes granted, when the caller learnt them before any token of this connection
+    /// was fetched (a sign-in's token response): known from the first call on.
+    pub known_scopes: ScopeInfo,
 }
 
-/// The settings a single-org server reads the instance URL and a fixed token from.
-const INSTANCE_URL_SETTING: &str = "SF_INSTANCE_URL";
+/// Where a connection's parts are configured: the one source of the names an error's next
+/// step asks to fix. The server's own connection comes from the operator's variables; a
+/// per-request tenant from the headers its host sends, and its caller must be told the
+/// header, not a variable only the operator can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingNames {
+    /// The direct plane's instance URL. (The Paragon plane's requests go to the operator's
+    /// PARAGON_PROXY_URL whoever the tenant is.)
+    pub instance_url: &'static str,
+    /// A fixed direct-plane access token.
+    pub access_token: &'static str,
+    /// The Paragon credential (the user's connected Salesforce account).
+    pub paragon_credential: &'static str,
+    /// The Paragon user: the token given, or the user sfmcp mints tokens for.
+    pub paragon_user: &'static str,
+}
+
 pub(crate) const ACCESS_TOKEN_SETTING: &str = "SF_ACCESS_TOKEN";
+
+impl SettingNames {
+    /// The variables (and flags) of a server with one connection on `plane`.
+    pub fn environment(plane: &Plane) -> SettingNames {
+        let paragon_user = match plane {
+            Plane::Paragon(ParagonAuth {
+                user: ParagonUser::Signing { .. },
+                ..
+            }) => "PARAGON_SIGNING_KEY_FILE and PARAGON_USER_ID",
+            _ => "PARAGON_USER_TOKEN",
+        };
+        SettingNames {
+            instance_url: "SF_INSTANCE_URL",
+            access_token: ACCESS_TOKEN_SETTING,
+            paragon_credential: "PARAGON_CREDENTIAL_ID",
+            paragon_user,
+        }
+    }
+}
 
 impl Connection {
     pub fn direct(instance_url: Option<Url>, credential: DirectCredential) -> Self {
-        Connection {
-            plane: Plane::Direct(DirectAuth {
-                instance_url,
-                credential,
-            }),
-            api_version: None,
-            tenant: None,
-            instance_url_setting: INSTANCE_URL_SETTING,
-            access_token_setting: ACCESS_TOKEN_SETTING,
-        }
+        Connection::on(Plane::Direct(DirectAuth {
+            instance_url,
+            credential,
+        }))
     }
 
     pub fn paragon(auth: ParagonAuth) -> Self {
+        Connection::on(Plane::Paragon(auth))
+    }
+
+    fn on(plane: Plane) -> Self {
         Connection {
-            plane: Plane::Paragon(auth),
+            settings: SettingNames::environment(&plane),
+            plane,
             api_version: None,
             tenant: None,
-            instance_url_setting: INSTANCE_URL_SETTING,
-            access_token_setting: ACCESS_TOKEN_SETTING,
+            known_scopes: ScopeInfo::Unknown,
         }
     }
 
-    /// Names where the instance URL and a fixed access token came from, for errors that ask
-    /// to fix them (see `instance_url_setting`).
-    pub fn with_setting_names(
-        mut self,
-        instance_url: &'static str,
-        access_token: &'static str,
-    ) -> Self {
-        self.instance_url_setting = instance_url;
-        self.access_token_setting = access_token;
+    /// Names where this connection's parts are configured (see [`SettingNames`]).
+    pub fn with_settings(mut self, settings: SettingNames) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -189,8 +215,8 @@ fn now_secs() -> u64 {
 /// Holds the current token of one connection and renews it, one renewal at a time.
 pub(crate) struct Authenticator {
     plane: Plane,
-    /// See [`Connection::access_token_setting`].
-    access_token_setting: &'static str,
+    /// See [`Connection::settings`].
+    settings: SettingNames,
     http: reqwest::Client,
     session: RwLock<Option<Arc<Session>>>,
     renewal: tokio::sync::Mutex<()>,
@@ -212,10 +238,10 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(plane: Plane, access_token_setting: &'static str, http: reqwest::Client) -> Self {
+    pub fn new(plane: Plane, settings: SettingNames, http: reqwest::Client) -> Self {
         Authenticator {
             plane,
-            access_token_setting,
+            settings,
             http,
             session: RwLock::new(None),
             renewal: tokio::sync::Mutex::new(()),
@@ -227,6 +253,10 @@ impl Authenticator {
 
     pub fn plane(&self) -> &Plane {
         &self.plane
+    }
+
+    pub fn settings(&self) -> &SettingNames {
+        &self.settings
     }
 
     /// How many tokens were fetched or minted so far.
@@ -252,14 +282,16 @@ impl Authenticator {
         match &self.plane {
             Plane::Direct(d) => match d.credential {
                 DirectCredential::AccessToken { .. } => AuthFlow::StaticToken {
-                    setting: self.access_token_setting,
+                    setting: self.settings.access_token,
                 },
                 DirectCredential::RefreshToken { .. } => AuthFlow::RefreshToken,
                 DirectCredential::ClientCredentials { .. } => AuthFlow::ClientCredentials,
                 DirectCredential::JwtBearer { .. } => AuthFlow::JwtBearer,
             },
             Plane::Paragon(p) => match p.user {
-                ParagonUser::Token(_) => AuthFlow::ParagonStaticToken,
+                ParagonUser::Token(_) => AuthFlow::ParagonStaticToken {
+                    setting: self.settings.paragon_user,
+                },
                 ParagonUser::Signing { .. } => AuthFlow::ParagonSigning,
             },
         }

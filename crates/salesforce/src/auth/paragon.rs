@@ -57,7 +57,9 @@ impl Authenticator {
             ParagonUser::Token(token) if first => (token.clone(), None),
             ParagonUser::Token(_) => {
                 return Err(SfError::Auth {
-                    flow: AuthFlow::ParagonStaticToken,
+                    flow: AuthFlow::ParagonStaticToken {
+                        setting: self.settings.paragon_user,
+                    },
                     status: Some(401),
                     error: "invalid_token".into(),
                     description: "the Paragon proxy refused the user token".into(),

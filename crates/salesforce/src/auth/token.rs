@@ -178,6 +178,11 @@ fn oauth_error(flow: AuthFlow, status: u16, body: &[u8]) -> SfError {
     }
 }
 
+/// Salesforce's OAuth endpoints are always the operator's to configure: the server's own
+/// connection and the sign-ins of `--oauth` both use SF_LOGIN_URL, and a per-request
+/// tenant's fixed token is never renewed or introspected.
+const LOGIN_URL_SETTING: &str = "SF_LOGIN_URL";
+
 /// Posts `form` to one of Salesforce's OAuth endpoints (token, introspect) and reads its JSON
 /// answer: the one place for the request, the unreachable mapping, the OAuth error mapping
 /// and the parse. `what` and `detail` word the error for an answer that is not that JSON.
@@ -195,12 +200,12 @@ pub(crate) async fn post_oauth_form<T: DeserializeOwned>(
         .form(form)
         .send()
         .await
-        .map_err(|e| super::super::transport::unreachable(&e, endpoint, "SF_LOGIN_URL"))?;
+        .map_err(|e| super::super::transport::unreachable(&e, endpoint, LOGIN_URL_SETTING))?;
     let status = response.status().as_u16();
     let body = response
         .bytes()
         .await
-        .map_err(|e| super::super::transport::unreachable(&e, endpoint, "SF_LOGIN_URL"))?;
+        .map_err(|e| super::super::transport::unreachable(&e, endpoint, LOGIN_URL_SETTING))?;
     if !(200..300).contains(&status) {
         return Err(oauth_error(flow, status, &body));
     }
@@ -208,6 +213,7 @@ pub(crate) async fn post_oauth_form<T: DeserializeOwned>(
         what: what.to_string(),
         status,
         detail: detail.to_string(),
+        setting: LOGIN_URL_SETTING,
     })?;
     Ok((status, parsed))
 }

@@ -92,6 +92,7 @@ pub async fn callback(
         ),
         refresh_token: credentials.refresh_token.expose().to_string(),
         instance_url: credentials.instance_url,
+        scope: credentials.scope,
     };
     let code = plane.keys.seal_code(&AuthorizationCode {
         id: random_id(),

@@ -35,7 +35,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sfmcp_salesforce::login::WebServerFlow;
 use sfmcp_salesforce::{
-    ClientContext, Connection, DirectCredential, OAuthClient, Secret, TenantKey,
+    ClientContext, Connection, DirectCredential, OAuthClient, ScopeInfo, Scopes, Secret,
+    SettingNames, TenantKey,
 };
 use url::Url;
 
@@ -233,6 +234,14 @@ impl OAuthPlane {
         // The person, not the token: describes and usage are per user (field-level security
         // differs between people of one org).
         connection.tenant = Some(TenantKey::new(format!("oauth:{}", grant.user)));
+        // The org's URL came from the person's sign-in, through the operator's login URL.
+        connection.settings = SettingNames {
+            instance_url: "SF_LOGIN_URL (the sign-in through it gave this org's URL)",
+            ..connection.settings
+        };
+        if let Some(scope) = &grant.scope {
+            connection.known_scopes = ScopeInfo::Granted(Scopes::parse(scope));
+        }
         let cache_key = sfmcp_salesforce::crypto::digest_hex(
             &["oauth", &token.family, &grant.refresh_token],
             16,

@@ -160,6 +160,10 @@ pub struct SalesforceGrant {
     /// `orgId/userId`, from the identity URL: the tenant whose caches the person's calls use.
     #[serde(rename = "u")]
     pub user: String,
+    /// The scopes Salesforce granted at sign-in (its token response's `scope`), so tools
+    /// the grant cannot serve are neither listed nor sent.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl std::fmt::Debug for SalesforceGrant {
@@ -236,6 +240,7 @@ mod tests {
                 refresh_token: "5Aep861-salesforce-refresh".into(),
                 instance_url: "https://acme.my.salesforce.com".into(),
                 user: "00D/005".into(),
+                scope: Some("api refresh_token".into()),
             },
             expires_at: 10,
         }
