@@ -41,6 +41,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "audit_rules",
             "audit_run",
             "create_record",
+            "create_records",
             "describe_object",
             "get_record",
             "list_objects",
@@ -51,6 +52,8 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "soql_query",
             "sosl_search",
             "update_record",
+            "update_records",
+            "upsert_record",
             "whoami",
         ]
     );
@@ -77,7 +80,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "{} keeps generator noise",
             tool.name
         );
-        let writes = ["create_record", "update_record"].contains(&tool.name.as_ref());
+        let writes = sfmcp_mcp::WRITE_TOOLS.contains(&tool.name.as_ref());
         if writes {
             assert_ne!(annotations.read_only_hint, Some(true), "{}", tool.name);
             assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
@@ -101,6 +104,11 @@ async fn read_only_servers_offer_no_write_tools() {
     })
     .await;
     assert_eq!(tools.len(), 13);
+    assert!(
+        tools
+            .iter()
+            .all(|t| !sfmcp_mcp::WRITE_TOOLS.contains(&t.name.as_ref()))
+    );
     assert!(
         tools
             .iter()
