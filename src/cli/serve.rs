@@ -28,7 +28,7 @@ use crate::settings::ConnectionSettings;
 /// What tools may touch, from flags or the environment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PolicyArgs {
-    /// Offer no write tools (create_record, update_record).
+    /// Offer no write tools (create_record, update_record, create_records, update_records, upsert_record).
     #[arg(long, env = "SFMCP_READ_ONLY")]
     pub read_only: bool,
     /// Only these objects may be queried or written (comma-separated API names).

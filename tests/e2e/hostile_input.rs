@@ -90,6 +90,16 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
             json!({"object": name, "fields": {"Name": "x"}}),
         ));
         refused.push(("sosl_search", json!({"text": "acme", "objects": [name]})));
+        refused.push((
+            "upsert_record",
+            json!({"object": name, "match": {"Id": account_id}, "fields": {"Name": "x"}}),
+        ));
+        if !name.is_empty() {
+            refused.push((
+                "upsert_record",
+                json!({"object": "Account", "match": {name: "x"}, "fields": {"Name": "x"}}),
+            ));
+        }
         // As a field name, in every place a field name goes.
         refused.push((
             "get_record",
@@ -111,6 +121,17 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
             json!({"object": "Account", "id": id, "fields": {"Name": "x"}}),
         ));
         refused.push(("record_url", json!({ "ids": [id] })));
+        refused.push((
+            "upsert_record",
+            json!({"object": "Account", "match": {"Id": id}, "fields": {"Name": "x"}}),
+        ));
+    }
+    // An upsert's key goes into the URL path: one encoded segment or refused.
+    for key in ["../../limits", "..", ".", "a/b", "x/../../oauth2/token"] {
+        refused.push((
+            "upsert_record",
+            json!({"object": "Account", "match": {"ERP_Id__c": key}, "fields": {"Name": "x"}}),
+        ));
     }
     for query in [
         "SELECT Id FROM Account; DELETE FROM Account",

@@ -51,6 +51,7 @@ mod interop_jsforce;
 mod interop_mcp_clients;
 mod interop_simple_salesforce;
 mod layering;
+mod mcp_batch;
 mod mcp_confirm;
 mod mcp_http;
 mod mcp_protocol;

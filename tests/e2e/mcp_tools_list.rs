@@ -53,6 +53,7 @@ async fn the_default_toolsets_are_core_writes_reports_and_audit() {
             "audit_rules",
             "audit_run",
             "create_record",
+            "create_records",
             "describe_object",
             "get_record",
             "list_objects",
@@ -63,6 +64,8 @@ async fn the_default_toolsets_are_core_writes_reports_and_audit() {
             "soql_query",
             "sosl_search",
             "update_record",
+            "update_records",
+            "upsert_record",
             "whoami",
         ]
     );
@@ -144,7 +147,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "{} keeps generator noise",
             tool.name
         );
-        let writes = ["create_record", "update_record"].contains(&tool.name.as_ref());
+        let writes = sfmcp_mcp::WRITE_TOOLS.contains(&tool.name.as_ref());
         if writes {
             assert_ne!(annotations.read_only_hint, Some(true), "{}", tool.name);
             assert_eq!(annotations.destructive_hint, Some(false), "{}", tool.name);
@@ -189,6 +192,11 @@ async fn read_only_servers_offer_no_write_tools() {
     assert_eq!(
         tools.len(),
         TOOLSET_OF.len() - sfmcp_mcp::server::WRITE_TOOLS.len()
+    );
+    assert!(
+        tools
+            .iter()
+            .all(|t| !sfmcp_mcp::WRITE_TOOLS.contains(&t.name.as_ref()))
     );
     assert!(
         tools

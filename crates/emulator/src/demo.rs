@@ -17,7 +17,7 @@ pub mod injection;
 
 pub use injection::{MARKER_PREFIX, PlantedValue, injection_corpus};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveTime, Utc};
 use serde_json::{Map, Value as Json, json};
@@ -238,6 +238,19 @@ pub fn build(index: usize, scale: u32) -> Result<(Org, Vec<Person>), String> {
         ],
         permission_sets: identity::permission_sets(),
         permission_set_groups: identity::permission_set_groups(),
+        // The key an ERP system knows accounts by: upserts match on it. Not unique, as
+        // external ids often are not, so two accounts can share one (upsert answers 300).
+        standard_fields: BTreeMap::from([(
+            "Account".to_string(),
+            vec![seed::CustomFieldSeed {
+                name: "ERP_Id__c".into(),
+                field_type: "string".into(),
+                label: Some("ERP Id".into()),
+                length: Some(20),
+                external_id: true,
+                ..seed::CustomFieldSeed::default()
+            }],
+        )]),
         users: vec![UserSeed {
             username: "admin@demo.emulator".into(),
             first_name: Some("Dana".into()),
@@ -468,6 +481,7 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
         f.insert("NumberOfEmployees".into(), json!(rng.below(20_000) + 5));
         f.insert("Rating".into(), json!(rng.pick(&["Hot", "Warm", "Cold"])));
         f.insert("OwnerId".into(), json!(owner));
+        f.insert("ERP_Id__c".into(), json!(format!("ERP-{:05}", i + 1)));
         let created = now - Duration::days(30 + rng.below(700) as i64);
         f.insert(
             "CreatedDate".into(),

@@ -19,6 +19,8 @@
 //!        "controlling_field": "Status__c", "valid_for": {"Typo": ["Draft"], "Late": ["Sent"]}},
 //!       {"name": "Account__c", "type": "reference", "reference_to": ["Account"],
 //!        "relationship_name": "Account__r", "required": true}]}],
+//!   "standard_fields": {"Account": [{"name": "ERP_Id__c", "type": "string", "length": 20,
+//!                                    "external_id": true, "unique": true}]},
 //!   "profiles": [{"name": "Sales", "permissions": ["ApiEnabled"],
 //!                 "hidden_fields": ["Account.AnnualRevenue"],
 //!                 "login_ip_ranges": [{"start": "10.0.0.0", "end": "10.255.255.255"}]},
@@ -86,7 +88,9 @@
 //!   `picklist` / `multipicklist` (`values`, `restricted`), `boolean`, `int`, `double`,
 //!   `currency`, `percent` (`precision`, `scale`), `date`, `datetime`, `reference`
 //!   (`reference_to`, `relationship_name`). Custom objects get key prefixes `a00`, `a01`, ...
-//!   and a `Name` field unless they declare one.
+//!   and a `Name` field unless they declare one. `standard_fields` adds custom fields (same
+//!   format, names ending in `__c`) to standard objects, as an org's admin does; an
+//!   `external_id` field is an upsert key (`PATCH /sobjects/{O}/{Field}/{value}`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -114,6 +118,9 @@ pub struct SeedFile {
     pub connected_app: AppSeed,
     #[serde(default)]
     pub objects: Vec<CustomObjectSeed>,
+    /// Custom fields on standard objects, by object.
+    #[serde(default)]
+    pub standard_fields: BTreeMap<String, Vec<CustomFieldSeed>>,
     #[serde(default)]
     pub profiles: Vec<ProfileSeed>,
     #[serde(default)]
@@ -199,7 +206,7 @@ pub struct CustomObjectSeed {
     pub fields: Vec<CustomFieldSeed>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomFieldSeed {
     pub name: String,
@@ -496,6 +503,25 @@ fn make_dependent(
 /// Builds the org's objects: the standard ones, the seed's custom ones, and sharing.
 fn build_schema(seed: &SeedFile) -> Result<OrgSchema, String> {
     let mut objects = standard_objects();
+    for (object, seeds) in &seed.standard_fields {
+        let Some(at) = objects.iter().position(|o| &o.name == object) else {
+            return Err(format!(
+                "standard_fields: '{object}' is not a standard object (custom objects list their fields under objects)"
+            ));
+        };
+        let mut added = Vec::with_capacity(seeds.len());
+        for field in seeds {
+            if !field.name.ends_with("__c") || objects[at].field(&field.name).is_some() {
+                return Err(format!(
+                    "standard_fields: {object}.{} must be a new name ending in __c",
+                    field.name
+                ));
+            }
+            added.push(custom_field(object, field)?);
+        }
+        let def = objects.remove(at);
+        objects.insert(at, def.fields(added).index());
+    }
     for (n, custom) in seed.objects.iter().enumerate() {
         if !custom.name.ends_with("__c") {
             return Err(format!("custom object '{}' must end in __c", custom.name));

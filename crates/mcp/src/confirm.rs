@@ -8,8 +8,9 @@
 //! - a client that declared no elicitation gets the preview and a refusal: a write is never
 //!   approved silently.
 //!
-//! The sealed state is bound to the tenant, the method, the object, the Id and the checked
-//! fields, expires after a few minutes, and is spent once, so an approval cannot be replayed
+//! The sealed state is bound to the tenant, the method, the path, the object, and every
+//! record's Id and checked fields (a batch is one question and one approval for all its
+//! records), expires after a few minutes, and is spent once, so an approval cannot be replayed
 //! to send a second record or another change.
 
 use std::collections::HashMap;
@@ -41,61 +42,136 @@ const PURPOSE: &[u8] = b"sfmcp write confirmation v1";
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const STATE_TTL_SECS: i64 = 10 * 60;
 
-/// A write that is checked and ready to send.
+/// A write that is checked and ready to send: one record, or a batch sent all or none.
 pub(crate) struct PendingWrite<'a> {
     pub method: &'static str,
+    /// The resource, as the dry run shows it: `/sobjects/Lead`, `/composite/sobjects`.
+    pub path: String,
     pub object: &'a str,
-    pub id: Option<&'a SalesforceId>,
-    pub fields: &'a Map<String, Value>,
-    /// For an update, the values the fields hold now, so the person sees what changes.
-    pub before: Option<&'a Map<String, Value>>,
+    pub records: Vec<PendingRecord<'a>>,
     /// What the person must not miss: values outside a picklist, values respelled.
     pub notes: &'a [String],
 }
 
-impl PendingWrite<'_> {
-    /// What the person reads: the change in Salesforce's terms, one field a line.
+/// One record of a write.
+#[derive(Clone, Copy)]
+pub(crate) struct PendingRecord<'a> {
+    /// The record changed; `None` for a create.
+    pub id: Option<&'a SalesforceId>,
+    pub fields: &'a Map<String, Value>,
+    /// For an update, the values the fields hold now, so the person sees what changes.
+    pub before: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> PendingWrite<'a> {
+    /// One record at `/sobjects/{object}[/{id}]`.
+    pub fn one(
+        method: &'static str,
+        object: &'a str,
+        record: PendingRecord<'a>,
+        notes: &'a [String],
+    ) -> Self {
+        let path = match record.id {
+            Some(id) => format!("/sobjects/{object}/{id}"),
+            None => format!("/sobjects/{object}"),
+        };
+        PendingWrite {
+            method,
+            path,
+            object,
+            records: vec![record],
+            notes,
+        }
+    }
+
+    /// What the person reads: the change in Salesforce's terms, one field a line, every
+    /// record of a batch.
     pub fn summary(&self) -> String {
         let mut text = String::new();
         for note in self.notes {
             text.push_str(&format!("⚠ {note}\n"));
         }
-        text.push_str(&match self.id {
-            Some(id) => format!("Update {} {id} in Salesforce:\n", self.object),
-            None => format!("Create a {} record in Salesforce:\n", self.object),
-        });
-        for (name, value) in self.fields {
-            match self.before {
-                Some(before) => text.push_str(&format!(
-                    "  {name}: {} → {}\n",
-                    shown(before.get(name).unwrap_or(&Value::Null)),
-                    shown(value)
-                )),
-                None => text.push_str(&format!("  {name}: {}\n", shown(value))),
+        if let [record] = self.records.as_slice() {
+            text.push_str(&match record.id {
+                Some(id) => format!("Update {} {id} in Salesforce:\n", self.object),
+                None => format!("Create a {} record in Salesforce:\n", self.object),
+            });
+            push_fields(&mut text, record, "  ");
+            return text;
+        }
+        let verb = if self.records.iter().all(|r| r.id.is_none()) {
+            "Create"
+        } else {
+            "Update"
+        };
+        text.push_str(&format!(
+            "{verb} {} {} records in Salesforce, all or none:\n",
+            self.records.len(),
+            self.object
+        ));
+        for (n, record) in self.records.iter().enumerate() {
+            match record.id {
+                Some(id) => text.push_str(&format!("#{n} {id}:\n")),
+                None => text.push_str(&format!("#{n}:\n")),
             }
+            push_fields(&mut text, record, "  ");
         }
         text
     }
 
     /// The request as it would be sent, as the dry run shows it.
     pub fn request_line(&self) -> String {
-        match self.id {
-            Some(id) => format!("{} /sobjects/{}/{id}", self.method, self.object),
-            None => format!("{} /sobjects/{}", self.method, self.object),
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// The body as it would be sent: the fields of one record, or the collection.
+    pub fn body(&self) -> Value {
+        match self.records.as_slice() {
+            [record] if !self.path.starts_with("/composite/") => {
+                Value::Object(record.fields.clone())
+            }
+            records => {
+                let records: Vec<Value> = records
+                    .iter()
+                    .map(|r| {
+                        let mut record = Map::new();
+                        record.insert("attributes".into(), json!({ "type": self.object }));
+                        if let Some(id) = r.id {
+                            record.insert("Id".into(), Value::String(id.to_string()));
+                        }
+                        record.extend(r.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        Value::Object(record)
+                    })
+                    .collect();
+                json!({ "allOrNone": true, "records": records })
+            }
         }
     }
 
-    /// Names this exact write for this tenant; a different field or value is another write.
+    /// Names this exact write for this tenant; a different record, field or value is
+    /// another write.
     fn digest(&self, tenant: &str) -> String {
-        let canonical = json!([
-            tenant,
-            self.method,
-            self.object,
-            self.id.map(SalesforceId::as_str),
-            self.fields
-        ]);
+        let records: Vec<Value> = self
+            .records
+            .iter()
+            .map(|r| json!([r.id.map(SalesforceId::as_str), r.fields]))
+            .collect();
+        let canonical = json!([tenant, self.method, self.path, self.object, records]);
         let hash = sfmcp_salesforce::crypto::sha256(canonical.to_string().as_bytes());
         URL_SAFE_NO_PAD.encode(&hash[..18])
+    }
+}
+
+fn push_fields(text: &mut String, record: &PendingRecord<'_>, indent: &str) {
+    for (name, value) in record.fields {
+        match record.before {
+            Some(before) => text.push_str(&format!(
+                "{indent}{name}: {} → {}\n",
+                shown(before.get(name).unwrap_or(&Value::Null)),
+                shown(value)
+            )),
+            None => text.push_str(&format!("{indent}{name}: {}\n", shown(value))),
+        }
     }
 }
 
@@ -311,7 +387,7 @@ fn not_sent(write: &PendingWrite<'_>, reason: &str, message: &str) -> CallToolRe
 
 /// No way to ask anyone: the preview, and what would let the write go.
 fn refused(write: &PendingWrite<'_>) -> CallToolResult {
-    let body = serde_json::to_string_pretty(write.fields).unwrap_or_default();
+    let body = serde_json::to_string_pretty(&write.body()).unwrap_or_default();
     let notes: String = write.notes.iter().map(|n| format!("⚠ {n}\n")).collect();
     let text = format!(
         "Not sent: this server requires a person to confirm every write (confirm_writes), and this MCP client offers no way to ask them (neither input-required results nor elicitation). This is the change:\n{notes}{}\n{}\nTo proceed, show it to the person and have them make it in Salesforce, or use an MCP client that supports elicitation; the server's operator can turn off confirm_writes.",
@@ -323,8 +399,8 @@ fn refused(write: &PendingWrite<'_>) -> CallToolResult {
         "sent": false,
         "reason": "cannot_confirm",
         "method": write.method,
-        "path": write.request_line().split_once(' ').map(|(_, p)| p.to_string()),
-        "body": write.fields,
+        "path": write.path,
+        "body": write.body(),
     }));
     result
 }
@@ -350,6 +426,14 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default()
+    }
+
+    fn created(fields: &Map<String, Value>) -> PendingRecord<'_> {
+        PendingRecord {
+            id: None,
+            fields,
+            before: None,
+        }
     }
 
     fn answer(action: ElicitationAction, confirm: Option<bool>) -> InputResponses {
@@ -381,14 +465,7 @@ mod tests {
     fn an_answer_counts_only_for_the_write_it_was_asked_about_and_only_once() {
         let key = CursorKey::random();
         let fields = fields();
-        let write = PendingWrite {
-            method: "POST",
-            object: "Lead",
-            id: None,
-            fields: &fields,
-            before: None,
-            notes: &[],
-        };
+        let write = PendingWrite::one("POST", "Lead", created(&fields), &[]);
         let far = chrono::Utc::now().timestamp() + 60;
         let state = sealed(&key, write.digest("tenant-a"), far);
         let yes = || Some(answer(ElicitationAction::Accept, Some(true)));
@@ -400,10 +477,7 @@ mod tests {
 
         let mut other_fields = fields.clone();
         other_fields.insert("Company".into(), json!("Evil Corp"));
-        let other = PendingWrite {
-            fields: &other_fields,
-            ..write
-        };
+        let other = PendingWrite::one("POST", "Lead", created(&other_fields), &[]);
         let state = sealed(&key, write.digest("tenant-a"), far);
         let changed = answered(&key, "tenant-a", &other, &state, yes());
         assert!(matches!(changed, Err(ToolError::Input(m)) if m.contains("different change")));
@@ -423,14 +497,7 @@ mod tests {
     fn only_an_accepted_tick_approves() {
         let key = CursorKey::random();
         let fields = fields();
-        let write = PendingWrite {
-            method: "POST",
-            object: "Lead",
-            id: None,
-            fields: &fields,
-            before: None,
-            notes: &[],
-        };
+        let write = PendingWrite::one("POST", "Lead", created(&fields), &[]);
         let far = chrono::Utc::now().timestamp() + 60;
         for (responses, reason) in [
             (Some(answer(ElicitationAction::Decline, None)), "declined"),
@@ -469,14 +536,12 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let id = SalesforceId::parse("00Q000000000001").unwrap_or_else(|e| panic!("{e}"));
-        let write = PendingWrite {
-            method: "PATCH",
-            object: "Lead",
+        let record = PendingRecord {
             id: Some(&id),
             fields: &fields,
             before: Some(&before),
-            notes: &[],
         };
+        let write = PendingWrite::one("PATCH", "Lead", record, &[]);
         assert_eq!(
             write.summary(),
             format!(
@@ -493,14 +558,7 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let notes = vec!["StageName: 'Verbal' is NOT one of the picklist's values".to_string()];
-        let write = PendingWrite {
-            method: "POST",
-            object: "Opportunity",
-            id: None,
-            fields: &fields,
-            before: None,
-            notes: &notes,
-        };
+        let write = PendingWrite::one("POST", "Opportunity", created(&fields), &notes);
         assert!(
             write.summary().starts_with(
                 "⚠ StageName: 'Verbal' is NOT one of the picklist's values\nCreate a Opportunity"
@@ -511,5 +569,57 @@ mod tests {
         let refusal = refused(&write);
         let shown = format!("{:?}", refusal.content);
         assert!(shown.contains("⚠ StageName"), "{shown}");
+    }
+
+    #[test]
+    fn a_batch_is_one_question_showing_every_record_and_bound_to_all_of_them() {
+        let first = json!({"CloseDate": "2026-01-31"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let second = json!({"CloseDate": "2026-02-28"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let before = json!({"CloseDate": "2025-12-31"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let a = SalesforceId::parse("006000000000001AAA").unwrap_or_else(|e| panic!("{e}"));
+        let b = SalesforceId::parse("006000000000002AAA").unwrap_or_else(|e| panic!("{e}"));
+        let record = |id, fields| PendingRecord {
+            id: Some(id),
+            fields,
+            before: Some(&before),
+        };
+        let batch = |records| PendingWrite {
+            method: "PATCH",
+            path: "/composite/sobjects".into(),
+            object: "Opportunity",
+            records,
+            notes: &[],
+        };
+        let write = batch(vec![record(&a, &first), record(&b, &second)]);
+        assert_eq!(
+            write.summary(),
+            format!(
+                "Update 2 Opportunity records in Salesforce, all or none:\n#0 {a}:\n  CloseDate: \"2025-12-31\" → \"2026-01-31\"\n#1 {b}:\n  CloseDate: \"2025-12-31\" → \"2026-02-28\"\n"
+            )
+        );
+        assert_eq!(write.request_line(), "PATCH /composite/sobjects");
+        assert_eq!(write.body()["allOrNone"], json!(true));
+        assert_eq!(write.body()["records"][1]["Id"], json!(b.as_str()));
+        // Approving these two changes approves neither a subset nor a swap.
+        let key = CursorKey::random();
+        let far = chrono::Utc::now().timestamp() + 60;
+        let yes = || Some(answer(ElicitationAction::Accept, Some(true)));
+        for other in [
+            batch(vec![record(&a, &first)]),
+            batch(vec![record(&a, &second), record(&b, &first)]),
+        ] {
+            let state = sealed(&key, write.digest("t"), far);
+            let moved = answered(&key, "t", &other, &state, yes());
+            assert!(matches!(moved, Err(ToolError::Input(m)) if m.contains("different change")));
+        }
     }
 }

@@ -22,6 +22,6 @@ pub mod toolsets;
 pub mod transport;
 pub mod write_check;
 
-pub use server::{Connections, Policy, ServerState, SfServer};
+pub use server::{Connections, Policy, ServerState, SfServer, WRITE_TOOLS};
 pub use tools::audit::{AuditRuns, AuditSettings};
 pub use tools::identity::connected_line;

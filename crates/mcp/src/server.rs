@@ -61,7 +61,13 @@ pub fn instructions(identity: Option<&sfmcp_salesforce::Identity>) -> String {
 }
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
-pub const WRITE_TOOLS: [&str; 2] = ["create_record", "update_record"];
+pub const WRITE_TOOLS: [&str; 5] = [
+    "create_record",
+    "update_record",
+    "create_records",
+    "update_records",
+    "upsert_record",
+];
 
 /// What tools may touch and how much they return.
 #[derive(Debug, Clone)]

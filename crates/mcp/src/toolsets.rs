@@ -7,7 +7,7 @@
 //! | toolset | default | tools |
 //! |---|---|---|
 //! | `core` | always | whoami, soql_query, query_more, sosl_search, list_objects, describe_object, get_record, record_url, org_limits, list_views |
-//! | `writes` | yes | create_record, update_record (removed anyway when the server is read-only) |
+//! | `writes` | yes | create_record, update_record, create_records, update_records, upsert_record (removed anyway when the server is read-only) |
 //! | `reports` | yes | reports and dashboards |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | field history, recent items |
@@ -173,6 +173,9 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("list_views", Toolset::Core),
     ("create_record", Toolset::Writes),
     ("update_record", Toolset::Writes),
+    ("create_records", Toolset::Writes),
+    ("update_records", Toolset::Writes),
+    ("upsert_record", Toolset::Writes),
     ("audit_rules", Toolset::Audit),
     ("audit_run", Toolset::Audit),
     ("audit_findings", Toolset::Audit),

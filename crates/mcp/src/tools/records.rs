@@ -1,6 +1,7 @@
-//! `get_record`, `create_record`, `update_record` and `record_url`. Writes are checked against
-//! describe before anything is sent, can be previewed with `dry_run`, and are never retried
-//! blindly. There is no delete.
+//! `get_record`, `create_record(s)`, `update_record(s)`, `upsert_record` and `record_url`. Writes
+//! are checked against describe before anything is sent, can be previewed with `dry_run`,
+//! and are never retried blindly. `create_records` and `update_records` send up to 200 at
+//! once, all or none (`super::batch`). There is no delete.
 
 use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
@@ -11,11 +12,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::args::Parameters;
-use crate::confirm::{self, Decision, PendingWrite, Round};
+use crate::confirm::{self, Decision, PendingRecord, PendingWrite, Round};
 use crate::error::ToolError;
 use crate::render;
 use crate::render::with_url;
 use crate::server::SfServer;
+use crate::tools::batch::WriteOptions;
 use crate::tools::objects::known_fields;
 use crate::write_check::{self, Checked, WriteContext, WriteKind};
 use sfmcp_salesforce::{RecordLinks, SalesforceClient, SalesforceId, standard_object_for_prefix};
@@ -53,6 +55,37 @@ pub struct UpdateRecordArgs {
     // the description says the Id is enough.
     pub fields: Map<String, Value>,
     pub object: Option<String>,
+    pub dry_run: Option<bool>,
+    pub allow_unlisted: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateRecordsArgs {
+    pub object: String,
+    // Field maps. Not described: the 400 bytes of tools/list hold the name and the items'
+    // type, which say it.
+    pub records: Vec<Map<String, Value>>,
+    pub dry_run: Option<bool>,
+    pub allow_unlisted: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateRecordsArgs {
+    // Field maps, each with the record's Id (the description says "by Id").
+    pub records: Vec<Map<String, Value>>,
+    pub object: Option<String>,
+    pub dry_run: Option<bool>,
+    pub allow_unlisted: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpsertRecordArgs {
+    pub object: String,
+    // `{"ERP_Id__c": "ERP-00042"}`: the key field (an external id field, or Id) and its
+    // value. Not described: the tool's description shows it, within 400 bytes.
+    #[serde(rename = "match")]
+    pub key: Map<String, Value>,
+    pub fields: Map<String, Value>,
     pub dry_run: Option<bool>,
     pub allow_unlisted: Option<bool>,
 }
@@ -173,29 +206,28 @@ impl SfServer {
             request_state,
             input_responses,
         };
-        self.check_writable(&args.object, &args.fields)?;
+        let given = args.fields;
+        self.check_writable(&args.object, &given)?;
         let client = self.client(&context)?;
         let schema = client.describe(args.object.trim()).await?;
         let write_context = WriteContext {
             allow_unlisted: self.unlisted_meant(args.allow_unlisted),
-            objects_by_prefix: reference_targets(&client, &schema, &args.fields).await,
+            objects_by_prefix: reference_targets(&client, &schema, &given).await,
             current: None,
         };
         let Checked { fields, notes } =
-            write_check::check(&schema, WriteKind::Create, &args.fields, &write_context)
+            write_check::check(&schema, WriteKind::Create, &given, &write_context)
                 .map_err(ToolError::Write)?;
         let object = schema.name.clone();
         if args.dry_run.unwrap_or(false) {
             return Ok(preview("POST", &object, None, &fields, &notes).into());
         }
-        let write = PendingWrite {
-            method: "POST",
-            object: &object,
+        let record = PendingRecord {
             id: None,
             fields: &fields,
             before: None,
-            notes: &notes,
         };
+        let write = PendingWrite::one("POST", &object, record, &notes);
         if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
@@ -232,10 +264,11 @@ impl SfServer {
             input_responses,
         };
         self.check_not_read_only()?;
-        let id = parse_id(&args.id)?;
+        let (id, given) = (args.id, args.fields);
+        let id = parse_id(&id)?;
         let client = self.client(&context)?;
         let object = object_for(&client, &id, args.object.as_deref()).await?;
-        self.check_writable(&object, &args.fields)?;
+        self.check_writable(&object, &given)?;
         let schema = client.describe(object.trim()).await?;
         if let Some(prefix) = schema.key_prefix.as_deref()
             && prefix != id.key_prefix()
@@ -249,7 +282,7 @@ impl SfServer {
         // A dependent picklist is checked against its controlling field's value: when the
         // write leaves the controller alone, read what it holds (unless the operator hides
         // it: then Salesforce decides).
-        let controllers: Vec<String> = write_check::controllers_to_read(&schema, &args.fields)
+        let controllers: Vec<String> = write_check::controllers_to_read(&schema, &given)
             .into_iter()
             .filter(|c| !self.policy().is_field_denied(&object, c))
             .collect();
@@ -260,25 +293,23 @@ impl SfServer {
         };
         let write_context = WriteContext {
             allow_unlisted: self.unlisted_meant(args.allow_unlisted),
-            objects_by_prefix: reference_targets(&client, &schema, &args.fields).await,
+            objects_by_prefix: reference_targets(&client, &schema, &given).await,
             current: Some(&current),
         };
         let Checked { fields, notes } =
-            write_check::check(&schema, WriteKind::Update, &args.fields, &write_context)
+            write_check::check(&schema, WriteKind::Update, &given, &write_context)
                 .map_err(ToolError::Write)?;
         if args.dry_run.unwrap_or(false) {
             return Ok(preview("PATCH", &object, Some(&id), &fields, &notes).into());
         }
         let names: Vec<String> = fields.keys().cloned().collect();
         let before = client.get_record(&object, &id, Some(&names)).await?;
-        let write = PendingWrite {
-            method: "PATCH",
-            object: &object,
+        let record = PendingRecord {
             id: Some(&id),
             fields: &fields,
             before: Some(&before),
-            notes: &notes,
         };
+        let write = PendingWrite::one("PATCH", &object, record, &notes);
         if let Some(stop) = self.confirmation(&client, &write, round, &context).await? {
             return Ok(stop);
         }
@@ -302,6 +333,70 @@ impl SfServer {
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(json!({ "id": id.as_str(), "changes": changes }));
         Ok(result.into())
+    }
+
+    /// Create up to 200 records, all or none; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn create_records(
+        &self,
+        Parameters(args): Parameters<CreateRecordsArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        let options = WriteOptions {
+            dry_run: args.dry_run.unwrap_or(false),
+            allow_unlisted: args.allow_unlisted,
+        };
+        self.create_batch(&args.object, args.records, options, round, &context)
+            .await
+    }
+
+    /// Update up to 200 records by Id, all or none; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn update_records(
+        &self,
+        Parameters(args): Parameters<UpdateRecordsArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        let options = WriteOptions {
+            dry_run: args.dry_run.unwrap_or(false),
+            allow_unlisted: args.allow_unlisted,
+        };
+        self.update_batch(
+            args.object.as_deref(),
+            args.records,
+            options,
+            round,
+            &context,
+        )
+        .await
+    }
+
+    /// Upsert on match {ExtIdField: value}; dry_run previews.
+    #[tool(annotations(destructive_hint = false))]
+    async fn upsert_record(
+        &self,
+        Parameters(args): Parameters<UpsertRecordArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        let round = Round {
+            request_state,
+            input_responses,
+        };
+        self.upsert(args, round, &context).await
     }
 
     /// Lightning URLs for record Ids.
@@ -348,7 +443,7 @@ impl SfServer {
 impl SfServer {
     /// With `confirm_writes` on: `None` once the person approved `write`, otherwise what to
     /// answer instead of sending (their refusal, or the question for the client to ask).
-    async fn confirmation(
+    pub(crate) async fn confirmation(
         &self,
         client: &SalesforceClient,
         write: &PendingWrite<'_>,
@@ -376,11 +471,11 @@ impl SfServer {
 
     /// A value outside a picklist is meant when the caller says so, or when a person
     /// confirms the write (the question shows it prominently, see `PendingWrite::summary`).
-    fn unlisted_meant(&self, allow_unlisted: Option<bool>) -> bool {
+    pub(crate) fn unlisted_meant(&self, allow_unlisted: Option<bool>) -> bool {
         allow_unlisted.unwrap_or(false) || self.policy().confirm_writes
     }
 
-    fn check_not_read_only(&self) -> Result<(), ToolError> {
+    pub(crate) fn check_not_read_only(&self) -> Result<(), ToolError> {
         if self.policy().read_only {
             return Err(ToolError::Denied(
                 "this server is read-only (--read-only): no record can be created or changed"
@@ -390,7 +485,11 @@ impl SfServer {
         Ok(())
     }
 
-    fn check_writable(&self, object: &str, fields: &Map<String, Value>) -> Result<(), ToolError> {
+    pub(crate) fn check_writable(
+        &self,
+        object: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<(), ToolError> {
         self.check_not_read_only()?;
         let policy = self.policy();
         policy.check_object(object.trim())?;
@@ -410,7 +509,7 @@ impl SfServer {
     }
 }
 
-fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
+pub(crate) fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
     SalesforceId::parse(text.trim()).map_err(|e| {
         ToolError::Input(format!(
             "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
@@ -419,7 +518,7 @@ fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
 }
 
 /// The object an Id belongs to: as given, or from its key prefix.
-async fn object_for(
+pub(crate) async fn object_for(
     client: &SalesforceClient,
     id: &SalesforceId,
     given: Option<&str>,
@@ -448,7 +547,7 @@ async fn object_for(
 /// The object each record id written to a lookup belongs to, by key prefix, from the
 /// well-known prefixes and the (cached) describe global; a prefix it could not resolve is
 /// left out, and Salesforce decides.
-async fn reference_targets(
+pub(crate) async fn reference_targets(
     client: &SalesforceClient,
     schema: &sfmcp_soql::schema::ObjectSchema,
     fields: &Map<String, Value>,
@@ -475,7 +574,7 @@ async fn reference_targets(
     targets
 }
 
-fn push_notes(text: &mut String, notes: &[String]) {
+pub(crate) fn push_notes(text: &mut String, notes: &[String]) {
     for note in notes {
         text.push_str(&format!("\nNote: {note}"));
     }
@@ -506,7 +605,7 @@ fn preview(
 
 /// A value on one of sfmcp's own lines: quoted and escaped, record text cannot end the line
 /// or pass for sfmcp's words.
-fn show(value: &Value) -> String {
+pub(crate) fn show(value: &Value) -> String {
     match value {
         Value::Null => "(empty)".into(),
         other => render::quoted(other),

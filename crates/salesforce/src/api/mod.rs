@@ -1,6 +1,7 @@
 //! The REST calls, grouped by Salesforce area: each file is an `impl SalesforceClient` block
 //! with the types its calls return. They build an `ApiRequest` and hand it to `transport.rs`.
 
+pub mod collections;
 pub mod describe;
 pub mod identity;
 pub mod limits;
