@@ -580,15 +580,18 @@ fn soql_string(text: &str) -> String {
     out
 }
 
+/// A LIKE literal: `prefix`, `text` with its own `%` and `_` taken literally, `suffix`.
 fn like_pattern(text: &str, prefix: &str, suffix: &str) -> String {
-    let mut escaped = String::new();
+    let mut out = format!("'{prefix}");
     for c in text.chars() {
-        if matches!(c, '%' | '_') {
-            escaped.push('\\');
+        if matches!(c, '%' | '_' | '\'' | '\\') {
+            out.push('\\');
         }
-        escaped.push(c);
+        out.push(c);
     }
-    soql_string(&format!("{prefix}{escaped}{suffix}"))
+    out.push_str(suffix);
+    out.push('\'');
+    out
 }
 
 /// One filter value as a SOQL literal of the column's type.
@@ -1094,4 +1097,22 @@ pub fn dashboard(state: &AppState, ctx: &Ctx, id: &str) -> Outcome {
             },
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_and_quotes_literally() {
+        assert_eq!(like_pattern("50%_o'k", "%", "%"), r"'%50\%\_o\'k%'");
+    }
+
+    #[test]
+    fn money_reads_as_en_us_dollars() {
+        assert_eq!(money(500000.0), "$500,000.00");
+        assert_eq!(money(1234.5), "$1,234.50");
+        assert_eq!(money(-12.0), "-$12.00");
+        assert_eq!(money(0.0), "$0.00");
+    }
 }
