@@ -218,6 +218,7 @@ impl SfServer {
             + Self::records_router()
             + Self::limits_router()
             + Self::listviews_router()
+            + Self::reports_router()
             + Self::identity_router()
             + Self::audit_router();
         if policy.read_only {
