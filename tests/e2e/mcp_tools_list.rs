@@ -44,10 +44,12 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "describe_object",
             "get_record",
             "list_objects",
+            "list_reports",
             "list_views",
             "org_limits",
             "query_more",
             "record_url",
+            "run_report",
             "soql_query",
             "sosl_search",
             "update_record",
@@ -100,7 +102,7 @@ async fn read_only_servers_offer_no_write_tools() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(tools.len(), 13);
+    assert_eq!(tools.len(), 15);
     assert!(
         tools
             .iter()
