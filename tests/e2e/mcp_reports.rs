@@ -414,3 +414,49 @@ async fn report_columns_are_held_to_the_operators_policy() {
     );
     stop(client, stderr).await;
 }
+
+/// "Run the Pipeline by Rep report for this quarter" over Streamable HTTP: the same groups
+/// and figures as the emulator's REST run with the same filters.
+#[tokio::test]
+async fn over_http_a_report_runs_with_filter_overrides_as_rest_answers() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let (mut child, url) = crate::common::spawn_http(org_env(&emulator.orgs[0]), &[]).await;
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP session over HTTP");
+    let ran = call(
+        &client,
+        "run_report",
+        json!({"report": "Pipeline by Rep", "filters": ["CLOSE_DATE equals THIS_QUARTER"]}),
+    )
+    .await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let tool = tool_groups(
+        &structured(&ran),
+        "Opportunity Owner",
+        &["Sum of Amount", "Record Count"],
+    );
+    let pipeline_id = report_id(&rest, "Pipeline by Rep").await;
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{pipeline_id}"),
+            &json!({"reportMetadata": {"reportFilters": [
+                {"column": "CLOSED", "operator": "equals", "value": "False"},
+                {"column": "CLOSE_DATE", "operator": "equals", "value": "THIS_QUARTER"},
+            ]}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert!(!tool.is_empty(), "the demo has deals closing this quarter");
+    assert_eq!(tool, rest_groups(&posted.body));
+    assert_pipeline_matches(
+        &tool,
+        &soql_pipeline(&rest, "IsClosed = false AND CloseDate = THIS_QUARTER").await,
+    );
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
