@@ -55,6 +55,7 @@ mod mcp_batch;
 mod mcp_confirm;
 mod mcp_http;
 mod mcp_protocol;
+mod mcp_reports;
 mod mcp_stdio;
 mod mcp_tools_list;
 mod mcp_views_deleted;

@@ -34,6 +34,7 @@ pub mod objects;
 pub mod org;
 pub mod paragon;
 pub mod query;
+pub mod reports;
 pub mod rest;
 pub mod schema;
 pub mod search;

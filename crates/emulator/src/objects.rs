@@ -137,6 +137,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         user_login(),
         organization(),
         record_type(),
+        super::reports::report_object(),
     ]
 }
 

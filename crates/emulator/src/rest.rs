@@ -232,6 +232,15 @@ pub(super) fn dispatch(
                 _ => Err(vec![ApiError::method_not_allowed(method.as_str())]),
             }
         }
+        ["analytics", "reports"] if get => super::reports::recent(ctx),
+        ["analytics", "reports", id, "describe"] if get => super::reports::describe(ctx, id),
+        ["analytics", "reports", id] if get || *method == Method::POST => {
+            let details = param(params, "includeDetails").is_some_and(|v| v == "true");
+            let body = (*method == Method::POST).then_some(body);
+            super::reports::run(state, ctx, id, details, body)
+        }
+        ["analytics", "dashboards"] if get => super::reports::dashboards(ctx),
+        ["analytics", "dashboards", id] if get => super::reports::dashboard(state, ctx, id),
         ["query"] if get => query::first_page(state, ctx, params, headers, false),
         ["queryAll"] if get => query::first_page(state, ctx, params, headers, true),
         ["query", locator] | ["queryAll", locator] if get => query::next_page(state, ctx, locator),
@@ -266,6 +275,7 @@ fn known_resource(path: &[&str]) -> bool {
         path.first().copied(),
         Some(
             "sobjects"
+                | "analytics"
                 | "query"
                 | "queryAll"
                 | "limits"

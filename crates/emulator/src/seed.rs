@@ -1019,6 +1019,7 @@ pub fn build_org(
         org_fields.insert(k.into(), v);
     }
     builder.insert("Organization", &org_fields, Some(org_id.clone()))?;
+    super::reports::seed(&mut builder)?;
 
     for (object, records) in &seed.records {
         let list = records

@@ -42,6 +42,8 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("record_url", &["api"]),
     ("org_limits", &["api"]),
     ("list_views", &["api"]),
+    ("list_reports", &["api"]),
+    ("run_report", &["api"]),
 ];
 
 /// The scopes `tool` needs.

@@ -231,6 +231,7 @@ impl SfServer {
             + Self::records_router()
             + Self::limits_router()
             + Self::listviews_router()
+            + Self::reports_router()
             + Self::identity_router()
             + Self::audit_router();
         let names: Vec<String> = router.map.keys().map(|name| name.to_string()).collect();

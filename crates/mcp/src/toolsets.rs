@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `core` | always | whoami, soql_query, query_more, sosl_search, list_objects, describe_object, get_record, record_url, org_limits, list_views |
 //! | `writes` | yes | create_record, update_record, create_records, update_records, upsert_record (removed anyway when the server is read-only) |
-//! | `reports` | yes | reports and dashboards |
+//! | `reports` | yes | list_reports, run_report (reports and dashboards) |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | field history, recent items |
 //! | `files` | no | a record's files and notes |
@@ -176,6 +176,8 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("create_records", Toolset::Writes),
     ("update_records", Toolset::Writes),
     ("upsert_record", Toolset::Writes),
+    ("list_reports", Toolset::Reports),
+    ("run_report", Toolset::Reports),
     ("audit_rules", Toolset::Audit),
     ("audit_run", Toolset::Audit),
     ("audit_findings", Toolset::Audit),

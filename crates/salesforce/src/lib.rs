@@ -86,6 +86,11 @@ pub use api::identity::{ConnectedOrg, ConnectedUser, IDENTITY_SCOPES, Identity};
 pub use api::limits::LimitInfo;
 pub use api::listviews::{ListView, ListViewColumn, ListViewDescribe, ListViews};
 pub use api::query::{QueryOptions, QueryPage};
+pub use api::reports::{
+    DashboardComponent, DashboardComponentData, DashboardMetadata, DashboardResult,
+    DashboardSummary, GroupingSpec, GroupingValue, Groupings, ReportDescribe,
+    ReportExtendedMetadata, ReportFilter, ReportMetadata, ReportRun, ReportTypeRef,
+};
 pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};
 pub use api::sobjects::CreateResult;
 pub use api::versions::ApiVersion;

@@ -10,3 +10,4 @@ pub(crate) mod listviews;
 pub(crate) mod objects;
 pub(crate) mod query;
 pub(crate) mod records;
+pub(crate) mod reports;

@@ -794,6 +794,21 @@ impl SfServer {
         Ok(result)
     }
 
+    /// A query checked as [`Self::run_checked_query`] checks it (the operator's policy on
+    /// everything it touches, the org's describes), and not sent: how other tools check what
+    /// a definition in the org (a report's columns) would read.
+    pub(crate) async fn check_parsed(
+        &self,
+        client: &SalesforceClient,
+        query: &ast::Query,
+        text: &str,
+    ) -> Result<(), ToolError> {
+        self.check_query_policy(query)?;
+        validate_with_describes(client, query, text, &self.access_policy())
+            .await
+            .map(|_| ())
+    }
+
     /// A FROM object outside the allow-list is refused before any call, describes included.
     /// Everything else the query touches is checked once describes resolve its relationships
     /// ([`validate_with_describes`]).

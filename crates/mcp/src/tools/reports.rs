@@ -1,0 +1,892 @@
+//! `list_reports` and `run_report` (toolset "reports"): find reports by name, describe one,
+//! run it synchronously with filter overrides, and read a dashboard's components.
+//!
+//! A report is defined in the org, not by the caller, so what it reads is checked before it
+//! runs: every column it shows, groups by, summarises or filters on is mapped to the field
+//! it reads (`Object.Field` names directly; the legacy names of standard report types such
+//! as `AMOUNT` or `FULL_NAME` through [`LEGACY_COLUMNS`]) and each is checked as
+//! `SELECT <path> FROM <object>` on soql_query's own path, so `--allow-objects` and
+//! `--deny-fields` hold exactly as for queries. A report with a column sfmcp cannot map is
+//! refused while either setting is in force (it cannot tell what the column reads), and a
+//! refused report is never run: the refusal names the column. Finding reports reads the
+//! `Report` object, so an allow-list must name `Report` for `list_reports`.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::args::Parameters;
+use crate::error::ToolError;
+use crate::render;
+use crate::server::SfServer;
+use sfmcp_salesforce::{
+    GroupingValue, QueryOptions, ReportFilter, ReportMetadata, ReportRun, SalesforceClient,
+    SalesforceId,
+};
+use sfmcp_soql as soql;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListReportsArgs {
+    /// part of the name
+    pub search: Option<String>,
+    /// up to 2000
+    pub max_rows: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunReportArgs {
+    /// id or name
+    pub report: String,
+    /// "COLUMN operator value"
+    pub filters: Option<Vec<String>>,
+    // Undescribed, as is the row budget (the server's --max-rows): run_report's listing has
+    // no bytes to spare; the text of a describe says how filters are written.
+    pub describe: Option<bool>,
+}
+
+/// The operators report filters take (Reports and Dashboards REST API, "Filter Report Data").
+const OPERATORS: [&str; 9] = [
+    "equals",
+    "notEqual",
+    "lessThan",
+    "greaterThan",
+    "lessOrEqual",
+    "greaterOrEqual",
+    "contains",
+    "notContain",
+    "startsWith",
+];
+
+/// The columns of standard report types that are not named `Object.Field`: the report type,
+/// its base object, and each column's field path from that object. The names are
+/// Salesforce's (the Analytics API guide's examples); a column missing here is unmapped, and
+/// refused while the operator's allow-list or deny-list is in force.
+/// A standard report type: its name, its base object, and each column with its field path.
+type LegacyType = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+pub(crate) const LEGACY_COLUMNS: &[LegacyType] = &[
+    (
+        "Opportunity",
+        "Opportunity",
+        &[
+            ("OPPORTUNITY_NAME", "Name"),
+            ("ACCOUNT_NAME", "Account.Name"),
+            ("FULL_NAME", "Owner.Name"),
+            ("AMOUNT", "Amount"),
+            ("EXP_AMOUNT", "ExpectedRevenue"),
+            ("STAGE_NAME", "StageName"),
+            ("CLOSE_DATE", "CloseDate"),
+            ("TYPE", "Type"),
+            ("LEAD_SOURCE", "LeadSource"),
+            ("PROBABILITY", "Probability"),
+            ("NEXT_STEP", "NextStep"),
+            ("CREATED_DATE", "CreatedDate"),
+            ("CLOSED", "IsClosed"),
+            ("WON", "IsWon"),
+            ("ROLLUP_DESCRIPTION", "Owner.UserRole.Name"),
+        ],
+    ),
+    (
+        "CaseList",
+        "Case",
+        &[
+            ("CASE_NUMBER", "CaseNumber"),
+            ("SUBJECT", "Subject"),
+            ("STATUS", "Status"),
+            ("PRIORITY", "Priority"),
+            ("ORIGIN", "Origin"),
+            ("ACCOUNT.NAME", "Account.Name"),
+            ("CREATED_DATE", "CreatedDate"),
+            ("CLOSED", "IsClosed"),
+        ],
+    ),
+    (
+        "AccountList",
+        "Account",
+        &[
+            ("ACCOUNT.NAME", "Name"),
+            ("INDUSTRY", "Industry"),
+            ("TYPE", "Type"),
+            ("RATING", "Rating"),
+            ("ADDRESS1_CITY", "BillingCity"),
+            ("ADDRESS1_STATE", "BillingState"),
+            ("PHONE1", "Phone"),
+            ("USERS.NAME", "Owner.Name"),
+            ("CREATED_DATE", "CreatedDate"),
+        ],
+    ),
+];
+
+/// What a report column reads: its object and the field path from it.
+fn column_source(report_type: Option<&str>, column: &str) -> Option<(String, String)> {
+    if let Some((_, object, columns)) = LEGACY_COLUMNS
+        .iter()
+        .find(|(name, _, _)| Some(*name) == report_type)
+        && let Some((_, path)) = columns.iter().find(|(name, _)| *name == column)
+    {
+        return Some(((*object).to_string(), (*path).to_string()));
+    }
+    let (object, path) = column.split_once('.')?;
+    let identifier = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    (identifier(object) && path.split('.').all(identifier))
+        .then(|| (object.to_string(), path.to_string()))
+}
+
+/// The column an aggregate summarises (`s!AMOUNT` reads `AMOUNT`); `RowCount` reads none.
+fn aggregate_column(aggregate: &str) -> Option<&str> {
+    aggregate.split_once('!').map(|(_, column)| column)
+}
+
+/// Every column the report reads: shown, grouped by, summarised or filtered on.
+fn columns_read(metadata: &ReportMetadata) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let all = metadata
+        .detail_columns
+        .iter()
+        .map(String::as_str)
+        .chain(metadata.groupings_down.iter().map(|g| g.name.as_str()))
+        .chain(metadata.groupings_across.iter().map(|g| g.name.as_str()))
+        .chain(
+            metadata
+                .aggregates
+                .iter()
+                .filter_map(|a| aggregate_column(a)),
+        )
+        .chain(metadata.report_filters.iter().map(|f| f.column.as_str()));
+    for column in all {
+        if !columns.iter().any(|c| c == column) {
+            columns.push(column.to_string());
+        }
+    }
+    columns
+}
+
+/// `"CLOSE_DATE equals THIS_QUARTER"` as a filter.
+fn parse_filter(text: &str) -> Result<ReportFilter, ToolError> {
+    let text = text.trim();
+    let mut parts = text.splitn(3, char::is_whitespace);
+    let column = parts.next().unwrap_or_default();
+    let operator = parts.next().unwrap_or_default().trim();
+    let value = parts.next().unwrap_or_default().trim();
+    let Some(operator) = OPERATORS.iter().find(|o| o.eq_ignore_ascii_case(operator)) else {
+        return Err(ToolError::Input(format!(
+            "filter {} is not \"COLUMN operator value\" with an operator among {}; e.g. \"CLOSE_DATE equals THIS_QUARTER\" or \"STAGE_NAME equals Closed Won,Closed Lost\"",
+            render::quoted(&Value::String(text.chars().take(100).collect())),
+            OPERATORS.join(", ")
+        )));
+    };
+    if column.is_empty() {
+        return Err(ToolError::Input("a filter needs a column".into()));
+    }
+    Ok(ReportFilter {
+        column: column.to_string(),
+        operator: (*operator).to_string(),
+        value: Some(value.to_string()),
+        rest: Map::new(),
+    })
+}
+
+/// The saved filters with `overrides` applied: a filter on a column the report already
+/// filters replaces that filter in place (keeping a boolean filter's numbering), any other
+/// is added, ANDed with the rest.
+fn apply_filters(metadata: &mut ReportMetadata, overrides: Vec<ReportFilter>) {
+    for filter in overrides {
+        let mut replaced = false;
+        for saved in metadata
+            .report_filters
+            .iter_mut()
+            .filter(|f| f.column == filter.column)
+        {
+            saved.operator = filter.operator.clone();
+            saved.value = filter.value.clone();
+            replaced = true;
+        }
+        if !replaced {
+            metadata.report_filters.push(filter);
+            let number = metadata.report_filters.len();
+            if let Some(logic) = metadata
+                .report_boolean_filter
+                .as_mut()
+                .filter(|l| !l.trim().is_empty())
+            {
+                *logic = format!("({logic}) AND {number}");
+            }
+        }
+    }
+}
+
+#[tool_router(router = reports_router, vis = "pub(crate)")]
+impl SfServer {
+    /// Reports whose name contains search (all without it)
+    #[tool(annotations(read_only_hint = true))]
+    async fn list_reports(
+        &self,
+        Parameters(args): Parameters<ListReportsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let max_rows = self.row_budget(args.max_rows)?;
+        let mut soql =
+            String::from("SELECT Id, Name, DeveloperName, FolderName, Format FROM Report");
+        if let Some(search) = args
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            soql.push_str(&format!(" WHERE Name LIKE {}", like_contains(search)));
+        }
+        soql.push_str(" ORDER BY Name");
+        let mut result = self
+            .run_checked_query(&soql, max_rows, false, &context)
+            .await?;
+        result.content.insert(
+            0,
+            ContentBlock::text("run one with run_report report <Id or DeveloperName>\n"),
+        );
+        let client = self.client(&context)?;
+        let dashboards: Vec<Value> = match client.recent_dashboards().await {
+            Ok(list) => list
+                .into_iter()
+                .map(|d| render::object([("name", d.name.into()), ("id", d.id.into())]))
+                .collect(),
+            Err(e) => {
+                result.content.push(ContentBlock::text(format!(
+                    "dashboards could not be listed: {}\n",
+                    render::inline(&ToolError::from(e).message())
+                )));
+                Vec::new()
+            }
+        };
+        if !dashboards.is_empty() {
+            let table = render::table(&dashboards, &[], render::MAX_TEXT_BYTES / 4);
+            result.content.push(ContentBlock::text(format!(
+                "dashboards (run_report report <dashboard Id> shows each component):\n{}",
+                table.text
+            )));
+        }
+        if let Some(Value::Object(structured)) = result.structured_content.as_mut() {
+            structured.insert("dashboards".into(), Value::Array(dashboards));
+        }
+        Ok(result)
+    }
+
+    /// Run a report, or a dashboard (01Z)
+    #[tool(annotations(read_only_hint = true))]
+    async fn run_report(
+        &self,
+        Parameters(args): Parameters<RunReportArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let max_rows = self.row_budget(None)? as usize;
+        let overrides = args
+            .filters
+            .unwrap_or_default()
+            .iter()
+            .map(|f| parse_filter(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        let client = self.client(&context)?;
+        let wanted = args.report.trim();
+        if let Ok(id) = SalesforceId::parse(wanted)
+            && id.as_str().starts_with("01Z")
+        {
+            return self.dashboard(&client, id.as_str(), max_rows).await;
+        }
+        let id = self.report_id(&client, wanted).await?;
+        let describe = client.report_describe(&id).await?;
+        let mut metadata = describe.report_metadata;
+        apply_filters(&mut metadata, overrides.clone());
+        self.check_report(&client, &metadata).await?;
+        if args.describe == Some(true) {
+            return Ok(describe_answer(
+                &metadata,
+                &describe.report_extended_metadata.detail_column_info,
+            ));
+        }
+        let tabular = metadata.groupings_down.is_empty() && metadata.groupings_across.is_empty();
+        let run = client
+            .run_report(&id, (!overrides.is_empty()).then_some(&metadata), tabular)
+            .await?;
+        // What ran is what Salesforce says ran; it is checked as the describe was.
+        self.check_report(&client, &run.report_metadata).await?;
+        Ok(run_answer(&run, max_rows, None))
+    }
+}
+
+impl SfServer {
+    /// The id of the report `wanted` names: an id as given, else the one report whose API
+    /// name or name it is.
+    async fn report_id(
+        &self,
+        client: &SalesforceClient,
+        wanted: &str,
+    ) -> Result<String, ToolError> {
+        if let Ok(id) = SalesforceId::parse(wanted)
+            && id.as_str().starts_with("00O")
+        {
+            return Ok(id.as_str().to_string());
+        }
+        self.policy().check_object("Report")?;
+        let literal = soql_string(wanted);
+        let soql = format!(
+            "SELECT Id, Name, DeveloperName FROM Report WHERE DeveloperName = {literal} OR Name = {literal} LIMIT 5"
+        );
+        let page = client.query(&soql, QueryOptions::default()).await?;
+        let found: Vec<(String, String)> = page
+            .records
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["Id"].as_str()?.to_string(),
+                    r["Name"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect();
+        match found.as_slice() {
+            [(id, _)] => Ok(id.clone()),
+            [] => Err(ToolError::Input(format!(
+                "no report is named {}; call list_reports with search to find it",
+                render::quoted(&Value::String(wanted.chars().take(80).collect()))
+            ))),
+            many => Err(ToolError::Input(format!(
+                "several reports are named {}: {}; run one by its Id",
+                render::quoted(&Value::String(wanted.chars().take(80).collect())),
+                many.iter()
+                    .map(|(id, name)| format!("{id} ({})", render::inline(name)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Refuses a report that reads an object or field the operator keeps out (see the module
+    /// documentation), naming the column.
+    async fn check_report(
+        &self,
+        client: &SalesforceClient,
+        metadata: &ReportMetadata,
+    ) -> Result<(), ToolError> {
+        let policy = self.policy();
+        if policy.allow_objects.is_empty() && policy.deny_fields.is_empty() {
+            return Ok(());
+        }
+        let name = render::inline(&metadata.name).into_owned();
+        let report_type = metadata.report_type.as_ref().map(|t| t.type_name.as_str());
+        if let Some((_, object, _)) = LEGACY_COLUMNS
+            .iter()
+            .find(|(name, _, _)| Some(*name) == report_type)
+        {
+            policy.check_object(object).map_err(|e| {
+                ToolError::Denied(format!("report {name} reads {object}: {}", e.message()))
+            })?;
+        }
+        for column in columns_read(metadata) {
+            let shown = render::inline(&column).into_owned();
+            let Some((object, path)) = column_source(report_type, &column) else {
+                return Err(ToolError::Denied(format!(
+                    "report {name}: sfmcp cannot tell which field column {shown} reads, so it does not run this report while --allow-objects or --deny-fields is set; query the data with soql_query instead"
+                )));
+            };
+            let text = format!("SELECT {path} FROM {object}");
+            let checked = match soql::parse(&text) {
+                Ok(query) => self.check_parsed(client, &query, &text).await,
+                Err(e) => Err(ToolError::Soql {
+                    rendered: e.render(&text),
+                }),
+            };
+            match checked {
+                Ok(()) => {}
+                Err(ToolError::Denied(reason)) => {
+                    return Err(ToolError::Denied(format!(
+                        "report {name} is refused: its column {shown} reads {object}.{path}. {reason}"
+                    )));
+                }
+                Err(ToolError::Soql { .. }) => {
+                    return Err(ToolError::Denied(format!(
+                        "report {name}: column {shown} reads {object}.{path}, which sfmcp could not check against --allow-objects and --deny-fields, so the report is not run; query the data with soql_query instead"
+                    )));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    /// A dashboard's components, each its report's result, checked as run_report checks.
+    async fn dashboard(
+        &self,
+        client: &SalesforceClient,
+        id: &str,
+        max_rows: usize,
+    ) -> Result<CallToolResult, ToolError> {
+        let dashboard = client.dashboard(id).await?;
+        for data in &dashboard.component_data {
+            if let Some(run) = &data.report_result {
+                self.check_report(client, &run.report_metadata).await?;
+            }
+        }
+        let mut content = vec![ContentBlock::text(format!(
+            "dashboard {} ({} components)\n",
+            render::inline(&dashboard.dashboard_metadata.name),
+            dashboard.dashboard_metadata.components.len()
+        ))];
+        let mut components = Vec::new();
+        for component in &dashboard.dashboard_metadata.components {
+            let header = component.header.clone().unwrap_or_default();
+            let data = dashboard
+                .component_data
+                .iter()
+                .find(|d| d.component_id == component.id)
+                .and_then(|d| d.report_result.as_ref());
+            let Some(run) = data else {
+                content.push(ContentBlock::text(format!(
+                    "component {}: no report data\n",
+                    render::inline(&header)
+                )));
+                continue;
+            };
+            let answer = run_answer(run, max_rows, Some(&header));
+            content.extend(answer.content);
+            if let Some(structured) = answer.structured_content {
+                components.push(structured);
+            }
+        }
+        let mut result = CallToolResult::success(content);
+        result.structured_content = Some(render::object([
+            (
+                "dashboard",
+                dashboard.dashboard_metadata.name.clone().into(),
+            ),
+            ("components", Value::Array(components)),
+        ]));
+        Ok(result)
+    }
+}
+
+/// One character of a SOQL string literal, escaped.
+fn push_literal_char(out: &mut String, c: char) {
+    match c {
+        '\'' | '\\' => {
+            out.push('\\');
+            out.push(c);
+        }
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => {}
+        c => out.push(c),
+    }
+}
+
+/// `text` as a SOQL string literal.
+fn soql_string(text: &str) -> String {
+    let mut out = String::from("'");
+    text.chars().for_each(|c| push_literal_char(&mut out, c));
+    out.push('\'');
+    out
+}
+
+/// A LIKE pattern matching names that contain `text`, its own `%` and `_` taken literally
+/// (SOQL escapes them as `\%` and `\_` inside the literal).
+fn like_contains(text: &str) -> String {
+    let mut out = String::from("'%");
+    for c in text.chars().take(200) {
+        if matches!(c, '%' | '_') {
+            out.push('\\');
+            out.push(c);
+        } else {
+            push_literal_char(&mut out, c);
+        }
+    }
+    out.push_str("%'");
+    out
+}
+
+/// The label of a column in a run's extended metadata, else its API name.
+fn label_of(info: &Map<String, Value>, name: &str) -> String {
+    info.get(name)
+        .and_then(|i| i["label"].as_str())
+        .filter(|l| !l.is_empty())
+        .unwrap_or(name)
+        .to_string()
+}
+
+/// Row keys: each column's label, unless it has a dot (the table reads dots as paths) or
+/// another column has it; then its API name, dots as `/`.
+fn row_keys(columns: &[(String, String)]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (name, label) in columns {
+        let key = if label.contains('.') || keys.contains(label) {
+            name.replace('.', "/")
+        } else {
+            label.clone()
+        };
+        keys.push(key);
+    }
+    keys
+}
+
+/// A cell as the model reads it: a number as a number (a currency's amount), else its label,
+/// `null` for empty.
+fn cell_value(cell: &Value) -> Value {
+    let value = &cell["value"];
+    match value {
+        Value::Null => Value::Null,
+        Value::Number(_) | Value::Bool(_) => value.clone(),
+        Value::Object(money) if money.contains_key("amount") => money["amount"].clone(),
+        _ => match &cell["label"] {
+            Value::String(label) => Value::String(label.clone()),
+            _ => value.clone(),
+        },
+    }
+}
+
+fn filters_line(filters: &[ReportFilter]) -> String {
+    if filters.is_empty() {
+        return "filters: none\n".into();
+    }
+    let shown: Vec<String> = filters
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                render::inline(&f.column),
+                render::inline(&f.operator),
+                render::quoted(&Value::String(f.value.clone().unwrap_or_default()))
+            )
+        })
+        .collect();
+    format!("filters: {}\n", shown.join("; "))
+}
+
+fn report_heading(metadata: &ReportMetadata) -> String {
+    format!(
+        "report {} ({}, {} on {})\n",
+        render::inline(&metadata.name),
+        render::inline(metadata.id.as_deref().unwrap_or("-")),
+        render::inline(&metadata.report_format),
+        render::inline(
+            metadata
+                .report_type
+                .as_ref()
+                .map_or("-", |t| t.label.as_str())
+        ),
+    )
+}
+
+fn describe_answer(metadata: &ReportMetadata, details: &Map<String, Value>) -> CallToolResult {
+    let mut text = report_heading(metadata);
+    let columns: Vec<String> = metadata
+        .detail_columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                render::inline(c),
+                render::inline(&label_of(details, c))
+            )
+        })
+        .collect();
+    text.push_str(&format!("columns: {}\n", columns.join(", ")));
+    if !metadata.groupings_down.is_empty() {
+        let groups: Vec<String> = metadata
+            .groupings_down
+            .iter()
+            .map(|g| render::inline(&g.name).into_owned())
+            .collect();
+        text.push_str(&format!("grouped by: {}\n", groups.join(", ")));
+    }
+    if !metadata.aggregates.is_empty() {
+        text.push_str(&format!(
+            "summaries: {}\n",
+            render::inline(&metadata.aggregates.join(", "))
+        ));
+    }
+    text.push_str(&filters_line(&metadata.report_filters));
+    text.push_str(&format!(
+        "filter with run_report filters [\"COLUMN operator value\"]; operators: {}; a comma-separated value is any of its parts; dates take YYYY-MM-DD or THIS_QUARTER, LAST_N_DAYS:30...\n",
+        OPERATORS.join(", ")
+    ));
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(render::object([
+        ("report", report_object(metadata)),
+        (
+            "detailColumns",
+            serde_json::to_value(&metadata.detail_columns).unwrap_or_default(),
+        ),
+        (
+            "groupings",
+            Value::Array(
+                metadata
+                    .groupings_down
+                    .iter()
+                    .map(|g| Value::String(g.name.clone()))
+                    .collect(),
+            ),
+        ),
+        (
+            "aggregates",
+            serde_json::to_value(&metadata.aggregates).unwrap_or_default(),
+        ),
+        ("filters", filters_value(&metadata.report_filters)),
+    ]));
+    result
+}
+
+fn report_object(metadata: &ReportMetadata) -> Value {
+    render::object([
+        ("id", metadata.id.clone().map_or(Value::Null, Value::String)),
+        ("name", metadata.name.clone().into()),
+        ("format", metadata.report_format.clone().into()),
+    ])
+}
+
+fn filters_value(filters: &[ReportFilter]) -> Value {
+    Value::Array(
+        filters
+            .iter()
+            .map(|f| {
+                render::object([
+                    ("column", f.column.clone().into()),
+                    ("operator", f.operator.clone().into()),
+                    ("value", f.value.clone().map_or(Value::Null, Value::String)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The leaf groups of a summary report, each with the labels of the groups above it.
+fn leaf_groups<'a>(
+    groups: &'a [GroupingValue],
+    above: &mut Vec<Value>,
+    out: &mut Vec<(Vec<Value>, &'a str)>,
+) {
+    for group in groups {
+        let label = match (&group.label, &group.value) {
+            (_, Value::Null) => Value::Null,
+            (Some(label), _) => Value::String(label.clone()),
+            (None, value) => value.clone(),
+        };
+        above.push(label);
+        if group.groupings.is_empty() {
+            out.push((above.clone(), group.key.as_str()));
+        } else {
+            leaf_groups(&group.groupings, above, out);
+        }
+        above.pop();
+    }
+}
+
+/// A run as a table in query answers' form: a tabular report's detail rows, or a summary
+/// report's groups with their summaries; the grand total on its own line.
+fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> CallToolResult {
+    let metadata = &run.report_metadata;
+    let extended = &run.report_extended_metadata;
+    let aggregate_columns: Vec<(String, String)> = metadata
+        .aggregates
+        .iter()
+        .map(|a| (a.clone(), label_of(&extended.aggregate_column_info, a)))
+        .collect();
+    let aggregate_values = |key: &str| -> Vec<Value> {
+        run.fact_map
+            .get(key)
+            .and_then(|fact| fact["aggregates"].as_array())
+            .map(|cells| cells.iter().map(cell_value).collect())
+            .unwrap_or_default()
+    };
+    let groups = run
+        .groupings_down
+        .as_ref()
+        .map(|g| g.groupings.as_slice())
+        .unwrap_or_default();
+    let (columns, rows): (Vec<(String, String)>, Vec<Vec<Value>>) = if groups.is_empty() {
+        let columns: Vec<(String, String)> = metadata
+            .detail_columns
+            .iter()
+            .map(|c| (c.clone(), label_of(&extended.detail_column_info, c)))
+            .collect();
+        let rows = run
+            .fact_map
+            .get("T!T")
+            .and_then(|fact| fact["rows"].as_array())
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        row["dataCells"]
+                            .as_array()
+                            .map(|cells| cells.iter().map(cell_value).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (columns, rows)
+    } else {
+        let mut columns: Vec<(String, String)> = metadata
+            .groupings_down
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    label_of(&extended.grouping_column_info, &g.name),
+                )
+            })
+            .collect();
+        columns.extend(aggregate_columns.iter().cloned());
+        let mut leaves = Vec::new();
+        leaf_groups(groups, &mut Vec::new(), &mut leaves);
+        let rows = leaves
+            .into_iter()
+            .map(|(mut labels, key)| {
+                labels.extend(aggregate_values(&format!("{key}!T")));
+                labels
+            })
+            .collect();
+        (columns, rows)
+    };
+    let keys = row_keys(&columns);
+    let total_rows = rows.len();
+    let records: Vec<Value> = rows
+        .into_iter()
+        .take(max_rows)
+        .map(|row| {
+            Value::Object(
+                keys.iter()
+                    .cloned()
+                    .zip(row.into_iter().chain(std::iter::repeat(Value::Null)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut columnar = render::Columnar::of(&records, &[], render::MAX_TEXT_BYTES);
+    let fit = columnar.rows.len().min(records.len());
+    let table = render::table(&records[..fit], &[], render::MAX_TEXT_BYTES);
+    let shown = table.rows_shown.min(fit);
+    columnar.rows.truncate(shown);
+
+    let mut text = match component {
+        Some(header) => format!("component {}: ", render::inline(header)),
+        None => String::new(),
+    };
+    text.push_str(&report_heading(metadata));
+    text.push_str(&filters_line(&metadata.report_filters));
+    let legend: Vec<String> = columns
+        .iter()
+        .zip(&keys)
+        .filter(|((name, _), key)| name != *key)
+        .map(|((name, _), key)| format!("{}={}", render::inline(key), render::inline(name)))
+        .collect();
+    if !legend.is_empty() {
+        text.push_str(&format!(
+            "columns (label=API name): {}\n",
+            legend.join(", ")
+        ));
+    }
+    let what = if groups.is_empty() { "rows" } else { "groups" };
+    text.push_str(&format!("{what}: {shown} of {total_rows}\n"));
+    text.push_str(&table.text);
+    let totals: Vec<Value> = aggregate_values("T!T");
+    let mut total_map = Map::new();
+    for ((_, label), value) in aggregate_columns.iter().zip(&totals) {
+        total_map.insert(label.clone(), value.clone());
+    }
+    if !total_map.is_empty() {
+        let shown: Vec<String> = total_map
+            .iter()
+            .map(|(label, value)| format!("{} {}", render::inline(label), render::quoted(value)))
+            .collect();
+        text.push_str(&format!("grand total: {}\n", shown.join(", ")));
+    }
+    if shown < total_rows {
+        text.push_str(&format!(
+            "{} more {what} not shown (row and byte budget); narrow the report with filters\n",
+            total_rows - shown
+        ));
+    }
+    if !run.all_data {
+        text.push_str("Salesforce returned only the first 2,000 detail rows; narrow the report with filters\n");
+    }
+    let mut structured = Map::new();
+    structured.insert("report".into(), report_object(metadata));
+    structured.insert("filters".into(), filters_value(&metadata.report_filters));
+    structured.insert("total".into(), (total_rows as u64).into());
+    columnar.into_fields(&mut structured);
+    structured.insert("grandTotal".into(), Value::Object(total_map));
+    structured.insert("allData".into(), run.all_data.into());
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(Value::Object(structured));
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_map_to_the_fields_they_read() {
+        assert_eq!(
+            column_source(Some("Opportunity"), "FULL_NAME"),
+            Some(("Opportunity".into(), "Owner.Name".into()))
+        );
+        assert_eq!(
+            column_source(Some("AccountList"), "ACCOUNT.NAME"),
+            Some(("Account".into(), "Name".into()))
+        );
+        assert_eq!(
+            column_source(Some("My_Type__c"), "Opportunity.Account.Phone"),
+            Some(("Opportunity".into(), "Account.Phone".into()))
+        );
+        assert_eq!(column_source(Some("Opportunity"), "AGE"), None);
+        assert_eq!(column_source(None, "Account.Name; DROP"), None);
+    }
+
+    #[test]
+    fn filters_parse_and_replace_saved_ones_on_the_same_column() {
+        let filter = parse_filter("STAGE_NAME equals Closed Won,Closed Lost").expect("filter");
+        assert_eq!(filter.column, "STAGE_NAME");
+        assert_eq!(filter.value.as_deref(), Some("Closed Won,Closed Lost"));
+        assert!(parse_filter("STAGE_NAME is Closed Won").is_err());
+        assert!(parse_filter("").is_err());
+        let mut metadata: ReportMetadata = serde_json::from_value(serde_json::json!({
+            "id": "00O000000000001AAA", "name": "r",
+            "reportFilters": [{"column": "CLOSED", "operator": "equals", "value": "False"}],
+            "reportBooleanFilter": "1",
+        }))
+        .expect("metadata");
+        apply_filters(
+            &mut metadata,
+            vec![
+                parse_filter("CLOSED equals True").expect("f"),
+                parse_filter("AMOUNT greaterThan 1000").expect("f"),
+            ],
+        );
+        let shown: Vec<(String, Option<String>)> = metadata
+            .report_filters
+            .iter()
+            .map(|f| (f.column.clone(), f.value.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("CLOSED".into(), Some("True".into())),
+                ("AMOUNT".into(), Some("1000".into())),
+            ]
+        );
+        assert_eq!(metadata.report_boolean_filter.as_deref(), Some("(1) AND 2"));
+    }
+
+    #[test]
+    fn search_text_is_a_literal_pattern() {
+        assert_eq!(like_contains("50%_o'k\\"), r"'%50\%\_o\'k\\%'");
+    }
+}

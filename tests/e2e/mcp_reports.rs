@@ -1,0 +1,462 @@
+//! Issue 17, item 2, end to end: rmcp's client -> `sfmcp serve` (stdio) -> our client -> the
+//! emulator's Analytics REST API, over the demo org. `list_reports` finds reports by name
+//! (SOQL on `Report`) and lists dashboards; `run_report` describes a report, runs it with
+//! filter overrides and shows a dashboard's components. Each answer is compared with the
+//! emulator's own REST answer, and the summary report's figures with an equivalent SOQL
+//! aggregate, which shows the emulator computes them right. The operator's allow-list and
+//! deny-list hold for report columns: a report reading a denied field or a disallowed object
+//! is refused, naming the column, and never run.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{call, is_error, org_env, requests, spawn_server, stop, structured, text};
+use crate::emulator_common::{Client, start_demo};
+
+/// The id of a demo report, by name, through the emulator's own SOQL.
+async fn report_id(rest: &Client, name: &str) -> String {
+    rest.first_id(&format!("SELECT Id FROM Report WHERE Name = '{name}'"))
+        .await
+}
+
+/// Each leaf group of a REST summary run: its label and its aggregates' values.
+fn rest_groups(run: &Value) -> BTreeMap<String, Vec<Value>> {
+    run["groupingsDown"]["groupings"]
+        .as_array()
+        .expect("groupings")
+        .iter()
+        .map(|g| {
+            let key = g["key"].as_str().expect("key");
+            let values = run["factMap"][format!("{key}!T")]["aggregates"]
+                .as_array()
+                .expect("aggregates")
+                .iter()
+                .map(|a| a["value"].clone())
+                .collect();
+            (g["label"].as_str().unwrap_or("-").to_string(), values)
+        })
+        .collect()
+}
+
+/// The tool's summary rows: the grouping label and the named aggregates.
+fn tool_groups(answer: &Value, group: &str, aggregates: &[&str]) -> BTreeMap<String, Vec<Value>> {
+    answer["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            let label = r[group].as_str().unwrap_or("-").to_string();
+            (label, aggregates.iter().map(|a| r[*a].clone()).collect())
+        })
+        .collect()
+}
+
+fn number(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("{value} is not a number"))
+}
+
+/// Sum and count per owner from a SOQL aggregate, by owner name.
+async fn soql_pipeline(rest: &Client, filter: &str) -> BTreeMap<String, (f64, u64)> {
+    let reply = rest
+        .query(&format!(
+            "SELECT OwnerId, SUM(Amount) total, COUNT(Id) n FROM Opportunity WHERE {filter} GROUP BY OwnerId"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut out = BTreeMap::new();
+    for row in reply.body["records"].as_array().expect("records") {
+        let owner = row["OwnerId"].as_str().expect("OwnerId");
+        let name = rest
+            .get(&format!("/sobjects/User/{owner}?fields=Name"))
+            .await
+            .body["Name"]
+            .as_str()
+            .expect("owner name")
+            .to_string();
+        let total = row["total"].as_f64().unwrap_or(0.0);
+        let count = row["n"].as_u64().expect("count");
+        out.insert(name, (total, count));
+    }
+    out
+}
+
+fn assert_pipeline_matches(
+    tool: &BTreeMap<String, Vec<Value>>,
+    soql: &BTreeMap<String, (f64, u64)>,
+) {
+    assert_eq!(
+        tool.keys().collect::<Vec<_>>(),
+        soql.keys().collect::<Vec<_>>(),
+        "owners differ"
+    );
+    for (owner, values) in tool {
+        let (total, count) = soql[owner];
+        assert!(
+            (number(&values[0]) - total).abs() < 0.005,
+            "{owner}: report sum {} vs SOQL {total}",
+            values[0]
+        );
+        assert_eq!(number(&values[1]) as u64, count, "{owner}: record count");
+    }
+}
+
+#[tokio::test]
+async fn reports_are_found_described_run_and_filtered_as_the_emulator_answers() {
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+
+    // Search by name: SOQL on Report, compared with the emulator's own answer.
+    let listed = call(&client, "list_reports", json!({"search": "pipeline"})).await;
+    assert!(!is_error(&listed), "{}", text(&listed));
+    let pipeline_id = report_id(&rest, "Pipeline by Rep").await;
+    let found = structured(&listed);
+    let names: Vec<&str> = found["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["Name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Pipeline by Rep"], "{}", text(&listed));
+    assert_eq!(found["records"][0]["Id"], json!(pipeline_id));
+    let dashboards = rest.get("/analytics/dashboards").await;
+    assert_eq!(dashboards.status, StatusCode::OK, "{}", dashboards.body);
+    assert_eq!(
+        found["dashboards"][0]["id"], dashboards.body[0]["id"],
+        "dashboards listed"
+    );
+    // Search text is literal: `%` is no wildcard.
+    let by = call(&client, "list_reports", json!({"search": " by "})).await;
+    assert_eq!(structured(&by)["totalSize"], json!(2), "{}", text(&by));
+    let percent = call(&client, "list_reports", json!({"search": "%"})).await;
+    assert_eq!(
+        structured(&percent)["totalSize"],
+        json!(0),
+        "{}",
+        text(&percent)
+    );
+    let all = call(&client, "list_reports", json!({})).await;
+    assert_eq!(structured(&all)["totalSize"], json!(3), "{}", text(&all));
+
+    // Describe: columns, grouping, summaries and the saved filter, without running.
+    let described = call(
+        &client,
+        "run_report",
+        json!({"report": "Pipeline_by_Rep", "describe": true}),
+    )
+    .await;
+    assert!(!is_error(&described), "{}", text(&described));
+    let describe = rest
+        .get(&format!("/analytics/reports/{pipeline_id}/describe"))
+        .await;
+    assert_eq!(describe.status, StatusCode::OK, "{}", describe.body);
+    let d = structured(&described);
+    assert_eq!(
+        d["detailColumns"],
+        describe.body["reportMetadata"]["detailColumns"]
+    );
+    assert_eq!(
+        d["aggregates"],
+        describe.body["reportMetadata"]["aggregates"]
+    );
+    assert_eq!(d["groupings"], json!(["FULL_NAME"]));
+    assert_eq!(
+        d["filters"],
+        json!([{"column": "CLOSED", "operator": "equals", "value": "False"}])
+    );
+
+    // Run by name: the same groups and figures as the emulator's REST run, and as SOQL.
+    let ran = call(&client, "run_report", json!({"report": "Pipeline by Rep"})).await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let ran_text = text(&ran);
+    assert!(ran_text.contains("<data untrusted>\n"), "{ran_text}");
+    assert!(ran_text.contains("grand total: "), "{ran_text}");
+    let answer = structured(&ran);
+    let tool = tool_groups(
+        &answer,
+        "Opportunity Owner",
+        &["Sum of Amount", "Record Count"],
+    );
+    let run = rest
+        .get(&format!(
+            "/analytics/reports/{pipeline_id}?includeDetails=false"
+        ))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(tool, rest_groups(&run.body), "tool and REST run differ");
+    assert!(
+        tool.len() > 1,
+        "the demo pipeline has several owners: {ran_text}"
+    );
+    assert_pipeline_matches(&tool, &soql_pipeline(&rest, "IsClosed = false").await);
+    assert_eq!(
+        number(&answer["grandTotal"]["Record Count"]) as u64,
+        run.body["factMap"]["T!T"]["aggregates"][1]["value"]
+            .as_u64()
+            .expect("grand total")
+    );
+
+    // Filter overrides: one replaces the saved filter on its column, one is added.
+    let filtered = call(
+        &client,
+        "run_report",
+        json!({"report": pipeline_id, "filters": [
+            "CLOSED equals True",
+            "STAGE_NAME equals Closed Won",
+            "AMOUNT greaterThan 20000",
+        ]}),
+    )
+    .await;
+    assert!(!is_error(&filtered), "{}", text(&filtered));
+    let f = structured(&filtered);
+    assert_eq!(
+        f["filters"],
+        json!([
+            {"column": "CLOSED", "operator": "equals", "value": "True"},
+            {"column": "STAGE_NAME", "operator": "equals", "value": "Closed Won"},
+            {"column": "AMOUNT", "operator": "greaterThan", "value": "20000"},
+        ])
+    );
+    let tool = tool_groups(&f, "Opportunity Owner", &["Sum of Amount", "Record Count"]);
+    assert_pipeline_matches(
+        &tool,
+        &soql_pipeline(
+            &rest,
+            "IsClosed = true AND StageName = 'Closed Won' AND Amount > 20000",
+        )
+        .await,
+    );
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{pipeline_id}"),
+            &json!({"reportMetadata": {"reportFilters": [
+                {"column": "CLOSED", "operator": "equals", "value": "True"},
+                {"column": "STAGE_NAME", "operator": "equals", "value": "Closed Won"},
+                {"column": "AMOUNT", "operator": "greaterThan", "value": "20000"},
+            ]}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(tool, rest_groups(&posted.body));
+    let log = requests(&emulator).await;
+    assert!(
+        log.iter().any(|r| r["method"] == json!("POST")
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/analytics/reports/{pipeline_id}")))),
+        "the filtered run was not a POST of the report"
+    );
+
+    // A bad filter is refused before any run, saying what to send.
+    let bad = call(
+        &client,
+        "run_report",
+        json!({"report": pipeline_id, "filters": ["AMOUNT is big"]}),
+    )
+    .await;
+    assert!(is_error(&bad));
+    assert!(
+        text(&bad).contains("COLUMN operator value"),
+        "{}",
+        text(&bad)
+    );
+
+    // A tabular report: its detail rows, as the REST run has them, within max_rows.
+    let cases = call(&client, "run_report", json!({"report": "Open Cases"})).await;
+    assert!(!is_error(&cases), "{}", text(&cases));
+    let cases_id = report_id(&rest, "Open Cases").await;
+    let run = rest
+        .get(&format!(
+            "/analytics/reports/{cases_id}?includeDetails=true"
+        ))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let rest_rows = run.body["factMap"]["T!T"]["rows"].as_array().expect("rows");
+    let open = rest
+        .query("SELECT COUNT() FROM Case WHERE IsClosed = false")
+        .await
+        .body["totalSize"]
+        .as_u64()
+        .expect("count");
+    assert_eq!(rest_rows.len() as u64, open, "REST rows vs SOQL count");
+    let c = structured(&cases);
+    assert_eq!(c["total"], json!(open));
+    let rows = c["records"].as_array().expect("records");
+    // Within the default row budget (200), the rest said, not lost silently.
+    assert_eq!(rows.len() as u64, open.min(200));
+    for (got, want) in rows.iter().zip(rest_rows) {
+        assert_eq!(got["Case Number"], want["dataCells"][0]["label"]);
+        assert_eq!(got["Subject"], want["dataCells"][1]["label"]);
+    }
+    if open > 200 {
+        assert!(
+            text(&cases).contains(&format!("{} more rows not shown", open - 200)),
+            "{}",
+            text(&cases)
+        );
+    }
+
+    // A dashboard: each component's report result, as the REST dashboard answers.
+    let dashboard_id = dashboards.body[0]["id"].as_str().expect("dashboard id");
+    let shown = call(&client, "run_report", json!({"report": dashboard_id})).await;
+    assert!(!is_error(&shown), "{}", text(&shown));
+    let board = rest
+        .get(&format!("/analytics/dashboards/{dashboard_id}"))
+        .await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    let components = structured(&shown)["components"].clone();
+    assert_eq!(components.as_array().map(Vec::len), Some(2));
+    let first = &board.body["componentData"][0]["reportResult"];
+    let tool_rows = components[0]["rows"].as_array().expect("rows");
+    assert_eq!(tool_rows.len(), rest_groups(first).len());
+
+    stop(client, stderr).await;
+}
+
+#[tokio::test]
+async fn report_columns_are_held_to_the_operators_policy() {
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let industry_id = report_id(&rest, "Accounts by Industry").await;
+
+    // A denied field in a column refuses the report, naming the column and the field, and
+    // the report is never run; a report without it still runs.
+    let (client, stderr) = spawn_server(
+        &org_env(&emulator.orgs[0]),
+        &["--deny-fields", "Account.Phone"],
+    )
+    .await;
+    let refused = call(&client, "run_report", json!({"report": industry_id})).await;
+    assert!(is_error(&refused), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(message.contains("PHONE1"), "{message}");
+    assert!(message.contains("Account.Phone"), "{message}");
+    let described = call(
+        &client,
+        "run_report",
+        json!({"report": industry_id, "describe": true}),
+    )
+    .await;
+    assert!(
+        is_error(&described),
+        "describe shows a refused report's columns"
+    );
+    // A filter on a denied field leaks it as surely as a column: refused too.
+    let by_filter = call(
+        &client,
+        "run_report",
+        json!({"report": "Pipeline by Rep", "filters": ["Account.Phone equals 555"]}),
+    )
+    .await;
+    assert!(is_error(&by_filter), "{}", text(&by_filter));
+    let ran = call(&client, "run_report", json!({"report": "Pipeline by Rep"})).await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let log = requests(&emulator).await;
+    assert!(
+        !log.iter().any(|r| r["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(&format!("/analytics/reports/{industry_id}")))),
+        "a refused report was run"
+    );
+    stop(client, stderr).await;
+
+    // An object outside the allow-list: the report type's object, or one a column reaches
+    // through a parent path (the owner's name reads User).
+    let (client, stderr) = spawn_server(
+        &org_env(&emulator.orgs[0]),
+        &["--allow-objects", "Account,Opportunity,Report"],
+    )
+    .await;
+    let cases = call(&client, "run_report", json!({"report": "Open Cases"})).await;
+    assert!(is_error(&cases), "{}", text(&cases));
+    assert!(text(&cases).contains("Case"), "{}", text(&cases));
+    let pipeline = call(&client, "run_report", json!({"report": "Pipeline by Rep"})).await;
+    assert!(is_error(&pipeline), "{}", text(&pipeline));
+    assert!(text(&pipeline).contains("FULL_NAME"), "{}", text(&pipeline));
+    assert!(text(&pipeline).contains("User"), "{}", text(&pipeline));
+    stop(client, stderr).await;
+
+    // The operator's row budget holds for reports too.
+    let (client, stderr) = spawn_server(
+        &org_env(&emulator.orgs[0]),
+        &[
+            "--allow-objects",
+            "Account,Opportunity,User",
+            "--max-rows",
+            "2",
+        ],
+    )
+    .await;
+    // Finding reports reads Report: outside this allow-list.
+    let listed = call(&client, "list_reports", json!({})).await;
+    assert!(is_error(&listed), "{}", text(&listed));
+    assert!(text(&listed).contains("Report"), "{}", text(&listed));
+    let pipeline_id = report_id(&rest, "Pipeline by Rep").await;
+    let ran = call(&client, "run_report", json!({"report": pipeline_id})).await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let answer = structured(&ran);
+    assert_eq!(answer["records"].as_array().map(Vec::len), Some(2));
+    let groups = answer["total"].as_u64().expect("total");
+    assert!(groups > 2, "{}", text(&ran));
+    assert!(
+        text(&ran).contains(&format!("groups: 2 of {groups}")),
+        "{}",
+        text(&ran)
+    );
+    assert!(
+        text(&ran).contains("more groups not shown"),
+        "{}",
+        text(&ran)
+    );
+    stop(client, stderr).await;
+}
+
+/// "Run the Pipeline by Rep report for this quarter" over Streamable HTTP: the same groups
+/// and figures as the emulator's REST run with the same filters.
+#[tokio::test]
+async fn over_http_a_report_runs_with_filter_overrides_as_rest_answers() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let (mut child, url) = crate::common::spawn_http(org_env(&emulator.orgs[0]), &[]).await;
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP session over HTTP");
+    let ran = call(
+        &client,
+        "run_report",
+        json!({"report": "Pipeline by Rep", "filters": ["CLOSE_DATE equals THIS_QUARTER"]}),
+    )
+    .await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let tool = tool_groups(
+        &structured(&ran),
+        "Opportunity Owner",
+        &["Sum of Amount", "Record Count"],
+    );
+    let pipeline_id = report_id(&rest, "Pipeline by Rep").await;
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{pipeline_id}"),
+            &json!({"reportMetadata": {"reportFilters": [
+                {"column": "CLOSED", "operator": "equals", "value": "False"},
+                {"column": "CLOSE_DATE", "operator": "equals", "value": "THIS_QUARTER"},
+            ]}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert!(!tool.is_empty(), "the demo has deals closing this quarter");
+    assert_eq!(tool, rest_groups(&posted.body));
+    assert_pipeline_matches(
+        &tool,
+        &soql_pipeline(&rest, "IsClosed = false AND CloseDate = THIS_QUARTER").await,
+    );
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
