@@ -138,6 +138,9 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         organization(),
         record_type(),
     ]
+    .into_iter()
+    .chain(super::history::objects())
+    .collect()
 }
 
 fn account() -> ObjectDef {

@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 
 use super::errors::ApiError;
+use super::history;
 use super::ids;
 use super::schema::{ObjectDef, OrgSchema, ProfileSchema, Sharing};
 use super::store::{Record, SECURITY_OBJECTS, Table, Tables};
@@ -360,6 +361,22 @@ impl Org {
         }
     }
 
+    /// [`Org::can_read`], and for a field history row, its parent's visibility and the
+    /// changed field's (field-level security), which only `tables` can tell.
+    pub fn can_read_in(
+        &self,
+        tables: &Tables,
+        access: &UserAccess,
+        def: &ObjectDef,
+        record: &Record,
+    ) -> bool {
+        self.can_read(access, def, record)
+            && history::row_visible(tables, access, def, record, |d, r| {
+                r.deleted_at.is_none() && self.can_read(access, d, r)
+            })
+            .unwrap_or(true)
+    }
+
     /// Whether `access` may edit (or delete) `record`.
     pub fn can_edit(&self, access: &UserAccess, def: &ObjectDef, record: &Record) -> bool {
         if access.modify_all {
@@ -474,6 +491,19 @@ impl Org {
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
+        let history = history::changes(&def, None, &values);
+        history::append(
+            &self.schema,
+            tables,
+            &def,
+            &id,
+            history,
+            history::Made {
+                by: &access.user_id,
+                at: now,
+            },
+            |d| self.mint_id(d),
+        );
         let table = Arc::make_mut(&mut tables.tables[object]);
         table.insert(
             &def,
@@ -522,12 +552,26 @@ impl Org {
             values[i] = value;
         }
         write::check_permission_dependencies(&def, &values)?;
-        write::stamp_system_fields(&def, &mut values, &access.user_id, Utc::now(), false);
+        let now = Utc::now();
+        write::stamp_system_fields(&def, &mut values, &access.user_id, now, false);
         let cases = self
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
+        let history = history::changes(&def, Some(&record.values), &values);
+        history::append(
+            &self.schema,
+            tables,
+            &def,
+            id,
+            history,
+            history::Made {
+                by: &access.user_id,
+                at: now,
+            },
+            |d| self.mint_id(d),
+        );
         let changed: Vec<(usize, Value)> = values
             .into_iter()
             .enumerate()
@@ -615,7 +659,7 @@ impl<'a> View<'a> {
 
     pub(crate) fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
         (self.all_rows || record.deleted_at.is_none())
-            && self.org.can_read(self.access, def, record)
+            && self.org.can_read_in(self.tables, self.access, def, record)
     }
 
     fn table(&self, object: usize) -> &'a Table {

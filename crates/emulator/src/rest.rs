@@ -536,7 +536,8 @@ fn resolve_id(ctx: &Ctx, index: usize, id: &str) -> Result<(String, u32), Vec<Ap
     let def = &ctx.org.schema.objects[index];
     match ctx.tables.table(index).get(&id) {
         Some((row, record))
-            if record.deleted_at.is_none() && ctx.org.can_read(&ctx.access, def, record) =>
+            if record.deleted_at.is_none()
+                && ctx.org.can_read_in(&ctx.tables, &ctx.access, def, record) =>
         {
             Ok((id, row))
         }

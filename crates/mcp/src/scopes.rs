@@ -39,6 +39,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("record_url", &["api"]),
     ("org_limits", &["api"]),
     ("list_views", &["api"]),
+    ("record_history", &["api"]),
 ];
 
 /// The scopes `tool` needs.

@@ -219,7 +219,8 @@ impl SfServer {
             + Self::limits_router()
             + Self::listviews_router()
             + Self::identity_router()
-            + Self::audit_router();
+            + Self::audit_router()
+            + Self::history_router();
         if policy.read_only {
             for name in WRITE_TOOLS {
                 router.remove_route(name);

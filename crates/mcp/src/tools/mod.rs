@@ -3,6 +3,7 @@
 //! new file here and one line there.
 
 pub(crate) mod audit;
+pub(crate) mod history;
 pub mod identity;
 pub(crate) mod limits;
 pub(crate) mod listviews;

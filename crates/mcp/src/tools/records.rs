@@ -394,7 +394,7 @@ impl SfServer {
     }
 }
 
-fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
+pub(crate) fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
     SalesforceId::parse(text.trim()).map_err(|e| {
         ToolError::Input(format!(
             "{e}; a record Id is 15 or 18 letters and digits, like 001xx000003DGb2AAG"
@@ -403,7 +403,7 @@ fn parse_id(text: &str) -> Result<SalesforceId, ToolError> {
 }
 
 /// The object an Id belongs to: as given, or from its key prefix.
-async fn object_for(
+pub(crate) async fn object_for(
     client: &SalesforceClient,
     id: &SalesforceId,
     given: Option<&str>,
