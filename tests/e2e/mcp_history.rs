@@ -296,3 +296,53 @@ async fn history_rows_follow_their_parents_sharing_and_field_level_security() {
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
 }
+
+#[tokio::test]
+async fn recent_items_are_what_the_user_viewed_as_the_org_lists_them() {
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    // A plain query marks nothing; FOR VIEW and FOR REFERENCE do.
+    let before = rest.get("/recent").await;
+    assert_eq!(before.body, json!([]), "{}", before.body);
+    for soql in [
+        "SELECT Id FROM Account ORDER BY Name LIMIT 2 FOR VIEW",
+        "SELECT Id FROM Opportunity ORDER BY Name LIMIT 1 FOR REFERENCE",
+        "SELECT Id FROM Contact ORDER BY Name LIMIT 1",
+    ] {
+        let reply = rest.query(soql).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let listed = rest.get("/recent").await;
+    let listed = listed.body.as_array().cloned().expect("an array");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[0]["attributes"]["type"], json!("Opportunity"));
+
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let answer = call(&client, "recent_items", json!({})).await;
+    assert!(!is_error(&answer), "{}", text(&answer));
+    let items = structured(&answer)["items"].clone();
+    let expected: Vec<Value> = listed
+        .iter()
+        .map(|r| json!({"type": r["attributes"]["type"], "Id": r["Id"], "Name": r["Name"]}))
+        .collect();
+    assert_eq!(items, json!(expected));
+    let words = text(&answer);
+    let name = expected[0]["Name"].as_str().expect("a name");
+    let open = words.find("<data untrusted>").expect("fenced");
+    assert!(
+        words[open..].contains(name) && !words[..open].contains(name),
+        "{words}"
+    );
+    stop(client, stderr).await;
+
+    // Objects outside the allow-list are left out, and counted.
+    let mut env = org_env(&emulator.orgs[0]);
+    env.push(("SFMCP_ALLOW_OBJECTS", "Account".into()));
+    let (client, stderr) = spawn_server(&env, &[]).await;
+    let answer = call(&client, "recent_items", json!({"max_rows": 10})).await;
+    assert!(!is_error(&answer), "{}", text(&answer));
+    let shown = structured(&answer);
+    assert_eq!(shown["items"], json!(expected[1..].to_vec()));
+    assert_eq!(shown["hidden"], json!(1));
+    stop(client, stderr).await;
+}

@@ -47,6 +47,7 @@ async fn every_tool_is_listed_within_its_byte_budget() {
             "list_views",
             "org_limits",
             "query_more",
+            "recent_items",
             "record_history",
             "record_url",
             "soql_query",
@@ -101,7 +102,7 @@ async fn read_only_servers_offer_no_write_tools() {
         ..Policy::default()
     })
     .await;
-    assert_eq!(tools.len(), 14);
+    assert_eq!(tools.len(), 15);
     assert!(
         tools
             .iter()

@@ -107,7 +107,14 @@ pub struct Org {
     pub schema_modified: DateTime<Utc>,
     pub app: ConnectedApp,
     pub default_user: String,
+    /// Per user, the records they viewed or referenced (`FOR VIEW`, `FOR REFERENCE`), oldest
+    /// first, at most [`RECENT_MAX`]: what `/recent` and RecentlyViewed answer.
+    recent: Mutex<HashMap<String, Vec<String>>>,
 }
+
+/// Salesforce truncates RecentlyViewed to 200 records per user (SOQL and SOSL Reference,
+/// "FOR VIEW": "RecentlyViewed data is periodically truncated down to 200 records per object").
+pub const RECENT_MAX: usize = 200;
 
 impl std::fmt::Debug for Org {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -162,6 +169,7 @@ impl Org {
             schema_modified: Utc::now(),
             app: parts.app,
             default_user: parts.default_user,
+            recent: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,10 +195,35 @@ impl Org {
             Ordering::SeqCst,
         );
         self.api_used.store(0, Ordering::SeqCst);
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.access_cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Notes that `user` viewed (or referenced) these records, the last one most recently.
+    pub fn mark_viewed(&self, user: &str, ids: impl IntoIterator<Item = String>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let list = recent.entry(user.to_string()).or_default();
+        for id in ids {
+            list.retain(|seen| *seen != id);
+            list.push(id);
+        }
+        let excess = list.len().saturating_sub(RECENT_MAX);
+        list.drain(..excess);
+    }
+
+    /// The records `user` viewed or referenced, most recent first.
+    pub fn recently_viewed(&self, user: &str) -> Vec<String> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .get(user)
+            .map(|list| list.iter().rev().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn mint_id(&self, def: &ObjectDef) -> String {

@@ -40,6 +40,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("org_limits", &["api"]),
     ("list_views", &["api"]),
     ("record_history", &["api"]),
+    ("recent_items", &["api"]),
 ];
 
 /// The scopes `tool` needs.

@@ -1,6 +1,8 @@
-//! `record_history` (toolset "history"): who changed which fields of a record, and when,
+//! Toolset "history". `record_history`: who changed which fields of a record, and when,
 //! from the object's field history (`OpportunityFieldHistory`, `AccountHistory`,
-//! `Foo__History`, …).
+//! `Foo__History`, …). `recent_items`: the records the user recently viewed (`/recent`),
+//! those of objects outside the allow-list left out and counted, names of denied fields
+//! withheld.
 //!
 //! Policy: the record's object and its history object must both be allowed. Changes to a
 //! field the operator denies (`--deny-fields`) are left out by the query itself (`Field NOT
@@ -110,8 +112,71 @@ pub(crate) fn refuse_hidden_values(policy: &Policy, used: &Footprint) -> Result<
     Ok(())
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecentItemsArgs {
+    /// default 20, up to 200
+    pub max_rows: Option<u32>,
+}
+
 #[tool_router(router = history_router, vis = "pub(crate)")]
 impl SfServer {
+    /// Records the user recently viewed, most recent first
+    #[tool(annotations(read_only_hint = true))]
+    async fn recent_items(
+        &self,
+        Parameters(args): Parameters<RecentItemsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let limit = match args.max_rows {
+            None => 20,
+            Some(0) => {
+                return Err(ToolError::Input("max_rows must be at least 1".into()));
+            }
+            Some(n) => n.min(200),
+        };
+        let client = self.client(&context)?;
+        let items = client.recent_items(limit).await?;
+        let policy = self.policy();
+        let mut hidden = 0;
+        let mut rows = Vec::new();
+        for item in items {
+            let object = render::record_type(&item).unwrap_or_default().to_string();
+            if policy.check_object(&object).is_err() {
+                hidden += 1;
+                continue;
+            }
+            let name = item
+                .as_object()
+                .and_then(|fields| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| *k != "attributes" && *k != "Id")
+                        .filter(|(k, _)| !policy.is_field_denied(&object, k))
+                        .map(|(_, v)| v.clone())
+                })
+                .unwrap_or(Value::Null);
+            rows.push(render::object([
+                ("type", object.into()),
+                ("Id", item.get("Id").cloned().unwrap_or(Value::Null)),
+                ("Name", name),
+            ]));
+        }
+        let mut text = format!("{} recently viewed records, most recent first", rows.len());
+        if hidden > 0 {
+            text.push_str(&format!(
+                "; {hidden} of objects this server does not allow (--allow-objects) left out"
+            ));
+        }
+        text.push('\n');
+        text.push_str(&render::table(&rows, &[], render::MAX_TEXT_BYTES).text);
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(render::object([
+            ("items", Value::Array(rows)),
+            ("hidden", hidden.into()),
+        ]));
+        Ok(result)
+    }
+
     /// Who changed which fields of a record and when (field history), newest first
     #[tool(annotations(read_only_hint = true))]
     async fn record_history(

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod limits;
 pub mod listviews;
 pub mod query;
+pub mod recent;
 pub mod search;
 pub mod sobjects;
 pub mod versions;
