@@ -569,6 +569,8 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         ),
         ("org_limits", json!({})),
         ("list_views", json!({"object": "Account"})),
+        ("record_history", json!({"id": "006000000000001AAA"})),
+        ("recent_items", json!({})),
     ];
     for (tool, args) in probes {
         let result = call(&client, tool, args).await;
@@ -585,7 +587,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         .list_all_tools()
         .await
         .expect("the server still answers");
-    assert_eq!(tools.len(), 15);
+    assert_eq!(tools.len(), 17);
     stop(client, stderr).await;
 }
 

@@ -19,7 +19,7 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 17] = [
     "audit_findings",
     "audit_rules",
     "audit_run",
@@ -30,6 +30,8 @@ const TOOLS: [&str; 15] = [
     "list_views",
     "org_limits",
     "query_more",
+    "recent_items",
+    "record_history",
     "record_url",
     "soql_query",
     "sosl_search",

@@ -211,6 +211,13 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
     )
     .await;
     assert!(!is_error(&updated), "{}", text(&updated));
+    for (tool, args) in [
+        ("record_history", json!({"id": lead})),
+        ("recent_items", json!({})),
+    ] {
+        let result = call(client, tool, args).await;
+        assert!(!is_error(&result), "{tool}: {}", text(&result));
+    }
 
     // A refresh: the expired token is renewed with the refresh token and client secret.
     assert!(emulator.expire_access_tokens() > 0);

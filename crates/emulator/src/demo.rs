@@ -8,10 +8,13 @@
 //! session settings, IdP directories with planted gaps, and the manifest of those gaps) is in
 //! [`identity`]; it runs after the people exist and sees every generated user.
 //!
+//! Field history (opportunity stages, case statuses) is in [`history`].
+//!
 //! The last Leads, Contacts, Accounts and Cases carry an injection corpus instead of their
 //! generated text ([`injection`], listed by [`injection_corpus`]); the counts above include
 //! them.
 
+pub mod history;
 pub mod identity;
 pub mod injection;
 
@@ -743,7 +746,8 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
     builder.insert("RecordType", &record_type, None)?;
 
     debug_assert_eq!(all_users.len(), 1 + PEOPLE_PER_COPY * scale);
-    identity::seed(builder, &mut rng, scale, &all_users)
+    identity::seed(builder, &mut rng, scale, &all_users)?;
+    history::seed(builder)
 }
 
 fn assign(builder: &mut OrgBuilder, user: &str, set: &str) -> Result<(), String> {

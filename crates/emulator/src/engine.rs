@@ -71,6 +71,26 @@ pub fn run(
     eval_ctx.user_id = Some(ctx.access.user_id.clone());
     let source = Narrowed::new(&view, &query);
     let result = evaluate(&query, &source, &eval_ctx).map_err(|e| soql_error(&e, soql))?;
+    // "When the FOR VIEW clause is used with a query ... a record is added to the
+    // RecentlyViewed object"; FOR REFERENCE likewise (SOQL and SOSL Reference, "FOR VIEW and
+    // FOR REFERENCE"). A plain query or GET marks nothing (REST API Developer Guide, "Mark
+    // Records as Recently Viewed").
+    if matches!(
+        query.for_clause,
+        Some(ast::ForClause::View | ast::ForClause::Reference)
+    ) {
+        let ids: Vec<String> = result
+            .records
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RecordKind::SObject { row, .. } => {
+                    view.record(*row).map(|record| record.id().to_string())
+                }
+                RecordKind::Aggregate => None,
+            })
+            .collect();
+        ctx.org.mark_viewed(&ctx.access.user_id, ids);
+    }
     let renderer = Renderer {
         state,
         ctx,

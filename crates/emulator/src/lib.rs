@@ -24,6 +24,7 @@ pub mod control;
 pub mod demo;
 pub mod engine;
 pub mod errors;
+pub mod history;
 pub mod idp;
 pub mod ids;
 pub mod journal;

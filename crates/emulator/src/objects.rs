@@ -139,6 +139,9 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         record_type(),
         super::reports::report_object(),
     ]
+    .into_iter()
+    .chain(super::history::objects())
+    .collect()
 }
 
 fn account() -> ObjectDef {

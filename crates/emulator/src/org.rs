@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 
 use super::errors::ApiError;
+use super::history;
 use super::ids;
 use super::schema::{ObjectDef, OrgSchema, ProfileSchema, Sharing};
 use super::store::{Record, SECURITY_OBJECTS, Table, Tables};
@@ -106,7 +107,14 @@ pub struct Org {
     pub schema_modified: DateTime<Utc>,
     pub app: ConnectedApp,
     pub default_user: String,
+    /// Per user, the records they viewed or referenced (`FOR VIEW`, `FOR REFERENCE`), oldest
+    /// first, at most [`RECENT_MAX`]: what `/recent` and RecentlyViewed answer.
+    recent: Mutex<HashMap<String, Vec<String>>>,
 }
+
+/// Salesforce truncates RecentlyViewed to 200 records per user (SOQL and SOSL Reference,
+/// "FOR VIEW": "RecentlyViewed data is periodically truncated down to 200 records per object").
+pub const RECENT_MAX: usize = 200;
 
 impl std::fmt::Debug for Org {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,6 +169,7 @@ impl Org {
             schema_modified: Utc::now(),
             app: parts.app,
             default_user: parts.default_user,
+            recent: Mutex::new(HashMap::new()),
         }
     }
 
@@ -186,10 +195,35 @@ impl Org {
             Ordering::SeqCst,
         );
         self.api_used.store(0, Ordering::SeqCst);
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.access_cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Notes that `user` viewed (or referenced) these records, the last one most recently.
+    pub fn mark_viewed(&self, user: &str, ids: impl IntoIterator<Item = String>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let list = recent.entry(user.to_string()).or_default();
+        for id in ids {
+            list.retain(|seen| *seen != id);
+            list.push(id);
+        }
+        let excess = list.len().saturating_sub(RECENT_MAX);
+        list.drain(..excess);
+    }
+
+    /// The records `user` viewed or referenced, most recent first.
+    pub fn recently_viewed(&self, user: &str) -> Vec<String> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .get(user)
+            .map(|list| list.iter().rev().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn mint_id(&self, def: &ObjectDef) -> String {
@@ -360,6 +394,22 @@ impl Org {
         }
     }
 
+    /// [`Org::can_read`], and for a field history row, its parent's visibility and the
+    /// changed field's (field-level security), which only `tables` can tell.
+    pub fn can_read_in(
+        &self,
+        tables: &Tables,
+        access: &UserAccess,
+        def: &ObjectDef,
+        record: &Record,
+    ) -> bool {
+        self.can_read(access, def, record)
+            && history::row_visible(tables, access, def, record, |d, r| {
+                r.deleted_at.is_none() && self.can_read(access, d, r)
+            })
+            .unwrap_or(true)
+    }
+
     /// Whether `access` may edit (or delete) `record`.
     pub fn can_edit(&self, access: &UserAccess, def: &ObjectDef, record: &Record) -> bool {
         if access.modify_all {
@@ -474,6 +524,19 @@ impl Org {
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
+        let history = history::changes(&def, None, &values);
+        history::append(
+            &self.schema,
+            tables,
+            &def,
+            &id,
+            history,
+            history::Made {
+                by: &access.user_id,
+                at: now,
+            },
+            |d| self.mint_id(d),
+        );
         let table = Arc::make_mut(&mut tables.tables[object]);
         table.insert(
             &def,
@@ -522,12 +585,26 @@ impl Org {
             values[i] = value;
         }
         write::check_permission_dependencies(&def, &values)?;
-        write::stamp_system_fields(&def, &mut values, &access.user_id, Utc::now(), false);
+        let now = Utc::now();
+        write::stamp_system_fields(&def, &mut values, &access.user_id, now, false);
         let cases = self
             .schema
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
+        let history = history::changes(&def, Some(&record.values), &values);
+        history::append(
+            &self.schema,
+            tables,
+            &def,
+            id,
+            history,
+            history::Made {
+                by: &access.user_id,
+                at: now,
+            },
+            |d| self.mint_id(d),
+        );
         let changed: Vec<(usize, Value)> = values
             .into_iter()
             .enumerate()
@@ -615,7 +692,7 @@ impl<'a> View<'a> {
 
     pub(crate) fn visible(&self, def: &ObjectDef, record: &Record) -> bool {
         (self.all_rows || record.deleted_at.is_none())
-            && self.org.can_read(self.access, def, record)
+            && self.org.can_read_in(self.tables, self.access, def, record)
     }
 
     fn table(&self, object: usize) -> &'a Table {

@@ -378,48 +378,40 @@ fn basic_info(ctx: &Ctx, index: usize) -> Json {
     json!({"objectDescribe": def.global_entry(&ctx.version), "recentItems": recent})
 }
 
-/// `/recent`: the caller's recently viewed records. The emulator does not track views; it
-/// answers with the records the caller last modified, newest first, as `{attributes, Id,
-/// Name}` like Salesforce's recent items.
+/// `/recent`: the records the caller viewed or referenced (`FOR VIEW`, `FOR REFERENCE`),
+/// most recent first, as `{attributes, Id, Name}` (recorded shape: restforce's
+/// `recent_success_response.json`), only those the caller may still read; `limit` caps them
+/// (default: all, at most 200).
 fn recent(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
-    const MAX: usize = 200;
+    let max = super::org::RECENT_MAX;
     let limit = match param(params, "limit") {
         Some(text) => text.trim().parse::<usize>().map_err(|_| {
             vec![ApiError::bad_request(
                 "INVALID_QUERY_PARAMETER_VALUE",
-                format!("limit must be a whole number from 1 to {MAX}, not '{text}'"),
+                format!("limit must be a whole number from 1 to {max}, not '{text}'"),
             )]
         })?,
-        None => MAX,
+        None => max,
     }
-    .clamp(1, MAX);
-    let mut touched: Vec<(DateTime<Utc>, Json)> = Vec::new();
-    for (index, def) in ctx.org.schema.objects.iter().enumerate() {
-        let (Some(by), Some(at), Some(name)) = (
-            def.field_index("LastModifiedById"),
-            def.field_index("LastModifiedDate"),
-            def.field_index("Name"),
-        ) else {
-            continue;
-        };
-        for record in &ctx.tables.table(index).rows {
-            if record.deleted_at.is_some()
-                || record.values.get(by).and_then(Value::as_str)
-                    != Some(ctx.access.user_id.as_str())
-                || !ctx.org.can_read(&ctx.access, def, record)
-            {
-                continue;
-            }
-            if let Some(Value::DateTime(when)) = record.values.get(at) {
-                touched.push((
-                    *when,
-                    record_json(def, record, &ctx.version, [0, name].into_iter()),
-                ));
-            }
-        }
-    }
-    touched.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    let items: Vec<Json> = touched.into_iter().take(limit).map(|(_, j)| j).collect();
+    .clamp(1, max);
+    let items: Vec<Json> = ctx
+        .org
+        .recently_viewed(&ctx.access.user_id)
+        .into_iter()
+        .filter_map(|id| {
+            let (object, _, record) = ctx.tables.find(&ctx.org.schema, &id)?;
+            let def = &ctx.org.schema.objects[object];
+            let readable = record.deleted_at.is_none()
+                && ctx.org.can_read_in(&ctx.tables, &ctx.access, def, record);
+            let name = def
+                .fields
+                .iter()
+                .position(|f| f.name_field)
+                .or_else(|| def.field_index("Name"))?;
+            readable.then(|| record_json(def, record, &ctx.version, [0, name].into_iter()))
+        })
+        .take(limit)
+        .collect();
     Ok(json_response(StatusCode::OK, &Json::Array(items)))
 }
 
@@ -546,7 +538,8 @@ fn resolve_id(ctx: &Ctx, index: usize, id: &str) -> Result<(String, u32), Vec<Ap
     let def = &ctx.org.schema.objects[index];
     match ctx.tables.table(index).get(&id) {
         Some((row, record))
-            if record.deleted_at.is_none() && ctx.org.can_read(&ctx.access, def, record) =>
+            if record.deleted_at.is_none()
+                && ctx.org.can_read_in(&ctx.tables, &ctx.access, def, record) =>
         {
             Ok((id, row))
         }

@@ -432,6 +432,12 @@ pub fn date(name: &str) -> FieldDef {
 pub fn datetime(name: &str) -> FieldDef {
     FieldDef::new(name, FieldType::Datetime)
 }
+/// A value of any type (field history's `OldValue` and `NewValue`).
+pub fn any_type(name: &str) -> FieldDef {
+    let mut field = FieldDef::new(name, FieldType::AnyType).read_only();
+    field.length = 255;
+    field
+}
 pub fn address(name: &str) -> FieldDef {
     FieldDef::new(name, FieldType::Address).read_only()
 }
@@ -906,6 +912,11 @@ fn child_relationship_name(child: &ObjectDef, field: &FieldDef, parent: &str) ->
         ("Task", "WhatId", _) | ("Task", "WhoId", _) => Some("Tasks"),
         ("Event", "WhatId", _) | ("Event", "WhoId", _) => Some("Events"),
         ("OpportunityContactRole", "OpportunityId", _) => Some("OpportunityContactRoles"),
+        // Recorded Opportunity describe: OpportunityFieldHistory.OpportunityId is `Histories`;
+        // every standard history object's parent lookup has that name.
+        (history, _, _) if crate::history::is_history_parent_field(history, &field.name) => {
+            Some("Histories")
+        }
         ("OpportunityContactRole", "ContactId", _) => Some("OpportunityContactRoles"),
         ("User", "ProfileId", _) => Some("Users"),
         ("User", "UserRoleId", _) => Some("Users"),
@@ -945,11 +956,12 @@ impl OrgSchema {
             .enumerate()
             .map(|(i, o)| (o.name.to_ascii_lowercase(), i))
             .collect();
-        let by_prefix = objects
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.key_prefix.clone(), i))
-            .collect();
+        // The history objects share Salesforce's one prefix (`017`): an id names the first
+        // object with its prefix, and no record refers to a history row by id.
+        let mut by_prefix = HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            by_prefix.entry(o.key_prefix.clone()).or_insert(i);
+        }
         let mut children: Vec<Vec<ChildRel>> = vec![Vec::new(); objects.len()];
         let index: HashMap<String, usize> = objects
             .iter()

@@ -44,6 +44,8 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("list_views", &["api"]),
     ("list_reports", &["api"]),
     ("run_report", &["api"]),
+    ("record_history", &["api"]),
+    ("recent_items", &["api"]),
 ];
 
 /// The scopes `tool` needs.

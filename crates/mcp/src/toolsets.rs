@@ -10,7 +10,7 @@
 //! | `writes` | yes | create_record, update_record, create_records, update_records, upsert_record (removed anyway when the server is read-only) |
 //! | `reports` | yes | list_reports, run_report (reports and dashboards) |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
-//! | `history` | no | field history, recent items |
+//! | `history` | no | record_history, recent_items |
 //! | `files` | no | a record's files and notes |
 //! | `tooling` | no | Tooling API read-only query |
 //!
@@ -178,6 +178,8 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("upsert_record", Toolset::Writes),
     ("list_reports", Toolset::Reports),
     ("run_report", Toolset::Reports),
+    ("record_history", Toolset::History),
+    ("recent_items", Toolset::History),
     ("audit_rules", Toolset::Audit),
     ("audit_run", Toolset::Audit),
     ("audit_findings", Toolset::Audit),

@@ -60,7 +60,9 @@ pub fn secrets_dir() -> Option<PathBuf> {
 /// "Connected as" instructions or the scope filter of `tools/list` would then see the
 /// fallback instead (a test of the fallback sets its own); both answer forms
 /// (`SFMCP_ANSWER_FORM=both`), so tests check the structured content next to the text (tests
-/// of the default, text-only form remove it: [`ANSWER_FORM`]); and, with the capture
+/// of the default, text-only form remove it: [`ANSWER_FORM`]); every toolset
+/// (`SFMCP_TOOLSETS=all`), so each tool is reachable wherever a test needs it (the default
+/// set is checked in `toolsets.rs` and the contract tests); and, with the capture
 /// on, the journal directory for the emulators it may run (`sfmcp emulator`, `audit --demo`,
 /// `demo`).
 pub fn env() -> Vec<(&'static str, String)> {
@@ -68,6 +70,7 @@ pub fn env() -> Vec<(&'static str, String)> {
         ("RUST_LOG", LOG_FILTER.to_string()),
         ("SFMCP_IDENTITY_WAIT_MS", "5000".to_string()),
         (ANSWER_FORM, "both".to_string()),
+        ("SFMCP_TOOLSETS", "all".to_string()),
     ];
     env.extend(journal_env());
     env

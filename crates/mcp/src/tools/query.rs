@@ -546,6 +546,13 @@ impl SfServer {
         let client = self.client(context)?;
         let validated =
             validate_with_describes(&client, &query, text, &self.access_policy()).await?;
+        if !self.policy().deny_fields.is_empty() {
+            // Describes are cached by the validation above.
+            let used = footprint(&query, &client.schema()).map_err(|_| {
+                ToolError::Upstream("the query's footprint could not be listed again".into())
+            })?;
+            crate::tools::history::refuse_hidden_values(self.policy(), &used)?;
+        }
         let shape = Shape::of(&validated, include_deleted);
         let first = client
             .query(

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod listviews;
 pub mod query;
 pub mod reports;
+pub mod recent;
 pub mod search;
 pub mod sobjects;
 pub mod versions;
