@@ -5,7 +5,7 @@ use crate::audit_support;
 use audit_support::*;
 use sfmcp_audit::finding::{Confidence, SubjectKind};
 use sfmcp_audit::model::{
-    AuditTrailRow, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
+    AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
 };
 use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
 
@@ -920,5 +920,99 @@ fn hyg_002_fires_for_idle_integration_grants_only() {
             .not_evaluated
             .iter()
             .any(|n| n.rule_id == RuleId::HygUnusedIntegrationTokens)
+    );
+}
+
+/// SF-HYG-003 (extended): open to every user, refresh tokens until revoked, live grants.
+#[test]
+fn hyg_003_fires_for_self_authorized_apps_with_lasting_tokens_only() {
+    let app = |n: u32, name: &str, admin_only: bool, period: Option<i64>| ConnectedApp {
+        id: format!("0H4{n:012}AAA"),
+        name: name.into(),
+        admin_approved_users_only: admin_only,
+        refresh_token_validity_period: period,
+        refresh_token_expires_when_idle: false,
+        app_menu_item_ids: vec![format!("0DS{n:012}AAA")],
+    };
+    let mut gone = user(4, "gone@corp.com", "gone@corp.com");
+    gone.is_active = false;
+    let mut snap = snapshot(
+        vec![
+            user(1, "ann@corp.com", "ann@corp.com"),
+            user(2, "bob@corp.com", "bob@corp.com"),
+            user(3, "cat@corp.com", "cat@corp.com"),
+            gone,
+        ],
+        vec![sysadmin(2)],
+    );
+    snap.connected_apps = Some(vec![
+        app(1, "Workbench", false, None),
+        app(2, "Slack", true, None),
+        app(3, "Data Loader", false, Some(90)),
+        app(4, "Unused Open App", false, None),
+        app(5, "Only Former Staff", false, None),
+        app(6, "Renamed Tool", false, None),
+    ]);
+    // The token names the app as it was called when granted; its menu item still joins it.
+    let mut renamed = token("Old Tool Name", 3, 1);
+    renamed.app_menu_item_id = Some(format!("0DS{:012}AAA", 6));
+    snap.oauth_grants = Some(vec![
+        token("Workbench", 1, 4),
+        token("Workbench", 1, 1),
+        token("Workbench", 2, 9),
+        token("Slack", 1, 3),
+        token("Data Loader", 3, 3),
+        token("Only Former Staff", 4, 3),
+        renamed,
+    ]);
+    let idp = directory(
+        ["ann@corp.com", "bob@corp.com", "cat@corp.com"]
+            .into_iter()
+            .map(|e| idp_user(e, IdpStatus::Active))
+            .collect(),
+    );
+    let mut config = config();
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(
+        count(&report, RuleId::HygOpenAppLastingTokens),
+        0,
+        "off by default"
+    );
+    config.rules = Some(RuleId::parse_selection(&["extended"]).unwrap());
+    let report = evaluate(&snap, &idp, &config);
+    let mut found: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::HygOpenAppLastingTokens)
+        .map(|f| f.subject.display.as_str())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Renamed Tool", "Workbench"]);
+    let workbench = report
+        .findings
+        .iter()
+        .find(|f| f.subject.display == "Workbench")
+        .unwrap();
+    assert_eq!(workbench.subject.kind, SubjectKind::ConnectedApp);
+    assert_eq!(workbench.severity, Severity::High);
+    assert!(
+        workbench
+            .title
+            .contains("2 active user(s) hold 3 grant(s), 1 of them admin(s)"),
+        "{}",
+        workbench.title
+    );
+    let tokens = &workbench.evidence[1].fields;
+    assert_eq!(tokens["UseCount"], 14);
+    assert!(!workbench.remediation.steps.is_empty());
+
+    // Without ConnectedApplication the rule says it was not evaluated.
+    snap.connected_apps = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygOpenAppLastingTokens)
     );
 }

@@ -56,10 +56,16 @@
 //! | SF-HYG-001 | `owen.hart@demo.emulator` | active in Salesforce and every IdP; last login 200 days ago |
 //! | SF-HYG-001 | `paula.grant@demo.emulator` | never logged in; account created 150 days ago |
 //! | SF-HYG-002 | `svc.datasync@demo.emulator` × Informatica Cloud | integration user's grant last used 200 days ago |
+//! | SF-HYG-003 | connected app `Workbench` | "All users may self-authorize", refresh tokens valid until revoked, people hold grants |
 //!
 //! Near misses: `quinn.ellis@demo.emulator` last logged in 75 days ago; the IT admins never
 //! logged in but were just created; `svc.datasync` × MuleSoft Anypoint and every generated
 //! integration user's grants are in daily use; people's idle grants are not integrations'.
+//! Connected apps ([`CONNECTED_APPS`]): `Survey Monkey (retired)` is as open as Workbench but
+//! nobody holds a grant; `Quick Quote` is open but its refresh tokens expire at once;
+//! Salesforce Mobile, DocuSign and Data Loader are open with expiring refresh tokens; Slack,
+//! Salesforce for Outlook and the integrations' apps keep tokens until revoked but are
+//! admin-approved.
 //!
 //! # Near misses (must not fire)
 //!
@@ -86,7 +92,7 @@
 //! copies after the first carry gaps at realistic rates (2 % absent from the IdPs, 0.7 %
 //! suspended, 0.3 % deprovisioned). The manifest describes `--scale 1`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value as Json, json};
@@ -118,10 +124,11 @@ pub fn expected_admins(scale: u32) -> Vec<String> {
 pub struct PlantedGap {
     /// Rule id, e.g. `SF-IDP-001`.
     pub rule: &'static str,
-    /// The Salesforce username the finding is about (for SF-EXP-* the acting user), or
-    /// `SecuritySettings.sessionSettings` for SF-CFG-001.
+    /// The Salesforce username the finding is about (for SF-EXP-* the acting user),
+    /// `SecuritySettings.sessionSettings` for SF-CFG-001, or the connected app's name for
+    /// SF-HYG-003.
     pub subject: String,
-    /// The connected app, for SF-IDP-004.
+    /// The connected app, for SF-IDP-004, SF-HYG-002 and SF-HYG-003.
     pub app: Option<&'static str>,
     pub why: &'static str,
 }
@@ -336,6 +343,13 @@ pub fn planted_extended_gaps() -> Vec<PlantedGap> {
             subject: user("svc.datasync"),
             app: Some(IDLE_INTEGRATION_APP),
             why: "integration user's grant last used 200 days ago",
+        },
+        PlantedGap {
+            rule: "SF-HYG-003",
+            subject: OPEN_FOREVER_APP.to_owned(),
+            app: Some(OPEN_FOREVER_APP),
+            why: "any user may authorize it, its refresh tokens are valid until revoked, and \
+                  people hold grants",
         },
     ];
     gaps.sort();
@@ -608,6 +622,61 @@ const INTEGRATION_APPS: [&str; 2] = ["MuleSoft Anypoint", "Informatica Cloud"];
 /// The connected app `svc.datasync` stopped using 200 days ago (SF-HYG-002).
 const IDLE_INTEGRATION_APP: &str = "Informatica Cloud";
 
+/// How the demo's connected apps are configured (SF-HYG-003 reads this):
+/// (name, admin-approved users only, refresh token validity period, period counts from the
+/// last use). A `None` period is Salesforce's "Refresh token is valid until revoked".
+const CONNECTED_APPS: [(&str, bool, Option<i64>, bool); 12] = [
+    ("Salesforce for Outlook", true, None, false),
+    ("Salesforce Mobile", false, Some(90), false),
+    ("Slack", true, None, false),
+    ("Gong", true, Some(30), true),
+    ("DocuSign", false, Some(30), true),
+    ("Tableau", true, Some(365), false),
+    ("Data Loader", false, Some(90), true),
+    ("MuleSoft Anypoint", true, None, false),
+    ("Informatica Cloud", true, None, false),
+    // Planted: anyone may authorize it and its refresh tokens live until revoked.
+    (OPEN_FOREVER_APP, false, None, false),
+    // Near miss: configured the same way, but nobody holds a grant.
+    ("Survey Monkey (retired)", false, None, false),
+    // Near miss: refresh tokens expire the moment they are issued.
+    ("Quick Quote", false, Some(0), false),
+];
+
+/// The self-authorized app with never-expiring refresh tokens that people use (SF-HYG-003).
+const OPEN_FOREVER_APP: &str = "Workbench";
+
+/// Inserts the connected apps and their App Launcher entries; returns each app's
+/// `AppMenuItem` id by name, for `OauthToken.AppMenuItemId`.
+fn connected_apps(builder: &mut OrgBuilder) -> Result<HashMap<&'static str, String>, String> {
+    let mut menu_items = HashMap::new();
+    for (order, (name, admin_only, period, by_inactivity)) in CONNECTED_APPS.iter().enumerate() {
+        let mut app = Map::new();
+        app.insert("Name".into(), json!(name));
+        app.insert(
+            "OptionsAllowAdminApprovedUsersOnly".into(),
+            json!(admin_only),
+        );
+        app.insert(
+            "OptionsRefreshTokenValidityMetric".into(),
+            json!(by_inactivity),
+        );
+        app.insert("RefreshTokenValidityPeriod".into(), json!(period));
+        let app_id = builder.insert("ConnectedApplication", &app, None)?;
+        let mut item = Map::new();
+        item.insert("Name".into(), json!(name.replace([' ', '(', ')'], "_")));
+        item.insert("Label".into(), json!(name));
+        item.insert("Type".into(), json!("ConnectedApplication"));
+        item.insert("ApplicationId".into(), json!(app_id));
+        item.insert("IsUsingAdminAuthorization".into(), json!(admin_only));
+        item.insert("IsVisible".into(), json!(true));
+        item.insert("IsAccessible".into(), json!(true));
+        item.insert("SortOrder".into(), json!(order));
+        menu_items.insert(*name, builder.insert("AppMenuItem", &item, None)?);
+    }
+    Ok(menu_items)
+}
+
 /// One generated or planted user, as the identity seed needs it.
 struct UserRow {
     id: String,
@@ -738,6 +807,7 @@ fn at(t: DateTime<Utc>) -> Json {
 fn oauth_token(
     builder: &mut OrgBuilder,
     rng: &mut Rng,
+    menu_items: &HashMap<&str, String>,
     app: &str,
     user_id: &str,
     now: DateTime<Utc>,
@@ -761,6 +831,7 @@ fn oauth_token(
         "OauthToken",
         vec![
             ("AppName", json!(app)),
+            ("AppMenuItemId", json!(menu_items.get(app))),
             ("UserId", json!(user_id)),
             ("CreatedDate", at(created)),
             ("LastUsedDate", at(last_used)),
@@ -859,6 +930,7 @@ pub(super) fn seed(
     builder.idp_people.extend(people);
 
     // OAuth grants: 0-3 per person, more for integrations, plus the planted ones.
+    let menu_items = connected_apps(builder)?;
     for user in &generated {
         let apps: &[&str] = if user.integration {
             &INTEGRATION_APPS
@@ -870,14 +942,30 @@ pub(super) fn seed(
         for _ in 0..count {
             let app = *rng.pick(apps);
             if chosen.insert(app) {
-                oauth_token(builder, rng, app, &user.id, now, user.integration)?;
+                oauth_token(
+                    builder,
+                    rng,
+                    &menu_items,
+                    app,
+                    &user.id,
+                    now,
+                    user.integration,
+                )?;
             }
         }
     }
     for (app, local, grants) in PLANTED_GRANTS {
         let id = id_of(builder, &user(local))?;
         for _ in 0..grants {
-            oauth_token(builder, rng, app, &id, now, local.starts_with("svc."))?;
+            oauth_token(
+                builder,
+                rng,
+                &menu_items,
+                app,
+                &id,
+                now,
+                local.starts_with("svc."),
+            )?;
         }
     }
     // An integration retired 200 days ago whose grant was never revoked (SF-HYG-002). Fixed
@@ -888,6 +976,7 @@ pub(super) fn seed(
         "OauthToken",
         vec![
             ("AppName", json!(IDLE_INTEGRATION_APP)),
+            ("AppMenuItemId", json!(menu_items.get(IDLE_INTEGRATION_APP))),
             ("UserId", json!(svc)),
             ("CreatedDate", at(now - Duration::days(400))),
             ("LastUsedDate", at(now - Duration::days(200))),
