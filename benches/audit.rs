@@ -285,6 +285,7 @@ fn generate(percent: usize, seed: u64) -> Data {
             permission_grants: grants,
             oauth_grants: Some(oauth),
             connected_apps: None,
+            password_logins: None,
             audit_trail: Some(audit),
             event_log_exports: Some(events),
             session_settings: Some(SessionSettings {

@@ -123,7 +123,7 @@ fn check_report(
     // Profile and PermissionSet (3), one page each of users, admin grants and frozen users
     // (3), OauthToken count and rows (2), the audit trail (1), EventLogFile (1, which the demo
     // org refuses), SecuritySettings (1), LoginIpRange (1); with SF-HYG-003,
-    // ConnectedApplication and AppMenuItem (2).
+    // ConnectedApplication and AppMenuItem (2); with SF-HYG-004, LoginHistory (1).
     let notes = report["notes"].as_array().cloned().unwrap_or_default();
     let calls = format!("Salesforce collection used {api_calls} API call(s)");
     assert!(notes.iter().any(|n| *n == calls), "{notes:?}");
@@ -146,7 +146,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     expected.extend(extended.iter().cloned());
     expected.sort();
     let (report, stderr) = audit_with(vendor.as_str(), &["--extended"]);
-    check_report(&report, &stderr, vendor, &expected, 12, 14);
+    check_report(&report, &stderr, vendor, &expected, 13, 15);
 
     // The SARIF export describes the extended rules it ran, and each result points at its rule.
     let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
@@ -171,7 +171,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 12);
+    assert_eq!(rules.len(), 13);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), expected.len());
     for r in results {
@@ -180,6 +180,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     }
     assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-002"));
     assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-003"));
+    assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-004"));
 
     let (alone, stderr) = audit_with(vendor.as_str(), &["--rule", "extended"]);
     assert_eq!(found(&alone), extended, "{stderr}");

@@ -5,7 +5,8 @@ use crate::audit_support;
 use audit_support::*;
 use sfmcp_audit::finding::{Confidence, SubjectKind};
 use sfmcp_audit::model::{
-    AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
+    AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange, LoginEvent,
+    SessionSettings,
 };
 use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
 
@@ -1014,5 +1015,71 @@ fn hyg_003_fires_for_self_authorized_apps_with_lasting_tokens_only() {
             .not_evaluated
             .iter()
             .any(|n| n.rule_id == RuleId::HygOpenAppLastingTokens)
+    );
+}
+
+/// SF-HYG-004 (extended): successful UI password logins of users with a Federation ID.
+#[test]
+fn hyg_004_fires_for_password_logins_of_sso_users_only() {
+    let federated = |n: u32, name: &str| {
+        let mut u = user(n, name, name);
+        u.federation_identifier = Some(name.into());
+        u
+    };
+    let mut etl = integration_user(5, "etl");
+    etl.federation_identifier = Some("etl@corp.com".into());
+    let mut snap = snapshot(
+        vec![
+            federated(1, "ann@corp.com"),
+            federated(2, "bob@corp.com"),
+            user(3, "cat@corp.com", "cat@corp.com"),
+            federated(4, "dan@corp.com"),
+            etl,
+        ],
+        Vec::new(),
+    );
+    let login = |n: u32, days: i64, login_type: &str, status: &str| LoginEvent {
+        user_id: uid(n),
+        login_time: days_ago(days),
+        login_type: login_type.into(),
+        status: Some(status.into()),
+        source_ip: Some("198.51.100.7".into()),
+    };
+    snap.password_logins = Some(vec![
+        login(1, 2, "Application", "Success"),
+        login(1, 5, "Application", "Success"),
+        // Failed attempt, SSO login, no Federation ID, outside the window, non-human.
+        login(2, 2, "Application", "Invalid Password"),
+        login(2, 3, "SAML Sfdc Initiated SSO", "Success"),
+        login(3, 2, "Application", "Success"),
+        login(4, 45, "Application", "Success"),
+        login(5, 1, "Application", "Success"),
+    ]);
+    let idp = directory(
+        [
+            "ann@corp.com",
+            "bob@corp.com",
+            "cat@corp.com",
+            "dan@corp.com",
+        ]
+        .into_iter()
+        .map(|e| idp_user(e, IdpStatus::Active))
+        .collect(),
+    );
+    let mut config = config();
+    config.rules = Some(vec![RuleId::HygPasswordLoginSsoUser]);
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(subjects(&report, RuleId::HygPasswordLoginSsoUser), [uid(1)]);
+    let f = &report.findings[0];
+    assert!(f.title.contains("logged in 2 time(s)"), "{}", f.title);
+    assert_eq!(f.severity, Severity::Medium);
+
+    snap.password_logins = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygPasswordLoginSsoUser)
     );
 }

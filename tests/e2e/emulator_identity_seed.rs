@@ -17,8 +17,8 @@ use serde_json::Value as Json;
 use sfmcp_audit::collect::{CollectOptions, collect_with};
 use sfmcp_audit::finding::SubjectKind;
 use sfmcp_audit::model::{
-    AuditTrailRow, ConnectedApp, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant,
-    SessionSettings, SfUser, sf_datetime,
+    AuditTrailRow, ConnectedApp, GrantPath, IpRange, LoginEvent, LoginIpRange, OauthGrant,
+    PermissionGrant, SessionSettings, SfUser, sf_datetime,
 };
 use sfmcp_audit::{
     AuditConfig, AuditReport, IdpDirectory, IdpKind, IdpStatus, RuleId, SalesforceSnapshot,
@@ -166,6 +166,24 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
         created_date: time(t, "/CreatedDate"),
     })
     .collect();
+    let password_logins = query_all(
+        &client,
+        &format!(
+            "SELECT UserId, LoginTime, LoginType, Status, SourceIp FROM LoginHistory \
+             WHERE LoginType = 'Application' AND LoginTime >= {}",
+            (Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+    )
+    .await
+    .iter()
+    .map(|r| LoginEvent {
+        user_id: text(r, "/UserId").unwrap(),
+        login_time: time(r, "/LoginTime").unwrap(),
+        login_type: text(r, "/LoginType").unwrap(),
+        status: text(r, "/Status"),
+        source_ip: text(r, "/SourceIp"),
+    })
+    .collect();
     let menu_items = query_all(
         &client,
         "SELECT Id, ApplicationId FROM AppMenuItem WHERE Type = 'ConnectedApplication'",
@@ -247,6 +265,7 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
         permission_grants,
         oauth_grants: Some(oauth_grants),
         connected_apps: Some(connected_apps),
+        password_logins: Some(password_logins),
         audit_trail: Some(audit_trail),
         event_log_exports: None,
         session_settings: Some(SessionSettings {

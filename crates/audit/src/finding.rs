@@ -38,11 +38,13 @@ pub enum RuleId {
     HygUnusedIntegrationTokens,
     /// SF-HYG-003 (extended)
     HygOpenAppLastingTokens,
+    /// SF-HYG-004 (extended)
+    HygPasswordLoginSsoUser,
 }
 
 impl RuleId {
     /// Every rule, core then extended.
-    pub const ALL: [RuleId; 12] = [
+    pub const ALL: [RuleId; 13] = [
         RuleId::IdpAdminNotInIdp,
         RuleId::IdpUserNotInIdp,
         RuleId::IdpStaleUser,
@@ -55,6 +57,7 @@ impl RuleId {
         RuleId::HygDormantUser,
         RuleId::HygUnusedIntegrationTokens,
         RuleId::HygOpenAppLastingTokens,
+        RuleId::HygPasswordLoginSsoUser,
     ];
 
     /// The nine rules a run evaluates unless told otherwise (Thalian's set: ids and severities
@@ -85,6 +88,7 @@ impl RuleId {
             RuleId::HygDormantUser => "SF-HYG-001",
             RuleId::HygUnusedIntegrationTokens => "SF-HYG-002",
             RuleId::HygOpenAppLastingTokens => "SF-HYG-003",
+            RuleId::HygPasswordLoginSsoUser => "SF-HYG-004",
         }
     }
 

@@ -89,6 +89,7 @@ pub async fn run(
     let directory = collect_idp_only(idp, progress).await?;
     let mut options = salesforce::CollectOptions::new(config.window_start());
     options.connected_apps = config.enabled(crate::finding::RuleId::HygOpenAppLastingTokens);
+    options.password_logins = config.enabled(crate::finding::RuleId::HygPasswordLoginSsoUser);
     let forward = |p: salesforce::Progress| {
         progress(RunProgress {
             step: p.stage + 2,

@@ -64,6 +64,10 @@ pub struct SalesforceSnapshot {
     /// needs them (SF-HYG-003) runs, `None` otherwise or when unreadable.
     #[serde(default)]
     pub connected_apps: Option<Vec<ConnectedApp>>,
+    /// `LoginHistory` rows of UI logins with a Salesforce password (`LoginType =
+    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004) runs.
+    #[serde(default)]
+    pub password_logins: Option<Vec<LoginEvent>>,
     /// `SetupAuditTrail` rows; the collector should already filter on `Action = 'export'`,
     /// but the rules filter again so a full dump is also accepted.
     #[serde(default)]
@@ -230,6 +234,22 @@ impl ConnectedApp {
     pub fn refresh_tokens_never_expire(&self) -> bool {
         self.refresh_token_validity_period.is_none()
     }
+}
+
+/// One `LoginHistory` row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoginEvent {
+    pub user_id: String,
+    #[serde(with = "sf_datetime")]
+    pub login_time: DateTime<Utc>,
+    /// `Application` (UI, username and password), `SAML Sfdc Initiated SSO`,
+    /// `Remote Access 2.0`, ...
+    pub login_type: String,
+    /// `Success` or the failure's reason; not filterable in SOQL, so judged here.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub source_ip: Option<String>,
 }
 
 /// One `SetupAuditTrail` row.

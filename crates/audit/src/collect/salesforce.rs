@@ -8,6 +8,7 @@
 //! | frozen users | `UserLogin WHERE IsFrozen = true` | left unknown |
 //! | OAuth grants | `OauthToken`, partitioned by user to stay under its 2,500-row cap | SF-IDP-004 not evaluated |
 //! | connected apps (only when SF-HYG-003 runs) | `ConnectedApplication` and its `AppMenuItem` entries | SF-HYG-003 not evaluated |
+//! | password logins (only when SF-HYG-004 runs) | `LoginHistory WHERE LoginType = 'Application'` in the window | SF-HYG-004 not evaluated |
 //! | exports | `SetupAuditTrail WHERE Action = 'export'` in the window | SF-EXP-* not evaluated |
 //! | Event Monitoring | `EventLogFile` `BulkApi`, `BulkApi2`, `ReportExport` CSVs in the window | noted: exports by Bulk API, Data Loader and reports unseen |
 //! | exporters left out above | `User` and `PermissionSetAssignment` by id (and Login-As delegates by username), whatever `IsActive`: a deactivated admin's export is still an admin's | the run fails |
@@ -29,8 +30,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::model::{
-    AuditTrailRow, ConnectedApp, ExportEvent, ExportEventType, GrantPath, IpRange, LoginIpRange,
-    OauthGrant, PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser, sf_datetime,
+    AuditTrailRow, ConnectedApp, ExportEvent, ExportEventType, GrantPath, IpRange, LoginEvent,
+    LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser,
+    sf_datetime,
 };
 use sfmcp_salesforce::{QueryOptions, QueryPage, SalesforceClient, SalesforceId, SfError};
 
@@ -98,6 +100,9 @@ pub struct CollectOptions {
     /// Read `ConnectedApplication` and `AppMenuItem` (two more calls): only a rule that
     /// judges connected apps' policies needs them.
     pub connected_apps: bool,
+    /// Read the window's UI password logins from `LoginHistory` (one more query, bounded by
+    /// the window and the login type).
+    pub password_logins: bool,
 }
 
 impl CollectOptions {
@@ -106,6 +111,7 @@ impl CollectOptions {
             window_start,
             batch_size: BATCH_SIZE,
             connected_apps: false,
+            password_logins: false,
         }
     }
 }
@@ -217,6 +223,11 @@ impl Collector<'_> {
 
         self.enter(6);
         let audit_trail = self.audit_trail().await?;
+        let password_logins = if self.options.password_logins {
+            self.password_logins().await?
+        } else {
+            None
+        };
 
         self.enter(7);
         let event_log_exports = self.event_logs().await?;
@@ -239,6 +250,7 @@ impl Collector<'_> {
             permission_grants,
             oauth_grants,
             connected_apps,
+            password_logins,
             audit_trail,
             event_log_exports,
             session_settings,
@@ -591,6 +603,31 @@ impl Collector<'_> {
             }
         }
         Ok(Some(apps))
+    }
+
+    async fn password_logins(&mut self) -> Result<Option<Vec<LoginEvent>>, CollectError> {
+        let soql = password_logins_soql(self.options.window_start);
+        let records = self
+            .optional_query(
+                &soql,
+                false,
+                "LoginHistory",
+                "SF-HYG-004 is not evaluated (needs Manage Users or Monitor Login History)",
+            )
+            .await?;
+        Ok(records.map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some(LoginEvent {
+                        user_id: text(r, "UserId")?,
+                        login_time: datetime(r, "LoginTime")?,
+                        login_type: text(r, "LoginType")?,
+                        status: text(r, "Status"),
+                        source_ip: text(r, "SourceIp"),
+                    })
+                })
+                .collect()
+        }))
     }
 
     async fn optional_count(
@@ -977,6 +1014,15 @@ fn audit_trail_soql(window_start: DateTime<Utc>) -> String {
     )
 }
 
+/// `Status` is not filterable on LoginHistory, so failures are dropped by the rule.
+fn password_logins_soql(window_start: DateTime<Utc>) -> String {
+    format!(
+        "SELECT UserId, LoginTime, LoginType, Status, SourceIp FROM LoginHistory \
+         WHERE LoginType = 'Application' AND LoginTime >= {} ORDER BY LoginTime",
+        soql_datetime(window_start)
+    )
+}
+
 fn event_log_soql(window_start: DateTime<Utc>) -> String {
     format!(
         "SELECT Id, EventType, LogDate FROM EventLogFile \
@@ -1145,6 +1191,7 @@ mod tests {
             CONNECTED_APPS_SOQL.to_owned(),
             APP_MENU_ITEMS_SOQL.to_owned(),
             audit_trail_soql(start),
+            password_logins_soql(start),
             event_log_soql(start),
         ];
         for soql in statements {

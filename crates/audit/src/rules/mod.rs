@@ -36,6 +36,7 @@ mod modify_all_data;
 mod non_admin_export;
 mod oauth_unknown_user;
 mod open_app_lasting_tokens;
+mod password_login_sso_user;
 mod session_ip;
 mod stale_user;
 mod unused_integration_tokens;
@@ -65,7 +66,7 @@ const ADMIN_DEFINITION: &str = "\"Admin\" means holding ModifyAllData, ViewAllDa
      group), never a profile name.";
 
 /// The catalogue, in [`RuleId::ALL`] order.
-pub static CATALOGUE: [RuleInfo; 12] = [
+pub static CATALOGUE: [RuleInfo; 13] = [
     admin_not_in_idp::INFO,
     user_not_in_idp::INFO,
     stale_user::INFO,
@@ -78,6 +79,7 @@ pub static CATALOGUE: [RuleInfo; 12] = [
     dormant_user::INFO,
     unused_integration_tokens::INFO,
     open_app_lasting_tokens::INFO,
+    password_login_sso_user::INFO,
 ];
 
 impl RuleId {
@@ -553,6 +555,7 @@ pub(crate) fn run(
     dormant_user::evaluate(&ctx, &mut out);
     unused_integration_tokens::evaluate(&ctx, &mut out);
     open_app_lasting_tokens::evaluate(&ctx, &mut out);
+    password_login_sso_user::evaluate(&ctx, &mut out);
     note_unused_allow_list(&ctx, &people.admins, &mut out);
     note_unknown_statuses(&ctx, &mut out);
     if let Some(selected) = &config.rules {
@@ -988,7 +991,8 @@ mod tests {
             [
                 RuleId::HygDormantUser,
                 RuleId::HygUnusedIntegrationTokens,
-                RuleId::HygOpenAppLastingTokens
+                RuleId::HygOpenAppLastingTokens,
+                RuleId::HygPasswordLoginSsoUser
             ]
         );
         let err = RuleId::parse_selection(&["SF-HYG-999"]).unwrap_err();

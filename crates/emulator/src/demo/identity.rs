@@ -57,6 +57,7 @@
 //! | SF-HYG-001 | `paula.grant@demo.emulator` | never logged in; account created 150 days ago |
 //! | SF-HYG-002 | `svc.datasync@demo.emulator` × Informatica Cloud | integration user's grant last used 200 days ago |
 //! | SF-HYG-003 | connected app `Workbench` | "All users may self-authorize", refresh tokens valid until revoked, people hold grants |
+//! | SF-HYG-004 | `olivia.chen@demo.emulator` | Federation ID set, logged in with a Salesforce password 4 and 9 days ago |
 //!
 //! Near misses: `quinn.ellis@demo.emulator` last logged in 75 days ago; the IT admins never
 //! logged in but were just created; `svc.datasync` × MuleSoft Anypoint and every generated
@@ -65,7 +66,9 @@
 //! nobody holds a grant; `Quick Quote` is open but its refresh tokens expire at once;
 //! Salesforce Mobile, DocuSign and Data Loader are open with expiring refresh tokens; Slack,
 //! Salesforce for Outlook and the integrations' apps keep tokens until revoked but are
-//! admin-approved.
+//! admin-approved. SF-HYG-004: `kenji.nakamura` (Federation ID) logs in through SSO and
+//! failed one password attempt; olivia's password login 45 days ago is outside the window;
+//! generated people log in with passwords but have no Federation ID.
 //!
 //! # Near misses (must not fire)
 //!
@@ -345,6 +348,12 @@ pub fn planted_extended_gaps() -> Vec<PlantedGap> {
             why: "integration user's grant last used 200 days ago",
         },
         PlantedGap {
+            rule: "SF-HYG-004",
+            subject: user("olivia.chen"),
+            app: None,
+            why: "Federation ID set (single sign-on), two password logins in the window",
+        },
+        PlantedGap {
             rule: "SF-HYG-003",
             subject: OPEN_FOREVER_APP.to_owned(),
             app: Some(OPEN_FOREVER_APP),
@@ -469,6 +478,9 @@ pub(super) fn planted_users() -> Vec<UserSeed> {
         .insert("Title".into(), json!("Former IT Contractor"));
     let mut olivia = person("olivia.chen", "Olivia", "Chen", "Sales User");
     olivia.permission_set_groups = vec!["Sales_Ops_Admin".into()];
+    olivia
+        .fields
+        .insert("FederationIdentifier".into(), json!(user("olivia.chen")));
     let mut marcus = person("marcus.reed", "Marcus", "Reed", "Support User");
     marcus.permission_sets = vec!["Data_Auditor".into()];
     let mut svc = person("svc.datasync", "Data", "Sync", "Integration User");
@@ -880,6 +892,17 @@ const AUDIT_NOISE: [(&str, &str, &str); 10] = [
     ("deactivateduser", "Manage Users", "Deactivated user"),
 ];
 
+/// Planted people with a Federation ID: single sign-on is how they are meant to log in.
+const SSO_PEOPLE: [&str; 2] = ["kenji.nakamura", "olivia.chen"];
+
+/// (person, days ago, status): UI password logins of people set up for SSO (SF-HYG-004).
+const SSO_BYPASS_LOGINS: [(&str, i64, &str); 4] = [
+    ("olivia.chen", 4, "Success"),
+    ("olivia.chen", 9, "Success"),
+    ("olivia.chen", 45, "Success"),
+    ("kenji.nakamura", 6, "Invalid Password"),
+];
+
 /// (days ago, actor username, delegate username): the planted Data Export requests.
 const EXPORTS: [(i64, &str, Option<&str>); 6] = [
     (3, "ethan.brooks", None),
@@ -1034,6 +1057,11 @@ pub(super) fn seed(
         .iter()
         .map(|(local, ..)| user(local))
         .collect();
+    // People set up for SSO log in through it; their planted password logins follow.
+    let sso: HashSet<String> = SSO_PEOPLE
+        .iter()
+        .map(|local| id_of(builder, &user(local)))
+        .collect::<Result<_, _>>()?;
     let logins: Vec<(&String, bool)> = generated
         .iter()
         .filter(|u| u.active)
@@ -1061,6 +1089,12 @@ pub(super) fn seed(
                     ("SAML Sfdc Initiated SSO", "Browser", "Firefox 133"),
                     ("Remote Access 2.0", "Salesforce for Outlook", "Unknown"),
                 ])
+            };
+            // The draw is kept so the rest of the seed stays as it was.
+            let login_type = if sso.contains(id) && login_type == "Application" {
+                "SAML Sfdc Initiated SSO"
+            } else {
+                login_type
             };
             let failed = rng.chance(5);
             insert(
@@ -1099,6 +1133,27 @@ pub(super) fn seed(
                 ],
             )?;
         }
+    }
+    // SF-HYG-004: olivia bypasses SSO with her password (twice in the window, once before
+    // it); kenji's one password attempt failed.
+    for (local, days, status) in SSO_BYPASS_LOGINS {
+        insert(
+            builder,
+            "LoginHistory",
+            vec![
+                ("UserId", json!(id_of(builder, &user(local))?)),
+                ("LoginTime", at(now - Duration::days(days))),
+                ("LoginType", json!("Application")),
+                ("SourceIp", json!("198.51.100.23")),
+                ("LoginUrl", json!("demo.my.salesforce.com")),
+                ("Browser", json!("Chrome 131")),
+                ("Platform", json!("Windows 10")),
+                ("Status", json!(status)),
+                ("Application", json!("Browser")),
+                ("ApiType", json!("N/A")),
+                ("CountryIso", json!("US")),
+            ],
+        )?;
     }
     Ok(())
 }
