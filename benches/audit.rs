@@ -220,6 +220,7 @@ fn generate(percent: usize, seed: u64) -> Data {
         .map(|_| OauthGrant {
             app_name: apps[rng.random_range(0..apps.len())].clone(),
             user_id: uid(rng.random_range(0..n_sf)),
+            app_menu_item_id: None,
             use_count: rng.random_range(0..500),
             last_used_date: Some(now - chrono::Duration::days(rng.random_range(0..200))),
             created_date: Some(now - chrono::Duration::days(rng.random_range(200..900))),
@@ -283,6 +284,8 @@ fn generate(percent: usize, seed: u64) -> Data {
             users,
             permission_grants: grants,
             oauth_grants: Some(oauth),
+            connected_apps: None,
+            password_logins: None,
             audit_trail: Some(audit),
             event_log_exports: Some(events),
             session_settings: Some(SessionSettings {

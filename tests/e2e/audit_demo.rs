@@ -46,10 +46,10 @@ fn found(report: &Value) -> Vec<Gap> {
         .iter()
         .map(|f| {
             let subject = &f["subject"];
-            let name = if subject["kind"] == "org_setting" {
-                subject["id"].as_str()
-            } else {
-                subject["username"].as_str()
+            let name = match subject["kind"].as_str() {
+                Some("org_setting") => subject["id"].as_str(),
+                Some("connected_app") => subject["display"].as_str(),
+                _ => subject["username"].as_str(),
             };
             let app = f["related"].as_array().and_then(|related| {
                 related
@@ -81,10 +81,17 @@ fn planted(vendor: Vendor) -> Vec<Gap> {
 fn check(vendor: Vendor) {
     let (report, stderr) = audit(vendor.as_str());
     let expected = planted(vendor);
-    check_report(&report, &stderr, vendor, &expected, 9);
+    check_report(&report, &stderr, vendor, &expected, 9, 12);
 }
 
-fn check_report(report: &Value, stderr: &str, vendor: Vendor, expected: &[Gap], rules: usize) {
+fn check_report(
+    report: &Value,
+    stderr: &str,
+    vendor: Vendor,
+    expected: &[Gap],
+    rules: usize,
+    api_calls: usize,
+) {
     assert!(
         !expected.is_empty(),
         "the manifest plants nothing for {vendor:?}"
@@ -115,14 +122,11 @@ fn check_report(report: &Value, stderr: &str, vendor: Vendor, expected: &[Gap], 
     // demo's access token gives its identity URL), describes of User,
     // Profile and PermissionSet (3), one page each of users, admin grants and frozen users
     // (3), OauthToken count and rows (2), the audit trail (1), EventLogFile (1, which the demo
-    // org refuses), SecuritySettings (1), LoginIpRange (1).
+    // org refuses), SecuritySettings (1), LoginIpRange (1); with SF-HYG-003,
+    // ConnectedApplication and AppMenuItem (2); with SF-HYG-004, LoginHistory (1).
     let notes = report["notes"].as_array().cloned().unwrap_or_default();
-    assert!(
-        notes
-            .iter()
-            .any(|n| n == "Salesforce collection used 12 API call(s)"),
-        "{notes:?}"
-    );
+    let calls = format!("Salesforce collection used {api_calls} API call(s)");
+    assert!(notes.iter().any(|n| *n == calls), "{notes:?}");
     // Progress went to stderr while collecting; stdout held only the report.
     assert!(stderr.contains("admin permission grants"), "{stderr}");
     assert!(stderr.contains("Salesforce API call"), "{stderr}");
@@ -142,7 +146,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     expected.extend(extended.iter().cloned());
     expected.sort();
     let (report, stderr) = audit_with(vendor.as_str(), &["--extended"]);
-    check_report(&report, &stderr, vendor, &expected, 11);
+    check_report(&report, &stderr, vendor, &expected, 13, 15);
 
     // The SARIF export describes the extended rules it ran, and each result points at its rule.
     let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
@@ -167,7 +171,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 11);
+    assert_eq!(rules.len(), 13);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), expected.len());
     for r in results {
@@ -175,6 +179,8 @@ fn extended_rules_find_exactly_their_planted_cases() {
         assert_eq!(rules[index]["id"], r["ruleId"], "{r}");
     }
     assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-002"));
+    assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-003"));
+    assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-004"));
 
     let (alone, stderr) = audit_with(vendor.as_str(), &["--rule", "extended"]);
     assert_eq!(found(&alone), extended, "{stderr}");

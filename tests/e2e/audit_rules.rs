@@ -5,7 +5,8 @@ use crate::audit_support;
 use audit_support::*;
 use sfmcp_audit::finding::{Confidence, SubjectKind};
 use sfmcp_audit::model::{
-    AuditTrailRow, ExportEventType, GrantPath, IdpStatus, IpRange, SessionSettings,
+    AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange, LoginEvent,
+    SessionSettings,
 };
 use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
 
@@ -920,5 +921,165 @@ fn hyg_002_fires_for_idle_integration_grants_only() {
             .not_evaluated
             .iter()
             .any(|n| n.rule_id == RuleId::HygUnusedIntegrationTokens)
+    );
+}
+
+/// SF-HYG-003 (extended): open to every user, refresh tokens until revoked, live grants.
+#[test]
+fn hyg_003_fires_for_self_authorized_apps_with_lasting_tokens_only() {
+    let app = |n: u32, name: &str, admin_only: bool, period: Option<i64>| ConnectedApp {
+        id: format!("0H4{n:012}AAA"),
+        name: name.into(),
+        admin_approved_users_only: admin_only,
+        refresh_token_validity_period: period,
+        refresh_token_expires_when_idle: false,
+        app_menu_item_ids: vec![format!("0DS{n:012}AAA")],
+    };
+    let mut gone = user(4, "gone@corp.com", "gone@corp.com");
+    gone.is_active = false;
+    let mut snap = snapshot(
+        vec![
+            user(1, "ann@corp.com", "ann@corp.com"),
+            user(2, "bob@corp.com", "bob@corp.com"),
+            user(3, "cat@corp.com", "cat@corp.com"),
+            gone,
+        ],
+        vec![sysadmin(2)],
+    );
+    snap.connected_apps = Some(vec![
+        app(1, "Workbench", false, None),
+        app(2, "Slack", true, None),
+        app(3, "Data Loader", false, Some(90)),
+        app(4, "Unused Open App", false, None),
+        app(5, "Only Former Staff", false, None),
+        app(6, "Renamed Tool", false, None),
+    ]);
+    // The token names the app as it was called when granted; its menu item still joins it.
+    let mut renamed = token("Old Tool Name", 3, 1);
+    renamed.app_menu_item_id = Some(format!("0DS{:012}AAA", 6));
+    snap.oauth_grants = Some(vec![
+        token("Workbench", 1, 4),
+        token("Workbench", 1, 1),
+        token("Workbench", 2, 9),
+        token("Slack", 1, 3),
+        token("Data Loader", 3, 3),
+        token("Only Former Staff", 4, 3),
+        renamed,
+    ]);
+    let idp = directory(
+        ["ann@corp.com", "bob@corp.com", "cat@corp.com"]
+            .into_iter()
+            .map(|e| idp_user(e, IdpStatus::Active))
+            .collect(),
+    );
+    let mut config = config();
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(
+        count(&report, RuleId::HygOpenAppLastingTokens),
+        0,
+        "off by default"
+    );
+    config.rules = Some(RuleId::parse_selection(&["extended"]).unwrap());
+    let report = evaluate(&snap, &idp, &config);
+    let mut found: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::HygOpenAppLastingTokens)
+        .map(|f| f.subject.display.as_str())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Renamed Tool", "Workbench"]);
+    let workbench = report
+        .findings
+        .iter()
+        .find(|f| f.subject.display == "Workbench")
+        .unwrap();
+    assert_eq!(workbench.subject.kind, SubjectKind::ConnectedApp);
+    assert_eq!(workbench.severity, Severity::High);
+    assert!(
+        workbench
+            .title
+            .contains("2 active user(s) hold 3 grant(s), 1 of them admin(s)"),
+        "{}",
+        workbench.title
+    );
+    let tokens = &workbench.evidence[1].fields;
+    assert_eq!(tokens["UseCount"], 14);
+    assert!(!workbench.remediation.steps.is_empty());
+
+    // Without ConnectedApplication the rule says it was not evaluated.
+    snap.connected_apps = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygOpenAppLastingTokens)
+    );
+}
+
+/// SF-HYG-004 (extended): successful UI password logins of users with a Federation ID.
+#[test]
+fn hyg_004_fires_for_password_logins_of_sso_users_only() {
+    let federated = |n: u32, name: &str| {
+        let mut u = user(n, name, name);
+        u.federation_identifier = Some(name.into());
+        u
+    };
+    let mut etl = integration_user(5, "etl");
+    etl.federation_identifier = Some("etl@corp.com".into());
+    let mut snap = snapshot(
+        vec![
+            federated(1, "ann@corp.com"),
+            federated(2, "bob@corp.com"),
+            user(3, "cat@corp.com", "cat@corp.com"),
+            federated(4, "dan@corp.com"),
+            etl,
+        ],
+        Vec::new(),
+    );
+    let login = |n: u32, days: i64, login_type: &str, status: &str| LoginEvent {
+        user_id: uid(n),
+        login_time: days_ago(days),
+        login_type: login_type.into(),
+        status: Some(status.into()),
+        source_ip: Some("198.51.100.7".into()),
+    };
+    snap.password_logins = Some(vec![
+        login(1, 2, "Application", "Success"),
+        login(1, 5, "Application", "Success"),
+        // Failed attempt, SSO login, no Federation ID, outside the window, non-human.
+        login(2, 2, "Application", "Invalid Password"),
+        login(2, 3, "SAML Sfdc Initiated SSO", "Success"),
+        login(3, 2, "Application", "Success"),
+        login(4, 45, "Application", "Success"),
+        login(5, 1, "Application", "Success"),
+    ]);
+    let idp = directory(
+        [
+            "ann@corp.com",
+            "bob@corp.com",
+            "cat@corp.com",
+            "dan@corp.com",
+        ]
+        .into_iter()
+        .map(|e| idp_user(e, IdpStatus::Active))
+        .collect(),
+    );
+    let mut config = config();
+    config.rules = Some(vec![RuleId::HygPasswordLoginSsoUser]);
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(subjects(&report, RuleId::HygPasswordLoginSsoUser), [uid(1)]);
+    let f = &report.findings[0];
+    assert!(f.title.contains("logged in 2 time(s)"), "{}", f.title);
+    assert_eq!(f.severity, Severity::Medium);
+
+    snap.password_logins = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygPasswordLoginSsoUser)
     );
 }

@@ -15,9 +15,10 @@ use emulator_common::{Client, start_demo};
 use reqwest::StatusCode;
 use serde_json::Value as Json;
 use sfmcp_audit::collect::{CollectOptions, collect_with};
+use sfmcp_audit::finding::SubjectKind;
 use sfmcp_audit::model::{
-    AuditTrailRow, GrantPath, IpRange, LoginIpRange, OauthGrant, PermissionGrant, SessionSettings,
-    SfUser, sf_datetime,
+    AuditTrailRow, ConnectedApp, GrantPath, IpRange, LoginEvent, LoginIpRange, OauthGrant,
+    PermissionGrant, SessionSettings, SfUser, sf_datetime,
 };
 use sfmcp_audit::{
     AuditConfig, AuditReport, IdpDirectory, IdpKind, IdpStatus, RuleId, SalesforceSnapshot,
@@ -151,16 +152,64 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
         .collect();
     let oauth_grants = query_all(
         &client,
-        "SELECT AppName, UserId, UseCount, LastUsedDate, CreatedDate FROM OauthToken",
+        "SELECT AppName, AppMenuItemId, UserId, UseCount, LastUsedDate, CreatedDate \
+         FROM OauthToken",
     )
     .await
     .iter()
     .map(|t| OauthGrant {
         app_name: text(t, "/AppName").unwrap(),
         user_id: text(t, "/UserId").unwrap(),
+        app_menu_item_id: text(t, "/AppMenuItemId"),
         use_count: t["UseCount"].as_u64().unwrap_or(0),
         last_used_date: time(t, "/LastUsedDate"),
         created_date: time(t, "/CreatedDate"),
+    })
+    .collect();
+    let password_logins = query_all(
+        &client,
+        &format!(
+            "SELECT UserId, LoginTime, LoginType, Status, SourceIp FROM LoginHistory \
+             WHERE LoginType = 'Application' AND LoginTime >= {}",
+            (Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+    )
+    .await
+    .iter()
+    .map(|r| LoginEvent {
+        user_id: text(r, "/UserId").unwrap(),
+        login_time: time(r, "/LoginTime").unwrap(),
+        login_type: text(r, "/LoginType").unwrap(),
+        status: text(r, "/Status"),
+        source_ip: text(r, "/SourceIp"),
+    })
+    .collect();
+    let menu_items = query_all(
+        &client,
+        "SELECT Id, ApplicationId FROM AppMenuItem WHERE Type = 'ConnectedApplication'",
+    )
+    .await;
+    let connected_apps = query_all(
+        &client,
+        "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, \
+         OptionsRefreshTokenValidityMetric, RefreshTokenValidityPeriod FROM ConnectedApplication",
+    )
+    .await
+    .iter()
+    .map(|a| {
+        let id = text(a, "/Id").unwrap();
+        ConnectedApp {
+            name: text(a, "/Name").unwrap(),
+            admin_approved_users_only: flag(a, "/OptionsAllowAdminApprovedUsersOnly"),
+            refresh_token_validity_period: a["RefreshTokenValidityPeriod"].as_i64(),
+            refresh_token_expires_when_idle: flag(a, "/OptionsRefreshTokenValidityMetric"),
+            app_menu_item_ids: menu_items
+                .iter()
+                .filter(|m| text(m, "/ApplicationId").as_deref() == Some(id.as_str()))
+                .filter_map(|m| text(m, "/Id"))
+                .collect(),
+            id,
+        }
     })
     .collect();
     let audit_trail = query_all(
@@ -215,6 +264,8 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
         users,
         permission_grants,
         oauth_grants: Some(oauth_grants),
+        connected_apps: Some(connected_apps),
+        password_logins: Some(password_logins),
         audit_trail: Some(audit_trail),
         event_log_exports: None,
         session_settings: Some(SessionSettings {
@@ -643,19 +694,26 @@ fn found_gaps(report: &AuditReport) -> Vec<(String, String, Option<String>)> {
         .findings
         .iter()
         .map(|f| {
-            let subject = f
-                .subject
-                .username
-                .clone()
-                .unwrap_or_else(|| f.subject.id.clone());
-            let app = matches!(f.rule_id.as_str(), "SF-IDP-004" | "SF-HYG-002").then(|| {
-                f.subject
-                    .id
-                    .split('|')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
+            let connected_app = f.subject.kind == SubjectKind::ConnectedApp;
+            let subject = f.subject.username.clone().unwrap_or_else(|| {
+                if connected_app {
+                    f.subject.display.clone()
+                } else {
+                    f.subject.id.clone()
+                }
             });
+            let app = if connected_app {
+                Some(f.subject.display.clone())
+            } else {
+                matches!(f.rule_id.as_str(), "SF-IDP-004" | "SF-HYG-002").then(|| {
+                    f.subject
+                        .id
+                        .split('|')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+            };
             (f.rule_id.as_str().to_owned(), subject, app)
         })
         .collect();

@@ -36,11 +36,15 @@ pub enum RuleId {
     HygDormantUser,
     /// SF-HYG-002 (extended)
     HygUnusedIntegrationTokens,
+    /// SF-HYG-003 (extended)
+    HygOpenAppLastingTokens,
+    /// SF-HYG-004 (extended)
+    HygPasswordLoginSsoUser,
 }
 
 impl RuleId {
     /// Every rule, core then extended.
-    pub const ALL: [RuleId; 11] = [
+    pub const ALL: [RuleId; 13] = [
         RuleId::IdpAdminNotInIdp,
         RuleId::IdpUserNotInIdp,
         RuleId::IdpStaleUser,
@@ -52,6 +56,8 @@ impl RuleId {
         RuleId::ExpNonAdminExport,
         RuleId::HygDormantUser,
         RuleId::HygUnusedIntegrationTokens,
+        RuleId::HygOpenAppLastingTokens,
+        RuleId::HygPasswordLoginSsoUser,
     ];
 
     /// The nine rules a run evaluates unless told otherwise (Thalian's set: ids and severities
@@ -81,6 +87,8 @@ impl RuleId {
             RuleId::ExpNonAdminExport => "SF-EXP-002",
             RuleId::HygDormantUser => "SF-HYG-001",
             RuleId::HygUnusedIntegrationTokens => "SF-HYG-002",
+            RuleId::HygOpenAppLastingTokens => "SF-HYG-003",
+            RuleId::HygPasswordLoginSsoUser => "SF-HYG-004",
         }
     }
 
@@ -287,6 +295,7 @@ pub enum SubjectKind {
     OrgSetting,
     AuditEvent,
     ExportEvent,
+    ConnectedApp,
 }
 
 impl SubjectKind {
@@ -297,6 +306,7 @@ impl SubjectKind {
             SubjectKind::OrgSetting => "org_setting",
             SubjectKind::AuditEvent => "audit_event",
             SubjectKind::ExportEvent => "export_event",
+            SubjectKind::ConnectedApp => "connected_app",
         }
     }
 }

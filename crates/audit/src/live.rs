@@ -87,7 +87,9 @@ pub async fn run(
     progress: &(dyn Fn(RunProgress) + Send + Sync),
 ) -> Result<LiveRun, RunError> {
     let directory = collect_idp_only(idp, progress).await?;
-    let options = salesforce::CollectOptions::new(config.window_start());
+    let mut options = salesforce::CollectOptions::new(config.window_start());
+    options.connected_apps = config.enabled(crate::finding::RuleId::HygOpenAppLastingTokens);
+    options.password_logins = config.enabled(crate::finding::RuleId::HygPasswordLoginSsoUser);
     let forward = |p: salesforce::Progress| {
         progress(RunProgress {
             step: p.stage + 2,

@@ -60,6 +60,14 @@ pub struct SalesforceSnapshot {
     /// `OauthToken` rows (secrets never selected).
     #[serde(default)]
     pub oauth_grants: Option<Vec<OauthGrant>>,
+    /// `ConnectedApplication` rows with their `AppMenuItem` ids; read only when a rule that
+    /// needs them (SF-HYG-003) runs, `None` otherwise or when unreadable.
+    #[serde(default)]
+    pub connected_apps: Option<Vec<ConnectedApp>>,
+    /// `LoginHistory` rows of UI logins with a Salesforce password (`LoginType =
+    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004) runs.
+    #[serde(default)]
+    pub password_logins: Option<Vec<LoginEvent>>,
     /// `SetupAuditTrail` rows; the collector should already filter on `Action = 'export'`,
     /// but the rules filter again so a full dump is also accepted.
     #[serde(default)]
@@ -190,12 +198,58 @@ pub struct PermissionGrant {
 pub struct OauthGrant {
     pub app_name: String,
     pub user_id: String,
+    /// `OauthToken.AppMenuItemId`: joins the grant to its connected app more surely than
+    /// the name does.
+    #[serde(default)]
+    pub app_menu_item_id: Option<String>,
     #[serde(default)]
     pub use_count: u64,
     #[serde(default, with = "sf_datetime::option")]
     pub last_used_date: Option<DateTime<Utc>>,
     #[serde(default, with = "sf_datetime::option")]
     pub created_date: Option<DateTime<Utc>>,
+}
+
+/// One `ConnectedApplication` row (all its fields are read-only in Salesforce) with the ids
+/// of its App Launcher entries (`AppMenuItem` with `ApplicationId` = the app).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ConnectedApp {
+    pub id: String,
+    pub name: String,
+    /// `OptionsAllowAdminApprovedUsersOnly`: false is "All users may self-authorize".
+    #[serde(default)]
+    pub admin_approved_users_only: bool,
+    /// `RefreshTokenValidityPeriod`; `None` is "Refresh token is valid until revoked".
+    #[serde(default)]
+    pub refresh_token_validity_period: Option<i64>,
+    /// `OptionsRefreshTokenValidityMetric`: the period counts from the token's last use.
+    #[serde(default)]
+    pub refresh_token_expires_when_idle: bool,
+    #[serde(default)]
+    pub app_menu_item_ids: Vec<String>,
+}
+
+impl ConnectedApp {
+    /// Refresh tokens issued for the app work until someone revokes them.
+    pub fn refresh_tokens_never_expire(&self) -> bool {
+        self.refresh_token_validity_period.is_none()
+    }
+}
+
+/// One `LoginHistory` row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoginEvent {
+    pub user_id: String,
+    #[serde(with = "sf_datetime")]
+    pub login_time: DateTime<Utc>,
+    /// `Application` (UI, username and password), `SAML Sfdc Initiated SSO`,
+    /// `Remote Access 2.0`, ...
+    pub login_type: String,
+    /// `Success` or the failure's reason; not filterable in SOQL, so judged here.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub source_ip: Option<String>,
 }
 
 /// One `SetupAuditTrail` row.

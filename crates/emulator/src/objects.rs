@@ -130,6 +130,8 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         permission_set(),
         permission_set_assignment(),
         permission_set_group(),
+        connected_application(),
+        app_menu_item(),
         oauth_token(),
         setup_audit_trail(),
         login_history(),
@@ -759,6 +761,90 @@ fn permission_set_group() -> ObjectDef {
             .defaulted(),
     ])
     .finish(false)
+}
+
+/// The org's connected apps, read-only as in Salesforce (`describeSObjects()`, `query()`,
+/// `retrieve()` only). Fields and types follow the object reference (API 33.0+; the v62
+/// field reference): `RefreshTokenValidityPeriod` is null when the refresh token policy is
+/// "valid until revoked", `OptionsRefreshTokenValidityMetric` true when expiry counts from
+/// the last use. OAuth scopes are not on this object (only the Metadata API's
+/// `ConnectedApp.oauthConfig.scopes` has them).
+fn connected_application() -> ObjectDef {
+    ObjectDef::new(
+        "ConnectedApplication",
+        "0H4",
+        "Connected App",
+        "Connected Apps",
+    )
+    .read_only()
+    .sharing(Sharing::Read)
+    .fields([
+        text("Name", 80)
+            .read_only()
+            .name_field()
+            .label("Connected App Name"),
+        boolean("OptionsAllowAdminApprovedUsersOnly")
+            .read_only()
+            .label("AllowAdminApprovedUsersOnly"),
+        boolean("OptionsRefreshTokenValidityMetric")
+            .read_only()
+            .label("RefreshTokenValidityMetric"),
+        boolean("OptionsHasSessionLevelPolicy")
+            .read_only()
+            .label("HasSessionLevelPolicy"),
+        boolean("OptionsIsInternal").read_only().label("isInternal"),
+        int("RefreshTokenValidityPeriod")
+            .read_only()
+            .label("Refresh Token Policy:"),
+        picklist(
+            "MobileSessionTimeout",
+            &["MINUTES_1", "MINUTES_5", "MINUTES_10", "MINUTES_30"],
+        )
+        .restricted()
+        .read_only()
+        .label("Lock App After"),
+        picklist("PinLength", &["4", "5", "6", "7", "8"])
+            .restricted()
+            .read_only()
+            .label("PIN Length"),
+        url("StartUrl").read_only().label("Start URL"),
+        url("MobileStartUrl").read_only().label("Mobile Start URL"),
+    ])
+    .finish(false)
+}
+
+/// The App Launcher's entries; a connected app's entry (`Type = 'ConnectedApplication'`)
+/// carries `ApplicationId` and whether the app is admin-approved
+/// (`IsUsingAdminAuthorization`), and `OauthToken.AppMenuItemId` points here.
+fn app_menu_item() -> ObjectDef {
+    ObjectDef::new("AppMenuItem", "0DS", "App Menu Item", "App Menu Items")
+        .read_only()
+        .sharing(Sharing::Read)
+        .fields([
+            text("Name", 80).read_only().label("Name"),
+            text("Label", 80).read_only().name_field(),
+            textarea("Description", 255).read_only(),
+            picklist(
+                "Type",
+                &[
+                    "ConnectedApplication",
+                    "Network",
+                    "TabSet",
+                    "AppLauncherItem",
+                ],
+            )
+            .read_only(),
+            reference("ApplicationId", &["ConnectedApplication"], "Application")
+                .read_only()
+                .label("Application ID"),
+            boolean("IsUsingAdminAuthorization").read_only(),
+            boolean("IsVisible").read_only(),
+            boolean("IsAccessible").read_only(),
+            int("SortOrder").read_only(),
+            url("StartUrl").read_only(),
+            text("NamespacePrefix", 15).read_only(),
+        ])
+        .finish(false)
 }
 
 fn oauth_token() -> ObjectDef {

@@ -109,6 +109,7 @@ pub fn token(app: &str, n: u32, uses: u64) -> OauthGrant {
     OauthGrant {
         app_name: app.into(),
         user_id: uid(n),
+        app_menu_item_id: None,
         use_count: uses,
         last_used_date: Some(days_ago(2)),
         created_date: Some(days_ago(100)),

@@ -7,6 +7,8 @@
 //! | admin grants | one `PermissionSetAssignment` query over the four admin permissions (profiles' owned sets, permission sets, groups) | the run fails |
 //! | frozen users | `UserLogin WHERE IsFrozen = true` | left unknown |
 //! | OAuth grants | `OauthToken`, partitioned by user to stay under its 2,500-row cap | SF-IDP-004 not evaluated |
+//! | connected apps (only when SF-HYG-003 runs) | `ConnectedApplication` and its `AppMenuItem` entries | SF-HYG-003 not evaluated |
+//! | password logins (only when SF-HYG-004 runs) | `LoginHistory WHERE LoginType = 'Application'` in the window | SF-HYG-004 not evaluated |
 //! | exports | `SetupAuditTrail WHERE Action = 'export'` in the window | SF-EXP-* not evaluated |
 //! | Event Monitoring | `EventLogFile` `BulkApi`, `BulkApi2`, `ReportExport` CSVs in the window | noted: exports by Bulk API, Data Loader and reports unseen |
 //! | exporters left out above | `User` and `PermissionSetAssignment` by id (and Login-As delegates by username), whatever `IsActive`: a deactivated admin's export is still an admin's | the run fails |
@@ -21,15 +23,16 @@
 //! `OauthToken.AccessToken`, `DeleteToken` and `RequestToken` are live credentials and are
 //! never selected; a test checks every statement this module can send.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::model::{
-    AuditTrailRow, ExportEvent, ExportEventType, GrantPath, IpRange, LoginIpRange, OauthGrant,
-    PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser, sf_datetime,
+    AuditTrailRow, ConnectedApp, ExportEvent, ExportEventType, GrantPath, IpRange, LoginEvent,
+    LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser,
+    sf_datetime,
 };
 use sfmcp_salesforce::{QueryOptions, QueryPage, SalesforceClient, SalesforceId, SfError};
 
@@ -94,6 +97,12 @@ pub struct CollectOptions {
     pub window_start: DateTime<Utc>,
     /// Rows per query page (200..=2000), a hint Salesforce may lower.
     pub batch_size: u16,
+    /// Read `ConnectedApplication` and `AppMenuItem` (two more calls): only a rule that
+    /// judges connected apps' policies needs them.
+    pub connected_apps: bool,
+    /// Read the window's UI password logins from `LoginHistory` (one more query, bounded by
+    /// the window and the login type).
+    pub password_logins: bool,
 }
 
 impl CollectOptions {
@@ -101,6 +110,8 @@ impl CollectOptions {
         CollectOptions {
             window_start,
             batch_size: BATCH_SIZE,
+            connected_apps: false,
+            password_logins: false,
         }
     }
 }
@@ -204,9 +215,19 @@ impl Collector<'_> {
         self.enter(5);
         let user_ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
         let oauth_grants = self.oauth_grants(&user_ids).await?;
+        let connected_apps = if self.options.connected_apps {
+            self.connected_apps().await?
+        } else {
+            None
+        };
 
         self.enter(6);
         let audit_trail = self.audit_trail().await?;
+        let password_logins = if self.options.password_logins {
+            self.password_logins().await?
+        } else {
+            None
+        };
 
         self.enter(7);
         let event_log_exports = self.event_logs().await?;
@@ -228,6 +249,8 @@ impl Collector<'_> {
             users,
             permission_grants,
             oauth_grants,
+            connected_apps,
+            password_logins,
             audit_trail,
             event_log_exports,
             session_settings,
@@ -529,6 +552,85 @@ impl Collector<'_> {
         Ok(Some(grants))
     }
 
+    /// The org's connected apps with the ids of their App Launcher entries, which
+    /// `OauthToken.AppMenuItemId` points at.
+    async fn connected_apps(&mut self) -> Result<Option<Vec<ConnectedApp>>, CollectError> {
+        const CONSEQUENCE: &str =
+            "SF-HYG-003 is not evaluated (needs View Setup and Configuration)";
+        let Some(records) = self
+            .optional_query(
+                CONNECTED_APPS_SOQL,
+                false,
+                "ConnectedApplication",
+                CONSEQUENCE,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut apps: Vec<ConnectedApp> = records
+            .iter()
+            .filter_map(|r| {
+                Some(ConnectedApp {
+                    id: text(r, "Id")?,
+                    name: text(r, "Name")?,
+                    admin_approved_users_only: flag(r, "OptionsAllowAdminApprovedUsersOnly"),
+                    refresh_token_validity_period: field(r, "RefreshTokenValidityPeriod")
+                        .and_then(Value::as_f64)
+                        .map(|p| p as i64),
+                    refresh_token_expires_when_idle: flag(r, "OptionsRefreshTokenValidityMetric"),
+                    app_menu_item_ids: Vec::new(),
+                })
+            })
+            .collect();
+        // Without the menu entries grants still join by name; the note says so.
+        if let Some(items) = self
+            .optional_query(
+                APP_MENU_ITEMS_SOQL,
+                false,
+                "AppMenuItem",
+                "OAuth grants are joined to connected apps by name only",
+            )
+            .await?
+        {
+            let mut by_app: HashMap<String, Vec<String>> = HashMap::new();
+            for item in &items {
+                if let (Some(id), Some(app)) = (text(item, "Id"), text(item, "ApplicationId")) {
+                    by_app.entry(id15(&app).to_owned()).or_default().push(id);
+                }
+            }
+            for app in &mut apps {
+                app.app_menu_item_ids = by_app.remove(id15(&app.id)).unwrap_or_default();
+            }
+        }
+        Ok(Some(apps))
+    }
+
+    async fn password_logins(&mut self) -> Result<Option<Vec<LoginEvent>>, CollectError> {
+        let soql = password_logins_soql(self.options.window_start);
+        let records = self
+            .optional_query(
+                &soql,
+                false,
+                "LoginHistory",
+                "SF-HYG-004 is not evaluated (needs Manage Users or Monitor Login History)",
+            )
+            .await?;
+        Ok(records.map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some(LoginEvent {
+                        user_id: text(r, "UserId")?,
+                        login_time: datetime(r, "LoginTime")?,
+                        login_type: text(r, "LoginType")?,
+                        status: text(r, "Status"),
+                        source_ip: text(r, "SourceIp"),
+                    })
+                })
+                .collect()
+        }))
+    }
+
     async fn optional_count(
         &mut self,
         soql: &str,
@@ -797,9 +899,17 @@ fn grants_soql(caps: &Capabilities, condition: &str) -> String {
     )
 }
 
+const CONNECTED_APPS_SOQL: &str = "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, \
+     OptionsRefreshTokenValidityMetric, RefreshTokenValidityPeriod FROM ConnectedApplication \
+     ORDER BY Name";
+
+const APP_MENU_ITEMS_SOQL: &str =
+    "SELECT Id, ApplicationId FROM AppMenuItem WHERE Type = 'ConnectedApplication'";
+
 /// Never `AccessToken`, `DeleteToken` or `RequestToken`: they are live credentials.
 fn oauth_soql(user_ids: Option<&[&str]>) -> String {
-    let base = "SELECT AppName, UserId, UseCount, LastUsedDate, CreatedDate FROM OauthToken";
+    let base = "SELECT AppName, AppMenuItemId, UserId, UseCount, LastUsedDate, CreatedDate \
+                FROM OauthToken";
     match user_ids {
         None => base.to_owned(),
         Some(ids) => {
@@ -905,6 +1015,15 @@ fn audit_trail_soql(window_start: DateTime<Utc>) -> String {
     )
 }
 
+/// `Status` is not filterable on LoginHistory, so failures are dropped by the rule.
+fn password_logins_soql(window_start: DateTime<Utc>) -> String {
+    format!(
+        "SELECT UserId, LoginTime, LoginType, Status, SourceIp FROM LoginHistory \
+         WHERE LoginType = 'Application' AND LoginTime >= {} ORDER BY LoginTime",
+        soql_datetime(window_start)
+    )
+}
+
 fn event_log_soql(window_start: DateTime<Utc>) -> String {
     format!(
         "SELECT Id, EventType, LogDate FROM EventLogFile \
@@ -1004,6 +1123,7 @@ fn oauth_grant(r: &Value) -> Option<OauthGrant> {
     Some(OauthGrant {
         app_name: text(r, "AppName")?,
         user_id: text(r, "UserId")?,
+        app_menu_item_id: text(r, "AppMenuItemId"),
         use_count: r
             .get("UseCount")
             .and_then(Value::as_f64)
@@ -1069,7 +1189,10 @@ mod tests {
             grants_soql(&all_caps(), "AssigneeId IN ('005000000000001AAA')"),
             oauth_soql(None),
             oauth_soql(Some(&["005000000000001AAA"])),
+            CONNECTED_APPS_SOQL.to_owned(),
+            APP_MENU_ITEMS_SOQL.to_owned(),
             audit_trail_soql(start),
+            password_logins_soql(start),
             event_log_soql(start),
         ];
         for soql in statements {

@@ -23,6 +23,7 @@ fn resource_type(kind: SubjectKind) -> &'static str {
         SubjectKind::OrgSetting => "Salesforce Org Setting",
         SubjectKind::AuditEvent => "Salesforce SetupAuditTrail Entry",
         SubjectKind::ExportEvent => "Salesforce Event Log Entry",
+        SubjectKind::ConnectedApp => "Salesforce Connected App",
     }
 }
 

@@ -35,6 +35,8 @@ mod dormant_user;
 mod modify_all_data;
 mod non_admin_export;
 mod oauth_unknown_user;
+mod open_app_lasting_tokens;
+mod password_login_sso_user;
 mod session_ip;
 mod stale_user;
 mod unused_integration_tokens;
@@ -64,7 +66,7 @@ const ADMIN_DEFINITION: &str = "\"Admin\" means holding ModifyAllData, ViewAllDa
      group), never a profile name.";
 
 /// The catalogue, in [`RuleId::ALL`] order.
-pub static CATALOGUE: [RuleInfo; 11] = [
+pub static CATALOGUE: [RuleInfo; 13] = [
     admin_not_in_idp::INFO,
     user_not_in_idp::INFO,
     stale_user::INFO,
@@ -76,6 +78,8 @@ pub static CATALOGUE: [RuleInfo; 11] = [
     non_admin_export::INFO,
     dormant_user::INFO,
     unused_integration_tokens::INFO,
+    open_app_lasting_tokens::INFO,
+    password_login_sso_user::INFO,
 ];
 
 impl RuleId {
@@ -550,6 +554,8 @@ pub(crate) fn run(
     export_rules(&ctx, &mut out);
     dormant_user::evaluate(&ctx, &mut out);
     unused_integration_tokens::evaluate(&ctx, &mut out);
+    open_app_lasting_tokens::evaluate(&ctx, &mut out);
+    password_login_sso_user::evaluate(&ctx, &mut out);
     note_unused_allow_list(&ctx, &people.admins, &mut out);
     note_unknown_statuses(&ctx, &mut out);
     if let Some(selected) = &config.rules {
@@ -982,7 +988,12 @@ mod tests {
         assert_eq!(all, RuleId::ALL.to_vec());
         assert_eq!(
             RuleId::parse_selection(&["extended"]).unwrap(),
-            [RuleId::HygDormantUser, RuleId::HygUnusedIntegrationTokens]
+            [
+                RuleId::HygDormantUser,
+                RuleId::HygUnusedIntegrationTokens,
+                RuleId::HygOpenAppLastingTokens,
+                RuleId::HygPasswordLoginSsoUser
+            ]
         );
         let err = RuleId::parse_selection(&["SF-HYG-999"]).unwrap_err();
         assert!(err.contains("`core` or `extended`"), "{err}");

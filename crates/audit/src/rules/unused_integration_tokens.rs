@@ -154,6 +154,7 @@ mod tests {
         OauthGrant {
             app_name: "MuleSoft Anypoint".into(),
             user_id: "005000000000001AAA".into(),
+            app_menu_item_id: None,
             use_count: 1,
             last_used_date: last_used_days.map(|d| now - Duration::days(d)),
             created_date: created_days.map(|d| now - Duration::days(d)),

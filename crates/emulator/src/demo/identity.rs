@@ -56,10 +56,19 @@
 //! | SF-HYG-001 | `owen.hart@demo.emulator` | active in Salesforce and every IdP; last login 200 days ago |
 //! | SF-HYG-001 | `paula.grant@demo.emulator` | never logged in; account created 150 days ago |
 //! | SF-HYG-002 | `svc.datasync@demo.emulator` × Informatica Cloud | integration user's grant last used 200 days ago |
+//! | SF-HYG-003 | connected app `Workbench` | "All users may self-authorize", refresh tokens valid until revoked, people hold grants |
+//! | SF-HYG-004 | `olivia.chen@demo.emulator` | Federation ID set, logged in with a Salesforce password 4 and 9 days ago |
 //!
 //! Near misses: `quinn.ellis@demo.emulator` last logged in 75 days ago; the IT admins never
 //! logged in but were just created; `svc.datasync` × MuleSoft Anypoint and every generated
 //! integration user's grants are in daily use; people's idle grants are not integrations'.
+//! Connected apps ([`CONNECTED_APPS`]): `Survey Monkey (retired)` is as open as Workbench but
+//! nobody holds a grant; `Quick Quote` is open but its refresh tokens expire at once;
+//! Salesforce Mobile, DocuSign and Data Loader are open with expiring refresh tokens; Slack,
+//! Salesforce for Outlook and the integrations' apps keep tokens until revoked but are
+//! admin-approved. SF-HYG-004: `kenji.nakamura` (Federation ID) logs in through SSO and
+//! failed one password attempt; olivia's password login 45 days ago is outside the window;
+//! generated people log in with passwords but have no Federation ID.
 //!
 //! # Near misses (must not fire)
 //!
@@ -86,7 +95,7 @@
 //! copies after the first carry gaps at realistic rates (2 % absent from the IdPs, 0.7 %
 //! suspended, 0.3 % deprovisioned). The manifest describes `--scale 1`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value as Json, json};
@@ -118,10 +127,11 @@ pub fn expected_admins(scale: u32) -> Vec<String> {
 pub struct PlantedGap {
     /// Rule id, e.g. `SF-IDP-001`.
     pub rule: &'static str,
-    /// The Salesforce username the finding is about (for SF-EXP-* the acting user), or
-    /// `SecuritySettings.sessionSettings` for SF-CFG-001.
+    /// The Salesforce username the finding is about (for SF-EXP-* the acting user),
+    /// `SecuritySettings.sessionSettings` for SF-CFG-001, or the connected app's name for
+    /// SF-HYG-003.
     pub subject: String,
-    /// The connected app, for SF-IDP-004.
+    /// The connected app, for SF-IDP-004, SF-HYG-002 and SF-HYG-003.
     pub app: Option<&'static str>,
     pub why: &'static str,
 }
@@ -337,6 +347,19 @@ pub fn planted_extended_gaps() -> Vec<PlantedGap> {
             app: Some(IDLE_INTEGRATION_APP),
             why: "integration user's grant last used 200 days ago",
         },
+        PlantedGap {
+            rule: "SF-HYG-004",
+            subject: user("olivia.chen"),
+            app: None,
+            why: "Federation ID set (single sign-on), two password logins in the window",
+        },
+        PlantedGap {
+            rule: "SF-HYG-003",
+            subject: OPEN_FOREVER_APP.to_owned(),
+            app: Some(OPEN_FOREVER_APP),
+            why: "any user may authorize it, its refresh tokens are valid until revoked, and \
+                  people hold grants",
+        },
     ];
     gaps.sort();
     gaps
@@ -455,6 +478,9 @@ pub(super) fn planted_users() -> Vec<UserSeed> {
         .insert("Title".into(), json!("Former IT Contractor"));
     let mut olivia = person("olivia.chen", "Olivia", "Chen", "Sales User");
     olivia.permission_set_groups = vec!["Sales_Ops_Admin".into()];
+    olivia
+        .fields
+        .insert("FederationIdentifier".into(), json!(user("olivia.chen")));
     let mut marcus = person("marcus.reed", "Marcus", "Reed", "Support User");
     marcus.permission_sets = vec!["Data_Auditor".into()];
     let mut svc = person("svc.datasync", "Data", "Sync", "Integration User");
@@ -608,6 +634,61 @@ const INTEGRATION_APPS: [&str; 2] = ["MuleSoft Anypoint", "Informatica Cloud"];
 /// The connected app `svc.datasync` stopped using 200 days ago (SF-HYG-002).
 const IDLE_INTEGRATION_APP: &str = "Informatica Cloud";
 
+/// How the demo's connected apps are configured (SF-HYG-003 reads this):
+/// (name, admin-approved users only, refresh token validity period, period counts from the
+/// last use). A `None` period is Salesforce's "Refresh token is valid until revoked".
+const CONNECTED_APPS: [(&str, bool, Option<i64>, bool); 12] = [
+    ("Salesforce for Outlook", true, None, false),
+    ("Salesforce Mobile", false, Some(90), false),
+    ("Slack", true, None, false),
+    ("Gong", true, Some(30), true),
+    ("DocuSign", false, Some(30), true),
+    ("Tableau", true, Some(365), false),
+    ("Data Loader", false, Some(90), true),
+    ("MuleSoft Anypoint", true, None, false),
+    ("Informatica Cloud", true, None, false),
+    // Planted: anyone may authorize it and its refresh tokens live until revoked.
+    (OPEN_FOREVER_APP, false, None, false),
+    // Near miss: configured the same way, but nobody holds a grant.
+    ("Survey Monkey (retired)", false, None, false),
+    // Near miss: refresh tokens expire the moment they are issued.
+    ("Quick Quote", false, Some(0), false),
+];
+
+/// The self-authorized app with never-expiring refresh tokens that people use (SF-HYG-003).
+const OPEN_FOREVER_APP: &str = "Workbench";
+
+/// Inserts the connected apps and their App Launcher entries; returns each app's
+/// `AppMenuItem` id by name, for `OauthToken.AppMenuItemId`.
+fn connected_apps(builder: &mut OrgBuilder) -> Result<HashMap<&'static str, String>, String> {
+    let mut menu_items = HashMap::new();
+    for (order, (name, admin_only, period, by_inactivity)) in CONNECTED_APPS.iter().enumerate() {
+        let mut app = Map::new();
+        app.insert("Name".into(), json!(name));
+        app.insert(
+            "OptionsAllowAdminApprovedUsersOnly".into(),
+            json!(admin_only),
+        );
+        app.insert(
+            "OptionsRefreshTokenValidityMetric".into(),
+            json!(by_inactivity),
+        );
+        app.insert("RefreshTokenValidityPeriod".into(), json!(period));
+        let app_id = builder.insert("ConnectedApplication", &app, None)?;
+        let mut item = Map::new();
+        item.insert("Name".into(), json!(name.replace([' ', '(', ')'], "_")));
+        item.insert("Label".into(), json!(name));
+        item.insert("Type".into(), json!("ConnectedApplication"));
+        item.insert("ApplicationId".into(), json!(app_id));
+        item.insert("IsUsingAdminAuthorization".into(), json!(admin_only));
+        item.insert("IsVisible".into(), json!(true));
+        item.insert("IsAccessible".into(), json!(true));
+        item.insert("SortOrder".into(), json!(order));
+        menu_items.insert(*name, builder.insert("AppMenuItem", &item, None)?);
+    }
+    Ok(menu_items)
+}
+
 /// One generated or planted user, as the identity seed needs it.
 struct UserRow {
     id: String,
@@ -738,6 +819,7 @@ fn at(t: DateTime<Utc>) -> Json {
 fn oauth_token(
     builder: &mut OrgBuilder,
     rng: &mut Rng,
+    menu_items: &HashMap<&str, String>,
     app: &str,
     user_id: &str,
     now: DateTime<Utc>,
@@ -761,6 +843,7 @@ fn oauth_token(
         "OauthToken",
         vec![
             ("AppName", json!(app)),
+            ("AppMenuItemId", json!(menu_items.get(app))),
             ("UserId", json!(user_id)),
             ("CreatedDate", at(created)),
             ("LastUsedDate", at(last_used)),
@@ -807,6 +890,17 @@ const AUDIT_NOISE: [(&str, &str, &str); 10] = [
     ),
     ("frozeuser", "Manage Users", "Froze user account"),
     ("deactivateduser", "Manage Users", "Deactivated user"),
+];
+
+/// Planted people with a Federation ID: single sign-on is how they are meant to log in.
+const SSO_PEOPLE: [&str; 2] = ["kenji.nakamura", "olivia.chen"];
+
+/// (person, days ago, status): UI password logins of people set up for SSO (SF-HYG-004).
+const SSO_BYPASS_LOGINS: [(&str, i64, &str); 4] = [
+    ("olivia.chen", 4, "Success"),
+    ("olivia.chen", 9, "Success"),
+    ("olivia.chen", 45, "Success"),
+    ("kenji.nakamura", 6, "Invalid Password"),
 ];
 
 /// (days ago, actor username, delegate username): the planted Data Export requests.
@@ -859,6 +953,7 @@ pub(super) fn seed(
     builder.idp_people.extend(people);
 
     // OAuth grants: 0-3 per person, more for integrations, plus the planted ones.
+    let menu_items = connected_apps(builder)?;
     for user in &generated {
         let apps: &[&str] = if user.integration {
             &INTEGRATION_APPS
@@ -870,14 +965,30 @@ pub(super) fn seed(
         for _ in 0..count {
             let app = *rng.pick(apps);
             if chosen.insert(app) {
-                oauth_token(builder, rng, app, &user.id, now, user.integration)?;
+                oauth_token(
+                    builder,
+                    rng,
+                    &menu_items,
+                    app,
+                    &user.id,
+                    now,
+                    user.integration,
+                )?;
             }
         }
     }
     for (app, local, grants) in PLANTED_GRANTS {
         let id = id_of(builder, &user(local))?;
         for _ in 0..grants {
-            oauth_token(builder, rng, app, &id, now, local.starts_with("svc."))?;
+            oauth_token(
+                builder,
+                rng,
+                &menu_items,
+                app,
+                &id,
+                now,
+                local.starts_with("svc."),
+            )?;
         }
     }
     // An integration retired 200 days ago whose grant was never revoked (SF-HYG-002). Fixed
@@ -888,6 +999,7 @@ pub(super) fn seed(
         "OauthToken",
         vec![
             ("AppName", json!(IDLE_INTEGRATION_APP)),
+            ("AppMenuItemId", json!(menu_items.get(IDLE_INTEGRATION_APP))),
             ("UserId", json!(svc)),
             ("CreatedDate", at(now - Duration::days(400))),
             ("LastUsedDate", at(now - Duration::days(200))),
@@ -945,6 +1057,11 @@ pub(super) fn seed(
         .iter()
         .map(|(local, ..)| user(local))
         .collect();
+    // People set up for SSO log in through it; their planted password logins follow.
+    let sso: HashSet<String> = SSO_PEOPLE
+        .iter()
+        .map(|local| id_of(builder, &user(local)))
+        .collect::<Result<_, _>>()?;
     let logins: Vec<(&String, bool)> = generated
         .iter()
         .filter(|u| u.active)
@@ -972,6 +1089,12 @@ pub(super) fn seed(
                     ("SAML Sfdc Initiated SSO", "Browser", "Firefox 133"),
                     ("Remote Access 2.0", "Salesforce for Outlook", "Unknown"),
                 ])
+            };
+            // The draw is kept so the rest of the seed stays as it was.
+            let login_type = if sso.contains(id) && login_type == "Application" {
+                "SAML Sfdc Initiated SSO"
+            } else {
+                login_type
             };
             let failed = rng.chance(5);
             insert(
@@ -1010,6 +1133,27 @@ pub(super) fn seed(
                 ],
             )?;
         }
+    }
+    // SF-HYG-004: olivia bypasses SSO with her password (twice in the window, once before
+    // it); kenji's one password attempt failed.
+    for (local, days, status) in SSO_BYPASS_LOGINS {
+        insert(
+            builder,
+            "LoginHistory",
+            vec![
+                ("UserId", json!(id_of(builder, &user(local))?)),
+                ("LoginTime", at(now - Duration::days(days))),
+                ("LoginType", json!("Application")),
+                ("SourceIp", json!("198.51.100.23")),
+                ("LoginUrl", json!("demo.my.salesforce.com")),
+                ("Browser", json!("Chrome 131")),
+                ("Platform", json!("Windows 10")),
+                ("Status", json!(status)),
+                ("Application", json!("Browser")),
+                ("ApiType", json!("N/A")),
+                ("CountryIso", json!("US")),
+            ],
+        )?;
     }
     Ok(())
 }
