@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sfmcp_mcp::cursor::CursorKey;
-use sfmcp_mcp::toolsets::Toolsets;
 use sfmcp_mcp::render::AnswerForm;
+use sfmcp_mcp::toolsets::Toolsets;
 use sfmcp_mcp::transport::http::{self, CallerTokens, HttpOptions};
 use sfmcp_mcp::transport::oauth::sealed::SealingKeys;
 use sfmcp_mcp::transport::oauth::store::GrantStore;
@@ -66,7 +66,7 @@ pub struct PolicyArgs {
     #[arg(long, env = "SF_CONFIRM_WRITES")]
     pub confirm_writes: bool,
     /// Groups of tools to offer, besides core (comma-separated): writes, reports, audit,
-    /// history, files, tooling, or all. Each tool listed costs context in every conversation.
+    /// history, or all. Each tool listed costs context in every conversation.
     #[arg(
         long,
         env = "SFMCP_TOOLSETS",

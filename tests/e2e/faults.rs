@@ -571,6 +571,20 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         ("list_views", json!({"object": "Account"})),
         ("record_history", json!({"id": "006000000000001AAA"})),
         ("recent_items", json!({})),
+        ("list_reports", json!({})),
+        ("run_report", json!({"report": "Pipeline by Rep"})),
+        (
+            "create_records",
+            json!({"object": "Lead", "records": [{"LastName": "Ng", "Company": "Acme"}]}),
+        ),
+        (
+            "update_records",
+            json!({"object": "Lead", "records": [{"Id": "00Q000000000001AAA", "Title": "x"}]}),
+        ),
+        (
+            "upsert_record",
+            json!({"object": "Account", "match": {"ERP_Id__c": "ERP-1"}, "fields": {"Name": "x"}}),
+        ),
     ];
     for (tool, args) in probes {
         let result = call(&client, tool, args).await;
@@ -587,7 +601,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         .list_all_tools()
         .await
         .expect("the server still answers");
-    assert_eq!(tools.len(), 17);
+    assert_eq!(tools.len(), sfmcp_mcp::toolsets::TOOLSET_OF.len());
     stop(client, stderr).await;
 }
 

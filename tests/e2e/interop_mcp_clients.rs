@@ -19,23 +19,26 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 17] = [
+const TOOLS: [&str; 20] = [
     "audit_findings",
     "audit_rules",
     "audit_run",
     "create_record",
+    "create_records",
     "describe_object",
     "get_record",
     "list_objects",
+    "list_reports",
     "list_views",
     "org_limits",
     "query_more",
-    "recent_items",
-    "record_history",
     "record_url",
+    "run_report",
     "soql_query",
     "sosl_search",
     "update_record",
+    "update_records",
+    "upsert_record",
     "whoami",
 ];
 
@@ -89,9 +92,11 @@ fn inspector_build_dir() -> PathBuf {
     dir
 }
 
-/// `sfmcp serve --http 127.0.0.1:0` against `org`; the child and the URL it printed.
+/// `sfmcp serve --http 127.0.0.1:0` against `org`, with the default toolsets as the stdio
+/// clients' servers have; the child and the URL it printed.
 async fn serve_http(org: &OrgCredentials) -> (Child, String) {
-    common::spawn_http(common::org_env(org), &[]).await
+    let default = sfmcp_mcp::toolsets::Toolsets::DEFAULT.names().join(",");
+    common::spawn_http(common::org_env(org), &["--toolsets", &default]).await
 }
 
 /// The account names the emulator itself returns for [`QUERY`], over its REST API.

@@ -54,7 +54,11 @@ async fn both_protocol_generations_negotiate_and_meet_sfmcp() {
         assert_eq!(server.name, "sfmcp");
         assert_eq!(server.version, env!("CARGO_PKG_VERSION"));
         let tools = client.list_all_tools().await.expect("tools/list");
-        assert_eq!(tools.len(), 17, "{version}");
+        assert_eq!(
+            tools.len(),
+            sfmcp_mcp::toolsets::TOOLSET_OF.len(),
+            "{version}"
+        );
         let result = call(
             &client,
             "soql_query",

@@ -61,8 +61,6 @@ async fn the_default_toolsets_are_core_writes_reports_and_audit() {
             "list_views",
             "org_limits",
             "query_more",
-            "recent_items",
-            "record_history",
             "record_url",
             "run_report",
             "soql_query",

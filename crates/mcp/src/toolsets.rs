@@ -11,8 +11,8 @@
 //! | `reports` | yes | list_reports, run_report (reports and dashboards) |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | record_history, recent_items |
-//! | `files` | no | a record's files and notes |
-//! | `tooling` | no | Tooling API read-only query |
+//!
+//! Groups for files and notes and for the Tooling API come with their tools.
 //!
 //! Each tool's group is one row of [`TOOLSET_OF`]; a unit test fails for a routed tool without
 //! one.
@@ -27,19 +27,15 @@ pub enum Toolset {
     Reports,
     Audit,
     History,
-    Files,
-    Tooling,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 7] = [
+    pub const ALL: [Toolset; 5] = [
         Toolset::Core,
         Toolset::Writes,
         Toolset::Reports,
         Toolset::Audit,
         Toolset::History,
-        Toolset::Files,
-        Toolset::Tooling,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,8 +45,6 @@ impl Toolset {
             Toolset::Reports => "reports",
             Toolset::Audit => "audit",
             Toolset::History => "history",
-            Toolset::Files => "files",
-            Toolset::Tooling => "tooling",
         }
     }
 
@@ -229,7 +223,7 @@ mod tests {
     fn a_wrong_name_is_refused_with_the_closest() {
         let error = Toolsets::parse(["report"]).unwrap_err();
         assert!(error.contains("did you mean `reports`?"), "{error}");
-        assert!(error.contains("core, writes, reports, audit, history, files, tooling, or all"));
+        assert!(error.contains("core, writes, reports, audit, history, or all"));
         let error = Toolsets::parse(["\u{1b}[31mzz"]).unwrap_err();
         assert!(!error.contains('\u{1b}'), "{error}");
     }
