@@ -283,6 +283,11 @@ fn initialize() -> Value {
 
 /// Runs `tests/e2e/http_oauth_client.py` (the Python SDK's OAuth client) against `server`.
 async fn python_client(server: &OAuthServer, mode: &str) -> Value {
+    python_client_at(&server.url, mode).await
+}
+
+/// [`python_client`] against any URL (a load balancer in front of replicas).
+async fn python_client_at(url: &str, mode: &str) -> Value {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-env/venv/bin/python");
     assert!(
         python.exists(),
@@ -291,7 +296,7 @@ async fn python_client(server: &OAuthServer, mode: &str) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/http_oauth_client.py");
     let output = tokio::process::Command::new(&python)
         .arg(&script)
-        .args([server.url.as_str(), QUERY, mode])
+        .args([url, QUERY, mode])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .stdin(Stdio::null())
@@ -395,29 +400,15 @@ async fn python_sdk_discovers_registers_signs_in_refreshes_and_calls_tools() {
     // The rotated-away refresh token comes back: reuse detection revokes the family, so the
     // newest refresh token and access token stop working too.
     let client_id = seen["client_id"].as_str().unwrap();
-    let (status, body) = token(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", seen["refresh_before"].as_str().unwrap()),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
+    let (status, body) =
+        refresh_at(&server, seen["refresh_before"].as_str().unwrap(), client_id).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant")),
         "{body}"
     );
-    let (status, body) = token(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", seen["refresh_after"].as_str().unwrap()),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
+    let (status, body) =
+        refresh_at(&server, seen["refresh_after"].as_str().unwrap(), client_id).await;
     assert_eq!(body["error"], "invalid_grant", "{status} {body}");
     let (status, challenge) = mcp_post(&server, seen["access_after"].as_str(), initialize()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -889,13 +880,10 @@ async fn a_grant_revoked_in_salesforce_ends_access() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("Salesforce revoked"), "{challenge}");
     // ... and no refresh brings it back: no new tokens, the access token is dead.
-    let (_, body) = token(
+    let (_, body) = refresh_at(
         &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
-            ("client_id", &client_id),
-        ],
+        issued["refresh_token"].as_str().unwrap(),
+        &client_id,
     )
     .await;
     assert_eq!(body["error"], "invalid_grant", "{body}");
@@ -937,15 +925,8 @@ async fn stateless_replicas_sharing_keys_serve_a_sign_in_made_through_another() 
         assert!(!common::is_error(&result), "{}", common::text(&result));
         let _ = client.cancel().await;
     }
-    let (status, refreshed) = token(
-        &b,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
-            ("client_id", &client_id),
-        ],
-    )
-    .await;
+    let (status, refreshed) =
+        refresh_at(&b, issued["refresh_token"].as_str().unwrap(), &client_id).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     for server in [&mut a, &mut b, &mut c] {
         let _ = server.child.start_kill();
@@ -1474,4 +1455,73 @@ async fn a_sign_in_without_api_lists_only_what_works_and_refuses_before_any_requ
     let _ = client.cancel().await;
     let _ = full_client.cancel().await;
     let _ = server.child.start_kill();
+}
+
+/// Three stateless replicas behind a real nginx (round-robin), sharing keys and one Redis: the
+/// Python SDK discovers, registers, signs in, refreshes and calls tools through the load
+/// balancer, each step landing on whichever replica nginx picks; a refresh token it rotated
+/// away, replayed through nginx, revokes the sign-in on every replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_signs_in_and_works_through_nginx_over_three_replicas() {
+    let emulator = common::demo_emulator().await;
+    let redis = start_redis().await;
+    let port = crate::http_replicas::free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let args = [
+        "--stateless",
+        "--public-url",
+        &public,
+        "--oauth-store",
+        &redis.url,
+    ];
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(start(&emulator, KEY, &args).await);
+    }
+    let upstreams: Vec<u16> = replicas
+        .iter()
+        .map(|r| Url::parse(&r.url).unwrap().port().unwrap())
+        .collect();
+    let nginx = crate::http_replicas::start_nginx_on(port, &upstreams).await;
+    let front = OAuthServer {
+        url: format!("{}/mcp", nginx.url),
+        resource: format!("{public}/mcp"),
+        child: nginx.child,
+    };
+
+    let seen = python_client_at(&front.url, "refresh").await;
+    for call in ["first", "second"] {
+        assert_eq!(seen[call]["is_error"], false, "{call}: {}", seen[call]);
+    }
+    assert_ne!(
+        seen["access_before"], seen["access_after"],
+        "the SDK refreshed"
+    );
+    let redirect = Url::parse(seen["redirect"].as_str().unwrap()).unwrap();
+    assert_eq!(param(&redirect, "iss").as_deref(), Some(public.as_str()));
+
+    let client_id = seen["client_id"].as_str().unwrap();
+    let (status, body) =
+        refresh_at(&front, seen["refresh_before"].as_str().unwrap(), client_id).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    // Whichever replica each request reaches, the sign-in is over.
+    for replica in &replicas {
+        let (status, _) = mcp_post(replica, seen["access_after"].as_str(), initialize()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let log = std::fs::read_to_string(nginx.dir.path().join("access.log")).expect("access log");
+    for upstream in &upstreams {
+        let served = log
+            .lines()
+            .filter(|line| line.starts_with(&format!("127.0.0.1:{upstream} ")))
+            .count();
+        assert!(served > 0, "replica {upstream} served nothing:\n{log}");
+    }
+    for mut replica in replicas {
+        let _ = replica.child.start_kill();
+    }
 }

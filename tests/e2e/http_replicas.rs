@@ -14,7 +14,7 @@ use http_common::*;
 use serde_json::json;
 use sfmcp_mcp::cursor::{CursorKey, CursorState};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
         .local_addr()
@@ -22,10 +22,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Nginx {
-    url: String,
-    _child: tokio::process::Child,
-    _dir: tempfile::TempDir,
+pub(crate) struct Nginx {
+    pub(crate) url: String,
+    pub(crate) child: tokio::process::Child,
+    /// Holds `access.log`: one line per request, the replica that served it first.
+    pub(crate) dir: tempfile::TempDir,
 }
 
 fn nginx_conf(dir: &Path, port: u16, upstreams: &[u16]) -> String {
@@ -42,7 +43,8 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {d}/access.log;
+    log_format upstream '$upstream_addr $request';
+    access_log {d}/access.log upstream;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -67,9 +69,13 @@ http {{
 
 /// nginx on a loopback port, round-robin over `upstreams`, everything in a temp dir.
 async fn start_nginx(upstreams: &[u16]) -> Nginx {
+    start_nginx_on(free_port(), upstreams).await
+}
+
+/// [`start_nginx`] on `port`, for replicas that must know their public URL before nginx runs.
+pub(crate) async fn start_nginx_on(port: u16, upstreams: &[u16]) -> Nginx {
     let binary = common::system_binary("nginx");
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams)).expect("nginx.conf");
     let child = tokio::process::Command::new(binary)
@@ -91,11 +97,7 @@ async fn start_nginx(upstreams: &[u16]) -> Nginx {
         if let Ok(r) = http.get(format!("{url}/healthz")).send().await
             && r.status() == 200
         {
-            return Nginx {
-                url,
-                _child: child,
-                _dir: dir,
-            };
+            return Nginx { url, child, dir };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
