@@ -1441,6 +1441,9 @@ async fn a_sign_in_without_api_lists_only_what_works_and_refuses_before_any_requ
     assert!(common::is_error(&refused), "{shown}");
     assert!(shown.contains("needs the OAuth scope `api`"), "{shown}");
     assert!(shown.contains("nothing was sent to Salesforce"), "{shown}");
+    // A person who signed in through sfmcp gets there by signing in again, not `sfmcp login`.
+    assert!(shown.contains("then you sign in again"), "{shown}");
+    assert!(!shown.contains("sfmcp login"), "{shown}");
     assert_eq!(
         rest_calls().await,
         before,

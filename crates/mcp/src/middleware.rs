@@ -99,11 +99,21 @@ pub fn require_scopes(router: &mut ToolRouter<SfServer>) {
         let name = name.to_string();
         route.call = Arc::new(route_handler(
             move |context: ToolCallContext<'_, SfServer>| {
+                let signed_in = context
+                    .request_context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .is_some_and(|parts| {
+                        parts
+                            .extensions
+                            .get::<crate::transport::oauth::TokenGrant>()
+                            .is_some()
+                    });
                 let refusal = context
                     .service
                     .client(&context.request_context)
                     .ok()
-                    .and_then(|client| crate::scopes::refusal(&name, &client));
+                    .and_then(|client| crate::scopes::refusal(&name, &client, signed_in));
                 match refusal {
                     Some(refusal) => Box::pin(std::future::ready(Ok(CallToolResponse::Complete(
                         refusal.into_result(),

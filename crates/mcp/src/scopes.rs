@@ -65,19 +65,30 @@ pub fn missing_for(tool: &str, granted: impl Fn(&str) -> Option<bool>) -> Option
 }
 
 /// The refusal for a call to `tool` on `client` when its grant is known to lack a scope the
-/// tool needs; `None` when the call may go.
-pub fn refusal(tool: &str, client: &SalesforceClient) -> Option<ToolError> {
+/// tool needs; `None` when the call may go. `signed_in`: the grant is the caller's own
+/// sign-in through this server (`--oauth`), so the way to a new grant is signing in again,
+/// not `sfmcp login`.
+pub fn refusal(tool: &str, client: &SalesforceClient, signed_in: bool) -> Option<ToolError> {
     let scope = missing_for(tool, |s| client.scope_granted(s))?;
     let label = if scope == "api" {
         API_SCOPE_LABEL.to_string()
     } else {
         format!("`{scope}`")
     };
+    let how = if signed_in {
+        format!(
+            "the operator adds {label} to the connected app's Selected OAuth Scopes, then you sign in again \
+             (disconnect and reconnect this server in your MCP client)"
+        )
+    } else {
+        format!(
+            "add {label} to the connected app's Selected OAuth Scopes, then authorize again with it, \
+             e.g. `sfmcp login --scopes \"api refresh_token\"` (or get a new SF_REFRESH_TOKEN / SF_ACCESS_TOKEN that carries it)"
+        )
+    };
     Some(ToolError::Denied(format!(
         "{tool} needs the OAuth scope `{scope}`, which this connection's grant lacks; nothing was sent to Salesforce. \
-         To grant it: add {label} to the connected app's Selected OAuth Scopes, then authorize again with it, \
-         e.g. `sfmcp login --scopes \"api refresh_token\"` (or get a new SF_REFRESH_TOKEN / SF_ACCESS_TOKEN that carries it). \
-         whoami shows the granted scopes."
+         To grant it: {how}. whoami shows the granted scopes."
     )))
 }
 
