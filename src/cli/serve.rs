@@ -103,10 +103,7 @@ impl PolicyArgs {
             deny_fields: clean(&self.deny_fields),
             max_rows: self.max_rows,
             confirm_writes: self.confirm_writes,
-            toolsets: self
-                .toolsets
-                .iter()
-                .fold(Toolsets::CORE, |all, sets| all.union(*sets)),
+            toolsets: self.toolsets.iter().copied().collect(),
             answer_form: self.answer_form,
         }
     }

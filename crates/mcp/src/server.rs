@@ -323,18 +323,10 @@ impl SfServer {
                 "{tool} is not offered: this server is read-only (--read-only, SFMCP_READ_ONLY); nothing was sent to Salesforce"
             )
         } else {
-            let offered: Vec<String> = self
-                .tool_router
-                .list_all()
-                .into_iter()
-                .map(|t| t.name.to_string())
-                .collect();
-            let close =
-                sfmcp_soql::validate::similar_words(tool, offered.iter().map(String::as_str));
-            let hint = close
-                .first()
-                .map(|c| format!("did you mean `{c}`? "))
-                .unwrap_or_default();
+            let hint = crate::toolsets::closest_hint(
+                tool,
+                self.tool_router.map.keys().map(|name| name.as_ref()),
+            );
             format!(
                 "there is no tool `{}`; {hint}tools/list names the tools this server offers",
                 crate::write_check::quoted(

@@ -91,11 +91,12 @@ impl Toolsets {
     /// The groups named in `names` (each `core`, `writes`, …, or `all`), with `core`; what an
     /// operator typed, so a wrong name says which names there are.
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
-        let mut sets = Toolsets::CORE;
-        for name in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
-            sets = sets.union(Toolsets::parse_one(name)?);
-        }
-        Ok(sets)
+        names
+            .into_iter()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(Toolsets::parse_one)
+            .collect()
     }
 
     /// One name: a group, or `all`. Shaped for clap's `value_parser`.
@@ -111,11 +112,7 @@ impl Toolsets {
             return Ok(Toolsets::CORE.with(*set));
         }
         let names: Vec<&str> = Toolset::ALL.iter().map(|set| set.name()).collect();
-        let close = sfmcp_soql::validate::similar_words(name, names.iter().copied());
-        let hint = close
-            .first()
-            .map(|c| format!("did you mean `{c}`? "))
-            .unwrap_or_default();
+        let hint = closest_hint(name, names.iter().copied());
         Err(format!(
             "there is no toolset `{}`; {hint}the toolsets are {}, or all",
             name.chars()
@@ -139,6 +136,25 @@ impl Toolsets {
     pub fn offers(self, tool: &str) -> bool {
         self.contains(toolset_of(tool))
     }
+}
+
+/// The groups chosen, one value each (`--toolsets a,b`), with `core`.
+impl FromIterator<Toolsets> for Toolsets {
+    fn from_iter<I: IntoIterator<Item = Toolsets>>(chosen: I) -> Self {
+        chosen.into_iter().fold(Toolsets::CORE, Toolsets::union)
+    }
+}
+
+/// "did you mean `x`? " for the name among `candidates` closest to `typed`, or nothing: the
+/// hint of a wrong toolset or tool name.
+pub(crate) fn closest_hint<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    sfmcp_soql::validate::similar_words(typed, candidates)
+        .first()
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default()
 }
 
 impl Default for Toolsets {
