@@ -7,15 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
-use rmcp::model::{
-    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
-    ErrorData, Implementation,
-};
-use rmcp::service::RequestContext;
-use rmcp::{ClientHandler, ClientLifecycleMode, RoleClient};
+use rmcp::ClientLifecycleMode;
+use rmcp::model::ElicitationAction;
 use serde_json::{Value, json};
 use sfmcp_emulator::EmulatorHandle;
 
@@ -24,6 +19,7 @@ use crate::common::{
     structured, text,
 };
 use crate::emulator_common::Client;
+use crate::mcp_confirm::Person;
 
 /// A valid Account Id no record has: the emulator refuses a lookup to it with
 /// `INVALID_CROSS_REFERENCE_KEY`, past every check sfmcp can make without reading.
@@ -620,38 +616,6 @@ async fn policy_refuses_a_whole_batch_before_any_request_and_read_only_removes_t
     );
 }
 
-/// A person who answers every question the same way, and remembers what was asked.
-#[derive(Clone)]
-struct Person {
-    answer: ElicitationAction,
-    asked: Arc<Mutex<Vec<String>>>,
-}
-
-impl ClientHandler for Person {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::builder().enable_elicitation().build(),
-            Implementation::new("person", "1.0.0"),
-        )
-    }
-
-    async fn create_elicitation(
-        &self,
-        request: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
-    ) -> Result<ElicitResult, ErrorData> {
-        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
-            self.asked.lock().unwrap().push(message.clone());
-        }
-        Ok(match &self.answer {
-            ElicitationAction::Accept => {
-                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
-            }
-            other => ElicitResult::new(other.clone()),
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_batch_is_confirmed_once_with_every_change_shown() {
     let emulator = demo_emulator().await;
@@ -676,14 +640,11 @@ async fn a_batch_is_confirmed_once_with_every_change_shown() {
             },
         ),
     ] {
-        let person = Person {
-            answer: answer.clone(),
-            asked: Arc::default(),
-        };
+        let person = Person::answering(answer.clone());
         let (client, stderr) =
             spawn_server_as(&env, &["--confirm-writes"], person.clone(), lifecycle).await;
         let result = call(&client, "update_records", json!({"records": updates})).await;
-        let asked = person.asked.lock().unwrap().clone();
+        let asked = person.questions();
         assert_eq!(asked.len(), 1, "one question for the batch");
         assert!(
             asked[0].starts_with("Update 3 Opportunity records in Salesforce, all or none:\n"),

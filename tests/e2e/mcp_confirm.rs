@@ -22,20 +22,20 @@ use sfmcp_emulator::EmulatorHandle;
 /// A client whose person answers every confirmation the same way, and who remembers what
 /// they were asked.
 #[derive(Clone)]
-struct Person {
+pub(crate) struct Person {
     answer: ElicitationAction,
     asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl Person {
-    fn answering(answer: ElicitationAction) -> Person {
+    pub(crate) fn answering(answer: ElicitationAction) -> Person {
         Person {
             answer,
             asked: Arc::default(),
         }
     }
 
-    fn questions(&self) -> Vec<String> {
+    pub(crate) fn questions(&self) -> Vec<String> {
         self.asked.lock().unwrap().clone()
     }
 }
