@@ -612,6 +612,39 @@ fn collection_records(body: &Bytes) -> Result<(bool, Vec<Json>), Vec<ApiError>> 
     Ok((all_or_none, records.clone()))
 }
 
+/// Chunks one create or update processes at most: "If the request body includes objects of
+/// more than one type, they are processed as chunks [...] A single request can process up to
+/// 10 chunks" (REST API Developer Guide, "Create Records Using sObject Collections"). The
+/// message is the platform's ("Cannot have more than 10 chunks in a single operation").
+pub const MAX_CHUNKS: usize = 10;
+
+/// Runs of records of one type, in order: `{account1, account2, contact1, account3}` is three.
+fn check_chunks(records: &[Json]) -> Result<(), Vec<ApiError>> {
+    let types = records.iter().map(|r| {
+        r.get("attributes")
+            .and_then(|a| a.get("type"))
+            .and_then(Json::as_str)
+            .map(str::to_ascii_lowercase)
+    });
+    let mut chunks = 0;
+    let mut last: Option<Option<String>> = None;
+    for kind in types {
+        if last.as_ref() != Some(&kind) {
+            chunks += 1;
+            last = Some(kind);
+        }
+    }
+    if chunks > MAX_CHUNKS {
+        return Err(vec![ApiError::bad_request(
+            "EXCEEDED_MAX_TYPES_LIMIT",
+            format!(
+                "Cannot have more than {MAX_CHUNKS} chunks in a single operation. Please rearrange the data to reduce chunking."
+            ),
+        )]);
+    }
+    Ok(())
+}
+
 fn check_count(count: usize, max: usize) -> Result<(), Vec<ApiError>> {
     if count > max {
         return Err(vec![ApiError::bad_request(
@@ -653,6 +686,7 @@ fn typed_record(ctx: &Ctx, record: &Json) -> Result<(usize, Map<String, Json>), 
 
 fn create_all(ctx: &Ctx, body: &Bytes) -> Outcome {
     let (all_or_none, records) = collection_records(body)?;
+    check_chunks(&records)?;
     Ok(write_each(ctx, records.len(), all_or_none, |tables, i| {
         let result = typed_record(ctx, &records[i]).and_then(|(object, fields)| {
             ctx.org
@@ -676,6 +710,7 @@ fn create_all(ctx: &Ctx, body: &Bytes) -> Outcome {
 
 fn update_all(ctx: &Ctx, body: &Bytes) -> Outcome {
     let (all_or_none, records) = collection_records(body)?;
+    check_chunks(&records)?;
     Ok(write_each(ctx, records.len(), all_or_none, |tables, i| {
         let given = records[i]
             .get("Id")
@@ -721,6 +756,16 @@ fn upsert_all(ctx: &Ctx, object: &str, field: &str, body: &Bytes) -> Outcome {
         .index_of(object)
         .ok_or_else(|| vec![ApiError::not_found()])?;
     let key = upsert::key_field(ctx, index, field)?;
+    // "Only external ids are supported. Don't use record ids." (REST API Developer Guide,
+    // "Upsert Records Using sObject Collections"); the single-record upsert takes Id.
+    if key == 0 {
+        return Err(vec![ApiError::bad_request(
+            "INVALID_FIELD",
+            format!(
+                "Id is not an external id field: upsert {object} records by one of its external id fields, or update them by Id"
+            ),
+        )]);
+    }
     let key_name = ctx.org.schema.objects[index].fields[key].name.clone();
     let key_label = ctx.org.schema.objects[index].fields[key].label.clone();
     let (all_or_none, records) = collection_records(body)?;
@@ -732,10 +777,13 @@ fn upsert_all(ctx: &Ctx, object: &str, field: &str, body: &Bytes) -> Outcome {
                     format!("Every record must be a {object} to upsert on {object}.{field}"),
                 )]));
             }
-            let value = match fields.get(&key_name) {
+            let given = fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key_name))
+                .map(|(_, v)| v);
+            let value = match given {
                 Some(Json::String(s)) => s.clone(),
                 Some(Json::Number(n)) => n.to_string(),
-                _ if key == 0 => String::new(),
                 _ => {
                     return Err(record_errors(&[ApiError::bad_request(
                         "MISSING_ARGUMENT",
@@ -744,10 +792,6 @@ fn upsert_all(ctx: &Ctx, object: &str, field: &str, body: &Bytes) -> Outcome {
                     .with_fields(vec![key_name.clone()])]));
                 }
             };
-            let mut fields = fields;
-            if key == 0 {
-                fields.remove(&key_name);
-            }
             upsert::upsert_in(ctx, tables, index, key, &value, &fields).map_err(|e| match e {
                 UpsertError::Api(errors) => record_errors(&errors),
                 UpsertError::Multiple(ids) => record_errors(&[ApiError::bad_request(
