@@ -61,9 +61,20 @@ pub fn run(
             )]);
         }
     }
+    // RecentlyViewed holds the caller's own rows: built for them when a query reads it.
+    let recent = query
+        .from
+        .object
+        .segments
+        .last()
+        .filter(|o| o.name.eq_ignore_ascii_case(super::recent::OBJECT))
+        .map(|_| {
+            let seen = ctx.org.recently_seen(&ctx.access.user_id);
+            super::recent::with_rows(&ctx.org, &ctx.tables, &ctx.access, &seen)
+        });
     let view = View {
         org: &ctx.org,
-        tables: &ctx.tables,
+        tables: recent.as_ref().unwrap_or(&ctx.tables),
         access: &ctx.access,
         all_rows,
     };
@@ -89,7 +100,8 @@ pub fn run(
                 RecordKind::Aggregate => None,
             })
             .collect();
-        ctx.org.mark_viewed(&ctx.access.user_id, ids);
+        let viewed = matches!(query.for_clause, Some(ast::ForClause::View));
+        ctx.org.mark_viewed(&ctx.access.user_id, ids, viewed);
     }
     let renderer = Renderer {
         state,

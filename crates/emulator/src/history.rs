@@ -14,8 +14,16 @@
 //! the tracked fields in [`TRACKED`]. A create writes one row whose `Field` is `created` and
 //! whose values are empty, as Salesforce does for tracked objects; an update writes one row
 //! per tracked field whose value changed, including fields the platform derived (a stage
-//! change moves `Probability`). Lookups are not tracked here (Salesforce writes two rows for
-//! them, ids and names; not modelled).
+//! change moves `Probability`).
+//!
+//! A tracked lookup writes two rows, as Salesforce does: "Two rows are added to this object
+//! when foreign key fields change. One row contains the foreign key object names that
+//! display in the online application [...]. The other row contains the actual foreign key
+//! ID that is only returned to and visible from the API" (Object Reference, EntityHistory,
+//! Usage). The id row's `DataType` is `EntityId`, the names row's `Text`; both name the
+//! field as history does, without the `Id` of a standard lookup (`Owner`, `Account`; a
+//! custom lookup keeps its API name, `Parent__c`): `SELECT … FROM AccountHistory WHERE
+//! Field = 'Owner'` is how an owner change is asked for.
 
 use chrono::{DateTime, Utc};
 
@@ -48,13 +56,21 @@ pub const TRACKED: [Tracked; 5] = [
             "AnnualRevenue",
             "Rating",
             "Website",
+            "OwnerId",
         ],
     },
     Tracked {
         object: "Contact",
         history: "ContactHistory",
         parent_field: "ContactId",
-        fields: &["Email", "Phone", "MobilePhone", "Title", "Department"],
+        fields: &[
+            "Email",
+            "Phone",
+            "MobilePhone",
+            "Title",
+            "Department",
+            "AccountId",
+        ],
     },
     Tracked {
         object: "Lead",
@@ -81,13 +97,17 @@ pub const TRACKED: [Tracked; 5] = [
             "NextStep",
             "ForecastCategoryName",
             "Name",
+            "AccountId",
+            "OwnerId",
         ],
     },
     Tracked {
         object: "Case",
         history: "CaseHistory",
         parent_field: "CaseId",
-        fields: &["Status", "Priority", "Subject", "Type", "Reason", "Origin"],
+        fields: &[
+            "Status", "Priority", "Subject", "Type", "Reason", "Origin", "OwnerId",
+        ],
     },
 ];
 
@@ -113,7 +133,7 @@ fn history_object(tracked: &Tracked) -> ObjectDef {
         "OpportunityFieldHistory" => "Opportunity Field History".to_string(),
         _ => format!("{} History", tracked.object),
     };
-    let mut fields: Vec<&str> = tracked.fields.to_vec();
+    let mut fields: Vec<&str> = tracked.fields.iter().map(|f| field_name(f)).collect();
     fields.push(CREATED);
     let mut def = ObjectDef::new(tracked.history, PREFIX, &label, &label)
         .read_only()
@@ -149,6 +169,29 @@ pub fn of_history(history: &str) -> Option<&'static Tracked> {
     TRACKED.iter().find(|t| t.history == history)
 }
 
+/// How a history row names tracked field `field`: a standard lookup without its `Id`
+/// (`OwnerId` is `Owner`), everything else by its API name.
+pub fn field_name(field: &str) -> &str {
+    if field.ends_with("__c") {
+        return field;
+    }
+    field
+        .strip_suffix("Id")
+        .filter(|stem| !stem.is_empty())
+        .unwrap_or(field)
+}
+
+/// The field of `def` a history row's `Field` names: `Owner` is `OwnerId`.
+pub fn tracked_field<'a>(
+    def: &'a ObjectDef,
+    history_field: &str,
+) -> Option<&'a super::schema::FieldDef> {
+    def.field(history_field).or_else(|| {
+        def.field(&format!("{history_field}Id"))
+            .filter(|f| f.field_type == FieldType::Reference)
+    })
+}
+
 /// Whether `field` of `object` is a history object's lookup to its parent.
 pub fn is_history_parent_field(object: &str, field: &str) -> bool {
     of_history(object).is_some_and(|t| t.parent_field == field)
@@ -182,8 +225,14 @@ pub struct Change {
 }
 
 /// The rows a write of `def` makes: for a create (`before` is `None`) the `created` row, for
-/// an update one per tracked field whose value changed.
-pub fn changes(def: &ObjectDef, before: Option<&[Value]>, after: &[Value]) -> Vec<Change> {
+/// an update one per tracked field whose value changed, two for a lookup (ids, then the
+/// names `name_of` gives for the ids).
+pub fn changes(
+    def: &ObjectDef,
+    before: Option<&[Value]>,
+    after: &[Value],
+    name_of: impl Fn(&str) -> Option<String>,
+) -> Vec<Change> {
     let Some(tracked) = tracking(&def.name) else {
         return Vec::new();
     };
@@ -202,14 +251,37 @@ pub fn changes(def: &ObjectDef, before: Option<&[Value]>, after: &[Value]) -> Ve
         };
         let old = before.get(i).cloned().unwrap_or(Value::Null);
         let new = after.get(i).cloned().unwrap_or(Value::Null);
-        if old != new {
+        if old == new {
+            continue;
+        }
+        let field_type = &def.fields[i].field_type;
+        if *field_type == FieldType::Reference {
+            let name_for = |id: &Value| {
+                id.as_str()
+                    .and_then(&name_of)
+                    .map_or(Value::Null, Value::String)
+            };
+            let (old_name, new_name) = (name_for(&old), name_for(&new));
             out.push(Change {
-                field: (*name).to_string(),
-                data_type: Some(data_type(&def.fields[i].field_type)),
+                field: field_name(name).to_string(),
+                data_type: Some("EntityId"),
                 old,
                 new,
             });
+            out.push(Change {
+                field: field_name(name).to_string(),
+                data_type: Some("Text"),
+                old: old_name,
+                new: new_name,
+            });
+            continue;
         }
+        out.push(Change {
+            field: (*name).to_string(),
+            data_type: Some(data_type(field_type)),
+            old,
+            new,
+        });
     }
     out
 }
@@ -296,9 +368,9 @@ pub fn row_visible(
     }
     let field_visible = match get("Field").and_then(Value::as_str) {
         Some(CREATED) | None => true,
-        Some(field) => parent_def
-            .field(field)
-            .is_none_or(|f| access.schema.is_visible(parent_def, f)),
+        Some(field) => {
+            tracked_field(parent_def, field).is_none_or(|f| access.schema.is_visible(parent_def, f))
+        }
     };
     Some(field_visible)
 }
@@ -309,7 +381,7 @@ mod tests {
     use crate::objects::standard_objects;
 
     #[test]
-    fn every_tracked_field_exists_and_is_not_a_lookup() {
+    fn every_tracked_field_exists() {
         let objects = standard_objects();
         for tracked in TRACKED {
             let def = objects
@@ -318,7 +390,10 @@ mod tests {
                 .expect("tracked object");
             for field in tracked.fields {
                 let f = def.field(field).unwrap_or_else(|| panic!("{field}"));
-                assert_ne!(f.field_type, FieldType::Reference, "{field}");
+                assert_eq!(
+                    tracked_field(def, field_name(field)).map(|t| &t.name),
+                    Some(&f.name)
+                );
             }
         }
     }
@@ -334,13 +409,13 @@ mod tests {
         let stage = def.field_index("StageName").expect("stage");
         let description = def.field_index("Description").expect("description");
         before[stage] = Value::String("Prospecting".into());
-        let created = changes(def, None, &before);
+        let created = changes(def, None, &before, |_| None);
         assert_eq!(created.len(), 1);
         assert_eq!(created[0].field, CREATED);
         let mut after = before.clone();
         after[stage] = Value::String("Closed Won".into());
         after[description] = Value::String("untracked".into());
-        let updated = changes(def, Some(&before), &after);
+        let updated = changes(def, Some(&before), &after, |_| None);
         assert_eq!(
             updated,
             vec![Change {
@@ -350,5 +425,40 @@ mod tests {
                 new: Value::String("Closed Won".into()),
             }]
         );
+    }
+
+    #[test]
+    fn a_lookup_change_writes_an_id_row_and_a_names_row() {
+        let objects = standard_objects();
+        let def = objects
+            .iter()
+            .find(|o| o.name == "Opportunity")
+            .expect("Opportunity");
+        let account = def.field_index("AccountId").expect("AccountId");
+        let mut before = vec![Value::Null; def.fields.len()];
+        before[account] = Value::String("001000000000001AAA".into());
+        let mut after = before.clone();
+        after[account] = Value::String("001000000000002AAA".into());
+        let names = |id: &str| Some(format!("Name of {id}"));
+        let updated = changes(def, Some(&before), &after, names);
+        assert_eq!(
+            updated,
+            vec![
+                Change {
+                    field: "Account".into(),
+                    data_type: Some("EntityId"),
+                    old: Value::String("001000000000001AAA".into()),
+                    new: Value::String("001000000000002AAA".into()),
+                },
+                Change {
+                    field: "Account".into(),
+                    data_type: Some("Text"),
+                    old: Value::String("Name of 001000000000001AAA".into()),
+                    new: Value::String("Name of 001000000000002AAA".into()),
+                },
+            ]
+        );
+        assert_eq!(field_name("Parent__c"), "Parent__c");
+        assert_eq!(field_name("OwnerId"), "Owner");
     }
 }

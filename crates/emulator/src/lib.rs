@@ -35,6 +35,7 @@ pub mod objects;
 pub mod org;
 pub mod paragon;
 pub mod query;
+pub mod recent;
 pub mod reports;
 pub mod rest;
 pub mod schema;

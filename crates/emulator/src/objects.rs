@@ -114,7 +114,7 @@ const CLEAN_STATUS: [&str; 8] = [
 
 /// Every standard object, in describe-global order.
 pub fn standard_objects() -> Vec<ObjectDef> {
-    vec![
+    let mut objects = vec![
         account(),
         contact(),
         lead(),
@@ -143,7 +143,10 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     ]
     .into_iter()
     .chain(super::history::objects())
-    .collect()
+    .collect::<Vec<_>>();
+    let recent = super::recent::object(&objects);
+    objects.push(recent);
+    objects
 }
 
 fn account() -> ObjectDef {

@@ -109,7 +109,7 @@ pub struct Org {
     pub default_user: String,
     /// Per user, the records they viewed or referenced (`FOR VIEW`, `FOR REFERENCE`), oldest
     /// first, at most [`RECENT_MAX`]: what `/recent` and RecentlyViewed answer.
-    recent: Mutex<HashMap<String, Vec<String>>>,
+    recent: Mutex<HashMap<String, Vec<super::recent::Seen>>>,
 }
 
 /// Salesforce truncates RecentlyViewed to 200 records per user (SOQL and SOSL Reference,
@@ -205,13 +205,26 @@ impl Org {
             .clear();
     }
 
-    /// Notes that `user` viewed (or referenced) these records, the last one most recently.
-    pub fn mark_viewed(&self, user: &str, ids: impl IntoIterator<Item = String>) {
+    /// Notes that `user` viewed (`viewed`) or referenced these records now, the last one
+    /// most recently. Viewing a record references it too; referencing keeps the last view.
+    pub fn mark_viewed(&self, user: &str, ids: impl IntoIterator<Item = String>, viewed: bool) {
+        let now = Utc::now();
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         let list = recent.entry(user.to_string()).or_default();
         for id in ids {
-            list.retain(|seen| *seen != id);
-            list.push(id);
+            let before = list
+                .iter()
+                .position(|seen| seen.id == id)
+                .map(|i| list.remove(i));
+            list.push(super::recent::Seen {
+                viewed: if viewed {
+                    Some(now)
+                } else {
+                    before.and_then(|b| b.viewed)
+                },
+                id,
+                referenced: now,
+            });
         }
         let excess = list.len().saturating_sub(RECENT_MAX);
         list.drain(..excess);
@@ -219,6 +232,11 @@ impl Org {
 
     /// The records `user` viewed or referenced, most recent first.
     pub fn recently_viewed(&self, user: &str) -> Vec<String> {
+        self.recently_seen(user).into_iter().map(|s| s.id).collect()
+    }
+
+    /// [`Org::recently_viewed`] with when each was last viewed and referenced.
+    pub fn recently_seen(&self, user: &str) -> Vec<super::recent::Seen> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent
             .get(user)
@@ -410,6 +428,18 @@ impl Org {
             .unwrap_or(true)
     }
 
+    /// The name of record `id` as the UI shows it (its name field), for a lookup's history.
+    pub fn record_name(&self, tables: &Tables, id: &str) -> Option<String> {
+        let (object, _, record) = tables.find(&self.schema, id)?;
+        let def = &self.schema.objects[object];
+        let name = def
+            .fields
+            .iter()
+            .position(|f| f.name_field)
+            .or_else(|| def.field_index("Name"))?;
+        record.values.get(name)?.as_str().map(str::to_string)
+    }
+
     /// Whether `access` may edit (or delete) `record`.
     pub fn can_edit(&self, access: &UserAccess, def: &ObjectDef, record: &Record) -> bool {
         if access.modify_all {
@@ -524,7 +554,7 @@ impl Org {
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
-        let history = history::changes(&def, None, &values);
+        let history = history::changes(&def, None, &values, |_| None);
         history::append(
             &self.schema,
             tables,
@@ -592,7 +622,9 @@ impl Org {
             .index_of("Case")
             .map_or(0, |i| tables.table(i).rows.len());
         write::derive_fields(&def, &mut values, cases, &given);
-        let history = history::changes(&def, Some(&record.values), &values);
+        let history = history::changes(&def, Some(&record.values), &values, |id| {
+            self.record_name(tables, id)
+        });
         history::append(
             &self.schema,
             tables,

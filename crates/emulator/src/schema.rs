@@ -644,7 +644,8 @@ impl ObjectDef {
             "hasSubtypes": false,
             "isInterface": false,
             "isSubtype": false,
-            "keyPrefix": self.key_prefix,
+            // Objects without Ids of their own (RecentlyViewed) have none: null.
+            "keyPrefix": (!self.key_prefix.is_empty()).then_some(&self.key_prefix),
             "label": self.label,
             "labelPlural": self.label_plural,
             "layoutable": self.createable,
@@ -823,7 +824,10 @@ impl ObjectDef {
             ("implementsInterfaces", json!(null)),
             ("isInterface", json!(false)),
             ("isSubtype", json!(false)),
-            ("keyPrefix", json!(self.key_prefix)),
+            (
+                "keyPrefix",
+                json!((!self.key_prefix.is_empty()).then_some(&self.key_prefix)),
+            ),
             ("label", json!(self.label)),
             ("labelPlural", json!(self.label_plural)),
             ("layoutable", json!(self.createable)),
