@@ -80,7 +80,9 @@ pub mod transport;
 pub mod urls;
 pub mod usage;
 
-pub use api::collections::{MAX_COLLECTION_RECORDS, RecordOutcome, Upserted};
+pub use api::collections::{
+    MAX_COLLECTION_CHUNKS, MAX_COLLECTION_RECORDS, RecordOutcome, Upserted,
+};
 pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
 pub use api::identity::{ConnectedOrg, ConnectedUser, IDENTITY_SCOPES, Identity};
 pub use api::limits::LimitInfo;

@@ -1,6 +1,7 @@
 //! Writes at scale: upsert by external id (`PATCH /sobjects/{O}/{Field}/{value}`), and
-//! sObject Collections (`/composite/sobjects`): create and update up to 200 records in one
-//! call, always all or none, and read up to 2,000 by id. Never retried; nothing here deletes.
+//! sObject Collections (`/composite/sobjects`): create, update and upsert up to 200 records
+//! in one call, always all or none, and read up to 2,000 by id. Never retried; nothing here
+//! deletes.
 //!
 //! Salesforce's documented answers (REST API Developer Guide, "Insert or Update (Upsert) a
 //! Record Using an External ID" and "sObject Collections"; recordings in
@@ -11,7 +12,11 @@
 //!   URLs when the value matches several;
 //! - collections: 200 with one `{id, success, errors}` per record in input order, errors
 //!   keyed `statusCode`; with `allOrNone` a failure rolls every record back, and the others
-//!   report `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
+//!   report `ALL_OR_NONE_OPERATION_ROLLED_BACK`. A create or update may mix objects, each
+//!   record typed by `attributes.type`; runs of one type are chunks, at most
+//!   [`MAX_COLLECTION_CHUNKS`] a call. An upsert (`PATCH /composite/sobjects/{O}/{Field}`,
+//!   v46.0+) takes one object and an external id field (never `Id`), and each outcome adds
+//!   `created`.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -27,6 +32,9 @@ use sfmcp_soql::ast::Literal;
 
 /// Records one collections create or update carries at most.
 pub const MAX_COLLECTION_RECORDS: usize = 200;
+/// Runs of records of one object one collections create or update takes at most ("A single
+/// request can process up to 10 chunks").
+pub const MAX_COLLECTION_CHUNKS: usize = 10;
 /// Ids one collections retrieve reads at most.
 pub const MAX_RETRIEVE_IDS: usize = 2_000;
 
@@ -38,6 +46,9 @@ pub struct RecordOutcome {
     pub success: bool,
     #[serde(default)]
     pub errors: Vec<ApiErrorItem>,
+    /// An upsert's: whether it created the record.
+    #[serde(default)]
+    pub created: Option<bool>,
 }
 
 impl RecordOutcome {
@@ -178,15 +189,107 @@ impl SalesforceClient {
             .collect())
     }
 
+    /// The records of `object` whose `field` equals any of `keys`, with `fields`, by SOQL
+    /// (keys written as literals): what a batch upsert on those keys would update. At most
+    /// 2,000, which 200 keys reach only when many records share a key.
+    pub async fn find_by_keys(
+        &self,
+        object: &str,
+        field: &str,
+        keys: &[Literal],
+        fields: &[String],
+    ) -> Result<Vec<Map<String, Value>>, SfError> {
+        check_name(object, "object")?;
+        check_name(field, "field")?;
+        let mut select = vec!["Id".to_string()];
+        for name in fields.iter().map(String::as_str).chain([field]) {
+            check_name(name, "field")?;
+            if !select.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                select.push(name.to_string());
+            }
+        }
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        let soql = format!(
+            "SELECT {} FROM {object} WHERE {field} IN ({}) LIMIT 2000",
+            select.join(", "),
+            keys.join(", ")
+        );
+        let page = self.query(&soql, QueryOptions::default()).await?;
+        Ok(page
+            .records
+            .into_iter()
+            .filter_map(|record| match record {
+                Value::Object(mut map) => {
+                    map.remove("attributes");
+                    Some(map)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// `POST /composite/sobjects` with `allOrNone`: creates every record of `object` or none.
     pub async fn create_many(
         &self,
         object: &str,
         records: &[Map<String, Value>],
     ) -> Result<Vec<RecordOutcome>, SfError> {
-        let body = collection_body(object, records.iter().map(|r| (None, r)))?;
+        let body = collection_body(records.iter().map(|r| (object, None, r)))?;
         self.send_collection(HttpMethod::Post, RecordWrite::Create, object, None, body)
             .await
+    }
+
+    /// `POST /composite/sobjects` with `allOrNone`: creates every record, each of its own
+    /// object, or none.
+    pub async fn create_mixed(
+        &self,
+        records: &[(String, Map<String, Value>)],
+    ) -> Result<Vec<RecordOutcome>, SfError> {
+        let body = collection_body(records.iter().map(|(o, r)| (o.as_str(), None, r)))?;
+        let mut objects: Vec<&str> = Vec::new();
+        for (object, _) in records {
+            if !objects.contains(&object.as_str()) {
+                objects.push(object);
+            }
+        }
+        let objects = objects.join(", ");
+        self.send_collection(HttpMethod::Post, RecordWrite::Create, &objects, None, body)
+            .await
+    }
+
+    /// `PATCH /composite/sobjects/{object}/{field}` with `allOrNone`: creates or updates every
+    /// record by the external id each holds in `field`, or none.
+    pub async fn upsert_many(
+        &self,
+        object: &str,
+        field: &str,
+        records: &[Map<String, Value>],
+    ) -> Result<Vec<RecordOutcome>, SfError> {
+        check_name(field, "field")?;
+        if field.eq_ignore_ascii_case("Id") {
+            return Err(SfError::InvalidRequest {
+                message: "a collections upsert takes an external id field, not Id".into(),
+                next_step: "Update records by Id with update_records.".into(),
+            });
+        }
+        let body = collection_body(records.iter().map(|r| (object, None, r)))?;
+        let what = format!("the batch upsert of {object} records by {field}");
+        let request = ApiRequest {
+            method: HttpMethod::Patch,
+            target: Target::Versioned(format!("/composite/sobjects/{object}/{field}")),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Some(body),
+            priority: CallPriority::Normal,
+            // Sending the same upsert again is safe: it finds what the first one created.
+            write: Some((
+                RecordWrite::Update,
+                object.to_string(),
+                Some(format!("(a batch keyed by {field})")),
+            )),
+            what: what.clone(),
+        };
+        self.execute(request).await?.json(&what)
     }
 
     /// `PATCH /composite/sobjects` with `allOrNone`: updates every record or none.
@@ -195,7 +298,7 @@ impl SalesforceClient {
         object: &str,
         records: &[(SalesforceId, Map<String, Value>)],
     ) -> Result<Vec<RecordOutcome>, SfError> {
-        let body = collection_body(object, records.iter().map(|(id, r)| (Some(id), r)))?;
+        let body = collection_body(records.iter().map(|(id, r)| (object, Some(id), r)))?;
         let first = records.first().map(|(id, _)| {
             format!(
                 "{id} (and the {} other records of the batch)",
@@ -274,10 +377,26 @@ impl SalesforceClient {
 
 /// `{"allOrNone": true, "records": [{"attributes": {"type": object}, "Id"?, ...}]}`.
 fn collection_body<'a>(
-    object: &str,
-    records: impl ExactSizeIterator<Item = (Option<&'a SalesforceId>, &'a Map<String, Value>)>,
+    records: impl ExactSizeIterator<Item = (&'a str, Option<&'a SalesforceId>, &'a Map<String, Value>)>
+    + Clone,
 ) -> Result<Value, SfError> {
-    check_name(object, "object")?;
+    let mut chunks = 0;
+    let mut last: Option<&str> = None;
+    for (object, _, _) in records.clone() {
+        check_name(object, "object")?;
+        if last != Some(object) {
+            chunks += 1;
+            last = Some(object);
+        }
+    }
+    if chunks > MAX_COLLECTION_CHUNKS {
+        return Err(SfError::InvalidRequest {
+            message: format!(
+                "the batch switches object {chunks} times; Salesforce takes at most {MAX_COLLECTION_CHUNKS} runs of one object per call"
+            ),
+            next_step: "Put the records of each object next to each other.".into(),
+        });
+    }
     if records.len() == 0 || records.len() > MAX_COLLECTION_RECORDS {
         return Err(SfError::InvalidRequest {
             message: format!(
@@ -288,7 +407,7 @@ fn collection_body<'a>(
         });
     }
     let records: Vec<Value> = records
-        .map(|(id, fields)| {
+        .map(|(object, id, fields)| {
             let mut record = Map::with_capacity(fields.len() + 2);
             record.insert("attributes".into(), json!({ "type": object }));
             if let Some(id) = id {
@@ -339,14 +458,20 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let id = SalesforceId::parse("001000000000001AAA").unwrap_or_else(|e| panic!("{e}"));
-        let body = collection_body("Account", [(Some(&id), &fields)].into_iter())
+        let body = collection_body([("Account", Some(&id), &fields)].into_iter())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             body,
             json!({"allOrNone": true, "records": [{"attributes": {"type": "Account"}, "Id": "001000000000001AAA", "Name": "Acme"}]})
         );
         let many = vec![fields.clone(); MAX_COLLECTION_RECORDS + 1];
-        assert!(collection_body("Account", many.iter().map(|f| (None, f))).is_err());
-        assert!(collection_body("Account", std::iter::empty()).is_err());
+        assert!(collection_body(many.iter().map(|f| ("Account", None, f))).is_err());
+        assert!(collection_body(std::iter::empty()).is_err());
+        // Eleven runs of one object are more chunks than Salesforce processes; ten are not.
+        let kinds = ["Account", "Contact"];
+        let alternating: Vec<(&str, Option<&SalesforceId>, &Map<String, Value>)> =
+            (0..11).map(|i| (kinds[i % 2], None, &fields)).collect();
+        assert!(collection_body(alternating.iter().copied()).is_err());
+        assert!(collection_body(alternating[..10].iter().copied()).is_ok());
     }
 }
