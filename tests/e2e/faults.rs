@@ -585,6 +585,10 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
             "upsert_record",
             json!({"object": "Account", "match": {"ERP_Id__c": "ERP-1"}, "fields": {"Name": "x"}}),
         ),
+        (
+            "upsert_records",
+            json!({"object": "Account", "key": "ERP_Id__c", "records": [{"ERP_Id__c": "ERP-1", "Name": "x"}]}),
+        ),
     ];
     for (tool, args) in probes {
         let result = call(&client, tool, args).await;

@@ -99,6 +99,20 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
                 "upsert_record",
                 json!({"object": "Account", "match": {name: "x"}, "fields": {"Name": "x"}}),
             ));
+            // The batch upsert's object and key field go into its URL path too, and a
+            // record's own object into a mixed batch.
+            refused.push((
+                "upsert_records",
+                json!({"object": name, "key": "ERP_Id__c", "records": [{"ERP_Id__c": "x", "Name": "x"}]}),
+            ));
+            refused.push((
+                "upsert_records",
+                json!({"object": "Account", "key": name, "records": [{name: "x", "Name": "x"}]}),
+            ));
+            refused.push((
+                "create_records",
+                json!({"records": [{"attributes": {"type": name}, "Name": "x"}]}),
+            ));
         }
         // As a field name, in every place a field name goes.
         refused.push((

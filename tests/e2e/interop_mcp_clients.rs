@@ -19,7 +19,7 @@ use tokio::process::Child;
 const QUERY: &str = "SELECT Name FROM Account WHERE Name LIKE 'Acme%' AND (NOT Name LIKE '%<%') ORDER BY Name LIMIT 3";
 
 /// The tools a default (read-write) server offers: the contract every client sees.
-const TOOLS: [&str; 20] = [
+const TOOLS: [&str; 21] = [
     "audit_findings",
     "audit_rules",
     "audit_run",
@@ -39,6 +39,7 @@ const TOOLS: [&str; 20] = [
     "update_record",
     "update_records",
     "upsert_record",
+    "upsert_records",
     "whoami",
 ];
 

@@ -52,6 +52,7 @@ mod interop_mcp_clients;
 mod interop_simple_salesforce;
 mod layering;
 mod mcp_batch;
+mod mcp_batch_upsert;
 mod mcp_confirm;
 mod mcp_history;
 mod mcp_http;

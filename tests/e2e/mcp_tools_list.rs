@@ -68,6 +68,7 @@ async fn the_default_toolsets_are_core_writes_reports_and_audit() {
             "update_record",
             "update_records",
             "upsert_record",
+            "upsert_records",
             "whoami",
         ]
     );

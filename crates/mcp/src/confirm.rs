@@ -51,6 +51,10 @@ pub(crate) struct PendingWrite<'a> {
     pub records: Vec<PendingRecord<'a>>,
     /// What the person must not miss: values outside a picklist, values respelled.
     pub notes: &'a [String],
+    /// A batch of several objects: each record's, in order (empty: all are `object`).
+    pub objects: Vec<&'a str>,
+    /// An upsert's external id field: records are matched on it, and sent without an Id.
+    pub key: Option<&'a str>,
 }
 
 /// One record of a write.
@@ -81,6 +85,8 @@ impl<'a> PendingWrite<'a> {
             object,
             records: vec![record],
             notes,
+            objects: Vec::new(),
+            key: None,
         }
     }
 
@@ -99,20 +105,30 @@ impl<'a> PendingWrite<'a> {
             push_fields(&mut text, record, "  ");
             return text;
         }
-        let verb = if self.records.iter().all(|r| r.id.is_none()) {
+        let verb = if self.key.is_some() {
+            "Upsert"
+        } else if self.records.iter().all(|r| r.id.is_none()) {
             "Create"
         } else {
             "Update"
         };
         text.push_str(&format!(
-            "{verb} {} {} records in Salesforce, all or none:\n",
+            "{verb} {} {} records in Salesforce{}, all or none:\n",
             self.records.len(),
-            self.object
+            self.object,
+            self.key.map(|k| format!(" by {k}")).unwrap_or_default()
         ));
         for (n, record) in self.records.iter().enumerate() {
-            match record.id {
-                Some(id) => text.push_str(&format!("#{n} {id}:\n")),
-                None => text.push_str(&format!("#{n}:\n")),
+            let object = self
+                .objects
+                .get(n)
+                .map(|o| format!(" {o}"))
+                .unwrap_or_default();
+            match (record.id, self.key) {
+                (Some(id), Some(_)) => text.push_str(&format!("#{n} update{object} {id}:\n")),
+                (None, Some(_)) => text.push_str(&format!("#{n} create{object}:\n")),
+                (Some(id), None) => text.push_str(&format!("#{n}{object} {id}:\n")),
+                (None, None) => text.push_str(&format!("#{n}{object}:\n")),
             }
             push_fields(&mut text, record, "  ");
         }
@@ -133,10 +149,12 @@ impl<'a> PendingWrite<'a> {
             records => {
                 let records: Vec<Value> = records
                     .iter()
-                    .map(|r| {
+                    .enumerate()
+                    .map(|(n, r)| {
                         let mut record = Map::new();
-                        record.insert("attributes".into(), json!({ "type": self.object }));
-                        if let Some(id) = r.id {
+                        let object = self.objects.get(n).copied().unwrap_or(self.object);
+                        record.insert("attributes".into(), json!({ "type": object }));
+                        if let (Some(id), None) = (r.id, self.key) {
                             record.insert("Id".into(), Value::String(id.to_string()));
                         }
                         record.extend(r.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -156,7 +174,14 @@ impl<'a> PendingWrite<'a> {
             .iter()
             .map(|r| json!([r.id.map(SalesforceId::as_str), r.fields]))
             .collect();
-        let canonical = json!([tenant, self.method, self.path, self.object, records]);
+        let canonical = json!([
+            tenant,
+            self.method,
+            self.path,
+            self.object,
+            self.objects,
+            records
+        ]);
         let hash = sfmcp_salesforce::crypto::sha256(canonical.to_string().as_bytes());
         URL_SAFE_NO_PAD.encode(&hash[..18])
     }
@@ -598,6 +623,8 @@ mod tests {
             object: "Opportunity",
             records,
             notes: &[],
+            objects: Vec::new(),
+            key: None,
         };
         let write = batch(vec![record(&a, &first), record(&b, &second)]);
         assert_eq!(

@@ -39,6 +39,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("create_records", &["api"]),
     ("update_records", &["api"]),
     ("upsert_record", &["api"]),
+    ("upsert_records", &["api"]),
     ("record_url", &["api"]),
     ("org_limits", &["api"]),
     ("list_views", &["api"]),

@@ -61,12 +61,13 @@ pub fn instructions(identity: Option<&sfmcp_salesforce::Identity>) -> String {
 }
 
 /// Tools that change data; they vanish from `tools/list` when the server is read-only.
-pub const WRITE_TOOLS: [&str; 5] = [
+pub const WRITE_TOOLS: [&str; 6] = [
     "create_record",
     "update_record",
     "create_records",
     "update_records",
     "upsert_record",
+    "upsert_records",
 ];
 
 /// What tools may touch and how much they return.

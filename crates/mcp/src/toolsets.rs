@@ -7,7 +7,7 @@
 //! | toolset | default | tools |
 //! |---|---|---|
 //! | `core` | always | whoami, soql_query, query_more, sosl_search, list_objects, describe_object, get_record, record_url, org_limits, list_views |
-//! | `writes` | yes | create_record, update_record, create_records, update_records, upsert_record (removed anyway when the server is read-only) |
+//! | `writes` | yes | create_record, update_record, create_records, update_records, upsert_record, upsert_records (removed anyway when the server is read-only) |
 //! | `reports` | yes | list_reports, run_report (reports and dashboards) |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | record_history, recent_items |
@@ -186,6 +186,7 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("create_records", Toolset::Writes),
     ("update_records", Toolset::Writes),
     ("upsert_record", Toolset::Writes),
+    ("upsert_records", Toolset::Writes),
     ("list_reports", Toolset::Reports),
     ("run_report", Toolset::Reports),
     ("record_history", Toolset::History),

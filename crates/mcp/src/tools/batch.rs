@@ -28,7 +28,8 @@ use crate::tools::records::{
 };
 use crate::write_check::{self, Checked, WriteContext, WriteIssue, WriteKind, quoted};
 use sfmcp_salesforce::{
-    MAX_COLLECTION_RECORDS, RecordLinks, RecordOutcome, SalesforceClient, SalesforceId, Upserted,
+    MAX_COLLECTION_CHUNKS, MAX_COLLECTION_RECORDS, RecordLinks, RecordOutcome, SalesforceClient,
+    SalesforceId, Upserted,
 };
 use sfmcp_soql::ast::Literal;
 use sfmcp_soql::schema::{FieldType, ObjectSchema};
@@ -49,10 +50,11 @@ struct CheckedBatch {
 }
 
 impl SfServer {
-    /// `create_records`.
+    /// `create_records`: records of `object`, or each of the object its `attributes.type`
+    /// names (Salesforce's collections create takes several objects in one call).
     pub(crate) async fn create_batch(
         &self,
-        object: &str,
+        object: Option<&str>,
         records: Vec<Map<String, Value>>,
         options: WriteOptions,
         round: Round,
@@ -60,15 +62,54 @@ impl SfServer {
     ) -> Result<CallToolResponse, ToolError> {
         self.check_not_read_only()?;
         check_count(records.len())?;
-        for (n, record) in records.iter().enumerate() {
+        let mut typed = Vec::with_capacity(records.len());
+        for (n, record) in records.into_iter().enumerate() {
+            typed.push(record_type(object, record).map_err(|e| at(n, e))?);
+        }
+        check_chunks(typed.iter().map(|(o, _)| o.as_str()))?;
+        for (n, (object, record)) in typed.iter().enumerate() {
             self.check_writable(object, record).map_err(|e| at(n, e))?;
         }
         let client = self.client(context)?;
-        let schema = client.describe(object.trim()).await?;
-        let object = schema.name.clone();
+        // One describe per object, in first-seen order; records keep the org's spelling.
+        let mut schemas: Vec<std::sync::Arc<ObjectSchema>> = Vec::new();
+        let mut of_record = Vec::with_capacity(typed.len());
+        for (n, (given, _)) in typed.iter().enumerate() {
+            let known = schemas
+                .iter()
+                .position(|s| s.name.eq_ignore_ascii_case(given.trim()));
+            let index = match known {
+                Some(index) => index,
+                None => {
+                    let schema = client.describe(given.trim()).await?;
+                    // The allow-list again under the org's spelling of the object.
+                    self.policy()
+                        .check_object(&schema.name)
+                        .map_err(|e| at(n, e))?;
+                    schemas.push(schema);
+                    schemas.len() - 1
+                }
+            };
+            of_record.push(index);
+        }
+        let to_check: Vec<(&ObjectSchema, &Map<String, Value>)> = typed
+            .iter()
+            .zip(&of_record)
+            .map(|((_, record), &i)| (schemas[i].as_ref(), record))
+            .collect();
         let checked = self
-            .check_batch(&client, &schema, WriteKind::Create, &records, &[], options)
+            .check_batch(&client, &to_check, WriteKind::Create, &[], options)
             .await?;
+        let objects: Vec<&str> = of_record
+            .iter()
+            .map(|&i| schemas[i].name.as_str())
+            .collect();
+        let mixed = schemas.len() > 1;
+        let all_objects = schemas
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let pending: Vec<PendingRecord<'_>> = checked
             .records
             .iter()
@@ -78,20 +119,32 @@ impl SfServer {
                 before: None,
             })
             .collect();
-        let write = batch_write("POST", &object, pending, &checked.notes);
+        let mut write = batch_write("POST", &all_objects, pending, &checked.notes);
+        if mixed {
+            write.objects = objects.clone();
+        }
         if options.dry_run {
             return Ok(dry_run(&write).into());
         }
         if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
             return Ok(stop);
         }
-        let outcomes = client.create_many(&object, &checked.records).await?;
-        if let Some(failed) = failure(&object, "create", &outcomes) {
+        let outcomes = if mixed {
+            let sent: Vec<(String, Map<String, Value>)> = objects
+                .iter()
+                .map(|o| (*o).to_string())
+                .zip(checked.records.iter().cloned())
+                .collect();
+            client.create_mixed(&sent).await?
+        } else {
+            client.create_many(&all_objects, &checked.records).await?
+        };
+        if let Some(failed) = failure(&all_objects, "created", &outcomes) {
             return Ok(failed.into());
         }
         let links = client.record_links().await.unwrap_or(RecordLinks::None);
         let mut text = format!(
-            "Created {} {object} records in one call (all or none).",
+            "Created {} {all_objects} records in one call (all or none).",
             outcomes.len()
         );
         if let Some(template) = links.template() {
@@ -102,14 +155,23 @@ impl SfServer {
         let mut created = Vec::with_capacity(outcomes.len());
         for (n, outcome) in outcomes.iter().enumerate() {
             let id = outcome.id.clone().unwrap_or_default();
-            text.push_str(&format!("#{n} {id}\n"));
+            let object = objects[n];
+            if mixed {
+                text.push_str(&format!("#{n} {object} {id}\n"));
+            } else {
+                text.push_str(&format!("#{n} {id}\n"));
+            }
             let url = SalesforceId::parse(&id)
                 .ok()
-                .and_then(|id| links.url(&object, &id));
-            created.push(json!({ "index": n, "id": id, "url": url }));
+                .and_then(|id| links.url(object, &id));
+            let mut entry = json!({ "index": n, "id": id, "url": url });
+            if mixed {
+                entry["object"] = Value::String(object.to_string());
+            }
+            created.push(entry);
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "object": object, "created": created }));
+        result.structured_content = Some(json!({ "object": all_objects, "created": created }));
         Ok(result.into())
     }
 
@@ -204,15 +266,12 @@ impl SfServer {
             return Err(ToolError::Write(missing));
         }
         let before: Vec<Map<String, Value>> = before.into_iter().flatten().collect();
+        let to_check: Vec<(&ObjectSchema, &Map<String, Value>)> = changes
+            .iter()
+            .map(|record| (schema.as_ref(), record))
+            .collect();
         let checked = self
-            .check_batch(
-                &client,
-                &schema,
-                WriteKind::Update,
-                &changes,
-                &before,
-                options,
-            )
+            .check_batch(&client, &to_check, WriteKind::Update, &before, options)
             .await?;
         let pending: Vec<PendingRecord<'_>> = checked
             .records
@@ -235,7 +294,7 @@ impl SfServer {
         let sent: Vec<(SalesforceId, Map<String, Value>)> =
             ids.iter().cloned().zip(checked.records.clone()).collect();
         let outcomes = client.update_many(&object, &sent).await?;
-        if let Some(failed) = failure(&object, "update", &outcomes) {
+        if let Some(failed) = failure(&object, "updated", &outcomes) {
             return Ok(failed.into());
         }
         // Read back: triggers, formulas and normalization decide what was really stored.
@@ -273,20 +332,20 @@ impl SfServer {
         Ok(result.into())
     }
 
-    /// Checks every record against describe; all problems of all records, by index.
+    /// Checks every record against its object's describe; all problems of all records, by
+    /// index.
     async fn check_batch(
         &self,
         client: &SalesforceClient,
-        schema: &ObjectSchema,
+        records: &[(&ObjectSchema, &Map<String, Value>)],
         kind: WriteKind,
-        records: &[Map<String, Value>],
         current: &[Map<String, Value>],
         options: WriteOptions,
     ) -> Result<CheckedBatch, ToolError> {
         let mut issues = Vec::new();
         let mut checked = Vec::with_capacity(records.len());
         let mut notes = Vec::new();
-        for (n, record) in records.iter().enumerate() {
+        for (n, &(schema, record)) in records.iter().enumerate() {
             let context = WriteContext {
                 allow_unlisted: self.unlisted_meant(options.allow_unlisted),
                 objects_by_prefix: reference_targets(client, schema, record).await,
@@ -423,6 +482,8 @@ impl SfServer {
                 before: existing,
             }],
             notes: &notes,
+            objects: Vec::new(),
+            key: None,
         };
         if args.dry_run.unwrap_or(false) {
             let mut result = dry_run(&write);
@@ -491,6 +552,334 @@ impl SfServer {
         result.structured_content = Some(structured);
         Ok(result.into())
     }
+
+    /// `upsert_records`: records of one object, each holding its value of the external id
+    /// field `key`. Each is first found by that value (one query for the batch), checked as
+    /// the create or the update it will be, and shown so to the person; the batch then goes
+    /// as one collections upsert, all or none.
+    pub(crate) async fn upsert_batch(
+        &self,
+        object: &str,
+        key: &str,
+        records: Vec<Map<String, Value>>,
+        options: WriteOptions,
+        round: Round,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        self.check_not_read_only()?;
+        check_count(records.len())?;
+        for (n, record) in records.iter().enumerate() {
+            self.check_writable(object, record).map_err(|e| at(n, e))?;
+        }
+        let client = self.client(context)?;
+        let schema = client.describe(object.trim()).await?;
+        let object = schema.name.clone();
+        self.policy().check_object(&object)?;
+        let key_field = key_field(&schema, key.trim())?;
+        if key_field == "Id" {
+            return Err(ToolError::Input(
+                "Salesforce upserts a batch by an external id field only, not Id: update_records updates records by Id".into(),
+            ));
+        }
+        if self.policy().is_field_denied(&object, &key_field) {
+            return Err(ToolError::Denied(format!(
+                "{object}.{key_field} is hidden by this server's settings (--deny-fields) and cannot be used as a key"
+            )));
+        }
+        // Each record's key value, and its other fields.
+        let mut keys: Vec<(Value, String, Literal)> = Vec::with_capacity(records.len());
+        let mut changes = Vec::with_capacity(records.len());
+        for (n, mut record) in records.into_iter().enumerate() {
+            let given = record
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&key_field))
+                .cloned();
+            let value = given.and_then(|k| record.remove(&k));
+            let text = match &value {
+                Some(Value::String(text)) => text.trim().to_string(),
+                Some(Value::Number(number)) => number.to_string(),
+                _ => {
+                    return Err(at(
+                        n,
+                        ToolError::Input(format!(
+                            "it has no {key_field}: each record holds its key value, like {{\"{key_field}\": \"...\", and the fields to write}}"
+                        )),
+                    ));
+                }
+            };
+            let literal = key_literal(&schema, &key_field, &text).map_err(|e| at(n, e))?;
+            if let Some(first) = keys
+                .iter()
+                .position(|(_, seen, _)| seen.eq_ignore_ascii_case(&text))
+            {
+                return Err(at(
+                    n,
+                    ToolError::Input(format!(
+                        "{key_field} {} is also record #{first}: put all of a record's changes in one entry",
+                        render_key(&text)
+                    )),
+                ));
+            }
+            if record.is_empty() {
+                return Err(at(
+                    n,
+                    ToolError::Input(format!(
+                        "it holds only its {key_field}: add the fields to write"
+                    )),
+                ));
+            }
+            keys.push((value.unwrap_or(Value::Null), text, literal));
+            changes.push(record);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for record in &changes {
+            let fields = record
+                .keys()
+                .filter_map(|k| schema.field(k).map(|f| f.name.clone()));
+            let controllers = write_check::controllers_to_read(&schema, record)
+                .into_iter()
+                .filter(|c| !self.policy().is_field_denied(&object, c));
+            for name in fields.chain(controllers) {
+                if !names.contains(&name) && !name.eq_ignore_ascii_case(&key_field) {
+                    names.push(name);
+                }
+            }
+        }
+        let literals: Vec<Literal> = keys.iter().map(|(_, _, l)| l.clone()).collect();
+        let found = client
+            .find_by_keys(&object, &key_field, &literals, &names)
+            .await?;
+        let mut kinds = Vec::with_capacity(keys.len());
+        let mut existing: Vec<Option<Map<String, Value>>> = Vec::with_capacity(keys.len());
+        let mut issues = Vec::new();
+        for (n, (_, text, _)) in keys.iter().enumerate() {
+            let matching: Vec<&Map<String, Value>> = found
+                .iter()
+                .filter(|r| r.get(&key_field).is_some_and(|v| same_key(v, text)))
+                .collect();
+            match matching.as_slice() {
+                [] => {
+                    kinds.push(WriteKind::Create);
+                    existing.push(None);
+                }
+                [one] => {
+                    kinds.push(WriteKind::Update);
+                    existing.push(Some((*one).clone()));
+                }
+                several => {
+                    let ids: Vec<&str> = several
+                        .iter()
+                        .filter_map(|r| r.get("Id").and_then(Value::as_str))
+                        .collect();
+                    issues.push(WriteIssue {
+                        field: key_field.clone(),
+                        code: "DUPLICATE_EXTERNAL_ID",
+                        message: format!(
+                            "#{n}: {} {object} records have {key_field} {} ({}): Salesforce would change none. Update the one meant by Id with update_records, or correct the duplicates",
+                            ids.len(),
+                            render_key(text),
+                            ids.join(", ")
+                        ),
+                    });
+                    kinds.push(WriteKind::Update);
+                    existing.push(None);
+                }
+            }
+        }
+        if !issues.is_empty() {
+            return Err(ToolError::Write(issues));
+        }
+        let mut problems = Vec::new();
+        let mut checked = Vec::with_capacity(changes.len());
+        let mut notes = Vec::new();
+        for (n, record) in changes.iter().enumerate() {
+            let context = WriteContext {
+                allow_unlisted: self.unlisted_meant(options.allow_unlisted),
+                objects_by_prefix: reference_targets(&client, &schema, record).await,
+                current: existing[n].as_ref(),
+            };
+            // The key goes in the body (it is how Salesforce matches), checked like the
+            // fields: its length and format too.
+            let mut with_key = record.clone();
+            with_key.insert(key_field.clone(), keys[n].0.clone());
+            match write_check::check(&schema, kinds[n], &with_key, &context) {
+                Ok(Checked {
+                    fields,
+                    notes: record_notes,
+                }) => {
+                    notes.extend(record_notes.into_iter().map(|note| format!("#{n} {note}")));
+                    checked.push(fields);
+                }
+                Err(found) => problems.extend(found.into_iter().map(|issue| WriteIssue {
+                    message: format!("#{n}: {}", issue.message),
+                    ..issue
+                })),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ToolError::Write(problems));
+        }
+        let ids: Vec<Option<SalesforceId>> = existing
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .and_then(|r| r.get("Id"))
+                    .and_then(Value::as_str)
+                    .and_then(|id| SalesforceId::parse(id).ok())
+            })
+            .collect();
+        let pending: Vec<PendingRecord<'_>> = checked
+            .iter()
+            .zip(&ids)
+            .zip(&existing)
+            .map(|((fields, id), before)| PendingRecord {
+                id: id.as_ref(),
+                fields,
+                before: before.as_ref(),
+            })
+            .collect();
+        let write = PendingWrite {
+            method: "PATCH",
+            path: format!("{COLLECTIONS_PATH}/{object}/{key_field}"),
+            object: &object,
+            records: pending,
+            notes: &notes,
+            objects: Vec::new(),
+            key: Some(&key_field),
+        };
+        if options.dry_run {
+            let mut result = dry_run(&write);
+            let creates = ids.iter().filter(|id| id.is_none()).count();
+            let would = format!(
+                "It would create {creates} and update {} {object} records.\n",
+                ids.len() - creates
+            );
+            if let Some(ContentBlock::Text(block)) = result.content.first_mut() {
+                block.text.push_str(&would);
+            }
+            if let Some(structured) = result.structured_content.as_mut() {
+                structured["creates"] =
+                    Value::Array(ids.iter().map(|id| Value::Bool(id.is_none())).collect());
+            }
+            return Ok(result.into());
+        }
+        if let Some(stop) = self.confirmation(&client, &write, round, context).await? {
+            return Ok(stop);
+        }
+        let outcomes = client.upsert_many(&object, &key_field, &checked).await?;
+        if let Some(failed) = failure(&object, "upserted", &outcomes) {
+            return Ok(failed.into());
+        }
+        // Read back what was updated: triggers, formulas and normalization decide.
+        let updated: Vec<SalesforceId> = ids.iter().flatten().cloned().collect();
+        let after = if updated.is_empty() {
+            Vec::new()
+        } else {
+            client.retrieve_many(&object, &updated, &names).await?
+        };
+        let links = client.record_links().await.unwrap_or(RecordLinks::None);
+        let creates = outcomes.iter().filter(|o| o.created == Some(true)).count();
+        let mut text = format!(
+            "Upserted {} {object} records by {key_field} in one call (all or none): {creates} created, {} updated.",
+            outcomes.len(),
+            outcomes.len() - creates
+        );
+        if let Some(template) = links.template() {
+            text.push_str(&format!(" Links: {template}"));
+        }
+        push_notes(&mut text, &notes);
+        text.push('\n');
+        let mut answers = Vec::with_capacity(outcomes.len());
+        let mut read_back = after.into_iter();
+        for (n, outcome) in outcomes.iter().enumerate() {
+            let id = outcome
+                .id
+                .clone()
+                .or_else(|| ids[n].as_ref().map(ToString::to_string))
+                .unwrap_or_default();
+            // What sfmcp found decides, when Salesforce's answer has no `created`.
+            let created = outcome.created.unwrap_or(ids[n].is_none());
+            let url = SalesforceId::parse(&id)
+                .ok()
+                .and_then(|i| links.url(&object, &i));
+            let verb = if created { "created" } else { "updated" };
+            text.push_str(&format!(
+                "#{n} {verb} {id} ({key_field} {})\n",
+                render_key(&keys[n].1)
+            ));
+            let mut entry = json!({ "index": n, "id": id, "created": created, "url": url });
+            if let (Some(before), Some(_)) = (&existing[n], &ids[n]) {
+                let now = read_back.next().flatten().unwrap_or_default();
+                let mut record_changes = Vec::new();
+                for name in changes[n]
+                    .keys()
+                    .filter_map(|k| schema.field(k).map(|f| f.name.clone()))
+                {
+                    let was = before.get(&name).cloned().unwrap_or(Value::Null);
+                    let new = now.get(&name).cloned().unwrap_or(Value::Null);
+                    text.push_str(&format!("  {name}: {} → {}\n", show(&was), show(&new)));
+                    record_changes.push(json!({ "field": name, "before": was, "after": new }));
+                }
+                entry["changes"] = Value::Array(record_changes);
+            }
+            answers.push(entry);
+        }
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content =
+            Some(json!({ "object": object, "key": key_field, "upserted": answers }));
+        Ok(result.into())
+    }
+}
+
+/// The object of one record of `create_records`: its `attributes.type`, else the call's
+/// `object`; the record's fields without `attributes`.
+fn record_type(
+    object: Option<&str>,
+    mut record: Map<String, Value>,
+) -> Result<(String, Map<String, Value>), ToolError> {
+    let typed = match record.remove("attributes") {
+        None => None,
+        Some(Value::Object(attributes)) => match attributes.get("type") {
+            Some(Value::String(kind)) if !kind.trim().is_empty() => Some(kind.trim().to_string()),
+            _ => {
+                return Err(ToolError::Input(
+                    "its attributes has no type: give {\"attributes\": {\"type\": \"Contact\"}, and the fields}".into(),
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(ToolError::Input(
+                "attributes is not an object: give {\"attributes\": {\"type\": \"Contact\"}, and the fields}".into(),
+            ));
+        }
+    };
+    let given = object.map(str::trim).filter(|o| !o.is_empty());
+    match typed.or_else(|| given.map(str::to_string)) {
+        Some(object) => Ok((object, record)),
+        None => Err(ToolError::Input(
+            "its object is unknown: pass object for the whole batch, or give each record {\"attributes\": {\"type\": \"Contact\"}}".into(),
+        )),
+    }
+}
+
+/// Salesforce processes a batch of several objects in runs of one object, at most
+/// [`MAX_COLLECTION_CHUNKS`] a call.
+fn check_chunks<'a>(objects: impl Iterator<Item = &'a str>) -> Result<(), ToolError> {
+    let mut chunks = 0;
+    let mut last: Option<String> = None;
+    for object in objects {
+        let object = object.trim().to_ascii_lowercase();
+        if last.as_deref() != Some(object.as_str()) {
+            chunks += 1;
+            last = Some(object);
+        }
+    }
+    if chunks > MAX_COLLECTION_CHUNKS {
+        return Err(ToolError::Input(format!(
+            "the records switch object {chunks} times; Salesforce takes at most {MAX_COLLECTION_CHUNKS} runs of one object in a call: put each object's records next to each other, or split the batch; nothing was sent"
+        )));
+    }
+    Ok(())
 }
 
 fn check_count(count: usize) -> Result<(), ToolError> {
@@ -525,6 +914,8 @@ fn batch_write<'a>(
         object,
         records,
         notes,
+        objects: Vec::new(),
+        key: None,
     }
 }
 
@@ -562,8 +953,9 @@ fn dry_run(write: &PendingWrite<'_>) -> CallToolResult {
     result
 }
 
-/// Salesforce's per-record errors, when it refused any: nothing was written.
-fn failure(object: &str, verb: &str, outcomes: &[RecordOutcome]) -> Option<CallToolResult> {
+/// Salesforce's per-record errors, when it refused any: nothing was written. `done` says
+/// what the others were not (`created`).
+fn failure(object: &str, done: &str, outcomes: &[RecordOutcome]) -> Option<CallToolResult> {
     if outcomes.iter().all(|o| o.success) {
         return None;
     }
@@ -598,7 +990,7 @@ fn failure(object: &str, verb: &str, outcomes: &[RecordOutcome]) -> Option<CallT
         }));
     }
     text.push_str(&format!(
-        "The other {rolled_back} records were not {verb}d: they were rolled back with the batch.\n"
+        "The other {rolled_back} records were not {done}: they were rolled back with the batch.\n"
     ));
     let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
     result.structured_content = Some(json!({ "written": false, "failed": errors }));
@@ -706,6 +1098,19 @@ fn not_a_number(field: &str, key: &str) -> ToolError {
         "{field} holds numbers, and key '{}' is not one",
         quoted(key)
     ))
+}
+
+/// Whether a stored key value is the given one, as Salesforce matches external ids: text
+/// without regard to case, numbers by value.
+fn same_key(stored: &Value, given: &str) -> bool {
+    match stored {
+        Value::String(text) => text.trim().eq_ignore_ascii_case(given),
+        Value::Number(number) => match (number.as_f64(), given.trim().parse::<f64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// A key on one of sfmcp's own lines: quoted and escaped.
