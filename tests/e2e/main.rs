@@ -55,6 +55,7 @@ mod mcp_batch;
 mod mcp_batch_upsert;
 mod mcp_confirm;
 mod mcp_history;
+mod mcp_history_lookups;
 mod mcp_http;
 mod mcp_protocol;
 mod mcp_reports;

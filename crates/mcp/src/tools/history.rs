@@ -11,6 +11,13 @@
 //! shown. Values are record content: fenced like every other. A `soql_query` that reads
 //! `OldValue` or `NewValue` of a history whose parent has denied fields is refused
 //! ([`refuse_hidden_values`]): those columns would carry the denied fields' values.
+//!
+//! A lookup change is two history rows in Salesforce, one with the ids (`DataType`
+//! `EntityId`) and one with the names the UI shows (Object Reference, EntityHistory: "Two
+//! rows are added to this object when foreign key fields change"), both naming the field as
+//! history does (`Owner` for `OwnerId`). `record_history` shows them as one change, the
+//! names as old and new and the ids beside them; when the lookup can point at an object
+//! outside the allow-list, the names are withheld and the ids shown instead.
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
@@ -26,7 +33,8 @@ use crate::server::{Policy, SfServer};
 use crate::tools::objects::is_api_name;
 use crate::tools::records::{object_for, parse_id};
 use sfmcp_salesforce::QueryOptions;
-use sfmcp_soql::access::Footprint;
+use sfmcp_soql::access::{AccessPolicy, Footprint};
+use sfmcp_soql::ast;
 
 /// Changes one call returns at most, whatever `max_rows` asks.
 const MAX_CHANGES: u32 = 500;
@@ -106,6 +114,60 @@ pub(crate) fn refuse_hidden_values(policy: &Policy, used: &Footprint) -> Result<
                 field.object,
                 field.field,
                 denied.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The object a SOQL query reads the user's recent items from.
+const RECENTLY_VIEWED: &str = "RecentlyViewed";
+
+/// A query of RecentlyViewed, when the operator allows only some objects, as it is sent:
+/// with `Type IN (the allowed objects)` added to its WHERE, so rows about other objects
+/// (their names, emails, phones) never leave Salesforce, counts and aggregates included.
+/// `None` for any other query, or when every object is allowed.
+pub(crate) fn confine_recently_viewed(policy: &Policy, query: &ast::Query) -> Option<String> {
+    let from = query.from.object.segments.last()?;
+    if !from.name.eq_ignore_ascii_case(RECENTLY_VIEWED) || policy.allow_objects.is_empty() {
+        return None;
+    }
+    let span = ast::Span::default();
+    let allowed = policy
+        .allow_objects
+        .iter()
+        .map(|o| ast::Value::Literal(ast::Literal::String(o.clone()), span))
+        .collect();
+    let only_allowed = ast::Condition::In {
+        left: ast::Expr::Field(ast::FieldPath {
+            segments: vec![ast::Ident::new("Type", span)],
+        }),
+        negated: false,
+        values: ast::InValues::List(allowed),
+    };
+    let mut confined = query.clone();
+    confined.where_clause = Some(match confined.where_clause.take() {
+        None => only_allowed,
+        Some(ast::Condition::And(mut parts)) => {
+            parts.push(only_allowed);
+            ast::Condition::And(parts)
+        }
+        Some(other) => ast::Condition::And(vec![other, only_allowed]),
+    });
+    Some(confined.to_string())
+}
+
+/// Refuses a query of RecentlyViewed that reads a field the operator denies on any object:
+/// its person fields (`Email`, `Phone`, `Title`, ...) are the viewed records' own.
+pub(crate) fn refuse_recent_person_fields(
+    access: &AccessPolicy,
+    used: &Footprint,
+) -> Result<(), ToolError> {
+    for field in &used.fields {
+        if field.object.eq_ignore_ascii_case(RECENTLY_VIEWED) && access.hides_field(&field.field) {
+            return Err(ToolError::Denied(format!(
+                "RecentlyViewed.{} holds the viewed records' {} values, and this server hides {} on some objects (--deny-fields); leave it out of the query",
+                field.field, field.field, field.field
             )));
         }
     }
@@ -213,7 +275,7 @@ impl SfServer {
             )));
         };
         let policy = self.policy();
-        let denied = denied_fields_of(policy, &object);
+        let denied = history_names(&denied_fields_of(policy, &object));
         let values_shown = !policy.is_field_denied(&history, "OldValue")
             && !policy.is_field_denied(&history, "NewValue");
         let names_shown =
@@ -237,24 +299,52 @@ impl SfServer {
                 },
             )
             .await?;
-        let labels = client
-            .describe(&object)
-            .await
-            .map(|schema| {
-                policy
-                    .without_denied_fields(&schema)
-                    .fields
-                    .iter()
-                    .map(|f| (f.name.clone(), f.label.clone()))
-                    .collect::<std::collections::HashMap<_, _>>()
-            })
-            .unwrap_or_default();
+        let mut labels = std::collections::HashMap::new();
+        let mut lookups = Lookups::default();
+        if let Ok(schema) = client.describe(&object).await {
+            for field in &policy.without_denied_fields(&schema).fields {
+                let lookup = field.field_type == sfmcp_soql::schema::FieldType::Reference;
+                let name = if lookup {
+                    lookup_history_name(&field.name).to_string()
+                } else {
+                    field.name.clone()
+                };
+                let label = if lookup {
+                    field
+                        .label
+                        .strip_suffix(" ID")
+                        .unwrap_or(&field.label)
+                        .to_string()
+                } else {
+                    field.label.clone()
+                };
+                if lookup {
+                    lookups.all.insert(name.clone());
+                    if field
+                        .reference_to
+                        .iter()
+                        .all(|o| policy.check_object(o).is_ok())
+                    {
+                        lookups.named.insert(name.clone());
+                    }
+                }
+                labels.insert(name, label);
+            }
+        }
         let more = page.records.len() > limit as usize;
-        let changes: Vec<Value> = page
-            .records
-            .iter()
-            .take(limit as usize)
-            .map(|record| change(record, &labels, names_shown, values_shown))
+        let rows: Vec<&Value> = page.records.iter().take(limit as usize).collect();
+        let changes: Vec<Value> = pair_lookups(&rows, &lookups)
+            .into_iter()
+            .map(|(record, ids)| {
+                let mut one = change(record, &labels, names_shown, values_shown);
+                if let (Some((old, new)), true, Some(out)) =
+                    (ids, values_shown, one.as_object_mut())
+                {
+                    out.insert("oldId".into(), old);
+                    out.insert("newId".into(), new);
+                }
+                one
+            })
             .collect();
         let mut text = format!(
             "{object} {id}: {} change{} from {history}, newest first{}\n",
@@ -311,7 +401,7 @@ impl HistoryQuery<'_> {
         if self.names_shown {
             select.push("CreatedBy.Name");
         }
-        select.push("Field");
+        select.extend(["Field", "DataType"]);
         if self.values_shown {
             select.extend(["OldValue", "NewValue"]);
         }
@@ -333,6 +423,91 @@ impl HistoryQuery<'_> {
         ));
         soql
     }
+}
+
+/// How history names a field: a standard lookup without its `Id` (`OwnerId` is `Owner`),
+/// a custom one and every other field by its API name.
+fn lookup_history_name(field: &str) -> &str {
+    if field.ends_with("__c") {
+        return field;
+    }
+    field
+        .strip_suffix("Id")
+        .filter(|stem| !stem.is_empty())
+        .unwrap_or(field)
+}
+
+/// The names history may give denied fields: each as it is, and a denied standard lookup
+/// (`AccountId`) also as history names it (`Account`), so its rows stay in the org too.
+fn history_names(denied: &[String]) -> Vec<String> {
+    let mut names = denied.to_vec();
+    for field in denied {
+        let stem = lookup_history_name(field);
+        if stem != field && !names.iter().any(|n| n.eq_ignore_ascii_case(stem)) {
+            names.push(stem.to_string());
+        }
+    }
+    names
+}
+
+/// The lookups of the record's object, by the name history gives them: all of them, and
+/// those whose names may be shown (every object they can point at is allowed).
+#[derive(Default)]
+struct Lookups {
+    all: std::collections::HashSet<String>,
+    named: std::collections::HashSet<String>,
+}
+
+/// The rows as changes: a lookup's id row (`DataType` `EntityId`) and its names row, same
+/// field, time and author, make one change, shown by the names row with the ids beside it.
+/// When the lookup's names may not be shown the ids row stands for the change and the names
+/// row is dropped, alone or not. A row whose partner is not among `rows` (the limit cut
+/// between them) is otherwise shown as it is.
+fn pair_lookups<'a>(
+    rows: &[&'a Value],
+    lookups: &Lookups,
+) -> Vec<(&'a Value, Option<(Value, Value)>)> {
+    let get = |row: &Value, key: &str| row.get(key).cloned().unwrap_or(Value::Null);
+    let is_ids = |row: &Value| row.get("DataType").and_then(Value::as_str) == Some("EntityId");
+    let partner = |row: &Value, other: &Value| {
+        ["Field", "CreatedDate", "CreatedById"]
+            .iter()
+            .all(|k| get(row, k) == get(other, k))
+            && is_ids(row) != is_ids(other)
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    let mut used = vec![false; rows.len()];
+    for (i, row) in rows.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let field = row.get("Field").and_then(Value::as_str).unwrap_or_default();
+        let named = lookups.named.contains(field);
+        let pair = rows
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .find(|(j, other)| !used[*j] && partner(row, other))
+            .map(|(j, _)| j);
+        let Some(j) = pair else {
+            if is_ids(row) || named || !lookups.all.contains(field) {
+                out.push((*row, None));
+            }
+            continue;
+        };
+        used[j] = true;
+        let (ids, names) = if is_ids(row) {
+            (*row, rows[j])
+        } else {
+            (rows[j], *row)
+        };
+        if named {
+            out.push((names, Some((get(ids, "OldValue"), get(ids, "NewValue")))));
+        } else {
+            out.push((ids, None));
+        }
+    }
+    out
 }
 
 /// One change as structured content: when, who (name and id), which field (API name and
@@ -435,7 +610,7 @@ mod tests {
         };
         assert_eq!(
             query.soql(),
-            "SELECT CreatedDate, CreatedById, Field FROM OpportunityFieldHistory \
+            "SELECT CreatedDate, CreatedById, Field, DataType FROM OpportunityFieldHistory \
              WHERE OpportunityId = '006000000000001AAA' AND Field NOT IN ('Amount', 'SSN__c') \
              ORDER BY CreatedDate DESC, Id DESC LIMIT 51"
         );
@@ -446,8 +621,83 @@ mod tests {
             ..query
         };
         assert!(open.soql().starts_with(
-            "SELECT CreatedDate, CreatedById, CreatedBy.Name, Field, OldValue, NewValue FROM"
+            "SELECT CreatedDate, CreatedById, CreatedBy.Name, Field, DataType, OldValue, NewValue FROM"
         ));
+    }
+
+    #[test]
+    fn a_lookup_change_is_one_change_with_names_and_ids_unless_its_target_is_not_allowed() {
+        let at = "2026-01-02T03:04:05.000+0000";
+        let row = |field: &str, data_type: &str, old: &str, new: &str| {
+            serde_json::json!({"CreatedDate": at, "CreatedById": "005000000000001AAA",
+                "Field": field, "DataType": data_type, "OldValue": old, "NewValue": new})
+        };
+        let ids = row(
+            "Account",
+            "EntityId",
+            "001000000000001AAA",
+            "001000000000002AAA",
+        );
+        let names = row("Account", "Text", "Acme", "Globex");
+        let stage = row("StageName", "Text", "Prospecting", "Closed Won");
+        let rows = [&names, &stage, &ids];
+        let mut lookups = Lookups::default();
+        lookups.all.insert("Account".into());
+        // The target is not allowed: the ids stand for the change, the names never show.
+        let hidden = pair_lookups(&rows, &lookups);
+        assert_eq!(hidden.len(), 2);
+        assert_eq!(hidden[0].0, &ids);
+        assert_eq!(hidden[1].0, &stage);
+        assert!(hidden.iter().all(|(_, pair)| pair.is_none()));
+        // A names row alone (its id row past the limit) is dropped as well.
+        assert_eq!(pair_lookups(&[&names], &lookups).len(), 0);
+        lookups.named.insert("Account".into());
+        let shown = pair_lookups(&rows, &lookups);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0].0, &names);
+        assert_eq!(
+            shown[0].1,
+            Some((
+                Value::String("001000000000001AAA".into()),
+                Value::String("001000000000002AAA".into())
+            ))
+        );
+        assert_eq!(
+            history_names(&["AccountId".into(), "Parent__c".into()]),
+            vec![
+                "AccountId".to_string(),
+                "Parent__c".into(),
+                "Account".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn recently_viewed_is_confined_to_the_allowed_objects() {
+        let policy = Policy {
+            allow_objects: vec!["Account".into(), "Contact".into()],
+            ..Policy::default()
+        };
+        let confine = |text: &str| {
+            let query = sfmcp_soql::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+            confine_recently_viewed(&policy, &query)
+        };
+        assert_eq!(
+            confine("SELECT Id, Name FROM RecentlyViewed").as_deref(),
+            Some("SELECT Id, Name FROM RecentlyViewed WHERE Type IN ('Account', 'Contact')")
+        );
+        assert_eq!(
+            confine("SELECT COUNT() FROM recentlyviewed WHERE Type = 'Lead' OR Name LIKE 'A%'")
+                .as_deref(),
+            Some(
+                "SELECT COUNT() FROM recentlyviewed WHERE (Type = 'Lead' OR Name LIKE 'A%') AND Type IN ('Account', 'Contact')"
+            )
+        );
+        assert_eq!(confine("SELECT Id FROM Account"), None);
+        let open = Policy::default();
+        let query =
+            sfmcp_soql::parse("SELECT Id FROM RecentlyViewed").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(confine_recently_viewed(&open, &query), None);
     }
 
     #[test]

@@ -552,7 +552,12 @@ impl SfServer {
                 ToolError::Upstream("the query's footprint could not be listed again".into())
             })?;
             crate::tools::history::refuse_hidden_values(self.policy(), &used)?;
+            crate::tools::history::refuse_recent_person_fields(&self.access_policy(), &used)?;
         }
+        // Checked as written (errors point into the caller's text); sent confined to the
+        // allowed objects when it reads RecentlyViewed.
+        let confined = crate::tools::history::confine_recently_viewed(self.policy(), &query);
+        let text = confined.as_deref().unwrap_or(text);
         let shape = Shape::of(&validated, include_deleted);
         let first = client
             .query(
