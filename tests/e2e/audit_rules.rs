@@ -379,6 +379,7 @@ fn cfg_snapshot(
     snap.session_settings = Some(SessionSettings {
         lock_sessions_to_ip: lock,
         enforce_ip_ranges_every_request: enforce,
+        ..Default::default()
     });
     snap.login_ip_ranges = Some(ranges);
     snap.trusted_ip_ranges = vec![IpRange {

@@ -262,6 +262,10 @@ pub struct ProfileSeed {
     /// The profile's Login IP Ranges (`LoginIpRange` rows).
     #[serde(default)]
     pub login_ip_ranges: Vec<IpRangeSeed>,
+    /// `Profile.UserType`: `Standard` (default), or `Guest` for a site's public access
+    /// profile (with the `Guest User License`).
+    #[serde(default)]
+    pub user_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,7 +349,7 @@ pub struct SeedFileText {
     pub text: String,
 }
 
-pub const ALL_PERMISSIONS: [&str; 12] = [
+pub const ALL_PERMISSIONS: [&str; 14] = [
     "ApiEnabled",
     "ApiUserOnly",
     "ViewAllData",
@@ -358,6 +362,8 @@ pub const ALL_PERMISSIONS: [&str; 12] = [
     "ResetPasswords",
     "ManageInternalUsers",
     "DataExport",
+    "ForceTwoFactor",
+    "BypassMFAForUiLogins",
 ];
 
 fn custom_field(object: &str, seed: &CustomFieldSeed) -> Result<FieldDef, String> {
@@ -801,15 +807,17 @@ pub fn build_org(
     if base_profiles {
         profiles.push(ProfileSeed {
             name: "System Administrator".into(),
-            // An administrator is a person, not an API-only integration.
+            // An administrator is a person, not an API-only integration; the standard profile
+            // neither forces nor waives MFA (the org-wide setting decides).
             permissions: ALL_PERMISSIONS
                 .iter()
-                .filter(|p| **p != "ApiUserOnly")
+                .filter(|p| !["ApiUserOnly", "ForceTwoFactor", "BypassMFAForUiLogins"].contains(p))
                 .map(|s| s.to_string())
                 .collect(),
             hidden_fields: Vec::new(),
             license: None,
             login_ip_ranges: Vec::new(),
+            user_type: None,
         });
         profiles.push(ProfileSeed {
             name: "Standard User".into(),
@@ -817,6 +825,7 @@ pub fn build_org(
             hidden_fields: Vec::new(),
             license: None,
             login_ip_ranges: Vec::new(),
+            user_type: None,
         });
     }
     for p in std::mem::take(&mut seed.profiles) {
@@ -845,10 +854,14 @@ pub fn build_org(
             .get(license)
             .ok_or_else(|| format!("profile '{name}': unknown license '{license}'"))?;
         fields.insert("UserLicenseId".into(), json!(license_id));
+        if let Some(user_type) = &profile.user_type {
+            fields.insert("UserType".into(), json!(user_type));
+        }
         let id = builder.insert("Profile", &fields, None)?;
         // Every profile owns a hidden permission set carrying its permissions: the one
         // `PermissionSetAssignment` query over admin permissions sees profiles through it.
         fields.remove("UserLicenseId");
+        fields.remove("UserType");
         fields.insert("Name".into(), json!(format!("X{}", &id[..15])));
         fields.insert("Label".into(), json!(name));
         fields.insert("IsOwnedByProfile".into(), json!(true));
@@ -1118,6 +1131,7 @@ fn insert_licenses(
             "Salesforce" => "SFDC",
             "Salesforce Platform" => "AUL",
             "Salesforce Integration" => "SFDC_INTEGRATION",
+            "Guest User License" => "PID_Guest_User",
             _ => "CUSTOM",
         };
         let mut fields = Map::new();
