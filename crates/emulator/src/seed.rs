@@ -56,7 +56,12 @@
 //! - `permissions` are `Permissions*` names without the prefix: `ApiEnabled`, `ApiUserOnly`,
 //!   `ViewAllData`, `ModifyAllData`, `ManageUsers`, `ViewSetup`, `CustomizeApplication`,
 //!   `AuthorApex`, `ExportReport`, `ResetPasswords`, `ManageInternalUsers`, `DataExport`
-//!   ("Weekly Data Export"). "System Administrator" has all of them but `ApiUserOnly`.
+//!   ("Weekly Data Export"), `ForceTwoFactor` ("Multi-Factor Authentication for User
+//!   Interface Logins"), `BypassMFAForUiLogins` ("Waive Multi-Factor Authentication for Exempt
+//!   Users"). "System Administrator" has all of them but `ApiUserOnly` and the two MFA ones.
+//! - A profile's `user_type` is `Standard` unless set (`Guest` for a site's public access
+//!   profile, with `"license": "Guest User License"`); a guest site user states
+//!   `"UserType": "Guest"` in its `fields`.
 //! - Identity data: every profile gets its owned permission set (`IsOwnedByProfile`, `Type =
 //!   'Profile'`) and every user an assignment to it and a `UserLogin` row (`frozen` sets
 //!   `IsFrozen`); a permission set group gets its aggregate set (`Type = 'Group'`) with the
@@ -65,8 +70,11 @@
 //!   always exist (`Profile.UserLicense.Name`). `session_settings` override the Tooling
 //!   `SecuritySettings.Metadata.sessionSettings` defaults (`lockSessionsToIp`,
 //!   `enforceIpRangesEveryRequest`, ...); `trusted_ip_ranges` become its
-//!   `networkAccess.ipRanges`. `OauthToken`, `SetupAuditTrail`, `LoginHistory` rows go in
-//!   `records` like any other (system fields such as `CreatedDate`, `CreatedById` may be set).
+//!   `networkAccess.ipRanges`. `OauthToken`, `SetupAuditTrail`, `LoginHistory`,
+//!   `TwoFactorMethodsInfo` rows go in `records` like any other (system fields such as
+//!   `CreatedDate`, `CreatedById` may be set); `ObjectPermissions` and `SetupEntityAccess`
+//!   (read-only through the API) need a permission set id as `ParentId`, so only code seeds
+//!   them (the demo does).
 //! - `idp_people` fill the emulated IdP directories (one set per process, shared by every org
 //!   it serves): `email` (primary address), optional `login` (Okta `profile.login`, OneLogin
 //!   `username`), `first_name`, `last_name`, `aliases` (Google aliases, Entra `smtp:`
