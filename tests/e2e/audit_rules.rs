@@ -1103,6 +1103,7 @@ fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
             user(6, "fay@corp.com", "fay@corp.com"),
             integration_user(7, "etl"),
             user(8, "gus@corp.com", "gus@corp.com"),
+            federated(9, "hal@corp.com"),
         ],
         Vec::new(),
     );
@@ -1124,6 +1125,7 @@ fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
         mfa(6, false, true),
         mfa(7, false, true),
         mfa(8, false, true),
+        mfa(9, false, true),
     ]);
     snap.mfa_methods = Some(vec![MfaMethods {
         user_id: uid(1),
@@ -1154,13 +1156,15 @@ fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
         login(6, 4, "Application", "Invalid Password"),
         login(8, 45, "Application", "Success"),
         login(7, 1, "Application", "Success"),
+        // Federation ID, but the IdP suspended hal: SSO is closed, the password is open.
+        login(9, 1, "Application", "Success"),
     ]);
-    let idp = directory(
-        ["ann", "bob", "cat", "dan", "fay", "gus"]
-            .into_iter()
-            .map(|n| idp_user(&format!("{n}@corp.com"), IdpStatus::Active))
-            .collect(),
-    );
+    let mut people: Vec<_> = ["ann", "bob", "cat", "dan", "fay", "gus"]
+        .into_iter()
+        .map(|n| idp_user(&format!("{n}@corp.com"), IdpStatus::Active))
+        .collect();
+    people.push(idp_user("hal@corp.com", IdpStatus::Suspended));
+    let idp = directory(people);
     let mut config = config();
     assert_eq!(
         count(&evaluate(&snap, &idp, &config), RuleId::HygMfaNotEnforced),
@@ -1171,7 +1175,7 @@ fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
     let report = evaluate(&snap, &idp, &config);
     assert_eq!(
         subjects(&report, RuleId::HygMfaNotEnforced),
-        [uid(1), uid(5)]
+        [uid(1), uid(5), uid(9)]
     );
     let ann = report
         .findings
@@ -1208,7 +1212,7 @@ fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
     let report = evaluate(&snap, &idp, &config);
     assert_eq!(
         subjects(&report, RuleId::HygMfaNotEnforced),
-        [uid(1), uid(3), uid(5)]
+        [uid(1), uid(3), uid(5), uid(9)]
     );
     assert!(
         report.findings[0]

@@ -6,8 +6,9 @@
 //! "Multi-Factor Authentication for User Interface Logins" permission.
 //!
 //! Single sign-on logins are not judged: their MFA is the IdP's, and the audit does not read
-//! IdP MFA policies. A user set up for SSO (a Federation ID) whom the IdP knows is the IdP's
-//! to protect; their password logins are SF-HYG-004's finding, so they are left to it.
+//! IdP MFA policies. A user set up for SSO (a Federation ID) whose IdP account can sign in is
+//! the IdP's to protect; their password logins are SF-HYG-004's finding, so they are left to
+//! it.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -33,7 +34,8 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
          set gives them \"Multi-Factor Authentication for User Interface Logins\" \
          (PermissionsForceTwoFactor). The evidence lists the verification methods the user \
          registered (TwoFactorMethodsInfo). Single sign-on logins are the IdP's to protect and \
-         are not judged; users with a Federation ID whom the IdP knows are left to SF-HYG-004. \
+         are not judged; users with a Federation ID whose IdP account can sign in are left to \
+         SF-HYG-004. \
          A profile requiring a High Assurance session at login (Metadata API only) is not \
          seen. Extended rule: off unless selected.",
     inputs: &["users", "password_logins", "session_settings", "mfa_grants"],
@@ -194,13 +196,18 @@ pub(super) fn evaluate(ctx: &Ctx<'_>, out: &mut Outcome) {
     }
 }
 
-/// A user set up for SSO whom the IdP knows: MFA is the IdP's, and a password login by them
-/// is SF-HYG-004's finding.
+/// A user set up for SSO whose IdP account can sign in: MFA is the IdP's, and a password
+/// login by them is SF-HYG-004's finding. An account the IdP lacks, has not activated or has
+/// offboarded cannot come through SSO, so the password is the only way in and is judged here
+/// (an unrecognised vendor status counts as able, as everywhere in the audit).
 fn relies_on_idp(user: &SfUser, index: &IdpIndex<'_>) -> bool {
     user.federation_identifier
         .as_deref()
         .is_some_and(|f| !f.trim().is_empty())
-        && index.lookup(user).status != IdpStatus::Absent
+        && matches!(
+            index.lookup(user).status,
+            IdpStatus::Active | IdpStatus::Locked | IdpStatus::Unknown
+        )
 }
 
 fn finding(
