@@ -130,10 +130,10 @@ pub(super) fn evaluate(ctx: &Ctx<'_>, out: &mut Outcome) {
 
 fn finding(ctx: &Ctx<'_>, profile: &ProfileAccess, granted: &[String]) -> Finding {
     let now = ctx.config.now;
-    let kind = if profile.is_guest() {
-        "guest profile (unauthenticated site visitors)"
+    let (kind, who) = if profile.is_guest() {
+        ("guest profile", " (unauthenticated site visitors)")
     } else {
-        "API-only profile"
+        ("API-only profile", "")
     };
     let subject = Subject {
         kind: SubjectKind::Profile,
@@ -181,7 +181,7 @@ fn finding(ctx: &Ctx<'_>, profile: &ProfileAccess, granted: &[String]) -> Findin
     ctx.finding(
         RuleId::HygBroadProfileAccess,
         format!(
-            "{kind} \"{}\" grants {} to {} active user(s)",
+            "{kind} \"{}\"{who} grants {} to {} active user(s)",
             profile.name,
             granted.join(", "),
             profile.active_users.len()
