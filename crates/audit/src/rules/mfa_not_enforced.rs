@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 
+use super::password_login_sso_user::{is_password_success, is_set_up_for_sso};
 use super::{Ctx, Outcome, RuleInfo, fields, id15, user_evidence, user_subject};
 use crate::finding::{Confidence, Evidence, Finding, FindingKind, RuleId, Severity};
 use crate::matching::IdpIndex;
@@ -61,15 +62,6 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
     ],
     controls: &[("NIST 800-53", "IA-2(1)"), ("NIST 800-53", "IA-2(2)")],
 };
-
-/// Whether a LoginHistory row is a successful direct UI login (username and password).
-fn is_direct_success(event: &LoginEvent) -> bool {
-    event.login_type.trim().eq_ignore_ascii_case("Application")
-        && event
-            .status
-            .as_deref()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("Success"))
-}
 
 /// What a user's grants say about MFA at UI login.
 #[derive(Default)]
@@ -157,7 +149,7 @@ pub(super) fn evaluate(ctx: &Ctx<'_>, out: &mut Outcome) {
         if event.login_time < since || event.login_time > ctx.config.now {
             continue;
         }
-        if !is_direct_success(event) {
+        if !is_password_success(event) {
             continue;
         }
         let Some(user) = ctx
@@ -201,9 +193,7 @@ pub(super) fn evaluate(ctx: &Ctx<'_>, out: &mut Outcome) {
 /// offboarded cannot come through SSO, so the password is the only way in and is judged here
 /// (an unrecognised vendor status counts as able, as everywhere in the audit).
 fn relies_on_idp(user: &SfUser, index: &IdpIndex<'_>) -> bool {
-    user.federation_identifier
-        .as_deref()
-        .is_some_and(|f| !f.trim().is_empty())
+    is_set_up_for_sso(user)
         && matches!(
             index.lookup(user).status,
             IdpStatus::Active | IdpStatus::Locked | IdpStatus::Unknown
@@ -358,26 +348,5 @@ mod tests {
             ..m
         };
         assert_eq!(m.strong().collect::<Vec<_>>(), ["HasTotp"]);
-    }
-
-    #[test]
-    fn only_successful_direct_logins_count() {
-        let event = |login_type: &str, status: &str| LoginEvent {
-            user_id: "005000000000001AAA".into(),
-            login_time: chrono::Utc::now(),
-            login_type: login_type.into(),
-            status: Some(status.into()),
-            source_ip: None,
-        };
-        assert!(is_direct_success(&event("Application", "Success")));
-        assert!(!is_direct_success(&event(
-            "Application",
-            "Invalid Password"
-        )));
-        assert!(!is_direct_success(&event(
-            "SAML Sfdc Initiated SSO",
-            "Success"
-        )));
-        assert!(!is_direct_success(&event("Remote Access 2.0", "Success")));
     }
 }
