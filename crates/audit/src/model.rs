@@ -61,11 +61,12 @@ pub struct SalesforceSnapshot {
     #[serde(default)]
     pub oauth_grants: Option<Vec<OauthGrant>>,
     /// `ConnectedApplication` rows with their `AppMenuItem` ids; read only when a rule that
-    /// needs them (SF-HYG-003) runs, `None` otherwise or when unreadable.
+    /// needs them (SF-HYG-003, SF-HYG-007) runs, `None` otherwise or when unreadable.
     #[serde(default)]
     pub connected_apps: Option<Vec<ConnectedApp>>,
     /// `LoginHistory` rows of UI logins with a Salesforce password (`LoginType =
-    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004) runs.
+    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004,
+    /// SF-HYG-005) runs.
     #[serde(default)]
     pub password_logins: Option<Vec<LoginEvent>>,
     /// Assignments of the two permissions that decide whether a direct UI login needs MFA

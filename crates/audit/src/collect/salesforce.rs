@@ -599,7 +599,7 @@ impl Collector<'_> {
     /// `OauthToken.AppMenuItemId` points at.
     async fn connected_apps(&mut self) -> Result<Option<Vec<ConnectedApp>>, CollectError> {
         const CONSEQUENCE: &str =
-            "SF-HYG-003 is not evaluated (needs View Setup and Configuration)";
+            "SF-HYG-003 and SF-HYG-007 are not evaluated (needs View Setup and Configuration)";
         let Some(records) = self
             .optional_query(
                 CONNECTED_APPS_SOQL,
@@ -656,7 +656,8 @@ impl Collector<'_> {
                 &soql,
                 false,
                 "LoginHistory",
-                "SF-HYG-004 is not evaluated (needs Manage Users or Monitor Login History)",
+                "SF-HYG-004 and SF-HYG-005 are not evaluated (needs Manage Users or Monitor Login \
+                 History)",
             )
             .await?;
         Ok(records.map(|rows| {
