@@ -1615,6 +1615,35 @@ mod tests {
     }
 
     #[test]
+    fn optional_permission_fields_shape_the_extended_queries() {
+        let mut caps = all_caps();
+        let soql = mfa_grants_soql(&caps).unwrap();
+        assert!(
+            soql.contains("PermissionsForceTwoFactor = true OR"),
+            "{soql}"
+        );
+        caps.set_force_mfa = false;
+        let soql = mfa_grants_soql(&caps).unwrap();
+        assert!(!soql.contains("ForceTwoFactor"), "{soql}");
+        assert!(
+            soql.contains("PermissionsBypassMFAForUiLogins = true"),
+            "{soql}"
+        );
+        // Neither permission in this org: nothing to ask, and the rule says so.
+        caps.set_waive_mfa = false;
+        assert_eq!(mfa_grants_soql(&caps), None);
+        // Without licences or the API-only permission, guest profiles are still found.
+        caps.user_license = false;
+        caps.profile_api_only = false;
+        let soql = exposed_profiles_soql(&caps);
+        assert!(
+            soql.ends_with("WHERE UserType = 'Guest' ORDER BY Name"),
+            "{soql}"
+        );
+        assert!(sfmcp_soql::parse(&soql).is_ok());
+    }
+
+    #[test]
     fn oauth_partitions_drop_anything_that_is_not_an_id() {
         let soql = oauth_soql(Some(&["005A", "x' OR Id != null OR UserId = '"]));
         assert!(soql.ends_with("WHERE UserId IN ('005A')"), "{soql}");
