@@ -286,11 +286,16 @@ fn generate(percent: usize, seed: u64) -> Data {
             oauth_grants: Some(oauth),
             connected_apps: None,
             password_logins: None,
+            mfa_grants: None,
+            mfa_methods: None,
+            exposed_profiles: None,
+            app_access: None,
             audit_trail: Some(audit),
             event_log_exports: Some(events),
             session_settings: Some(SessionSettings {
                 lock_sessions_to_ip: false,
                 enforce_ip_ranges_every_request: false,
+                mfa_for_direct_ui_logins: None,
             }),
             login_ip_ranges: Some(vec![LoginIpRange {
                 id: None,

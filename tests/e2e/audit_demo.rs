@@ -48,7 +48,7 @@ fn found(report: &Value) -> Vec<Gap> {
             let subject = &f["subject"];
             let name = match subject["kind"].as_str() {
                 Some("org_setting") => subject["id"].as_str(),
-                Some("connected_app") => subject["display"].as_str(),
+                Some("connected_app" | "profile") => subject["display"].as_str(),
                 _ => subject["username"].as_str(),
             };
             let app = f["related"].as_array().and_then(|related| {
@@ -123,7 +123,11 @@ fn check_report(
     // Profile and PermissionSet (3), one page each of users, admin grants and frozen users
     // (3), OauthToken count and rows (2), the audit trail (1), EventLogFile (1, which the demo
     // org refuses), SecuritySettings (1), LoginIpRange (1); with SF-HYG-003,
-    // ConnectedApplication and AppMenuItem (2); with SF-HYG-004, LoginHistory (1).
+    // ConnectedApplication and AppMenuItem (2); with SF-HYG-004, LoginHistory (1); with
+    // SF-HYG-005, the MFA permissions' assignments and the password users'
+    // TwoFactorMethodsInfo (2); with SF-HYG-006, Profile, the guest profiles'
+    // ObjectPermissions and the profiles' users (3); with SF-HYG-007, SetupEntityAccess and
+    // its permission sets' assignments (2).
     let notes = report["notes"].as_array().cloned().unwrap_or_default();
     let calls = format!("Salesforce collection used {api_calls} API call(s)");
     assert!(notes.iter().any(|n| *n == calls), "{notes:?}");
@@ -146,7 +150,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     expected.extend(extended.iter().cloned());
     expected.sort();
     let (report, stderr) = audit_with(vendor.as_str(), &["--extended"]);
-    check_report(&report, &stderr, vendor, &expected, 13, 15);
+    check_report(&report, &stderr, vendor, &expected, 16, 22);
 
     // The SARIF export describes the extended rules it ran, and each result points at its rule.
     let output = Command::new(env!("CARGO_BIN_EXE_sfmcp"))
@@ -171,7 +175,7 @@ fn extended_rules_find_exactly_their_planted_cases() {
     let sarif: Value = serde_json::from_slice(&output.stdout).unwrap();
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 13);
+    assert_eq!(rules.len(), 16);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), expected.len());
     for r in results {
@@ -180,7 +184,9 @@ fn extended_rules_find_exactly_their_planted_cases() {
     }
     assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-002"));
     assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-003"));
-    assert!(results.iter().any(|r| r["ruleId"] == "SF-HYG-004"));
+    for rule in ["SF-HYG-004", "SF-HYG-005", "SF-HYG-006", "SF-HYG-007"] {
+        assert!(results.iter().any(|r| r["ruleId"] == rule), "{rule}");
+    }
 
     let (alone, stderr) = audit_with(vendor.as_str(), &["--rule", "extended"]);
     assert_eq!(found(&alone), extended, "{stderr}");

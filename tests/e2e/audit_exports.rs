@@ -29,6 +29,7 @@ fn sample() -> AuditReport {
     snap.session_settings = Some(sfmcp_audit::model::SessionSettings {
         lock_sessions_to_ip: false,
         enforce_ip_ranges_every_request: false,
+        ..Default::default()
     });
     let idp = directory(vec![
         idp_user("gina@corp.com", IdpStatus::Deprovisioned),

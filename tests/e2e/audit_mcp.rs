@@ -64,7 +64,7 @@ async fn audit_run_reports_the_planted_gaps_with_progress_and_pages_them() {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(catalogue.len(), 13);
+    assert_eq!(catalogue.len(), 16);
     assert_eq!(
         catalogue.iter().filter(|r| r["extended"] == false).count(),
         9

@@ -73,6 +73,7 @@ proptest! {
         snap.session_settings = Some(SessionSettings {
             lock_sessions_to_ip: false,
             enforce_ip_ranges_every_request: flags.2,
+            ..Default::default()
         });
         snap.login_ip_ranges = Some(
             ids.iter().map(|id| ip_range(id, id, "255.255.255.255")).collect(),

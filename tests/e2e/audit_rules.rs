@@ -5,8 +5,8 @@ use crate::audit_support;
 use audit_support::*;
 use sfmcp_audit::finding::{Confidence, SubjectKind};
 use sfmcp_audit::model::{
-    AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange, LoginEvent,
-    SessionSettings,
+    AppAccess, AuditTrailRow, ConnectedApp, ExportEventType, GrantPath, IdpStatus, IpRange,
+    LoginEvent, MfaGrant, MfaMethods, ObjectAccess, ProfileAccess, SessionSettings,
 };
 use sfmcp_audit::{AuditConfig, MatchMethod, RuleId, Severity, evaluate};
 
@@ -379,6 +379,7 @@ fn cfg_snapshot(
     snap.session_settings = Some(SessionSettings {
         lock_sessions_to_ip: lock,
         enforce_ip_ranges_every_request: enforce,
+        ..Default::default()
     });
     snap.login_ip_ranges = Some(ranges);
     snap.trusted_ip_ranges = vec![IpRange {
@@ -1081,5 +1082,345 @@ fn hyg_004_fires_for_password_logins_of_sso_users_only() {
             .not_evaluated
             .iter()
             .any(|n| n.rule_id == RuleId::HygPasswordLoginSsoUser)
+    );
+}
+
+/// SF-HYG-005 (extended): successful direct logins whose MFA nothing requires.
+#[test]
+fn hyg_005_fires_for_direct_logins_without_mfa_required_only() {
+    let federated = |n: u32, name: &str| {
+        let mut u = user(n, name, name);
+        u.federation_identifier = Some(name.into());
+        u
+    };
+    let mut snap = snapshot(
+        vec![
+            user(1, "ann@corp.com", "ann@corp.com"),
+            user(2, "bob@corp.com", "bob@corp.com"),
+            user(3, "cat@corp.com", "cat@corp.com"),
+            federated(4, "dan@corp.com"),
+            federated(5, "eve@corp.com"),
+            user(6, "fay@corp.com", "fay@corp.com"),
+            integration_user(7, "etl"),
+            user(8, "gus@corp.com", "gus@corp.com"),
+            federated(9, "hal@corp.com"),
+        ],
+        Vec::new(),
+    );
+    let mfa = |n: u32, force: bool, waive: bool| MfaGrant {
+        assignee_id: uid(n),
+        permission_set_id: format!("0PS{n:012}AAA"),
+        source_name: if waive { "MFA Waiver" } else { "MFA Required" }.into(),
+        path: GrantPath::PermissionSet,
+        force_mfa: force,
+        waive_mfa: waive,
+    };
+    snap.mfa_grants = Some(vec![
+        mfa(1, false, true),
+        // Waived, but the per-user permission requires MFA anyway.
+        mfa(2, false, true),
+        mfa(2, true, false),
+        mfa(4, false, true),
+        mfa(5, false, true),
+        mfa(6, false, true),
+        mfa(7, false, true),
+        mfa(8, false, true),
+        mfa(9, false, true),
+    ]);
+    snap.mfa_methods = Some(vec![MfaMethods {
+        user_id: uid(1),
+        methods: vec!["HasUserVerifiedMobileNumber".into()],
+    }]);
+    snap.session_settings = Some(SessionSettings {
+        mfa_for_direct_ui_logins: Some(true),
+        ..Default::default()
+    });
+    let login = |n: u32, days: i64, login_type: &str, status: &str| LoginEvent {
+        user_id: uid(n),
+        login_time: days_ago(days),
+        login_type: login_type.into(),
+        status: Some(status.into()),
+        source_ip: Some("198.51.100.9".into()),
+    };
+    snap.password_logins = Some(vec![
+        login(1, 2, "Application", "Success"),
+        login(2, 2, "Application", "Success"),
+        // Not waived: the org-wide requirement applies.
+        login(3, 2, "Application", "Success"),
+        // Federation ID the IdP knows: SF-HYG-004's, not this rule's.
+        login(4, 2, "Application", "Success"),
+        // Federation ID the IdP does not know: nothing but the password protects eve.
+        login(5, 3, "Application", "Success"),
+        // SSO only, a failed password, outside the window, non-human.
+        login(6, 3, "SAML Sfdc Initiated SSO", "Success"),
+        login(6, 4, "Application", "Invalid Password"),
+        login(8, 45, "Application", "Success"),
+        login(7, 1, "Application", "Success"),
+        // Federation ID, but the IdP suspended hal: SSO is closed, the password is open.
+        login(9, 1, "Application", "Success"),
+    ]);
+    let mut people: Vec<_> = ["ann", "bob", "cat", "dan", "fay", "gus"]
+        .into_iter()
+        .map(|n| idp_user(&format!("{n}@corp.com"), IdpStatus::Active))
+        .collect();
+    people.push(idp_user("hal@corp.com", IdpStatus::Suspended));
+    let idp = directory(people);
+    let mut config = config();
+    assert_eq!(
+        count(&evaluate(&snap, &idp, &config), RuleId::HygMfaNotEnforced),
+        0,
+        "off by default"
+    );
+    config.rules = Some(vec![RuleId::HygMfaNotEnforced]);
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(
+        subjects(&report, RuleId::HygMfaNotEnforced),
+        [uid(1), uid(5), uid(9)]
+    );
+    let ann = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == uid(1))
+        .unwrap();
+    assert_eq!(ann.severity, Severity::High);
+    assert!(
+        ann.title
+            .contains("waived for them by permission set \"MFA Waiver\"")
+            && ann.title.contains("no MFA method registered"),
+        "{}",
+        ann.title
+    );
+    let eve = report
+        .findings
+        .iter()
+        .find(|f| f.subject.id == uid(5))
+        .unwrap();
+    // Methods were read and eve registered none.
+    assert!(
+        eve.title.contains("no MFA method registered"),
+        "{}",
+        eve.title
+    );
+
+    // The org does not require MFA: every direct-login person without the permission fires.
+    snap.session_settings = Some(SessionSettings {
+        mfa_for_direct_ui_logins: Some(false),
+        ..Default::default()
+    });
+    snap.mfa_grants = Some(vec![mfa(2, true, false)]);
+    snap.mfa_methods = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(
+        subjects(&report, RuleId::HygMfaNotEnforced),
+        [uid(1), uid(3), uid(5), uid(9)]
+    );
+    assert!(
+        report.findings[0]
+            .title
+            .contains("registered verification methods unknown"),
+        "{}",
+        report.findings[0].title
+    );
+
+    // Without the org-wide setting the rule cannot judge, and says so.
+    snap.session_settings = Some(SessionSettings::default());
+    let report = evaluate(&snap, &idp, &config);
+    assert_eq!(count(&report, RuleId::HygMfaNotEnforced), 0);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygMfaNotEnforced)
+    );
+}
+
+/// SF-HYG-006 (extended): guest profiles beyond a web form, API-only profiles with admin
+/// permissions, with active users.
+#[test]
+fn hyg_006_fires_for_broad_guest_and_api_only_profiles_with_users_only() {
+    let mut snap = snapshot(Vec::new(), Vec::new());
+    let profile = |n: u32, name: &str, user_type: &str| ProfileAccess {
+        id: format!("00e{n:012}AAA"),
+        name: name.into(),
+        user_type: user_type.into(),
+        active_users: vec![format!("user{n}@corp.com")],
+        ..ProfileAccess::default()
+    };
+    let access = |object: &str, create: bool, read: bool| ObjectAccess {
+        object: object.into(),
+        create,
+        read,
+        ..ObjectAccess::default()
+    };
+    let mut reads = profile(1, "Store Guest", "Guest");
+    reads.object_permissions = vec![access("Lead", true, false), access("Contact", false, true)];
+    let mut form = profile(2, "Careers Guest", "Guest");
+    form.object_permissions = vec![access("Lead", true, false)];
+    let mut api_guest = profile(3, "Api Guest", "Guest");
+    api_guest.api_enabled = true;
+    let mut admin_integration = profile(4, "Provisioning", "Standard");
+    admin_integration.api_only = true;
+    admin_integration.manage_users = true;
+    let mut licence_only = profile(5, "ETL", "Standard");
+    licence_only.license_name = Some("Salesforce Integration".into());
+    licence_only.view_all_data = true;
+    let mut nobody = profile(6, "Retired ETL", "Standard");
+    nobody.api_only = true;
+    nobody.modify_all_data = true;
+    nobody.active_users.clear();
+    let mut plain = profile(7, "Integration", "Standard");
+    plain.api_only = true;
+    plain.api_enabled = true;
+    let mut person = profile(8, "Sales Ops", "Standard");
+    person.modify_all_data = true;
+    snap.exposed_profiles = Some(vec![
+        reads,
+        form,
+        api_guest,
+        admin_integration,
+        licence_only,
+        nobody,
+        plain,
+        person,
+    ]);
+    let idp = directory(Vec::new());
+    let mut config = config();
+    config.rules = Some(vec![RuleId::HygBroadProfileAccess]);
+    let report = evaluate(&snap, &idp, &config);
+    let mut found: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.subject.display.as_str())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Api Guest", "ETL", "Provisioning", "Store Guest"]);
+    let store = report
+        .findings
+        .iter()
+        .find(|f| f.subject.display == "Store Guest")
+        .unwrap();
+    assert_eq!(store.subject.kind, SubjectKind::Profile);
+    assert_eq!(store.severity, Severity::High);
+    assert!(
+        store.title.contains("guest profile") && store.title.contains("Read on Contact"),
+        "{}",
+        store.title
+    );
+    assert!(!store.title.contains("Lead"), "{}", store.title);
+
+    snap.exposed_profiles = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygBroadProfileAccess)
+    );
+}
+
+/// SF-HYG-007 (extended): admin-approved apps whose access reaches more than half of the
+/// people.
+#[test]
+fn hyg_007_fires_for_admin_approved_apps_given_to_most_people_only() {
+    let mut people: Vec<_> = (1..=6)
+        .map(|n| {
+            let mut u = user(n, &format!("p{n}@corp.com"), &format!("p{n}@corp.com"));
+            u.profile_id = Some(
+                if n <= 3 {
+                    "00e000000000001AAA"
+                } else {
+                    "00e000000000002AAA"
+                }
+                .into(),
+            );
+            u
+        })
+        .collect();
+    let mut etl = integration_user(7, "etl");
+    etl.profile_id = Some("00e000000000003AAA".into());
+    people.push(etl);
+    let mut gone = user(8, "gone@corp.com", "gone@corp.com");
+    gone.is_active = false;
+    people.push(gone);
+    let mut snap = snapshot(people, Vec::new());
+    let app = |n: u32, name: &str, admin_only: bool| ConnectedApp {
+        id: format!("0H4{n:012}AAA"),
+        name: name.into(),
+        admin_approved_users_only: admin_only,
+        ..ConnectedApp::default()
+    };
+    snap.connected_apps = Some(vec![
+        app(1, "Everyone App", true),
+        app(2, "Half App", true),
+        app(3, "Open App", false),
+        app(4, "Set App", true),
+    ]);
+    let by_profile = |app: u32, profile: u32, name: &str| AppAccess {
+        app_id: format!("0H4{app:012}AAA"),
+        permission_set_id: format!("0PS{profile:012}AAA"),
+        source_name: name.into(),
+        path: GrantPath::Profile,
+        profile_id: Some(format!("00e{profile:012}AAA")),
+        assignee_ids: Vec::new(),
+    };
+    let by_set = |app: u32, assignees: &[u32]| AppAccess {
+        app_id: format!("0H4{app:012}AAA"),
+        permission_set_id: "0PS000000000099AAA".into(),
+        source_name: "App Users".into(),
+        path: GrantPath::PermissionSet,
+        profile_id: None,
+        assignee_ids: assignees.iter().map(|n| uid(*n)).collect(),
+    };
+    snap.app_access = Some(vec![
+        // Both people profiles: 6 of 6.
+        by_profile(1, 1, "Sales"),
+        by_profile(1, 2, "Support"),
+        // One profile (3 of 6) plus the integration's: exactly half is not most.
+        by_profile(2, 1, "Sales"),
+        by_profile(2, 3, "Integration"),
+        // Self-authorized: SF-HYG-003's.
+        by_profile(3, 1, "Sales"),
+        by_profile(3, 2, "Support"),
+        // A permission set with 3 people, the integration and a deactivated user, plus one
+        // two more people through a profile: 5 of 6.
+        by_set(4, &[1, 2, 4, 7, 8]),
+        by_profile(4, 2, "Support"),
+    ]);
+    let idp = directory(Vec::new());
+    let mut config = config();
+    config.rules = Some(vec![RuleId::HygAppApprovedForEveryone]);
+    let report = evaluate(&snap, &idp, &config);
+    let mut found: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.subject.display.as_str())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Everyone App", "Set App"]);
+    let everyone = report
+        .findings
+        .iter()
+        .find(|f| f.subject.display == "Everyone App")
+        .unwrap();
+    assert_eq!(everyone.severity, Severity::Medium);
+    assert!(
+        everyone.title.contains("6 of 6 active users (100%)"),
+        "{}",
+        everyone.title
+    );
+    let set_app = report
+        .findings
+        .iter()
+        .find(|f| f.subject.display == "Set App")
+        .unwrap();
+    assert!(set_app.title.contains("5 of 6"), "{}", set_app.title);
+
+    snap.app_access = None;
+    let report = evaluate(&snap, &idp, &config);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.rule_id == RuleId::HygAppApprovedForEveryone)
     );
 }

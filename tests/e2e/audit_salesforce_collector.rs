@@ -191,3 +191,112 @@ async fn a_deactivated_admins_export_is_judged_as_the_admins() {
     );
     emulator.shutdown().await;
 }
+
+/// The extended rules' inputs, read from the demo org only when asked for: who holds the MFA
+/// permissions, the password users' registered methods, guest and API-only profiles with
+/// their object access and users, and who each connected app is given to.
+#[tokio::test(flavor = "multi_thread")]
+async fn extended_inputs_are_read_only_when_their_rules_run() {
+    let emulator = crate::emulator_common::start_demo().await;
+    let org = emulator.orgs.first().unwrap().clone();
+    let window = chrono::Utc::now() - chrono::Duration::days(30);
+    let (plain, plain_stats) = collect(&client(&org), &CollectOptions::new(window), &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(plain.mfa_grants.is_none() && plain.mfa_methods.is_none());
+    assert!(plain.exposed_profiles.is_none() && plain.app_access.is_none());
+    assert!(plain.password_logins.is_none() && plain.connected_apps.is_none());
+
+    let mut options = CollectOptions::new(window);
+    options.mfa = true;
+    options.exposed_profiles = true;
+    options.app_access = true;
+    let (snapshot, stats) = collect(&client(&org), &options, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // MFA: the org-wide flag, the LoginHistory SF-HYG-005 needs, the grants and the methods.
+    assert_eq!(
+        snapshot
+            .session_settings
+            .as_ref()
+            .and_then(|s| s.mfa_for_direct_ui_logins),
+        Some(true)
+    );
+    assert!(snapshot.password_logins.is_some());
+    let id_of = |username: &str| {
+        snapshot
+            .users
+            .iter()
+            .find(|u| u.username == username)
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| panic!("{username} not collected"))
+    };
+    let grants = snapshot.mfa_grants.as_deref().unwrap();
+    let noah = id_of("noah.fischer@demo.emulator");
+    assert!(grants.iter().any(|g| g.assignee_id == noah
+        && g.waive_mfa
+        && g.source_name == "MFA Waiver"
+        && g.path == sfmcp_audit::model::GrantPath::PermissionSet));
+    let zoe = id_of("zoe.adams@demo.emulator");
+    assert!(grants.iter().any(|g| g.assignee_id == zoe && g.force_mfa));
+    let methods = snapshot.mfa_methods.as_deref().unwrap();
+    let noah_methods = methods.iter().find(|m| m.user_id == noah).unwrap();
+    assert_eq!(noah_methods.methods, ["HasUserVerifiedMobileNumber"]);
+    // Only users who logged in with a password are asked about: leo uses SSO alone.
+    let leo = id_of("leo.martin@demo.emulator");
+    assert!(methods.iter().all(|m| m.user_id != leo));
+
+    // Profiles: the guest ones with their object permissions, the API-only ones, each with
+    // its active users.
+    let profiles = snapshot.exposed_profiles.as_deref().unwrap();
+    let named = |name: &str| {
+        profiles
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} not collected: {profiles:#?}"))
+    };
+    let partner = named("Partner Site Profile");
+    assert!(partner.is_guest() && partner.api_enabled);
+    assert_eq!(partner.active_users, ["partners_site_guest@demo.emulator"]);
+    let mut objects: Vec<(&str, bool, bool)> = partner
+        .object_permissions
+        .iter()
+        .map(|o| (o.object.as_str(), o.create, o.read))
+        .collect();
+    objects.sort();
+    assert_eq!(objects, [("Case", true, true), ("Contact", false, true)]);
+    assert!(named("Provisioning Integration").manage_users);
+    assert!(named("Legacy ETL").active_users.is_empty());
+    assert!(!named("Integration User").active_users.is_empty());
+    assert!(profiles.iter().all(|p| p.is_guest() || p.is_api_only()));
+
+    // Connected app access: Slack through two profiles; Tableau through a permission set
+    // held by its one assignee.
+    let apps = snapshot.connected_apps.as_deref().unwrap();
+    let app_id = |name: &str| apps.iter().find(|a| a.name == name).unwrap().id.clone();
+    let access = snapshot.app_access.as_deref().unwrap();
+    let mut slack: Vec<&str> = access
+        .iter()
+        .filter(|a| a.app_id == app_id("Slack"))
+        .map(|a| a.source_name.as_str())
+        .collect();
+    slack.sort();
+    assert_eq!(slack, ["Sales User", "Support User"]);
+    let tableau: Vec<_> = access
+        .iter()
+        .filter(|a| a.app_id == app_id("Tableau"))
+        .collect();
+    assert_eq!(tableau.len(), 1);
+    assert_eq!(tableau[0].profile_id, None);
+    assert_eq!(
+        tableau[0].assignee_ids,
+        [id_of("marcus.reed@demo.emulator")]
+    );
+    assert!(
+        stats.api_calls > plain_stats.api_calls,
+        "{} vs {}",
+        stats.api_calls,
+        plain_stats.api_calls
+    );
+    emulator.shutdown().await;
+}

@@ -17,8 +17,9 @@ use serde_json::Value as Json;
 use sfmcp_audit::collect::{CollectOptions, collect_with};
 use sfmcp_audit::finding::SubjectKind;
 use sfmcp_audit::model::{
-    AuditTrailRow, ConnectedApp, GrantPath, IpRange, LoginEvent, LoginIpRange, OauthGrant,
-    PermissionGrant, SessionSettings, SfUser, sf_datetime,
+    AppAccess, AuditTrailRow, ConnectedApp, GrantPath, IpRange, LoginEvent, LoginIpRange, MfaGrant,
+    MfaMethods, OauthGrant, ObjectAccess, PermissionGrant, ProfileAccess, SessionSettings, SfUser,
+    sf_datetime,
 };
 use sfmcp_audit::{
     AuditConfig, AuditReport, IdpDirectory, IdpKind, IdpStatus, RuleId, SalesforceSnapshot,
@@ -99,7 +100,7 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
     .iter()
     .filter_map(|r| text(r, "/UserId"))
     .collect();
-    let users = users
+    let users: Vec<SfUser> = users
         .iter()
         .map(|u| {
             let id = text(u, "/Id").unwrap();
@@ -258,8 +259,15 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
             description: text(r, "/description"),
         })
         .collect();
+    let (mfa_grants, mfa_methods) = mfa_inputs(&client).await;
+    let exposed_profiles = exposed_profiles(&client, &users).await;
+    let app_access = app_access(&client).await;
     SalesforceSnapshot {
         org_id: handle.orgs[0].org_id.clone(),
+        mfa_grants: Some(mfa_grants),
+        mfa_methods: Some(mfa_methods),
+        exposed_profiles: Some(exposed_profiles),
+        app_access: Some(app_access),
         instance_url: Some(handle.base_url.clone()),
         users,
         permission_grants,
@@ -273,10 +281,173 @@ async fn salesforce_snapshot(handle: &EmulatorHandle) -> SalesforceSnapshot {
             enforce_ip_ranges_every_request: session["enforceIpRangesEveryRequest"]
                 .as_bool()
                 .unwrap(),
+            mfa_for_direct_ui_logins: session["enableMFADirectUILoginOptIn"].as_bool(),
         }),
         login_ip_ranges: Some(login_ip_ranges),
         trusted_ip_ranges,
     }
+}
+
+/// SF-HYG-005's inputs: who holds the MFA permissions, and everyone's registered methods.
+async fn mfa_inputs(client: &Client) -> (Vec<MfaGrant>, Vec<MfaMethods>) {
+    let grants = query_all(
+        client,
+        "SELECT AssigneeId, PermissionSetId, PermissionSet.Label, PermissionSet.Type, \
+         PermissionSet.Profile.Name, PermissionSet.PermissionsForceTwoFactor, \
+         PermissionSet.PermissionsBypassMFAForUiLogins FROM PermissionSetAssignment \
+         WHERE Assignee.IsActive = true AND (PermissionSet.PermissionsForceTwoFactor = true \
+         OR PermissionSet.PermissionsBypassMFAForUiLogins = true)",
+    )
+    .await
+    .iter()
+    .map(|g| {
+        let profile = text(g, "/PermissionSet/Type").as_deref() == Some("Profile");
+        MfaGrant {
+            assignee_id: text(g, "/AssigneeId").unwrap(),
+            permission_set_id: text(g, "/PermissionSetId").unwrap(),
+            source_name: if profile {
+                text(g, "/PermissionSet/Profile/Name")
+            } else {
+                text(g, "/PermissionSet/Label")
+            }
+            .unwrap(),
+            path: if profile {
+                GrantPath::Profile
+            } else {
+                GrantPath::PermissionSet
+            },
+            force_mfa: flag(g, "/PermissionSet/PermissionsForceTwoFactor"),
+            waive_mfa: flag(g, "/PermissionSet/PermissionsBypassMFAForUiLogins"),
+        }
+    })
+    .collect();
+    const METHODS: [&str; 4] = [
+        "HasSalesforceAuthenticator",
+        "HasTotp",
+        "HasSecurityKey",
+        "HasUserVerifiedMobileNumber",
+    ];
+    let methods = query_all(
+        client,
+        &format!(
+            "SELECT UserId, {} FROM TwoFactorMethodsInfo",
+            METHODS.join(", ")
+        ),
+    )
+    .await
+    .iter()
+    .map(|r| MfaMethods {
+        user_id: text(r, "/UserId").unwrap(),
+        methods: METHODS
+            .iter()
+            .filter(|m| flag(r, &format!("/{m}")))
+            .map(|m| (*m).to_owned())
+            .collect(),
+    })
+    .collect();
+    (grants, methods)
+}
+
+/// SF-HYG-006's input: guest and API-only profiles, the guest ones' object permissions, and
+/// their active users (from the users read above, whatever their type).
+async fn exposed_profiles(client: &Client, users: &[SfUser]) -> Vec<ProfileAccess> {
+    let objects = query_all(
+        client,
+        "SELECT Parent.ProfileId, SobjectType, PermissionsCreate, PermissionsRead, \
+         PermissionsEdit, PermissionsDelete, PermissionsViewAllRecords, \
+         PermissionsModifyAllRecords FROM ObjectPermissions WHERE Parent.IsOwnedByProfile = true",
+    )
+    .await;
+    query_all(
+        client,
+        "SELECT Id, Name, UserType, UserLicense.Name, PermissionsApiEnabled, \
+         PermissionsApiUserOnly, PermissionsModifyAllData, PermissionsViewAllData, \
+         PermissionsManageUsers FROM Profile WHERE UserType = 'Guest' \
+         OR PermissionsApiUserOnly = true",
+    )
+    .await
+    .iter()
+    .map(|p| {
+        let id = text(p, "/Id").unwrap();
+        ProfileAccess {
+            name: text(p, "/Name").unwrap(),
+            user_type: text(p, "/UserType").unwrap(),
+            license_name: text(p, "/UserLicense/Name"),
+            api_enabled: flag(p, "/PermissionsApiEnabled"),
+            api_only: flag(p, "/PermissionsApiUserOnly"),
+            modify_all_data: flag(p, "/PermissionsModifyAllData"),
+            view_all_data: flag(p, "/PermissionsViewAllData"),
+            manage_users: flag(p, "/PermissionsManageUsers"),
+            object_permissions: objects
+                .iter()
+                .filter(|o| text(o, "/Parent/ProfileId").as_deref() == Some(id.as_str()))
+                .map(|o| ObjectAccess {
+                    object: text(o, "/SobjectType").unwrap(),
+                    create: flag(o, "/PermissionsCreate"),
+                    read: flag(o, "/PermissionsRead"),
+                    edit: flag(o, "/PermissionsEdit"),
+                    delete: flag(o, "/PermissionsDelete"),
+                    view_all: flag(o, "/PermissionsViewAllRecords"),
+                    modify_all: flag(o, "/PermissionsModifyAllRecords"),
+                })
+                .collect(),
+            active_users: users
+                .iter()
+                .filter(|u| u.is_active && u.profile_id.as_deref() == Some(id.as_str()))
+                .map(|u| u.username.clone())
+                .collect(),
+            id,
+        }
+    })
+    .collect()
+}
+
+/// SF-HYG-007's input: who each connected app is given to.
+async fn app_access(client: &Client) -> Vec<AppAccess> {
+    let assignments = query_all(
+        client,
+        "SELECT AssigneeId, PermissionSetId FROM PermissionSetAssignment \
+         WHERE Assignee.IsActive = true",
+    )
+    .await;
+    query_all(
+        client,
+        "SELECT ParentId, SetupEntityId, Parent.IsOwnedByProfile, Parent.ProfileId, \
+         Parent.Label, Parent.Profile.Name FROM SetupEntityAccess \
+         WHERE SetupEntityType = 'ConnectedApplication'",
+    )
+    .await
+    .iter()
+    .map(|r| {
+        let owned = flag(r, "/Parent/IsOwnedByProfile");
+        let set = text(r, "/ParentId").unwrap();
+        AppAccess {
+            app_id: text(r, "/SetupEntityId").unwrap(),
+            source_name: if owned {
+                text(r, "/Parent/Profile/Name")
+            } else {
+                text(r, "/Parent/Label")
+            }
+            .unwrap(),
+            path: if owned {
+                GrantPath::Profile
+            } else {
+                GrantPath::PermissionSet
+            },
+            profile_id: text(r, "/Parent/ProfileId").filter(|_| owned),
+            assignee_ids: if owned {
+                Vec::new()
+            } else {
+                assignments
+                    .iter()
+                    .filter(|a| text(a, "/PermissionSetId").as_deref() == Some(set.as_str()))
+                    .filter_map(|a| text(a, "/AssigneeId"))
+                    .collect()
+            },
+            permission_set_id: set,
+        }
+    })
+    .collect()
 }
 
 async fn security_metadata(client: &Client) -> Json {
@@ -696,7 +867,7 @@ fn found_gaps(report: &AuditReport) -> Vec<(String, String, Option<String>)> {
         .map(|f| {
             let connected_app = f.subject.kind == SubjectKind::ConnectedApp;
             let subject = f.subject.username.clone().unwrap_or_else(|| {
-                if connected_app {
+                if connected_app || f.subject.kind == SubjectKind::Profile {
                     f.subject.display.clone()
                 } else {
                     f.subject.id.clone()

@@ -40,11 +40,17 @@ pub enum RuleId {
     HygOpenAppLastingTokens,
     /// SF-HYG-004 (extended)
     HygPasswordLoginSsoUser,
+    /// SF-HYG-005 (extended)
+    HygMfaNotEnforced,
+    /// SF-HYG-006 (extended)
+    HygBroadProfileAccess,
+    /// SF-HYG-007 (extended)
+    HygAppApprovedForEveryone,
 }
 
 impl RuleId {
     /// Every rule, core then extended.
-    pub const ALL: [RuleId; 13] = [
+    pub const ALL: [RuleId; 16] = [
         RuleId::IdpAdminNotInIdp,
         RuleId::IdpUserNotInIdp,
         RuleId::IdpStaleUser,
@@ -58,6 +64,9 @@ impl RuleId {
         RuleId::HygUnusedIntegrationTokens,
         RuleId::HygOpenAppLastingTokens,
         RuleId::HygPasswordLoginSsoUser,
+        RuleId::HygMfaNotEnforced,
+        RuleId::HygBroadProfileAccess,
+        RuleId::HygAppApprovedForEveryone,
     ];
 
     /// The nine rules a run evaluates unless told otherwise (Thalian's set: ids and severities
@@ -89,6 +98,9 @@ impl RuleId {
             RuleId::HygUnusedIntegrationTokens => "SF-HYG-002",
             RuleId::HygOpenAppLastingTokens => "SF-HYG-003",
             RuleId::HygPasswordLoginSsoUser => "SF-HYG-004",
+            RuleId::HygMfaNotEnforced => "SF-HYG-005",
+            RuleId::HygBroadProfileAccess => "SF-HYG-006",
+            RuleId::HygAppApprovedForEveryone => "SF-HYG-007",
         }
     }
 
@@ -296,6 +308,7 @@ pub enum SubjectKind {
     AuditEvent,
     ExportEvent,
     ConnectedApp,
+    Profile,
 }
 
 impl SubjectKind {
@@ -307,6 +320,7 @@ impl SubjectKind {
             SubjectKind::AuditEvent => "audit_event",
             SubjectKind::ExportEvent => "export_event",
             SubjectKind::ConnectedApp => "connected_app",
+            SubjectKind::Profile => "profile",
         }
     }
 }

@@ -88,8 +88,14 @@ pub async fn run(
 ) -> Result<LiveRun, RunError> {
     let directory = collect_idp_only(idp, progress).await?;
     let mut options = salesforce::CollectOptions::new(config.window_start());
-    options.connected_apps = config.enabled(crate::finding::RuleId::HygOpenAppLastingTokens);
-    options.password_logins = config.enabled(crate::finding::RuleId::HygPasswordLoginSsoUser);
+    {
+        use crate::finding::RuleId;
+        options.connected_apps = config.enabled(RuleId::HygOpenAppLastingTokens);
+        options.password_logins = config.enabled(RuleId::HygPasswordLoginSsoUser);
+        options.mfa = config.enabled(RuleId::HygMfaNotEnforced);
+        options.exposed_profiles = config.enabled(RuleId::HygBroadProfileAccess);
+        options.app_access = config.enabled(RuleId::HygAppApprovedForEveryone);
+    }
     let forward = |p: salesforce::Progress| {
         progress(RunProgress {
             step: p.stage + 2,

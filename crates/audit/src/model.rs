@@ -61,13 +61,31 @@ pub struct SalesforceSnapshot {
     #[serde(default)]
     pub oauth_grants: Option<Vec<OauthGrant>>,
     /// `ConnectedApplication` rows with their `AppMenuItem` ids; read only when a rule that
-    /// needs them (SF-HYG-003) runs, `None` otherwise or when unreadable.
+    /// needs them (SF-HYG-003, SF-HYG-007) runs, `None` otherwise or when unreadable.
     #[serde(default)]
     pub connected_apps: Option<Vec<ConnectedApp>>,
     /// `LoginHistory` rows of UI logins with a Salesforce password (`LoginType =
-    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004) runs.
+    /// 'Application'`) in the window; read only when a rule that needs them (SF-HYG-004,
+    /// SF-HYG-005) runs.
     #[serde(default)]
     pub password_logins: Option<Vec<LoginEvent>>,
+    /// Assignments of the two permissions that decide whether a direct UI login needs MFA
+    /// (`PermissionsForceTwoFactor`, `PermissionsBypassMFAForUiLogins`); read only when a
+    /// rule that needs them (SF-HYG-005) runs.
+    #[serde(default)]
+    pub mfa_grants: Option<Vec<MfaGrant>>,
+    /// `TwoFactorMethodsInfo` rows: the verification methods users registered; read only when
+    /// SF-HYG-005 runs, and `None` without "Manage Multi-Factor Authentication in API".
+    #[serde(default)]
+    pub mfa_methods: Option<Vec<MfaMethods>>,
+    /// Guest and API-only profiles with their permissions, object access and active users;
+    /// read only when a rule that needs them (SF-HYG-006) runs.
+    #[serde(default)]
+    pub exposed_profiles: Option<Vec<ProfileAccess>>,
+    /// Which profiles and permission sets pre-authorize each connected app
+    /// (`SetupEntityAccess`), and who holds them; read only when SF-HYG-007 runs.
+    #[serde(default)]
+    pub app_access: Option<Vec<AppAccess>>,
     /// `SetupAuditTrail` rows; the collector should already filter on `Action = 'export'`,
     /// but the rules filter again so a full dump is also accepted.
     #[serde(default)]
@@ -236,6 +254,135 @@ impl ConnectedApp {
     }
 }
 
+/// One `PermissionSetAssignment` of a permission set (a profile's owned one included) that
+/// requires or waives MFA for UI logins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MfaGrant {
+    pub assignee_id: String,
+    pub permission_set_id: String,
+    /// Profile name or permission set label.
+    pub source_name: String,
+    pub path: GrantPath,
+    /// `PermissionsForceTwoFactor`, "Multi-Factor Authentication for User Interface Logins".
+    #[serde(default)]
+    pub force_mfa: bool,
+    /// `PermissionsBypassMFAForUiLogins`, "Waive Multi-Factor Authentication for Exempt
+    /// Users": overrides the org-wide requirement.
+    #[serde(default)]
+    pub waive_mfa: bool,
+}
+
+/// One `TwoFactorMethodsInfo` row: the `Has*` fields that are true, by field name
+/// (`HasTotp`, `HasUserVerifiedMobileNumber`, ...).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MfaMethods {
+    pub user_id: String,
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+impl MfaMethods {
+    /// Methods that satisfy Salesforce's MFA requirement; text message, e-mail and phone
+    /// verification do not.
+    pub const STRONG: [&'static str; 5] = [
+        "HasSalesforceAuthenticator",
+        "HasTotp",
+        "HasSecurityKey",
+        "HasU2F",
+        "HasBuiltInAuthenticator",
+    ];
+
+    pub fn strong(&self) -> impl Iterator<Item = &str> {
+        self.methods
+            .iter()
+            .map(String::as_str)
+            .filter(|m| Self::STRONG.contains(m))
+    }
+}
+
+/// One object's permissions on a profile (`ObjectPermissions` of its owned permission set).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ObjectAccess {
+    /// `SobjectType`.
+    pub object: String,
+    #[serde(default)]
+    pub create: bool,
+    #[serde(default)]
+    pub read: bool,
+    #[serde(default)]
+    pub edit: bool,
+    #[serde(default)]
+    pub delete: bool,
+    /// `PermissionsViewAllRecords`.
+    #[serde(default)]
+    pub view_all: bool,
+    /// `PermissionsModifyAllRecords`.
+    #[serde(default)]
+    pub modify_all: bool,
+}
+
+/// A guest or API-only profile, as SF-HYG-006 judges it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProfileAccess {
+    pub id: String,
+    pub name: String,
+    /// `Profile.UserType`: `Guest` for a site's unauthenticated visitors.
+    pub user_type: String,
+    /// `Profile.UserLicense.Name`.
+    #[serde(default)]
+    pub license_name: Option<String>,
+    #[serde(default)]
+    pub api_enabled: bool,
+    #[serde(default)]
+    pub api_only: bool,
+    #[serde(default)]
+    pub modify_all_data: bool,
+    #[serde(default)]
+    pub view_all_data: bool,
+    #[serde(default)]
+    pub manage_users: bool,
+    /// Object permissions (read only for guest profiles, where they matter).
+    #[serde(default)]
+    pub object_permissions: Vec<ObjectAccess>,
+    /// Usernames of the profile's active users.
+    #[serde(default)]
+    pub active_users: Vec<String>,
+}
+
+impl ProfileAccess {
+    pub fn is_guest(&self) -> bool {
+        self.user_type.trim().eq_ignore_ascii_case("Guest")
+    }
+
+    /// API-only by permission or by the Salesforce Integration licence.
+    pub fn is_api_only(&self) -> bool {
+        self.api_only
+            || self
+                .license_name
+                .as_deref()
+                .is_some_and(|l| l.trim().eq_ignore_ascii_case("Salesforce Integration"))
+    }
+}
+
+/// One `SetupEntityAccess` row giving a profile or permission set access to a connected app
+/// (for an admin-approved app, pre-authorizing its holders), with the set's active holders.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AppAccess {
+    /// `SetupEntityId`: the `ConnectedApplication`.
+    pub app_id: String,
+    /// `ParentId`: the permission set (a profile's owned one for a profile).
+    pub permission_set_id: String,
+    /// Profile name or permission set label.
+    pub source_name: String,
+    pub path: GrantPath,
+    /// The profile, when the set is a profile's: its holders are the profile's users.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// Active assignees of a permission set (empty for a profile: see `profile_id`).
+    #[serde(default)]
+    pub assignee_ids: Vec<String>,
+}
+
 /// One `LoginHistory` row.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoginEvent {
@@ -328,6 +475,11 @@ impl ExportEvent {
 pub struct SessionSettings {
     pub lock_sessions_to_ip: bool,
     pub enforce_ip_ranges_every_request: bool,
+    /// `enableMFADirectUILoginOptIn`: every direct UI login (username and password) needs a
+    /// verification method, except for holders of the waiver permission; `None` when the
+    /// metadata does not carry the field.
+    #[serde(default)]
+    pub mfa_for_direct_ui_logins: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

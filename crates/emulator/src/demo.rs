@@ -270,6 +270,7 @@ pub fn build(index: usize, scale: u32) -> Result<(Org, Vec<Person>), String> {
         }]
         .into_iter()
         .chain(identity::planted_users())
+        .chain(identity::exposure_users())
         .collect(),
         ..SeedFile::default()
     };

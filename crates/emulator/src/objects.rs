@@ -132,6 +132,9 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         permission_set_group(),
         connected_application(),
         app_menu_item(),
+        object_permissions(),
+        setup_entity_access(),
+        two_factor_methods_info(),
         oauth_token(),
         setup_audit_trail(),
         login_history(),
@@ -538,7 +541,7 @@ fn event() -> ObjectDef {
         .owner_to(&["Calendar", "User"])
 }
 
-const PERMISSIONS: [&str; 12] = [
+const PERMISSIONS: [&str; 14] = [
     "PermissionsApiEnabled",
     "PermissionsApiUserOnly",
     "PermissionsViewAllData",
@@ -551,6 +554,10 @@ const PERMISSIONS: [&str; 12] = [
     "PermissionsResetPasswords",
     "PermissionsManageInternalUsers",
     "PermissionsDataExport",
+    // "Multi-Factor Authentication for User Interface Logins" and "Waive Multi-Factor
+    // Authentication for Exempt Users" (which overrides the org-wide MFA requirement).
+    "PermissionsForceTwoFactor",
+    "PermissionsBypassMFAForUiLogins",
 ];
 
 fn permission_fields() -> Vec<super::schema::FieldDef> {
@@ -812,6 +819,111 @@ fn connected_application() -> ObjectDef {
             .label("PIN Length"),
         url("StartUrl").read_only().label("Start URL"),
         url("MobileStartUrl").read_only().label("Mobile Start URL"),
+    ])
+    .finish(false)
+}
+
+/// A permission set's (a profile's owned one included) access to one object. Fields and key
+/// prefix follow the object reference; Salesforce lets admins write it through the API, the
+/// emulator serves it read-only (the seed sets it), so the guest-user limits Salesforce
+/// enforces on writes (no Edit, Delete, View All or Modify All since Summer '21) are not
+/// re-implemented here.
+fn object_permissions() -> ObjectDef {
+    ObjectDef::new(
+        "ObjectPermissions",
+        "110",
+        "Object Permissions",
+        "Object Permissions",
+    )
+    .read_only()
+    .sharing(Sharing::Read)
+    .fields([
+        reference("ParentId", &["PermissionSet"], "Parent")
+            .read_only()
+            .label("Parent ID"),
+        text("SobjectType", 40)
+            .read_only()
+            .label("Sobject Type Name"),
+        boolean("PermissionsCreate")
+            .read_only()
+            .label("Create Records"),
+        boolean("PermissionsRead").read_only().label("Read Records"),
+        boolean("PermissionsEdit").read_only().label("Edit Records"),
+        boolean("PermissionsDelete")
+            .read_only()
+            .label("Delete Records"),
+        boolean("PermissionsViewAllRecords")
+            .read_only()
+            .label("View All Records"),
+        boolean("PermissionsModifyAllRecords")
+            .read_only()
+            .label("Modify All Records"),
+    ])
+    .finish(false)
+}
+
+/// A permission set's access to a setup entity; for a connected app (`SetupEntityType =
+/// 'ConnectedApplication'`), the profiles and permission sets an admin-approved app is
+/// pre-authorized for. Salesforce offers create and delete; the emulator serves it read-only
+/// (the seed sets it).
+fn setup_entity_access() -> ObjectDef {
+    ObjectDef::new(
+        "SetupEntityAccess",
+        "0J0",
+        "Setup Entity Access",
+        "Setup Entity Access",
+    )
+    .read_only()
+    .sharing(Sharing::Read)
+    .fields([
+        reference("ParentId", &["PermissionSet"], "Parent")
+            .read_only()
+            .label("Parent ID"),
+        reference("SetupEntityId", &["ConnectedApplication"], "SetupEntity")
+            .read_only()
+            .label("Setup Entity ID"),
+        picklist(
+            "SetupEntityType",
+            &[
+                "ApexClass",
+                "ApexPage",
+                "ConnectedApplication",
+                "CustomPermission",
+                "ServiceProvider",
+                "TabSet",
+                "CustomEntityDefinition",
+            ],
+        )
+        .restricted()
+        .read_only(),
+    ])
+    .finish(false)
+}
+
+/// The verification methods each user registered (API 37.0+; `describeSObjects()` and
+/// `query()` only; "Manage Multi-Factor Authentication in API" to read). Fields follow the
+/// current object reference. The key prefix is not documented; this one is the emulator's.
+fn two_factor_methods_info() -> ObjectDef {
+    ObjectDef::new(
+        "TwoFactorMethodsInfo",
+        "0tf",
+        "Two Factor Methods Info",
+        "Two Factor Methods Info",
+    )
+    .read_only()
+    .sharing(Sharing::Read)
+    .fields([
+        reference("UserId", &["User"], "User").read_only(),
+        text("ExternalId", 255).read_only(),
+        boolean("HasBuiltInAuthenticator").read_only(),
+        boolean("HasSalesforceAuthenticator").read_only(),
+        boolean("HasSecurityKey").read_only(),
+        boolean("HasTempCode").read_only(),
+        boolean("HasTotp").read_only(),
+        boolean("HasU2F").read_only(),
+        boolean("HasUserVerifiedEmailAddress").read_only(),
+        boolean("HasUserVerifiedMobileNumber").read_only(),
+        boolean("HasVerifiedMobileNumber").read_only(),
     ])
     .finish(false)
 }

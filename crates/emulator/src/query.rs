@@ -301,6 +301,9 @@ fn security_metadata(overrides: &Json, network_access: &Json) -> Json {
         "enableContentSniffingProtection": true,
         "enableLightningLogin": true,
         "enableLightningLoginOnlyWithUserPerm": false,
+        // "Require multi-factor authentication (MFA) for all direct UI logins": Salesforce
+        // turned it on in production orgs during its MFA auto-enablement (2022-2023).
+        "enableMFADirectUILoginOptIn": true,
         "enablePostForSessions": false,
         "enableSMSIdentity": false,
         "enableXssProtection": true,

@@ -56,7 +56,12 @@
 //! - `permissions` are `Permissions*` names without the prefix: `ApiEnabled`, `ApiUserOnly`,
 //!   `ViewAllData`, `ModifyAllData`, `ManageUsers`, `ViewSetup`, `CustomizeApplication`,
 //!   `AuthorApex`, `ExportReport`, `ResetPasswords`, `ManageInternalUsers`, `DataExport`
-//!   ("Weekly Data Export"). "System Administrator" has all of them but `ApiUserOnly`.
+//!   ("Weekly Data Export"), `ForceTwoFactor` ("Multi-Factor Authentication for User
+//!   Interface Logins"), `BypassMFAForUiLogins` ("Waive Multi-Factor Authentication for Exempt
+//!   Users"). "System Administrator" has all of them but `ApiUserOnly` and the two MFA ones.
+//! - A profile's `user_type` is `Standard` unless set (`Guest` for a site's public access
+//!   profile, with `"license": "Guest User License"`); a guest site user states
+//!   `"UserType": "Guest"` in its `fields`.
 //! - Identity data: every profile gets its owned permission set (`IsOwnedByProfile`, `Type =
 //!   'Profile'`) and every user an assignment to it and a `UserLogin` row (`frozen` sets
 //!   `IsFrozen`); a permission set group gets its aggregate set (`Type = 'Group'`) with the
@@ -65,8 +70,11 @@
 //!   always exist (`Profile.UserLicense.Name`). `session_settings` override the Tooling
 //!   `SecuritySettings.Metadata.sessionSettings` defaults (`lockSessionsToIp`,
 //!   `enforceIpRangesEveryRequest`, ...); `trusted_ip_ranges` become its
-//!   `networkAccess.ipRanges`. `OauthToken`, `SetupAuditTrail`, `LoginHistory` rows go in
-//!   `records` like any other (system fields such as `CreatedDate`, `CreatedById` may be set).
+//!   `networkAccess.ipRanges`. `OauthToken`, `SetupAuditTrail`, `LoginHistory`,
+//!   `TwoFactorMethodsInfo` rows go in `records` like any other (system fields such as
+//!   `CreatedDate`, `CreatedById` may be set); `ObjectPermissions` and `SetupEntityAccess`
+//!   (read-only through the API) need a permission set id as `ParentId`, so only code seeds
+//!   them (the demo does).
 //! - `idp_people` fill the emulated IdP directories (one set per process, shared by every org
 //!   it serves): `email` (primary address), optional `login` (Okta `profile.login`, OneLogin
 //!   `username`), `first_name`, `last_name`, `aliases` (Google aliases, Entra `smtp:`
@@ -262,6 +270,10 @@ pub struct ProfileSeed {
     /// The profile's Login IP Ranges (`LoginIpRange` rows).
     #[serde(default)]
     pub login_ip_ranges: Vec<IpRangeSeed>,
+    /// `Profile.UserType`: `Standard` (default), or `Guest` for a site's public access
+    /// profile (with the `Guest User License`).
+    #[serde(default)]
+    pub user_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,7 +357,7 @@ pub struct SeedFileText {
     pub text: String,
 }
 
-pub const ALL_PERMISSIONS: [&str; 12] = [
+pub const ALL_PERMISSIONS: [&str; 14] = [
     "ApiEnabled",
     "ApiUserOnly",
     "ViewAllData",
@@ -358,6 +370,8 @@ pub const ALL_PERMISSIONS: [&str; 12] = [
     "ResetPasswords",
     "ManageInternalUsers",
     "DataExport",
+    "ForceTwoFactor",
+    "BypassMFAForUiLogins",
 ];
 
 fn custom_field(object: &str, seed: &CustomFieldSeed) -> Result<FieldDef, String> {
@@ -801,15 +815,17 @@ pub fn build_org(
     if base_profiles {
         profiles.push(ProfileSeed {
             name: "System Administrator".into(),
-            // An administrator is a person, not an API-only integration.
+            // An administrator is a person, not an API-only integration; the standard profile
+            // neither forces nor waives MFA (the org-wide setting decides).
             permissions: ALL_PERMISSIONS
                 .iter()
-                .filter(|p| **p != "ApiUserOnly")
+                .filter(|p| !["ApiUserOnly", "ForceTwoFactor", "BypassMFAForUiLogins"].contains(p))
                 .map(|s| s.to_string())
                 .collect(),
             hidden_fields: Vec::new(),
             license: None,
             login_ip_ranges: Vec::new(),
+            user_type: None,
         });
         profiles.push(ProfileSeed {
             name: "Standard User".into(),
@@ -817,6 +833,7 @@ pub fn build_org(
             hidden_fields: Vec::new(),
             license: None,
             login_ip_ranges: Vec::new(),
+            user_type: None,
         });
     }
     for p in std::mem::take(&mut seed.profiles) {
@@ -845,10 +862,14 @@ pub fn build_org(
             .get(license)
             .ok_or_else(|| format!("profile '{name}': unknown license '{license}'"))?;
         fields.insert("UserLicenseId".into(), json!(license_id));
+        if let Some(user_type) = &profile.user_type {
+            fields.insert("UserType".into(), json!(user_type));
+        }
         let id = builder.insert("Profile", &fields, None)?;
         // Every profile owns a hidden permission set carrying its permissions: the one
         // `PermissionSetAssignment` query over admin permissions sees profiles through it.
         fields.remove("UserLicenseId");
+        fields.remove("UserType");
         fields.insert("Name".into(), json!(format!("X{}", &id[..15])));
         fields.insert("Label".into(), json!(name));
         fields.insert("IsOwnedByProfile".into(), json!(true));
@@ -1118,6 +1139,7 @@ fn insert_licenses(
             "Salesforce" => "SFDC",
             "Salesforce Platform" => "AUL",
             "Salesforce Integration" => "SFDC_INTEGRATION",
+            "Guest User License" => "PID_Guest_User",
             _ => "CUSTOM",
         };
         let mut fields = Map::new();

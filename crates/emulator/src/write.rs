@@ -659,6 +659,11 @@ pub fn derive_fields(
                 Value::String(if owned { "Profile" } else { "Regular" }.into()),
             );
         }
+        // Salesforce derives it from the licence and always returns it; a site's guest
+        // profile is the one kind the seed states.
+        "Profile" if get(values, "UserType").is_null() => {
+            set(values, "UserType", Value::String("Standard".into()));
+        }
         "PermissionSetGroup" if get(values, "Status").is_null() => {
             set(values, "Status", Value::String("Updated".into()));
         }

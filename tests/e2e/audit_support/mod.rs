@@ -99,6 +99,7 @@ pub fn snapshot(users: Vec<SfUser>, grants: Vec<PermissionGrant>) -> SalesforceS
         session_settings: Some(SessionSettings {
             lock_sessions_to_ip: true,
             enforce_ip_ranges_every_request: false,
+            ..Default::default()
         }),
         login_ip_ranges: Some(Vec::new()),
         ..Default::default()

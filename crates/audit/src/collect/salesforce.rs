@@ -7,8 +7,12 @@
 //! | admin grants | one `PermissionSetAssignment` query over the four admin permissions (profiles' owned sets, permission sets, groups) | the run fails |
 //! | frozen users | `UserLogin WHERE IsFrozen = true` | left unknown |
 //! | OAuth grants | `OauthToken`, partitioned by user to stay under its 2,500-row cap | SF-IDP-004 not evaluated |
-//! | connected apps (only when SF-HYG-003 runs) | `ConnectedApplication` and its `AppMenuItem` entries | SF-HYG-003 not evaluated |
-//! | password logins (only when SF-HYG-004 runs) | `LoginHistory WHERE LoginType = 'Application'` in the window | SF-HYG-004 not evaluated |
+//! | connected apps (only when SF-HYG-003 or SF-HYG-007 runs) | `ConnectedApplication` and its `AppMenuItem` entries | SF-HYG-003/007 not evaluated |
+//! | password logins (only when SF-HYG-004 or SF-HYG-005 runs) | `LoginHistory WHERE LoginType = 'Application'` in the window | SF-HYG-004/005 not evaluated |
+//! | MFA grants (only when SF-HYG-005 runs) | `PermissionSetAssignment` of sets with `PermissionsForceTwoFactor` or `PermissionsBypassMFAForUiLogins` | SF-HYG-005 not evaluated |
+//! | MFA methods (only when SF-HYG-005 runs) | `TwoFactorMethodsInfo` of the users who logged in with a password | the findings say the methods are unknown |
+//! | guest and API-only profiles (only when SF-HYG-006 runs) | `Profile`, guest profiles' `ObjectPermissions`, the profiles' active `User`s | SF-HYG-006 not evaluated |
+//! | connected app access (only when SF-HYG-007 runs) | `SetupEntityAccess` of connected apps, and the permission sets' active assignees | SF-HYG-007 not evaluated |
 //! | exports | `SetupAuditTrail WHERE Action = 'export'` in the window | SF-EXP-* not evaluated |
 //! | Event Monitoring | `EventLogFile` `BulkApi`, `BulkApi2`, `ReportExport` CSVs in the window | noted: exports by Bulk API, Data Loader and reports unseen |
 //! | exporters left out above | `User` and `PermissionSetAssignment` by id (and Login-As delegates by username), whatever `IsActive`: a deactivated admin's export is still an admin's | the run fails |
@@ -30,9 +34,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::model::{
-    AuditTrailRow, ConnectedApp, ExportEvent, ExportEventType, GrantPath, IpRange, LoginEvent,
-    LoginIpRange, OauthGrant, PermissionGrant, SalesforceSnapshot, SessionSettings, SfUser,
-    sf_datetime,
+    AppAccess, AuditTrailRow, ConnectedApp, ExportEvent, ExportEventType, GrantPath, IpRange,
+    LoginEvent, LoginIpRange, MfaGrant, MfaMethods, OauthGrant, ObjectAccess, PermissionGrant,
+    ProfileAccess, SalesforceSnapshot, SessionSettings, SfUser, sf_datetime,
 };
 use sfmcp_salesforce::{QueryOptions, QueryPage, SalesforceClient, SalesforceId, SfError};
 
@@ -103,6 +107,14 @@ pub struct CollectOptions {
     /// Read the window's UI password logins from `LoginHistory` (one more query, bounded by
     /// the window and the login type).
     pub password_logins: bool,
+    /// Read who holds the MFA permissions, and the registered verification methods of the
+    /// users who logged in with a password (SF-HYG-005; implies `password_logins`).
+    pub mfa: bool,
+    /// Read guest and API-only profiles with their object access and users (SF-HYG-006).
+    pub exposed_profiles: bool,
+    /// Read which profiles and permission sets give access to connected apps, and their
+    /// holders (SF-HYG-007; implies `connected_apps`).
+    pub app_access: bool,
 }
 
 impl CollectOptions {
@@ -112,6 +124,9 @@ impl CollectOptions {
             batch_size: BATCH_SIZE,
             connected_apps: false,
             password_logins: false,
+            mfa: false,
+            exposed_profiles: false,
+            app_access: false,
         }
     }
 }
@@ -157,6 +172,8 @@ struct Capabilities {
     set_data_export: bool,
     set_type: bool,
     set_group: bool,
+    set_force_mfa: bool,
+    set_waive_mfa: bool,
 }
 
 impl Collector<'_> {
@@ -209,24 +226,44 @@ impl Collector<'_> {
             }
         }
 
+        let mfa_grants = if self.options.mfa {
+            self.mfa_grants(&caps).await?
+        } else {
+            None
+        };
+        let exposed_profiles = if self.options.exposed_profiles {
+            self.exposed_profiles(&caps).await?
+        } else {
+            None
+        };
+
         self.enter(4);
         self.frozen(&mut users).await?;
 
         self.enter(5);
         let user_ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
         let oauth_grants = self.oauth_grants(&user_ids).await?;
-        let connected_apps = if self.options.connected_apps {
+        let connected_apps = if self.options.connected_apps || self.options.app_access {
             self.connected_apps().await?
         } else {
             None
         };
+        let app_access = match &connected_apps {
+            Some(apps) if self.options.app_access && !apps.is_empty() => self.app_access().await?,
+            Some(_) if self.options.app_access => Some(Vec::new()),
+            _ => None,
+        };
 
         self.enter(6);
         let audit_trail = self.audit_trail().await?;
-        let password_logins = if self.options.password_logins {
+        let password_logins = if self.options.password_logins || self.options.mfa {
             self.password_logins().await?
         } else {
             None
+        };
+        let mfa_methods = match &password_logins {
+            Some(logins) if self.options.mfa => self.mfa_methods(logins).await?,
+            _ => None,
         };
 
         self.enter(7);
@@ -251,6 +288,10 @@ impl Collector<'_> {
             oauth_grants,
             connected_apps,
             password_logins,
+            mfa_grants,
+            mfa_methods,
+            exposed_profiles,
+            app_access,
             audit_trail,
             event_log_exports,
             session_settings,
@@ -353,6 +394,8 @@ impl Collector<'_> {
             set_data_export: set.field("PermissionsDataExport").is_some(),
             set_type: set.field("Type").is_some(),
             set_group: set.field("PermissionSetGroupId").is_some(),
+            set_force_mfa: set.field("PermissionsForceTwoFactor").is_some(),
+            set_waive_mfa: set.field("PermissionsBypassMFAForUiLogins").is_some(),
         })
     }
 
@@ -556,7 +599,7 @@ impl Collector<'_> {
     /// `OauthToken.AppMenuItemId` points at.
     async fn connected_apps(&mut self) -> Result<Option<Vec<ConnectedApp>>, CollectError> {
         const CONSEQUENCE: &str =
-            "SF-HYG-003 is not evaluated (needs View Setup and Configuration)";
+            "SF-HYG-003 and SF-HYG-007 are not evaluated (needs View Setup and Configuration)";
         let Some(records) = self
             .optional_query(
                 CONNECTED_APPS_SOQL,
@@ -613,7 +656,8 @@ impl Collector<'_> {
                 &soql,
                 false,
                 "LoginHistory",
-                "SF-HYG-004 is not evaluated (needs Manage Users or Monitor Login History)",
+                "SF-HYG-004 and SF-HYG-005 are not evaluated (needs Manage Users or Monitor Login \
+                 History)",
             )
             .await?;
         Ok(records.map(|rows| {
@@ -629,6 +673,265 @@ impl Collector<'_> {
                 })
                 .collect()
         }))
+    }
+
+    /// Who holds "Multi-Factor Authentication for User Interface Logins" or its waiver,
+    /// through any grant path (profiles' owned sets included).
+    async fn mfa_grants(
+        &mut self,
+        caps: &Capabilities,
+    ) -> Result<Option<Vec<MfaGrant>>, CollectError> {
+        const WHAT: &str = "PermissionSetAssignment (MFA permissions)";
+        const CONSEQUENCE: &str = "SF-HYG-005 is not evaluated";
+        let Some(soql) = mfa_grants_soql(caps) else {
+            self.notes.push(format!(
+                "{WHAT} could not be read (this org's PermissionSet has neither \
+                 PermissionsForceTwoFactor nor PermissionsBypassMFAForUiLogins): {CONSEQUENCE}"
+            ));
+            return Ok(None);
+        };
+        let Some(records) = self.optional_query(&soql, false, WHAT, CONSEQUENCE).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            records
+                .iter()
+                .filter_map(|r| {
+                    Some(MfaGrant {
+                        assignee_id: text(r, "AssigneeId")?,
+                        permission_set_id: text(r, "PermissionSetId")?,
+                        source_name: source_name(r),
+                        path: grant_path(r),
+                        force_mfa: flag(r, "PermissionSet.PermissionsForceTwoFactor"),
+                        waive_mfa: flag(r, "PermissionSet.PermissionsBypassMFAForUiLogins"),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// The verification methods of the users who logged in with a password: they are the
+    /// ones SF-HYG-005 may report, and asking for them alone keeps the query small.
+    async fn mfa_methods(
+        &mut self,
+        logins: &[LoginEvent],
+    ) -> Result<Option<Vec<MfaMethods>>, CollectError> {
+        let ids: BTreeSet<&str> = logins
+            .iter()
+            .map(|l| l.user_id.as_str())
+            .filter(|id| is_id(id))
+            .collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(MAX_IDS_PER_PARTITION) {
+            let soql = mfa_methods_soql(chunk);
+            let Some(records) = self
+                .optional_query(
+                    &soql,
+                    false,
+                    "TwoFactorMethodsInfo",
+                    "SF-HYG-005 findings cannot say which verification methods users \
+                     registered (needs Manage Multi-Factor Authentication in API)",
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            out.extend(records.iter().filter_map(|r| {
+                Some(MfaMethods {
+                    user_id: text(r, "UserId")?,
+                    methods: MFA_METHOD_FIELDS
+                        .iter()
+                        .filter(|f| flag(r, f))
+                        .map(|f| (*f).to_owned())
+                        .collect(),
+                })
+            }));
+        }
+        Ok(Some(out))
+    }
+
+    /// Guest and API-only profiles, the guest ones' object permissions, and every such
+    /// profile's active users.
+    async fn exposed_profiles(
+        &mut self,
+        caps: &Capabilities,
+    ) -> Result<Option<Vec<ProfileAccess>>, CollectError> {
+        const CONSEQUENCE: &str =
+            "SF-HYG-006 is not evaluated (needs View Setup and Configuration)";
+        let Some(records) = self
+            .optional_query(&exposed_profiles_soql(caps), false, "Profile", CONSEQUENCE)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut profiles: Vec<ProfileAccess> = records
+            .iter()
+            .filter_map(|r| {
+                Some(ProfileAccess {
+                    id: text(r, "Id")?,
+                    name: text(r, "Name")?,
+                    user_type: text(r, "UserType").unwrap_or_else(|| "Standard".into()),
+                    license_name: text(r, "UserLicense.Name"),
+                    api_enabled: flag(r, "PermissionsApiEnabled"),
+                    api_only: flag(r, "PermissionsApiUserOnly"),
+                    modify_all_data: flag(r, "PermissionsModifyAllData"),
+                    view_all_data: flag(r, "PermissionsViewAllData"),
+                    manage_users: flag(r, "PermissionsManageUsers"),
+                    object_permissions: Vec::new(),
+                    active_users: Vec::new(),
+                })
+            })
+            .collect();
+        let guest_ids: Vec<&str> = profiles
+            .iter()
+            .filter(|p| p.is_guest())
+            .map(|p| p.id.as_str())
+            .filter(|id| is_id(id))
+            .collect();
+        let all_ids: Vec<&str> = profiles
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|id| is_id(id))
+            .collect();
+        let mut objects: HashMap<String, Vec<ObjectAccess>> = HashMap::new();
+        for chunk in guest_ids.chunks(MAX_IDS_PER_PARTITION) {
+            let Some(rows) = self
+                .optional_query(
+                    &object_permissions_soql(chunk),
+                    false,
+                    "ObjectPermissions",
+                    CONSEQUENCE,
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            for r in &rows {
+                let (Some(profile), Some(object)) =
+                    (text(r, "Parent.ProfileId"), text(r, "SobjectType"))
+                else {
+                    continue;
+                };
+                objects
+                    .entry(id15(&profile).to_owned())
+                    .or_default()
+                    .push(ObjectAccess {
+                        object,
+                        create: flag(r, "PermissionsCreate"),
+                        read: flag(r, "PermissionsRead"),
+                        edit: flag(r, "PermissionsEdit"),
+                        delete: flag(r, "PermissionsDelete"),
+                        view_all: flag(r, "PermissionsViewAllRecords"),
+                        modify_all: flag(r, "PermissionsModifyAllRecords"),
+                    });
+            }
+        }
+        let mut users: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in all_ids.chunks(MAX_IDS_PER_PARTITION) {
+            let soql = format!(
+                "SELECT Id, Username, ProfileId FROM User WHERE IsActive = true AND ProfileId \
+                 IN ({}) ORDER BY Username",
+                soql_list(chunk.iter().copied())
+            );
+            let records = self
+                .query_all(&soql, false)
+                .await
+                .map_err(|source| CollectError {
+                    what: "the users of guest and API-only profiles",
+                    source,
+                })?;
+            for r in &records {
+                if let (Some(profile), Some(username)) = (text(r, "ProfileId"), text(r, "Username"))
+                {
+                    users
+                        .entry(id15(&profile).to_owned())
+                        .or_default()
+                        .push(username);
+                }
+            }
+        }
+        for p in &mut profiles {
+            p.object_permissions = objects.remove(id15(&p.id)).unwrap_or_default();
+            p.active_users = users.remove(id15(&p.id)).unwrap_or_default();
+        }
+        Ok(Some(profiles))
+    }
+
+    /// The profiles and permission sets that give access to connected apps, with the
+    /// permission sets' active assignees (a profile's holders are its users, already read).
+    async fn app_access(&mut self) -> Result<Option<Vec<AppAccess>>, CollectError> {
+        const CONSEQUENCE: &str =
+            "SF-HYG-007 is not evaluated (needs View Setup and Configuration)";
+        let Some(records) = self
+            .optional_query(APP_ACCESS_SOQL, false, "SetupEntityAccess", CONSEQUENCE)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut rows: Vec<AppAccess> = records
+            .iter()
+            .filter_map(|r| {
+                let owned = flag(r, "Parent.IsOwnedByProfile");
+                Some(AppAccess {
+                    app_id: text(r, "SetupEntityId")?,
+                    permission_set_id: text(r, "ParentId")?,
+                    source_name: if owned {
+                        text(r, "Parent.Profile.Name")
+                    } else {
+                        text(r, "Parent.Label")
+                    }
+                    .or_else(|| text(r, "ParentId"))?,
+                    path: if owned {
+                        GrantPath::Profile
+                    } else {
+                        GrantPath::PermissionSet
+                    },
+                    profile_id: text(r, "Parent.ProfileId").filter(|_| owned),
+                    assignee_ids: Vec::new(),
+                })
+            })
+            .collect();
+        let sets: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.profile_id.is_none())
+            .map(|r| r.permission_set_id.as_str())
+            .filter(|id| is_id(id))
+            .collect();
+        let sets: Vec<&str> = sets.into_iter().collect();
+        let mut assignees: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in sets.chunks(MAX_IDS_PER_PARTITION) {
+            let soql = format!(
+                "SELECT AssigneeId, PermissionSetId FROM PermissionSetAssignment WHERE \
+                 Assignee.IsActive = true AND PermissionSetId IN ({}) ORDER BY Id",
+                soql_list(chunk.iter().copied())
+            );
+            let records = self
+                .query_all(&soql, false)
+                .await
+                .map_err(|source| CollectError {
+                    what: "the holders of connected apps' permission sets",
+                    source,
+                })?;
+            for r in &records {
+                if let (Some(set), Some(user)) = (text(r, "PermissionSetId"), text(r, "AssigneeId"))
+                {
+                    assignees
+                        .entry(id15(&set).to_owned())
+                        .or_default()
+                        .push(user);
+                }
+            }
+        }
+        for row in &mut rows {
+            if row.profile_id.is_none() {
+                row.assignee_ids = assignees
+                    .get(id15(&row.permission_set_id))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        Ok(Some(rows))
     }
 
     async fn optional_count(
@@ -752,6 +1055,9 @@ impl Collector<'_> {
                 .get("enforceIpRangesEveryRequest")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            mfa_for_direct_ui_logins: s
+                .get("enableMFADirectUILoginOptIn")
+                .and_then(Value::as_bool),
         });
         let trusted = metadata
             .pointer("/networkAccess/ipRanges")
@@ -905,6 +1211,103 @@ const CONNECTED_APPS_SOQL: &str = "SELECT Id, Name, OptionsAllowAdminApprovedUse
 
 const APP_MENU_ITEMS_SOQL: &str =
     "SELECT Id, ApplicationId FROM AppMenuItem WHERE Type = 'ConnectedApplication'";
+
+/// The `TwoFactorMethodsInfo` flags read, by field name (API 53.0+ for the built-in
+/// authenticator; `HasSecurityKey` covers WebAuthn keys registered since Summer '22).
+const MFA_METHOD_FIELDS: [&str; 9] = [
+    "HasSalesforceAuthenticator",
+    "HasTotp",
+    "HasSecurityKey",
+    "HasU2F",
+    "HasBuiltInAuthenticator",
+    "HasTempCode",
+    "HasUserVerifiedMobileNumber",
+    "HasUserVerifiedEmailAddress",
+    "HasVerifiedMobileNumber",
+];
+
+/// `None` when the org's PermissionSet has neither MFA permission field.
+fn mfa_grants_soql(caps: &Capabilities) -> Option<String> {
+    let mut fields = vec![
+        "AssigneeId",
+        "PermissionSetId",
+        "PermissionSetGroupId",
+        "PermissionSet.Name",
+        "PermissionSet.Label",
+        "PermissionSet.IsOwnedByProfile",
+        "PermissionSet.Profile.Name",
+    ];
+    if caps.set_type {
+        fields.push("PermissionSet.Type");
+    }
+    let mut conditions = Vec::new();
+    if caps.set_force_mfa {
+        fields.push("PermissionSet.PermissionsForceTwoFactor");
+        conditions.push("PermissionSet.PermissionsForceTwoFactor = true");
+    }
+    if caps.set_waive_mfa {
+        fields.push("PermissionSet.PermissionsBypassMFAForUiLogins");
+        conditions.push("PermissionSet.PermissionsBypassMFAForUiLogins = true");
+    }
+    (!conditions.is_empty()).then(|| {
+        format!(
+            "SELECT {} FROM PermissionSetAssignment WHERE Assignee.IsActive = true AND ({}) \
+             ORDER BY Id",
+            fields.join(", "),
+            conditions.join(" OR ")
+        )
+    })
+}
+
+/// `ids` must already be checked ids.
+fn mfa_methods_soql(ids: &[&str]) -> String {
+    format!(
+        "SELECT UserId, {} FROM TwoFactorMethodsInfo WHERE UserId IN ({})",
+        MFA_METHOD_FIELDS.join(", "),
+        soql_list(ids.iter().copied())
+    )
+}
+
+fn exposed_profiles_soql(caps: &Capabilities) -> String {
+    let mut fields = vec![
+        "Id",
+        "Name",
+        "UserType",
+        "PermissionsApiEnabled",
+        "PermissionsModifyAllData",
+        "PermissionsViewAllData",
+        "PermissionsManageUsers",
+    ];
+    let mut conditions = vec!["UserType = 'Guest'"];
+    if caps.profile_api_only {
+        fields.push("PermissionsApiUserOnly");
+        conditions.push("PermissionsApiUserOnly = true");
+    }
+    if caps.user_license {
+        fields.push("UserLicense.Name");
+        conditions.push("UserLicense.Name = 'Salesforce Integration'");
+    }
+    format!(
+        "SELECT {} FROM Profile WHERE {} ORDER BY Name",
+        fields.join(", "),
+        conditions.join(" OR ")
+    )
+}
+
+/// `profile_ids` must already be checked ids.
+fn object_permissions_soql(profile_ids: &[&str]) -> String {
+    format!(
+        "SELECT ParentId, Parent.ProfileId, SobjectType, PermissionsCreate, PermissionsRead, \
+         PermissionsEdit, PermissionsDelete, PermissionsViewAllRecords, \
+         PermissionsModifyAllRecords FROM ObjectPermissions WHERE Parent.ProfileId IN ({}) \
+         ORDER BY SobjectType",
+        soql_list(profile_ids.iter().copied())
+    )
+}
+
+const APP_ACCESS_SOQL: &str = "SELECT ParentId, SetupEntityId, Parent.IsOwnedByProfile, \
+     Parent.ProfileId, Parent.Label, Parent.Profile.Name FROM SetupEntityAccess \
+     WHERE SetupEntityType = 'ConnectedApplication' ORDER BY ParentId";
 
 /// Never `AccessToken`, `DeleteToken` or `RequestToken`: they are live credentials.
 fn oauth_soql(user_ids: Option<&[&str]>) -> String {
@@ -1175,6 +1578,8 @@ mod tests {
             set_data_export: true,
             set_type: true,
             set_group: true,
+            set_force_mfa: true,
+            set_waive_mfa: true,
         }
     }
 
@@ -1194,6 +1599,11 @@ mod tests {
             audit_trail_soql(start),
             password_logins_soql(start),
             event_log_soql(start),
+            mfa_grants_soql(&all_caps()).unwrap_or_default(),
+            mfa_methods_soql(&["005000000000001AAA"]),
+            exposed_profiles_soql(&all_caps()),
+            object_permissions_soql(&["00e000000000001AAA"]),
+            APP_ACCESS_SOQL.to_owned(),
         ];
         for soql in statements {
             for secret in ["AccessToken", "DeleteToken", "RequestToken"] {
@@ -1202,6 +1612,35 @@ mod tests {
             // Every statement the collector sends must parse with the crate's SOQL parser.
             assert!(sfmcp_soql::parse(&soql).is_ok(), "{soql} does not parse");
         }
+    }
+
+    #[test]
+    fn optional_permission_fields_shape_the_extended_queries() {
+        let mut caps = all_caps();
+        let soql = mfa_grants_soql(&caps).unwrap();
+        assert!(
+            soql.contains("PermissionsForceTwoFactor = true OR"),
+            "{soql}"
+        );
+        caps.set_force_mfa = false;
+        let soql = mfa_grants_soql(&caps).unwrap();
+        assert!(!soql.contains("ForceTwoFactor"), "{soql}");
+        assert!(
+            soql.contains("PermissionsBypassMFAForUiLogins = true"),
+            "{soql}"
+        );
+        // Neither permission in this org: nothing to ask, and the rule says so.
+        caps.set_waive_mfa = false;
+        assert_eq!(mfa_grants_soql(&caps), None);
+        // Without licences or the API-only permission, guest profiles are still found.
+        caps.user_license = false;
+        caps.profile_api_only = false;
+        let soql = exposed_profiles_soql(&caps);
+        assert!(
+            soql.ends_with("WHERE UserType = 'Guest' ORDER BY Name"),
+            "{soql}"
+        );
+        assert!(sfmcp_soql::parse(&soql).is_ok());
     }
 
     #[test]

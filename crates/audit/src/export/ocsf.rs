@@ -24,6 +24,7 @@ fn resource_type(kind: SubjectKind) -> &'static str {
         SubjectKind::AuditEvent => "Salesforce SetupAuditTrail Entry",
         SubjectKind::ExportEvent => "Salesforce Event Log Entry",
         SubjectKind::ConnectedApp => "Salesforce Connected App",
+        SubjectKind::Profile => "Salesforce Profile",
     }
 }
 

@@ -30,8 +30,11 @@ use crate::model::{
 use crate::report::{AdminEntry, NonHumanIdentity, NotEvaluated};
 
 mod admin_not_in_idp;
+mod app_approved_for_everyone;
+mod broad_profile_access;
 mod bulk_export;
 mod dormant_user;
+mod mfa_not_enforced;
 mod modify_all_data;
 mod non_admin_export;
 mod oauth_unknown_user;
@@ -66,7 +69,7 @@ const ADMIN_DEFINITION: &str = "\"Admin\" means holding ModifyAllData, ViewAllDa
      group), never a profile name.";
 
 /// The catalogue, in [`RuleId::ALL`] order.
-pub static CATALOGUE: [RuleInfo; 13] = [
+pub static CATALOGUE: [RuleInfo; 16] = [
     admin_not_in_idp::INFO,
     user_not_in_idp::INFO,
     stale_user::INFO,
@@ -80,6 +83,9 @@ pub static CATALOGUE: [RuleInfo; 13] = [
     unused_integration_tokens::INFO,
     open_app_lasting_tokens::INFO,
     password_login_sso_user::INFO,
+    mfa_not_enforced::INFO,
+    broad_profile_access::INFO,
+    app_approved_for_everyone::INFO,
 ];
 
 impl RuleId {
@@ -556,6 +562,9 @@ pub(crate) fn run(
     unused_integration_tokens::evaluate(&ctx, &mut out);
     open_app_lasting_tokens::evaluate(&ctx, &mut out);
     password_login_sso_user::evaluate(&ctx, &mut out);
+    mfa_not_enforced::evaluate(&ctx, &mut out);
+    broad_profile_access::evaluate(&ctx, &mut out);
+    app_approved_for_everyone::evaluate(&ctx, &mut out);
     note_unused_allow_list(&ctx, &people.admins, &mut out);
     note_unknown_statuses(&ctx, &mut out);
     if let Some(selected) = &config.rules {
@@ -992,7 +1001,10 @@ mod tests {
                 RuleId::HygDormantUser,
                 RuleId::HygUnusedIntegrationTokens,
                 RuleId::HygOpenAppLastingTokens,
-                RuleId::HygPasswordLoginSsoUser
+                RuleId::HygPasswordLoginSsoUser,
+                RuleId::HygMfaNotEnforced,
+                RuleId::HygBroadProfileAccess,
+                RuleId::HygAppApprovedForEveryone,
             ]
         );
         let err = RuleId::parse_selection(&["SF-HYG-999"]).unwrap_err();

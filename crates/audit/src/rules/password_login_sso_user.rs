@@ -41,8 +41,9 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
     controls: &[("SBS", "SBS-AUTH-002")],
 };
 
-/// Whether a LoginHistory row is a successful UI login with a Salesforce password.
-fn is_password_success(event: &LoginEvent) -> bool {
+/// Whether a LoginHistory row is a successful UI login with a Salesforce password (a direct
+/// login, in Salesforce's MFA vocabulary).
+pub(super) fn is_password_success(event: &LoginEvent) -> bool {
     event.login_type.trim().eq_ignore_ascii_case("Application")
         && event
             .status
@@ -50,7 +51,7 @@ fn is_password_success(event: &LoginEvent) -> bool {
             .is_some_and(|s| s.trim().eq_ignore_ascii_case("Success"))
 }
 
-fn is_set_up_for_sso(user: &SfUser) -> bool {
+pub(super) fn is_set_up_for_sso(user: &SfUser) -> bool {
     user.federation_identifier
         .as_deref()
         .is_some_and(|f| !f.trim().is_empty())

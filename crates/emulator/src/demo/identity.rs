@@ -58,6 +58,11 @@
 //! | SF-HYG-002 | `svc.datasync@demo.emulator` × Informatica Cloud | integration user's grant last used 200 days ago |
 //! | SF-HYG-003 | connected app `Workbench` | "All users may self-authorize", refresh tokens valid until revoked, people hold grants |
 //! | SF-HYG-004 | `olivia.chen@demo.emulator` | Federation ID set, logged in with a Salesforce password 4 and 9 days ago |
+//! | SF-HYG-004 | `ivy.tran@demo.emulator` | Federation ID set, logged in with a Salesforce password 5 days ago (MFA waived too) |
+//! | SF-HYG-005 | `noah.fischer@demo.emulator` | org requires MFA for direct logins, but the `MFA_Waiver` permission set waives it; two password logins; only a text-message number registered |
+//! | SF-HYG-006 | profile `Partner Site Profile` | guest profile: API Enabled, Read on Contact and Case |
+//! | SF-HYG-006 | profile `Provisioning Integration` | API-only profile granting Manage Users; `svc.provisioning` uses it |
+//! | SF-HYG-007 | connected app `Slack` | admin-approved, but given to the Sales User and Support User profiles (over 90 % of people) |
 //!
 //! Near misses: `quinn.ellis@demo.emulator` last logged in 75 days ago; the IT admins never
 //! logged in but were just created; `svc.datasync` × MuleSoft Anypoint and every generated
@@ -69,6 +74,16 @@
 //! admin-approved. SF-HYG-004: `kenji.nakamura` (Federation ID) logs in through SSO and
 //! failed one password attempt; olivia's password login 45 days ago is outside the window;
 //! generated people log in with passwords but have no Federation ID.
+//! SF-HYG-005 ([`EXPOSURE_USERS`]): everyone else's direct logins need MFA (the org-wide
+//! setting); `ivy.tran` is waived but set up for SSO and known to the IdPs (SF-HYG-004 reports
+//! her), `leo.martin` is waived but logs in only through SSO, `zoe.adams` is waived but holds
+//! the per-user MFA permission (`MFA_Required`); integrations log in through OAuth.
+//! SF-HYG-006: `Careers Site Profile` (guest) only creates leads; `Integration User` and
+//! `Legacy ETL` are API-only, the first without admin permissions, the second (Modify All
+//! Data) with its only user deactivated; permission sets are SF-PRV-001/002's.
+//! SF-HYG-007: Salesforce for Outlook is given to the support profile (about a quarter of
+//! people), MuleSoft Anypoint and Informatica Cloud to integrations, Tableau to one
+//! permission set, Gong to nobody.
 //!
 //! # Near misses (must not fire)
 //!
@@ -354,6 +369,37 @@ pub fn planted_extended_gaps() -> Vec<PlantedGap> {
             why: "Federation ID set (single sign-on), two password logins in the window",
         },
         PlantedGap {
+            rule: "SF-HYG-004",
+            subject: user("ivy.tran"),
+            app: None,
+            why: "Federation ID set (single sign-on), a password login in the window",
+        },
+        PlantedGap {
+            rule: "SF-HYG-005",
+            subject: user("noah.fischer"),
+            app: None,
+            why: "MFA waived (permission set MFA_Waiver), two password logins, only a \
+                  text-message number registered",
+        },
+        PlantedGap {
+            rule: "SF-HYG-006",
+            subject: PARTNER_SITE_PROFILE.to_owned(),
+            app: None,
+            why: "guest profile with API Enabled and Read on Contact and Case",
+        },
+        PlantedGap {
+            rule: "SF-HYG-006",
+            subject: PROVISIONING_PROFILE.to_owned(),
+            app: None,
+            why: "API-only profile granting Manage Users to an active integration",
+        },
+        PlantedGap {
+            rule: "SF-HYG-007",
+            subject: EVERYONE_APP.to_owned(),
+            app: Some(EVERYONE_APP),
+            why: "admin-approved, but given to the sales and support profiles: nearly everyone",
+        },
+        PlantedGap {
             rule: "SF-HYG-003",
             subject: OPEN_FOREVER_APP.to_owned(),
             app: Some(OPEN_FOREVER_APP),
@@ -373,6 +419,7 @@ pub(super) fn profiles() -> Vec<ProfileSeed> {
         hidden_fields: hidden.iter().map(|h| h.to_string()).collect(),
         license: None,
         login_ip_ranges: Vec::new(),
+        user_type: None,
     };
     let range = |start: &str, end: &str, description: &str| IpRangeSeed {
         start: start.into(),
@@ -391,8 +438,218 @@ pub(super) fn profiles() -> Vec<ProfileSeed> {
     let read_only = profile("Read Only", &["ApiEnabled", "ViewSetup"], &[]);
     let mut integration = profile("Integration User", &["ApiEnabled", "ApiUserOnly"], &[]);
     integration.license = Some("Salesforce Integration".into());
-    vec![sales, support, read_only, integration]
+    // SF-HYG-006: guest and API-only profiles; their object access and users are seeded in
+    // `seed` ([`EXPOSURE_USERS`], [`GUEST_OBJECT_ACCESS`]).
+    let guest = |name: &str, permissions: &[&str]| {
+        let mut p = profile(name, permissions, &[]);
+        p.license = Some("Guest User License".into());
+        p.user_type = Some("Guest".into());
+        p
+    };
+    let api_only = |name: &str, permissions: &[&str]| {
+        let mut p = profile(name, permissions, &[]);
+        p.license = Some("Salesforce Integration".into());
+        p
+    };
+    vec![
+        sales,
+        support,
+        read_only,
+        integration,
+        guest(PARTNER_SITE_PROFILE, &["ApiEnabled"]),
+        guest("Careers Site Profile", &[]),
+        api_only(
+            PROVISIONING_PROFILE,
+            &["ApiEnabled", "ApiUserOnly", "ManageUsers"],
+        ),
+        api_only(
+            "Legacy ETL",
+            &["ApiEnabled", "ApiUserOnly", "ModifyAllData"],
+        ),
+    ]
 }
+
+/// The guest profile that lets the public read contacts and call the API (SF-HYG-006).
+const PARTNER_SITE_PROFILE: &str = "Partner Site Profile";
+/// The API-only profile that makes its integration a user administrator (SF-HYG-006).
+const PROVISIONING_PROFILE: &str = "Provisioning Integration";
+
+/// (guest profile, object, create, read): the guest profiles' object permissions. The
+/// careers site's web form only creates leads (a near miss).
+const GUEST_OBJECT_ACCESS: [(&str, &str, bool, bool); 3] = [
+    (PARTNER_SITE_PROFILE, "Contact", false, true),
+    (PARTNER_SITE_PROFILE, "Case", true, true),
+    ("Careers Site Profile", "Lead", true, false),
+];
+
+/// (local part, first, last, profile, permission sets, active, Federation ID, user type):
+/// the users of the MFA and profile-exposure cases (SF-HYG-005/006), kept out of
+/// [`planted_users`] so the seed's random draws for the others stay as they were.
+type ExposureUser = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    bool,
+    &'static str,
+);
+
+const EXPOSURE_USERS: [ExposureUser; 8] = [
+    // SF-HYG-005: MFA waived, logs in with a password, only a text-message number registered.
+    (
+        "noah.fischer",
+        "Noah",
+        "Fischer",
+        "Sales User",
+        &["MFA_Waiver"],
+        true,
+        false,
+        "Standard",
+    ),
+    // Near miss (SF-HYG-004's instead): waived, but set up for SSO and known to every IdP.
+    (
+        "ivy.tran",
+        "Ivy",
+        "Tran",
+        "Support User",
+        &["MFA_Waiver"],
+        true,
+        true,
+        "Standard",
+    ),
+    // Near miss: waived, but logs in only through SSO.
+    (
+        "leo.martin",
+        "Leo",
+        "Martin",
+        "Sales User",
+        &["MFA_Waiver"],
+        true,
+        true,
+        "Standard",
+    ),
+    // Near miss: waived, but the per-user MFA permission requires it anyway.
+    (
+        "zoe.adams",
+        "Zoe",
+        "Adams",
+        "Sales User",
+        &["MFA_Waiver", "MFA_Required"],
+        true,
+        false,
+        "Standard",
+    ),
+    // SF-HYG-006: an integration whose API-only profile grants Manage Users.
+    (
+        "svc.provisioning",
+        "Provisioning",
+        "Service",
+        PROVISIONING_PROFILE,
+        &[],
+        true,
+        false,
+        "Standard",
+    ),
+    // Near miss: the Modify All Data API-only profile's only user is deactivated.
+    (
+        "svc.legacy",
+        "Legacy",
+        "ETL",
+        "Legacy ETL",
+        &[],
+        false,
+        false,
+        "Standard",
+    ),
+    // The sites' guest users.
+    (
+        "partners_site_guest",
+        "Partners",
+        "Site Guest User",
+        PARTNER_SITE_PROFILE,
+        &[],
+        true,
+        false,
+        "Guest",
+    ),
+    (
+        "careers_site_guest",
+        "Careers",
+        "Site Guest User",
+        "Careers Site Profile",
+        &[],
+        true,
+        false,
+        "Guest",
+    ),
+];
+
+/// The users of [`EXPOSURE_USERS`], for the seed.
+pub(super) fn exposure_users() -> Vec<UserSeed> {
+    EXPOSURE_USERS
+        .iter()
+        .map(
+            |(local, first, last, profile, sets, active, federated, user_type)| {
+                let mut fields = Map::new();
+                if *federated {
+                    fields.insert("FederationIdentifier".into(), json!(user(local)));
+                }
+                if *user_type != "Standard" {
+                    // Salesforce derives it from the profile's licence; the seed states it.
+                    fields.insert("UserType".into(), json!(user_type));
+                }
+                UserSeed {
+                    username: user(local),
+                    first_name: Some((*first).into()),
+                    last_name: Some((*last).into()),
+                    email: None,
+                    profile: Some((*profile).into()),
+                    role: None,
+                    permission_sets: sets.iter().map(|s| (*s).to_owned()).collect(),
+                    permission_set_groups: Vec::new(),
+                    active: *active,
+                    frozen: false,
+                    default: false,
+                    fields,
+                }
+            },
+        )
+        .collect()
+}
+
+/// (person, days ago, login type): the MFA cases' logins, all successful.
+const MFA_LOGINS: [(&str, i64, &str); 5] = [
+    ("noah.fischer", 2, "Application"),
+    ("noah.fischer", 12, "Application"),
+    ("ivy.tran", 5, "Application"),
+    ("leo.martin", 3, "SAML Sfdc Initiated SSO"),
+    ("zoe.adams", 7, "Application"),
+];
+
+/// (person, registered `TwoFactorMethodsInfo` flags). A verified mobile number is not MFA.
+const MFA_METHODS: [(&str, &[&str]); 3] = [
+    ("noah.fischer", &["HasUserVerifiedMobileNumber"]),
+    ("ivy.tran", &["HasSalesforceAuthenticator"]),
+    ("zoe.adams", &["HasTotp"]),
+];
+
+/// (connected app, profile or permission set): who an app gives access to
+/// (`SetupEntityAccess`). Slack is admin-approved but pre-authorized for the sales and
+/// support profiles, nearly everyone (SF-HYG-007); the others reach a few people or only
+/// integrations (near misses).
+const APP_ACCESS: [(&str, &str); 6] = [
+    (EVERYONE_APP, "Sales User"),
+    (EVERYONE_APP, "Support User"),
+    ("Salesforce for Outlook", "Support User"),
+    ("MuleSoft Anypoint", "Integration User"),
+    ("Informatica Cloud", "Integration User"),
+    ("Tableau", "Data_Auditor"),
+];
+
+/// The admin-approved app pre-authorized for most people (SF-HYG-007).
+const EVERYONE_APP: &str = "Slack";
 
 pub(super) fn permission_sets() -> Vec<PermissionSetSeed> {
     let set = |name: &str, label: &str, permissions: &[&str]| PermissionSetSeed {
@@ -427,6 +684,8 @@ pub(super) fn permission_sets() -> Vec<PermissionSetSeed> {
             "Manage Everything",
             &["ModifyAllData", "ViewAllData", "CustomizeApplication"],
         ),
+        set("MFA_Waiver", "MFA Waiver", &["BypassMFAForUiLogins"]),
+        set("MFA_Required", "MFA Required", &["ForceTwoFactor"]),
     ]
 }
 
@@ -444,6 +703,8 @@ pub(super) fn session_settings() -> Map<String, Json> {
     map.insert("lockSessionsToIp".into(), json!(false));
     map.insert("enforceIpRangesEveryRequest".into(), json!(false));
     map.insert("sessionTimeout".into(), json!("TwoHours"));
+    // Every direct UI login needs MFA, except for holders of the waiver (SF-HYG-005).
+    map.insert("enableMFADirectUILoginOptIn".into(), json!(true));
     map
 }
 
@@ -602,6 +863,10 @@ fn planted_people() -> Vec<Person> {
         everywhere("owen.hart", "Owen", "Hart"),
         everywhere("paula.grant", "Paula", "Grant"),
         everywhere("quinn.ellis", "Quinn", "Ellis"),
+        everywhere("noah.fischer", "Noah", "Fischer"),
+        everywhere("ivy.tran", "Ivy", "Tran"),
+        everywhere("leo.martin", "Leo", "Martin"),
+        everywhere("zoe.adams", "Zoe", "Adams"),
     ]
 }
 
@@ -1155,5 +1420,115 @@ pub(super) fn seed(
             ],
         )?;
     }
+    seed_mfa(builder, &generated)?;
+    seed_profile_access(builder)?;
+    seed_app_access(builder)
+}
+
+/// SF-HYG-005: the MFA cases' logins and everyone's registered verification methods. The
+/// org requires MFA for direct logins, so every generated person registered Salesforce
+/// Authenticator.
+fn seed_mfa(builder: &mut OrgBuilder, generated: &[UserRow]) -> Result<(), String> {
+    let now = builder.now;
+    let id_of = |builder: &OrgBuilder, local: &str| {
+        builder
+            .refs
+            .get(&user(local))
+            .cloned()
+            .ok_or_else(|| format!("planted user {local} missing"))
+    };
+    for (local, days, login_type) in MFA_LOGINS {
+        insert(
+            builder,
+            "LoginHistory",
+            vec![
+                ("UserId", json!(id_of(builder, local)?)),
+                ("LoginTime", at(now - Duration::days(days))),
+                ("LoginType", json!(login_type)),
+                ("SourceIp", json!("198.51.100.61")),
+                ("LoginUrl", json!("demo.my.salesforce.com")),
+                ("Browser", json!("Firefox 133")),
+                ("Platform", json!("Windows 10")),
+                ("Status", json!("Success")),
+                ("Application", json!("Browser")),
+                ("ApiType", json!("N/A")),
+                ("CountryIso", json!("US")),
+            ],
+        )?;
+    }
+    for (n, person) in generated
+        .iter()
+        .filter(|u| u.active && !u.integration)
+        .enumerate()
+    {
+        insert(
+            builder,
+            "TwoFactorMethodsInfo",
+            vec![
+                ("UserId", json!(person.id)),
+                ("ExternalId", json!(format!("{}", 7_100_000 + n))),
+                ("HasSalesforceAuthenticator", json!(true)),
+            ],
+        )?;
+    }
+    for (n, (local, methods)) in MFA_METHODS.iter().enumerate() {
+        let mut pairs = vec![
+            ("UserId", json!(id_of(builder, local)?)),
+            ("ExternalId", json!(format!("{}", 7_200_000 + n))),
+        ];
+        pairs.extend(methods.iter().map(|m| (*m, json!(true))));
+        insert(builder, "TwoFactorMethodsInfo", pairs)?;
+    }
     Ok(())
+}
+
+/// SF-HYG-006: the guest profiles' object permissions, on their owned permission sets.
+fn seed_profile_access(builder: &mut OrgBuilder) -> Result<(), String> {
+    for (profile, object, create, read) in GUEST_OBJECT_ACCESS {
+        let set = owned_set(builder, profile)?;
+        insert(
+            builder,
+            "ObjectPermissions",
+            vec![
+                ("ParentId", json!(set)),
+                ("SobjectType", json!(object)),
+                ("PermissionsCreate", json!(create)),
+                ("PermissionsRead", json!(read)),
+                ("PermissionsEdit", json!(false)),
+                ("PermissionsDelete", json!(false)),
+                ("PermissionsViewAllRecords", json!(false)),
+                ("PermissionsModifyAllRecords", json!(false)),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// SF-HYG-007: which profiles and permission sets each connected app is given to.
+fn seed_app_access(builder: &mut OrgBuilder) -> Result<(), String> {
+    for (app, holder) in APP_ACCESS {
+        let app_id = super::id_of(builder, "ConnectedApplication", "Name", app)
+            .ok_or_else(|| format!("connected app {app} missing"))?;
+        let parent = match super::id_of(builder, "PermissionSet", "Name", holder) {
+            Some(set) => set,
+            None => owned_set(builder, holder)?,
+        };
+        insert(
+            builder,
+            "SetupEntityAccess",
+            vec![
+                ("ParentId", json!(parent)),
+                ("SetupEntityId", json!(app_id)),
+                ("SetupEntityType", json!("ConnectedApplication")),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// A profile's owned permission set.
+fn owned_set(builder: &OrgBuilder, profile: &str) -> Result<String, String> {
+    super::id_of(builder, "Profile", "Name", profile)
+        .and_then(|id| builder.profile_sets.get(&id).cloned())
+        .ok_or_else(|| format!("profile {profile} or its permission set missing"))
 }
