@@ -143,6 +143,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     ]
     .into_iter()
     .chain(super::history::objects())
+    .chain(super::files::objects())
     .collect()
 }
 
