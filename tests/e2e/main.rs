@@ -53,6 +53,7 @@ mod interop_simple_salesforce;
 mod layering;
 mod mcp_batch;
 mod mcp_confirm;
+mod mcp_files;
 mod mcp_history;
 mod mcp_http;
 mod mcp_protocol;
