@@ -61,7 +61,7 @@ const TEXT_EXTENSIONS: [&str; 12] = [
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecordFilesArgs {
     pub id: String,
-    /// bytes read per text file (default 2000, max 16000)
+    /// text bytes read per file (default 2000, max 16000)
     pub max_bytes: Option<u32>,
     /// default 20, up to 100
     pub max_rows: Option<u32>,
@@ -148,7 +148,7 @@ struct Shown {
 
 #[tool_router(router = files_router, vis = "pub(crate)")]
 impl SfServer {
-    /// A record's files and notes; text content up to max_bytes
+    /// A record's files and notes
     #[tool(annotations(read_only_hint = true))]
     async fn record_files(
         &self,
