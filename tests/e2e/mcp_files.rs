@@ -504,3 +504,74 @@ async fn a_file_body_is_read_no_further_than_the_budget() {
         "the server wrote {sent} bytes: the client kept reading"
     );
 }
+
+/// Files follow the records they are linked to: the demo's proposal on a private
+/// opportunity is invisible (its link, its version, its bytes, and through `record_files`)
+/// to a rep who cannot see that deal, and visible to the deal's owner.
+#[tokio::test]
+async fn files_are_seen_only_by_those_who_see_their_record() {
+    use crate::emulator_common::token_for;
+    let emulator = demo_emulator().await;
+    let admin = Client::for_org(&emulator, 0);
+    let proposal = admin
+        .query("SELECT Id, FirstPublishLocationId, OwnerId FROM ContentVersion WHERE Title = 'Proposal'")
+        .await;
+    let proposal = proposal.body["records"][0].clone();
+    let version = proposal["Id"]
+        .as_str()
+        .expect("the demo's proposal")
+        .to_string();
+    let deal = proposal["FirstPublishLocationId"]
+        .as_str()
+        .expect("on a deal")
+        .to_string();
+    let owner = proposal["OwnerId"].as_str().expect("an owner").to_string();
+    assert!(deal.starts_with("006"), "{deal}");
+
+    // A sales rep who cannot see the deal.
+    let reps = admin
+        .query(&format!(
+            "SELECT Id FROM User WHERE Profile.Name = 'Sales User' AND Id != '{owner}' AND IsActive = true"
+        ))
+        .await;
+    let mut outsider = None;
+    for rep in reps.body["records"].as_array().expect("reps") {
+        let rep = rep["Id"].as_str().expect("id").to_string();
+        let as_rep = Client::new(&emulator, &token_for(&emulator, 0, &rep));
+        let sees = as_rep
+            .query(&format!("SELECT Id FROM Opportunity WHERE Id = '{deal}'"))
+            .await;
+        if sees.body["totalSize"] == json!(0) {
+            outsider = Some((rep, as_rep));
+            break;
+        }
+    }
+    let (rep, as_rep) = outsider.expect("a rep who cannot see the deal");
+    let links = format!("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{deal}'");
+    assert_eq!(admin.query(&links).await.body["totalSize"], json!(1));
+    assert_eq!(as_rep.query(&links).await.body["totalSize"], json!(0));
+    let versions = "SELECT Id FROM ContentVersion WHERE Title = 'Proposal'";
+    assert_eq!(as_rep.query(versions).await.body["totalSize"], json!(0));
+    let blob = format!("/sobjects/ContentVersion/{version}/VersionData");
+    assert_eq!(as_rep.get(&blob).await.status, StatusCode::NOT_FOUND);
+    // The case's files are the rep's to see: cases are shared with everyone in the demo.
+    let case = demo_case(&admin).await;
+    let case_links = format!("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{case}'");
+    assert_eq!(as_rep.query(&case_links).await.body["totalSize"], json!(4));
+    // The deal's owner sees the file.
+    let as_owner = Client::new(&emulator, &token_for(&emulator, 0, &owner));
+    assert_eq!(as_owner.query(versions).await.body["totalSize"], json!(1));
+    assert_eq!(as_owner.get(&blob).await.status, StatusCode::OK);
+
+    // Through record_files, connected as the rep: nothing of the deal's files.
+    let env = vec![
+        ("SF_INSTANCE_URL", emulator.orgs[0].instance_url.clone()),
+        ("SF_ACCESS_TOKEN", token_for(&emulator, 0, &rep)),
+    ];
+    let (client, stderr) = spawn_server(&env, &[]).await;
+    let answer = call(&client, "record_files", json!({"id": deal})).await;
+    assert!(!is_error(&answer), "{}", text(&answer));
+    assert_eq!(structured(&answer)["files"], json!([]));
+    assert!(!text(&answer).contains("Proposal"), "{}", text(&answer));
+    stop(client, stderr).await;
+}

@@ -2,7 +2,8 @@
 //! note that finds it): a call log as text (two versions, the second longer than a tool's
 //! default byte budget, with a line of planted instructions), a CSV of affected units, a
 //! signed form that is a binary PDF, an enhanced note (a ContentNote: `FileType` `SNOTE`, its
-//! HTML in `VersionData`) and a classic `Note`. So "What's attached to this case?" has an
+//! HTML in `VersionData`) and a classic `Note`; and a proposal on the first opportunity, which
+//! only those who can see that private deal (or own the file) see. So "What's attached to this case?" has an
 //! answer in `sfmcp demo`.
 
 use base64::Engine as _;
@@ -14,6 +15,8 @@ use sfmcp_soql::data::Value;
 
 /// The title of the classic note on the case that carries the demo's files.
 pub const CASE_SUBJECT_NOTE: &str = "Phone call with the customer";
+/// The title of the file on the first (private) opportunity.
+pub const PROPOSAL_TITLE: &str = "Proposal";
 
 /// One file of the demo: its name on the client, type, and the bytes of each version.
 struct DemoFile {
@@ -104,6 +107,73 @@ fn fields(value: Json) -> Map<String, Json> {
     }
 }
 
+/// Inserts `file` (its document, every version, the link) on the record `record`.
+fn attach(
+    builder: &mut OrgBuilder,
+    file: &DemoFile,
+    record: &str,
+    owner: &str,
+) -> Result<(), String> {
+    let now = builder.now;
+    let document = builder.mint("ContentDocument")?;
+    let when = now - Duration::days(file.age_days);
+    let version_ids: Vec<String> = file
+        .versions
+        .iter()
+        .map(|_| builder.mint("ContentVersion"))
+        .collect::<Result<_, _>>()?;
+    let latest = version_ids.last().cloned().unwrap_or_default();
+    let size = file.versions.last().map_or(0, Vec::len);
+    builder.insert(
+        "ContentDocument",
+        &fields(json!({
+            "Title": file.title,
+            "FileType": file.file_type,
+            "FileExtension": file.extension,
+            "ContentSize": size,
+            "LatestPublishedVersionId": latest,
+            "OwnerId": owner,
+            "CreatedDate": crate::json::format_datetime(&(when - Duration::days(1))),
+            "LastModifiedDate": crate::json::format_datetime(&when),
+        })),
+        Some(document.clone()),
+    )?;
+    let count = file.versions.len();
+    for (n, (bytes, id)) in file.versions.iter().zip(version_ids).enumerate() {
+        let at = when - Duration::hours((count - 1 - n) as i64 * 5);
+        builder.insert(
+            "ContentVersion",
+            &fields(json!({
+                "ContentDocumentId": document,
+                "IsLatest": n + 1 == count,
+                "VersionNumber": (n + 1).to_string(),
+                "Title": file.title,
+                "PathOnClient": file.path,
+                "FileType": file.file_type,
+                "FileExtension": file.extension,
+                "ContentSize": bytes.len(),
+                "VersionData": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "FirstPublishLocationId": record,
+                "OwnerId": owner,
+                "CreatedDate": crate::json::format_datetime(&at),
+                "LastModifiedDate": crate::json::format_datetime(&at),
+            })),
+            Some(id),
+        )?;
+    }
+    builder.insert(
+        "ContentDocumentLink",
+        &fields(json!({
+            "LinkedEntityId": record,
+            "ContentDocumentId": document,
+            "ShareType": "V",
+            "Visibility": "AllUsers",
+        })),
+        None,
+    )?;
+    Ok(())
+}
+
 pub fn seed(builder: &mut OrgBuilder) -> Result<(), String> {
     let cases = builder
         .schema
@@ -119,64 +189,32 @@ pub fn seed(builder: &mut OrgBuilder) -> Result<(), String> {
         .and_then(Value::as_str)
         .unwrap_or(&builder.actor)
         .to_string();
-    let now = builder.now;
     for file in files() {
-        let document = builder.mint("ContentDocument")?;
-        let when = now - Duration::days(file.age_days);
-        let version_ids: Vec<String> = file
-            .versions
-            .iter()
-            .map(|_| builder.mint("ContentVersion"))
-            .collect::<Result<_, _>>()?;
-        let latest = version_ids.last().cloned().unwrap_or_default();
-        let size = file.versions.last().map_or(0, Vec::len);
-        builder.insert(
-            "ContentDocument",
-            &fields(json!({
-                "Title": file.title,
-                "FileType": file.file_type,
-                "FileExtension": file.extension,
-                "ContentSize": size,
-                "LatestPublishedVersionId": latest,
-                "OwnerId": owner,
-                "CreatedDate": crate::json::format_datetime(&(when - Duration::days(1))),
-                "LastModifiedDate": crate::json::format_datetime(&when),
-            })),
-            Some(document.clone()),
-        )?;
-        let count = file.versions.len();
-        for (n, (bytes, id)) in file.versions.iter().zip(version_ids).enumerate() {
-            let at = when - Duration::hours((count - 1 - n) as i64 * 5);
-            builder.insert(
-                "ContentVersion",
-                &fields(json!({
-                    "ContentDocumentId": document,
-                    "IsLatest": n + 1 == count,
-                    "VersionNumber": (n + 1).to_string(),
-                    "Title": file.title,
-                    "PathOnClient": file.path,
-                    "FileType": file.file_type,
-                    "FileExtension": file.extension,
-                    "ContentSize": bytes.len(),
-                    "VersionData": base64::engine::general_purpose::STANDARD.encode(bytes),
-                    "FirstPublishLocationId": case_id,
-                    "OwnerId": owner,
-                    "CreatedDate": crate::json::format_datetime(&at),
-                    "LastModifiedDate": crate::json::format_datetime(&at),
-                })),
-                Some(id),
-            )?;
-        }
-        builder.insert(
-            "ContentDocumentLink",
-            &fields(json!({
-                "LinkedEntityId": case_id,
-                "ContentDocumentId": document,
-                "ShareType": "V",
-                "Visibility": "AllUsers",
-            })),
-            None,
-        )?;
+        attach(builder, &file, &case_id, &owner)?;
+    }
+    // A private opportunity's proposal: only those who can see the deal (or own the file)
+    // see it.
+    let opportunities = builder
+        .schema
+        .index_of("Opportunity")
+        .ok_or("the demo has no Opportunity object")?;
+    if let Some(deal) = builder.tables.table(opportunities).rows.first() {
+        let deal_id = deal.id().to_string();
+        let deal_owner = builder
+            .tables
+            .value(&builder.schema, opportunities, 0, "OwnerId")
+            .and_then(Value::as_str)
+            .unwrap_or(&builder.actor)
+            .to_string();
+        let proposal = DemoFile {
+            title: PROPOSAL_TITLE,
+            path: "proposal.txt",
+            file_type: "TEXT",
+            extension: "txt",
+            versions: vec![b"Proposal: 40 GC-350 controllers, delivery in two lots.\n".to_vec()],
+            age_days: 5,
+        };
+        attach(builder, &proposal, &deal_id, &deal_owner)?;
     }
     builder.insert(
         "Note",
