@@ -575,3 +575,59 @@ async fn files_are_seen_only_by_those_who_see_their_record() {
     assert!(!text(&answer).contains("Proposal"), "{}", text(&answer));
     stop(client, stderr).await;
 }
+
+/// A content that cannot be read (the org fails that one request) leaves the listing and
+/// says so; once the org answers again, the same call reads it.
+#[tokio::test]
+async fn a_content_the_org_fails_to_serve_is_said_and_the_rest_stands() {
+    let emulator = demo_emulator().await;
+    let rest = Client::for_org(&emulator, 0);
+    let case = demo_case(&rest).await;
+    let expected = expected_files(&rest, &case).await;
+    let csv = version_of(&expected, "CSV").to_string();
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    let faults = format!("{}/__emulator/faults", emulator.base_url);
+    let http = reqwest::Client::new();
+    let added = http
+        .post(&faults)
+        .json(
+            &json!({"path_regex": format!("{csv}/VersionData$"), "status": 503,
+            "body": [{"errorCode": "SERVER_UNAVAILABLE", "message": "down for maintenance"}]}),
+        )
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(added.status().as_u16(), 201);
+    let answer = call(&client, "record_files", json!({"id": case})).await;
+    assert!(!is_error(&answer), "{}", text(&answer));
+    let shown = structured(&answer);
+    assert_eq!(rows_without_urls(&shown), expected_rows(&expected));
+    let read: Vec<&Value> = shown["contents"]
+        .as_array()
+        .expect("contents")
+        .iter()
+        .map(|c| &c["version"])
+        .collect();
+    assert!(!read.contains(&&json!(csv)), "{read:?}");
+    assert_eq!(read.len(), 2, "the log and the note still read");
+    let words = text(&answer);
+    assert!(words.contains("File 2 content not read"), "{words}");
+    assert!(words.contains("down for maintenance"), "{words}");
+
+    let cleared = http
+        .post(format!("{faults}/clear"))
+        .send()
+        .await
+        .expect("clear");
+    assert!(cleared.status().is_success());
+    let again = call(&client, "record_files", json!({"id": case})).await;
+    assert!(!is_error(&again), "{}", text(&again));
+    assert_eq!(
+        structured(&again)["contents"]
+            .as_array()
+            .expect("contents")
+            .len(),
+        3
+    );
+    stop(client, stderr).await;
+}

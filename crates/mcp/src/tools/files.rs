@@ -268,7 +268,19 @@ impl SfServer {
                 ));
                 continue;
             }
-            let head = client.file_head(version, budget).await?;
+            // One content that cannot be read leaves the listing and the others standing.
+            let head = match client.file_head(version, budget).await {
+                Ok(head) => head,
+                Err(error) => {
+                    text.push_str(&format!(
+                        "File {} content not read: {} {}\n",
+                        n + 1,
+                        render::inline(&error.to_string()),
+                        render::inline(&error.next_step())
+                    ));
+                    continue;
+                }
+            };
             spent += head.bytes.len();
             let mut body = text_of(&head.bytes, head.cut);
             if file.note {
