@@ -571,6 +571,7 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         ("list_views", json!({"object": "Account"})),
         ("record_history", json!({"id": "006000000000001AAA"})),
         ("recent_items", json!({})),
+        ("record_files", json!({"id": "500000000000001AAA"})),
         ("list_reports", json!({})),
         ("run_report", json!({"report": "Pipeline by Rep"})),
         (

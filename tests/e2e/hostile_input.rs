@@ -135,6 +135,7 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
             json!({"object": "Account", "id": id, "fields": {"Name": "x"}}),
         ));
         refused.push(("record_url", json!({ "ids": [id] })));
+        refused.push(("record_files", json!({ "id": id })));
         refused.push((
             "upsert_record",
             json!({"object": "Account", "match": {"Id": id}, "fields": {"Name": "x"}}),
@@ -665,6 +666,11 @@ async fn a_wrong_typed_argument_is_named_with_what_it_should_be_for_every_tool()
             "audit_findings",
             json!({"run_id": 7}),
             "run_id: expected a string, got the number 7",
+        ),
+        (
+            "record_files",
+            json!({"id": "500000000000001AAA", "max_bytes": "all"}),
+            "max_bytes: expected a whole number (0 or more), got the string \"all\"",
         ),
         ("soql_query", json!({}), "missing field `query`"),
     ];

@@ -54,6 +54,7 @@ mod layering;
 mod mcp_batch;
 mod mcp_batch_upsert;
 mod mcp_confirm;
+mod mcp_files;
 mod mcp_history;
 mod mcp_history_lookups;
 mod mcp_http;

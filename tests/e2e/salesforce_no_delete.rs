@@ -124,6 +124,7 @@ async fn drive_everything(client: &SalesforceClient) {
         })
         .await;
     let _ = client.limits().await;
+    let _ = client.file_head(&id, 64).await;
     let _ = client.record_links().await;
 }
 

@@ -214,6 +214,7 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
     for (tool, args) in [
         ("record_history", json!({"id": lead})),
         ("recent_items", json!({})),
+        ("record_files", json!({"id": lead})),
     ] {
         let result = call(client, tool, args).await;
         assert!(!is_error(&result), "{tool}: {}", text(&result));

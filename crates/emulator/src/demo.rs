@@ -8,12 +8,14 @@
 //! session settings, IdP directories with planted gaps, and the manifest of those gaps) is in
 //! [`identity`]; it runs after the people exist and sees every generated user.
 //!
-//! Field history (opportunity stages, case statuses) is in [`history`].
+//! Field history (opportunity stages, case statuses) is in [`history`]; the first case's
+//! files and notes in [`files`].
 //!
 //! The last Leads, Contacts, Accounts and Cases carry an injection corpus instead of their
 //! generated text ([`injection`], listed by [`injection_corpus`]); the counts above include
 //! them.
 
+pub mod files;
 pub mod history;
 pub mod identity;
 pub mod injection;
@@ -748,7 +750,8 @@ fn generate(builder: &mut OrgBuilder, scale: usize) -> Result<(), String> {
 
     debug_assert_eq!(all_users.len(), 1 + PEOPLE_PER_COPY * scale);
     identity::seed(builder, &mut rng, scale, &all_users)?;
-    history::seed(builder)
+    history::seed(builder)?;
+    files::seed(builder)
 }
 
 fn assign(builder: &mut OrgBuilder, user: &str, set: &str) -> Result<(), String> {

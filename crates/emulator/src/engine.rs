@@ -51,7 +51,7 @@ pub fn run(
 ) -> Result<Evaluated, Vec<ApiError>> {
     let query = parse(soql).map_err(|e| soql_error(&e, soql))?;
     match validate(&query, ctx.access.schema.as_ref()) {
-        Ok(_) => {}
+        Ok(_) => super::files::check_link_filter(&query).map_err(|e| vec![e])?,
         Err(ValidateError::Invalid(e)) => return Err(soql_error(&e, soql)),
         // Every object of the org is loaded; an object the profile cannot see is Unknown.
         Err(ValidateError::NeedsDescribe(object)) => {
@@ -249,6 +249,22 @@ impl Serialize for RecordJson<'_> {
                             .map(|i| field_json(def, stored, i))
                     });
                     map.serialize_entry(key, &address)?;
+                }
+                // A blob field holds the URL its bytes are served at, not the bytes.
+                Cell::Value(value)
+                    if !matches!(**value, Value::Null)
+                        && let Some((def, stored)) = stored
+                        && def
+                            .field(key)
+                            .is_some_and(|f| f.field_type == FieldType::Base64) =>
+                {
+                    let url = super::files::blob_url(
+                        &renderer.ctx.version,
+                        &def.name,
+                        stored.id(),
+                        &def.fields[def.field_index(key).unwrap_or(0)].name,
+                    );
+                    map.serialize_entry(key, &url)?
                 }
                 Cell::Value(value) => map.serialize_entry(key, &ValueJson(value.as_ref()))?,
                 Cell::Parent(None) => map.serialize_entry(key, &())?,

@@ -111,7 +111,20 @@ pub fn record_json(
         attributes(&def.name, record.id(), version),
     );
     for i in fields {
-        out.insert(def.fields[i].name.clone(), field_json(def, record, i));
+        let field = &def.fields[i];
+        let value = match record.values.get(i) {
+            // A blob field holds the URL its bytes are served at, not the bytes.
+            Some(v) if field.field_type == FieldType::Base64 && !matches!(v, Value::Null) => {
+                Json::String(super::files::blob_url(
+                    version,
+                    &def.name,
+                    record.id(),
+                    &field.name,
+                ))
+            }
+            _ => field_json(def, record, i),
+        };
+        out.insert(field.name.clone(), value);
     }
     Json::Object(out)
 }

@@ -24,6 +24,7 @@ pub mod control;
 pub mod demo;
 pub mod engine;
 pub mod errors;
+pub mod files;
 pub mod history;
 pub mod idp;
 pub mod ids;

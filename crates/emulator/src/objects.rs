@@ -146,6 +146,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     ]
     .into_iter()
     .chain(super::history::objects())
+    .chain(super::files::objects())
     .collect::<Vec<_>>();
     let recent = super::recent::object(&objects);
     objects.push(recent);

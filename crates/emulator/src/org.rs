@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 
 use super::errors::ApiError;
+use super::files;
 use super::history;
 use super::ids;
 use super::schema::{ObjectDef, OrgSchema, ProfileSchema, Sharing};
@@ -413,7 +414,8 @@ impl Org {
     }
 
     /// [`Org::can_read`], and for a field history row, its parent's visibility and the
-    /// changed field's (field-level security), which only `tables` can tell.
+    /// changed field's (field-level security), and for files, links and notes what they hang
+    /// on (`files::row_visible`), which only `tables` can tell.
     pub fn can_read_in(
         &self,
         tables: &Tables,
@@ -423,6 +425,10 @@ impl Org {
     ) -> bool {
         self.can_read(access, def, record)
             && history::row_visible(tables, access, def, record, |d, r| {
+                r.deleted_at.is_none() && self.can_read(access, d, r)
+            })
+            .unwrap_or(true)
+            && files::row_visible(tables, access, def, record, |d, r| {
                 r.deleted_at.is_none() && self.can_read(access, d, r)
             })
             .unwrap_or(true)

@@ -219,6 +219,11 @@ pub(super) fn dispatch(
                 .map(|(_, v)| v.as_str());
             super::listviews::results(state, ctx, object, id, limit)
         }
+        ["sobjects", object, id, field]
+            if get && super::files::is_blob_field(ctx, object, field) =>
+        {
+            super::files::blob(ctx, object, id, field)
+        }
         ["sobjects", object, field, value] => {
             let index = object_index(ctx, object)?;
             super::upsert::by_external_id(ctx, method, index, field, value, body)

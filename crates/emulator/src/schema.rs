@@ -905,6 +905,9 @@ pub struct OrgSchema {
 /// Child relationship names Salesforce gives standard lookups; other lookups get the child
 /// object's plural label without spaces, or `{Relationship}s` for custom fields (`Foo__r`).
 fn child_relationship_name(child: &ObjectDef, field: &FieldDef, parent: &str) -> Option<String> {
+    if let Some(known) = crate::files::child_relationship(&child.name, &field.name) {
+        return known.map(str::to_string);
+    }
     let known = match (child.name.as_str(), field.name.as_str(), parent) {
         ("Account", "ParentId", _) => Some("ChildAccounts"),
         ("Contact", "AccountId", _) => Some("Contacts"),

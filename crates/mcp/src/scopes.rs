@@ -47,6 +47,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("run_report", &["api"]),
     ("record_history", &["api"]),
     ("recent_items", &["api"]),
+    ("record_files", &["api"]),
 ];
 
 /// The scopes `tool` needs.

@@ -235,7 +235,8 @@ impl SfServer {
             + Self::reports_router()
             + Self::identity_router()
             + Self::audit_router()
-            + Self::history_router();
+            + Self::history_router()
+            + Self::files_router();
         let names: Vec<String> = router.map.keys().map(|name| name.to_string()).collect();
         for name in names {
             let is_write = WRITE_TOOLS.contains(&name.as_str());

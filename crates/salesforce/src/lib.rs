@@ -84,6 +84,7 @@ pub use api::collections::{
     MAX_COLLECTION_CHUNKS, MAX_COLLECTION_RECORDS, RecordOutcome, Upserted,
 };
 pub use api::describe::{DescribeFetch, GlobalDescribe, SObjectSummary};
+pub use api::files::FileHead;
 pub use api::identity::{ConnectedOrg, ConnectedUser, IDENTITY_SCOPES, Identity};
 pub use api::limits::LimitInfo;
 pub use api::listviews::{ListView, ListViewColumn, ListViewDescribe, ListViews};

@@ -89,6 +89,9 @@ pub(crate) struct ApiRequest {
     pub(crate) target: Target,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// Read at most this many bytes of the answer's body (a file's content): the rest is
+    /// never read into memory, and the response says it was cut.
+    pub(crate) body_limit: Option<usize>,
     pub(crate) body: Option<Value>,
     pub(crate) priority: CallPriority,
     /// For writes: what to say when the outcome is unknown.
@@ -104,6 +107,7 @@ impl ApiRequest {
             target,
             query: Vec::new(),
             headers: Vec::new(),
+            body_limit: None,
             body: None,
             priority: CallPriority::Normal,
             write: None,
@@ -121,6 +125,8 @@ pub(crate) struct ApiResponse {
     pub(crate) status: u16,
     pub(crate) last_modified: Option<String>,
     pub(crate) body: Vec<u8>,
+    /// The body stopped at the request's `body_limit`: more bytes followed.
+    pub(crate) cut: bool,
     /// The setting that decided where the request went, for an answer that is not
     /// Salesforce's.
     pub(crate) setting: &'static str,
@@ -393,8 +399,14 @@ impl SalesforceClient {
                 .get(reqwest::header::LAST_MODIFIED)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = match response.bytes().await {
-                Ok(body) => body.to_vec(),
+            let read = match request.body_limit {
+                // An error's JSON is read whole enough to say what went wrong.
+                Some(limit) if (200..300).contains(&status) => read_bounded(response, limit).await,
+                Some(limit) => read_bounded(response, limit.max(ERROR_BODY_LIMIT)).await,
+                None => response.bytes().await.map(|body| (body.to_vec(), false)),
+            };
+            let (body, cut) = match read {
+                Ok(read) => read,
                 Err(e) => {
                     let failure = match classify(&e) {
                         NetworkFailure::Timeout => NetworkFailure::Timeout,
@@ -415,7 +427,8 @@ impl SalesforceClient {
                 }
             };
             if (200..300).contains(&status) || status == 304 {
-                let body = if self.plane() == PlaneKind::Paragon {
+                // A file's bytes are never JSON to unwrap, even when they start like it.
+                let body = if self.plane() == PlaneKind::Paragon && request.body_limit.is_none() {
                     unwrap_paragon_output(body)
                 } else {
                     body
@@ -424,6 +437,7 @@ impl SalesforceClient {
                     status,
                     last_modified,
                     body,
+                    cut,
                     setting,
                 });
             }
@@ -527,6 +541,33 @@ pub(crate) fn lost_answer(
             failure,
         },
     }
+}
+
+/// How much of an error's body a bounded read keeps: Salesforce's error JSON is far smaller.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// The first `limit` bytes of a body, and whether more followed. Reads chunk by chunk and
+/// stops once past the limit, so at most `limit` plus one chunk is ever in memory; dropping
+/// the response then closes the connection instead of downloading the rest.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::with_capacity(limit.min(64 * 1024));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+        if body.len() == limit {
+            // Exactly at the limit: one more chunk tells whether anything followed.
+            let more = response.chunk().await?.is_some_and(|c| !c.is_empty());
+            return Ok((body, more));
+        }
+    }
+    Ok((body, false))
 }
 
 /// Paragon may wrap the provider's answer as `{"output": ...}` when it does not honour the

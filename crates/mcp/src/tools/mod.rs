@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod batch;
+pub(crate) mod files;
 pub(crate) mod history;
 pub mod identity;
 pub(crate) mod limits;

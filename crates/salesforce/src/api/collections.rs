@@ -115,6 +115,7 @@ impl SalesforceClient {
             target: Target::Versioned(format!("/sobjects/{object}/{field}/{segment}")),
             query: Vec::new(),
             headers: Vec::new(),
+            body_limit: None,
             body: Some(Value::Object(fields.clone())),
             priority: CallPriority::Normal,
             // Sending the same upsert again is safe: it finds what the first one created.
@@ -323,6 +324,7 @@ impl SalesforceClient {
             target: Target::Versioned("/composite/sobjects".into()),
             query: Vec::new(),
             headers: Vec::new(),
+            body_limit: None,
             body: Some(body),
             priority: CallPriority::Normal,
             write: Some((kind, object.to_string(), id)),

@@ -3,6 +3,7 @@
 
 pub mod collections;
 pub mod describe;
+pub mod files;
 pub mod identity;
 pub mod limits;
 pub mod listviews;

@@ -62,6 +62,7 @@ impl SalesforceClient {
             target: Target::Versioned(format!("/sobjects/{object}")),
             query: Vec::new(),
             headers: Vec::new(),
+            body_limit: None,
             body: Some(Value::Object(fields.clone())),
             priority: CallPriority::Normal,
             write: Some((RecordWrite::Create, object.to_string(), None)),
@@ -100,6 +101,7 @@ impl SalesforceClient {
             target: Target::Versioned(format!("/sobjects/{object}/{id}")),
             query: Vec::new(),
             headers: Vec::new(),
+            body_limit: None,
             body: Some(Value::Object(fields.clone())),
             priority: CallPriority::Normal,
             write: Some((
