@@ -46,6 +46,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("run_report", &["api"]),
     ("record_history", &["api"]),
     ("recent_items", &["api"]),
+    ("tooling_query", &["api"]),
 ];
 
 /// The scopes `tool` needs.

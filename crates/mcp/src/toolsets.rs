@@ -11,8 +11,9 @@
 //! | `reports` | yes | list_reports, run_report (reports and dashboards) |
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | record_history, recent_items |
+//! | `tooling` | no | tooling_query (metadata: validation rules, flows, Apex) |
 //!
-//! Groups for files and notes and for the Tooling API come with their tools.
+//! A group for files and notes comes with its tools.
 //!
 //! Each tool's group is one row of [`TOOLSET_OF`]; a unit test fails for a routed tool without
 //! one.
@@ -27,15 +28,17 @@ pub enum Toolset {
     Reports,
     Audit,
     History,
+    Tooling,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 5] = [
+    pub const ALL: [Toolset; 6] = [
         Toolset::Core,
         Toolset::Writes,
         Toolset::Reports,
         Toolset::Audit,
         Toolset::History,
+        Toolset::Tooling,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Toolset {
             Toolset::Reports => "reports",
             Toolset::Audit => "audit",
             Toolset::History => "history",
+            Toolset::Tooling => "tooling",
         }
     }
 
@@ -190,6 +194,7 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("run_report", Toolset::Reports),
     ("record_history", Toolset::History),
     ("recent_items", Toolset::History),
+    ("tooling_query", Toolset::Tooling),
     ("audit_rules", Toolset::Audit),
     ("audit_run", Toolset::Audit),
     ("audit_findings", Toolset::Audit),
@@ -239,7 +244,7 @@ mod tests {
     fn a_wrong_name_is_refused_with_the_closest() {
         let error = Toolsets::parse(["report"]).unwrap_err();
         assert!(error.contains("did you mean `reports`?"), "{error}");
-        assert!(error.contains("core, writes, reports, audit, history, or all"));
+        assert!(error.contains("core, writes, reports, audit, history, tooling, or all"));
         let error = Toolsets::parse(["\u{1b}[31mzz"]).unwrap_err();
         assert!(!error.contains('\u{1b}'), "{error}");
     }
