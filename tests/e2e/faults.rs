@@ -571,6 +571,10 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         ("list_views", json!({"object": "Account"})),
         ("record_history", json!({"id": "006000000000001AAA"})),
         ("recent_items", json!({})),
+        (
+            "tooling_query",
+            json!({"query": "SELECT Name FROM ApexClass"}),
+        ),
         ("list_reports", json!({})),
         ("run_report", json!({"report": "Pipeline by Rep"})),
         (

@@ -214,6 +214,10 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
     for (tool, args) in [
         ("record_history", json!({"id": lead})),
         ("recent_items", json!({})),
+        (
+            "tooling_query",
+            json!({"query": "SELECT Name, Body FROM ApexClass", "include_bodies": true}),
+        ),
     ] {
         let result = call(client, tool, args).await;
         assert!(!is_error(&result), "{tool}: {}", text(&result));

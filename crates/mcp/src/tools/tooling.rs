@@ -47,9 +47,9 @@ use sfmcp_soql::{self as soql, ast};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ToolingQueryArgs {
     pub query: String,
-    /// up to 2000
+    // Undescribed: soql_query's max_rows says it, and every byte here is paid per
+    // conversation; a body refused says how to ask for it.
     pub max_rows: Option<u32>,
-    /// Body, Metadata, FullName
     pub include_bodies: Option<bool>,
 }
 
@@ -391,7 +391,7 @@ fn hold_allow_list(
 
 #[tool_router(router = tooling_router, vis = "pub(crate)")]
 impl SfServer {
-    /// Read-only Tooling API SOQL: ValidationRule, Flow, FlowDefinition, ApexClass, ApexTrigger, EntityDefinition
+    /// Tooling SOQL: ValidationRule, Flow, FlowDefinition, ApexClass, ApexTrigger, EntityDefinition
     #[tool(annotations(read_only_hint = true))]
     async fn tooling_query(
         &self,
