@@ -211,10 +211,18 @@ fn names() -> String {
         .join(", ")
 }
 
-/// The catalogue as describes, for the validator and the footprint. Bodies are neither
-/// filterable nor sortable, as on Salesforce.
+/// The catalogue as a schema, for the validator and the footprint.
 fn schema() -> StaticSchema {
     let mut schema = StaticSchema::new();
+    for describe in describes() {
+        schema.insert(describe);
+    }
+    schema
+}
+
+/// The catalogue as describes. Bodies are neither filterable nor sortable, as on Salesforce.
+fn describes() -> Vec<ObjectSchema> {
+    let mut out = Vec::new();
     for object in CATALOGUE {
         let fields: Vec<Value> = object
             .fields
@@ -238,10 +246,10 @@ fn schema() -> StaticSchema {
         if let Ok(describe) = serde_json::from_value::<ObjectSchema>(json!({
             "name": object.name, "label": object.name, "queryable": true, "fields": fields,
         })) {
-            schema.insert(describe);
+            out.push(describe);
         }
     }
-    schema
+    out
 }
 
 /// Checks `query` against the catalogue, the body rule and the operator's object
@@ -529,5 +537,203 @@ mod tests {
         assert!(checked("SELECT MasterLabel FROM Flow", false, &allow).is_ok());
         // Without an allow-list nothing needs pinning.
         assert!(checked("SELECT ValidationName FROM ValidationRule", false, &[]).is_ok());
+    }
+
+    mod allow_list_property {
+        //! Random Tooling queries under random allow-lists: whatever the query says, when
+        //! `check` lets it go, every row the evaluator returns for it (and every parent row
+        //! inside one) is about an allowed object, and no body is read. The rows are served
+        //! as Salesforce keys them: an EntityDefinition by its DurableId, which standard
+        //! objects' `EntityDefinitionId` and `TableEnumOrId` hold.
+
+        use super::super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::TestRunner;
+        use sfmcp_soql::data::{DataSource, Value as Cell};
+        use sfmcp_soql::eval::{self, EvalContext, RecordKind};
+        use sfmcp_soql::test_support::{MemOrg, guarantee_config};
+
+        const OBJECTS: [&str; 5] = ["Account", "Opportunity", "Case", "Lead", "Invoice__c"];
+
+        fn org() -> MemOrg {
+            let mut org = MemOrg::new(describes());
+            let text = |s: &str| Cell::String(s.to_string());
+            for object in OBJECTS {
+                org.insert(
+                    "EntityDefinition",
+                    [
+                        ("Id", text(object)),
+                        ("DurableId", text(object)),
+                        ("QualifiedApiName", text(object)),
+                        ("Label", text(object)),
+                    ],
+                );
+                for i in 0..2 {
+                    org.insert(
+                        "ValidationRule",
+                        [
+                            ("Id", text(&format!("03d{object}{i}"))),
+                            ("ValidationName", text(&format!("{object}_Rule_{i}"))),
+                            ("Active", Cell::Boolean(i == 0)),
+                            ("EntityDefinitionId", text(object)),
+                            ("Metadata", text("{}")),
+                        ],
+                    );
+                }
+                org.insert(
+                    "ApexTrigger",
+                    [
+                        ("Id", text(&format!("01q{object}"))),
+                        ("Name", text(&format!("{object}Trigger"))),
+                        ("TableEnumOrId", text(object)),
+                        ("EntityDefinitionId", text(object)),
+                        ("Body", text("trigger x on y (before insert) {}")),
+                    ],
+                );
+            }
+            for name in ["Util", "Service"] {
+                org.insert(
+                    "ApexClass",
+                    [("Name", text(name)), ("Body", text("class {}"))],
+                );
+            }
+            org
+        }
+
+        /// The columns a WHERE on `from` may name: its own scope columns and a plain one.
+        fn columns(from: &str) -> Vec<&'static str> {
+            match from {
+                "ValidationRule" => vec![
+                    "EntityDefinitionId",
+                    "EntityDefinition.QualifiedApiName",
+                    "ValidationName",
+                ],
+                "ApexTrigger" => vec!["TableEnumOrId", "EntityDefinitionId", "Name"],
+                "EntityDefinition" => vec!["QualifiedApiName", "DurableId", "Label"],
+                _ => vec!["Name", "NamespacePrefix"],
+            }
+        }
+
+        /// A WHERE term: pins of every kind, negations, patterns, on any of `columns`.
+        fn term(columns: Vec<&'static str>) -> impl Strategy<Value = String> {
+            let value = proptest::sample::select(OBJECTS.to_vec());
+            let column = proptest::sample::select(columns);
+            prop_oneof![
+                (column.clone(), value.clone()).prop_map(|(c, v)| format!("{c} = '{v}'")),
+                (column.clone(), value.clone()).prop_map(|(c, v)| format!("{c} = '{v}'")),
+                (
+                    column.clone(),
+                    proptest::sample::subsequence(OBJECTS.to_vec(), 1..=3)
+                )
+                    .prop_map(|(c, vs)| format!("{c} IN ('{}')", vs.join("','"))),
+                (column.clone(), value.clone()).prop_map(|(c, v)| format!("{c} != '{v}'")),
+                (column.clone(), value).prop_map(|(c, v)| format!("NOT {c} = '{v}'")),
+                column.prop_map(|c| format!("{c} LIKE '%'")),
+            ]
+        }
+
+        fn condition(columns: Vec<&'static str>) -> impl Strategy<Value = String> {
+            term(columns).prop_recursive(3, 8, 3, |inner| {
+                (
+                    proptest::collection::vec(inner, 2..4),
+                    proptest::bool::weighted(0.7),
+                )
+                    .prop_map(|(terms, and)| {
+                        format!("({})", terms.join(if and { " AND " } else { " OR " }))
+                    })
+            })
+        }
+
+        fn query() -> impl Strategy<Value = String> {
+            proptest::sample::select(vec![
+                (
+                    "ValidationRule",
+                    "Id, ValidationName, EntityDefinition.QualifiedApiName",
+                ),
+                ("ValidationRule", "ValidationName, Metadata"),
+                ("ApexTrigger", "Name, TableEnumOrId"),
+                ("ApexTrigger", "Name, Body"),
+                ("EntityDefinition", "QualifiedApiName, Label"),
+                ("ApexClass", "Name"),
+                ("ApexClass", "Name, Body"),
+            ])
+            .prop_flat_map(|(from, fields)| {
+                proptest::option::weighted(0.85, condition(columns(from))).prop_map(
+                    move |condition| match condition {
+                        Some(c) => format!("SELECT {fields} FROM {from} WHERE {c}"),
+                        None => format!("SELECT {fields} FROM {from}"),
+                    },
+                )
+            })
+        }
+
+        fn about(org: &MemOrg, row: usize) -> Option<String> {
+            let field = match org.object_of(row) {
+                "ValidationRule" => "EntityDefinitionId",
+                "ApexTrigger" => "TableEnumOrId",
+                "EntityDefinition" => "QualifiedApiName",
+                _ => return None,
+            };
+            org.value(row, field)
+                .and_then(Cell::as_str)
+                .map(str::to_string)
+        }
+
+        fn rows_about(org: &MemOrg, record: &eval::Record<'_, usize>, out: &mut Vec<String>) {
+            if let RecordKind::SObject { row, .. } = &record.kind {
+                out.extend(about(org, *row));
+            }
+            for field in &record.fields {
+                if let eval::Cell::Parent(Some(parent)) = &field.value {
+                    rows_about(org, parent, out);
+                }
+            }
+        }
+
+        #[test]
+        fn accepted_queries_return_only_rows_about_allowed_objects() {
+            let org = org();
+            let mut runner = TestRunner::new(guarantee_config(512, 0x7001_1e9a));
+            let accepted = std::cell::Cell::new(0u32);
+            let strategy = (
+                query(),
+                proptest::sample::subsequence(OBJECTS.to_vec(), 1..=3),
+            );
+            let outcome = runner.run(&strategy, |(text, allow)| {
+                let policy = Policy {
+                    allow_objects: allow.iter().map(|o| o.to_string()).collect(),
+                    ..Policy::default()
+                };
+                let Ok(query) = soql::parse(&text) else {
+                    return Ok(());
+                };
+                if check(&query, &text, false, &policy).is_err() {
+                    return Ok(());
+                }
+                accepted.set(accepted.get() + 1);
+                prop_assert!(
+                    !text.contains("Body") && !text.contains("Metadata"),
+                    "{text}"
+                );
+                let result = eval::evaluate(&query, &org, &EvalContext::default())
+                    .map_err(|e| TestCaseError::fail(format!("{text}: {}", e.message)))?;
+                let mut objects = Vec::new();
+                for record in &result.records {
+                    rows_about(&org, record, &mut objects);
+                }
+                for object in objects {
+                    prop_assert!(
+                        allow.contains(&object.as_str()),
+                        "{text} under {allow:?} returned a row about {object}"
+                    );
+                }
+                Ok(())
+            });
+            if let Err(failure) = outcome {
+                panic!("{failure}");
+            }
+            // Not vacuous: a good share of the random queries pass the check and run.
+            assert!(accepted.get() > 50, "only {} accepted", accepted.get());
+        }
     }
 }
