@@ -133,6 +133,12 @@ impl Fixture {
                 method: "GET",
                 path: "/limits/?$",
             },
+            Probe {
+                tool: "tooling_query",
+                args: json!({"query": "SELECT Name, Status FROM ApexClass ORDER BY Name"}),
+                method: "GET",
+                path: "/tooling/query$",
+            },
         ]
     }
 
