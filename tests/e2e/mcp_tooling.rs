@@ -14,7 +14,7 @@ use sfmcp_emulator::EmulatorHandle;
 use crate::common::{
     call, demo_emulator, is_error, org_env, requests, spawn_server, stop, structured, text,
 };
-use crate::emulator_common::{Client, Reply};
+use crate::emulator_common::{Client, Reply, token_for};
 
 /// The emulator's own Tooling answer, every page followed.
 async fn tooling_rest(rest: &Client, soql: &str) -> Reply {
@@ -404,6 +404,14 @@ async fn the_emulators_tooling_api_answers_as_salesforce_does() {
             "{record}"
         );
     }
+    // A user without "View Setup and Configuration" (a sales rep) sees none of these objects.
+    let rep = rest
+        .first_id("SELECT Id FROM User WHERE Username = 'edsger.hopper7@demo.emulator'")
+        .await;
+    let as_rep = Client::new(&emulator, &token_for(&emulator, 0, &rep));
+    let refused = tooling_rest(&as_rep, "SELECT Name FROM ApexClass").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body[0]["errorCode"], json!("INVALID_TYPE"));
     // EntityDefinition ignores LIMIT, as Salesforce's does.
     let all = tooling_rest(&rest, "SELECT QualifiedApiName FROM EntityDefinition").await;
     let limited = tooling_rest(

@@ -310,7 +310,7 @@ pub fn tooling(
         .unwrap_or_default();
     if from != "securitysettings" {
         let batch = batch_size(headers);
-        let answer = super::tooling::run(&ctx.org, &ctx.version, &soql)?;
+        let answer = super::tooling::run(&ctx.org, &ctx.version, &soql, ctx.access.view_setup)?;
         return Ok(page(
             state,
             ctx,

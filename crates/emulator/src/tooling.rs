@@ -603,8 +603,17 @@ pub struct Answer {
     pub records: Vec<Box<[u8]>>,
 }
 
-/// Runs `soql` over `org`'s metadata as Salesforce's Tooling API would.
-pub fn run(org: &Org, version: &str, soql: &str) -> Result<Answer, Vec<ApiError>> {
+/// Runs `soql` over `org`'s metadata as Salesforce's Tooling API would, for a user who has
+/// "View Setup and Configuration" (`view_setup`) or not. Without it these setup objects are
+/// not visible, and, as for any object a user cannot see, the query answers `INVALID_TYPE`
+/// (our reading: Salesforce documents the permission as required for the Tooling API's
+/// setup objects, not the error's exact shape).
+pub fn run(
+    org: &Org,
+    version: &str,
+    soql: &str,
+    view_setup: bool,
+) -> Result<Answer, Vec<ApiError>> {
     let query = sfmcp_soql::parse(soql).map_err(|e| super::engine::soql_error(&e, soql))?;
     let metadata = build(org);
     match validate(&query, &metadata.schema) {
@@ -621,6 +630,12 @@ pub fn run(org: &Org, version: &str, soql: &str) -> Result<Answer, Vec<ApiError>
         sfmcp_soql::schema::Lookup::Found(object) => object.name.clone(),
         _ => query.from.object.dotted(),
     };
+    if !view_setup {
+        return Err(vec![ApiError::bad_request(
+            "INVALID_TYPE",
+            format!("sObject type '{object}' is not supported."),
+        )]);
+    }
     if object == "EntityDefinition"
         && let Some(condition) = &query.where_clause
         && let Some(message) = entity_definition_refusal(condition)
