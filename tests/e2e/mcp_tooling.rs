@@ -105,9 +105,9 @@ async fn metadata_questions_answer_as_the_emulators_tooling_api_does() {
     );
     assert_eq!(expected.body["totalSize"], json!(2));
 
-    // "List the Apex classes", two at a time through query_more.
-    let classes =
-        "SELECT Name, ApiVersion, Status, LengthWithoutComments FROM ApexClass ORDER BY Name";
+    // "List the Apex classes" (ours, not the installed package's), two at a time through
+    // query_more.
+    let classes = "SELECT Name, ApiVersion, Status, LengthWithoutComments FROM ApexClass WHERE NamespacePrefix = null ORDER BY Name";
     let expected = plain(&tooling_rest(&rest, classes).await.body["records"]);
     assert_eq!(expected.len(), 4);
     let mut seen = Vec::new();
@@ -128,6 +128,48 @@ async fn metadata_questions_answer_as_the_emulators_tooling_api_does() {
         page = call(&client, "query_more", json!({"cursor": cursor})).await;
     }
     assert_eq!(seen, expected);
+
+    // Every class, the installed package's too: more than a Tooling page, continued on
+    // Salesforce's locators (`/tooling/query/01g...-N`) and equal to the emulator's pages.
+    let all = "SELECT Name, NamespacePrefix FROM ApexClass ORDER BY Name";
+    let mut expected = Vec::new();
+    let mut reply = tooling_rest(&rest, all).await;
+    loop {
+        expected.extend(plain(&reply.body["records"]));
+        let Some(next) = reply.body["nextRecordsUrl"].as_str() else {
+            break;
+        };
+        assert_eq!(reply.body["done"], json!(false));
+        assert!(next.contains("/tooling/query/"), "{next}");
+        reply = rest
+            .send(rest.http.get(format!("{}{next}", rest.base)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    assert!(expected.len() > 200, "{}", expected.len());
+    let mut seen = Vec::new();
+    let mut page = call(
+        &client,
+        "tooling_query",
+        json!({"query": all, "max_rows": 150}),
+    )
+    .await;
+    loop {
+        assert!(!is_error(&page), "{}", text(&page));
+        let shown = structured(&page);
+        seen.extend(plain(&shown["records"]));
+        let Some(cursor) = shown["cursor"].as_str() else {
+            break;
+        };
+        page = call(&client, "query_more", json!({"cursor": cursor})).await;
+    }
+    assert_eq!(seen, expected);
+    assert!(
+        requests(&emulator).await.iter().any(|r| r["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("/tooling/query/01g"))),
+        "continued on a Tooling locator"
+    );
 
     // Bodies: refused unless asked for, before any request; then whole, inside the fence.
     let before = tooling_requests(&emulator).await.len();
@@ -309,7 +351,7 @@ async fn the_object_allow_list_holds_for_metadata_about_objects() {
         "SELECT ValidationName, EntityDefinition.QualifiedApiName FROM ValidationRule WHERE EntityDefinition.QualifiedApiName IN ('Account', 'Opportunity') ORDER BY ValidationName",
         "SELECT Name, TableEnumOrId FROM ApexTrigger WHERE TableEnumOrId = 'Account'",
         "SELECT QualifiedApiName, Label FROM EntityDefinition WHERE QualifiedApiName = 'Opportunity'",
-        "SELECT Name FROM ApexClass ORDER BY Name",
+        "SELECT Name FROM ApexClass WHERE NamespacePrefix = null ORDER BY Name",
     ] {
         let expected = tooling_rest(&rest, query).await;
         assert_eq!(expected.status, StatusCode::OK, "{}", expected.body);

@@ -25,7 +25,8 @@
 //!
 //! Every org has `EntityDefinition` rows for its objects; the demo org
 //! (`OrgSeed::demo_metadata`) also has the validation rules, flows and Apex below, written
-//! for its objects (`ERP_Id__c` on Account, Opportunity stages).
+//! for its objects (`ERP_Id__c` on Account, Opportunity stages), and an installed managed
+//! package's classes, whose bodies read "(hidden)" as managed code does for subscribers.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value as Json, json};
@@ -551,6 +552,28 @@ fn demo_rows(org: &Org, rows: &mut Vec<Row>) {
             }),
         ));
     }
+    // An installed managed package: many classes, whose code Salesforce hides from
+    // subscribers (`Body` reads "(hidden)"), enough to page through.
+    for n in 0..MANAGED_CLASSES {
+        let name = format!("Sched{n:03}Job");
+        rows.push(row(
+            "ApexClass",
+            json!({
+                "Id": id("01p", 100 + n as u64),
+                "Name": name,
+                "NamespacePrefix": "pkgsched",
+                "ApiVersion": 58.0,
+                "Status": "Active",
+                "IsValid": true,
+                "LengthWithoutComments": -1,
+                "Body": "(hidden)",
+                "CreatedDate": when(1),
+                "LastModifiedDate": when(1),
+                "FullName": format!("pkgsched__{name}"),
+                "Metadata": null,
+            }),
+        ));
+    }
     let triggers = [
         ("AccountTrigger", "Account", [true, false, true, false]),
         (
@@ -595,6 +618,9 @@ fn demo_rows(org: &Org, rows: &mut Vec<Row>) {
         ));
     }
 }
+
+/// Classes of the demo's installed package: more than one Tooling page of the smallest size.
+const MANAGED_CLASSES: usize = 230;
 
 /// What a tooling query answered: the object's name and every record, serialized.
 pub struct Answer {
@@ -763,4 +789,40 @@ pub fn serves(object: &str) -> bool {
     OBJECTS
         .iter()
         .any(|(name, _, _)| name.eq_ignore_ascii_case(object))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_has_its_own_classes_and_a_packages_hidden_ones() {
+        let (org, _) = crate::demo::build(0, 1).expect("demo");
+        let own = run(
+            &org,
+            "62.0",
+            "SELECT Name FROM ApexClass WHERE NamespacePrefix = null",
+            true,
+        )
+        .expect("runs");
+        assert_eq!(own.total_size, 4);
+        let hidden = run(
+            &org,
+            "62.0",
+            "SELECT Name FROM ApexClass WHERE NamespacePrefix = 'pkgsched' AND Body = '(hidden)'",
+            true,
+        );
+        // Body cannot be filtered on, as on Salesforce.
+        assert!(hidden.is_err());
+        let package = run(
+            &org,
+            "62.0",
+            "SELECT Name, Body FROM ApexClass WHERE NamespacePrefix = 'pkgsched'",
+            true,
+        )
+        .expect("runs");
+        assert_eq!(package.total_size, MANAGED_CLASSES);
+        let first = String::from_utf8_lossy(&package.records[0]).to_string();
+        assert!(first.contains("\"Body\":\"(hidden)\""), "{first}");
+    }
 }
