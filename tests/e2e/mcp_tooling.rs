@@ -94,6 +94,19 @@ async fn metadata_questions_answer_as_the_emulators_tooling_api_does() {
     assert!(!words.contains("record URL"), "{words}");
     assert!(words.contains("\"Amount_Required_When_Won\""), "{words}");
 
+    // "How many active rules are there?": an aggregate, counted by Salesforce.
+    let count = "SELECT COUNT() FROM ValidationRule WHERE Active = true";
+    let expected = tooling_rest(&rest, count).await;
+    let answer = call(&client, "tooling_query", json!({"query": count})).await;
+    assert!(!is_error(&answer), "{}", text(&answer));
+    assert_eq!(structured(&answer)["totalSize"], expected.body["totalSize"]);
+    assert_eq!(expected.body["totalSize"], json!(5));
+    assert!(
+        text(&answer).starts_with("AggregateResult: totalSize 5"),
+        "{}",
+        text(&answer)
+    );
+
     // "Which flows are active?"
     let flows = "SELECT MasterLabel, ProcessType, VersionNumber, Definition.DeveloperName FROM Flow WHERE Status = 'Active' ORDER BY MasterLabel";
     let expected = tooling_rest(&rest, flows).await;

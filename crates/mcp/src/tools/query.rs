@@ -636,7 +636,7 @@ impl SfServer {
         &self,
         client: &SalesforceClient,
         text: &str,
-        object: String,
+        object: Option<String>,
         max_rows: u32,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
@@ -652,7 +652,7 @@ impl SfServer {
             .gather(client, first, 0, max_rows, way_on, &progress)
             .await?;
         let shape = Shape {
-            object: Some(object),
+            object,
             child_relationships: Vec::new(),
             endpoint: Endpoint::Tooling,
         };

@@ -41,7 +41,7 @@ use crate::server::{Policy, SfServer};
 use crate::tools::query::MAX_SOQL_CHARS;
 use sfmcp_soql::access::{AccessPolicy, Footprint, Via, footprint, pinned_values};
 use sfmcp_soql::schema::{ObjectSchema, StaticSchema};
-use sfmcp_soql::validate::{ValidateError, validate};
+use sfmcp_soql::validate::{QueryKind, ValidateError, validate};
 use sfmcp_soql::{self as soql, ast};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -253,13 +253,14 @@ fn describes() -> Vec<ObjectSchema> {
 }
 
 /// Checks `query` against the catalogue, the body rule and the operator's object
-/// allow-list; answers the FROM object's name. Nothing here sends anything.
+/// allow-list; answers the FROM object's name, or `None` for an aggregate query (its rows
+/// are `AggregateResult`s). Nothing here sends anything.
 fn check(
     query: &ast::Query,
     text: &str,
     include_bodies: bool,
     policy: &Policy,
-) -> Result<&'static str, ToolError> {
+) -> Result<Option<&'static str>, ToolError> {
     let from = query.from.object.dotted();
     let Some(object) = entry(&from) else {
         let fields_hint = if ["FieldDefinition", "CustomField", "EntityParticle"]
@@ -296,7 +297,7 @@ fn check(
             names()
         )),
     };
-    validate(query, &schema).map_err(refuse)?;
+    let validated = validate(query, &schema).map_err(refuse)?;
     let used = footprint(query, &schema).map_err(refuse)?;
     let catalogue = AccessPolicy::new(CATALOGUE.iter().map(|t| t.name), Vec::<String>::new());
     catalogue.check(&used).map_err(|refusal| {
@@ -310,7 +311,7 @@ fn check(
     if !policy.allow_objects.is_empty() {
         hold_allow_list(query, object, &used, policy)?;
     }
-    Ok(object.name)
+    Ok((validated.kind == QueryKind::Records).then_some(object.name))
 }
 
 fn refuse_bodies(used: &Footprint) -> Result<(), ToolError> {
@@ -424,8 +425,14 @@ impl SfServer {
             self.policy(),
         )?;
         let client = self.client(&context)?;
-        self.run_tooling_query(&client, text, object.to_string(), max_rows, &context)
-            .await
+        self.run_tooling_query(
+            &client,
+            text,
+            object.map(str::to_string),
+            max_rows,
+            &context,
+        )
+        .await
     }
 }
 
@@ -433,7 +440,7 @@ impl SfServer {
 mod tests {
     use super::*;
 
-    fn checked(soql: &str, bodies: bool, allow: &[&str]) -> Result<&'static str, String> {
+    fn checked(soql: &str, bodies: bool, allow: &[&str]) -> Result<Option<&'static str>, String> {
         let policy = Policy {
             allow_objects: allow.iter().map(|o| o.to_string()).collect(),
             ..Policy::default()
@@ -450,7 +457,7 @@ mod tests {
                 false,
                 &[]
             ),
-            Ok("ValidationRule")
+            Ok(Some("ValidationRule"))
         );
         assert_eq!(
             checked(
@@ -458,7 +465,7 @@ mod tests {
                 false,
                 &[]
             ),
-            Ok("Flow")
+            Ok(Some("Flow"))
         );
         for (soql, says) in [
             ("SELECT Id FROM FieldDefinition", "describe_object"),
@@ -499,7 +506,7 @@ mod tests {
     fn the_allow_list_holds_for_metadata_about_objects() {
         let allow = ["Account", "Opportunity"];
         let pinned = "SELECT ValidationName FROM ValidationRule WHERE EntityDefinition.QualifiedApiName IN ('Account','opportunity')";
-        assert_eq!(checked(pinned, false, &allow), Ok("ValidationRule"));
+        assert_eq!(checked(pinned, false, &allow), Ok(Some("ValidationRule")));
         for (soql, says) in [
             (
                 "SELECT ValidationName FROM ValidationRule",
@@ -535,6 +542,15 @@ mod tests {
         // Not about one object: answered as is.
         assert!(checked("SELECT Name FROM ApexClass", false, &allow).is_ok());
         assert!(checked("SELECT MasterLabel FROM Flow", false, &allow).is_ok());
+        // Aggregates answer AggregateResult rows, pinned like any other query.
+        assert_eq!(
+            checked(
+                "SELECT COUNT() FROM ValidationRule WHERE EntityDefinitionId = 'Account'",
+                false,
+                &allow
+            ),
+            Ok(None)
+        );
         // Without an allow-list nothing needs pinning.
         assert!(checked("SELECT ValidationName FROM ValidationRule", false, &[]).is_ok());
     }
