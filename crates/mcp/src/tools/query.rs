@@ -75,7 +75,7 @@ const RERUN_TOOLING: &str = "/rerun-tooling:";
 
 /// Where a query runs, and so where its next rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
+enum Endpoint {
     Query,
     /// `queryAll`: deleted and archived rows included.
     QueryAll,
