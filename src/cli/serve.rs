@@ -66,7 +66,7 @@ pub struct PolicyArgs {
     #[arg(long, env = "SF_CONFIRM_WRITES")]
     pub confirm_writes: bool,
     /// Groups of tools to offer, besides core (comma-separated): writes, reports, audit,
-    /// history, files, or all. Each tool listed costs context in every conversation.
+    /// history, files, tooling, or all. Each tool listed costs context in every conversation.
     #[arg(
         long,
         env = "SFMCP_TOOLSETS",

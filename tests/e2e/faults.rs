@@ -133,6 +133,12 @@ impl Fixture {
                 method: "GET",
                 path: "/limits/?$",
             },
+            Probe {
+                tool: "tooling_query",
+                args: json!({"query": "SELECT Name, Status FROM ApexClass ORDER BY Name"}),
+                method: "GET",
+                path: "/tooling/query$",
+            },
         ]
     }
 
@@ -572,6 +578,10 @@ async fn salesforce_unreachable_names_the_setting_for_every_tool() {
         ("record_history", json!({"id": "006000000000001AAA"})),
         ("recent_items", json!({})),
         ("record_files", json!({"id": "500000000000001AAA"})),
+        (
+            "tooling_query",
+            json!({"query": "SELECT Name FROM ApexClass"}),
+        ),
         ("list_reports", json!({})),
         ("run_report", json!({"report": "Pipeline by Rep"})),
         (

@@ -156,6 +156,14 @@ async fn injection_through_structured_fields_never_reaches_a_url_or_query() {
     ] {
         refused.push(("soql_query", json!({ "query": query })));
     }
+    for query in [
+        "SELECT Id FROM ApexClass; DELETE FROM ApexClass",
+        "SELECT Id FROM ApexClass WHERE Name = 'x' -- AND Status = 'Active'",
+        "SELECT Id, Password FROM User",
+        "SELECT Id FROM ApexClass WHERE Id IN (SELECT Id FROM User)",
+    ] {
+        refused.push(("tooling_query", json!({ "query": query })));
+    }
     // A cursor is sealed: an edited one is refused, not followed.
     let paged = call(
         &client,
@@ -342,6 +350,7 @@ async fn megabyte_arguments_are_refused_and_the_server_goes_on() {
             json!({"query": format!("SELECT Id FROM Lead WHERE LastName = '{megabytes}'")}),
         ),
         ("soql_query", json!({"query": megabytes.clone()})),
+        ("tooling_query", json!({"query": megabytes.clone()})),
         (
             "create_record",
             json!({"object": "Lead", "fields": {"LastName": megabytes, "Company": "Acme"}}),

@@ -61,6 +61,7 @@ mod mcp_http;
 mod mcp_protocol;
 mod mcp_reports;
 mod mcp_stdio;
+mod mcp_tooling;
 mod mcp_tools_list;
 mod mcp_views_deleted;
 mod mcp_writes;

@@ -215,6 +215,10 @@ async fn a_direct_session_at_trace_level_writes_no_secret() {
         ("record_history", json!({"id": lead})),
         ("recent_items", json!({})),
         ("record_files", json!({"id": lead})),
+        (
+            "tooling_query",
+            json!({"query": "SELECT Name, Body FROM ApexClass", "include_bodies": true}),
+        ),
     ] {
         let result = call(client, tool, args).await;
         assert!(!is_error(&result), "{tool}: {}", text(&result));

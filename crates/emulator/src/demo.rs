@@ -228,6 +228,7 @@ pub fn build(index: usize, scale: u32) -> Result<(Org, Vec<Person>), String> {
             sharing: HashMap::from([("Opportunity".to_string(), super::schema::Sharing::Private)]),
             session_settings: identity::session_settings(),
             trusted_ip_ranges: identity::trusted_ip_ranges(),
+            demo_metadata: true,
             ..seed::OrgSeed::default()
         },
         profiles: identity::profiles(),

@@ -21,7 +21,7 @@ use sfmcp_soql::schema::{FieldType, Schema};
 use sfmcp_soql::validate::{ValidateError, validate};
 use sfmcp_soql::{SoqlError, parse};
 
-fn soql_error(error: &SoqlError, soql: &str) -> Vec<ApiError> {
+pub(crate) fn soql_error(error: &SoqlError, soql: &str) -> Vec<ApiError> {
     vec![ApiError::new(
         StatusCode::BAD_REQUEST,
         error.code.as_str(),
@@ -338,6 +338,7 @@ impl Serialize for ChildrenJson<'_> {
                 total_size: self.result.total_size,
                 batch_size: renderer.batch,
                 all_rows: renderer.all_rows,
+                tooling: None,
             });
             renderer
                 .state

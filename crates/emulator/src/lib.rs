@@ -47,6 +47,7 @@ pub mod soap;
 pub mod state;
 pub mod store;
 mod tls;
+pub mod tooling;
 pub mod upsert;
 pub mod write;
 

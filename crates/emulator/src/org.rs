@@ -108,6 +108,8 @@ pub struct Org {
     pub schema_modified: DateTime<Utc>,
     pub app: ConnectedApp,
     pub default_user: String,
+    /// Whether the Tooling API serves the demo's validation rules, flows and Apex.
+    pub demo_metadata: bool,
     /// Per user, the records they viewed or referenced (`FOR VIEW`, `FOR REFERENCE`), oldest
     /// first, at most [`RECENT_MAX`]: what `/recent` and RecentlyViewed answer.
     recent: Mutex<HashMap<String, Vec<super::recent::Seen>>>,
@@ -140,6 +142,7 @@ pub struct OrgParts {
     pub network_access: Json,
     pub app: ConnectedApp,
     pub default_user: String,
+    pub demo_metadata: bool,
 }
 
 impl Org {
@@ -170,6 +173,7 @@ impl Org {
             schema_modified: Utc::now(),
             app: parts.app,
             default_user: parts.default_user,
+            demo_metadata: parts.demo_metadata,
             recent: Mutex::new(HashMap::new()),
         }
     }

@@ -69,6 +69,7 @@ pub fn first_page(
         0,
         all_rows,
         None,
+        None,
     ))
 }
 
@@ -83,6 +84,7 @@ fn page(
     offset: usize,
     all_rows: bool,
     existing: Option<(String, Arc<Cursor>)>,
+    tooling: Option<String>,
 ) -> Response {
     let (locator, cursor) = match existing {
         Some(pair) => pair,
@@ -95,6 +97,7 @@ fn page(
                 total_size,
                 batch_size: batch,
                 all_rows,
+                tooling,
             });
             state
                 .cursors
@@ -104,19 +107,77 @@ fn page(
             (id, cursor)
         }
         None => {
-            return page_response(total_size, None, &records);
+            return match tooling {
+                Some(entity) => tooling_response(total_size, None, &entity, &records),
+                None => page_response(total_size, None, &records),
+            };
         }
     };
     let end = (offset + batch).min(cursor.records.len());
-    let next_records_url = (end < cursor.records.len()).then(|| {
-        let resource = if cursor.all_rows { "queryAll" } else { "query" };
-        format!("/services/data/v{}/{resource}/{locator}-{end}", ctx.version)
+    let next = (end < cursor.records.len()).then(|| {
+        let resource = match (&cursor.tooling, cursor.all_rows) {
+            (Some(_), _) => "tooling/query",
+            (None, true) => "queryAll",
+            (None, false) => "query",
+        };
+        (
+            format!("/services/data/v{}/{resource}/{locator}-{end}", ctx.version),
+            format!("{locator}-{end}"),
+        )
     });
-    page_response(
-        cursor.total_size,
-        next_records_url.as_deref(),
-        cursor.records.get(offset..end).unwrap_or(&[]),
-    )
+    let records = cursor.records.get(offset..end).unwrap_or(&[]);
+    match &cursor.tooling {
+        Some(entity) => tooling_response(cursor.total_size, next.as_ref(), entity, records),
+        None => page_response(
+            cursor.total_size,
+            next.as_ref().map(|(url, _)| url.as_str()),
+            records,
+        ),
+    }
+}
+
+/// A Tooling API result page: `size`, `totalSize`, `done`, `queryLocator`,
+/// `entityTypeName`, `records` (as the CumulusCI recording has them), and `nextRecordsUrl`
+/// while more remain.
+fn tooling_response(
+    total_size: usize,
+    next: Option<&(String, String)>,
+    entity: &str,
+    records: &[Box<[u8]>],
+) -> Response {
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 256);
+    out.extend_from_slice(
+        format!("{{\"size\":{},\"totalSize\":{total_size}", records.len()).as_bytes(),
+    );
+    out.extend_from_slice(if next.is_some() {
+        b",\"done\":false"
+    } else {
+        b",\"done\":true"
+    });
+    out.extend_from_slice(b",\"queryLocator\":");
+    out.extend_from_slice(
+        &serde_json::to_vec(&next.map(|(_, locator)| locator)).unwrap_or_default(),
+    );
+    if let Some((url, _)) = next {
+        out.extend_from_slice(b",\"nextRecordsUrl\":");
+        out.extend_from_slice(&serde_json::to_vec(url).unwrap_or_default());
+    }
+    out.extend_from_slice(b",\"entityTypeName\":");
+    out.extend_from_slice(&serde_json::to_vec(entity).unwrap_or_default());
+    out.extend_from_slice(b",\"records\":[");
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(record);
+    }
+    out.extend_from_slice(b"]}");
+    let mut response = Response::new(axum::body::Body::from(out));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(super::rest::JSON_CONTENT_TYPE),
+    );
+    response
 }
 
 /// A result page in Salesforce's key order, assembled from records serialized once: a page
@@ -168,6 +229,15 @@ fn page_response(
 }
 
 pub fn next_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {
+    next_page_of(state, ctx, locator, false)
+}
+
+/// `/tooling/query/{locator}`: the next page of a Tooling query.
+pub fn next_tooling_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {
+    next_page_of(state, ctx, locator, true)
+}
+
+fn next_page_of(state: &AppState, ctx: &Ctx, locator: &str, tooling: bool) -> Outcome {
     let invalid = || {
         vec![ApiError::bad_request(
             "INVALID_QUERY_LOCATOR",
@@ -187,6 +257,7 @@ pub fn next_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {
     if cursor.org != ctx.org.index
         || cursor.user_id != ctx.access.user_id
         || offset > cursor.records.len()
+        || cursor.tooling.is_some() != tooling
     {
         return Err(invalid());
     }
@@ -202,12 +273,19 @@ pub fn next_page(state: &AppState, ctx: &Ctx, locator: &str) -> Outcome {
         offset,
         all_rows,
         Some((id.to_string(), cursor)),
+        None,
     ))
 }
 
-/// `/tooling/query`: the Tooling objects the audit reads. Today that is `SecuritySettings`,
-/// whose `Metadata` carries the org's session settings.
-pub fn tooling(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
+/// `/tooling/query`: `SecuritySettings` (the audit's: its `Metadata` carries the org's
+/// session settings) here, every other object through the SOQL engine over the org's
+/// metadata (`tooling.rs`), paged like `/query`.
+pub fn tooling(
+    state: &AppState,
+    ctx: &Ctx,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Outcome {
     let soql = params
         .iter()
         .find(|(k, _)| k == "q")
@@ -231,14 +309,19 @@ pub fn tooling(ctx: &Ctx, params: &[(String, String)]) -> Outcome {
         .map(|list| list.split(',').map(|f| f.trim().to_string()).collect())
         .unwrap_or_default();
     if from != "securitysettings" {
-        let column = lower.find(" from ").map_or(1, |i| i + 7);
-        return Err(vec![ApiError::bad_request(
-            "INVALID_TYPE",
-            format!(
-                "\n{soql}\n{caret:>column$}\nERROR at Row:1:Column:{column}\nsObject type '{from}' is not supported.",
-                caret = "^"
-            ),
-        )]);
+        let batch = batch_size(headers);
+        let answer = super::tooling::run(&ctx.org, &ctx.version, &soql, ctx.access.view_setup)?;
+        return Ok(page(
+            state,
+            ctx,
+            answer.records,
+            answer.total_size,
+            batch,
+            0,
+            false,
+            None,
+            Some(answer.entity_type_name),
+        ));
     }
     let id = super::ids::mint("0Dd", ctx.org.index as u64 + 1);
     let mut record = serde_json::Map::new();

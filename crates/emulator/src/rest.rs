@@ -253,7 +253,8 @@ pub(super) fn dispatch(
         ["limits", "recordCount"] if get => {
             Ok(json_response(StatusCode::OK, &record_count(ctx, params)))
         }
-        ["tooling", "query"] if get => query::tooling(ctx, params),
+        ["tooling", "query"] if get => query::tooling(state, ctx, params, headers),
+        ["tooling", "query", locator] if get => query::next_tooling_page(state, ctx, locator),
         ["parameterizedSearch"] if get => super::search::parameterized(state, ctx, params),
         ["search"] if get => super::search::sosl(state, ctx, params),
         ["recent"] if get => recent(ctx, params),

@@ -165,6 +165,10 @@ pub struct OrgSeed {
     /// unless set.
     #[serde(default)]
     pub edition: Option<String>,
+    /// The demo's validation rules, flows and Apex on the Tooling API (`tooling.rs`); not
+    /// part of the seed file format.
+    #[serde(skip)]
+    pub demo_metadata: bool,
 }
 
 /// An IPv4 or IPv6 address range.
@@ -1110,6 +1114,7 @@ pub fn build_org(
         network_access: network_access(&seed.org.trusted_ip_ranges),
         app,
         default_user: admin_id,
+        demo_metadata: seed.org.demo_metadata,
     });
     org.commit_initial();
     Ok((org, builder.idp_people))

@@ -77,6 +77,9 @@ pub struct Cursor {
     pub total_size: usize,
     pub batch_size: usize,
     pub all_rows: bool,
+    /// A Tooling API query's `entityTypeName`: its pages take the Tooling shape and its
+    /// locators live under `/tooling/query/`.
+    pub tooling: Option<String>,
 }
 
 /// Open cursors, oldest dropped first beyond a cap (Salesforce also expires them).

@@ -86,6 +86,30 @@ pub struct Table {
 /// `child_relationships` names the child subqueries of the query (`Contacts`): their values
 /// are nested query results, or `null` when a record has no children.
 pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -> Table {
+    table_with(records, child_relationships, budget, RECORD_CELLS)
+}
+
+/// How long a cell of a table may be, and what the table says after a cut one.
+#[derive(Debug, Clone, Copy)]
+pub struct CellLimit {
+    pub max_chars: usize,
+    pub note: &'static str,
+}
+
+/// Record values: short cells, each readable whole through `get_record`.
+pub const RECORD_CELLS: CellLimit = CellLimit {
+    max_chars: MAX_CELL_CHARS,
+    note: CUT_NOTE,
+};
+
+/// [`table`] with its own cell limit: metadata bodies (Apex, formulas) are read whole or not
+/// at all, as no other tool returns them.
+pub fn table_with(
+    records: &[Value],
+    child_relationships: &[String],
+    budget: usize,
+    cells: CellLimit,
+) -> Table {
     let columns = columns(records, child_relationships);
     if columns.is_empty() {
         return Table {
@@ -102,11 +126,12 @@ pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -
         child_relationships,
         "",
         budget,
+        cells.max_chars,
         &mut cut,
     );
     out.push_str(DATA_CLOSE);
     if cut {
-        out.push_str(CUT_NOTE);
+        out.push_str(cells.note);
     }
     Table {
         text: out,
@@ -116,6 +141,7 @@ pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -
 
 /// The header and rows of a table, each line after `indent`; returns the rows shown, and
 /// sets `cut` when a cell shown was cut.
+#[allow(clippy::too_many_arguments)]
 fn table_lines(
     out: &mut String,
     records: &[Value],
@@ -123,6 +149,7 @@ fn table_lines(
     child_relationships: &[String],
     indent: &str,
     budget: usize,
+    max_cell: usize,
     cut: &mut bool,
 ) -> usize {
     let start = out.len();
@@ -153,7 +180,7 @@ fn table_lines(
             row_cut |= push_json_cell(
                 &mut row,
                 cell(fields, column).unwrap_or(&Value::Null),
-                MAX_CELL_CHARS,
+                max_cell,
             );
         }
         row.push_str("]\n");
@@ -226,7 +253,16 @@ fn render_children(
     // The relationship name was checked against describe; only the rows are record data.
     out.push_str(&format!("{indent}  {relationship} ({count}):\n"));
     let nested_indent = format!("{indent}  ");
-    let shown = table_lines(out, records, &columns, &[], &nested_indent, budget, cut);
+    let shown = table_lines(
+        out,
+        records,
+        &columns,
+        &[],
+        &nested_indent,
+        budget,
+        MAX_CELL_CHARS,
+        cut,
+    );
     if shown < records.len() {
         out.push_str(&format!(
             "{nested_indent}…{} more {relationship} rows not shown as text: query them on their own, with a WHERE clause on this row's Id\n",

@@ -48,6 +48,7 @@ pub const NEEDS: &[(&str, &[&str])] = &[
     ("record_history", &["api"]),
     ("recent_items", &["api"]),
     ("record_files", &["api"]),
+    ("tooling_query", &["api"]),
 ];
 
 /// The scopes `tool` needs.

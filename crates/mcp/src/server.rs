@@ -236,7 +236,8 @@ impl SfServer {
             + Self::identity_router()
             + Self::audit_router()
             + Self::history_router()
-            + Self::files_router();
+            + Self::files_router()
+            + Self::tooling_router();
         let names: Vec<String> = router.map.keys().map(|name| name.to_string()).collect();
         for name in names {
             let is_write = WRITE_TOOLS.contains(&name.as_str());
@@ -479,7 +480,7 @@ impl ServerHandler for SfServer {
 }
 
 /// Tools whose structured content is a table in columns ([`crate::render::Columnar`]).
-const QUERY_TOOLS: [&str; 2] = ["soql_query", "query_more"];
+const QUERY_TOOLS: [&str; 3] = ["soql_query", "query_more", "tooling_query"];
 
 /// A query's structured content: `columns` once, `rows` as arrays in their order. The rest
 /// (`ids`, `children`, `recordUrl`, `cursor`) the tool's text and description name; every

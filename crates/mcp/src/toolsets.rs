@@ -12,8 +12,7 @@
 //! | `audit` | yes | audit_rules, audit_run, audit_findings |
 //! | `history` | no | record_history, recent_items |
 //! | `files` | no | record_files (a record's files and notes, read-only) |
-//!
-//! The group for the Tooling API comes with its tools.
+//! | `tooling` | no | tooling_query (metadata: validation rules, flows, Apex) |
 //!
 //! Each tool's group is one row of [`TOOLSET_OF`]; a unit test fails for a routed tool without
 //! one.
@@ -29,16 +28,18 @@ pub enum Toolset {
     Audit,
     History,
     Files,
+    Tooling,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 6] = [
+    pub const ALL: [Toolset; 7] = [
         Toolset::Core,
         Toolset::Writes,
         Toolset::Reports,
         Toolset::Audit,
         Toolset::History,
         Toolset::Files,
+        Toolset::Tooling,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +50,7 @@ impl Toolset {
             Toolset::Audit => "audit",
             Toolset::History => "history",
             Toolset::Files => "files",
+            Toolset::Tooling => "tooling",
         }
     }
 
@@ -196,6 +198,7 @@ pub const TOOLSET_OF: &[(&str, Toolset)] = &[
     ("record_history", Toolset::History),
     ("recent_items", Toolset::History),
     ("record_files", Toolset::Files),
+    ("tooling_query", Toolset::Tooling),
     ("audit_rules", Toolset::Audit),
     ("audit_run", Toolset::Audit),
     ("audit_findings", Toolset::Audit),
@@ -245,7 +248,7 @@ mod tests {
     fn a_wrong_name_is_refused_with_the_closest() {
         let error = Toolsets::parse(["report"]).unwrap_err();
         assert!(error.contains("did you mean `reports`?"), "{error}");
-        assert!(error.contains("core, writes, reports, audit, history, files, or all"));
+        assert!(error.contains("core, writes, reports, audit, history, files, tooling, or all"));
         let error = Toolsets::parse(["\u{1b}[31mzz"]).unwrap_err();
         assert!(!error.contains('\u{1b}'), "{error}");
     }

@@ -13,3 +13,4 @@ pub(crate) mod objects;
 pub(crate) mod query;
 pub(crate) mod records;
 pub(crate) mod reports;
+pub(crate) mod tooling;

@@ -26,10 +26,17 @@ use sfmcp_soql::schema::{ObjectSchema, Schema};
 use sfmcp_soql::validate::{ColumnValue, QueryKind, ValidateError, Validated, validate};
 use sfmcp_soql::{self as soql, ast};
 
+/// Tooling rows' cells: a body (Apex, a formula, a flow's metadata) is shown whole up to half
+/// the answer's budget, as no other tool returns it.
+const TOOLING_CELLS: render::CellLimit = render::CellLimit {
+    max_chars: render::MAX_TEXT_BYTES / 2,
+    note: "a value ending …[+N chars] is cut at the answer's size budget: query that one row alone (WHERE Id = '...') with only the body field\n",
+};
+
 /// Validation fetches missing describes one at a time; a query names few objects.
 const MAX_DESCRIBE_ROUNDS: usize = 12;
 /// Salesforce's default limit on the length of a SOQL statement.
-const MAX_SOQL_CHARS: usize = 100_000;
+pub(crate) const MAX_SOQL_CHARS: usize = 100_000;
 /// Salesforce returns no rows for SOSL search text longer than this.
 const MAX_SEARCH_CHARS: usize = 10_000;
 /// Child rows fetched per parent record across child-subquery pages.
@@ -61,43 +68,78 @@ pub struct SoslSearchArgs {
 /// The locator of a cursor that runs its query again (sealed, so it cannot be edited): a
 /// query whose answer fit one page has no Salesforce locator to continue from. A query that
 /// included deleted rows runs again through `queryAll`, as a Salesforce locator of it
-/// continues on `/queryAll/`.
+/// continues on `/queryAll/`; a Tooling query through `/tooling/query`.
 const RERUN: &str = "/rerun:";
 const RERUN_ALL: &str = "/rerun-all:";
+const RERUN_TOOLING: &str = "/rerun-tooling:";
 
-fn rerun_locator(query: &str, include_deleted: bool) -> String {
-    let prefix = if include_deleted { RERUN_ALL } else { RERUN };
-    format!("{prefix}{query}")
+/// Where a query runs, and so where its next rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Query,
+    /// `queryAll`: deleted and archived rows included.
+    QueryAll,
+    /// The Tooling API's query: metadata rows, which have no Lightning record pages.
+    Tooling,
 }
 
-/// The query a re-run locator holds, and whether it included deleted rows.
-fn parse_rerun(locator: &str) -> Option<(&str, bool)> {
-    locator
-        .strip_prefix(RERUN_ALL)
-        .map(|query| (query, true))
-        .or_else(|| locator.strip_prefix(RERUN).map(|query| (query, false)))
+impl Endpoint {
+    fn rerun_prefix(self) -> &'static str {
+        match self {
+            Endpoint::Query => RERUN,
+            Endpoint::QueryAll => RERUN_ALL,
+            Endpoint::Tooling => RERUN_TOOLING,
+        }
+    }
+
+    /// The endpoint a Salesforce locator continues on.
+    fn of_locator(locator: &str) -> Endpoint {
+        if locator.contains("/tooling/") {
+            Endpoint::Tooling
+        } else if locator.contains("/queryAll/") {
+            Endpoint::QueryAll
+        } else {
+            Endpoint::Query
+        }
+    }
+}
+
+fn rerun_locator(query: &str, endpoint: Endpoint) -> String {
+    format!("{}{query}", endpoint.rerun_prefix())
+}
+
+/// The query a re-run locator holds, and where it ran.
+fn parse_rerun(locator: &str) -> Option<(&str, Endpoint)> {
+    [Endpoint::QueryAll, Endpoint::Tooling, Endpoint::Query]
+        .into_iter()
+        .find_map(|endpoint| {
+            locator
+                .strip_prefix(endpoint.rerun_prefix())
+                .map(|query| (query, endpoint))
+        })
 }
 
 /// How the rows after a budget can be reached when the page holding them has no locator.
 struct WayOn<'a> {
     /// A locator of this query from an earlier page (any row of it can be named).
     locator: Option<String>,
-    /// The query, to run again, and whether it includes deleted rows.
-    query: Option<(&'a str, bool)>,
+    /// The query, to run again, and where.
+    query: Option<(&'a str, Endpoint)>,
 }
 
 /// What the query shape says about rendering.
 struct Shape {
     object: Option<String>,
     child_relationships: Vec<String>,
-    /// Deleted and archived rows are included (`queryAll`).
-    include_deleted: bool,
+    /// Where the rows come from: `queryAll` includes deleted and archived rows; Tooling rows
+    /// have no record pages and may hold whole bodies.
+    endpoint: Endpoint,
 }
 
 impl Shape {
-    fn of(validated: &Validated, include_deleted: bool) -> Shape {
+    fn of(validated: &Validated, endpoint: Endpoint) -> Shape {
         Shape {
-            include_deleted,
+            endpoint,
             object: (validated.kind == QueryKind::Records).then(|| validated.object.clone()),
             child_relationships: validated
                 .columns
@@ -199,16 +241,25 @@ impl SfServer {
         let page = match rerun {
             // The answer had fit one page, so Salesforce gave no locator: run the query again
             // and skip the rows already served.
-            Some((query, include_deleted)) => {
-                let mut page = client
-                    .query(
-                        query,
-                        QueryOptions {
-                            include_deleted,
-                            batch_size: Some(batch_size(max_rows)),
-                        },
-                    )
-                    .await?;
+            Some((query, endpoint)) => {
+                let mut page = match endpoint {
+                    Endpoint::Tooling => {
+                        client
+                            .tooling_query_paged(query, Some(batch_size(max_rows)))
+                            .await?
+                    }
+                    _ => {
+                        client
+                            .query(
+                                query,
+                                QueryOptions {
+                                    include_deleted: endpoint == Endpoint::QueryAll,
+                                    batch_size: Some(batch_size(max_rows)),
+                                },
+                            )
+                            .await?
+                    }
+                };
                 let served = usize::try_from(state.served).unwrap_or(usize::MAX);
                 page.records.drain(..served.min(page.records.len()));
                 page
@@ -219,8 +270,7 @@ impl SfServer {
                     .await?
             }
         };
-        let include_deleted =
-            rerun.is_some_and(|(_, all)| all) || state.locator.contains("/queryAll/");
+        let endpoint = rerun.map_or_else(|| Endpoint::of_locator(&state.locator), |(_, e)| e);
         let progress = Progress::of(&context);
         let way_on = WayOn {
             locator: rerun.is_none().then(|| state.locator.clone()),
@@ -231,7 +281,7 @@ impl SfServer {
             .await?;
         gathered.locator.get_or_insert(state.locator);
         let shape = Shape {
-            include_deleted,
+            endpoint,
             object: state.object,
             child_relationships: state.child_relationships,
         };
@@ -558,7 +608,12 @@ impl SfServer {
         // allowed objects when it reads RecentlyViewed.
         let confined = crate::tools::history::confine_recently_viewed(self.policy(), &query);
         let text = confined.as_deref().unwrap_or(text);
-        let shape = Shape::of(&validated, include_deleted);
+                let endpoint = if include_deleted {
+            Endpoint::QueryAll
+        } else {
+            Endpoint::Query
+        };
+        let shape = Shape::of(&validated, endpoint);
         let first = client
             .query(
                 text,
@@ -571,12 +626,42 @@ impl SfServer {
         let progress = Progress::of(context);
         let way_on = WayOn {
             locator: None,
-            query: Some((text, include_deleted)),
+            query: Some((text, endpoint)),
         };
         let gathered = self
             .gather(&client, first, 0, max_rows, way_on, &progress)
             .await?;
         self.answer(&client, gathered, 0, max_rows, shape, Some(text))
+            .await
+    }
+
+    /// A Tooling API query already checked by `tooling_query`, run and paged as
+    /// [`Self::run_checked_query`] pages: the same budgets, cursors and fenced table.
+    pub(crate) async fn run_tooling_query(
+        &self,
+        client: &SalesforceClient,
+        text: &str,
+        object: Option<String>,
+        max_rows: u32,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let first = client
+            .tooling_query_paged(text, Some(batch_size(max_rows)))
+            .await?;
+        let progress = Progress::of(context);
+        let way_on = WayOn {
+            locator: None,
+            query: Some((text, Endpoint::Tooling)),
+        };
+        let gathered = self
+            .gather(client, first, 0, max_rows, way_on, &progress)
+            .await?;
+        let shape = Shape {
+            object,
+            child_relationships: Vec::new(),
+            endpoint: Endpoint::Tooling,
+        };
+        self.answer(client, gathered, 0, max_rows, shape, Some(text))
             .await
     }
 
@@ -629,7 +714,11 @@ impl SfServer {
                     .as_deref()
                     .or(locator.as_deref())
                     .and_then(|url| relocate(url, served))
-                    .or_else(|| way_on.query.map(|(query, all)| rerun_locator(query, all)))
+                    .or_else(|| {
+                        way_on
+                            .query
+                            .map(|(query, endpoint)| rerun_locator(query, endpoint))
+                    })
                 {
                     records.extend(page.records.drain(..room));
                     return self
@@ -705,10 +794,16 @@ impl SfServer {
             .as_ref()
             .map_or(gathered.records.len(), |c| c.rows.len())
             .min(gathered.records.len());
-        let table = render::table(
+        let cells = if shape.endpoint == Endpoint::Tooling {
+            TOOLING_CELLS
+        } else {
+            render::RECORD_CELLS
+        };
+        let table = render::table_with(
             &gathered.records[..fit],
             &shape.child_relationships,
             render::MAX_TEXT_BYTES,
+            cells,
         );
         let kept = table.rows_shown.min(fit);
         if let Some(columnar) = columnar.as_mut() {
@@ -723,7 +818,7 @@ impl SfServer {
                 .locator
                 .as_deref()
                 .and_then(|l| relocate(l, first_unshown))
-                .or_else(|| rerun.map(|query| rerun_locator(query, shape.include_deleted)))
+                .or_else(|| rerun.map(|query| rerun_locator(query, shape.endpoint)))
             {
                 Some(next) => {
                     gathered.records.truncate(kept);
@@ -756,7 +851,7 @@ impl SfServer {
         let mut text = String::new();
         let label = shape.object.as_deref().unwrap_or("AggregateResult");
         let first_row = served_before + 1;
-        let deleted = if shape.include_deleted {
+        let deleted = if shape.endpoint == Endpoint::QueryAll {
             " (deleted and archived rows included; IsDeleted tells them apart)"
         } else {
             ""
@@ -772,7 +867,11 @@ impl SfServer {
                 gathered.total_size
             ));
         }
-        let template = shape.object.as_ref().and_then(|_| links.template());
+        let template = shape
+            .object
+            .as_ref()
+            .filter(|_| shape.endpoint != Endpoint::Tooling)
+            .and_then(|_| links.template());
         if let Some(template) = &template {
             text.push_str(&format!("record URL: {template}\n"));
         }

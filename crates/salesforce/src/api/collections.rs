@@ -289,6 +289,7 @@ impl SalesforceClient {
                 Some(format!("(a batch keyed by {field})")),
             )),
             what: what.clone(),
+            body_limit: None,
         };
         self.execute(request).await?.json(&what)
     }

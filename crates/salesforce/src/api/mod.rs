@@ -12,6 +12,7 @@ pub mod recent;
 pub mod reports;
 pub mod search;
 pub mod sobjects;
+pub mod tooling;
 pub mod versions;
 
 use super::errors::SfError;

@@ -1,4 +1,5 @@
-//! SOQL queries: the first page, the next pages, and the Tooling API.
+//! SOQL queries: the first page and the next pages (the Tooling API's query is in `tooling.rs`;
+//! its next pages come through [`SalesforceClient::query_more`] too).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -55,19 +56,9 @@ impl SalesforceClient {
         add_batch_size(&mut request, batch_size);
         self.execute(request).await?.json("the next query page")
     }
-
-    /// `GET /tooling/query`.
-    pub async fn tooling_query(&self, soql: &str) -> Result<QueryPage, SfError> {
-        let request = ApiRequest::get(
-            Target::Versioned("/tooling/query".into()),
-            "the tooling query",
-        )
-        .query("q", soql);
-        self.execute(request).await?.json("the tooling query")
-    }
 }
 
-fn add_batch_size(request: &mut ApiRequest, batch_size: Option<u16>) {
+pub(super) fn add_batch_size(request: &mut ApiRequest, batch_size: Option<u16>) {
     if let Some(size) = batch_size {
         request.headers.push((
             "Sforce-Query-Options",

@@ -49,11 +49,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod pins;
 mod policy;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use pins::pinned_values;
 pub use policy::{AccessPolicy, Refusal};
 
 use crate::ast::{
