@@ -111,7 +111,7 @@ async fn reports_are_found_described_run_and_filtered_as_the_emulator_answers() 
     let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
 
     // Search by name: SOQL on Report, compared with the emulator's own answer.
-    let listed = call(&client, "list_reports", json!({"search": "pipeline"})).await;
+    let listed = call(&client, "list_reports", json!({"search": "by rep"})).await;
     assert!(!is_error(&listed), "{}", text(&listed));
     let pipeline_id = report_id(&rest, "Pipeline by Rep").await;
     let found = structured(&listed);
@@ -131,7 +131,7 @@ async fn reports_are_found_described_run_and_filtered_as_the_emulator_answers() 
     );
     // Search text is literal: `%` is no wildcard.
     let by = call(&client, "list_reports", json!({"search": " by "})).await;
-    assert_eq!(structured(&by)["totalSize"], json!(2), "{}", text(&by));
+    assert_eq!(structured(&by)["totalSize"], json!(3), "{}", text(&by));
     let percent = call(&client, "list_reports", json!({"search": "%"})).await;
     assert_eq!(
         structured(&percent)["totalSize"],
@@ -140,7 +140,7 @@ async fn reports_are_found_described_run_and_filtered_as_the_emulator_answers() 
         text(&percent)
     );
     let all = call(&client, "list_reports", json!({})).await;
-    assert_eq!(structured(&all)["totalSize"], json!(3), "{}", text(&all));
+    assert_eq!(structured(&all)["totalSize"], json!(6), "{}", text(&all));
 
     // Describe: columns, grouping, summaries and the saved filter, without running.
     let described = call(
@@ -457,6 +457,332 @@ async fn over_http_a_report_runs_with_filter_overrides_as_rest_answers() {
         &tool,
         &soql_pipeline(&rest, "IsClosed = false AND CloseDate = THIS_QUARTER").await,
     );
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
+
+/// The label of each group of a REST run's `groupingsDown` or `groupingsAcross`, by key.
+fn rest_labels(groupings: &Value) -> Vec<(String, String)> {
+    groupings["groupings"]
+        .as_array()
+        .expect("groupings")
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().expect("key").to_string(),
+                g["label"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Sum of Amount and Record Count per (stage, type) from SOQL, the emulator's own engine.
+async fn soql_stage_by_type(rest: &Client) -> BTreeMap<(String, String), (f64, u64)> {
+    let reply = rest
+        .query("SELECT StageName, Type, SUM(Amount) total, COUNT(Id) n FROM Opportunity GROUP BY StageName, Type")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|row| {
+            let label = |v: &Value| v.as_str().unwrap_or("-").to_string();
+            (
+                (label(&row["StageName"]), label(&row["Type"])),
+                (
+                    row["total"].as_f64().unwrap_or(0.0),
+                    row["n"].as_u64().expect("count"),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A matrix report through the tool: one row per stage, a Sum and a Count cell per type and
+/// the row's totals, each equal to the emulator's REST fact map (`<down>!<across>`) and to a
+/// SOQL GROUP BY of the same two fields; the column totals equal `T!<across>`.
+async fn assert_matrix_matches_rest<S: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
+    rest: &Client,
+) {
+    let ran = call(
+        client,
+        "run_report",
+        json!({"report": "Pipeline by Stage and Type"}),
+    )
+    .await;
+    assert!(!is_error(&ran), "{}", text(&ran));
+    let shown = text(&ran);
+    assert!(shown.contains("MATRIX"), "{shown}");
+    assert!(
+        shown.contains("column totals:\n<data untrusted>\n"),
+        "{shown}"
+    );
+    let answer = structured(&ran);
+    let id = report_id(rest, "Pipeline by Stage and Type").await;
+    let run = rest
+        .get(&format!("/analytics/reports/{id}?includeDetails=false"))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let fact = &run.body["factMap"];
+    let downs = rest_labels(&run.body["groupingsDown"]);
+    let acrosses = rest_labels(&run.body["groupingsAcross"]);
+    assert!(downs.len() > 1 && acrosses.len() > 1, "{}", run.body);
+    let records = answer["records"].as_array().expect("records");
+    assert_eq!(records.len(), downs.len(), "{shown}");
+    let soql = soql_stage_by_type(rest).await;
+    let mut cells = 0;
+    for (record, (down_key, stage)) in records.iter().zip(&downs) {
+        assert_eq!(record["Stage"], json!(stage), "{shown}");
+        for (across_key, kind) in acrosses
+            .iter()
+            .map(|(k, l)| (k.as_str(), l.as_str()))
+            .chain([("T", "Total")])
+        {
+            let aggregates = &fact[format!("{down_key}!{across_key}")]["aggregates"];
+            let sum = &record[format!("{kind}: Sum of Amount")];
+            let count = &record[format!("{kind}: Record Count")];
+            assert_eq!(sum, &aggregates[0]["value"], "{stage} x {kind}: {shown}");
+            assert_eq!(count, &aggregates[1]["value"], "{stage} x {kind}: {shown}");
+            if across_key != "T" {
+                let (total, n) = soql
+                    .get(&(stage.clone(), kind.to_string()))
+                    .copied()
+                    .unwrap_or((0.0, 0));
+                assert!((number(sum) - total).abs() < 0.005, "{stage} x {kind}");
+                assert_eq!(number(count) as u64, n, "{stage} x {kind}");
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, downs.len() * acrosses.len());
+    for (across_key, kind) in &acrosses {
+        let aggregates = &fact[format!("T!{across_key}")]["aggregates"];
+        assert_eq!(
+            answer["columnTotals"][format!("{kind}: Sum of Amount")],
+            aggregates[0]["value"],
+            "column total of {kind}"
+        );
+    }
+    assert_eq!(
+        answer["grandTotal"]["Record Count"],
+        fact["T!T"]["aggregates"][1]["value"]
+    );
+}
+
+/// Leads grouped by status, each group's count, from a REST run's fact map.
+fn rest_counts(run: &Value) -> BTreeMap<String, u64> {
+    rest_groups(run)
+        .into_iter()
+        .map(|(label, values)| (label, values[0].as_u64().expect("count")))
+        .collect()
+}
+
+async fn soql_counts(rest: &Client, filter: &str) -> BTreeMap<String, u64> {
+    let reply = rest
+        .query(&format!(
+            "SELECT Status, COUNT(Id) n FROM Lead WHERE {filter} GROUP BY Status"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            (
+                r["Status"].as_str().unwrap_or("-").to_string(),
+                r["n"].as_u64().expect("n"),
+            )
+        })
+        .collect()
+}
+
+fn tool_counts(result: &rmcp::model::CallToolResult) -> BTreeMap<String, u64> {
+    tool_groups(&structured(result), "Lead Status", &["Record Count"])
+        .into_iter()
+        .map(|(label, values)| (label, number(&values[0]) as u64))
+        .collect()
+}
+
+/// The saved logic `(1 OR 2) AND 3`, and logic sent with the filters, each run as REST runs
+/// it and counted as SOQL counts the same condition; a bad logic is refused before any run.
+async fn assert_filter_logic_holds<S: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
+    rest: &Client,
+    emulator: &sfmcp_emulator::EmulatorHandle,
+) {
+    let id = report_id(rest, "Open or Web Leads").await;
+    let saved = call(client, "run_report", json!({"report": "Open or Web Leads"})).await;
+    assert!(!is_error(&saved), "{}", text(&saved));
+    assert!(
+        text(&saved).contains("logic \"(1 OR 2) AND 3\""),
+        "{}",
+        text(&saved)
+    );
+    let run = rest
+        .get(&format!("/analytics/reports/{id}?includeDetails=false"))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let expected = soql_counts(
+        rest,
+        "(Status = 'Open - Not Contacted' OR LeadSource = 'Web') AND IsConverted = false",
+    )
+    .await;
+    assert_eq!(tool_counts(&saved), rest_counts(&run.body));
+    assert_eq!(tool_counts(&saved), expected);
+    // Plain AND would give fewer groups: the logic is what ran.
+    let and_only = soql_counts(
+        rest,
+        "Status = 'Open - Not Contacted' AND LeadSource = 'Web' AND IsConverted = false",
+    )
+    .await;
+    assert_ne!(expected, and_only, "the demo must tell OR from AND");
+
+    // Logic sent with the filters: filter 2 replaced in place, a fourth added.
+    let overridden = call(
+        client,
+        "run_report",
+        json!({"report": id, "filters": [
+            "LEAD_SOURCE equals Phone Inquiry",
+            "INDUSTRY equals Technology,Banking",
+            "(1 OR NOT 2) AND 3 AND 4",
+        ]}),
+    )
+    .await;
+    assert!(!is_error(&overridden), "{}", text(&overridden));
+    assert_eq!(
+        structured(&overridden)["filterLogic"],
+        json!("(1 OR NOT 2) AND 3 AND 4")
+    );
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{id}"),
+            &json!({"reportMetadata": {
+                "reportBooleanFilter": "(1 OR NOT 2) AND 3 AND 4",
+                "reportFilters": [
+                    {"column": "STATUS", "operator": "equals", "value": "Open - Not Contacted"},
+                    {"column": "LEAD_SOURCE", "operator": "equals", "value": "Phone Inquiry"},
+                    {"column": "CONVERTED", "operator": "equals", "value": "False"},
+                    {"column": "INDUSTRY", "operator": "equals", "value": "Technology,Banking"},
+                ],
+            }}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(tool_counts(&overridden), rest_counts(&posted.body));
+    assert_eq!(
+        tool_counts(&overridden),
+        soql_counts(
+            rest,
+            "(Status = 'Open - Not Contacted' OR (NOT LeadSource = 'Phone Inquiry')) AND IsConverted = false AND (Industry = 'Technology' OR Industry = 'Banking')",
+        )
+        .await
+    );
+
+    // Bad logic: refused with the numbering, and nothing run.
+    let before = requests(emulator).await.len();
+    for (logic, why) in [
+        ("1 AND 2 OR 3", "parentheses"),
+        ("(1 OR 4) AND 2 AND 3", "filter 4 does not exist"),
+        ("1 AND 2", "filter 3 is not used"),
+    ] {
+        let refused = call(
+            client,
+            "run_report",
+            json!({"report": id, "filters": [logic]}),
+        )
+        .await;
+        let shown = text(&refused);
+        assert!(is_error(&refused), "{logic}: {shown}");
+        assert!(shown.contains(why), "{logic}: {shown}");
+        assert!(
+            shown.contains("1 = STATUS, 2 = LEAD_SOURCE, 3 = CONVERTED"),
+            "{shown}"
+        );
+    }
+    let runs = requests(emulator).await[before..]
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/analytics/reports/{id}")))
+        })
+        .count();
+    assert_eq!(runs, 0, "a report with bad logic was run");
+    // The emulator refuses the same logic, in Salesforce's place.
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{id}"),
+            &json!({"reportMetadata": {"reportBooleanFilter": "1 AND 2 OR 3"}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::BAD_REQUEST, "{}", posted.body);
+}
+
+#[tokio::test]
+async fn matrix_reports_and_filter_logic_answer_as_rest_over_stdio() {
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let (client, stderr) = spawn_server(&org_env(&emulator.orgs[0]), &[]).await;
+    assert_matrix_matches_rest(&client, &rest).await;
+    assert_filter_logic_holds(&client, &rest, &emulator).await;
+    // The Contact report type: its rows are the contacts with an email, as REST has them.
+    let contacts = call(
+        &client,
+        "run_report",
+        json!({"report": "Contacts with Email"}),
+    )
+    .await;
+    assert!(!is_error(&contacts), "{}", text(&contacts));
+    let id = report_id(&rest, "Contacts with Email").await;
+    let run = rest
+        .get(&format!("/analytics/reports/{id}?includeDetails=true"))
+        .await;
+    let with_email = rest
+        .query("SELECT COUNT() FROM Contact WHERE Email != null")
+        .await
+        .body["totalSize"]
+        .as_u64()
+        .expect("count");
+    // A synchronous run stops at 2,000 detail rows (allData false), and the tool says so.
+    let rest_rows = run.body["factMap"]["T!T"]["rows"].as_array().expect("rows");
+    assert_eq!(rest_rows.len() as u64, with_email.min(2000));
+    assert_eq!(structured(&contacts)["total"], json!(rest_rows.len()));
+    assert_eq!(run.body["allData"], json!(with_email <= 2000));
+    if with_email > 2000 {
+        assert!(
+            text(&contacts).contains("only the first 2,000 detail rows"),
+            "{}",
+            text(&contacts)
+        );
+    }
+    for (got, want) in structured(&contacts)["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .zip(rest_rows)
+    {
+        assert_eq!(got["Email"], want["dataCells"][3]["label"]);
+        assert_eq!(got["Account Name"], want["dataCells"][4]["label"]);
+    }
+    stop(client, stderr).await;
+}
+
+#[tokio::test]
+async fn matrix_reports_and_filter_logic_answer_as_rest_over_http() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let (mut child, url) = crate::common::spawn_http(org_env(&emulator.orgs[0]), &[]).await;
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP session over HTTP");
+    assert_matrix_matches_rest(&client, &rest).await;
+    assert_filter_logic_holds(&client, &rest, &emulator).await;
     let _ = client.cancel().await;
     let _ = child.kill().await;
 }

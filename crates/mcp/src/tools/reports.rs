@@ -23,8 +23,8 @@ use crate::error::ToolError;
 use crate::render;
 use crate::server::SfServer;
 use sfmcp_salesforce::{
-    GroupingValue, QueryOptions, ReportFilter, ReportMetadata, ReportRun, SalesforceClient,
-    SalesforceId,
+    GroupingValue, InstanceResult, NetworkFailure, QueryOptions, ReportFilter, ReportMetadata,
+    ReportRun, SalesforceClient, SalesforceId, SfError, check_boolean_filter,
 };
 use sfmcp_soql as soql;
 
@@ -43,7 +43,8 @@ pub struct RunReportArgs {
     /// "COLUMN operator value"
     pub filters: Option<Vec<String>>,
     // Undescribed, as is the row budget (the server's --max-rows): run_report's listing has
-    // no bytes to spare; the text of a describe says how filters are written.
+    // no bytes to spare; the text of a describe says how filters are written, and that their
+    // logic ("(1 OR 2) AND 3") is one more item of `filters`.
     pub describe: Option<bool>,
 }
 
@@ -60,10 +61,6 @@ const OPERATORS: [&str; 9] = [
     "startsWith",
 ];
 
-/// The columns of standard report types that are not named `Object.Field`: the report type,
-/// its base object, and each column's field path from that object. The names are
-/// Salesforce's (the Analytics API guide's examples); a column missing here is unmapped, and
-/// refused while the operator's allow-list or deny-list is in force.
 /// A standard report type: its name, its base object, and each column with its field path.
 type LegacyType = (
     &'static str,
@@ -71,6 +68,17 @@ type LegacyType = (
     &'static [(&'static str, &'static str)],
 );
 
+/// The columns of standard report types that are not named `Object.Field`: the report type,
+/// its base object, and each column's field path from that object. A column missing here is
+/// unmapped, and refused while the operator's allow-list or deny-list is in force, so a
+/// wrong guess here fails closed. Sources: the Analytics API guide's examples (Opportunity
+/// columns); the Metadata API guide's report samples (`AccountList`: `USERS.NAME`, `TYPE`,
+/// `ADDRESS1_STATE`); report metadata deployed to real orgs (`CaseList` owner `OWNER`, which
+/// an org accepts while refusing `USERS.NAME` and `OWNER_NAME`; `LeadList` `FIRST_NAME`,
+/// `LAST_NAME`, `COMPANY`, `STATUS`, `OWNER`, `CONVERTED`, `LEAD_SOURCE`; `ContactList`
+/// `FIRST_NAME`, `LAST_NAME`). The rest follow the same naming and are unverified: the
+/// emulator serves the same names, so a mismatch with a real org shows as an unmapped
+/// column (refused), never as a column read unchecked.
 pub(crate) const LEGACY_COLUMNS: &[LegacyType] = &[
     (
         "Opportunity",
@@ -103,8 +111,43 @@ pub(crate) const LEGACY_COLUMNS: &[LegacyType] = &[
             ("PRIORITY", "Priority"),
             ("ORIGIN", "Origin"),
             ("ACCOUNT.NAME", "Account.Name"),
+            ("OWNER", "Owner.Name"),
             ("CREATED_DATE", "CreatedDate"),
             ("CLOSED", "IsClosed"),
+        ],
+    ),
+    (
+        "LeadList",
+        "Lead",
+        &[
+            ("FIRST_NAME", "FirstName"),
+            ("LAST_NAME", "LastName"),
+            ("COMPANY", "Company"),
+            ("TITLE", "Title"),
+            ("EMAIL", "Email"),
+            ("PHONE", "Phone"),
+            ("STATUS", "Status"),
+            ("LEAD_SOURCE", "LeadSource"),
+            ("INDUSTRY", "Industry"),
+            ("RATING", "Rating"),
+            ("OWNER", "Owner.Name"),
+            ("CONVERTED", "IsConverted"),
+            ("CREATED_DATE", "CreatedDate"),
+        ],
+    ),
+    (
+        "ContactList",
+        "Contact",
+        &[
+            ("FIRST_NAME", "FirstName"),
+            ("LAST_NAME", "LastName"),
+            ("TITLE", "Title"),
+            ("EMAIL", "Email"),
+            ("PHONE1", "Phone"),
+            ("LEAD_SOURCE", "LeadSource"),
+            ("ACCOUNT.NAME", "Account.Name"),
+            ("OWNER", "Owner.Name"),
+            ("CREATED_DATE", "CreatedDate"),
         ],
     ),
     (
@@ -194,6 +237,33 @@ fn parse_filter(text: &str) -> Result<ReportFilter, ToolError> {
         value: Some(value.to_string()),
         rest: Map::new(),
     })
+}
+
+/// The items of run_report's `filters`: filters (`COLUMN operator value`), and at most one
+/// filter logic, told apart by its start (a filter number, `(` or `NOT`, where a filter
+/// starts with a column name).
+fn split_filters(items: Vec<String>) -> Result<(Option<String>, Vec<ReportFilter>), ToolError> {
+    let mut logic: Option<String> = None;
+    let mut filters = Vec::new();
+    for item in items {
+        let text = item.trim();
+        let first_word = text
+            .split(|c: char| c.is_whitespace() || c == '(')
+            .next()
+            .unwrap_or_default();
+        let is_logic = text.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+            || first_word.eq_ignore_ascii_case("NOT");
+        if !is_logic {
+            filters.push(parse_filter(text)?);
+        } else if logic.is_some() {
+            return Err(ToolError::Input(
+                "filters holds two filter logics; send one, such as \"(1 OR 2) AND 3\"".into(),
+            ));
+        } else {
+            logic = Some(text.chars().take(500).collect());
+        }
+    }
+    Ok((logic, filters))
 }
 
 /// The saved filters with `overrides` applied: a filter on a column the report already
@@ -288,12 +358,7 @@ impl SfServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
         let max_rows = self.row_budget(None)? as usize;
-        let overrides = args
-            .filters
-            .unwrap_or_default()
-            .iter()
-            .map(|f| parse_filter(f))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (logic, overrides) = split_filters(args.filters.unwrap_or_default())?;
         let client = self.client(&context)?;
         let wanted = args.report.trim();
         if let Ok(id) = SalesforceId::parse(wanted)
@@ -301,10 +366,32 @@ impl SfServer {
         {
             return self.dashboard(&client, id.as_str(), max_rows).await;
         }
+        if let Some((report, instance)) = wanted.split_once('/') {
+            let run = match client
+                .report_instance(report.trim(), instance.trim())
+                .await?
+            {
+                InstanceResult::Done(run) => *run,
+                InstanceResult::Pending { status } => {
+                    return Err(ToolError::Input(still_running(
+                        report.trim(),
+                        instance.trim(),
+                        &status,
+                    )));
+                }
+            };
+            self.check_report(&client, &run.report_metadata).await?;
+            return Ok(run_answer(&run, max_rows, None));
+        }
         let id = self.report_id(&client, wanted).await?;
         let describe = client.report_describe(&id).await?;
         let mut metadata = describe.report_metadata;
-        apply_filters(&mut metadata, overrides.clone());
+        let changed = !overrides.is_empty() || logic.is_some();
+        apply_filters(&mut metadata, overrides);
+        if logic.is_some() {
+            metadata.report_boolean_filter = logic;
+        }
+        check_logic(&metadata)?;
         self.check_report(&client, &metadata).await?;
         if args.describe == Some(true) {
             return Ok(describe_answer(
@@ -313,13 +400,105 @@ impl SfServer {
             ));
         }
         let tabular = metadata.groupings_down.is_empty() && metadata.groupings_across.is_empty();
-        let run = client
-            .run_report(&id, (!overrides.is_empty()).then_some(&metadata), tabular)
-            .await?;
+        let sent = changed.then_some(&metadata);
+        let (run, note) = match client.run_report(&id, sent, tabular).await {
+            Ok(run) => (run, None),
+            // Salesforce's guide: a long report risks the synchronous run's time limit and
+            // should run asynchronously; the same filters go with it.
+            Err(SfError::Unreachable {
+                failure: NetworkFailure::Timeout,
+                ..
+            }) => {
+                let (run, instance) = run_async(&client, &id, sent, tabular).await?;
+                let note = format!(
+                    "the synchronous run did not answer within SFMCP_REQUEST_TIMEOUT_SECS, so the report ran asynchronously (run {})\n",
+                    render::inline(&instance)
+                );
+                (run, Some(note))
+            }
+            Err(e) => return Err(e.into()),
+        };
         // What ran is what Salesforce says ran; it is checked as the describe was.
         self.check_report(&client, &run.report_metadata).await?;
-        Ok(run_answer(&run, max_rows, None))
+        let mut answer = run_answer(&run, max_rows, None);
+        if let Some(note) = note {
+            answer.content.insert(0, ContentBlock::text(note));
+        }
+        Ok(answer)
     }
+}
+
+/// How long run_report waits for an asynchronous run: MCP clients often give a tool a minute
+/// in all, and the synchronous attempt has already spent part of it.
+const ASYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the report asynchronously ("Execute Async", then "Instance Results" until it is
+/// done), with the same metadata a synchronous run would have sent; returns the results and
+/// the run's id.
+async fn run_async(
+    client: &SalesforceClient,
+    id: &str,
+    metadata: Option<&ReportMetadata>,
+    include_details: bool,
+) -> Result<(ReportRun, String), ToolError> {
+    let instance = client
+        .start_report_instance(id, metadata, include_details)
+        .await?;
+    let backoff = sfmcp_salesforce::retry::Backoff {
+        first: std::time::Duration::from_millis(250),
+        factor: 2,
+        max_steps: 3,
+        jitter: false,
+    };
+    let deadline = std::time::Instant::now() + ASYNC_WAIT;
+    let mut polls = 0;
+    loop {
+        let status = match client.report_instance(id, &instance.id).await? {
+            InstanceResult::Done(run) => return Ok((*run, instance.id)),
+            InstanceResult::Pending { status } => status,
+        };
+        polls += 1;
+        let wait = backoff.delay(polls);
+        if std::time::Instant::now() + wait > deadline {
+            return Err(ToolError::Input(still_running(id, &instance.id, &status)));
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn still_running(report: &str, instance: &str, status: &str) -> String {
+    format!(
+        "report {} is still running in Salesforce (run {}, status {}); its results are kept for 24 hours: call run_report with report \"{}/{}\" in a minute to read them",
+        render::inline(report),
+        render::inline(instance),
+        render::inline(status),
+        render::inline(report),
+        render::inline(instance)
+    )
+}
+
+/// Refuses filter logic Salesforce would refuse, saying how the filters are numbered.
+fn check_logic(metadata: &ReportMetadata) -> Result<(), ToolError> {
+    let Some(logic) = metadata
+        .report_boolean_filter
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    check_boolean_filter(logic, metadata.report_filters.len()).map_err(|why| {
+        let numbered: Vec<String> = metadata
+            .report_filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("{} = {}", i + 1, render::inline(&f.column)))
+            .collect();
+        ToolError::Input(format!(
+            "filter logic {} cannot be used: {why}. The filters are numbered in order ({}; saved filters first, then those you add); send the logic as one item of filters, such as \"(1 OR 2) AND 3\", using every number",
+            render::quoted(&Value::String(logic.chars().take(200).collect())),
+            if numbered.is_empty() { "none".to_string() } else { numbered.join(", ") },
+        ))
+    })
 }
 
 impl SfServer {
@@ -550,22 +729,38 @@ fn cell_value(cell: &Value) -> Value {
     }
 }
 
-fn filters_line(filters: &[ReportFilter]) -> String {
+/// The filters, numbered as filter logic names them, and the logic when there is one.
+fn filters_line(metadata: &ReportMetadata) -> String {
+    let filters = &metadata.report_filters;
     if filters.is_empty() {
         return "filters: none\n".into();
     }
     let shown: Vec<String> = filters
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             format!(
-                "{} {} {}",
+                "{} {} {} {}",
+                i + 1,
                 render::inline(&f.column),
                 render::inline(&f.operator),
                 render::quoted(&Value::String(f.value.clone().unwrap_or_default()))
             )
         })
         .collect();
-    format!("filters: {}\n", shown.join("; "))
+    let logic = match logic_of(metadata) {
+        Some(logic) => format!("; logic {}", render::quoted(&Value::String(logic.into()))),
+        None => String::new(),
+    };
+    format!("filters: {}{logic}\n", shown.join("; "))
+}
+
+fn logic_of(metadata: &ReportMetadata) -> Option<&str> {
+    metadata
+        .report_boolean_filter
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
 }
 
 fn report_heading(metadata: &ReportMetadata) -> String {
@@ -597,13 +792,17 @@ fn describe_answer(metadata: &ReportMetadata, details: &Map<String, Value>) -> C
         })
         .collect();
     text.push_str(&format!("columns: {}\n", columns.join(", ")));
-    if !metadata.groupings_down.is_empty() {
-        let groups: Vec<String> = metadata
-            .groupings_down
-            .iter()
-            .map(|g| render::inline(&g.name).into_owned())
-            .collect();
-        text.push_str(&format!("grouped by: {}\n", groups.join(", ")));
+    for (groupings, what) in [
+        (&metadata.groupings_down, "grouped by"),
+        (&metadata.groupings_across, "columns grouped by"),
+    ] {
+        if !groupings.is_empty() {
+            let groups: Vec<String> = groupings
+                .iter()
+                .map(|g| render::inline(&g.name).into_owned())
+                .collect();
+            text.push_str(&format!("{what}: {}\n", groups.join(", ")));
+        }
     }
     if !metadata.aggregates.is_empty() {
         text.push_str(&format!(
@@ -611,9 +810,9 @@ fn describe_answer(metadata: &ReportMetadata, details: &Map<String, Value>) -> C
             render::inline(&metadata.aggregates.join(", "))
         ));
     }
-    text.push_str(&filters_line(&metadata.report_filters));
+    text.push_str(&filters_line(metadata));
     text.push_str(&format!(
-        "filter with run_report filters [\"COLUMN operator value\"]; operators: {}; a comma-separated value is any of its parts; dates take YYYY-MM-DD or THIS_QUARTER, LAST_N_DAYS:30...\n",
+        "filter with run_report filters [\"COLUMN operator value\"]; operators: {}; a comma-separated value is any of its parts; dates take YYYY-MM-DD or THIS_QUARTER, LAST_N_DAYS:30...; filters AND together unless one more item gives their logic, e.g. \"(1 OR 2) AND 3\" (numbers as listed above: saved filters first, then yours)\n",
         OPERATORS.join(", ")
     ));
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -638,6 +837,10 @@ fn describe_answer(metadata: &ReportMetadata, details: &Map<String, Value>) -> C
             serde_json::to_value(&metadata.aggregates).unwrap_or_default(),
         ),
         ("filters", filters_value(&metadata.report_filters)),
+        (
+            "filterLogic",
+            logic_of(metadata).map_or(Value::Null, |l| Value::String(l.into())),
+        ),
     ]));
     result
 }
@@ -687,6 +890,57 @@ fn leaf_groups<'a>(
     }
 }
 
+/// Column groups a matrix report shows at most, so a wide matrix stays readable.
+const MAX_ACROSS: usize = 20;
+
+/// The cross table's column names: each across group (its labels from the top level down)
+/// with each summary, then the row totals.
+fn cross_columns(across: &[(Vec<Value>, String)], aggregates: &[(String, String)]) -> Vec<String> {
+    let group_name = |labels: &[Value]| -> String {
+        labels
+            .iter()
+            .map(|l| match l {
+                Value::String(s) => s.clone(),
+                Value::Null => "-".to_string(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let with_summary = |group: &str, summary: &str| -> String {
+        if aggregates.len() == 1 {
+            group.to_string()
+        } else {
+            format!("{group}: {summary}")
+        }
+    };
+    across
+        .iter()
+        .map(|(labels, _)| group_name(labels))
+        .chain(std::iter::once("Total".to_string()))
+        .flat_map(|group| {
+            aggregates
+                .iter()
+                .map(|(_, summary)| with_summary(&group, summary))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `name`, made a usable column key: no dot (the table reads dots as paths) and not one of
+/// `taken` (a ` (2)` suffix, and so on).
+fn unique(name: &str, taken: &mut Vec<String>) -> String {
+    let base = name.replace('.', "\u{b7}");
+    let mut candidate = base.clone();
+    let mut n = 1;
+    while taken.contains(&candidate) {
+        n += 1;
+        candidate = format!("{base} ({n})");
+    }
+    taken.push(candidate.clone());
+    candidate
+}
+
 /// A run as a table in query answers' form: a tabular report's detail rows, or a summary
 /// report's groups with their summaries; the grand total on its own line.
 fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> CallToolResult {
@@ -709,6 +963,17 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
         .as_ref()
         .map(|g| g.groupings.as_slice())
         .unwrap_or_default();
+    let mut across: Vec<(Vec<Value>, String)> = Vec::new();
+    if let Some(g) = &run.groupings_across {
+        let mut leaves = Vec::new();
+        leaf_groups(&g.groupings, &mut Vec::new(), &mut leaves);
+        across = leaves
+            .into_iter()
+            .map(|(labels, key)| (labels, key.to_string()))
+            .collect();
+    }
+    let across_shown: Vec<(Vec<Value>, String)> = across.iter().take(MAX_ACROSS).cloned().collect();
+    let mut column_totals: Option<Map<String, Value>> = None;
     let (columns, rows): (Vec<(String, String)>, Vec<Vec<Value>>) = if groups.is_empty() {
         let columns: Vec<(String, String)> = metadata
             .detail_columns
@@ -742,17 +1007,56 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
                 )
             })
             .collect();
-        columns.extend(aggregate_columns.iter().cloned());
         let mut leaves = Vec::new();
         leaf_groups(groups, &mut Vec::new(), &mut leaves);
-        let rows = leaves
-            .into_iter()
-            .map(|(mut labels, key)| {
-                labels.extend(aggregate_values(&format!("{key}!T")));
-                labels
-            })
-            .collect();
-        (columns, rows)
+        if across.is_empty() {
+            columns.extend(aggregate_columns.iter().cloned());
+            let rows = leaves
+                .into_iter()
+                .map(|(mut labels, key)| {
+                    labels.extend(aggregate_values(&format!("{key}!T")));
+                    labels
+                })
+                .collect();
+            (columns, rows)
+        } else {
+            // A cross table: a row per down group, a cell per across group and summary,
+            // then the row's totals; the across labels are record text, so they stay column
+            // names inside the fenced table (never a legend line of sfmcp's own).
+            let mut taken: Vec<String> = columns.iter().map(|(_, label)| label.clone()).collect();
+            for name in cross_columns(&across_shown, &aggregate_columns) {
+                let name = unique(&name, &mut taken);
+                columns.push((name.clone(), name));
+            }
+            let cells = |down: &str| -> Vec<Value> {
+                across_shown
+                    .iter()
+                    .map(|(_, key)| key.as_str())
+                    .chain(std::iter::once("T"))
+                    .flat_map(|across| {
+                        let mut values = aggregate_values(&format!("{down}!{across}"));
+                        values.resize(aggregate_columns.len(), Value::Null);
+                        values
+                    })
+                    .collect()
+            };
+            let rows = leaves
+                .into_iter()
+                .map(|(mut labels, key)| {
+                    labels.extend(cells(key));
+                    labels
+                })
+                .collect();
+            let down_width = metadata.groupings_down.len();
+            column_totals = Some(
+                columns[down_width..]
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .zip(cells("T"))
+                    .collect::<Map<String, Value>>(),
+            );
+            (columns, rows)
+        }
     };
     let keys = row_keys(&columns);
     let total_rows = rows.len();
@@ -779,7 +1083,7 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
         None => String::new(),
     };
     text.push_str(&report_heading(metadata));
-    text.push_str(&filters_line(&metadata.report_filters));
+    text.push_str(&filters_line(metadata));
     let legend: Vec<String> = columns
         .iter()
         .zip(&keys)
@@ -807,6 +1111,21 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
             .collect();
         text.push_str(&format!("grand total: {}\n", shown.join(", ")));
     }
+    if let Some(totals) = &column_totals {
+        let table = render::table(
+            &[Value::Object(totals.clone())],
+            &[],
+            render::MAX_TEXT_BYTES / 4,
+        );
+        text.push_str("column totals:\n");
+        text.push_str(&table.text);
+    }
+    if across.len() > across_shown.len() {
+        text.push_str(&format!(
+            "{} more column groups not shown (at most {MAX_ACROSS}); their figures are in each row's total; narrow the report with filters\n",
+            across.len() - across_shown.len()
+        ));
+    }
     if shown < total_rows {
         text.push_str(&format!(
             "{} more {what} not shown (row and byte budget); narrow the report with filters\n",
@@ -819,9 +1138,15 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
     let mut structured = Map::new();
     structured.insert("report".into(), report_object(metadata));
     structured.insert("filters".into(), filters_value(&metadata.report_filters));
+    if let Some(logic) = logic_of(metadata) {
+        structured.insert("filterLogic".into(), Value::String(logic.into()));
+    }
     structured.insert("total".into(), (total_rows as u64).into());
     columnar.into_fields(&mut structured);
     structured.insert("grandTotal".into(), Value::Object(total_map));
+    if let Some(totals) = column_totals {
+        structured.insert("columnTotals".into(), Value::Object(totals));
+    }
     structured.insert("allData".into(), run.all_data.into());
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(Value::Object(structured));
