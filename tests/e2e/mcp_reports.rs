@@ -5,7 +5,12 @@
 //! emulator's own REST answer, and the summary report's figures with an equivalent SOQL
 //! aggregate, which shows the emulator computes them right. The operator's allow-list and
 //! deny-list hold for report columns: a report reading a denied field or a disallowed object
-//! is refused, naming the column, and never run.
+//! is refused, naming the column, and never run. Matrix reports render as a cross table
+//! equal to the REST fact map (`<down>!<across>`) and to a SOQL GROUP BY of both fields;
+//! filter logic (saved, and sent as one more item of `filters`) runs as REST runs it and as
+//! SOQL counts the same condition; a run slower than the request timeout runs
+//! asynchronously (instances) with the same figures; Lead and Contact report types and
+//! every format are held to the policy.
 
 use std::collections::BTreeMap;
 
@@ -771,18 +776,222 @@ async fn matrix_reports_and_filter_logic_answer_as_rest_over_stdio() {
 }
 
 #[tokio::test]
-async fn matrix_reports_and_filter_logic_answer_as_rest_over_http() {
+async fn matrix_reports_filter_logic_and_slow_runs_answer_as_rest_over_http() {
     use rmcp::ServiceExt;
     use rmcp::transport::StreamableHttpClientTransport;
     let emulator = start_demo().await;
     let rest = Client::for_org(&emulator, 0);
-    let (mut child, url) = crate::common::spawn_http(org_env(&emulator.orgs[0]), &[]).await;
+    let mut env = org_env(&emulator.orgs[0]);
+    env.push(("SFMCP_REQUEST_TIMEOUT_SECS", TIMEOUT_SECS.to_string()));
+    let (mut child, url) = crate::common::spawn_http(env, &[]).await;
     let client =
         ().serve(StreamableHttpClientTransport::from_uri(url))
             .await
             .expect("MCP session over HTTP");
     assert_matrix_matches_rest(&client, &rest).await;
     assert_filter_logic_holds(&client, &rest, &emulator).await;
+    assert_slow_report_runs_async(&client, &rest, &emulator).await;
     let _ = client.cancel().await;
     let _ = child.kill().await;
+}
+
+async fn emulator_control(emulator: &sfmcp_emulator::EmulatorHandle, what: &str, body: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__emulator/{what}", emulator.base_url))
+        .json(&body)
+        .send()
+        .await
+        .expect("control plane");
+    assert!(
+        response.status().is_success(),
+        "{what}: {}",
+        response.status()
+    );
+}
+
+/// "Run the pipeline report" when the synchronous run does not answer in time (Salesforce's
+/// guide: long reports should run asynchronously): run_report starts an instance with the
+/// same filters, polls its results and answers with the same figures as a synchronous REST
+/// run; a run can be read again by "<report>/<run>"; another user cannot read it.
+/// The server's request timeout in the tests of slow runs; the synchronous run is made
+/// slower than it, and nothing else.
+const TIMEOUT_SECS: u64 = 2;
+
+async fn assert_slow_report_runs_async<S: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
+    rest: &Client,
+    emulator: &sfmcp_emulator::EmulatorHandle,
+) {
+    let id = report_id(rest, "Pipeline by Rep").await;
+    emulator_control(
+        emulator,
+        "faults",
+        json!({"path_regex": format!("/analytics/reports/{id}$"), "latency_ms": TIMEOUT_SECS * 1000 + 2000}),
+    )
+    .await;
+    let ran = call(
+        client,
+        "run_report",
+        json!({"report": "Pipeline by Rep", "filters": ["AMOUNT greaterThan 20000"]}),
+    )
+    .await;
+    emulator_control(emulator, "faults/clear", json!({})).await;
+    let shown = text(&ran);
+    assert!(!is_error(&ran), "{shown}");
+    assert!(shown.contains("ran asynchronously (run 0LG"), "{shown}");
+    let run_id: String = shown
+        .split("(run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("run id")
+        .to_string();
+    let tool = tool_groups(
+        &structured(&ran),
+        "Opportunity Owner",
+        &["Sum of Amount", "Record Count"],
+    );
+    let posted = rest
+        .post(
+            &format!("/analytics/reports/{id}"),
+            &json!({"reportMetadata": {"reportFilters": [
+                {"column": "CLOSED", "operator": "equals", "value": "False"},
+                {"column": "AMOUNT", "operator": "greaterThan", "value": "20000"},
+            ]}}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert!(!tool.is_empty());
+    assert_eq!(
+        tool,
+        rest_groups(&posted.body),
+        "async run vs synchronous REST run"
+    );
+    assert_pipeline_matches(
+        &tool,
+        &soql_pipeline(rest, "IsClosed = false AND Amount > 20000").await,
+    );
+    // The instance was started with the filters and its results were polled (Running, then
+    // Success).
+    let log = requests(emulator).await;
+    let instances = format!("/analytics/reports/{id}/instances");
+    assert!(
+        log.iter().any(|r| r["method"] == json!("POST")
+            && r["path"].as_str().is_some_and(|p| p.ends_with(&instances))),
+        "no asynchronous run was started"
+    );
+    let polls = log
+        .iter()
+        .filter(|r| {
+            r["method"] == json!("GET")
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(&format!("{instances}/{run_id}")))
+        })
+        .count();
+    assert!(polls >= 2, "results read {polls} times");
+    let listed = rest.get(&instances).await;
+    assert_eq!(listed.body[0]["id"], json!(run_id), "{}", listed.body);
+    assert_eq!(listed.body[0]["status"], json!("Success"));
+
+    // Read again later by "<report>/<run>": the same figures.
+    let again = call(
+        client,
+        "run_report",
+        json!({"report": format!("{id}/{run_id}")}),
+    )
+    .await;
+    assert!(!is_error(&again), "{}", text(&again));
+    let again = tool_groups(
+        &structured(&again),
+        "Opportunity Owner",
+        &["Sum of Amount", "Record Count"],
+    );
+    assert_eq!(again, tool);
+    // Another user of the org cannot read this user's run.
+    let rep = rest
+        .first_id(&format!(
+            "SELECT Id FROM User WHERE IsActive = true AND Id != '{}' LIMIT 1",
+            emulator.orgs[0].user_id
+        ))
+        .await;
+    let other = Client::new(
+        emulator,
+        &crate::emulator_common::token_for(emulator, 0, &rep),
+    );
+    let stranger = other.get(&format!("{instances}/{run_id}")).await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND, "{}", stranger.body);
+}
+
+#[tokio::test]
+async fn a_report_too_slow_for_a_synchronous_run_runs_asynchronously() {
+    let emulator = start_demo().await;
+    let rest = Client::for_org(&emulator, 0);
+    let mut env = org_env(&emulator.orgs[0]);
+    env.push(("SFMCP_REQUEST_TIMEOUT_SECS", TIMEOUT_SECS.to_string()));
+    let (client, stderr) = spawn_server(&env, &[]).await;
+    assert_slow_report_runs_async(&client, &rest, &emulator).await;
+    stop(client, stderr).await;
+}
+
+/// The new report types and formats are held to the policy like the others: a denied field
+/// in a matrix's column grouping, in a saved filter combined by logic, in a Contact column;
+/// and the owner column of Lead and Case reports reads User.
+#[tokio::test]
+async fn every_report_type_and_format_is_held_to_the_operators_policy() {
+    let emulator = start_demo().await;
+    for (deny, report, column) in [
+        ("Opportunity.Type", "Pipeline by Stage and Type", "TYPE"),
+        ("Lead.LeadSource", "Open or Web Leads", "LEAD_SOURCE"),
+        ("Contact.Email", "Contacts with Email", "EMAIL"),
+    ] {
+        let (client, stderr) =
+            spawn_server(&org_env(&emulator.orgs[0]), &["--deny-fields", deny]).await;
+        let refused = call(&client, "run_report", json!({"report": report})).await;
+        let shown = text(&refused);
+        assert!(is_error(&refused), "{deny}: {shown}");
+        assert!(shown.contains(column), "{deny}: {shown}");
+        assert!(shown.contains(deny), "{deny}: {shown}");
+        stop(client, stderr).await;
+    }
+    let (client, stderr) = spawn_server(
+        &org_env(&emulator.orgs[0]),
+        &["--allow-objects", "Lead,Contact,Account,Report"],
+    )
+    .await;
+    let leads = call(
+        &client,
+        "run_report",
+        json!({"report": "Open or Web Leads"}),
+    )
+    .await;
+    assert!(is_error(&leads), "{}", text(&leads));
+    assert!(text(&leads).contains("OWNER"), "{}", text(&leads));
+    // A filter the model adds is checked too, whatever logic combines it.
+    let contacts = call(
+        &client,
+        "run_report",
+        json!({"report": "Contacts with Email", "filters": ["Contact.Owner.Email equals x", "1 OR 2"]}),
+    )
+    .await;
+    assert!(is_error(&contacts), "{}", text(&contacts));
+    assert!(text(&contacts).contains("User"), "{}", text(&contacts));
+    let contacts = call(
+        &client,
+        "run_report",
+        json!({"report": "Contacts with Email"}),
+    )
+    .await;
+    assert!(!is_error(&contacts), "{}", text(&contacts));
+    stop(client, stderr).await;
+    let log = requests(&emulator).await;
+    let rest = Client::for_org(&emulator, 0);
+    for name in ["Pipeline by Stage and Type", "Open or Web Leads"] {
+        let id = report_id(&rest, name).await;
+        assert!(
+            !log.iter().any(|r| r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/analytics/reports/{id}")))),
+            "the refused report {name} was run"
+        );
+    }
 }
