@@ -1211,7 +1211,134 @@ mod tests {
     }
 
     #[test]
+    fn filter_logic_is_one_more_item_of_filters() {
+        let (logic, filters) = split_filters(vec![
+            "STAGE_NAME equals Closed Won".into(),
+            " (1 OR 2) AND 3".into(),
+            "AMOUNT greaterThan 5".into(),
+        ])
+        .expect("split");
+        assert_eq!(logic.as_deref(), Some("(1 OR 2) AND 3"));
+        assert_eq!(filters.len(), 2);
+        let (logic, _) = split_filters(vec!["not 1".into()]).expect("NOT");
+        assert_eq!(logic.as_deref(), Some("not 1"));
+        let (logic, filters) = split_filters(vec!["NOTES equals x".into()]).expect("column");
+        assert_eq!((logic, filters.len()), (None, 1));
+        assert!(split_filters(vec!["1 OR 2".into(), "2 AND 1".into()]).is_err());
+    }
+
+    #[test]
     fn search_text_is_a_literal_pattern() {
         assert_eq!(like_contains("50%_o'k\\"), r"'%50\%\_o\'k\\%'");
+    }
+}
+
+/// Whatever a report's metadata holds, every column it shows, groups by (down or across),
+/// summarises or filters on is among the columns checked against the policy, and each maps
+/// to the field it reads or to nothing (then the report is refused while a policy is set).
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Columns that are neither a standard type's nor `Object.Field`.
+    const UNMAPPABLE: [&str; 4] = ["AGE", "CUST_NAME", "Account.Name; DROP", "BucketField_1"];
+    const CUSTOM_TYPE_COLUMNS: [(&str, &str, &str); 3] = [
+        ("Opportunity.Account.Phone", "Opportunity", "Account.Phone"),
+        ("Lead.Email", "Lead", "Email"),
+        ("Case.Owner.Name", "Case", "Owner.Name"),
+    ];
+
+    /// A report type (a standard one, or a custom one) and its columns, each placed somewhere
+    /// (0 detail, 1 grouping down, 2 grouping across, 3 summary, 4 filter) with what it reads.
+    type Placed = (usize, String, Option<(String, String)>);
+
+    fn report() -> impl Strategy<Value = (Option<&'static str>, Vec<Placed>)> {
+        (0..=LEGACY_COLUMNS.len()).prop_flat_map(|type_index| {
+            let (type_name, object, columns) = LEGACY_COLUMNS
+                .get(type_index)
+                .copied()
+                .map_or((None, "", &[][..]), |(t, o, c)| (Some(t), o, c));
+            let column = (0..columns.len() + CUSTOM_TYPE_COLUMNS.len() + UNMAPPABLE.len())
+                .prop_map(move |i| {
+                    if let Some((name, path)) = columns.get(i) {
+                        return (
+                            (*name).to_string(),
+                            Some((object.to_string(), (*path).to_string())),
+                        );
+                    }
+                    let i = i - columns.len();
+                    match CUSTOM_TYPE_COLUMNS.get(i) {
+                        Some((name, object, path)) => (
+                            (*name).to_string(),
+                            Some(((*object).to_string(), (*path).to_string())),
+                        ),
+                        None => (UNMAPPABLE[i - CUSTOM_TYPE_COLUMNS.len()].to_string(), None),
+                    }
+                });
+            let placed = prop::collection::vec((0usize..5, column), 0..12).prop_map(|items| {
+                items
+                    .into_iter()
+                    .map(|(place, (name, reads))| (place, name, reads))
+                    .collect::<Vec<_>>()
+            });
+            (Just(type_name), placed)
+        })
+    }
+
+    fn metadata(type_name: Option<&str>, placed: &[Placed]) -> ReportMetadata {
+        let at = |n: usize| -> Vec<&str> {
+            placed
+                .iter()
+                .filter(|(place, _, _)| *place == n)
+                .map(|(_, name, _)| name.as_str())
+                .collect()
+        };
+        let grouping = |names: Vec<&str>| -> Vec<serde_json::Value> {
+            names
+                .into_iter()
+                .map(|n| serde_json::json!({"name": n, "sortOrder": "Asc"}))
+                .collect()
+        };
+        let summaries: Vec<String> = std::iter::once("RowCount".to_string())
+            .chain(at(3).into_iter().map(|n| format!("s!{n}")))
+            .collect();
+        let filters: Vec<serde_json::Value> = at(4)
+            .into_iter()
+            .map(|n| serde_json::json!({"column": n, "operator": "equals", "value": "x"}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "00O000000000001AAA",
+            "name": "random",
+            "reportFormat": "MATRIX",
+            "reportType": type_name.map(|t| serde_json::json!({"type": t, "label": t})),
+            "detailColumns": at(0),
+            "groupingsDown": grouping(at(1)),
+            "groupingsAcross": grouping(at(2)),
+            "aggregates": summaries,
+            "reportFilters": filters,
+            "reportBooleanFilter": null,
+        }))
+        .expect("metadata")
+    }
+
+    proptest! {
+        #![proptest_config(sfmcp_soql::test_support::guarantee_config(512, 0x00e9_0a75))]
+
+        #[test]
+        fn every_column_of_every_report_is_checked_as_the_field_it_reads(
+            (type_name, placed) in report()
+        ) {
+            let metadata = metadata(type_name, &placed);
+            let checked = columns_read(&metadata);
+            for (_, name, reads) in &placed {
+                prop_assert!(checked.contains(name), "{name} is not checked");
+                prop_assert_eq!(&column_source(type_name, name), reads, "{}", name);
+            }
+            // Nothing else is checked, and RowCount reads no column.
+            for column in &checked {
+                prop_assert!(placed.iter().any(|(_, name, _)| name == column), "{column}");
+            }
+        }
     }
 }
