@@ -574,6 +574,27 @@ async fn assert_matrix_matches_rest<S: rmcp::ClientHandler>(
         answer["grandTotal"]["Record Count"],
         fact["T!T"]["aggregates"][1]["value"]
     );
+    // Its describe names both groupings, as the REST describe does.
+    let described = call(
+        client,
+        "run_report",
+        json!({"report": "Pipeline by Stage and Type", "describe": true}),
+    )
+    .await;
+    assert!(!is_error(&described), "{}", text(&described));
+    assert!(
+        text(&described).contains("columns grouped by: TYPE"),
+        "{}",
+        text(&described)
+    );
+    let rest_describe = rest.get(&format!("/analytics/reports/{id}/describe")).await;
+    let d = structured(&described);
+    assert_eq!(d["groupings"], json!(["STAGE_NAME"]));
+    assert_eq!(d["groupingsAcross"], json!(["TYPE"]));
+    assert_eq!(
+        rest_describe.body["reportMetadata"]["groupingsAcross"][0]["name"],
+        json!("TYPE")
+    );
 }
 
 /// Leads grouped by status, each group's count, from a REST run's fact map.
@@ -920,6 +941,29 @@ async fn assert_slow_report_runs_async<S: rmcp::ClientHandler>(
     );
     let stranger = other.get(&format!("{instances}/{run_id}")).await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND, "{}", stranger.body);
+
+    // A run Salesforce could not finish (status Error) is an error saying so, not a table.
+    emulator_control(
+        emulator,
+        "faults",
+        json!({"path_regex": format!("/analytics/reports/{id}$"), "latency_ms": TIMEOUT_SECS * 1000 + 2000}),
+    )
+    .await;
+    emulator_control(
+        emulator,
+        "faults",
+        json!({"path_regex": format!("{instances}/0LG[A-Za-z0-9]+$"), "status": 200,
+            "body": {"attributes": {"status": "Error", "type": "ReportInstance"}}}),
+    )
+    .await;
+    let failed = call(client, "run_report", json!({"report": "Pipeline by Rep"})).await;
+    emulator_control(emulator, "faults/clear", json!({})).await;
+    assert!(is_error(&failed), "{}", text(&failed));
+    assert!(
+        text(&failed).contains("ended with status Error"),
+        "{}",
+        text(&failed)
+    );
 }
 
 #[tokio::test]

@@ -833,6 +833,16 @@ fn describe_answer(metadata: &ReportMetadata, details: &Map<String, Value>) -> C
             ),
         ),
         (
+            "groupingsAcross",
+            Value::Array(
+                metadata
+                    .groupings_across
+                    .iter()
+                    .map(|g| Value::String(g.name.clone()))
+                    .collect(),
+            ),
+        ),
+        (
             "aggregates",
             serde_json::to_value(&metadata.aggregates).unwrap_or_default(),
         ),

@@ -255,15 +255,16 @@ impl SalesforceClient {
             if include_details { "true" } else { "false" },
         );
         request.method = HttpMethod::Post;
-        let mut body = Map::new();
+        // Without changed filters the POST has no body: the saved report runs.
         if let Some(metadata) = metadata {
             let metadata = serde_json::to_value(metadata).map_err(|e| SfError::InvalidRequest {
                 message: format!("the report's filters could not be encoded ({e})"),
                 next_step: "Run the report without filters.".into(),
             })?;
+            let mut body = Map::new();
             body.insert("reportMetadata".into(), metadata);
+            request.body = Some(Value::Object(body));
         }
-        request.body = Some(Value::Object(body));
         self.execute(request).await?.json(&what)
     }
 
