@@ -185,6 +185,33 @@ fn column_source(report_type: Option<&str>, column: &str) -> Option<(String, Str
         .then(|| (object.to_string(), path.to_string()))
 }
 
+/// One report column and the query that reads what it reads: `SELECT <path> FROM <object>`,
+/// checked on soql_query's path.
+#[derive(Debug, Clone, PartialEq)]
+struct ColumnRead {
+    column: String,
+    object: String,
+    path: String,
+    text: String,
+}
+
+/// The query of every column the report reads; `Err` names a column sfmcp cannot map.
+fn column_queries(metadata: &ReportMetadata) -> Result<Vec<ColumnRead>, String> {
+    let report_type = metadata.report_type.as_ref().map(|t| t.type_name.as_str());
+    columns_read(metadata)
+        .into_iter()
+        .map(|column| match column_source(report_type, &column) {
+            Some((object, path)) => Ok(ColumnRead {
+                text: format!("SELECT {path} FROM {object}"),
+                column,
+                object,
+                path,
+            }),
+            None => Err(column),
+        })
+        .collect()
+}
+
 /// The column an aggregate summarises (`s!AMOUNT` reads `AMOUNT`); `RowCount` reads none.
 fn aggregate_column(aggregate: &str) -> Option<&str> {
     aggregate.split_once('!').map(|(_, column)| column)
@@ -568,14 +595,20 @@ impl SfServer {
                 ToolError::Denied(format!("report {name} reads {object}: {}", e.message()))
             })?;
         }
-        for column in columns_read(metadata) {
+        let reads = column_queries(metadata).map_err(|column| {
+            ToolError::Denied(format!(
+                "report {name}: sfmcp cannot tell which field column {} reads, so it does not run this report while --allow-objects or --deny-fields is set; query the data with soql_query instead",
+                render::inline(&column)
+            ))
+        })?;
+        for ColumnRead {
+            column,
+            object,
+            path,
+            text,
+        } in reads
+        {
             let shown = render::inline(&column).into_owned();
-            let Some((object, path)) = column_source(report_type, &column) else {
-                return Err(ToolError::Denied(format!(
-                    "report {name}: sfmcp cannot tell which field column {shown} reads, so it does not run this report while --allow-objects or --deny-fields is set; query the data with soql_query instead"
-                )));
-            };
-            let text = format!("SELECT {path} FROM {object}");
             let checked = match soql::parse(&text) {
                 Ok(query) => self.check_parsed(client, &query, &text).await,
                 Err(e) => Err(ToolError::Soql {
@@ -1332,8 +1365,94 @@ mod prop_tests {
         .expect("metadata")
     }
 
+    /// `Object.Field` columns (as custom report types name them) over the property tests'
+    /// org: each object's own fields, and its parents' fields through each relationship
+    /// (a polymorphic one only by `Name`, which all its targets have).
+    fn custom_columns() -> Vec<String> {
+        use sfmcp_soql::test_support::org_objects;
+        let objects = org_objects();
+        let mut columns = Vec::new();
+        for object in ["Account", "Contact", "Opportunity", "Task"] {
+            let Some(schema) = objects.iter().find(|o| o.name == object) else {
+                continue;
+            };
+            for field in &schema.fields {
+                let Some(relationship) = &field.relationship_name else {
+                    columns.push(format!("{object}.{}", field.name));
+                    continue;
+                };
+                let targets: Vec<_> = objects
+                    .iter()
+                    .filter(|o| field.reference_to.contains(&o.name))
+                    .collect();
+                match targets.as_slice() {
+                    [target] => columns.extend(
+                        target
+                            .fields
+                            .iter()
+                            .filter(|f| f.relationship_name.is_none())
+                            .map(|f| format!("{object}.{relationship}.{}", f.name)),
+                    ),
+                    _ => columns.push(format!("{object}.{relationship}.Name")),
+                }
+            }
+        }
+        columns
+    }
+
     proptest! {
-        #![proptest_config(sfmcp_soql::test_support::guarantee_config(512, 0x00e9_0a75))]
+        #![proptest_config(sfmcp_soql::test_support::guarantee_config(256, 0x00e9_0a76))]
+
+        /// A report the policy allows reads no denied field and no disallowed object, as the
+        /// evaluator shows by running each column's query over random records; a refused
+        /// report is refused for something it reads.
+        #[test]
+        fn a_report_the_policy_allows_reads_nothing_it_forbids(
+            picks in prop::collection::vec((0usize..5, any::<prop::sample::Index>()), 1..8),
+            data in prop::collection::vec(any::<u32>(), 8..160),
+            policy in prop::collection::vec(any::<u32>(), 4..24),
+        ) {
+            use sfmcp_soql::access::footprint;
+            use sfmcp_soql::eval::{EvalContext, evaluate};
+            use sfmcp_soql::test_support::{RecordingOrg, Tape, random_policy};
+            let columns = custom_columns();
+            let placed: Vec<Placed> = picks
+                .iter()
+                .map(|(place, index)| (*place, index.get(&columns).clone(), None))
+                .collect();
+            let metadata = metadata(Some("Custom_Report_Type__c"), &placed);
+            let org = RecordingOrg::random(&mut Tape::new(data));
+            let policy = random_policy(&mut Tape::new(policy));
+            let reads = column_queries(&metadata).map_err(TestCaseError::fail)?;
+            prop_assert_eq!(reads.len(), columns_read(&metadata).len());
+            let mut refused = false;
+            let mut forbidden = false;
+            for read in &reads {
+                let query = sfmcp_soql::parse(&read.text)
+                    .map_err(|e| TestCaseError::fail(format!("{}: {e}", read.text)))?;
+                let used = footprint(&query, &org)
+                    .map_err(|e| TestCaseError::fail(format!("{}: {e}", read.text)))?;
+                refused |= policy.check(&used).is_err();
+                forbidden |= used.objects.iter().any(|u| !policy.is_object_allowed(&u.object))
+                    || used.fields.iter().any(|u| policy.is_field_denied(&u.object, &u.field));
+                evaluate(&query, &org, &EvalContext::default())
+                    .map_err(|e| TestCaseError::fail(format!("{}: {e}", read.text)))?;
+            }
+            if refused {
+                prop_assert!(forbidden, "refused under {policy} for nothing: {reads:?}");
+            } else {
+                for (object, field) in org.fields_read() {
+                    prop_assert!(
+                        !policy.is_field_denied(&object, &field),
+                        "allowed under {policy}, yet a column read {object}.{field}: {reads:?}"
+                    );
+                    prop_assert!(policy.is_object_allowed(&object), "read {object}: {reads:?}");
+                }
+                for object in org.objects_read() {
+                    prop_assert!(policy.is_object_allowed(&object), "read {object} rows: {reads:?}");
+                }
+            }
+        }
 
         #[test]
         fn every_column_of_every_report_is_checked_as_the_field_it_reads(
