@@ -270,6 +270,15 @@ async fn reports_are_found_described_run_and_filtered_as_the_emulator_answers() 
         text(&bad)
     );
 
+    // A name with a slash is a name (reports such as "Win/Loss"), not "<report>/<run>".
+    let slashed = call(&client, "run_report", json!({"report": "Win/Loss"})).await;
+    assert!(is_error(&slashed), "{}", text(&slashed));
+    assert!(
+        text(&slashed).contains("no report is named \"Win/Loss\""),
+        "{}",
+        text(&slashed)
+    );
+
     // A tabular report: its detail rows, as the REST run has them, within max_rows.
     let cases = call(&client, "run_report", json!({"report": "Open Cases"})).await;
     assert!(!is_error(&cases), "{}", text(&cases));

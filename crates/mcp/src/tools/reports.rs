@@ -393,7 +393,15 @@ impl SfServer {
         {
             return self.dashboard(&client, id.as_str(), max_rows).await;
         }
-        if let Some((report, instance)) = wanted.split_once('/') {
+        // "<report id>/<run id>" reads an asynchronous run; a report's name may hold a slash
+        // too ("Win/Loss"), so both halves must be ids of their kind.
+        let run_of = wanted.split_once('/').filter(|(report, instance)| {
+            let is = |text: &str, prefix: &str| {
+                SalesforceId::parse(text.trim()).is_ok_and(|id| id.as_str().starts_with(prefix))
+            };
+            is(report, "00O") && is(instance, "0LG")
+        });
+        if let Some((report, instance)) = run_of {
             let run = match client
                 .report_instance(report.trim(), instance.trim())
                 .await?
