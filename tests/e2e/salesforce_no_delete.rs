@@ -126,6 +126,16 @@ async fn drive_everything(client: &SalesforceClient) {
     let _ = client.limits().await;
     let _ = client.file_head(&id, 64).await;
     let _ = client.record_links().await;
+    // Reports: the describe, synchronous and asynchronous runs, an instance's results.
+    let report = "00O5g0000000001EAA";
+    let metadata: sfmcp_salesforce::ReportMetadata =
+        serde_json::from_value(json!({"id": report, "name": "r"})).expect("metadata");
+    let _ = client.report_describe(report).await;
+    let _ = client.run_report(report, Some(&metadata), true).await;
+    let _ = client
+        .start_report_instance(report, Some(&metadata), false)
+        .await;
+    let _ = client.report_instance(report, "0LG5g0000000001EAA").await;
 }
 
 async fn assert_only_get_post_patch(server: &MockServer) {

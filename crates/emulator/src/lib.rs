@@ -396,6 +396,7 @@ impl PendingEmulator {
             sessions: Mutex::new(Sessions::default()),
             cursors: Mutex::new(Cursors::default()),
             cursor_counter: AtomicU64::new(0),
+            report_instances: Mutex::new(reports::Instances::default()),
             control: control::Control::default(),
             paragon: Some(paragon),
         });

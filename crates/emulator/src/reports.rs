@@ -1,7 +1,8 @@
 //! Reports and dashboards (Analytics REST API): the `Report` object SOQL reads, the recent
 //! reports list, a report's `describe`, a synchronous run (GET, or POST with `reportMetadata`
-//! whose `reportFilters` replace the saved ones), and dashboards whose components show
-//! reports' results.
+//! whose `reportFilters` and `reportBooleanFilter` replace the saved ones) of tabular,
+//! summary and matrix reports, asynchronous runs (instances), and dashboards whose
+//! components show reports' results.
 //!
 //! Shapes follow the Salesforce Reports and Dashboards REST API Developer Guide:
 //! - "Get Report Metadata" (`/analytics/reports/{id}/describe`: `reportMetadata`,
@@ -20,13 +21,29 @@
 //! - "Get Dashboard Results" (`/analytics/dashboards/{id}`: `componentData` with each
 //!   component's `reportResult`, and `dashboardMetadata.components`).
 //!
+//! - "Decode the Fact Map", matrix part: keys `<down>!<across>` for every row group (at every
+//!   level) crossed with every column group, `T` standing for a total on either side (`0!0`,
+//!   `0_0!0_1`, `T!0` a column's total, `0!T` a row's, `T!T` the grand total);
+//!   `groupingsAcross` has the same shape as `groupingsDown`;
+//! - "Filter Reports on Demand" (`reportBooleanFilter`, e.g. `(1OR4)AND2AND3`, over the
+//!   numbered `reportFilters`);
+//! - "Execute Async", "Instances List" and "Instance Results" (`POST
+//!   /analytics/reports/{id}/instances` answers 202 with `id`, `status` `New`, `url`,
+//!   `ownerId`, `requestDate`, `completionDate`, `hasDetailRows`; the results carry
+//!   `attributes` of `type` `ReportInstance` with `status` `New`/`Running`/`Success`/`Error`),
+//!   checked against jsforce's `ReportInstanceInfo` and `ReportRetrieveResult` types.
+//!
 //! Standard report types name their columns the legacy way (`OPPORTUNITY_NAME`, `AMOUNT`,
 //! `FULL_NAME` for the owner, `ACCOUNT.NAME`), as the documented examples show; each column
-//! here says which field path it reads. A run is a SOQL query of those paths through
-//! [`super::engine::run`], as the caller (sharing and field-level security apply), grouped
-//! and summed here. Synchronous runs return at most 2,000 detail rows (`allData` false past
-//! that). Not served: matrix reports, `reportBooleanFilter`, overriding anything but
-//! `reportFilters`, asynchronous instances.
+//! here says which field path it reads. `CaseList`'s owner is `OWNER` (an org accepts it and
+//! refuses `USERS.NAME` there), `AccountList`'s is `USERS.NAME` (the Metadata API guide's
+//! report sample); the `LeadList` and `ContactList` names come from report metadata
+//! deployed to real orgs, the less common ones by the same pattern. A run is a SOQL query of
+//! those paths through [`super::engine::run`], as the caller (sharing and field-level
+//! security apply), with the filters combined by the report's logic, grouped and summed
+//! here. Synchronous runs return at most 2,000 detail rows (`allData` false past that). Not
+//! served: overriding anything but `reportFilters` and `reportBooleanFilter`, date
+//! granularity in groupings, joined reports, deleting instances.
 
 use std::collections::BTreeMap;
 
@@ -136,7 +153,9 @@ const CASES: ReportType = ReportType {
         col("SUBJECT", "Subject", "string", "Subject"),
         col("STATUS", "Status", "picklist", "Status"),
         col("PRIORITY", "Priority", "picklist", "Priority"),
+        col("ORIGIN", "Case Origin", "picklist", "Origin"),
         named("ACCOUNT.NAME", "Account Name", "Account.Name", "Account.Id"),
+        named("OWNER", "Case Owner", "Owner.Name", "OwnerId"),
         col(
             "CREATED_DATE",
             "Date/Time Opened",
@@ -166,10 +185,67 @@ const ACCOUNTS: ReportType = ReportType {
     ],
 };
 
+const LEADS: ReportType = ReportType {
+    type_name: "LeadList",
+    label: "Leads",
+    object: "Lead",
+    columns: &[
+        col("FIRST_NAME", "First Name", "string", "FirstName"),
+        col("LAST_NAME", "Last Name", "string", "LastName"),
+        col("COMPANY", "Company / Account", "string", "Company"),
+        col("TITLE", "Title", "string", "Title"),
+        col("EMAIL", "Email", "email", "Email"),
+        col("STATUS", "Lead Status", "picklist", "Status"),
+        col("LEAD_SOURCE", "Lead Source", "picklist", "LeadSource"),
+        col("INDUSTRY", "Industry", "picklist", "Industry"),
+        named("OWNER", "Lead Owner", "Owner.Name", "OwnerId"),
+        col("CONVERTED", "Converted", "boolean", "IsConverted"),
+        col("CREATED_DATE", "Create Date", "datetime", "CreatedDate"),
+    ],
+};
+
+const CONTACTS: ReportType = ReportType {
+    type_name: "ContactList",
+    label: "Contacts & Accounts",
+    object: "Contact",
+    columns: &[
+        col("FIRST_NAME", "First Name", "string", "FirstName"),
+        col("LAST_NAME", "Last Name", "string", "LastName"),
+        col("TITLE", "Title", "string", "Title"),
+        col("EMAIL", "Email", "email", "Email"),
+        col("PHONE1", "Phone", "phone", "Phone"),
+        col("LEAD_SOURCE", "Lead Source", "picklist", "LeadSource"),
+        named("ACCOUNT.NAME", "Account Name", "Account.Name", "Account.Id"),
+        named("OWNER", "Contact Owner", "Owner.Name", "OwnerId"),
+        col("CREATED_DATE", "Created Date", "datetime", "CreatedDate"),
+    ],
+};
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
     Tabular,
     Summary,
+    Matrix,
+}
+
+impl Format {
+    /// As `reportMetadata.reportFormat` writes it.
+    fn api_name(self) -> &'static str {
+        match self {
+            Format::Tabular => "TABULAR",
+            Format::Summary => "SUMMARY",
+            Format::Matrix => "MATRIX",
+        }
+    }
+
+    /// As the `Report` object's `Format` picklist writes it.
+    fn label(self) -> &'static str {
+        match self {
+            Format::Tabular => "Tabular",
+            Format::Summary => "Summary",
+            Format::Matrix => "Matrix",
+        }
+    }
 }
 
 struct Definition {
@@ -181,12 +257,16 @@ struct Definition {
     report_type: &'static ReportType,
     detail_columns: &'static [&'static str],
     groupings: &'static [&'static str],
+    /// A matrix report's column groupings.
+    groupings_across: &'static [&'static str],
     aggregates: &'static [&'static str],
     filters: &'static [(&'static str, &'static str, &'static str)],
+    /// How the filters combine (`(1 OR 2) AND 3`); all ANDed without it.
+    boolean_filter: Option<&'static str>,
 }
 
 /// The reports every org has: what a sales admin builds first.
-const REPORTS: [Definition; 3] = [
+const REPORTS: [Definition; 6] = [
     Definition {
         developer_name: "Pipeline_by_Rep",
         name: "Pipeline by Rep",
@@ -202,8 +282,10 @@ const REPORTS: [Definition; 3] = [
             "AMOUNT",
         ],
         groupings: &["FULL_NAME"],
+        groupings_across: &[],
         aggregates: &["s!AMOUNT", "RowCount"],
         filters: &[("CLOSED", "equals", "False")],
+        boolean_filter: None,
     },
     Definition {
         developer_name: "Open_Cases",
@@ -221,8 +303,10 @@ const REPORTS: [Definition; 3] = [
             "CREATED_DATE",
         ],
         groupings: &[],
+        groupings_across: &[],
         aggregates: &["RowCount"],
         filters: &[("CLOSED", "equals", "False")],
+        boolean_filter: None,
     },
     Definition {
         developer_name: "Accounts_by_Industry",
@@ -233,8 +317,56 @@ const REPORTS: [Definition; 3] = [
         report_type: &ACCOUNTS,
         detail_columns: &["ACCOUNT.NAME", "TYPE", "ADDRESS1_STATE", "PHONE1"],
         groupings: &["INDUSTRY"],
+        groupings_across: &[],
         aggregates: &["RowCount"],
         filters: &[],
+        boolean_filter: None,
+    },
+    Definition {
+        developer_name: "Pipeline_by_Stage_and_Type",
+        name: "Pipeline by Stage and Type",
+        folder: "Sales Reports",
+        description: "Amount by stage (rows) and opportunity type (columns)",
+        format: Format::Matrix,
+        report_type: &OPPORTUNITIES,
+        detail_columns: &["OPPORTUNITY_NAME", "AMOUNT"],
+        groupings: &["STAGE_NAME"],
+        groupings_across: &["TYPE"],
+        aggregates: &["s!AMOUNT", "RowCount"],
+        filters: &[],
+        boolean_filter: None,
+    },
+    Definition {
+        developer_name: "Open_or_Web_Leads",
+        name: "Open or Web Leads",
+        folder: "Marketing Reports",
+        description: "Unconverted leads not contacted yet or from the web, by status",
+        format: Format::Summary,
+        report_type: &LEADS,
+        detail_columns: &["FIRST_NAME", "LAST_NAME", "COMPANY", "LEAD_SOURCE", "OWNER"],
+        groupings: &["STATUS"],
+        groupings_across: &[],
+        aggregates: &["RowCount"],
+        filters: &[
+            ("STATUS", "equals", "Open - Not Contacted"),
+            ("LEAD_SOURCE", "equals", "Web"),
+            ("CONVERTED", "equals", "False"),
+        ],
+        boolean_filter: Some("(1 OR 2) AND 3"),
+    },
+    Definition {
+        developer_name: "Contacts_with_Email",
+        name: "Contacts with Email",
+        folder: "Sales Reports",
+        description: "Contacts who have an email address",
+        format: Format::Tabular,
+        report_type: &CONTACTS,
+        detail_columns: &["FIRST_NAME", "LAST_NAME", "TITLE", "EMAIL", "ACCOUNT.NAME"],
+        groupings: &[],
+        groupings_across: &[],
+        aggregates: &["RowCount"],
+        filters: &[("EMAIL", "notEqual", "")],
+        boolean_filter: None,
     },
 ];
 
@@ -250,13 +382,7 @@ pub fn seed(builder: &mut OrgBuilder) -> Result<(), String> {
         fields.insert("Name".into(), json!(report.name));
         fields.insert("DeveloperName".into(), json!(report.developer_name));
         fields.insert("FolderName".into(), json!(report.folder));
-        fields.insert(
-            "Format".into(),
-            json!(match report.format {
-                Format::Tabular => "Tabular",
-                Format::Summary => "Summary",
-            }),
-        );
+        fields.insert("Format".into(), json!(report.format.label()));
         fields.insert("Description".into(), json!(report.description));
         builder.insert("Report", &fields, Some(report_id(position)))?;
     }
@@ -327,7 +453,27 @@ fn aggregate_label(report_type: &ReportType, name: &str) -> String {
     }
 }
 
-fn metadata(ctx: &Ctx, id: &str, report: &Definition, filters: &[Json]) -> Json {
+/// The filters one run applies: the saved ones, or those a POST sent, and how they combine.
+struct Criteria {
+    filters: Vec<Json>,
+    logic: Option<String>,
+}
+
+fn grouping_specs(names: &[&str]) -> Vec<Json> {
+    names
+        .iter()
+        .map(|g| {
+            json!({
+                "dateGranularity": "None",
+                "name": g,
+                "sortAggregate": null,
+                "sortOrder": "Asc",
+            })
+        })
+        .collect()
+}
+
+fn metadata(ctx: &Ctx, id: &str, report: &Definition, criteria: &Criteria) -> Json {
     json!({
         "aggregates": report.aggregates,
         "chart": null,
@@ -338,24 +484,16 @@ fn metadata(ctx: &Ctx, id: &str, report: &Definition, filters: &[Json]) -> Json 
         "developerName": report.developer_name,
         "division": null,
         "folderId": ctx.org.id,
-        "groupingsAcross": [],
-        "groupingsDown": report.groupings.iter().map(|g| json!({
-            "dateGranularity": "None",
-            "name": g,
-            "sortAggregate": null,
-            "sortOrder": "Asc",
-        })).collect::<Vec<_>>(),
+        "groupingsAcross": grouping_specs(report.groupings_across),
+        "groupingsDown": grouping_specs(report.groupings),
         "hasDetailRows": true,
         "hasRecordCount": true,
         "historicalSnapshotDates": [],
         "id": id,
         "name": report.name,
-        "reportBooleanFilter": null,
-        "reportFilters": filters,
-        "reportFormat": match report.format {
-            Format::Tabular => "TABULAR",
-            Format::Summary => "SUMMARY",
-        },
+        "reportBooleanFilter": criteria.logic,
+        "reportFilters": criteria.filters,
+        "reportFormat": report.format.api_name(),
         "reportType": {"label": report.report_type.label, "type": report.report_type.type_name},
         "scope": "organization",
         "showGrandTotal": true,
@@ -405,12 +543,14 @@ fn extended_metadata(report: &Definition) -> Json {
         }
     }
     let mut groupings = Map::new();
-    for (level, name) in report.groupings.iter().enumerate() {
-        if let Some(c) = column(report_type, name) {
-            groupings.insert(
-                c.name.into(),
-                json!({"dataType": c.data_type, "groupingLevel": level, "label": c.label}),
-            );
+    for names in [report.groupings, report.groupings_across] {
+        for (level, name) in names.iter().enumerate() {
+            if let Some(c) = column(report_type, name) {
+                groupings.insert(
+                    c.name.into(),
+                    json!({"dataType": c.data_type, "groupingLevel": level, "label": c.label}),
+                );
+            }
         }
     }
     json!({
@@ -420,14 +560,17 @@ fn extended_metadata(report: &Definition) -> Json {
     })
 }
 
-fn saved_filters(report: &Definition) -> Vec<Json> {
-    report
-        .filters
-        .iter()
-        .map(|(column, operator, value)| {
-            json!({"column": column, "isRunPageEditable": true, "operator": operator, "value": value})
-        })
-        .collect()
+fn saved_criteria(report: &Definition) -> Criteria {
+    Criteria {
+        filters: report
+            .filters
+            .iter()
+            .map(|(column, operator, value)| {
+                json!({"column": column, "isRunPageEditable": true, "operator": operator, "value": value})
+            })
+            .collect(),
+        logic: report.boolean_filter.map(str::to_string),
+    }
 }
 
 /// `GET /analytics/reports/{id}/describe`.
@@ -453,7 +596,7 @@ pub fn describe(ctx: &Ctx, id: &str) -> Outcome {
         StatusCode::OK,
         &json!({
             "reportExtendedMetadata": extended_metadata(report),
-            "reportMetadata": metadata(ctx, &id, report, &saved_filters(report)),
+            "reportMetadata": metadata(ctx, &id, report, &saved_criteria(report)),
             "reportTypeMetadata": {
                 "categories": [{"label": format!("{} Information", report_type.label), "columns": columns}],
             },
@@ -464,8 +607,9 @@ pub fn describe(ctx: &Ctx, id: &str) -> Outcome {
 /// Detail rows a synchronous run returns at most.
 const MAX_DETAIL_ROWS: usize = 2000;
 
-/// `GET /analytics/reports/{id}` (and `POST`, whose `reportMetadata.reportFilters` replace
-/// the saved filters for this run only): the report run now, as the caller.
+/// `GET /analytics/reports/{id}` (and `POST`, whose `reportMetadata.reportFilters` and
+/// `reportBooleanFilter` replace the saved ones for this run only): the report run now, as
+/// the caller.
 pub fn run(
     state: &AppState,
     ctx: &Ctx,
@@ -474,86 +618,435 @@ pub fn run(
     body: Option<&Bytes>,
 ) -> Outcome {
     let (id, report) = find(id)?;
-    let filters = match body {
-        Some(body) if !body.is_empty() => overridden_filters(report, body)?,
-        _ => saved_filters(report),
-    };
-    let result = execute(state, ctx, report, &filters, include_details)?;
+    let criteria = criteria_of(report, body)?;
     let url = report_url(ctx, &id);
-    let answer = json!({
-        "attributes": {
-            "describeUrl": format!("{url}/describe"),
-            "instancesUrl": format!("{url}/instances"),
-            "reportId": id,
-            "reportName": report.name,
-            "type": "Report",
-        },
+    let attributes = json!({
+        "describeUrl": format!("{url}/describe"),
+        "instancesUrl": format!("{url}/instances"),
+        "reportId": id,
+        "reportName": report.name,
+        "type": "Report",
+    });
+    let answer = results(
+        state,
+        ctx,
+        &id,
+        report,
+        &criteria,
+        include_details,
+        attributes,
+    )?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// Asynchronous runs ("Execute Async", "Instances List", "Instance Results" in the Reports
+/// and Dashboards REST API guide): each is run as its caller when requested and shown to
+/// that user only; its results stay for the emulator's lifetime (Salesforce keeps them 24
+/// hours). An instance answers `Running` to the first read of its results and `Success`
+/// after, so clients are seen to poll.
+#[derive(Default)]
+pub struct Instances {
+    next: u64,
+    runs: Vec<Instance>,
+}
+
+struct Instance {
+    id: String,
+    report_id: String,
+    org: usize,
+    owner_id: String,
+    request_date: String,
+    has_detail_rows: bool,
+    reads: u32,
+    result: Json,
+}
+
+impl Instance {
+    fn status(&self) -> &'static str {
+        match self.reads {
+            0 => "New",
+            1 => "Running",
+            _ => "Success",
+        }
+    }
+
+    fn summary(&self, ctx: &Ctx) -> Json {
+        let done = self.status() == "Success";
+        json!({
+            "completionDate": if done { json!(self.request_date) } else { Json::Null },
+            "hasDetailRows": self.has_detail_rows,
+            "id": self.id,
+            "ownerId": self.owner_id,
+            "queryable": false,
+            "requestDate": self.request_date,
+            "status": self.status(),
+            "url": format!("{}/instances/{}", report_url(ctx, &self.report_id), self.id),
+        })
+    }
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn instances_of(state: &AppState) -> std::sync::MutexGuard<'_, Instances> {
+    state
+        .report_instances
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `POST /analytics/reports/{id}/instances`: runs the report (with the body's filters, as a
+/// synchronous POST takes them) and answers 202 with the new instance, status `New`.
+pub fn start_instance(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    include_details: bool,
+    body: Option<&Bytes>,
+) -> Outcome {
+    let (id, report) = find(id)?;
+    let criteria = criteria_of(report, body)?;
+    let result = results(
+        state,
+        ctx,
+        &id,
+        report,
+        &criteria,
+        include_details,
+        Json::Null,
+    )?;
+    let mut instances = instances_of(state);
+    instances.next += 1;
+    let instance = Instance {
+        id: super::ids::mint("0LG", instances.next),
+        report_id: id,
+        org: ctx.org.index,
+        owner_id: ctx.access.user_id.clone(),
+        request_date: now_text(),
+        has_detail_rows: include_details,
+        reads: 0,
+        result,
+    };
+    let answer = instance.summary(ctx);
+    instances.runs.push(instance);
+    Ok(json_response(StatusCode::ACCEPTED, &answer))
+}
+
+/// `GET /analytics/reports/{id}/instances`: the caller's runs of the report, newest first.
+pub fn instances(state: &AppState, ctx: &Ctx, id: &str) -> Outcome {
+    let (id, _) = find(id)?;
+    let instances = instances_of(state);
+    let list: Vec<Json> = instances
+        .runs
+        .iter()
+        .rev()
+        .filter(|i| i.report_id == id && i.org == ctx.org.index)
+        .filter(|i| i.owner_id == ctx.access.user_id)
+        .map(|i| i.summary(ctx))
+        .collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(list)))
+}
+
+/// `GET /analytics/reports/{id}/instances/{instance}`: the run's results once it has
+/// succeeded; before, its attributes with an empty fact map.
+pub fn instance(state: &AppState, ctx: &Ctx, id: &str, instance_id: &str) -> Outcome {
+    let (id, report) = find(id)?;
+    let instance_id =
+        super::ids::normalize(instance_id).ok_or_else(|| vec![ApiError::not_found()])?;
+    let mut instances = instances_of(state);
+    let Some(instance) = instances.runs.iter_mut().find(|i| {
+        i.id == instance_id
+            && i.report_id == id
+            && i.org == ctx.org.index
+            && i.owner_id == ctx.access.user_id
+    }) else {
+        return Err(vec![ApiError::not_found()]);
+    };
+    instance.reads = instance.reads.saturating_add(1);
+    let done = instance.status() == "Success";
+    let attributes = json!({
+        "completionDate": if done { json!(instance.request_date) } else { Json::Null },
+        "id": instance.id,
+        "ownerId": instance.owner_id,
+        "reportId": instance.report_id,
+        "reportName": report.name,
+        "requestDate": instance.request_date,
+        "status": instance.status(),
+        "type": "ReportInstance",
+    });
+    let mut answer = instance.result.clone();
+    answer["attributes"] = attributes;
+    if !done {
+        answer["factMap"] = json!({});
+        answer["groupingsDown"] = Json::Null;
+        answer["groupingsAcross"] = Json::Null;
+        answer["allData"] = json!(false);
+    }
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+fn criteria_of(report: &Definition, body: Option<&Bytes>) -> Result<Criteria, Vec<ApiError>> {
+    match body {
+        Some(body) if !body.is_empty() => overridden_criteria(report, body),
+        _ => Ok(saved_criteria(report)),
+    }
+}
+
+/// A run's answer: `attributes` (a synchronous run's or an instance's), the fact map, the
+/// groupings down and across, and the metadata it ran with.
+fn results(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    report: &Definition,
+    criteria: &Criteria,
+    include_details: bool,
+    attributes: Json,
+) -> Result<Json, Vec<ApiError>> {
+    let result = execute(state, ctx, report, criteria, include_details)?;
+    Ok(json!({
+        "attributes": attributes,
         "allData": result.all_data,
         "factMap": result.fact_map,
         "groupingsAcross": match report.format {
-            Format::Tabular => json!({"groupings": []}),
             Format::Summary => Json::Null,
+            _ => json!({"groupings": result.groupings_across}),
         },
         "groupingsDown": {"groupings": result.groupings},
         "hasDetailRows": include_details,
         "reportExtendedMetadata": extended_metadata(report),
-        "reportMetadata": metadata(ctx, &id, report, &filters),
-    });
-    Ok(json_response(StatusCode::OK, &answer))
+        "reportMetadata": metadata(ctx, id, report, criteria),
+    }))
 }
 
 fn bad_request(message: impl Into<String>) -> Vec<ApiError> {
     vec![ApiError::bad_request("BAD_REQUEST", message)]
 }
 
-/// The `reportFilters` of a POSTed `reportMetadata`, checked against the report type.
-fn overridden_filters(report: &Definition, body: &Bytes) -> Result<Vec<Json>, Vec<ApiError>> {
+/// The `reportFilters` and `reportBooleanFilter` of a POSTed `reportMetadata`, checked
+/// against the report type. Without `reportFilters` the saved filters stay, and so does
+/// their logic unless the body sends its own.
+fn overridden_criteria(report: &Definition, body: &Bytes) -> Result<Criteria, Vec<ApiError>> {
     let body = super::rest::parse_body(body)?;
     let Some(metadata) = body.get("reportMetadata").and_then(Json::as_object) else {
         return Err(bad_request("The request body must contain reportMetadata."));
     };
-    if metadata
-        .get("reportBooleanFilter")
-        .is_some_and(|f| !f.is_null())
-    {
-        return Err(bad_request(
-            "reportBooleanFilter is not supported by this emulator; filters combine with AND.",
-        ));
+    let saved = saved_criteria(report);
+    let logic = match metadata.get("reportBooleanFilter") {
+        None => saved.logic,
+        Some(Json::Null) => None,
+        Some(Json::String(text)) if text.trim().is_empty() => None,
+        Some(Json::String(text)) => Some(text.clone()),
+        Some(_) => return Err(bad_request("reportBooleanFilter must be a string.")),
+    };
+    let filters = match metadata.get("reportFilters") {
+        None => saved.filters,
+        Some(filters) => {
+            let Some(filters) = filters.as_array() else {
+                return Err(bad_request("reportFilters must be an array."));
+            };
+            filters
+                .iter()
+                .map(|filter| checked_filter(report, filter))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    if let Some(logic) = &logic {
+        BooleanFilter::parse(logic, filters.len()).map_err(bad_request)?;
     }
-    let Some(filters) = metadata.get("reportFilters") else {
-        return Ok(saved_filters(report));
+    Ok(Criteria { filters, logic })
+}
+
+fn checked_filter(report: &Definition, filter: &Json) -> Result<Json, Vec<ApiError>> {
+    let text = |key: &str| filter.get(key).and_then(Json::as_str);
+    let (Some(column_name), Some(operator)) = (text("column"), text("operator")) else {
+        return Err(bad_request(
+            "Each report filter needs a column and an operator.",
+        ));
     };
-    let Some(filters) = filters.as_array() else {
-        return Err(bad_request("reportFilters must be an array."));
+    let value = match filter.get("value") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(other) => other.to_string(),
     };
-    filters
-        .iter()
-        .map(|filter| {
-            let text = |key: &str| filter.get(key).and_then(Json::as_str);
-            let (Some(column_name), Some(operator)) = (text("column"), text("operator")) else {
-                return Err(bad_request(
-                    "Each report filter needs a column and an operator.",
-                ));
-            };
-            let value = match filter.get("value") {
-                Some(Json::String(s)) => s.clone(),
-                Some(Json::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            if column(report.report_type, column_name).is_none() {
-                return Err(bad_request(format!(
-                    "The column {column_name} is not valid for the report type {}.",
-                    report.report_type.type_name
-                )));
+    if column(report.report_type, column_name).is_none() {
+        return Err(bad_request(format!(
+            "The column {column_name} is not valid for the report type {}.",
+            report.report_type.type_name
+        )));
+    }
+    if !OPERATORS.contains(&operator) {
+        return Err(bad_request(format!(
+            "The filter operator {operator} is not valid."
+        )));
+    }
+    Ok(
+        json!({"column": column_name, "isRunPageEditable": true, "operator": operator, "value": value}),
+    )
+}
+
+/// Filter logic (`(1 OR 4) AND 2 AND 3`, also written `(1OR4)AND2AND3`): filter numbers
+/// joined by AND, OR and NOT with parentheses. Mixing AND and OR needs parentheses, and
+/// every filter must be used, as Salesforce's report builder requires. The product checks
+/// logic with its own parser; this one is the emulator's, kept apart on purpose.
+#[derive(Debug, Clone, PartialEq)]
+enum BooleanFilter {
+    Filter(usize),
+    Not(Box<BooleanFilter>),
+    And(Vec<BooleanFilter>),
+    Or(Vec<BooleanFilter>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum LogicToken {
+    Number(usize),
+    Word(String),
+    Open,
+    Close,
+}
+
+impl BooleanFilter {
+    fn parse(text: &str, filters: usize) -> Result<BooleanFilter, String> {
+        let invalid = |why: &str| format!("The filter logic {text} is invalid: {why}.");
+        let mut tokens = Vec::new();
+        let mut chars = text.chars().peekable();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                chars.next();
+            } else if c == '(' || c == ')' {
+                chars.next();
+                tokens.push(if c == '(' {
+                    LogicToken::Open
+                } else {
+                    LogicToken::Close
+                });
+            } else if c.is_ascii_digit() {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let number = digits
+                    .parse()
+                    .map_err(|_| invalid("a number is too large"))?;
+                tokens.push(LogicToken::Number(number));
+            } else if c.is_ascii_alphabetic() {
+                let mut word = String::new();
+                while let Some(w) = chars.peek().filter(|w| w.is_ascii_alphabetic()) {
+                    word.push(w.to_ascii_uppercase());
+                    chars.next();
+                }
+                if !matches!(word.as_str(), "AND" | "OR" | "NOT") {
+                    return Err(invalid(&format!("{word} is not AND, OR or NOT")));
+                }
+                tokens.push(LogicToken::Word(word));
+            } else {
+                return Err(invalid(&format!("unexpected character {c}")));
             }
-            if !OPERATORS.contains(&operator) {
-                return Err(bad_request(format!(
-                    "The filter operator {operator} is not valid."
-                )));
+        }
+        let mut at = 0;
+        let tree = Self::expression(&tokens, &mut at, 0).map_err(|why| invalid(&why))?;
+        if at != tokens.len() {
+            return Err(invalid("it has more after a complete expression"));
+        }
+        let mut used = vec![false; filters];
+        tree.mark(&mut used).map_err(|n| {
+            invalid(&format!(
+                "it names filter {n}, and there are {filters} filters"
+            ))
+        })?;
+        if let Some(unused) = used.iter().position(|u| !u) {
+            return Err(invalid(&format!("filter {} is not used", unused + 1)));
+        }
+        Ok(tree)
+    }
+
+    fn expression(tokens: &[LogicToken], at: &mut usize, depth: usize) -> Result<Self, String> {
+        if depth > 50 {
+            return Err("it nests too deeply".into());
+        }
+        let first = Self::operand(tokens, at, depth)?;
+        let mut joiner: Option<String> = None;
+        let mut parts = vec![first];
+        while let Some(LogicToken::Word(word)) = tokens.get(*at) {
+            if word == "NOT" {
+                return Err("NOT must begin an operand".into());
             }
-            Ok(json!({"column": column_name, "isRunPageEditable": true, "operator": operator, "value": value}))
+            if joiner.as_ref().is_some_and(|j| j != word) {
+                return Err("AND and OR need parentheses to be mixed".into());
+            }
+            joiner = Some(word.clone());
+            *at += 1;
+            parts.push(Self::operand(tokens, at, depth)?);
+        }
+        Ok(match joiner.as_deref() {
+            None => parts.remove(0),
+            Some("AND") => BooleanFilter::And(parts),
+            _ => BooleanFilter::Or(parts),
         })
-        .collect()
+    }
+
+    fn operand(tokens: &[LogicToken], at: &mut usize, depth: usize) -> Result<Self, String> {
+        let token = tokens
+            .get(*at)
+            .ok_or("it ends where a filter number belongs")?;
+        *at += 1;
+        match token {
+            LogicToken::Number(n) => Ok(BooleanFilter::Filter(*n)),
+            LogicToken::Word(w) if w == "NOT" => Ok(BooleanFilter::Not(Box::new(Self::operand(
+                tokens,
+                at,
+                depth + 1,
+            )?))),
+            LogicToken::Open => {
+                let inner = Self::expression(tokens, at, depth + 1)?;
+                match tokens.get(*at) {
+                    Some(LogicToken::Close) => {
+                        *at += 1;
+                        Ok(inner)
+                    }
+                    _ => Err("a parenthesis is not closed".into()),
+                }
+            }
+            LogicToken::Close => Err("a parenthesis closes where a filter number belongs".into()),
+            LogicToken::Word(w) => Err(format!("{w} stands where a filter number belongs")),
+        }
+    }
+
+    /// Marks the filters used; `Err` names one that does not exist.
+    fn mark(&self, used: &mut [bool]) -> Result<(), usize> {
+        match self {
+            BooleanFilter::Filter(n) => match n.checked_sub(1).and_then(|i| used.get_mut(i)) {
+                Some(slot) => {
+                    *slot = true;
+                    Ok(())
+                }
+                None => Err(*n),
+            },
+            BooleanFilter::Not(inner) => inner.mark(used),
+            BooleanFilter::And(parts) | BooleanFilter::Or(parts) => {
+                parts.iter().try_for_each(|p| p.mark(used))
+            }
+        }
+    }
+
+    /// The logic as a SOQL condition, each filter number replaced by its condition.
+    fn soql(&self, conditions: &[String]) -> String {
+        match self {
+            BooleanFilter::Filter(n) => conditions[n - 1].clone(),
+            BooleanFilter::Not(inner) => format!("(NOT {})", inner.soql(conditions)),
+            BooleanFilter::And(parts) | BooleanFilter::Or(parts) => {
+                let joiner = if matches!(self, BooleanFilter::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let inner: Vec<String> = parts.iter().map(|p| p.soql(conditions)).collect();
+                format!("({})", inner.join(joiner))
+            }
+        }
+    }
 }
 
 const OPERATORS: [&str; 9] = [
@@ -705,6 +1198,7 @@ fn condition(report: &Definition, filter: &Json) -> Result<String, Vec<ApiError>
 struct Executed {
     fact_map: Map<String, Json>,
     groupings: Vec<Json>,
+    groupings_across: Vec<Json>,
     all_data: bool,
 }
 
@@ -715,7 +1209,7 @@ fn execute(
     state: &AppState,
     ctx: &Ctx,
     report: &Definition,
-    filters: &[Json],
+    criteria: &Criteria,
     include_details: bool,
 ) -> Result<Executed, Vec<ApiError>> {
     let report_type = report.report_type;
@@ -731,6 +1225,7 @@ fn execute(
         .iter()
         .copied()
         .chain(report.groupings.iter().copied())
+        .chain(report.groupings_across.iter().copied())
         .chain(aggregate_columns)
     {
         let c = column(report_type, name)
@@ -747,13 +1242,23 @@ fn execute(
             }
         }
     }
-    let conditions = filters
+    let conditions = criteria
+        .filters
         .iter()
         .map(|f| condition(report, f))
         .collect::<Result<Vec<_>, _>>()?;
     let mut soql = format!("SELECT {} FROM {}", select.join(", "), report_type.object);
-    if !conditions.is_empty() {
-        soql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+    let condition = match &criteria.logic {
+        Some(logic) => Some(
+            BooleanFilter::parse(logic, conditions.len())
+                .map_err(bad_request)?
+                .soql(&conditions),
+        ),
+        None if conditions.is_empty() => None,
+        None => Some(conditions.join(" AND ")),
+    };
+    if let Some(condition) = condition {
+        soql.push_str(&format!(" WHERE {condition}"));
     }
     soql.push_str(" ORDER BY Id");
     let evaluated = super::engine::run(state, ctx, &soql, false, usize::MAX)?;
@@ -769,17 +1274,19 @@ fn execute(
         .collect();
     let all_data = rows.len() <= MAX_DETAIL_ROWS;
     let rows = &rows[..rows.len().min(MAX_DETAIL_ROWS)];
-    let mut fact_map = Map::new();
-    let detail = |rows: &[&Row]| -> Json {
+    let detail = |members: &[usize]| -> Json {
         Json::Array(
-            rows.iter()
-                .map(|row| {
+            members
+                .iter()
+                .map(|&index| {
                     let cells: Vec<Json> = report
                         .detail_columns
                         .iter()
                         .map(|name| {
-                            let (label, value) =
-                                row.get(name).cloned().unwrap_or((json!("-"), Json::Null));
+                            let (label, value) = rows[index]
+                                .get(name)
+                                .cloned()
+                                .unwrap_or((json!("-"), Json::Null));
                             json!({"label": label, "value": value})
                         })
                         .collect();
@@ -788,54 +1295,124 @@ fn execute(
                 .collect(),
         )
     };
-    let all: Vec<&Row> = rows.iter().collect();
-    let mut grand = Map::new();
-    grand.insert(
-        "aggregates".into(),
-        aggregates(report_type, report.aggregates, &all),
-    );
-    let groupings = if report.format == Format::Tabular || report.groupings.is_empty() {
-        if include_details {
-            grand.insert("rows".into(), detail(&all));
+    let fact = |members: &[usize], with_rows: bool| -> Json {
+        let selected: Vec<&Row> = members.iter().map(|&i| &rows[i]).collect();
+        let mut fact = Map::new();
+        fact.insert(
+            "aggregates".into(),
+            aggregates(report_type, report.aggregates, &selected),
+        );
+        if include_details && with_rows {
+            fact.insert("rows".into(), detail(members));
         }
-        Vec::new()
-    } else {
-        if include_details {
-            grand.insert("rows".into(), json!([]));
-        }
-        group(report, &all, 0, "", include_details, &detail, &mut fact_map)
+        Json::Object(fact)
     };
-    fact_map.insert("T!T".into(), Json::Object(grand));
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let grouped_down = report.format != Format::Tabular;
+    let down = if grouped_down {
+        group(rows, report.groupings, &all, 0, "")
+    } else {
+        Vec::new()
+    };
+    let across = if report.format == Format::Matrix {
+        group(rows, report.groupings_across, &all, 0, "")
+    } else {
+        Vec::new()
+    };
+    let mut fact_map = Map::new();
+    // Every down group (at every level) and the grand total "T", crossed with every
+    // across group and "T"; a summary report has only "T" across, a tabular one only T!T.
+    let mut down_keys: Vec<(String, Vec<usize>, bool)> = Vec::new();
+    flatten(&down, &mut down_keys);
+    down_keys.push((
+        "T".into(),
+        all.clone(),
+        !grouped_down || report.groupings.is_empty(),
+    ));
+    let mut across_keys: Vec<(String, Vec<usize>, bool)> = Vec::new();
+    flatten(&across, &mut across_keys);
+    across_keys.push(("T".into(), all.clone(), report.format != Format::Matrix));
+    for (down_key, down_members, down_leaf) in &down_keys {
+        for (across_key, across_members, across_leaf) in &across_keys {
+            let members: Vec<usize> = down_members
+                .iter()
+                .copied()
+                .filter(|m| across_members.binary_search(m).is_ok())
+                .collect();
+            let with_rows = *down_leaf && *across_leaf;
+            fact_map.insert(
+                format!("{down_key}!{across_key}"),
+                fact(&members, with_rows),
+            );
+        }
+    }
+    if include_details && grouped_down && !report.groupings.is_empty() {
+        // The grand total of a grouped report carries no rows of its own.
+        if let Some(Json::Object(total)) = fact_map.get_mut("T!T") {
+            total.insert("rows".into(), json!([]));
+        }
+    }
     Ok(Executed {
         fact_map,
-        groupings,
+        groupings: down.iter().map(Group::to_json).collect(),
+        groupings_across: across.iter().map(Group::to_json).collect(),
         all_data,
     })
 }
 
-/// The groupings at `level` of `rows`, each with its fact map entry, in ascending order of
-/// label with the empty group (`-`) first.
+/// One grouping value: its fact map key part (`0`, `0_1`), label, value, the rows in it (in
+/// ascending order) and its groups at the next level.
+struct Group {
+    key: String,
+    label: Json,
+    value: Json,
+    members: Vec<usize>,
+    inner: Vec<Group>,
+}
+
+impl Group {
+    fn to_json(&self) -> Json {
+        json!({
+            "groupings": self.inner.iter().map(Group::to_json).collect::<Vec<_>>(),
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+        })
+    }
+}
+
+/// Every group at every level as `(key, members, is a leaf)`, parents before children.
+fn flatten(groups: &[Group], out: &mut Vec<(String, Vec<usize>, bool)>) {
+    for g in groups {
+        out.push((g.key.clone(), g.members.clone(), g.inner.is_empty()));
+        flatten(&g.inner, out);
+    }
+}
+
+/// The groups of `members` by `names[level]` and below, in ascending order of label with
+/// the empty group (`-`) first.
 fn group(
-    report: &Definition,
-    rows: &[&Row],
+    rows: &[Row],
+    names: &[&str],
+    members: &[usize],
     level: usize,
     key_prefix: &str,
-    include_details: bool,
-    detail: &dyn Fn(&[&Row]) -> Json,
-    fact_map: &mut Map<String, Json>,
-) -> Vec<Json> {
-    let Some(name) = report.groupings.get(level) else {
+) -> Vec<Group> {
+    let Some(name) = names.get(level) else {
         return Vec::new();
     };
-    let mut buckets: Vec<((Json, Json), Vec<&Row>)> = Vec::new();
-    for row in rows {
-        let key = row.get(name).cloned().unwrap_or((json!("-"), Json::Null));
+    let mut buckets: Vec<((Json, Json), Vec<usize>)> = Vec::new();
+    for &index in members {
+        let key = rows[index]
+            .get(name)
+            .cloned()
+            .unwrap_or((json!("-"), Json::Null));
         match buckets
             .iter_mut()
             .find(|(k, _)| k.1 == key.1 && k.0 == key.0)
         {
-            Some((_, members)) => members.push(row),
-            None => buckets.push((key, vec![row])),
+            Some((_, bucket)) => bucket.push(index),
+            None => buckets.push((key, vec![index])),
         }
     }
     buckets.sort_by(|((a_label, a_value), _), ((b_label, b_value), _)| {
@@ -848,31 +1425,20 @@ fn group(
     buckets
         .into_iter()
         .enumerate()
-        .map(|(index, ((label, value), members))| {
+        .map(|(index, ((label, value), bucket))| {
             let key = if key_prefix.is_empty() {
                 index.to_string()
             } else {
                 format!("{key_prefix}_{index}")
             };
-            let inner = group(
-                report,
-                &members,
-                level + 1,
-                &key,
-                include_details,
-                detail,
-                fact_map,
-            );
-            let mut fact = Map::new();
-            fact.insert(
-                "aggregates".into(),
-                aggregates(report.report_type, report.aggregates, &members),
-            );
-            if include_details && level + 1 == report.groupings.len() {
-                fact.insert("rows".into(), detail(&members));
+            let inner = group(rows, names, &bucket, level + 1, &key);
+            Group {
+                key,
+                label,
+                value,
+                members: bucket,
+                inner,
             }
-            fact_map.insert(format!("{key}!T"), Json::Object(fact));
-            json!({"groupings": inner, "key": key, "label": label, "value": value})
         })
         .collect()
 }
@@ -1060,20 +1626,14 @@ pub fn dashboard(state: &AppState, ctx: &Ctx, id: &str) -> Outcome {
         };
         let report_id = report_id(report_position);
         let component = component_id(position, index);
-        let filters = saved_filters(report);
-        let result = execute(state, ctx, report, &filters, false)?;
+        let criteria = saved_criteria(report);
+        let mut result = results(state, ctx, &report_id, report, &criteria, false, Json::Null)?;
+        if report.format != Format::Matrix {
+            result["groupingsAcross"] = Json::Null;
+        }
         data.push(json!({
             "componentId": component,
-            "reportResult": {
-                "attributes": null,
-                "allData": result.all_data,
-                "factMap": result.fact_map,
-                "groupingsAcross": null,
-                "groupingsDown": {"groupings": result.groupings},
-                "hasDetailRows": false,
-                "reportExtendedMetadata": extended_metadata(report),
-                "reportMetadata": metadata(ctx, &report_id, report, &filters),
-            },
+            "reportResult": result,
             "status": {"dataStatus": "DATA", "errorCode": null, "errorMessage": null, "errorSeverity": null, "refreshDate": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "refreshStatus": "IDLE"},
         }));
         components.push(json!({
@@ -1106,6 +1666,29 @@ mod tests {
     #[test]
     fn like_patterns_take_wildcards_and_quotes_literally() {
         assert_eq!(like_pattern("50%_o'k", "%", "%"), r"'%50\%\_o\'k%'");
+    }
+
+    #[test]
+    fn filter_logic_parses_as_the_report_builder_writes_it() {
+        let conditions: Vec<String> = ["a", "b", "c", "d"].iter().map(|c| c.to_string()).collect();
+        let tree = BooleanFilter::parse("(1OR4)AND2AND3", 4).expect("docs example");
+        assert_eq!(tree.soql(&conditions), "((a OR d) AND b AND c)");
+        let tree = BooleanFilter::parse("not (1 or 2) and 3 AND 4", 4).expect("NOT");
+        assert_eq!(tree.soql(&conditions), "((NOT (a OR b)) AND c AND d)");
+        for (bad, why) in [
+            ("1 AND 2 OR 3", "parentheses"),
+            ("(1 OR 2", "not closed"),
+            ("1 AND 5", "filter 5"),
+            ("1 AND 2 AND 3", "filter 4 is not used"),
+            ("1 XOR 2", "XOR"),
+            ("1 AND", "ends"),
+            ("1 2", "more after"),
+            ("", "ends"),
+            ("0 OR 1 OR 2 OR 3 OR 4", "filter 0"),
+        ] {
+            let error = BooleanFilter::parse(bad, 4).expect_err(bad);
+            assert!(error.contains(why), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -244,6 +244,16 @@ pub(super) fn dispatch(
             let body = (*method == Method::POST).then_some(body);
             super::reports::run(state, ctx, id, details, body)
         }
+        ["analytics", "reports", id, "instances"] if *method == Method::POST => {
+            let details = param(params, "includeDetails").is_some_and(|v| v == "true");
+            super::reports::start_instance(state, ctx, id, details, Some(body))
+        }
+        ["analytics", "reports", id, "instances"] if get => {
+            super::reports::instances(state, ctx, id)
+        }
+        ["analytics", "reports", id, "instances", instance] if get => {
+            super::reports::instance(state, ctx, id, instance)
+        }
         ["analytics", "dashboards"] if get => super::reports::dashboards(ctx),
         ["analytics", "dashboards", id] if get => super::reports::dashboard(state, ctx, id),
         ["query"] if get => query::first_page(state, ctx, params, headers, false),

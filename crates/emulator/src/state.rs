@@ -111,6 +111,8 @@ pub struct AppState {
     pub sessions: Mutex<Sessions>,
     pub cursors: Mutex<Cursors>,
     pub cursor_counter: AtomicU64,
+    /// Asynchronous report runs (`/analytics/reports/{id}/instances`).
+    pub report_instances: Mutex<super::reports::Instances>,
     pub control: Control,
     /// The Paragon project whose proxy fronts the orgs.
     pub paragon: Option<super::paragon::ParagonProject>,

@@ -91,8 +91,9 @@ pub use api::listviews::{ListView, ListViewColumn, ListViewDescribe, ListViews};
 pub use api::query::{QueryOptions, QueryPage};
 pub use api::reports::{
     DashboardComponent, DashboardComponentData, DashboardMetadata, DashboardResult,
-    DashboardSummary, GroupingSpec, GroupingValue, Groupings, ReportDescribe,
-    ReportExtendedMetadata, ReportFilter, ReportMetadata, ReportRun, ReportTypeRef,
+    DashboardSummary, GroupingSpec, GroupingValue, Groupings, InstanceResult, ReportDescribe,
+    ReportExtendedMetadata, ReportFilter, ReportInstance, ReportMetadata, ReportRun, ReportTypeRef,
+    check_boolean_filter,
 };
 pub use api::search::{ParameterizedSearch, SearchObject, SearchResult};
 pub use api::sobjects::CreateResult;

@@ -99,6 +99,9 @@ pub struct ReportRun {
     pub fact_map: Map<String, Value>,
     #[serde(default)]
     pub groupings_down: Option<Groupings>,
+    /// A matrix report's column groups (fact map keys `<down>!<across>`).
+    #[serde(default)]
+    pub groupings_across: Option<Groupings>,
     #[serde(default)]
     pub has_detail_rows: bool,
     pub report_metadata: ReportMetadata,
@@ -122,6 +125,22 @@ pub struct GroupingValue {
     pub value: Value,
     #[serde(default)]
     pub groupings: Vec<GroupingValue>,
+}
+
+/// An asynchronous run of a report ("Execute Async": `POST .../instances`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportInstance {
+    pub id: String,
+    /// `New`, `Running`, `Success` or `Error`.
+    pub status: String,
+}
+
+/// An instance's results: `None` while it is still `New` or `Running`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstanceResult {
+    Pending { status: String },
+    Done(Box<ReportRun>),
 }
 
 /// `GET /analytics/dashboards/{id}`.
@@ -220,6 +239,71 @@ impl SalesforceClient {
         self.execute(request).await?.json(&what)
     }
 
+    /// Starts an asynchronous run ("Execute Async"), with `metadata` as [`Self::run_report`]
+    /// takes it; the run's results are read with [`Self::report_instance`].
+    pub async fn start_report_instance(
+        &self,
+        id: &str,
+        metadata: Option<&ReportMetadata>,
+        include_details: bool,
+    ) -> Result<ReportInstance, SfError> {
+        let id = checked_id(id, "report", "00O")?;
+        let what = format!("starting an asynchronous run of report {id}");
+        let target = Target::Versioned(format!("/analytics/reports/{id}/instances"));
+        let mut request = ApiRequest::get(target, &what).query(
+            "includeDetails",
+            if include_details { "true" } else { "false" },
+        );
+        request.method = HttpMethod::Post;
+        // Without changed filters the POST has no body: the saved report runs.
+        if let Some(metadata) = metadata {
+            let metadata = serde_json::to_value(metadata).map_err(|e| SfError::InvalidRequest {
+                message: format!("the report's filters could not be encoded ({e})"),
+                next_step: "Run the report without filters.".into(),
+            })?;
+            let mut body = Map::new();
+            body.insert("reportMetadata".into(), metadata);
+            request.body = Some(Value::Object(body));
+        }
+        self.execute(request).await?.json(&what)
+    }
+
+    /// `GET /analytics/reports/{id}/instances/{instance}` ("Instance Results").
+    pub async fn report_instance(
+        &self,
+        id: &str,
+        instance: &str,
+    ) -> Result<InstanceResult, SfError> {
+        let id = checked_id(id, "report", "00O")?;
+        let instance = checked_id(instance, "report instance", "0LG")?;
+        let what = format!("the results of run {instance} of report {id}");
+        let request = ApiRequest::get(
+            Target::Versioned(format!("/analytics/reports/{id}/instances/{instance}")),
+            &what,
+        );
+        let answer: Value = self.execute(request).await?.json(&what)?;
+        let status = answer["attributes"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        match status.as_str() {
+            "Success" => serde_json::from_value(answer)
+                .map(|run| InstanceResult::Done(Box::new(run)))
+                .map_err(|e| SfError::InvalidRequest {
+                    message: format!("{what} could not be read ({e})"),
+                    next_step: "Run the report again.".into(),
+                }),
+            "New" | "Running" => Ok(InstanceResult::Pending { status }),
+            _ => Err(SfError::InvalidRequest {
+                message: format!(
+                    "Salesforce could not run report {id} (run {instance} ended with status {})",
+                    if status.is_empty() { "unknown" } else { &status }
+                ),
+                next_step: "Narrow the report with filters, or ask an administrator whether you can still run it.".into(),
+            }),
+        }
+    }
+
     /// `GET /analytics/dashboards`: the dashboards the user viewed recently.
     pub async fn recent_dashboards(&self) -> Result<Vec<DashboardSummary>, SfError> {
         let what = "the list of dashboards";
@@ -236,5 +320,144 @@ impl SalesforceClient {
             &what,
         );
         self.execute(request).await?.json(&what)
+    }
+}
+
+/// Checks report filter logic (`reportBooleanFilter`, such as `(1 OR 4) AND 2 AND 3`, also
+/// written without spaces) against `filters` filters, as Salesforce's report builder does:
+/// filter numbers joined by AND and OR, NOT before an operand, parentheses wherever AND and
+/// OR meet, each filter used and none beyond the last. `Err` says what is wrong.
+pub fn check_boolean_filter(logic: &str, filters: usize) -> Result<(), String> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut chars = logic.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '(' | ')' => tokens.push(c.to_string()),
+            c if c.is_ascii_alphanumeric() => {
+                let mut token = c.to_ascii_uppercase().to_string();
+                while let Some(&next) = chars.peek() {
+                    if next.is_ascii_digit() == c.is_ascii_digit() && next.is_ascii_alphanumeric() {
+                        token.push(next.to_ascii_uppercase());
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                tokens.push(token);
+            }
+            other => {
+                return Err(format!(
+                    "'{}' has no place in filter logic",
+                    other.escape_default()
+                ));
+            }
+        }
+    }
+    let mut used = vec![false; filters];
+    let mut at = 0;
+    logic_expression(&tokens, &mut at, &mut used, 0)?;
+    if let Some(extra) = tokens.get(at) {
+        return Err(format!("{extra} follows a complete expression"));
+    }
+    match used.iter().position(|u| !u) {
+        Some(unused) => Err(format!(
+            "filter {} is not used (every filter must appear in the logic)",
+            unused + 1
+        )),
+        None => Ok(()),
+    }
+}
+
+fn logic_expression(
+    tokens: &[String],
+    at: &mut usize,
+    used: &mut [bool],
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 32 {
+        return Err("the logic nests too deeply".into());
+    }
+    logic_operand(tokens, at, used, depth)?;
+    let mut joiner: Option<&str> = None;
+    while let Some(word) = tokens.get(*at).map(String::as_str) {
+        if word != "AND" && word != "OR" {
+            break;
+        }
+        if joiner.is_some_and(|j| j != word) {
+            return Err(
+                "AND and OR are mixed without parentheses; write e.g. (1 OR 2) AND 3".into(),
+            );
+        }
+        joiner = Some(word);
+        *at += 1;
+        logic_operand(tokens, at, used, depth)?;
+    }
+    Ok(())
+}
+
+fn logic_operand(
+    tokens: &[String],
+    at: &mut usize,
+    used: &mut [bool],
+    depth: usize,
+) -> Result<(), String> {
+    let Some(token) = tokens.get(*at) else {
+        return Err("the logic ends where a filter number belongs".into());
+    };
+    *at += 1;
+    match token.as_str() {
+        "NOT" => logic_operand(tokens, at, used, depth + 1),
+        "(" => {
+            logic_expression(tokens, at, used, depth + 1)?;
+            if tokens.get(*at).map(String::as_str) == Some(")") {
+                *at += 1;
+                Ok(())
+            } else {
+                Err("a parenthesis is not closed".into())
+            }
+        }
+        number if number.chars().all(|c| c.is_ascii_digit()) => {
+            let slot = number
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| used.get_mut(i));
+            match slot {
+                Some(slot) => {
+                    *slot = true;
+                    Ok(())
+                }
+                None => Err(format!(
+                    "filter {number} does not exist (the filters are numbered 1 to {})",
+                    used.len()
+                )),
+            }
+        }
+        other => Err(format!("{other} stands where a filter number belongs")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_boolean_filter;
+
+    #[test]
+    fn filter_logic_is_checked_as_the_report_builder_checks_it() {
+        assert_eq!(check_boolean_filter("(1OR4)AND2AND3", 4), Ok(()));
+        assert_eq!(check_boolean_filter("NOT 1 and (2 or 3)", 3), Ok(()));
+        for (logic, why) in [
+            ("1 AND 2 OR 3", "parentheses"),
+            ("(1 OR 2", "not closed"),
+            ("1 AND 4", "filter 4 does not exist"),
+            ("1 AND 2", "filter 3 is not used"),
+            ("1 XOR 2 AND 3", "XOR"),
+            ("1 AND", "ends"),
+            ("1 2 3", "follows"),
+            ("1; 2", "';'"),
+        ] {
+            let error = check_boolean_filter(logic, 3).expect_err(logic);
+            assert!(error.contains(why), "{logic}: {error}");
+        }
     }
 }
