@@ -5,9 +5,9 @@
 //! finding carries a `new` / `unchanged` badge and the baseline's findings that are gone are
 //! listed as resolved.
 
-use std::collections::HashSet;
 use std::fmt::Write;
 
+use crate::baseline::Changes;
 use crate::finding::{Finding, Severity};
 use crate::report::AuditReport;
 use crate::sanitize::printable_line;
@@ -270,18 +270,9 @@ pub fn render_html(report: &AuditReport) -> String {
             "<table id=\"findings\"><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th>\
              <th>Confidence</th></tr></thead><tbody>",
         );
-        let new: Option<HashSet<&str>> = report
-            .baseline
-            .as_ref()
-            .map(|d| d.new.iter().map(String::as_str).collect());
+        let changes = Changes::of(report);
         for f in &report.findings {
-            let change = new.as_ref().map(|new| {
-                if new.contains(f.id.as_str()) {
-                    "new"
-                } else {
-                    "unchanged"
-                }
-            });
+            let change = changes.of_finding(&f.id);
             let _ = write!(
                 h,
                 "<tr id=\"f-{id}\"{change_attr} data-rule=\"{rule}\" data-severity=\"{sev}\">\
