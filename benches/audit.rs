@@ -28,8 +28,9 @@
 //! 834`: 48,391 Salesforce users, 55,064 Okta accounts, 66,347 OAuth grants collected; Okta
 //! in 0.93 s, Salesforce in 1.87 s (279 API calls; 2 min 7 s before the emulator answered
 //! `OauthToken WHERE UserId IN (...)` from its lookup index), evaluation 145 ms median, audit
-//! process peak 291 MiB (met, with little room: collection holds the most). Details and
-//! caveats in tools/README.md, "Audit benchmark".
+//! process peak 291 MiB (met, with little room: the collector held the users' and
+//! assignments' JSON whole). Since it converts page by page: 105 MiB peak in a debug build
+//! (294 MiB before, same build). Details and caveats in tools/README.md, "Audit benchmark".
 //!
 //! `cargo bench --bench audit -- --scale 1` runs one scale in-process. Run without `--bench`
 //! (as `cargo test --all-targets` does) it only smoke-tests at 1 % of L, and it lists no tests
