@@ -184,3 +184,105 @@ fn chromium_renders_the_report_and_its_charts_show_the_counts() {
         "a zero bar must still be drawn"
     );
 }
+
+/// (finding id, `data-change`) of every row of one table in the rendered DOM.
+fn changes(dom: &str, table: &str) -> Vec<(String, String)> {
+    let Some(start) = dom.find(&format!("<table id=\"{table}\"")) else {
+        return Vec::new();
+    };
+    let end = start
+        + dom[start..]
+            .find("</table>")
+            .unwrap_or_else(|| panic!("unclosed {table}"));
+    let row = Regex::new(r#"<tr id="[fr]-([^"]+)" data-change="([a-z]+)""#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    row.captures_iter(&dom[start..end])
+        .map(|c| (c[1].to_owned(), c[2].to_owned()))
+        .collect()
+}
+
+/// After `--baseline`, the report a browser shows says what changed: the counts, a badge on
+/// each finding (new or unchanged), and the baseline's findings that are gone, as resolved.
+#[test]
+fn chromium_shows_new_unchanged_and_resolved_after_a_baseline() {
+    // The earlier run: eve was still in Salesforce without an IdP account, and dave had not
+    // used Data Loader yet.
+    let mut before_snap = snapshot(
+        vec![
+            user(1, "alice@corp.com.prod", "alice@corp.com"),
+            user(2, "dave@corp.com.prod", "dave@corp.com"),
+            user(3, "gina@corp.com.prod", "gina@corp.com"),
+            user(4, "root@corp.com.prod", "root@corp.com"),
+            user(5, "eve@corp.com.prod", "eve@corp.com"),
+        ],
+        vec![sysadmin(1), sysadmin(4)],
+    );
+    before_snap.audit_trail = Some(vec![export_row("0Ym000000000001AAA", 4, days_ago(3), None)]);
+    let idp = directory(vec![
+        idp_user("alice@corp.com", IdpStatus::Active),
+        idp_user("gina@corp.com", IdpStatus::Deprovisioned),
+    ]);
+    let mut earlier_config = config();
+    earlier_config.now -= chrono::Duration::days(1);
+    let before = sfmcp_audit::evaluate(&before_snap, &idp, &earlier_config);
+    let mut report = sample();
+    sfmcp_audit::baseline::apply_baseline(&mut report, &before).unwrap_or_else(|e| panic!("{e}"));
+    let diff = report.baseline.clone().unwrap_or_else(|| panic!("no diff"));
+    assert!(
+        !diff.new.is_empty() && !diff.unchanged.is_empty() && !diff.resolved.is_empty(),
+        "the sample must have all three kinds: {diff:?}"
+    );
+
+    let html = render(&report, Format::Html).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, html).unwrap_or_else(|e| panic!("{e}"));
+    let dom = chromium_dom(&file, &dir.path().join("profile"));
+
+    let counts = format!(
+        "<p id=\"baseline\" data-new=\"{}\" data-resolved=\"{}\" data-unchanged=\"{}\">",
+        diff.new.len(),
+        diff.resolved.len(),
+        diff.unchanged.len()
+    );
+    assert!(dom.contains(&counts), "{counts} not in the DOM");
+    let mut shown = changes(&dom, "findings");
+    let mut expected: Vec<(String, String)> = diff
+        .new
+        .iter()
+        .map(|id| (id.clone(), "new".to_owned()))
+        .chain(
+            diff.unchanged
+                .iter()
+                .map(|id| (id.clone(), "unchanged".to_owned())),
+        )
+        .collect();
+    shown.sort();
+    expected.sort();
+    assert_eq!(shown, expected, "each current finding carries its change");
+    let mut resolved = changes(&dom, "resolved-findings");
+    let mut expected_resolved: Vec<(String, String)> = diff
+        .resolved
+        .iter()
+        .map(|f| (f.id.clone(), "resolved".to_owned()))
+        .collect();
+    resolved.sort();
+    expected_resolved.sort();
+    assert_eq!(
+        resolved, expected_resolved,
+        "the resolved findings are listed"
+    );
+    // The badges are visible text, not only attributes.
+    for word in ["new", "unchanged", "resolved"] {
+        assert!(
+            dom.contains(&format!(
+                "<span class=\"change change-{word}\">{word}</span>"
+            )),
+            "no {word} badge"
+        );
+    }
+
+    // Without a baseline nothing of the diff is shown.
+    let plain = render(&sample(), Format::Html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!plain.contains("data-change") && !plain.contains("id=\"baseline\""));
+}

@@ -139,8 +139,13 @@ fn idp_003_fires_for_offboarded_idp_accounts_only() {
     frozen.is_frozen = Some(true);
     let mut gone = user(7, "quit@corp.com.prod", "quit@corp.com");
     gone.is_active = false;
-    let mut rehired = idp_user("robert@corp.com", IdpStatus::Active);
-    rehired.aliases = vec!["bob@corp.com".into()];
+    // bob's own account is deprovisioned; robert's active one holds bob's address as an alias
+    // (a forwarded leaver's address, or a rehire): the alias does not revive bob.
+    let mut colleague = idp_user("robert@corp.com", IdpStatus::Active);
+    colleague.aliases = vec!["bob@corp.com".into()];
+    // A rehire whose new account has the old address as its primary too: the live one wins.
+    let mut rehired = idp_user("kim@corp.com", IdpStatus::Active);
+    rehired.login = Some("kim.2@corp.com".into());
     let mut gina = idp_user("gina@corp.com", IdpStatus::Suspended);
     gina.vendor_status = Some("SUSPENDED".into());
     let snap = snapshot(
@@ -151,6 +156,7 @@ fn idp_003_fires_for_offboarded_idp_accounts_only() {
             user(5, "jo@corp.com.prod", "jo@corp.com"),
             user(6, "bob@corp.com.prod", "bob@corp.com"),
             gone,
+            user(8, "kim@corp.com.prod", "kim@corp.com"),
         ],
         Vec::new(),
     );
@@ -160,14 +166,16 @@ fn idp_003_fires_for_offboarded_idp_accounts_only() {
         idp_user("ivan@corp.com", IdpStatus::Locked),
         idp_user("jo@corp.com", IdpStatus::Pending),
         idp_user("bob@corp.com", IdpStatus::Deprovisioned),
-        rehired,
+        colleague,
         idp_user("quit@corp.com", IdpStatus::Deprovisioned),
+        idp_user("kim@corp.com", IdpStatus::Deprovisioned),
+        rehired,
     ]);
     let report = run(&snap, &idp);
 
     assert_eq!(
         subjects(&report, RuleId::IdpStaleUser),
-        vec![uid(1), uid(3)]
+        vec![uid(1), uid(3), uid(6)]
     );
     let gina_f = report
         .findings
@@ -191,7 +199,7 @@ fn idp_003_fires_for_offboarded_idp_accounts_only() {
         .find(|f| f.subject.id == uid(3))
         .unwrap();
     assert!(hank_f.title.contains("frozen"));
-    assert_eq!(report.summary.total, 2);
+    assert_eq!(report.summary.total, 3);
 }
 
 #[test]

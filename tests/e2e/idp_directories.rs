@@ -431,6 +431,80 @@ async fn jumpcloud_states_skip_paging_and_deleted_users_absent() {
     );
 }
 
+/// What Okta, OneLogin and JumpCloud carry besides the primary address, end to end: a
+/// Salesforce user under a renamed person's old corporate address is found through the
+/// vendor's own field (Okta `secondEmail`, OneLogin `username`, JumpCloud `alternateEmail`);
+/// a personal address in the same slot matches nothing; and an alias never revives an
+/// offboarded account, whether the alias sits on it or on a colleague's.
+#[tokio::test]
+async fn aliases_in_okta_onelogin_and_jumpcloud_match_but_never_revive_a_leaver() {
+    use crate::audit_support::{count, directory, run, snapshot, subjects, sysadmin, uid, user};
+    use sfmcp_audit::RuleId;
+    let renamed = Person::new("grace.kim@acme.test")
+        .secondary_email("gkim@acme.test")
+        .username("gkim@acme.test")
+        .login("grace.kim@acme.test");
+    let home = Person::new("alex@acme.test").personal_email("alex@home-mail.test");
+    // Suspended, with the old address on the account itself.
+    let leaver = Person::new("sam.okafor@acme.test")
+        .secondary_email("sokafor@acme.test")
+        .username("sokafor@acme.test");
+    // Deprovisioned, with the address forwarded to the manager's account.
+    let gone = Person::new("nina@acme.test");
+    let manager = Person::new("boss@acme.test")
+        .secondary_email("nina@acme.test")
+        .username("nina@acme.test");
+    let people = vec![
+        renamed
+            .okta(OktaStatus::Active)
+            .onelogin(OneLoginStatus::ACTIVE)
+            .jumpcloud(JumpCloudStatus::Activated),
+        home.okta(OktaStatus::Active)
+            .onelogin(OneLoginStatus::ACTIVE)
+            .jumpcloud(JumpCloudStatus::Activated),
+        leaver
+            .okta(OktaStatus::Suspended)
+            .onelogin(OneLoginStatus::status(2))
+            .jumpcloud(JumpCloudStatus::Suspended),
+        gone.okta(OktaStatus::Deprovisioned)
+            .onelogin(OneLoginStatus {
+                status: 1,
+                state: 3,
+            })
+            .jumpcloud(JumpCloudStatus::Suspended),
+        manager
+            .okta(OktaStatus::Active)
+            .onelogin(OneLoginStatus::ACTIVE)
+            .jumpcloud(JumpCloudStatus::Activated),
+    ];
+    let dir = Directory::start(people).await;
+    let salesforce = snapshot(
+        vec![
+            user(1, "gkim@acme.test.prod", "gkim@acme.test"),
+            user(2, "alex@acme.test.prod", "alex@home-mail.test"),
+            user(3, "sokafor@acme.test.prod", "sokafor@acme.test"),
+            user(4, "nina@acme.test.prod", "nina@acme.test"),
+            user(5, "boss@acme.test.prod", "boss@acme.test"),
+        ],
+        vec![sysadmin(5)],
+    );
+    for kind in [IdpKind::Okta, IdpKind::OneLogin, IdpKind::JumpCloud] {
+        let collected = dir.collect(kind, 2, &[]).await.expect("collect");
+        let report = run(&salesforce, &directory(collected.users));
+        assert_eq!(
+            subjects(&report, RuleId::IdpUserNotInIdp),
+            vec![uid(2)],
+            "{kind:?}: only the personal address is missing"
+        );
+        assert_eq!(
+            subjects(&report, RuleId::IdpStaleUser),
+            vec![uid(3), uid(4)],
+            "{kind:?}: the leavers stay offboarded"
+        );
+        assert_eq!(count(&report, RuleId::IdpAdminNotInIdp), 0, "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn onelogin_status_codes_cursor_paging_and_deleted_users_absent() {
     let codes: [(i64, i64, IdpStatus); 10] = [

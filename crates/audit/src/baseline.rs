@@ -76,6 +76,33 @@ pub fn apply_baseline(
     Ok(())
 }
 
+/// Whether each current finding is new or unchanged since the baseline, answered from a set
+/// built once per rendering, so an export of 100,000 findings stays linear.
+pub struct Changes<'a> {
+    new: Option<std::collections::HashSet<&'a str>>,
+}
+
+impl<'a> Changes<'a> {
+    pub fn of(report: &'a AuditReport) -> Self {
+        Changes {
+            new: report
+                .baseline
+                .as_ref()
+                .map(|diff| diff.new.iter().map(String::as_str).collect()),
+        }
+    }
+
+    /// `new` or `unchanged`; `None` when the run was not compared with a baseline.
+    pub fn of_finding(&self, finding_id: &str) -> Option<&'static str> {
+        let new = self.new.as_ref()?;
+        Some(if new.contains(finding_id) {
+            "new"
+        } else {
+            "unchanged"
+        })
+    }
+}
+
 impl BaselineDiff {
     /// One line for people: "since the baseline of …: 2 new, 1 resolved, 5 unchanged".
     pub fn summary_line(&self) -> String {

@@ -2,6 +2,11 @@
 //!
 //! Keys are trimmed, case-folded and put in Unicode NFC. Every corporate address of an IdP account is indexed:
 //! primary e-mail and login as primary keys, aliases and SMTP `proxyAddresses` as alias keys.
+//! Secondary addresses that may be personal (Okta `secondEmail`, JumpCloud `alternateEmail`,
+//! members' Entra `otherMails`) are alias keys only on a domain the directory's primary
+//! addresses or logins use: a personal address could make an ex-employee look present.
+//! An alias never outranks a primary key: a leaver's address forwarded to a colleague must
+//! not make the leaver's own offboarded account read as active.
 //! Domain aliases and `+tag` stripping apply only where configured (plus-addressing is a
 //! convention some domains follow, not a standard), and a sandbox's `.invalid` suffix is removed
 //! from Salesforce addresses. Dots are never removed: dot-insensitivity is consumer Gmail
@@ -108,14 +113,21 @@ impl<'a> IdpIndex<'a> {
             HashMap::with_capacity(directory.users.len() * 2);
         let mut by_canonical: HashMap<String, Slots<(u32, bool)>> = HashMap::new();
         let rewrites = config.rewrites_anything();
+        let own_domains = own_domains(directory);
         for (i, user) in directory.users.iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };
             let primary = std::iter::once(user.email.as_str()).chain(user.login.as_deref());
+            let secondaries = user
+                .secondary_emails
+                .iter()
+                .map(String::as_str)
+                .filter(|a| domain_of(a).is_some_and(|d| own_domains.contains(d.as_str())));
             let aliases = user
                 .aliases
                 .iter()
                 .map(String::as_str)
-                .chain(user.proxy_addresses.iter().filter_map(|p| smtp_address(p)));
+                .chain(user.proxy_addresses.iter().filter_map(|p| smtp_address(p)))
+                .chain(secondaries);
             let addresses = primary
                 .map(|a| (a, Via::Primary))
                 .chain(aliases.map(|a| (a, Via::Alias)));
@@ -154,12 +166,16 @@ impl<'a> IdpIndex<'a> {
             Some((k, removed)) => (Some(k), removed),
             None => (None, false),
         };
-        // (liveness, method, idp index): the most alive account wins, then the strongest method.
-        let mut best: Option<(u8, MatchMethod, u32)> = None;
+        // (alias?, liveness, method, idp index): a primary key beats an alias; among equals
+        // the most alive account wins (a rehire's new account next to the old one), then the
+        // strongest method.
+        let mut best: Option<(bool, u8, MatchMethod, u32)> = None;
         let users = &self.directory.users;
-        let consider = |best: &mut Option<(u8, MatchMethod, u32)>, idx: u32, method| {
+        let consider = |best: &mut Option<(bool, u8, MatchMethod, u32)>, idx: u32, method| {
             if let Some(acct) = users.get(idx as usize) {
-                let cand = (acct.status.liveness_rank(), method, idx);
+                let via_alias =
+                    !matches!(method, MatchMethod::FederationId | MatchMethod::ExactEmail);
+                let cand = (via_alias, acct.status.liveness_rank(), method, idx);
                 if best.is_none_or(|b| cand < b) {
                     *best = Some(cand);
                 }
@@ -212,7 +228,7 @@ impl<'a> IdpIndex<'a> {
         }
 
         match best {
-            Some((_, method, idx)) => {
+            Some((_, _, method, idx)) => {
                 let status = self
                     .directory
                     .users
@@ -283,6 +299,29 @@ fn fold(s: &str) -> String {
     } else {
         lower.nfc().collect()
     }
+}
+
+/// The domains of the directory's primary addresses and logins, folded: where the
+/// organisation issues addresses. Empty (and free) when no account has a secondary address.
+fn own_domains(directory: &IdpDirectory) -> HashSet<String> {
+    if directory
+        .users
+        .iter()
+        .all(|u| u.secondary_emails.is_empty())
+    {
+        return HashSet::new();
+    }
+    directory
+        .users
+        .iter()
+        .flat_map(|u| std::iter::once(u.email.as_str()).chain(u.login.as_deref()))
+        .filter_map(domain_of)
+        .collect()
+}
+
+/// The folded domain of an address, if it is one.
+fn domain_of(raw: &str) -> Option<String> {
+    normalise_address(raw).and_then(|key| key.rsplit_once('@').map(|(_, domain)| domain.to_owned()))
 }
 
 /// Trim and case-fold an address; `None` when it is not `local@domain`.
@@ -455,14 +494,71 @@ mod tests {
 
     #[test]
     fn the_most_alive_account_speaks_for_a_rehired_person() {
-        let mut new = acct("robert@corp.com", IdpStatus::Active);
-        new.aliases = vec!["bob@corp.com".into()];
+        let mut new = acct("bob@corp.com", IdpStatus::Active);
+        new.login = Some("bob.2@corp.com".into());
         let dir = idp(vec![acct("bob@corp.com", IdpStatus::Deprovisioned), new]);
         let cfg = MatchConfig::default();
         let index = IdpIndex::build(&dir, &cfg);
         let m = index.lookup(&sf("bob@corp.com"));
         assert_eq!(m.status, IdpStatus::Active);
         assert_eq!(m.idp_user, Some(1));
+    }
+
+    /// Offboarding often forwards a leaver's address to a colleague as an alias: the alias
+    /// must not make the leaver's own deprovisioned or suspended account read as active.
+    #[test]
+    fn an_alias_elsewhere_never_revives_an_offboarded_account() {
+        for offboarded in [IdpStatus::Deprovisioned, IdpStatus::Suspended] {
+            let mut manager = acct("robert@corp.com", IdpStatus::Active);
+            manager.aliases = vec!["bob@corp.com".into()];
+            manager.secondary_emails = vec!["bob@corp.com".into()];
+            let dir = idp(vec![manager, acct("Bob@corp.com", offboarded)]);
+            let cfg = MatchConfig::default();
+            let index = IdpIndex::build(&dir, &cfg);
+            let m = index.lookup(&sf("bob@corp.com"));
+            assert_eq!((m.status, m.idp_user), (offboarded, Some(1)));
+            assert_eq!(m.method, MatchMethod::ExactEmail);
+        }
+    }
+
+    #[test]
+    fn an_alias_of_an_offboarded_account_keeps_its_status() {
+        let mut gone = acct("robert@corp.com", IdpStatus::Suspended);
+        gone.secondary_emails = vec!["bob@corp.com".into()];
+        let dir = idp(vec![gone]);
+        let cfg = MatchConfig::default();
+        let index = IdpIndex::build(&dir, &cfg);
+        let m = index.lookup(&sf("bob@corp.com"));
+        assert_eq!(
+            (m.method, m.status),
+            (MatchMethod::Alias, IdpStatus::Suspended)
+        );
+    }
+
+    /// Okta `secondEmail` and JumpCloud `alternateEmail` hold personal and corporate
+    /// addresses alike: only an address on the directory's own domains is one of the account's.
+    #[test]
+    fn secondary_addresses_count_only_on_the_directory_domains() {
+        let mut ann = acct("ann.lee@corp.com", IdpStatus::Active);
+        ann.secondary_emails = vec!["ALee@Corp.com".into()];
+        let mut joe = acct("joe@corp.com", IdpStatus::Active);
+        joe.secondary_emails = vec!["joe.home@gmail.com".into()];
+        let mut kay = acct("kay@corp.com", IdpStatus::Active);
+        kay.login = Some("kay@corp.onmicrosoft.com".into());
+        kay.secondary_emails = vec!["kay.k@corp.onmicrosoft.com".into()];
+        let dir = idp(vec![ann, joe, kay]);
+        let cfg = MatchConfig::default();
+        let index = IdpIndex::build(&dir, &cfg);
+        let m = index.lookup(&sf("alee@corp.com"));
+        assert_eq!((m.method, m.idp_user), (MatchMethod::Alias, Some(0)));
+        assert_eq!(
+            index.lookup(&sf("joe.home@gmail.com")).method,
+            MatchMethod::None
+        );
+        assert_eq!(
+            index.lookup(&sf("kay.k@corp.onmicrosoft.com")).idp_user,
+            Some(2)
+        );
     }
 
     #[test]

@@ -627,9 +627,11 @@ impl fmt::Display for IdpStatus {
     }
 }
 
-/// One IdP account. Only corporate addresses belong here: collectors must leave out personal
-/// and recovery addresses (Okta `secondEmail`, JumpCloud `recoveryEmail`, members' Entra
-/// `otherMails`), which could make an ex-employee look present.
+/// One IdP account. `email`, `login`, `aliases` and `proxy_addresses` hold corporate
+/// addresses only. A vendor's secondary slot that admins fill with personal and corporate
+/// addresses alike goes in `secondary_emails`, which matching trusts only on the directory's
+/// own domains; pure recovery addresses (JumpCloud `recoveryEmail`) are left out, since a
+/// personal address could make an ex-employee look present.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IdpUser {
     /// The IdP's own id, when it has one.
@@ -647,6 +649,11 @@ pub struct IdpUser {
     /// such as `sip:` are ignored).
     #[serde(default)]
     pub proxy_addresses: Vec<String>,
+    /// Secondary addresses that may be personal (Okta `profile.secondEmail`, JumpCloud
+    /// `alternateEmail`, members' Entra `otherMails`): matched as aliases only when their
+    /// domain is one the directory's primary addresses or logins use (docs/audit.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary_emails: Vec<String>,
     pub status: IdpStatus,
     /// The status exactly as the vendor reported it, for the evidence.
     #[serde(default)]
@@ -661,6 +668,7 @@ impl IdpUser {
             login: None,
             aliases: Vec::new(),
             proxy_addresses: Vec::new(),
+            secondary_emails: Vec::new(),
             status,
             vendor_status: None,
         }

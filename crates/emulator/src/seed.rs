@@ -76,10 +76,13 @@
 //!   (read-only through the API) need a permission set id as `ParentId`, so only code seeds
 //!   them (the demo does).
 //! - `idp_people` fill the emulated IdP directories (one set per process, shared by every org
-//!   it serves): `email` (primary address), optional `login` (Okta `profile.login`, OneLogin
-//!   `username`), `first_name`, `last_name`, `aliases` (Google aliases, Entra `smtp:`
+//!   it serves): `email` (primary address), optional `login` (Okta `profile.login`, Entra
+//!   `userPrincipalName`, OneLogin `userprincipalname` and `username`), `first_name`, `last_name`, `aliases` (Google aliases, Entra `smtp:`
 //!   proxyAddresses), `personal_email` (Okta `secondEmail`, Entra `otherMails`, JumpCloud
-//!   `recoveryEmail`: never matched), and one key per IdP where the person has an account:
+//!   `recoveryEmail` and `alternateEmail`: never matched), `secondary_email` (Okta
+//!   `secondEmail`, JumpCloud `alternateEmail`, Entra `otherMails` holding a corporate
+//!   address, e.g. a renamed person's old one), `username` (OneLogin `username` apart from
+//!   `userprincipalname`, which is `login`), and one key per IdP where the person has an account:
 //!   `okta` (`STAGED`, `PROVISIONED`, `ACTIVE`, `RECOVERY`, `PASSWORD_EXPIRED`, `LOCKED_OUT`,
 //!   `SUSPENDED`, `DEPROVISIONED`), `entra` (`enabled`, `disabled`, `deleted`), `google`
 //!   (`active`, `suspended`, `archived`, `deleted`), `jumpcloud` (`activated`, `staged`,

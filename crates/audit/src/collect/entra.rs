@@ -187,20 +187,22 @@ fn to_user(user: &Value, deleted: bool) -> Option<IdpUser> {
                 .collect()
         })
         .unwrap_or_default();
-    // Members' `otherMails` are personal or recovery addresses: never indexed. A guest's
-    // `otherMails` is their real address, so it counts for guests.
-    let aliases = if text("userType").as_deref() == Some("Guest") {
-        user.get("otherMails")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+    let other_mails: Vec<String> = user
+        .get("otherMails")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    // A guest's `otherMails` is their real address. A member's is usually personal or for
+    // recovery, sometimes another corporate address: a secondary, sorted by domain.
+    let (aliases, secondary_emails) = if text("userType").as_deref() == Some("Guest") {
+        (other_mails, Vec::new())
     } else {
-        Vec::new()
+        (Vec::new(), other_mails)
     };
     Some(IdpUser {
         id: text("id"),
@@ -208,6 +210,7 @@ fn to_user(user: &Value, deleted: bool) -> Option<IdpUser> {
         login: upn,
         aliases,
         proxy_addresses,
+        secondary_emails,
         status: entra_status(enabled, deleted),
         vendor_status: Some(if deleted {
             "deleted".to_owned()

@@ -190,6 +190,7 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
             login: get(login_col).map(str::to_owned),
             aliases,
             proxy_addresses: Vec::new(),
+            secondary_emails: Vec::new(),
             status,
             vendor_status: Some(status_text.to_owned()),
         });
@@ -270,6 +271,7 @@ fn parse_json(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
                 login: r.login,
                 aliases: r.aliases.into_iter().map(|a| a.0).collect(),
                 proxy_addresses: Vec::new(),
+                secondary_emails: Vec::new(),
                 status,
                 vendor_status: Some(vendor),
             }

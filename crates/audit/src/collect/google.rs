@@ -233,6 +233,7 @@ fn to_user(http: &Http, url: &str, user: &Value, deleted: bool) -> Result<IdpUse
         login: None,
         aliases,
         proxy_addresses: Vec::new(),
+        secondary_emails: Vec::new(),
         status: google_status(suspended, archived, deleted),
         vendor_status: Some(vendor_status.to_owned()),
     })

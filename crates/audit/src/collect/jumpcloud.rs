@@ -89,7 +89,9 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
     let (suspended, locked) = (flag("suspended"), flag("account_locked"));
     // An unknown state is reported in the audit's notes, not fatal.
     let status = jumpcloud_status(&state, suspended, locked).unwrap_or(IdpStatus::Unknown);
-    // `recoveryEmail` and `alternateEmail` are personal: never indexed.
+    // `recoveryEmail` is personal: never read. `alternateEmail` is "a secondary email
+    // address, such as a non-company email account" (JumpCloud, "Alternate Email for New
+    // Users"), so it is a secondary that matching sorts by domain.
     let email = text("email").ok_or_else(|| {
         http.protocol(
             url,
@@ -109,6 +111,7 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
         login: text("username"),
         aliases: Vec::new(),
         proxy_addresses: Vec::new(),
+        secondary_emails: text("alternateEmail").into_iter().collect(),
         status,
         vendor_status: Some(vendor_status),
     })

@@ -108,7 +108,6 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
     // An unknown status is reported in the audit's notes, not fatal.
     let status = okta_status(vendor_status).unwrap_or(IdpStatus::Unknown);
     let login = text("login");
-    // Okta's `secondEmail` is usually personal and is deliberately not read.
     let email = text("email").or_else(|| login.clone()).ok_or_else(|| {
         http.protocol(
             url,
@@ -121,6 +120,9 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
         login,
         aliases: Vec::new(),
         proxy_addresses: Vec::new(),
+        // Okta documents `secondEmail` as the recovery address, yet admins also keep a
+        // renamed person's old corporate address there: matching sorts the two by domain.
+        secondary_emails: text("secondEmail").into_iter().collect(),
         status,
         vendor_status: Some(vendor_status.to_owned()),
     })

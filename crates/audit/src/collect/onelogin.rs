@@ -166,13 +166,21 @@ fn to_user(http: &Http, url: &str, user: &Value) -> Result<IdpUser, CollectError
             format!("user {} has no email", id.as_deref().unwrap_or("?")),
         )
     })?;
-    let login = text("userprincipalname").or_else(|| text("username"));
+    // `userprincipalname` (the directory's sign-in name) and `username` are kept apart by
+    // OneLogin; both are names the IdP issues, so both identify the account.
+    let username = text("username");
+    let login = text("userprincipalname").or_else(|| username.clone());
+    let aliases = username
+        .filter(|u| Some(u) != login.as_ref())
+        .into_iter()
+        .collect();
     Ok(IdpUser {
         id,
         email,
         login,
-        aliases: Vec::new(),
+        aliases,
         proxy_addresses: Vec::new(),
+        secondary_emails: Vec::new(),
         status,
         vendor_status: Some(format!(
             "status={},state={}",

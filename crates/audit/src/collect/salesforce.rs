@@ -302,6 +302,21 @@ impl Collector<'_> {
 
     /// Every page of a query, following `nextRecordsUrl`.
     async fn query_all(&self, soql: &str, tooling: bool) -> Result<Vec<Value>, SfError> {
+        let mut records = Vec::new();
+        self.query_pages(soql, tooling, |mut page| records.append(&mut page))
+            .await?;
+        Ok(records)
+    }
+
+    /// Every page of a query, handed to `each` as it arrives, so only one page of JSON is
+    /// held at a time: a 50,000-user org's users and assignments held whole as JSON are most
+    /// of a live audit's peak memory.
+    async fn query_pages(
+        &self,
+        soql: &str,
+        tooling: bool,
+        mut each: impl FnMut(Vec<Value>) + Send,
+    ) -> Result<(), SfError> {
         let batch = Some(self.options.batch_size);
         self.count_call();
         let mut page: QueryPage = if tooling {
@@ -317,15 +332,17 @@ impl Collector<'_> {
                 )
                 .await?
         };
-        let mut records = std::mem::take(&mut page.records);
-        self.report(records.len());
+        let mut seen = page.records.len();
+        each(std::mem::take(&mut page.records));
+        self.report(seen);
         while let (false, Some(next)) = (page.done, page.next_records_url.take()) {
             self.count_call();
             page = self.client.query_more(&next, batch).await?;
-            records.append(&mut page.records);
-            self.report(records.len());
+            seen += page.records.len();
+            each(std::mem::take(&mut page.records));
+            self.report(seen);
         }
-        Ok(records)
+        Ok(())
     }
 
     /// A query whose object or fields the org may not offer: `Ok(None)` (with a note) when
@@ -400,34 +417,16 @@ impl Collector<'_> {
     }
 
     async fn users(&mut self, soql: &str) -> Result<Vec<SfUser>, CollectError> {
-        let records = self
-            .query_all(soql, false)
-            .await
-            .map_err(|source| CollectError {
-                what: "the users",
-                source,
-            })?;
-        Ok(records
-            .iter()
-            .filter_map(|r| {
-                Some(SfUser {
-                    id: text(r, "Id")?,
-                    username: text(r, "Username")?,
-                    email: text(r, "Email").unwrap_or_default(),
-                    name: text(r, "Name"),
-                    is_active: flag(r, "IsActive"),
-                    user_type: text(r, "UserType").unwrap_or_else(|| "Standard".into()),
-                    profile_id: text(r, "ProfileId"),
-                    profile_name: text(r, "Profile.Name"),
-                    license_name: text(r, "Profile.UserLicense.Name"),
-                    api_only: flag(r, "Profile.PermissionsApiUserOnly"),
-                    last_login_date: datetime(r, "LastLoginDate"),
-                    created_date: datetime(r, "CreatedDate"),
-                    federation_identifier: text(r, "FederationIdentifier"),
-                    is_frozen: None,
-                })
-            })
-            .collect())
+        let mut users = Vec::new();
+        self.query_pages(soql, false, |page| {
+            users.extend(page.iter().filter_map(to_sf_user));
+        })
+        .await
+        .map_err(|source| CollectError {
+            what: "the users",
+            source,
+        })?;
+        Ok(users)
     }
 
     /// The privileged assignments, and the users an API-only permission set makes non-human.
@@ -435,20 +434,13 @@ impl Collector<'_> {
         &mut self,
         soql: &str,
     ) -> Result<(Vec<PermissionGrant>, HashSet<String>), CollectError> {
-        let records = self
-            .query_all(soql, false)
-            .await
-            .map_err(|source| CollectError {
-                what: "the admin permission grants (PermissionSetAssignment)",
-                source,
-            })?;
         let mut grants = Vec::new();
         let mut api_only = HashSet::new();
-        for r in &records {
+        let mut take = |r: &Value| {
             let (Some(assignee_id), Some(permission_set_id)) =
                 (text(r, "AssigneeId"), text(r, "PermissionSetId"))
             else {
-                continue;
+                return;
             };
             if flag(r, "PermissionSet.PermissionsApiUserOnly") {
                 api_only.insert(assignee_id.clone());
@@ -476,7 +468,13 @@ impl Collector<'_> {
             {
                 grants.push(grant);
             }
-        }
+        };
+        self.query_pages(soql, false, |page| page.iter().for_each(&mut take))
+            .await
+            .map_err(|source| CollectError {
+                what: "the admin permission grants (PermissionSetAssignment)",
+                source,
+            })?;
         Ok((grants, api_only))
     }
 
@@ -1562,6 +1560,26 @@ fn datetime(record: &Value, path: &str) -> Option<DateTime<Utc>> {
     field(record, path)
         .and_then(Value::as_str)
         .and_then(sf_datetime::parse)
+}
+
+/// One `User` row, `None` without an id or username.
+fn to_sf_user(r: &Value) -> Option<SfUser> {
+    Some(SfUser {
+        id: text(r, "Id")?,
+        username: text(r, "Username")?,
+        email: text(r, "Email").unwrap_or_default(),
+        name: text(r, "Name"),
+        is_active: flag(r, "IsActive"),
+        user_type: text(r, "UserType").unwrap_or_else(|| "Standard".into()),
+        profile_id: text(r, "ProfileId"),
+        profile_name: text(r, "Profile.Name"),
+        license_name: text(r, "Profile.UserLicense.Name"),
+        api_only: flag(r, "Profile.PermissionsApiUserOnly"),
+        last_login_date: datetime(r, "LastLoginDate"),
+        created_date: datetime(r, "CreatedDate"),
+        federation_identifier: text(r, "FederationIdentifier"),
+        is_frozen: None,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! injection, CWE-1236): such a cell gets a leading `'`, which spreadsheets show as text.
 //! Controls and escape sequences are removed, as for the table.
 
+use crate::baseline::Changes;
 use crate::finding::Finding;
 use crate::report::AuditReport;
 use crate::sanitize::printable_line;
@@ -83,13 +84,9 @@ pub fn render_csv(report: &AuditReport) -> Result<String, csv::Error> {
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     writer.write_record(CSV_COLUMNS)?;
-    let change = |f: &Finding| match &report.baseline {
-        None => "",
-        Some(b) if b.new.contains(&f.id) => "new",
-        Some(_) => "unchanged",
-    };
+    let changes = Changes::of(report);
     for f in &report.findings {
-        writer.write_record(row(f, change(f)))?;
+        writer.write_record(row(f, changes.of_finding(&f.id).unwrap_or_default()))?;
     }
     for f in report.baseline.iter().flat_map(|b| b.resolved.iter()) {
         writer.write_record(row(f, "resolved"))?;

@@ -1,11 +1,14 @@
 //! A self-contained HTML report: inline CSS and inline SVG, no scripts, fonts or images from
 //! anywhere, so it can be mailed or archived as one file. The charts carry their numbers as
 //! text (`<text class="count">`) and as `data-count` attributes, so they stay readable
-//! without colour and can be checked by a headless browser.
+//! without colour and can be checked by a headless browser. After `--baseline`, each
+//! finding carries a `new` / `unchanged` badge and the baseline's findings that are gone are
+//! listed as resolved.
 
 use std::fmt::Write;
 
-use crate::finding::Severity;
+use crate::baseline::Changes;
+use crate::finding::{Finding, Severity};
 use crate::report::AuditReport;
 use crate::sanitize::printable_line;
 
@@ -97,7 +100,26 @@ padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f7}\
 .chart{display:block;margin:1rem 0}.chart-title{font-weight:600;font-size:14px}\
 .bar-label,.count{font-size:12px;fill:#1f2933}.count{font-weight:600}\
 details{font-size:.85rem}dl{display:grid;grid-template-columns:max-content auto;gap:.1rem .8rem;margin:.3rem 0}\
-dt{color:#52606d}dd{margin:0;word-break:break-all}#findings td:nth-child(-n+2){white-space:nowrap}.muted{color:#52606d}code{font-size:.85rem}";
+dt{color:#52606d}dd{margin:0;word-break:break-all}#findings td:nth-child(-n+2){white-space:nowrap}.muted{color:#52606d}code{font-size:.85rem}\
+.change{font-size:.75rem;font-weight:600;padding:.05rem .35rem;border-radius:3px;border:1px solid}\
+.change-new{color:#9b1c1c;border-color:#9b1c1c}.change-unchanged{color:#52606d;border-color:#9aa5b1}\
+.change-resolved{color:#276749;border-color:#276749}";
+
+/// A change badge; the word is the text, so it reads without colour.
+fn badge(change: &str) -> String {
+    format!("<span class=\"change change-{change}\">{change}</span>")
+}
+
+/// The cells every finding row starts with: severity badge, rule (with the change badge).
+fn severity_and_rule(f: &Finding, change: Option<&str>) -> String {
+    format!(
+        "<td><span class=\"sev\" style=\"background:{colour}\">{sev}</span></td><td>{rule}{badge}</td>",
+        colour = severity_colour(f.severity),
+        sev = f.severity.as_str(),
+        rule = esc(f.rule_id.as_str()),
+        badge = change.map(|c| format!(" {}", badge(c))).unwrap_or_default(),
+    )
+}
 
 pub fn render_html(report: &AuditReport) -> String {
     let s = &report.summary;
@@ -143,6 +165,22 @@ pub fn render_html(report: &AuditReport) -> String {
         ver = esc(&report.tool_version),
         total = s.total,
     );
+    if let Some(diff) = &report.baseline {
+        let _ = write!(
+            h,
+            "<p id=\"baseline\" data-new=\"{new}\" data-resolved=\"{resolved}\" \
+             data-unchanged=\"{unchanged}\">Since the baseline of {at}: <strong>{new}</strong> \
+             {b_new}, <strong>{resolved}</strong> {b_resolved}, <strong>{unchanged}</strong> \
+             {b_unchanged}.</p>",
+            new = diff.new.len(),
+            resolved = diff.resolved.len(),
+            unchanged = diff.unchanged.len(),
+            at = diff.baseline_generated_at.format("%Y-%m-%d %H:%M UTC"),
+            b_new = badge("new"),
+            b_resolved = badge("resolved"),
+            b_unchanged = badge("unchanged"),
+        );
+    }
     h.push_str(&bar_chart(
         "chart-severity",
         "Findings by severity",
@@ -232,16 +270,20 @@ pub fn render_html(report: &AuditReport) -> String {
             "<table id=\"findings\"><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th>\
              <th>Confidence</th></tr></thead><tbody>",
         );
+        let changes = Changes::of(report);
         for f in &report.findings {
+            let change = changes.of_finding(&f.id);
             let _ = write!(
                 h,
-                "<tr id=\"f-{id}\" data-rule=\"{rule}\" data-severity=\"{sev}\"><td><span \
-                 class=\"sev\" style=\"background:{colour}\">{sev}</span></td><td>{rule}</td>\
-                 <td>{title}<details><summary>Evidence and remediation</summary>",
+                "<tr id=\"f-{id}\"{change_attr} data-rule=\"{rule}\" data-severity=\"{sev}\">\
+                 {cells}<td>{title}<details><summary>Evidence and remediation</summary>",
                 id = esc(&f.id),
+                change_attr = change
+                    .map(|c| format!(" data-change=\"{c}\""))
+                    .unwrap_or_default(),
                 rule = esc(f.rule_id.as_str()),
                 sev = f.severity.as_str(),
-                colour = severity_colour(f.severity),
+                cells = severity_and_rule(f, change),
                 title = esc(&f.title),
             );
             for e in &f.evidence {
@@ -284,6 +326,30 @@ pub fn render_html(report: &AuditReport) -> String {
             );
         }
         h.push_str("</tbody></table>");
+    }
+    if let Some(diff) = &report.baseline {
+        h.push_str("<h2 id=\"resolved\">Resolved since the baseline</h2>");
+        if diff.resolved.is_empty() {
+            h.push_str("<p>None: every finding of the baseline is still there.</p>");
+        } else {
+            h.push_str(
+                "<table id=\"resolved-findings\"><thead><tr><th>Severity</th><th>Rule</th>\
+                 <th>Finding</th><th>First seen</th></tr></thead><tbody>",
+            );
+            for f in &diff.resolved {
+                let _ = write!(
+                    h,
+                    "<tr id=\"r-{id}\" data-change=\"resolved\" data-rule=\"{rule}\">{cells}\
+                     <td>{title}</td><td>{first}</td></tr>",
+                    id = esc(&f.id),
+                    rule = esc(f.rule_id.as_str()),
+                    cells = severity_and_rule(f, Some("resolved")),
+                    title = esc(&f.title),
+                    first = f.first_seen.format("%Y-%m-%d"),
+                );
+            }
+            h.push_str("</tbody></table>");
+        }
     }
     h.push_str("</body></html>\n");
     h

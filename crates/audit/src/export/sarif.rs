@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
+use crate::baseline::Changes;
 use crate::finding::Severity;
 use crate::report::AuditReport;
 use crate::rules::RuleId;
@@ -50,16 +51,6 @@ fn uri_segment(s: &str) -> String {
     out
 }
 
-/// SARIF `baselineState`, after a `--baseline` comparison only.
-fn baseline_state(report: &AuditReport, id: &str) -> Option<Value> {
-    let baseline = report.baseline.as_ref()?;
-    Some(if baseline.new.iter().any(|n| n == id) {
-        json!("new")
-    } else {
-        json!("unchanged")
-    })
-}
-
 /// The rules the run describes: the nine, and the extended ones it ran (or that a finding
 /// carries); `ruleIndex` points into this list.
 fn run_rules(report: &AuditReport) -> Vec<RuleId> {
@@ -99,6 +90,7 @@ pub fn to_sarif(report: &AuditReport) -> Value {
             })
         })
         .collect();
+    let changes = Changes::of(report);
     let results: Vec<Value> = report
         .findings
         .iter()
@@ -138,8 +130,9 @@ pub fn to_sarif(report: &AuditReport) -> Value {
                     "lastSeen": f.last_seen.to_rfc3339(),
                 },
             });
-            if let Some(state) = baseline_state(report, &f.id) {
-                result["baselineState"] = state;
+            // SARIF `baselineState`, after a `--baseline` comparison only.
+            if let Some(state) = changes.of_finding(&f.id) {
+                result["baselineState"] = json!(state);
             }
             result
         })

@@ -142,7 +142,11 @@ fn user_json(person: &Person, status: EntraStatus) -> Map<String, Value> {
     } else {
         json!(person.email)
     };
-    let other_mails: Vec<&String> = person.personal_email.iter().collect();
+    let other_mails: Vec<&String> = person
+        .personal_email
+        .iter()
+        .chain(&person.secondary_email)
+        .collect();
     let mut user = Map::new();
     for (key, value) in [
         ("id", json!(guid(&person.digest(Vendor::Entra)))),

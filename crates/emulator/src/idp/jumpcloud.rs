@@ -36,7 +36,9 @@ fn user_json(person: &Person, status: JumpCloudStatus) -> Value {
         "suspended": status == JumpCloudStatus::Suspended,
         "account_locked": status == JumpCloudStatus::Locked,
         "password_expired": false,
-        "alternateEmail": null,
+        // "A secondary email address, such as a non-company email account" (JumpCloud,
+        // "Alternate Email for New Users"): null only when the admin left it empty.
+        "alternateEmail": person.secondary_slot(),
         "recoveryEmail": person.personal_email.as_ref().map(|a| json!({"address": a, "verified": false})),
         "mfa": {"configured": false, "exclusion": false},
         "created": CREATED,

@@ -191,9 +191,19 @@ pub struct Person {
     #[serde(default)]
     pub aliases: Vec<String>,
     /// A personal address the vendors keep as secondary / recovery e-mail (Okta `secondEmail`,
-    /// JumpCloud `recoveryEmail`, Entra `otherMails`); collectors must not match on it.
+    /// JumpCloud `recoveryEmail` and `alternateEmail`, Entra `otherMails`); collectors must not
+    /// match on it.
     #[serde(default)]
     pub personal_email: Option<String>,
+    /// What an admin put in the one secondary slot Okta (`secondEmail`) and JumpCloud
+    /// (`alternateEmail`) have, when it is not the personal address: typically the old
+    /// corporate address of a renamed person. Entra lists it in `otherMails`.
+    #[serde(default)]
+    pub secondary_email: Option<String>,
+    /// OneLogin's `username` when it is not the login (OneLogin keeps `username` and
+    /// `userprincipalname` apart; the latter is [`Person::login`]).
+    #[serde(default)]
+    pub username: Option<String>,
     /// An Entra account without an Exchange mailbox (a service or cloud-only account): Graph
     /// returns `mail: null` and no `proxyAddresses`, and the UPN is the only address.
     #[serde(default)]
@@ -220,6 +230,8 @@ impl Person {
             last_name: None,
             aliases: Vec::new(),
             personal_email: None,
+            secondary_email: None,
+            username: None,
             no_mailbox: false,
             okta: None,
             entra: None,
@@ -253,6 +265,23 @@ impl Person {
     pub fn personal_email(mut self, address: impl Into<String>) -> Self {
         self.personal_email = Some(address.into());
         self
+    }
+
+    pub fn secondary_email(mut self, address: impl Into<String>) -> Self {
+        self.secondary_email = Some(address.into());
+        self
+    }
+
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The vendors' single secondary slot (Okta `secondEmail`, JumpCloud `alternateEmail`).
+    fn secondary_slot(&self) -> Option<&str> {
+        self.secondary_email
+            .as_deref()
+            .or(self.personal_email.as_deref())
     }
 
     /// No mailbox in Entra: `mail` null, no `proxyAddresses`, the UPN alone.

@@ -83,7 +83,7 @@ fn user_json(base: &str, person: &Person, status: OktaStatus) -> Value {
             "firstName": first,
             "lastName": last,
             "mobilePhone": null,
-            "secondEmail": person.personal_email,
+            "secondEmail": person.secondary_slot(),
             "login": person.login_name(),
             "email": person.email,
         },

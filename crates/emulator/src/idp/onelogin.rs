@@ -103,7 +103,7 @@ fn user_json(person: &Person, status: OneLoginStatus) -> Value {
     json!({
         "id": id,
         "email": person.email,
-        "username": person.login_name(),
+        "username": person.username.as_deref().unwrap_or(person.login_name()),
         "firstname": first,
         "lastname": last,
         "userprincipalname": person.login_name(),
