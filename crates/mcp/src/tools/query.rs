@@ -608,7 +608,7 @@ impl SfServer {
         // allowed objects when it reads RecentlyViewed.
         let confined = crate::tools::history::confine_recently_viewed(self.policy(), &query);
         let text = confined.as_deref().unwrap_or(text);
-                let endpoint = if include_deleted {
+        let endpoint = if include_deleted {
             Endpoint::QueryAll
         } else {
             Endpoint::Query
