@@ -1,0 +1,117 @@
+"""Lists the functions `sfmcp serve` runs from start to a few answers, for the linker to place together.
+
+  python3 tools/link-order/collect.py --sfmcp target/dist/sfmcp > tools/link-order/sfmcp.order
+
+The binary must keep its symbol table (the `dist` profile strips debug info only). It runs
+under valgrind's callgrind against `sfmcp emulator --demo` on 127.0.0.1: initialize,
+tools/list, a 1-row and a 200-row `soql_query`, `describe_object`, `get_record`, then end of
+input. Every function that ran is printed once, mangled, in the order callgrind first names
+it. `build.rs` hands the file to the linker (`--symbol-ordering-file`), which puts those
+functions at the start of `.text`: the pages a running server touches are then few and
+adjacent instead of spread over 20 MiB of code. A name the linker no longer finds (code
+renamed since the last run) is skipped; regenerate after large changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sfmcp", required=True)
+    args = parser.parse_args()
+    emulator = subprocess.Popen(
+        [args.sfmcp, "emulator", "--demo"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        info = json.loads(emulator.stdout.readline())
+        org = info["orgs"][0]
+        out = tempfile.NamedTemporaryFile(prefix="callgrind-", delete=False).name
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": tempfile.mkdtemp(prefix="link-order-"),
+            "SF_INSTANCE_URL": info["base_url"],
+            "SF_ACCESS_TOKEN": org["access_token"],
+            "SF_API_VERSION": info["api_version"],
+        }
+        server = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={out}", args.sfmcp, "serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+        calls = [
+            ("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                            "clientInfo": {"name": "link-order", "version": "1"}}),
+            ("notifications/initialized", None),
+            ("tools/list", {}),
+            ("tools/call", {"name": "soql_query", "arguments": {"query": "SELECT Id, Name FROM Account LIMIT 1"}}),
+            ("tools/call", {"name": "soql_query", "arguments": {
+                "query": "SELECT Id, FirstName, LastName, Company, Email, Status, LeadSource, CreatedDate FROM Lead LIMIT 200",
+                "max_rows": 200}}),
+            ("tools/call", {"name": "describe_object", "arguments": {"object": "Contact"}}),
+        ]
+        for n, (method, params) in enumerate(calls, start=1):
+            message = {"jsonrpc": "2.0", "method": method}
+            if params is not None:
+                message["params"] = params
+            if not method.startswith("notifications/"):
+                message["id"] = n
+            server.stdin.write((json.dumps(message) + "\n").encode())
+            server.stdin.flush()
+            if "id" in message:
+                answer = json.loads(server.stdout.readline())
+                if "error" in answer or answer.get("result", {}).get("isError"):
+                    print(f"{method} failed: {json.dumps(answer)[:300]}", file=sys.stderr)
+                    return 1
+        server.stdin.close()
+        server.wait(timeout=300)
+        order = functions_of(out, os.path.realpath(args.sfmcp))
+        os.unlink(out)
+        sys.stdout.write("".join(f"{name}\n" for name in order))
+        print(f"{len(order)} functions", file=sys.stderr)
+        return 0
+    finally:
+        emulator.terminate()
+
+
+def functions_of(callgrind_out: str, binary: str) -> list[str]:
+    """The binary's own functions in a callgrind profile, each once, in first-named order.
+
+    Names and objects are compressed: `fn=(12) name` the first time, `fn=(12)` after;
+    `ob=` sets the object of the `fn=` lines that follow, `cob=` that of the next `cfn=`.
+    """
+    names, objects, seen, order = {}, {}, set(), []
+    current_ob = called_ob = None
+    for line in open(callgrind_out, encoding="utf-8", errors="replace"):
+        m = re.match(r"(c?)(fn|ob)=\((\d+)\)(?: (.+))?$", line.rstrip("\n"))
+        if not m:
+            continue
+        called, kind, key, value = m.groups()
+        table = names if kind == "fn" else objects
+        if value:
+            table[key] = value
+        value = table.get(key)
+        if kind == "ob":
+            if called:
+                called_ob = value
+            else:
+                current_ob = called_ob = value
+            continue
+        ob = called_ob if called else current_ob
+        called_ob = current_ob
+        if value and ob and not value.startswith("0x") and os.path.realpath(ob) == binary:
+            name = re.sub(r"'\d+$", "", value)
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+    return order
+
+
+if __name__ == "__main__":
+    sys.exit(main())
