@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sfmcp", required=True)
     args = parser.parse_args()
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
+        return 2
+    if not os.access(args.sfmcp, os.X_OK):
+        print(f"{args.sfmcp} is not an executable: cargo build --profile dist --bin sfmcp", file=sys.stderr)
+        return 2
     emulator = subprocess.Popen(
         [args.sfmcp, "emulator", "--demo"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
@@ -65,7 +72,11 @@ def main() -> int:
             server.stdin.write((json.dumps(message) + "\n").encode())
             server.stdin.flush()
             if "id" in message:
-                answer = json.loads(server.stdout.readline())
+                line = server.stdout.readline()
+                if not line:
+                    print(f"the server ended before answering {method}", file=sys.stderr)
+                    return 1
+                answer = json.loads(line)
                 if "error" in answer or answer.get("result", {}).get("isError"):
                     print(f"{method} failed: {json.dumps(answer)[:300]}", file=sys.stderr)
                     return 1
@@ -73,6 +84,9 @@ def main() -> int:
         server.wait(timeout=300)
         order = functions_of(out, os.path.realpath(args.sfmcp))
         os.unlink(out)
+        if not order:
+            print("callgrind named no function of the binary: was its symbol table stripped?", file=sys.stderr)
+            return 1
         sys.stdout.write("".join(f"{name}\n" for name in order))
         print(f"{len(order)} functions", file=sys.stderr)
         return 0
