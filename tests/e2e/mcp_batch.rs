@@ -23,11 +23,11 @@ use crate::mcp_confirm::Person;
 
 /// A valid Account Id no record has: the emulator refuses a lookup to it with
 /// `INVALID_CROSS_REFERENCE_KEY`, past every check sfmcp can make without reading.
-const NO_SUCH_ACCOUNT: &str = "001000000000000AAA";
+pub(crate) const NO_SUCH_ACCOUNT: &str = "001000000000000AAA";
 
 /// Every request that could change data: POST and PATCH under `/services/data`, and any
 /// DELETE at all.
-async fn writes(emulator: &EmulatorHandle) -> Vec<Value> {
+pub(crate) async fn writes(emulator: &EmulatorHandle) -> Vec<Value> {
     requests(emulator)
         .await
         .into_iter()
@@ -41,7 +41,7 @@ async fn writes(emulator: &EmulatorHandle) -> Vec<Value> {
         .collect()
 }
 
-async fn rows(rest: &Client, soql: &str) -> Vec<Value> {
+pub(crate) async fn rows(rest: &Client, soql: &str) -> Vec<Value> {
     let reply = rest.query(soql).await;
     assert_eq!(reply.status, StatusCode::OK, "{soql}: {}", reply.body);
     reply.body["records"]

@@ -9,39 +9,12 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sfmcp_emulator::EmulatorHandle;
 
 use crate::common::{
     call, demo_emulator, is_error, org_env, requests, spawn_server, stop, structured, text,
 };
 use crate::emulator_common::Client;
-
-/// A valid Account Id no record has: the emulator refuses a lookup to it.
-const NO_SUCH_ACCOUNT: &str = "001000000000000AAA";
-
-/// Requests that could change data: POST and PATCH under `/services/data`, and any DELETE.
-async fn writes(emulator: &EmulatorHandle) -> Vec<Value> {
-    requests(emulator)
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["method"] == json!("DELETE")
-                || ((r["method"] == json!("POST") || r["method"] == json!("PATCH"))
-                    && r["path"]
-                        .as_str()
-                        .is_some_and(|p| p.starts_with("/services/data/")))
-        })
-        .collect()
-}
-
-async fn rows(rest: &Client, soql: &str) -> Vec<Value> {
-    let reply = rest.query(soql).await;
-    assert_eq!(reply.status, StatusCode::OK, "{soql}: {}", reply.body);
-    reply.body["records"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
+use crate::mcp_batch::{NO_SUCH_ACCOUNT, rows, writes};
 
 #[tokio::test]
 async fn upsert_records_creates_and_updates_in_one_call_as_rest_answers() {
