@@ -1,18 +1,19 @@
-//! Fuzz record rendering: any records Salesforce (or a hostile record value) can hand back
-//! render as a table without panicking, and the table keeps its shape: one header line, one
-//! line per record shown whatever its values hold (line breaks and `|` in values are
-//! escaped), and no more text than the byte budget allows.
+//! Fuzz record decoding and rendering: any records Salesforce (or a hostile record value) can
+//! hand back decode as [`Record`]s that write back to the JSON they came from, and render as
+//! a fenced table without panicking. The table keeps its shape: the fence's lines, one
+//! header line, one line per record shown whatever its values hold (line breaks in values
+//! are escaped), and no more text than the byte budget allows.
 //!
 //! Input: a JSON array of records, after up to two optional control bytes. A leading digit
-//! names how many of the first record's object-valued fields are child relationships; then a
+//! names how many of the first record's child pages are child relationships; then a
 //! lowercase letter picks a small byte budget (`a` = 64 bytes … `z` = 1,664), so cutting rows
 //! and children to fit is explored too. Without a letter the budget is the tools' own.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
-use sfmcp_mcp::render::{MAX_TEXT_BYTES, columns, table};
+use sfmcp_mcp::render::{CUT_NOTE, DATA_CLOSE, DATA_OPEN, MAX_TEXT_BYTES, columns, table};
+use sfmcp_salesforce::{Field, PageRecord, Record};
 
 /// What `table` appends to a first row cut to fit the budget.
 const ROW_CUT_MARK: &str = "…[row cut]\n";
@@ -29,17 +30,24 @@ fuzz_target!(|data: &[u8]| {
     let (letter, json) = control_byte(data, b'a'..=b'z');
     let children = digit.map_or(0, |d| usize::from(d - b'0'));
     let budget = letter.map_or(MAX_TEXT_BYTES, |l| 64 * usize::from(l - b'a' + 1));
-    let Ok(Value::Array(records)) = serde_json::from_slice::<Value>(json) else {
+    let Ok(records) = Record::deserialize_page(&mut serde_json::Deserializer::from_slice(json))
+    else {
         return;
     };
+    for record in &records {
+        assert_eq!(
+            &Record::from_json(record.to_json()),
+            record,
+            "a record reads back from the JSON it writes"
+        );
+    }
     let child_relationships: Vec<String> = records
         .first()
-        .and_then(Value::as_object)
         .map(|first| {
             first
-                .iter()
-                .filter(|(_, v)| v.is_object())
-                .map(|(k, _)| k.clone())
+                .fields()
+                .filter(|(_, v)| matches!(v, Field::Children(_)))
+                .map(|(k, _)| k.to_string())
                 .take(children)
                 .collect()
         })
@@ -55,27 +63,29 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.is_empty(), "no columns, yet a table: {text:?}");
         return;
     }
-    let header = columns.join(" | ");
+    let table_text = text.strip_suffix(CUT_NOTE).unwrap_or(text);
+    let Some(inside) = table_text
+        .strip_prefix(DATA_OPEN)
+        .and_then(|t| t.strip_suffix(DATA_CLOSE))
+    else {
+        panic!("a table is fenced: {text:?}");
+    };
+    assert!(!inside.contains(DATA_CLOSE), "a value closed the fence: {text:?}");
+    let header = inside.lines().next().unwrap_or_default();
+    let names: Vec<String> = serde_json::from_str(header).unwrap_or_default();
+    assert_eq!(names, columns, "the header lists the columns");
     // The header always shows; beyond it, whole rows within the budget, or the first row cut.
     let bound = budget.max(header.len() + 1) + ROW_CUT_MARK.len();
     assert!(
-        text.len() <= bound,
+        inside.len() <= bound,
         "{} bytes over a budget of {budget}",
-        text.len()
+        inside.len()
     );
-    let plain_names = columns.iter().all(|c| !c.contains(['\n', '\r']));
-    if plain_names {
-        assert_eq!(text.lines().next(), Some(header.as_str()));
-        if child_relationships.is_empty() {
-            let rows = records[..rendered.rows_shown]
-                .iter()
-                .filter(|r| r.is_object())
-                .count();
-            assert_eq!(
-                text.lines().count(),
-                1 + rows,
-                "one line per record shown: {text:?}"
-            );
-        }
+    if child_relationships.is_empty() {
+        assert_eq!(
+            inside.lines().count(),
+            1 + rendered.rows_shown,
+            "one line per record shown: {text:?}"
+        );
     }
 });

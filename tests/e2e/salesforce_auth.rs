@@ -7,7 +7,7 @@ use crate::salesforce_support;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::json;
+use serde_json::{Value, json};
 use sfmcp_salesforce::{
     AuthFlow, Connection, DirectCredential, JwtBearerClaims, OAuthClient, QueryOptions, ScopeInfo,
     Secret, SfError, SigningKey,
@@ -73,7 +73,7 @@ async fn an_expired_session_is_refreshed_once_and_the_call_retried_once() {
     mount_query_by_token(&server, Duration::ZERO).await;
     let client = client(refresh_connection(&server, OLD), fast_options());
     let page = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect("retried with the new token");
     assert!(page.done);
@@ -109,7 +109,7 @@ async fn concurrent_callers_share_one_refresh() {
         let client = client.clone();
         tokio::spawn(async move {
             client
-                .query("SELECT Id FROM Account", QueryOptions::default())
+                .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
                 .await
         })
     });
@@ -151,7 +151,7 @@ async fn a_second_rejection_after_refresh_is_surfaced_not_looped() {
         .await;
     let client = client(refresh_connection(&server, OLD), fast_options());
     let err = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("still rejected");
     assert_eq!(err.error_code(), Some("INVALID_SESSION_ID"));
@@ -171,7 +171,7 @@ async fn an_expired_refresh_token_says_to_reauthorize() {
     mount_query_by_token(&server, Duration::ZERO).await;
     let client = client(refresh_connection(&server, OLD), fast_options());
     let err = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("refresh fails");
     match &err {
@@ -205,7 +205,7 @@ async fn a_fixed_token_that_expires_says_to_reauthorize_without_a_refresh_attemp
         .await;
     let client = client(token_connection(&server, OLD), fast_options());
     let err = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("expired");
     assert_eq!(err.http_status(), Some(401));
@@ -355,7 +355,7 @@ async fn no_token_or_secret_appears_in_any_debug_or_display_output() {
     let connection = refresh_connection(&server, OLD);
     let client = client(connection.clone(), fast_options());
     let err = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("rejected twice");
     let info = client.connect().await.expect("token still obtainable");

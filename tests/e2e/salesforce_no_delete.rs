@@ -76,10 +76,10 @@ async fn drive_everything(client: &SalesforceClient) {
         .describe_object("Account", Some("Wed, 03 Jul 2013 19:43:31 GMT"))
         .await;
     let _ = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await;
     let _ = client
-        .query(
+        .query::<Value>(
             "SELECT Id FROM Account",
             QueryOptions {
                 include_deleted: true,
@@ -88,10 +88,10 @@ async fn drive_everything(client: &SalesforceClient) {
         )
         .await;
     let _ = client
-        .query_more("/services/data/v62.0/query/01gD0000002HU6KIAW-2000", None)
+        .query_more::<Value>("/services/data/v62.0/query/01gD0000002HU6KIAW-2000", None)
         .await;
     let _ = client
-        .tooling_query("SELECT Id FROM SecuritySettings")
+        .tooling_query::<Value>("SELECT Id FROM SecuritySettings")
         .await;
     let _ = client.get_record("Account", &id, None).await;
     let _ = client

@@ -5,7 +5,7 @@
 use crate::salesforce_support;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::json;
+use serde_json::{Value, json};
 use sfmcp_salesforce::{
     AuthFlow, Connection, ParagonAuth, ParagonClaims, ParagonUser, PlaneKind, QueryOptions,
     RecordLinks, SalesforceClient, Secret, SfError, SigningKey,
@@ -86,11 +86,14 @@ async fn requests_go_through_the_proxy_with_a_minted_user_token() {
     );
 
     let page = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect("first page");
     let next = page.next_records_url.expect("more");
-    let last = client.query_more(&next, None).await.expect("last page");
+    let last = client
+        .query_more::<Value>(&next, None)
+        .await
+        .expect("last page");
     assert!(last.done);
 
     let requests = server.received_requests().await.unwrap_or_default();
@@ -177,7 +180,7 @@ async fn paragon_errors_are_told_apart_from_salesforce_errors() {
         ParagonUser::Token(Secret::new("host-minted-token")),
     );
     let not_connected = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("not connected");
     assert!(matches!(
@@ -190,7 +193,7 @@ async fn paragon_errors_are_told_apart_from_salesforce_errors() {
             .contains("has not connected Salesforce")
     );
     let invalid = client
-        .query("SELECT Nope FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Nope FROM Account", QueryOptions::default())
         .await
         .expect_err("salesforce error passes through");
     assert_eq!(invalid.error_code(), Some("INVALID_FIELD"));
@@ -210,7 +213,7 @@ async fn a_rejected_fixed_user_token_names_its_setting() {
         ParagonUser::Token(Secret::new("expired-user-token")),
     );
     let err = client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect_err("rejected");
     assert!(matches!(
@@ -242,7 +245,7 @@ async fn a_rejected_minted_token_is_reminted_once() {
         .await;
     let client = paragon(&server, signing_user());
     client
-        .query("SELECT Id FROM Account", QueryOptions::default())
+        .query::<Value>("SELECT Id FROM Account", QueryOptions::default())
         .await
         .expect("second token accepted");
     assert_eq!(client.token_renewals(), 2);

@@ -3,7 +3,7 @@
 //! instead of a URL per row. Every byte here is paid in the model's context.
 
 use serde_json::{Map, Value};
-use sfmcp_salesforce::{RecordLinks, SalesforceId};
+use sfmcp_salesforce::{Children, Field, Record, RecordLinks, SalesforceId};
 
 /// A JSON object of values already built. `json!` would copy every interpolated value
 /// (it serialises each one again): for a page of records, every record once more.
@@ -78,15 +78,20 @@ pub struct Table {
     pub rows_shown: usize,
 }
 
-/// Renders records (Salesforce's query JSON, `attributes` included) as a fenced table of at
+/// Renders records as a fenced table of at
 /// most about `budget` bytes: a header line of column paths, then one JSON array per record,
 /// whole rows (with their children) while they fit, and always at least the header and, cut
 /// to fit, the first row. The whole table is inside [`DATA_OPEN`] and [`DATA_CLOSE`].
 ///
 /// `child_relationships` names the child subqueries of the query (`Contacts`): their values
 /// are nested query results, or `null` when a record has no children.
-pub fn table(records: &[Value], child_relationships: &[String], budget: usize) -> Table {
+pub fn table(records: &[Record], child_relationships: &[String], budget: usize) -> Table {
     table_with(records, child_relationships, budget, RECORD_CELLS)
+}
+
+/// Rows built as JSON objects (a tool's own rows, not a query's), as records to render.
+pub fn records(rows: impl IntoIterator<Item = Value>) -> Vec<Record> {
+    rows.into_iter().map(Record::from_json).collect()
 }
 
 /// How long a cell of a table may be, and what the table says after a cut one.
@@ -105,7 +110,7 @@ pub const RECORD_CELLS: CellLimit = CellLimit {
 /// [`table`] with its own cell limit: metadata bodies (Apex, formulas) are read whole or not
 /// at all, as no other tool returns them.
 pub fn table_with(
-    records: &[Value],
+    records: &[Record],
     child_relationships: &[String],
     budget: usize,
     cells: CellLimit,
@@ -144,7 +149,7 @@ pub fn table_with(
 #[allow(clippy::too_many_arguments)]
 fn table_lines(
     out: &mut String,
-    records: &[Value],
+    records: &[Record],
     columns: &[String],
     child_relationships: &[String],
     indent: &str,
@@ -165,27 +170,28 @@ fn table_lines(
     let mut rows_shown = 0;
     let mut row = String::new();
     for record in records {
-        let Some(fields) = record.as_object() else {
-            rows_shown += 1;
-            continue;
-        };
         row.clear();
         row.push_str(indent);
         row.push('[');
         let mut row_cut = false;
+        let mut at = 0;
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 row.push(',');
             }
-            row_cut |= push_json_cell(
-                &mut row,
-                cell(fields, column).unwrap_or(&Value::Null),
-                max_cell,
-            );
+            // Rows share their shape, so a column is most often the row's next field.
+            let value = match record.field_at(at) {
+                Some((name, value)) if name == column => {
+                    at += 1;
+                    Some(value)
+                }
+                _ => cell(record, column),
+            };
+            row_cut |= push_field(&mut row, value.unwrap_or(&Field::Null), max_cell);
         }
         row.push_str("]\n");
         for relationship in child_relationships {
-            if let Some(children) = child_result(fields, relationship) {
+            if let Some(children) = child_result(record, relationship) {
                 render_children(
                     &mut row,
                     relationship,
@@ -234,16 +240,13 @@ fn cut_to(text: &str, bytes: usize) -> &str {
 fn render_children(
     out: &mut String,
     relationship: &str,
-    result: &Map<String, Value>,
+    result: &Children,
     indent: &str,
     budget: usize,
     cut: &mut bool,
 ) {
-    let records = child_records(result);
-    let total = result
-        .get("totalSize")
-        .and_then(Value::as_u64)
-        .unwrap_or(records.len() as u64);
+    let records = &result.records;
+    let total = result.total_size.max(records.len() as u64);
     let count = if total == records.len() as u64 {
         format!("{total}")
     } else {
@@ -271,46 +274,30 @@ fn render_children(
     }
 }
 
-fn child_records(result: &Map<String, Value>) -> &[Value] {
-    result
-        .get("records")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
-fn child_result<'a>(
-    fields: &'a Map<String, Value>,
-    relationship: &str,
-) -> Option<&'a Map<String, Value>> {
-    fields
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(relationship))
-        .and_then(|(_, v)| v.as_object())
+fn child_result<'a>(record: &'a Record, relationship: &str) -> Option<&'a Children> {
+    match record.get_ignore_case(relationship) {
+        Some((_, Field::Children(children))) => Some(children),
+        _ => None,
+    }
 }
 
 /// Column paths in first-seen order across all records: parents flattened into dotted
-/// paths, `attributes` and child subqueries left out.
-pub fn columns(records: &[Value], child_relationships: &[String]) -> Vec<String> {
+/// paths, child subqueries left out.
+pub fn columns(records: &[Record], child_relationships: &[String]) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     for record in records {
-        if let Some(fields) = record.as_object() {
-            collect_columns(fields, "", child_relationships, &mut columns);
-        }
+        collect_columns(record, "", child_relationships, &mut columns);
     }
     columns
 }
 
 fn collect_columns(
-    fields: &Map<String, Value>,
+    record: &Record,
     prefix: &str,
     child_relationships: &[String],
     columns: &mut Vec<String>,
 ) {
-    for (key, value) in fields {
-        if key == "attributes" {
-            continue;
-        }
+    for (key, value) in record.fields() {
         if prefix.is_empty()
             && child_relationships
                 .iter()
@@ -319,21 +306,21 @@ fn collect_columns(
             continue;
         }
         // Rows share their columns: a scalar whose column is known needs no path built.
-        if !value.is_object() && columns.iter().any(|c| is_path(c, prefix, key)) {
+        if !matches!(value, Field::Parent(_)) && columns.iter().any(|c| is_path(c, prefix, key)) {
             continue;
         }
         let path = if prefix.is_empty() {
-            key.clone()
+            key.to_string()
         } else {
             format!("{prefix}.{key}")
         };
         match value {
-            Value::Object(parent) if parent.contains_key("attributes") => {
+            Field::Parent(parent) => {
                 collect_columns(parent, &path, &[], columns);
             }
             // A null parent names no sub-columns; another row may name them. The bare path
             // stays out when any of its sub-columns is known.
-            Value::Null if columns.iter().any(|c| is_under(c, &path)) => {}
+            Field::Null if columns.iter().any(|c| is_under(c, &path)) => {}
             _ => add_column(columns, path, prefix),
         }
     }
@@ -376,25 +363,31 @@ fn is_under(column: &str, path: &str) -> bool {
 }
 
 /// The value at a dotted path; `None` when the path or a parent on it is missing or null.
-fn cell<'a>(fields: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut current = fields;
+fn cell<'a>(record: &'a Record, path: &str) -> Option<&'a Field> {
+    let mut current = record;
     let mut segments = path.split('.').peekable();
     while let Some(segment) = segments.next() {
         let value = current.get(segment)?;
         if segments.peek().is_none() {
             return Some(value);
         }
-        current = value.as_object()?;
+        let Field::Parent(parent) = value else {
+            return None;
+        };
+        current = parent;
     }
     None
 }
 
 /// The record type of the record at `prefix` (a parent path, or `""` for the row itself).
-fn type_at<'a>(record: &'a Value, prefix: &str) -> Option<&'a str> {
+fn type_at<'a>(record: &'a Record, prefix: &str) -> Option<&'a str> {
     if prefix.is_empty() {
-        return record_type(record);
+        return record.object();
     }
-    record_type(cell(record.as_object()?, prefix)?)
+    match cell(record, prefix)? {
+        Field::Parent(parent) => parent.object(),
+        _ => None,
+    }
 }
 
 /// A query result in columns: column paths once, then each record as an array of values in
@@ -413,7 +406,7 @@ pub struct Columnar {
 
 impl Columnar {
     /// The rows of `records` while their JSON fits `budget` bytes (always at least one).
-    pub fn of(records: &[Value], child_relationships: &[String], budget: usize) -> Columnar {
+    pub fn of(records: &[Record], child_relationships: &[String], budget: usize) -> Columnar {
         let mut columns = columns(records, child_relationships);
         let ids = id_columns(records, &columns);
         let mut children = Map::new();
@@ -422,15 +415,12 @@ impl Columnar {
             // Salesforce spells the key as the query did; the cell follows the records.
             let key = records
                 .iter()
-                .filter_map(Value::as_object)
-                .find_map(|f| f.keys().find(|k| k.eq_ignore_ascii_case(relationship)))
-                .cloned()
-                .unwrap_or_else(|| relationship.clone());
-            let all: Vec<Value> = records
+                .find_map(|r| r.get_ignore_case(relationship))
+                .map_or_else(|| relationship.clone(), |(name, _)| name.to_string());
+            let all: Vec<Record> = records
                 .iter()
-                .filter_map(Value::as_object)
-                .filter_map(|f| child_result(f, relationship))
-                .flat_map(|c| child_records(c).iter().cloned())
+                .filter_map(|r| child_result(r, relationship))
+                .flat_map(|c| c.records.iter().cloned())
                 .collect();
             let nested = self::columns(&all, &[]);
             let ids = id_columns(&all, &nested);
@@ -449,27 +439,22 @@ impl Columnar {
         let scalar_columns = columns.len() - child_columns.len();
         let mut rows = Vec::new();
         let mut used = 0;
+        let json_at = |record: &Record, column: &str| {
+            cell(record, column).map_or(Value::Null, Field::to_json)
+        };
         for record in records {
-            let Some(fields) = record.as_object() else {
-                continue;
-            };
             let mut row: Vec<Value> = columns[..scalar_columns]
                 .iter()
-                .map(|c| cell(fields, c).cloned().unwrap_or(Value::Null))
+                .map(|c| json_at(record, c))
                 .collect();
             for (relationship, nested) in &child_columns {
-                row.push(match child_result(fields, relationship) {
+                row.push(match child_result(record, relationship) {
                     Some(result) => Value::Array(
-                        child_records(result)
+                        result
+                            .records
                             .iter()
-                            .filter_map(Value::as_object)
-                            .map(|f| {
-                                Value::Array(
-                                    nested
-                                        .iter()
-                                        .map(|c| cell(f, c).cloned().unwrap_or(Value::Null))
-                                        .collect(),
-                                )
+                            .map(|child| {
+                                Value::Array(nested.iter().map(|c| json_at(child, c)).collect())
                             })
                             .collect(),
                     ),
@@ -510,7 +495,7 @@ impl Columnar {
 /// The columns that hold record Ids (`Id`, `Account.Id`), each with the object whose records
 /// they name, when every row agrees (a polymorphic parent of mixed types names none: its Ids'
 /// prefixes do, through `record_url`).
-fn id_columns(records: &[Value], columns: &[String]) -> Map<String, Value> {
+fn id_columns(records: &[Record], columns: &[String]) -> Map<String, Value> {
     let mut ids = Map::new();
     for column in columns {
         let prefix = match column.strip_suffix("Id") {
@@ -561,7 +546,7 @@ fn json_len(value: &Value) -> usize {
 /// paragraph separators and NEL break lines for some readers; bidi controls reorder what a
 /// reader sees; zero-width and tag characters carry text nobody sees ("ASCII smuggling");
 /// `<` and `>` keep the fence's tags out of values.
-fn needs_escape(c: char) -> bool {
+const fn needs_escape(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}' | '"' | '\\' | '<' | '>' | '\u{7f}'..='\u{9f}' | '\u{ad}'
         | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
@@ -569,17 +554,47 @@ fn needs_escape(c: char) -> bool {
         | '\u{e0000}'..='\u{e007f}')
 }
 
+/// [`needs_escape`] for each ASCII byte: most of a table is ASCII, checked a byte at a time.
+const ASCII_ESCAPES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut byte = 0;
+    while byte < 128 {
+        table[byte] = needs_escape(byte as u8 as char);
+        byte += 1;
+    }
+    table
+};
+
 /// Appends `text` as a JSON string literal that is safe inside fenced data: valid JSON that
 /// decodes to `text` exactly, on one line, with no character from [`needs_escape`] left raw.
 pub fn push_json_str(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
     out.push('"');
+    let bytes = text.as_bytes();
     let mut plain = 0;
-    for (at, c) in text.char_indices() {
-        if !needs_escape(c) {
-            continue;
-        }
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let (c, len) = if byte < 0x80 {
+            if !ASCII_ESCAPES[byte as usize] {
+                at += 1;
+                continue;
+            }
+            (byte as char, 1)
+        } else {
+            // `at` is on a character boundary: only whole characters are stepped over.
+            let Some(c) = text[at..].chars().next() else {
+                break;
+            };
+            if !needs_escape(c) {
+                at += c.len_utf8();
+                continue;
+            }
+            (c, c.len_utf8())
+        };
         out.push_str(&text[plain..at]);
-        plain = at + c.len_utf8();
+        at += len;
+        plain = at;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -587,9 +602,10 @@ pub fn push_json_str(out: &mut String, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             _ => {
+                use std::fmt::Write as _;
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
             }
         }
@@ -603,23 +619,53 @@ pub fn push_json_value(out: &mut String, value: &Value) {
     push_json_cell(out, value, usize::MAX);
 }
 
+/// A record's field as [`push_json_cell`] writes it, scalars without a detour through JSON.
+fn push_field(out: &mut String, value: &Field, max_chars: usize) -> bool {
+    match value {
+        Field::Null => out.push_str("null"),
+        Field::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Field::Number(n) => push_number(out, n),
+        Field::Text(text) => return push_text(out, text, max_chars),
+        other => return push_json_cell(out, &other.to_json(), max_chars),
+    }
+    false
+}
+
+fn push_number(out: &mut String, number: &serde_json::Number) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{number}");
+}
+
+/// A string cell, cut at `max_chars` characters with a note of how many more there are.
+fn push_text(out: &mut String, text: &str, max_chars: usize) -> bool {
+    // A string of no more bytes than `max_chars` has no more characters either.
+    if text.len() <= max_chars {
+        push_json_str(out, text);
+        return false;
+    }
+    match text.char_indices().nth(max_chars) {
+        None => {
+            push_json_str(out, text);
+            false
+        }
+        Some((end, _)) => {
+            push_json_str(
+                out,
+                &format!("{}…[+{} chars]", &text[..end], text[end..].chars().count()),
+            );
+            true
+        }
+    }
+}
+
 /// A cell as JSON; a string longer than `max_chars` is cut, with a note of how many
 /// characters were left out inside the string. Returns whether anything was cut.
 fn push_json_cell(out: &mut String, value: &Value, max_chars: usize) -> bool {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => match s.char_indices().nth(max_chars) {
-            None => push_json_str(out, s),
-            Some((end, _)) => {
-                push_json_str(
-                    out,
-                    &format!("{}…[+{} chars]", &s[..end], s[end..].chars().count()),
-                );
-                return true;
-            }
-        },
+        Value::Number(n) => push_number(out, n),
+        Value::String(s) => return push_text(out, s, max_chars),
         Value::Array(items) => return push_json_array(out, items.iter(), max_chars),
         Value::Object(fields) => {
             let mut cut = false;
@@ -748,6 +794,10 @@ mod tests {
 
     use super::*;
 
+    fn rows(values: &[Value]) -> Vec<Record> {
+        records(values.iter().cloned())
+    }
+
     fn record(object: &str, fields: Value) -> Value {
         let mut map = Map::new();
         map.insert("attributes".into(), json!({"type": object, "url": "/x"}));
@@ -769,7 +819,7 @@ mod tests {
                 json!({"Id": "003B", "Account": record("Account", json!({"Name": "Acme", "Owner": record("User", json!({"Name": "Jo"}))})), "LastName": "Jones"}),
             ),
         ];
-        let text = table(&records, &[], MAX_TEXT_BYTES).text;
+        let text = table(&rows(&records), &[], MAX_TEXT_BYTES).text;
         assert_eq!(
             text,
             "<data untrusted>\n[\"Id\",\"Account.Name\",\"Account.Owner.Name\",\"LastName\"]\n[\"003A\",null,null,\"Smith\"]\n[\"003B\",\"Acme\",\"Jo\",\"Jones\"]\n</data>\n"
@@ -788,7 +838,7 @@ mod tests {
             ),
             record("Account", json!({"Name": "Beta", "Contacts": null})),
         ];
-        let text = table(&records, &["Contacts".to_string()], MAX_TEXT_BYTES).text;
+        let text = table(&rows(&records), &["Contacts".to_string()], MAX_TEXT_BYTES).text;
         assert_eq!(
             text,
             "<data untrusted>\n[\"Name\"]\n[\"Acme\"]\n  Contacts (2 of 3):\n  [\"LastName\"]\n  [\"Smith\"]\n  [\"Jones\"]\n[\"Beta\"]\n</data>\n"
@@ -802,15 +852,19 @@ mod tests {
             "Case",
             json!({"Subject": "a|b\nc", "Description": long, "IsClosed": false, "Amount": 12.5}),
         )];
-        let text = table(&records, &[], MAX_TEXT_BYTES).text;
+        let text = table(&rows(&records), &[], MAX_TEXT_BYTES).text;
         let row = text.lines().nth(2).expect("one row");
         assert!(row.starts_with("[\"a|b\\nc\","), "{row}");
         assert!(row.contains("…[+40 chars]\",false,12.5]"), "{row}");
         // After the fence, how to read the whole value.
         assert!(text.ends_with(&format!("{DATA_CLOSE}{CUT_NOTE}")), "{text}");
-        let whole = table(&records[..], &[], MAX_TEXT_BYTES);
+        let whole = table(&rows(&records[..]), &[], MAX_TEXT_BYTES);
         let short = vec![record("Case", json!({"Subject": "short"}))];
-        assert!(!table(&short, &[], MAX_TEXT_BYTES).text.contains(CUT_NOTE));
+        assert!(
+            !table(&rows(&short), &[], MAX_TEXT_BYTES)
+                .text
+                .contains(CUT_NOTE)
+        );
         assert_eq!(whole.rows_shown, 1);
     }
 
@@ -832,7 +886,7 @@ mod tests {
             json!({"attributes": {"type": "AggregateResult"}, "StageName": "Won", "total": 3, "expr1": 1200.0}),
         ];
         assert_eq!(
-            table(&records, &[], MAX_TEXT_BYTES).text,
+            table(&rows(&records), &[], MAX_TEXT_BYTES).text,
             "<data untrusted>\n[\"StageName\",\"total\",\"expr1\"]\n[\"Won\",3,1200.0]\n</data>\n"
         );
     }
@@ -848,7 +902,7 @@ mod tests {
             .collect();
         // The fence, and the line after it saying how to read the cut values whole.
         let fence = DATA_OPEN.len() + DATA_CLOSE.len() + CUT_NOTE.len();
-        let rendered = table(&records, &[], 20_000);
+        let rendered = table(&rows(&records), &[], 20_000);
         assert!(
             rendered.text.len() <= 20_000 + fence,
             "{}",
@@ -861,7 +915,7 @@ mod tests {
         assert!(rendered.text.ends_with(CUT_NOTE));
 
         // A single row wider than the budget is cut, marked, and counted as shown.
-        let one = table(&records[..1], &[], 1_000);
+        let one = table(&rows(&records[..1]), &[], 1_000);
         assert!(
             one.text.len() <= 1_000 + "…[row cut]\n".len() + fence,
             "{}",
@@ -888,7 +942,7 @@ mod tests {
             "Account",
             json!({"Name": "Big", "Contacts": {"totalSize": 400, "done": true, "records": children}}),
         )];
-        let rendered = table(&records, &["Contacts".to_string()], 4_000);
+        let rendered = table(&rows(&records), &["Contacts".to_string()], 4_000);
         assert!(
             rendered
                 .text
@@ -962,7 +1016,7 @@ mod tests {
                 json!({"Id": beta, "Name": "Beta\nCo", "Owner": null, "Contacts": null}),
             ),
         ];
-        let columnar = Columnar::of(&records, &["Contacts".to_string()], MAX_TEXT_BYTES);
+        let columnar = Columnar::of(&rows(&records), &["Contacts".to_string()], MAX_TEXT_BYTES);
         let mut fields = Map::new();
         columnar.into_fields(&mut fields);
         assert_eq!(
@@ -989,10 +1043,10 @@ mod tests {
                 )
             })
             .collect();
-        let columnar = Columnar::of(&records, &[], 1_000);
+        let columnar = Columnar::of(&rows(&records), &[], 1_000);
         assert_eq!(columnar.rows.len(), 9);
         let huge = vec![record("Case", json!({"Subject": "y".repeat(5_000)}))];
-        let one = Columnar::of(&huge, &[], 1_000);
+        let one = Columnar::of(&rows(&huge), &[], 1_000);
         assert_eq!(one.rows, vec![json!(["y".repeat(5_000)])]);
     }
 
@@ -1033,7 +1087,7 @@ mod tests {
                     record("Lead", json!({"Name": v, "Description": format!("x\n{v}")})),
                     record("Lead", json!({"Name": "plain", "Description": v})),
                 ];
-                let text = table(&records, &[], MAX_TEXT_BYTES).text;
+                let text = table(&rows(&records), &[], MAX_TEXT_BYTES).text;
                 let lines: Vec<&str> = text.lines().collect();
                 proptest::prop_assert_eq!(lines.first().copied(), Some(DATA_OPEN.trim_end()));
                 proptest::prop_assert_eq!(lines.last().copied(), Some(DATA_CLOSE.trim_end()));

@@ -60,8 +60,10 @@
 //!     },
 //! );
 //! let (client, info) = SalesforceClient::connect_with(connection, ClientOptions::default()).await?;
-//! let page = client.query("SELECT Id, Name FROM Account", QueryOptions::default()).await?;
-//! # let _ = (info, page); Ok(()) }
+//! // Records as lean `Record`s (what the query tools render), or as JSON for a few fields.
+//! let page: QueryPage<Record> = client.query("SELECT Id, Name FROM Account", QueryOptions::default()).await?;
+//! let names: Vec<&str> = page.records.iter().filter_map(|r| r.get("Name")?.as_str()).collect();
+//! # let _ = (info, names); Ok(()) }
 //! ```
 
 pub mod api;
@@ -109,6 +111,7 @@ pub use client::{
 pub use describe_cache::{DescribeCache, TenantSchema};
 pub use errors::{ApiErrorItem, AuthFlow, NetworkFailure, RecordWrite, SfError};
 pub use ids::{IdError, SalesforceId, standard_object_for_prefix};
+pub use records::{Children, Field, PageRecord, Record};
 pub use secret::Secret;
 pub use transport::RetryPolicy;
 pub use urls::RecordLinks;

@@ -134,7 +134,12 @@ pub(crate) struct ApiResponse {
 
 impl ApiResponse {
     pub(crate) fn json<T: for<'de> Deserialize<'de>>(&self, what: &str) -> Result<T, SfError> {
-        serde_json::from_slice(&self.body)
+        // Checked as UTF-8 once: decoding from bytes would check every string again.
+        let decoded = match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(&self.body),
+        };
+        decoded
             .map_err(|e| self.unexpected(what, format!("the body is not the JSON expected ({e})")))
     }
 

@@ -939,7 +939,11 @@ impl Collector<'_> {
         consequence: &str,
     ) -> Result<Option<u64>, CollectError> {
         self.count_call();
-        match self.client.query(soql, QueryOptions::default()).await {
+        match self
+            .client
+            .query::<Value>(soql, QueryOptions::default())
+            .await
+        {
             Ok(result) => Ok(Some(result.total_size)),
             Err(e) if is_unavailable(&e) => {
                 self.notes.push(format!(

@@ -241,8 +241,9 @@ impl SfServer {
         }
         let rows_json: Vec<Value> = shown.iter().map(|s| s.row.clone()).collect();
         if !rows_json.is_empty() {
+            let rows = render::records(rows_json.iter().cloned());
             text.push_str("Files (type SNOTE is an enhanced note):\n");
-            text.push_str(&render::table(&rows_json, &[], render::MAX_TEXT_BYTES / 4).text);
+            text.push_str(&render::table(&rows, &[], render::MAX_TEXT_BYTES / 4).text);
         }
 
         // Content: text files in the order shown, within the per-file and per-call budgets.

@@ -230,7 +230,14 @@ impl SfServer {
             ));
         }
         text.push('\n');
-        text.push_str(&render::table(&rows, &[], render::MAX_TEXT_BYTES).text);
+        text.push_str(
+            &render::table(
+                &render::records(rows.iter().cloned()),
+                &[],
+                render::MAX_TEXT_BYTES,
+            )
+            .text,
+        );
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(render::object([
             ("items", Value::Array(rows)),
@@ -363,7 +370,11 @@ impl SfServer {
             text.push_str("Old and new values are hidden by this server (--deny-fields).\n");
         }
         let rows: Vec<Value> = changes.iter().map(row_of).collect();
-        let table = render::table(&rows, &[], render::MAX_TEXT_BYTES);
+        let table = render::table(
+            &render::records(rows.iter().cloned()),
+            &[],
+            render::MAX_TEXT_BYTES,
+        );
         text.push_str(&table.text);
         if table.rows_shown < rows.len() {
             text.push_str(&format!(

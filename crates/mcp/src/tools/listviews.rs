@@ -116,7 +116,11 @@ fn render_views(object: &str, views: &[ListView]) -> CallToolResult {
         "{object}: {} list views; run one with list_views object {object} view <label>\n",
         views.len()
     );
-    let table = render::table(&rows, &[], render::MAX_TEXT_BYTES);
+    let table = render::table(
+        &render::records(rows.iter().cloned()),
+        &[],
+        render::MAX_TEXT_BYTES,
+    );
     text.push_str(&table.text);
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(render::object([

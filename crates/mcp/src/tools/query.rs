@@ -13,12 +13,12 @@ use serde_json::{Map, Value};
 use crate::args::Parameters;
 use crate::cursor::{CURSOR_TTL_SECS, CursorState};
 use crate::error::ToolError;
-use crate::render::{self, record_type, with_url};
+use crate::render::{self, with_url};
 use crate::server::{Policy, SfServer};
 use crate::tools::objects::resolve_object;
 use sfmcp_salesforce::{
-    GlobalDescribe, ParameterizedSearch, QueryOptions, QueryPage, RecordLinks, SalesforceClient,
-    SearchObject,
+    Field, GlobalDescribe, ParameterizedSearch, QueryOptions, QueryPage, Record, RecordLinks,
+    SalesforceClient, SearchObject,
 };
 use sfmcp_soql::access::{AccessPolicy, footprint};
 use sfmcp_soql::error::ErrorCode;
@@ -154,7 +154,7 @@ impl Shape {
 /// Rows gathered for one answer, and where the next ones start.
 struct Gathered {
     total_size: u64,
-    records: Vec<Value>,
+    records: Vec<Record>,
     /// A locator for the next rows, when some remain.
     next: Option<String>,
     /// Any locator of this query, which [`relocate`] can point at any of its rows.
@@ -462,7 +462,7 @@ impl SearchLimits {
 
 /// A search's records, object by object, and which objects had more.
 struct SearchAnswer {
-    objects: Vec<(String, Vec<Value>, bool)>,
+    objects: Vec<(String, Vec<Record>, bool)>,
 }
 
 impl SearchAnswer {
@@ -472,15 +472,15 @@ impl SearchAnswer {
     fn sort(
         plan: &[SearchedObject],
         per_object: u32,
-        records: Vec<Value>,
+        records: Vec<Record>,
         denied: impl Fn(&str, &str) -> bool,
     ) -> SearchAnswer {
-        let mut objects: Vec<(String, Vec<Value>, bool)> = plan
+        let mut objects: Vec<(String, Vec<Record>, bool)> = plan
             .iter()
             .map(|o| (o.name.clone(), Vec::new(), false))
             .collect();
         for mut record in records {
-            let Some(object) = record_type(&record).map(str::to_string) else {
+            let Some(object) = record.object().map(str::to_string) else {
                 continue;
             };
             let Some((name, rows, more)) = objects
@@ -489,9 +489,7 @@ impl SearchAnswer {
             else {
                 continue;
             };
-            if let Some(fields) = record.as_object_mut() {
-                fields.retain(|field, _| field == "attributes" || !denied(name, field));
-            }
+            record.retain(|field, _| !denied(name, field));
             if rows.len() < per_object as usize {
                 rows.push(record);
             } else {
@@ -565,7 +563,7 @@ impl SearchAnswer {
                     rows.len() - table.rows_shown
                 ));
             }
-            records.extend(rows.into_iter().map(|r| with_url(r, links)));
+            records.extend(rows.into_iter().map(|r| with_url(r.into(), links)));
         }
         let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
         result.structured_content = Some(render::object([
@@ -688,7 +686,7 @@ impl SfServer {
     async fn gather(
         &self,
         client: &SalesforceClient,
-        mut page: QueryPage,
+        mut page: QueryPage<Record>,
         already_served: u64,
         max_rows: u32,
         way_on: WayOn<'_>,
@@ -754,7 +752,7 @@ impl SfServer {
         &self,
         client: &SalesforceClient,
         total_size: u64,
-        mut records: Vec<Value>,
+        mut records: Vec<Record>,
         next: Option<String>,
         locator: Option<String>,
         progress: &Progress,
@@ -1019,52 +1017,34 @@ async fn validate_with_describes(
 /// silently dropped.
 async fn complete_children(
     client: &SalesforceClient,
-    records: &mut [Value],
+    records: &mut [Record],
     progress: &Progress,
 ) -> Result<(), ToolError> {
     for record in records.iter_mut() {
-        let Some(fields) = record.as_object_mut() else {
-            continue;
-        };
-        for value in fields.values_mut() {
-            let Some(child) = value.as_object_mut() else {
+        for (_, value) in record.fields_mut() {
+            let Field::Children(child) = value else {
                 continue;
             };
-            if !child.contains_key("records") || child.get("done") != Some(&Value::Bool(false)) {
+            if child.done {
                 continue;
             }
             let mut counted = 0;
-            let mut next = child
-                .get("nextRecordsUrl")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let mut next = child.next_records_url.clone();
             while let Some(url) = next.take() {
-                let count = child
-                    .get("records")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
+                let count = child.records.len();
                 if count >= MAX_CHILD_ROWS {
                     break;
                 }
                 progress.fetched(count - counted, None, "child rows").await;
                 counted = count;
-                let page = client.query_more(&url, None).await?;
+                let page = client.query_more::<Record>(&url, None).await?;
                 if page.records.is_empty() && !page.done {
                     return Err(stalled_paging());
                 }
-                if let Some(Value::Array(rows)) = child.get_mut("records") {
-                    rows.extend(page.records);
-                }
-                child.insert("done".into(), Value::Bool(page.done));
-                match page.next_records_url {
-                    Some(url) if !page.done => {
-                        child.insert("nextRecordsUrl".into(), Value::String(url.clone()));
-                        next = Some(url);
-                    }
-                    _ => {
-                        child.remove("nextRecordsUrl");
-                    }
-                }
+                child.records.extend(page.records);
+                child.done = page.done;
+                child.next_records_url = page.next_records_url.filter(|_| !page.done);
+                next = child.next_records_url.clone();
             }
         }
     }
@@ -1241,17 +1221,17 @@ mod tests {
                     }
                 }
                 // The answer: whatever came back, nothing refused is shown.
-                let shown = SearchAnswer::sort(&plan, per_object, answer, |o, f| {
+                let shown = SearchAnswer::sort(&plan, per_object, render::records(answer), |o, f| {
                     policy.is_field_denied(o, f)
                 });
                 for (object, rows, _) in &shown.objects {
                     prop_assert!(plan.iter().any(|p| &p.name == object));
                     prop_assert!(rows.len() <= per_object as usize);
                     for row in rows {
-                        prop_assert_eq!(record_type(row), Some(object.as_str()));
-                        for field in row.as_object().into_iter().flat_map(|r| r.keys()) {
+                        prop_assert_eq!(row.object(), Some(object.as_str()));
+                        for (field, _) in row.fields() {
                             prop_assert!(
-                                field == "attributes" || !policy.is_field_denied(object, field),
+                                !policy.is_field_denied(object, field),
                                 "{}.{} shown", object, field
                             );
                         }

@@ -365,7 +365,11 @@ impl SfServer {
             }
         };
         if !dashboards.is_empty() {
-            let table = render::table(&dashboards, &[], render::MAX_TEXT_BYTES / 4);
+            let table = render::table(
+                &render::records(dashboards.iter().cloned()),
+                &[],
+                render::MAX_TEXT_BYTES / 4,
+            );
             result.content.push(ContentBlock::text(format!(
                 "dashboards (run_report report <dashboard Id> shows each component):\n{}",
                 table.text
@@ -554,7 +558,9 @@ impl SfServer {
         let soql = format!(
             "SELECT Id, Name, DeveloperName FROM Report WHERE DeveloperName = {literal} OR Name = {literal} LIMIT 5"
         );
-        let page = client.query(&soql, QueryOptions::default()).await?;
+        let page = client
+            .query::<Value>(&soql, QueryOptions::default())
+            .await?;
         let found: Vec<(String, String)> = page
             .records
             .iter()
@@ -1111,18 +1117,14 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
     };
     let keys = row_keys(&columns);
     let total_rows = rows.len();
-    let records: Vec<Value> = rows
-        .into_iter()
-        .take(max_rows)
-        .map(|row| {
-            Value::Object(
-                keys.iter()
-                    .cloned()
-                    .zip(row.into_iter().chain(std::iter::repeat(Value::Null)))
-                    .collect(),
-            )
-        })
-        .collect();
+    let records = render::records(rows.into_iter().take(max_rows).map(|row| {
+        Value::Object(
+            keys.iter()
+                .cloned()
+                .zip(row.into_iter().chain(std::iter::repeat(Value::Null)))
+                .collect(),
+        )
+    }));
     let mut columnar = render::Columnar::of(&records, &[], render::MAX_TEXT_BYTES);
     let fit = columnar.rows.len().min(records.len());
     let table = render::table(&records[..fit], &[], render::MAX_TEXT_BYTES);
@@ -1164,7 +1166,7 @@ fn run_answer(run: &ReportRun, max_rows: usize, component: Option<&str>) -> Call
     }
     if let Some(totals) = &column_totals {
         let table = render::table(
-            &[Value::Object(totals.clone())],
+            &render::records([Value::Object(totals.clone())]),
             &[],
             render::MAX_TEXT_BYTES / 4,
         );

@@ -6,20 +6,25 @@ use serde_json::Value;
 
 use super::super::client::SalesforceClient;
 use super::super::errors::SfError;
+use super::super::records::PageRecord;
 use super::super::transport::{ApiRequest, Target, check_server_path};
 
 /// A page of query results as Salesforce's REST API answers it (`totalSize`, `done`,
-/// `nextRecordsUrl`). Records stay JSON: their shape follows the query. Not the evaluator's
+/// `nextRecordsUrl`). Records decode as JSON (`Value`, the default) or as lean
+/// [`crate::Record`]s for tools that render many. Not the evaluator's
 /// `sfmcp_soql::eval::QueryResult`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryPage {
+#[serde(
+    rename_all = "camelCase",
+    bound(serialize = "R: Serialize", deserialize = "R: PageRecord")
+)]
+pub struct QueryPage<R = Value> {
     pub total_size: u64,
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_records_url: Option<String>,
-    #[serde(default, deserialize_with = "crate::records::deserialize")]
-    pub records: Vec<Value>,
+    #[serde(default, deserialize_with = "R::deserialize_page")]
+    pub records: Vec<R>,
 }
 
 /// Query options.
@@ -33,7 +38,11 @@ pub struct QueryOptions {
 
 impl SalesforceClient {
     /// `GET /query` (or `/queryAll`): the first page.
-    pub async fn query(&self, soql: &str, options: QueryOptions) -> Result<QueryPage, SfError> {
+    pub async fn query<R: PageRecord>(
+        &self,
+        soql: &str,
+        options: QueryOptions,
+    ) -> Result<QueryPage<R>, SfError> {
         let resource = if options.include_deleted {
             "/queryAll"
         } else {
@@ -46,11 +55,11 @@ impl SalesforceClient {
     }
 
     /// The next page, from a `nextRecordsUrl` this org returned.
-    pub async fn query_more(
+    pub async fn query_more<R: PageRecord>(
         &self,
         next_records_url: &str,
         batch_size: Option<u16>,
-    ) -> Result<QueryPage, SfError> {
+    ) -> Result<QueryPage<R>, SfError> {
         let path = check_server_path(next_records_url)?;
         let mut request = ApiRequest::get(Target::ServerPath(path), "the next query page");
         add_batch_size(&mut request, batch_size);

@@ -1,18 +1,19 @@
 //! Searches: SOSL and `parameterizedSearch`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::super::client::SalesforceClient;
 use super::super::errors::SfError;
 use super::super::transport::{ApiRequest, ApiResponse, Target};
 use super::check_name;
+use crate::records::{PageRecord, Record};
 
 /// SOSL results (`searchRecords`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
-    pub search_records: Vec<Value>,
+    #[serde(deserialize_with = "Record::deserialize_page")]
+    pub search_records: Vec<Record>,
 }
 
 /// A `parameterizedSearch` request.
@@ -72,7 +73,9 @@ impl SalesforceClient {
 
 fn parse_search(response: &ApiResponse) -> Result<SearchResult, SfError> {
     // Before v36 the body was a bare array.
-    if let Ok(records) = serde_json::from_slice::<Vec<Value>>(&response.body) {
+    if let Ok(records) =
+        Record::deserialize_page(&mut serde_json::Deserializer::from_slice(&response.body))
+    {
         return Ok(SearchResult {
             search_records: records,
         });

@@ -6,21 +6,22 @@
 
 use super::super::client::SalesforceClient;
 use super::super::errors::SfError;
+use super::super::records::PageRecord;
 use super::super::transport::{ApiRequest, Target};
 use super::query::{QueryPage, add_batch_size};
 
 impl SalesforceClient {
     /// `GET /tooling/query`: the first page.
-    pub async fn tooling_query(&self, soql: &str) -> Result<QueryPage, SfError> {
+    pub async fn tooling_query<R: PageRecord>(&self, soql: &str) -> Result<QueryPage<R>, SfError> {
         self.tooling_query_paged(soql, None).await
     }
 
     /// `GET /tooling/query` asking for pages of `batch_size` rows (200..=2000, a hint).
-    pub async fn tooling_query_paged(
+    pub async fn tooling_query_paged<R: PageRecord>(
         &self,
         soql: &str,
         batch_size: Option<u16>,
-    ) -> Result<QueryPage, SfError> {
+    ) -> Result<QueryPage<R>, SfError> {
         let mut request = ApiRequest::get(
             Target::Versioned("/tooling/query".into()),
             "the tooling query",
