@@ -185,7 +185,9 @@ impl Field {
             Value::Object(map) if map.contains_key("attributes") => {
                 Field::Parent(Box::new(record_of_map(map)))
             }
-            Value::Object(map) if is_child_page(map.keys().map(String::as_str)) => {
+            Value::Object(map)
+                if is_child_page(map.iter().map(|(name, value)| (name.as_str(), value))) =>
+            {
                 let mut children = Children {
                     done: true,
                     ..Children::default()
@@ -296,14 +298,63 @@ impl Serialize for Children {
     }
 }
 
-/// Whether an object's members are those of a child subquery's page.
-fn is_child_page<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+/// Whether an object's members are those of a child subquery's page, each of its type: then
+/// nothing in it is lost when it is held as [`Children`].
+fn is_child_page<'a, V: PageMember + 'a>(members: impl Iterator<Item = (&'a str, &'a V)>) -> bool {
     let mut has_records = false;
-    let all_known = names.all(|name| {
-        has_records |= name == "records";
-        matches!(name, "totalSize" | "done" | "nextRecordsUrl" | "records")
-    });
-    all_known && has_records
+    let mut all_fit = true;
+    for (name, value) in members {
+        all_fit &= match name {
+            "totalSize" => value.is_count(),
+            "done" => value.is_flag(),
+            "nextRecordsUrl" => value.is_text(),
+            "records" => {
+                has_records = true;
+                value.is_rows()
+            }
+            _ => false,
+        };
+    }
+    all_fit && has_records
+}
+
+/// A member of what may be a child page, decoded ([`Field`]) or JSON.
+trait PageMember {
+    fn is_count(&self) -> bool;
+    fn is_flag(&self) -> bool;
+    fn is_text(&self) -> bool;
+    fn is_rows(&self) -> bool;
+}
+
+impl PageMember for Field {
+    fn is_count(&self) -> bool {
+        matches!(self, Field::Number(n) if n.is_u64())
+    }
+    fn is_flag(&self) -> bool {
+        matches!(self, Field::Bool(_))
+    }
+    fn is_text(&self) -> bool {
+        matches!(self, Field::Text(_))
+    }
+    fn is_rows(&self) -> bool {
+        matches!(self, Field::Children(_))
+    }
+}
+
+impl PageMember for Value {
+    fn is_count(&self) -> bool {
+        self.is_u64()
+    }
+    fn is_flag(&self) -> bool {
+        self.is_boolean()
+    }
+    fn is_text(&self) -> bool {
+        self.is_string()
+    }
+    fn is_rows(&self) -> bool {
+        self.as_array()
+            .is_some_and(|rows| rows.iter().all(Value::is_object))
+    }
 }
 
 /// The field names of one page, each decoded once. Rows share a shape, so the name after
@@ -483,7 +534,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         if has_attributes {
             return Ok(Field::Parent(Box::new(Record { object, fields })));
         }
-        if is_child_page(fields.iter().map(|(name, _)| &**name)) {
+        if is_child_page(fields.iter().map(|(name, value)| (&**name, value))) {
             let mut children = Children {
                 done: true,
                 ..Children::default()
@@ -496,10 +547,6 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
                     ("done", Field::Bool(done)) => children.done = done,
                     ("nextRecordsUrl", Field::Text(url)) => {
                         children.next_records_url = Some(url.into())
-                    }
-                    ("records", Field::Json(rows)) => {
-                        let Value::Array(rows) = *rows else { continue };
-                        children.records = rows.into_iter().map(Record::from_json).collect();
                     }
                     ("records", Field::Children(rows)) => children.records = rows.records,
                     _ => {}
@@ -932,7 +979,9 @@ mod tests {
              "Cases": {"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01g-2",
                        "records": [{"attributes": {"type": "Case", "url": "/c"}, "Subject": "Broken"}]},
              "Empty": {"totalSize": 0, "done": true, "records": []},
-             "NotAPage": {"records": [{"attributes": {"type": "Case"}, "Id": "500x"}], "other": 1}},
+             "NotAPage": {"records": [{"attributes": {"type": "Case"}, "Id": "500x"}], "other": 1},
+             "RowsNotRecords": {"totalSize": 1, "done": true, "records": [1]},
+             "DoneNotAFlag": {"totalSize": 0, "done": "yes", "records": []}},
             {"attributes": {"type": "Contact", "url": "/y"}, "Name": "Bo", "Id": "003y",
              "Amount": null, "Account": null, "Cases": null}
         ]});
@@ -953,8 +1002,21 @@ mod tests {
         assert_eq!(
             names,
             [
-                "Id", "Name", "Amount", "Count", "Big", "Active", "Nothing", "Tags", "Address",
-                "Account", "Cases", "Empty", "NotAPage"
+                "Id",
+                "Name",
+                "Amount",
+                "Count",
+                "Big",
+                "Active",
+                "Nothing",
+                "Tags",
+                "Address",
+                "Account",
+                "Cases",
+                "Empty",
+                "NotAPage",
+                "RowsNotRecords",
+                "DoneNotAFlag"
             ]
         );
         let Some(super::Field::Parent(account)) = first.get("Account") else {
@@ -979,6 +1041,14 @@ mod tests {
             matches!(first.get("Empty"), Some(super::Field::Children(c)) if c.records.is_empty())
         );
         assert!(matches!(first.get("NotAPage"), Some(super::Field::Json(_))));
+        assert!(matches!(
+            first.get("RowsNotRecords"),
+            Some(super::Field::Json(_))
+        ));
+        assert!(matches!(
+            first.get("DoneNotAFlag"),
+            Some(super::Field::Json(_))
+        ));
         assert!(matches!(first.get("Address"), Some(super::Field::Json(_))));
         assert_eq!(
             first.get_ignore_case("cases").map(|(name, _)| name),
