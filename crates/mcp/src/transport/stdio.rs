@@ -84,7 +84,9 @@ where
     W: AsyncWrite + Unpin,
 {
     let (from_server, mut to_server) = tokio::io::split(server);
-    let mut from_server = BufReader::new(from_server);
+    // As large as the pipe from rmcp, so an answer of up to 64 KiB reaches the client in one
+    // write; the default 8 KiB cut a 200-row answer in two. (No latency change measured.)
+    let mut from_server = BufReader::with_capacity(PIPE_BYTES, from_server);
     let mut input = BufReader::new(input);
     let mut line = Vec::new();
     let mut oversized = false;
