@@ -3,8 +3,9 @@
 //! A stdio server runs a few MiB of its 20 MiB of code, spread thinly: the kernel maps 64 KiB
 //! around every page it faults in, so most of `.text` ended up resident (12.6 of 21 MiB RSS
 //! after `tools/list`). `tools/link-order/sfmcp.order` lists the functions a running server
-//! uses (`tools/link-order/collect.py` regenerates it); lld places them first, together. A
-//! name lld no longer finds is skipped, so a stale list costs memory, never correctness.
+//! uses (`tools/link-order/collect.py` regenerates it, and `--check` says when a change to the
+//! code has renamed enough of them to); lld places them first, together. A name lld no longer
+//! finds is skipped, so a stale list costs memory, never correctness.
 //!
 //! The dynamic loader also reads every relocation at start: 1.7 MB of them in the classic
 //! form, packed to a few KiB as RELR. glibc reads RELR from 2.36 on, and a binary that uses
