@@ -235,8 +235,8 @@ class Server:
 
 
 class Sfmcp(Server):
-    def __init__(self, binary: Path, label: str):
-        super().__init__("sfmcp", label)
+    def __init__(self, binary: Path, label: str, name: str = "sfmcp"):
+        super().__init__(name, label)
         self.binary = binary
 
     def params(self):
@@ -954,7 +954,7 @@ def render_thin(summary, floor):
         "Thin client (raw JSON-RPC over stdio, no SDK): round trip per call, and what the answer "
         "costs on the wire and to a model.",
         "",
-        "Two floors: the raw REST request timed in a loop of its own before the launches, and the "
+        "Two floors: the raw REST request timed in a loop of its own after the launches, and the "
         "same request sent right after each tool call (interleaved, in the same conditions as the "
         "server's own upstream request). Ratios to sfmcp are in brackets.",
         "",
@@ -1210,6 +1210,12 @@ async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sfmcp", required=True, help="the sfmcp release binary")
     parser.add_argument("--sfmcp-label", default="sfmcp (ours, release)")
+    parser.add_argument(
+        "--sfmcp-before",
+        help="another sfmcp build (an earlier commit's), run as server `sfmcp-before` in the same "
+        "interleaved rounds, so before and after come from one run",
+    )
+    parser.add_argument("--sfmcp-before-label", default="sfmcp before")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=9, help="repetitions per task per round")
     parser.add_argument("--tput-calls", type=int, default=16, help="calls at concurrency 1 (x4 at 16)")
@@ -1238,6 +1244,11 @@ async def main():
             print(f"note: the demo org has {len(args.truth['q5000'])} contacts for the 5,000-row query",
                   file=sys.stderr)
         servers = [Sfmcp(sfmcp, args.sfmcp_label), Tsmztech(), SalesforceDx(), Connector(), Agent()]
+        if args.sfmcp_before:
+            before = Path(args.sfmcp_before).resolve()
+            if not os.access(before, os.X_OK):
+                parser.error(f"--sfmcp-before {before} is not an executable")
+            servers.insert(1, Sfmcp(before, args.sfmcp_before_label, name="sfmcp-before"))
         for s in servers:
             s.emulator = secure if isinstance(s, Connector) else plain
         if args.only:
