@@ -170,7 +170,7 @@ impl Field {
             Field::Bool(b) => Value::Bool(*b),
             Field::Number(n) => Value::Number(n.clone()),
             Field::Text(text) => Value::String(text.to_string()),
-            Field::Parent(record) => record.to_json(),
+            Field::Parent(record) => record.json_with(true),
             Field::Children(children) => children.to_json(),
             Field::Json(value) => (**value).clone(),
         }
@@ -217,16 +217,53 @@ impl Field {
 impl Record {
     /// The record as JSON, `attributes` (with only its `type`) first when it has an object.
     pub fn to_json(&self) -> Value {
+        self.json_with(false)
+    }
+
+    /// `nested`: a parent or a child row, which is a record only by its `attributes`, so
+    /// they are written even when they name no object.
+    fn json_with(&self, nested: bool) -> Value {
         let mut map = Map::with_capacity(self.fields.len() + 1);
-        if let Some(object) = &self.object {
+        if self.object.is_some() || nested {
             let mut attributes = Map::with_capacity(1);
-            attributes.insert("type".into(), Value::String(object.to_string()));
+            if let Some(object) = &self.object {
+                attributes.insert("type".into(), Value::String(object.to_string()));
+            }
             map.insert("attributes".into(), Value::Object(attributes));
         }
         for (name, value) in &self.fields {
             map.insert(name.to_string(), value.to_json());
         }
         Value::Object(map)
+    }
+
+    fn serialize_with<S: Serializer>(
+        &self,
+        serializer: S,
+        nested: bool,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        if self.object.is_some() || nested {
+            map.serialize_entry(
+                "attributes",
+                &Attributes {
+                    kind: self.object.as_deref(),
+                },
+            )?;
+        }
+        for (name, value) in &self.fields {
+            map.serialize_entry(&**name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A parent or child row, serialised as [`Record::json_with`] writes it nested.
+struct Nested<'a>(&'a Record);
+
+impl Serialize for Nested<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_with(serializer, true)
     }
 }
 
@@ -240,7 +277,7 @@ impl Children {
         }
         map.insert(
             "records".into(),
-            Value::Array(self.records.iter().map(Record::to_json).collect()),
+            Value::Array(self.records.iter().map(|r| r.json_with(true)).collect()),
         );
         Value::Object(map)
     }
@@ -254,21 +291,14 @@ impl From<Record> for Value {
 
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
-        if let Some(object) = &self.object {
-            map.serialize_entry("attributes", &Attributes { kind: object })?;
-        }
-        for (name, value) in &self.fields {
-            map.serialize_entry(&**name, value)?;
-        }
-        map.end()
+        self.serialize_with(serializer, false)
     }
 }
 
 #[derive(Serialize)]
 struct Attributes<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
 }
 
 impl Serialize for Field {
@@ -278,7 +308,7 @@ impl Serialize for Field {
             Field::Bool(b) => serializer.serialize_bool(*b),
             Field::Number(n) => n.serialize(serializer),
             Field::Text(text) => serializer.serialize_str(text),
-            Field::Parent(record) => record.serialize(serializer),
+            Field::Parent(record) => Nested(record).serialize(serializer),
             Field::Children(children) => children.serialize(serializer),
             Field::Json(value) => value.serialize(serializer),
         }
@@ -293,7 +323,8 @@ impl Serialize for Children {
         if let Some(url) = &self.next_records_url {
             map.serialize_entry("nextRecordsUrl", url)?;
         }
-        map.serialize_entry("records", &self.records)?;
+        let rows: Vec<Nested<'_>> = self.records.iter().map(Nested).collect();
+        map.serialize_entry("records", &rows)?;
         map.end()
     }
 }
@@ -351,9 +382,14 @@ impl PageMember for Value {
     fn is_text(&self) -> bool {
         self.is_string()
     }
+    /// Rows that are records, as the decoder takes them: objects with `attributes`.
     fn is_rows(&self) -> bool {
-        self.as_array()
-            .is_some_and(|rows| rows.iter().all(Value::is_object))
+        self.as_array().is_some_and(|rows| {
+            rows.iter().all(|row| {
+                row.as_object()
+                    .is_some_and(|r| r.contains_key("attributes"))
+            })
+        })
     }
 }
 
@@ -379,7 +415,8 @@ impl Names {
         }
     }
 
-    fn get(&mut self, name: &str) -> FieldName {
+    /// The name's place among the page's names, and the name.
+    fn get(&mut self, name: &str) -> (usize, FieldName) {
         let at = match self.known.get(self.next) {
             Some(guess) if &**guess == name => self.next,
             _ => match self.known.iter().position(|known| &**known == name) {
@@ -391,14 +428,14 @@ impl Names {
             },
         };
         self.next = at + 1;
-        self.known[at].clone()
+        (at, self.known[at].clone())
     }
 }
 
 /// A member's name: `attributes`, or a field name interned in [`Names`].
 enum Member {
     Attributes,
-    Field(FieldName),
+    Field(usize, FieldName),
 }
 
 struct NameSeed<'a> {
@@ -424,7 +461,8 @@ impl<'de> Visitor<'de> for NameSeed<'_> {
         Ok(if name == "attributes" {
             Member::Attributes
         } else {
-            Member::Field(self.names.get(name))
+            let (at, name) = self.names.get(name);
+            Member::Field(at, name)
         })
     }
 }
@@ -511,6 +549,9 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         let mut object = None;
         let mut has_attributes = false;
         let mut fields: Vec<(FieldName, Field)> = Vec::with_capacity(self.width);
+        // The latest place among the page's names of a field pushed: a name past it is new to
+        // this object, as every name is when rows keep the first row's order.
+        let mut latest: Option<usize> = None;
         while let Some(member) = map.next_key_seed(NameSeed {
             names: &mut *self.names,
         })? {
@@ -522,14 +563,31 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
                     })?;
                     continue;
                 }
-                Member::Field(name) => name,
+                Member::Field(at, name) => (at, name),
             };
+            let (at, name) = name;
             let rows = &*name == "records";
             let value = map.next_value_seed(FieldSeed {
                 names: &mut *self.names,
                 rows,
             })?;
-            fields.push((name, value));
+            match latest {
+                // A name met before in this object: JSON keeps the last value, in the first
+                // place (as serde_json's maps do), so a record and the JSON agree.
+                Some(newest) if at <= newest => {
+                    match fields
+                        .iter_mut()
+                        .find(|(known, _)| Arc::ptr_eq(known, &name))
+                    {
+                        Some(slot) => slot.1 = value,
+                        None => fields.push((name, value)),
+                    }
+                }
+                _ => {
+                    latest = Some(at);
+                    fields.push((name, value));
+                }
+            }
         }
         if has_attributes {
             return Ok(Field::Parent(Box::new(Record { object, fields })));
@@ -559,7 +617,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
             let value = match value {
                 // Rows under `records` in an object that is no child page: a plain array.
                 Field::Children(rows) => {
-                    Value::Array(rows.records.iter().map(Record::to_json).collect())
+                    Value::Array(rows.records.iter().map(|r| r.json_with(true)).collect())
                 }
                 other => other.to_json(),
             };
@@ -975,12 +1033,14 @@ mod tests {
              "Big": 18446744073709551615u64, "Active": true, "Nothing": null, "Tags": ["a", 1, null],
              "Address": {"city": "Paris", "url": "kept: not an attributes object"},
              "Account": {"attributes": {"type": "Account", "url": "/a"}, "Name": "Acme",
-                         "Owner": {"attributes": {"url": "/u", "type": "User"}, "Alias": "jdoe"}},
+                         "Owner": {"attributes": {"url": "/u", "type": "User"}, "Alias": "jdoe"},
+                         "Reviewer": {"attributes": {"url": "/u"}, "Alias": "kim"}},
              "Cases": {"totalSize": 3, "done": false, "nextRecordsUrl": "/services/data/v62.0/query/01g-2",
                        "records": [{"attributes": {"type": "Case", "url": "/c"}, "Subject": "Broken"}]},
              "Empty": {"totalSize": 0, "done": true, "records": []},
              "NotAPage": {"records": [{"attributes": {"type": "Case"}, "Id": "500x"}], "other": 1},
              "RowsNotRecords": {"totalSize": 1, "done": true, "records": [1]},
+             "RowsWithoutAttributes": {"totalSize": 1, "done": true, "records": [{"Id": "x"}]},
              "DoneNotAFlag": {"totalSize": 0, "done": "yes", "records": []}},
             {"attributes": {"type": "Contact", "url": "/y"}, "Name": "Bo", "Id": "003y",
              "Amount": null, "Account": null, "Cases": null}
@@ -1016,6 +1076,7 @@ mod tests {
                 "Empty",
                 "NotAPage",
                 "RowsNotRecords",
+                "RowsWithoutAttributes",
                 "DoneNotAFlag"
             ]
         );
@@ -1046,6 +1107,10 @@ mod tests {
             Some(super::Field::Json(_))
         ));
         assert!(matches!(
+            first.get("RowsWithoutAttributes"),
+            Some(super::Field::Json(_))
+        ));
+        assert!(matches!(
             first.get("DoneNotAFlag"),
             Some(super::Field::Json(_))
         ));
@@ -1067,6 +1132,20 @@ mod tests {
         assert!(serde_json::from_str::<RecordPage>(r#"{"records": {"a": 1}}"#).is_err());
         assert!(serde_json::from_str::<RecordPage>(r#"{"records": ["x"]}"#).is_err());
         assert!(serde_json::from_str::<RecordPage>(r#"{"records": [{"a": }]}"#).is_err());
+        // A name repeated in one object: the last value in the first place, as JSON decodes.
+        let text = r#"{"records": [{"attributes": {"type": "A"}, "Id": "1", "Name": "x", "Id": "2",
+            "P": {"attributes": {"type": "B"}, "Name": "y", "Name": "z"}}]}"#;
+        let repeated = serde_json::from_str::<RecordPage>(text)
+            .expect("decodes")
+            .records;
+        let as_json = serde_json::from_str::<Page>(text).expect("decodes").records;
+        assert_eq!(repeated[0].to_json(), as_json[0]);
+        let names: Vec<&str> = repeated[0].fields().map(|(name, _)| name).collect();
+        assert_eq!(names, ["Id", "Name", "P"]);
+        assert_eq!(
+            repeated[0].get("Id").and_then(super::Field::as_str),
+            Some("2")
+        );
         // A record without attributes (not Salesforce's, but JSON) is a record of no object.
         let bare = decode_records(&json!({"records": [{"Id": "001x"}]}));
         assert_eq!(bare[0].object(), None);
