@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="count the names of tools/link-order/sfmcp.order found in the binary; exit 1 under 95%%",
+        help="count the names of tools/link-order/sfmcp.order found in the binary; exit 1 under 99%%",
     )
     args = parser.parse_args()
     if args.check:
@@ -118,9 +118,9 @@ def check(binary: str) -> int:
     present = {line.split()[-1] for line in symbols.stdout.splitlines() if line.strip()}
     found = sum(1 for name in listed if name in present)
     share = found / len(listed) if listed else 0.0
-    verdict = "current" if share >= 0.95 else "stale: regenerate it (see the top of this script)"
+    verdict = "current" if share >= 0.99 else "stale: regenerate it (see the top of this script)"
     print(f"link order: {found} of {len(listed)} names found in {binary} ({share:.0%}), {verdict}")
-    return 0 if share >= 0.95 else 1
+    return 0 if share >= 0.99 else 1
 
 
 def functions_of(callgrind_out: str, binary: str) -> list[str]:
