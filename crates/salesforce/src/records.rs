@@ -555,7 +555,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
         while let Some(member) = map.next_key_seed(NameSeed {
             names: &mut *self.names,
         })? {
-            let name = match member {
+            let (at, name) = match member {
                 Member::Attributes => {
                     has_attributes = true;
                     object = map.next_value_seed(TypeSeed {
@@ -565,7 +565,6 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
                 }
                 Member::Field(at, name) => (at, name),
             };
-            let (at, name) = name;
             let rows = &*name == "records";
             let value = map.next_value_seed(FieldSeed {
                 names: &mut *self.names,
