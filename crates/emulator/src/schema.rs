@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value as Json, json};
 
@@ -1038,13 +1038,13 @@ impl OrgSchema {
     }
 
     /// The schema a profile sees: every object, minus fields its field-level security hides.
+    /// Each object's schema is built the first time something asks for it: building every
+    /// object's for every profile was a fifth of the demo org's start, which `sfmcp demo`
+    /// waits for before its first answer.
     pub fn profile_schema(self: &Arc<Self>, hidden: HashSet<String>) -> ProfileSchema {
-        let objects = (0..self.objects.len())
-            .map(|i| self.object_schema(i, &hidden).map(Arc::new))
-            .collect();
         ProfileSchema {
             org: Arc::clone(self),
-            objects,
+            objects: (0..self.objects.len()).map(|_| OnceLock::new()).collect(),
             hidden,
         }
     }
@@ -1055,7 +1055,7 @@ impl OrgSchema {
 #[derive(Debug)]
 pub struct ProfileSchema {
     pub org: Arc<OrgSchema>,
-    objects: Vec<Option<Arc<ObjectSchema>>>,
+    objects: Vec<OnceLock<Option<Arc<ObjectSchema>>>>,
     hidden: HashSet<String>,
 }
 
@@ -1070,7 +1070,10 @@ impl ProfileSchema {
     }
 
     pub fn object_schema(&self, index: usize) -> Option<&Arc<ObjectSchema>> {
-        self.objects.get(index).and_then(Option::as_ref)
+        self.objects
+            .get(index)?
+            .get_or_init(|| self.org.object_schema(index, &self.hidden).map(Arc::new))
+            .as_ref()
     }
 }
 
@@ -1090,6 +1093,27 @@ impl Schema for ProfileSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_builds_an_objects_schema_when_first_asked_and_hides_its_fields() {
+        let org = Arc::new(OrgSchema::new(crate::objects::standard_objects()));
+        let profile = org.profile_schema(HashSet::from(["account.annualrevenue".to_string()]));
+        assert!(profile.objects.iter().all(|object| object.get().is_none()));
+        let account = org
+            .index_of("Account")
+            .expect("the demo schema has Account");
+        let schema = profile.object_schema(account).expect("Account's schema");
+        assert!(schema.field("Name").is_some());
+        assert!(
+            schema.field("AnnualRevenue").is_none(),
+            "hidden by the profile"
+        );
+        let built = profile.objects.iter().filter(|o| o.get().is_some()).count();
+        assert_eq!(built, 1, "only the object asked for");
+        let everyone = org.profile_schema(HashSet::new());
+        let schema = everyone.object_schema(account).expect("Account's schema");
+        assert!(schema.field("AnnualRevenue").is_some());
+    }
 
     #[test]
     fn labels_follow_salesforce_conventions() {
