@@ -223,7 +223,7 @@ impl SfServer {
             .await
     }
 
-    /// Next rows for a cursor from soql_query or list_views.
+    /// Next rows for a cursor from soql_query, tooling_query or list_views.
     #[tool(annotations(read_only_hint = true))]
     async fn query_more(
         &self,
