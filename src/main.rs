@@ -52,10 +52,11 @@ fn main() -> ExitCode {
         Command::Soql(args) => return cli::soql::run(&args),
         _ => {}
     }
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = single_client_workers(&cli.command) {
-        builder.worker_threads(workers);
-    }
+    let mut builder = if serves_one_client(&cli.command) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return cli::fail(&format!("the async runtime could not start: {e}")),
@@ -76,19 +77,19 @@ fn main() -> ExitCode {
     })
 }
 
-/// Worker threads for a command that serves one client (stdio, a single call, a login):
-/// two, so a call can run while the next message is decoded, rather than tokio's one per
-/// core, each with its own stack and glibc malloc arena. `None`: the default, one per core,
-/// for the servers many clients share (`serve --http`, the emulator).
-fn single_client_workers(command: &Command) -> Option<usize> {
-    let single_client = match command {
+/// Whether a command serves one client (stdio, a single call, a login): then every task runs
+/// on the main thread. A second worker cost each call the hand-offs between threads: side by
+/// side on the 200-row query, two workers added 0.04-0.07 ms more and a sixth more CPU per call
+/// than one thread (tools/README.md, session 10). Calls in flight together still overlap
+/// while they wait on Salesforce; only their CPU work (about 0.2 ms for 200 rows) takes turns.
+/// Servers many clients share (`serve --http`, the emulator) get tokio's worker per core.
+fn serves_one_client(command: &Command) -> bool {
+    match command {
         Command::Serve(args) => args.http.http.is_none(),
         #[cfg(feature = "demo")]
         Command::Emulator(_) => false,
         _ => true,
-    };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    single_client.then_some(cores.min(2))
+    }
 }
 
 /// Diagnostics go to stderr only: in stdio mode stdout is the MCP channel.
