@@ -79,10 +79,11 @@ fn main() -> ExitCode {
 
 /// Whether a command serves one client (stdio, a single call, a login): then every task runs
 /// on the main thread. A second worker cost each call the hand-offs between threads: side by
-/// side on the 200-row query, two workers added 0.04-0.07 ms more and a sixth more CPU per call
-/// than one thread (tools/README.md, session 10). Calls in flight together still overlap
-/// while they wait on Salesforce; only their CPU work (about 0.2 ms for 200 rows) takes turns.
-/// Servers many clients share (`serve --http`, the emulator) get tokio's worker per core.
+/// side, two workers added 0.06-0.13 ms more to a 200-row call (0.02-0.04 ms to a 1-row one)
+/// and a sixth more CPU than one thread (tools/README.md, session 10). Calls in flight together
+/// still overlap while they wait on Salesforce; only their CPU work (about 0.2 ms for 200 rows)
+/// takes turns. Servers many clients share (`serve --http`, the emulator) get tokio's worker
+/// per core.
 fn serves_one_client(command: &Command) -> bool {
     match command {
         Command::Serve(args) => args.http.http.is_none(),
