@@ -132,3 +132,64 @@ fn unreadable_files_say_which_file() {
     let e = load(Path::new("/nonexistent/dir/idp.csv")).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/dir/idp.csv"));
 }
+
+/// An HR export's mixed column goes in `secondary_emails`: read as addresses, kept apart from
+/// the aliases, and matched only on the file's own domains (a personal address there could
+/// make an ex-employee look present).
+#[test]
+fn secondary_emails_are_read_from_csv_and_json_and_match_only_on_the_files_domains() {
+    use sfmcp_audit::matching::IdpIndex;
+    use sfmcp_audit::model::SfUser;
+
+    let csv = "email,status,aliases,secondary_emails\n\
+               ann@corp.com,active,ann.lee@corp.com,ann.home@gmail.com; a.old@corp.com\n\
+               bob@corp.com,deprovisioned,,\n";
+    let dir = parse(csv, p()).unwrap();
+    assert_eq!(dir.users[0].aliases, vec!["ann.lee@corp.com"]);
+    assert_eq!(
+        dir.users[0].secondary_emails,
+        vec!["ann.home@gmail.com", "a.old@corp.com"]
+    );
+    assert!(dir.users[1].secondary_emails.is_empty());
+
+    let json = r#"[{"email":"ann@corp.com","status":"active",
+                    "secondary_emails":["ann.home@gmail.com","a.old@corp.com"]}]"#;
+    let from_json = parse(json, Path::new("idp.json")).unwrap();
+    assert_eq!(
+        from_json.users[0].secondary_emails,
+        dir.users[0].secondary_emails
+    );
+
+    let salesforce = |email: &str| SfUser {
+        id: "005000000000001AAA".into(),
+        username: "someone@corp.com.prod".into(),
+        email: email.into(),
+        is_active: true,
+        user_type: "Standard".into(),
+        ..Default::default()
+    };
+    let config = sfmcp_audit::MatchConfig::default();
+    let index = IdpIndex::build(&dir, &config);
+    let old = index.lookup(&salesforce("a.old@corp.com"));
+    assert_eq!(
+        (old.method, old.idp_user, old.status),
+        (sfmcp_audit::MatchMethod::Alias, Some(0), IdpStatus::Active)
+    );
+    let personal = index.lookup(&salesforce("ann.home@gmail.com"));
+    assert_eq!(personal.method, sfmcp_audit::MatchMethod::None);
+
+    let bad = "email,status,secondary_emails\nann@corp.com,active,ann@corp.com;nope\n";
+    let message = parse(bad, p()).unwrap_err().to_string();
+    assert!(
+        message.contains("line 2, column secondary_emails") && message.contains("`nope`"),
+        "{message}"
+    );
+    let bad_json = r#"[{"email":"ann@corp.com","status":"active","secondary_emails":["nope"]}]"#;
+    let message = parse(bad_json, Path::new("idp.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("`nope` is not an e-mail address"),
+        "{message}"
+    );
+}

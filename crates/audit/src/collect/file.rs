@@ -8,14 +8,15 @@
 //! | `email` | yes | primary corporate address |
 //! | `status` | yes | `active`/`enabled`, `locked`, `pending`/`staged`/`provisioned`/`invited`, `suspended`/`disabled`/`inactive`, `deprovisioned`/`deleted`/`archived`/`terminated` |
 //! | `aliases` | no | other corporate addresses, separated by semicolons, vertical bars or spaces |
+//! | `secondary_emails` | no | addresses that may be personal (an HR system's private e-mail field, a second address an admin also uses for an old corporate one), separated the same way: each counts only when its domain is one the file's primary addresses or logins use |
 //! | `login` | no | login / UPN, matched against Salesforce Federation ID |
 //! | `id` | no | the IdP's own id, shown in evidence |
 //!
 //! Other columns are ignored. Do not put personal or recovery addresses in `aliases`: they
-//! could make an ex-employee look present.
+//! could make an ex-employee look present. Where a column mixes both, use `secondary_emails`.
 //!
-//! **JSON**: an array of objects, or `{"users": [...]}`, with the same keys (`aliases` as an
-//! array of strings).
+//! **JSON**: an array of objects, or `{"users": [...]}`, with the same keys (`aliases` and
+//! `secondary_emails` as arrays of strings).
 //!
 //! Errors name the line and column to fix.
 
@@ -106,7 +107,7 @@ fn status_error(value: &str) -> String {
     }
 }
 
-fn split_aliases(field: &str) -> Vec<String> {
+fn split_addresses(field: &str) -> Vec<String> {
     field
         .split([';', '|', ' ', '\t'])
         .map(str::trim)
@@ -146,6 +147,7 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
     let email_col = required("email")?;
     let status_col = required("status")?;
     let aliases_col = column("aliases");
+    let secondary_col = column("secondary_emails");
     let login_col = column("login");
     let id_col = column("id");
 
@@ -177,20 +179,25 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
         let status_text = get(Some(status_col)).unwrap_or("");
         let status =
             file_status(status_text).ok_or_else(|| bad("status", status_error(status_text)))?;
-        let aliases = get(aliases_col).map(split_aliases).unwrap_or_default();
-        if let Some(a) = aliases.iter().find(|a| !looks_like_address(a)) {
-            return Err(bad(
-                "aliases",
-                format!("`{a}` is not an e-mail address; separate aliases with `;`"),
-            ));
-        }
+        let addresses = |column: &'static str, at: Option<usize>| {
+            let addresses = get(at).map(split_addresses).unwrap_or_default();
+            match addresses.iter().find(|a| !looks_like_address(a)) {
+                Some(a) => Err(bad(
+                    column,
+                    format!("`{a}` is not an e-mail address; separate addresses with `;`"),
+                )),
+                None => Ok(addresses),
+            }
+        };
+        let aliases = addresses("aliases", aliases_col)?;
+        let secondary_emails = addresses("secondary_emails", secondary_col)?;
         users.push(IdpUser {
             id: get(id_col).map(str::to_owned),
             email: email.to_owned(),
             login: get(login_col).map(str::to_owned),
             aliases,
             proxy_addresses: Vec::new(),
-            secondary_emails: Vec::new(),
+            secondary_emails,
             status,
             vendor_status: Some(status_text.to_owned()),
         });
@@ -239,6 +246,8 @@ struct JsonUser {
     #[serde(default)]
     aliases: Vec<JsonEmailField>,
     #[serde(default)]
+    secondary_emails: Vec<JsonEmailField>,
+    #[serde(default)]
     login: Option<String>,
 }
 
@@ -271,7 +280,7 @@ fn parse_json(text: &str, path: &Path) -> Result<Vec<IdpUser>, FileIdpError> {
                 login: r.login,
                 aliases: r.aliases.into_iter().map(|a| a.0).collect(),
                 proxy_addresses: Vec::new(),
-                secondary_emails: Vec::new(),
+                secondary_emails: r.secondary_emails.into_iter().map(|a| a.0).collect(),
                 status,
                 vendor_status: Some(vendor),
             }
