@@ -165,15 +165,7 @@ impl Field {
 
     /// The field as JSON, as Salesforce sent it (less `attributes.url`).
     pub fn to_json(&self) -> Value {
-        match self {
-            Field::Null => Value::Null,
-            Field::Bool(b) => Value::Bool(*b),
-            Field::Number(n) => Value::Number(n.clone()),
-            Field::Text(text) => Value::String(text.to_string()),
-            Field::Parent(record) => record.json_with(true),
-            Field::Children(children) => children.to_json(),
-            Field::Json(value) => (**value).clone(),
-        }
+        json_of(self)
     }
 
     fn from_json(value: Value) -> Field {
@@ -217,26 +209,11 @@ impl Field {
 impl Record {
     /// The record as JSON, `attributes` (with only its `type`) first when it has an object.
     pub fn to_json(&self) -> Value {
-        self.json_with(false)
+        json_of(self)
     }
 
     /// `nested`: a parent or a child row, which is a record only by its `attributes`, so
     /// they are written even when they name no object.
-    fn json_with(&self, nested: bool) -> Value {
-        let mut map = Map::with_capacity(self.fields.len() + 1);
-        if self.object.is_some() || nested {
-            let mut attributes = Map::with_capacity(1);
-            if let Some(object) = &self.object {
-                attributes.insert("type".into(), Value::String(object.to_string()));
-            }
-            map.insert("attributes".into(), Value::Object(attributes));
-        }
-        for (name, value) in &self.fields {
-            map.insert(name.to_string(), value.to_json());
-        }
-        Value::Object(map)
-    }
-
     fn serialize_with<S: Serializer>(
         &self,
         serializer: S,
@@ -258,7 +235,7 @@ impl Record {
     }
 }
 
-/// A parent or child row, serialised as [`Record::json_with`] writes it nested.
+/// A parent or child row, serialised with its `attributes` even when they name no object.
 struct Nested<'a>(&'a Record);
 
 impl Serialize for Nested<'_> {
@@ -269,18 +246,14 @@ impl Serialize for Nested<'_> {
 
 impl Children {
     pub fn to_json(&self) -> Value {
-        let mut map = Map::with_capacity(4);
-        map.insert("totalSize".into(), self.total_size.into());
-        map.insert("done".into(), self.done.into());
-        if let Some(url) = &self.next_records_url {
-            map.insert("nextRecordsUrl".into(), Value::String(url.clone()));
-        }
-        map.insert(
-            "records".into(),
-            Value::Array(self.records.iter().map(|r| r.json_with(true)).collect()),
-        );
-        Value::Object(map)
+        json_of(self)
     }
+}
+
+/// JSON as the `Serialize` impls below write it: the one place a record's JSON is shaped.
+/// Writing a `Value` cannot fail here (every map key is a string, every number finite).
+fn json_of(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 impl From<Record> for Value {
@@ -616,7 +589,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
             let value = match value {
                 // Rows under `records` in an object that is no child page: a plain array.
                 Field::Children(rows) => {
-                    Value::Array(rows.records.iter().map(|r| r.json_with(true)).collect())
+                    Value::Array(rows.records.iter().map(|r| json_of(&Nested(r))).collect())
                 }
                 other => other.to_json(),
             };
